@@ -1,0 +1,119 @@
+//! Request ids with the Azure ML inference server's rules, the server-version header, and one
+//! span per request carrying the id.
+
+use axum::{
+    extract::Request,
+    http::{HeaderMap, HeaderName, HeaderValue},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use tracing::Instrument;
+
+use super::ApiError;
+use crate::telemetry::SERVER_VERSION;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const MS_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
+const MS_CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
+const SERVER_VERSION_HEADER: HeaderName = HeaderName::from_static("x-ms-server-version");
+/// Longer ids are refused with 431, as the Python server does.
+const MAX_ID_CHARS: usize = 100;
+
+/// The three ids of one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestIds {
+    pub request_id: HeaderValue,
+    pub ms_request_id: HeaderValue,
+    pub client_request_id: HeaderValue,
+}
+
+/// Applies the rules: `x-request-id` is the client's or a new UUID; `x-ms-client-request-id`
+/// is the client's, else its legacy `x-ms-request-id`; the answer's `x-ms-request-id` is the
+/// client's, else `x-ms-client-request-id`, else `x-request-id`.
+pub fn resolve(headers: &HeaderMap) -> Result<RequestIds, ApiError> {
+    let incoming = |name: &HeaderName, label: &'static str| match headers.get(name) {
+        Some(value) if value.len() > MAX_ID_CHARS => Err(ApiError::HeaderTooLong(label)),
+        Some(value) if !value.is_empty() => Ok(Some(value.clone())),
+        _ => Ok(None),
+    };
+    let request = incoming(&REQUEST_ID, "x-request-id")?;
+    let ms_request = incoming(&MS_REQUEST_ID, "x-ms-request-id")?;
+    let client = incoming(&MS_CLIENT_REQUEST_ID, "x-ms-client-request-id")?;
+    let request_id = request.unwrap_or_else(|| {
+        HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid header value")
+    });
+    let client_request_id = client.clone().or_else(|| ms_request.clone()).unwrap_or_else(|| request_id.clone());
+    let ms_request_id = ms_request.or(client).unwrap_or_else(|| request_id.clone());
+    Ok(RequestIds { request_id, ms_request_id, client_request_id })
+}
+
+/// Middleware: resolves the ids, runs the request in a span, and stamps the answer.
+pub async fn request_ids(request: Request, next: Next) -> Response {
+    let ids = match resolve(request.headers()) {
+        Ok(ids) => ids,
+        Err(error) => return with_version(error.into_response()),
+    };
+    let span = tracing::info_span!(
+        "request",
+        id = ids.request_id.to_str().unwrap_or_default(),
+        method = %request.method(),
+        path = request.uri().path(),
+    );
+    let mut response = next.run(request).instrument(span.clone()).await;
+    span.in_scope(|| tracing::debug!(status = response.status().as_u16(), "answered"));
+    let headers = response.headers_mut();
+    headers.insert(REQUEST_ID, ids.request_id);
+    headers.insert(MS_REQUEST_ID, ids.ms_request_id);
+    headers.insert(MS_CLIENT_REQUEST_ID, ids.client_request_id);
+    with_version(response)
+}
+
+fn with_version(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(SERVER_VERSION_HEADER, HeaderValue::from_static(SERVER_VERSION));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(k, v)| (HeaderName::from_static(k), HeaderValue::from_str(v).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn no_ids_gives_one_new_uuid_everywhere() {
+        let ids = resolve(&HeaderMap::new()).unwrap();
+        assert!(uuid::Uuid::parse_str(ids.request_id.to_str().unwrap()).is_ok());
+        assert_eq!(ids.ms_request_id, ids.request_id);
+        assert_eq!(ids.client_request_id, ids.request_id);
+    }
+
+    #[test]
+    fn client_request_id_is_echoed_and_becomes_ms_request_id() {
+        let ids = resolve(&headers(&[("x-ms-client-request-id", "abc")])).unwrap();
+        assert_eq!(ids.client_request_id, "abc");
+        assert_eq!(ids.ms_request_id, "abc");
+        assert_ne!(ids.request_id, "abc");
+    }
+
+    #[test]
+    fn legacy_ms_request_id_fills_client_request_id() {
+        let ids = resolve(&headers(&[("x-ms-request-id", "legacy"), ("x-request-id", "r")])).unwrap();
+        assert_eq!(ids.client_request_id, "legacy");
+        assert_eq!(ids.ms_request_id, "legacy");
+        assert_eq!(ids.request_id, "r");
+    }
+
+    #[test]
+    fn ids_longer_than_100_characters_are_refused() {
+        let long = "x".repeat(101);
+        let error = resolve(&headers(&[("x-request-id", &long)])).unwrap_err();
+        assert_eq!(error.status(), axum::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    }
+}

@@ -1,0 +1,95 @@
+//! `/score`: the body (or `?data=` query) is parsed, run and serialised off the async executor.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::{
+    body::{Body, Bytes},
+    extract::{RawQuery, State},
+    http::{header, HeaderName, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+
+use super::{ApiError, AppState};
+use crate::model::{parse_request, write_predictions, Predictor};
+
+const EXEC_TIME_HEADER: HeaderName = HeaderName::from_static("x-ms-run-fn-exec-ms");
+
+/// `POST /score`: any Content-Type is read as JSON, as the Azure ML server does.
+pub async fn score_body(State(state): State<AppState>, body: Body) -> Result<Response, ApiError> {
+    let predictor = state.readiness.predictor().cloned().ok_or(ApiError::NotReady)?;
+    let bytes = read_body(body, state.max_body_bytes).await?;
+    score(&state, predictor, bytes).await
+}
+
+/// `GET /score`: `?data=[[...]]` is scored like a body; without it, how to call the endpoint.
+pub async fn score_query(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+    let data = query.as_deref().and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes()).find_map(|(key, value)| (key == "data").then_some(value.into_owned()))
+    });
+    let Some(data) = data else {
+        return Ok(usage(&state));
+    };
+    let predictor = state.readiness.predictor().cloned().ok_or(ApiError::NotReady)?;
+    let body = Bytes::from(format!("{{\"data\": {data}}}"));
+    score(&state, predictor, body).await
+}
+
+/// `OPTIONS /score`: 200, with the methods the route takes.
+pub async fn options() -> impl IntoResponse {
+    (StatusCode::OK, [(header::ALLOW, "GET, POST, OPTIONS")])
+}
+
+fn usage(state: &AppState) -> Response {
+    let width = state
+        .readiness
+        .predictor()
+        .map_or_else(|| "k".to_owned(), |p| p.input().width.to_string());
+    let text = format!(
+        "POST a JSON body {{\"data\": [[x1, ..., x{width}], ...]}} to /score (one row per prediction); \
+         the answer is a JSON array with one prediction per row. GET /score?data=[[...]] works too.\n"
+    );
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+}
+
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::TooLarge { limit }),
+        // The client went away or sent a broken chunked body: nothing useful to answer.
+        Err(error) => Err(ApiError::BadInput(crate::model::InputError::InvalidJson {
+            detail: format!("the body could not be read: {error}"),
+        })),
+    }
+}
+
+/// Parses, runs and serialises on a blocking thread, holding one of the model slots, within the
+/// scoring timeout. A timed-out run finishes in the background but its slot stays taken until
+/// then, so timeouts cannot oversubscribe the CPU.
+async fn score(state: &AppState, predictor: Arc<dyn Predictor>, body: Bytes) -> Result<Response, ApiError> {
+    let timeout = state.scoring_timeout;
+    let slots = state.model_slots.clone();
+    let run = async move {
+        let slot = slots.acquire_owned().await.map_err(|_| ApiError::NotReady)?;
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            let started = Instant::now();
+            let batch = parse_request(&body, &predictor.input())?;
+            let predictions = predictor.predict(batch)?;
+            let json = write_predictions(&predictions)?;
+            Ok::<_, ApiError>((json, started.elapsed()))
+        })
+        .await
+        .map_err(|join| ApiError::Internal(format!("scoring task failed: {join}")))?
+    };
+    let (json, elapsed) = tokio::time::timeout(timeout, run)
+        .await
+        .map_err(|_| ApiError::Timeout { ms: timeout.as_millis() })??;
+    let exec_ms = format!("{:.3}", elapsed.as_secs_f64() * 1000.0);
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+        (EXEC_TIME_HEADER, HeaderValue::from_str(&exec_ms).expect("a decimal number is a valid header value")),
+    ];
+    Ok((StatusCode::OK, headers, json).into_response())
+}

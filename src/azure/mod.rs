@@ -1,0 +1,113 @@
+//! Azure access for `init`: the managed-identity credential and the blob read. Returns plain
+//! values and its own errors; nothing here knows HTTP serving.
+
+mod blob;
+mod identity;
+mod retry;
+mod token;
+
+use std::{path::Path, sync::Arc};
+
+use azure_core::credentials::Secret;
+use url::Url;
+
+pub use blob::{read_blob, BlobError};
+pub use identity::{resource_for_scope, IdentityError, IdentitySource, ManagedIdentityCredential};
+pub use retry::RetryPolicy;
+
+use crate::config::{BlobTarget, Config, IdentityEnv};
+
+/// The resource `init` asks a token for, as Azure's walkthrough does.
+pub const STORAGE_RESOURCE: &str = "https://storage.azure.com/";
+
+/// A failure of the identity or blob step of `init`.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("{0}")]
+    Setup(String),
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+}
+
+impl StartupError {
+    /// The `init` step this failure belongs to, for the log line.
+    pub fn step(&self) -> &'static str {
+        match self {
+            StartupError::Setup(_) | StartupError::Identity(_) => "identity",
+            StartupError::Blob(_) => "blob",
+        }
+    }
+}
+
+/// Picks the identity source from the container's environment, first match wins.
+pub fn identity_source(env: &IdentityEnv) -> Result<IdentitySource, StartupError> {
+    let parse = |name: &str, value: &str| {
+        Url::parse(value).map_err(|e| StartupError::Setup(format!("{name} is not a URL ({e})")))
+    };
+    if let (Some(endpoint), Some(secret)) = (&env.msi_endpoint, &env.msi_secret) {
+        let endpoint = parse("MSI_ENDPOINT", endpoint)?;
+        return Ok(IdentitySource::AzureMl { endpoint, secret: Secret::new(secret.clone()) });
+    }
+    if let (Some(endpoint), Some(header)) = (&env.identity_endpoint, &env.identity_header) {
+        let endpoint = parse("IDENTITY_ENDPOINT", endpoint)?;
+        return Ok(IdentitySource::AppService { endpoint, header: Secret::new(header.clone()) });
+    }
+    let host = env.imds_host.as_deref().unwrap_or("http://169.254.169.254");
+    Ok(IdentitySource::Imds { host: parse("AZURE_POD_IDENTITY_AUTHORITY_HOST", host)? })
+}
+
+/// One HTTP client for outbound calls: the system roots plus the configured extra CA file, no
+/// automatic decompression (the blob client's ranged downloads need raw bytes), no redirects.
+pub fn http_client(ca_file: Option<&Path>, use_proxy: bool) -> Result<reqwest::Client, StartupError> {
+    let mut builder = reqwest::Client::builder()
+        .no_gzip()
+        .no_deflate()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(std::time::Duration::from_secs(5));
+    if !use_proxy {
+        // The identity endpoint is local to the container or node; a proxy must not see it.
+        builder = builder.no_proxy();
+    }
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path).map_err(|e| StartupError::Setup(format!("cannot read {}: {e}", path.display())))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| StartupError::Setup(format!("{} is not a PEM bundle: {e}", path.display())))?;
+        builder = builder.tls_certs_merge(certs);
+    }
+    builder.build().map_err(|e| StartupError::Setup(format!("cannot build the HTTP client: {e}")))
+}
+
+/// The identity and blob steps of `init`: a token, then the blob, logged as the walkthrough does.
+pub async fn read_startup_blob(config: &Config, target: &BlobTarget) -> Result<(), StartupError> {
+    let source = identity_source(&config.identity)?;
+    let identity = match &config.client_id {
+        Some(id) => format!("user-assigned managed identity (client id {id})"),
+        None => "system-assigned managed identity of the endpoint".to_owned(),
+    };
+    tracing::info!(step = "identity", source = source.kind(), host = %source.host(), identity = %identity, "requesting a managed-identity token");
+    let credential = Arc::new(ManagedIdentityCredential::new(
+        source,
+        config.client_id.clone(),
+        http_client(None, false)?,
+        RetryPolicy::with_budget(config.identity_retry_budget),
+    ));
+    let started = std::time::Instant::now();
+    credential.token_for(STORAGE_RESOURCE).await?;
+    tracing::info!(step = "identity", ms = started.elapsed().as_secs_f64() * 1000.0, "identity step done");
+    let bytes = read_blob(target, credential, http_client(config.ca_file.as_deref(), true)?, &identity).await?;
+    tracing::info!(step = "blob", size = bytes.len(), account = %target.account, container = %target.container, blob = %target.blob, "Blob contains: {}", preview(&bytes));
+    Ok(())
+}
+
+/// The first bytes of the blob, escaped so that a binary file cannot garble the log.
+pub fn preview(bytes: &[u8]) -> String {
+    const LIMIT: usize = 100;
+    let text: String = String::from_utf8_lossy(&bytes[..bytes.len().min(LIMIT)]).escape_debug().collect();
+    if bytes.len() > LIMIT {
+        format!("{text}... ({} bytes)", bytes.len())
+    } else {
+        text
+    }
+}

@@ -1,0 +1,73 @@
+//! `init`, top to bottom: load the model, then (when storage is configured) get a managed-identity
+//! token and read the blob. Each step is timed; a failure logs one line naming the step, the
+//! target and the cause, and ends `init` (the process then exits 3).
+
+use std::{sync::Arc, time::Instant};
+
+use crate::{
+    api::Readiness,
+    azure,
+    config::Config,
+    model::{OnnxModel, Predictor},
+};
+
+/// `init` failed at a step; already logged.
+#[derive(Debug)]
+pub struct StepFailed;
+
+/// Runs every step and marks the server ready.
+pub async fn run(config: Config, readiness: Arc<Readiness>) -> Result<(), StepFailed> {
+    let started = Instant::now();
+    let model_path = config.model_path.clone();
+    let target = model_path.display().to_string();
+    let step = Instant::now();
+    let loaded = tokio::task::spawn_blocking(move || OnnxModel::load(&model_path))
+        .await
+        .map_err(|e| fail("model", &target, &e))?
+        .map_err(|e| fail("model", &target, &e))?;
+    let model_ms = ms(step);
+    tracing::info!(step = "model", path = %target, input = loaded.input_shape(), output = loaded.output_shape(), ms = model_ms, "model loaded");
+    let input = loaded.input();
+    let (input_shape, output_shape) = (loaded.input_shape().to_owned(), loaded.output_shape().to_owned());
+    readiness.set_predictor(Arc::new(loaded));
+
+    let step = Instant::now();
+    let blob_ms = match &config.blob {
+        None => {
+            tracing::info!(
+                step = "blob",
+                reason = "STORAGE_ACCOUNT_NAME, STORAGE_CONTAINER_NAME and FILE_NAME are not set",
+                "blob step skipped"
+            );
+            None
+        }
+        Some(target) => {
+            let described = format!("{}/{}/{} at {}", target.account, target.container, target.blob, target.endpoint);
+            azure::read_startup_blob(&config, target)
+                .await
+                .map_err(|e| fail(e.step(), &described, &e))?;
+            Some(ms(step))
+        }
+    };
+    readiness.mark_ready();
+    tracing::info!(
+        input = %input_shape,
+        output = %output_shape,
+        input_width = input.width,
+        input_type = %input.element,
+        model_ms,
+        blob_ms,
+        total_ms = ms(started),
+        "ready"
+    );
+    Ok(())
+}
+
+fn ms(since: Instant) -> f64 {
+    (since.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0
+}
+
+fn fail(step: &str, target: &str, cause: &dyn std::fmt::Display) -> StepFailed {
+    tracing::error!(step, target, cause = %cause, "init failed at step {step}: {cause}");
+    StepFailed
+}

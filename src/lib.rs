@@ -1,0 +1,18 @@
+//! `aml-scorer`: a scoring server for Azure Machine Learning online endpoints.
+
+/// HTTP routes, handlers, request ids and the error type clients see.
+pub mod api;
+/// Managed-identity tokens and the Blob Storage read of `init`.
+pub mod azure;
+/// Every setting: flags, environment fallbacks, validation.
+pub mod config;
+/// The `init` sequence: model, identity, blob, each a named, timed step.
+pub mod init;
+/// The model: ONNX loading with tract, JSON input parsing, JSON output writing.
+pub mod model;
+/// SIGTERM / SIGINT handling.
+pub mod shutdown;
+/// Binding, serving and draining: the application as tests and `main` run it.
+pub mod startup;
+/// Log setup (JSON or text) and the server's version string.
+pub mod telemetry;

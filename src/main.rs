@@ -1,0 +1,43 @@
+//! `aml-scorer`: parse the configuration, start logging, serve until stopped.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use aml_scorer::{config::Cli, shutdown, startup::Application, telemetry};
+use clap::Parser;
+
+/// The Azure ML inference server exits 3 when `init` fails; so do we.
+const EXIT_INIT_FAILED: u8 = 3;
+/// Invalid settings exit like clap's own usage errors.
+const EXIT_BAD_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let config = match Cli::parse().validate(std::io::stdout().is_terminal()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("aml-scorer: {error}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    telemetry::init(config.log_format, &config.log_filter);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("aml-scorer: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let app = match Application::bind(config).await {
+            Ok(app) => app,
+            Err(error) => {
+                tracing::error!(error = format!("{error:#}"), "cannot start");
+                return ExitCode::FAILURE;
+            }
+        };
+        match app.run_until_stopped(shutdown::signal()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_init_failed) => ExitCode::from(EXIT_INIT_FAILED),
+        }
+    })
+}

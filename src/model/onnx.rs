@@ -1,0 +1,176 @@
+//! The ONNX model, loaded and optimised once by tract with a symbolic batch dimension.
+
+use std::{path::Path, sync::Arc};
+
+use tract_onnx::prelude::*;
+use tract_onnx::tract_hir::infer::Factoid;
+
+use super::{Batch, ElementType, InputBuffer, InputSpec, OutputBuffer, PredictError, Predictions, Predictor};
+
+/// Why a model cannot be served; each message says what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelLoadError {
+    #[error("cannot parse {path} as ONNX: {cause}")]
+    Parse { path: String, cause: String },
+    #[error("the model has {0} inputs; this server feeds exactly one 2-D input")]
+    InputCount(usize),
+    #[error("the model's input is {0}; this server feeds a 2-D input [rows, features]")]
+    InputRank(String),
+    #[error("the model's input width is not fixed ({0}); export it with a known feature count")]
+    OpenWidth(String),
+    #[error("the model's input type {0:?} is not supported (float32, float64, int32, int64 are)")]
+    InputType(DatumType),
+    #[error("the model's output {index} has type {datum:?}; float32, float64, int32 and int64 are supported")]
+    OutputType { index: usize, datum: DatumType },
+    #[error("cannot optimise the model (an operator tract does not implement?): {0}")]
+    Optimise(String),
+    #[error("the warm-up run failed: {0}")]
+    WarmUp(String),
+}
+
+/// A loaded, optimised ONNX model. The plan is shared: tract runs it with `&self`, building a
+/// fresh state per call, so many threads can score at once without a lock.
+pub struct OnnxModel {
+    plan: Arc<TypedRunnableModel>,
+    input: InputSpec,
+    input_shape: String,
+    output_shape: String,
+}
+
+impl std::fmt::Debug for OnnxModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnnxModel")
+            .field("input", &self.input_shape)
+            .field("output", &self.output_shape)
+            .finish()
+    }
+}
+
+impl OnnxModel {
+    /// Loads `path`, gives its batch dimension a symbol, optimises it and runs one warm-up row.
+    pub fn load(path: &Path) -> Result<Self, ModelLoadError> {
+        let parse = |cause: TractError| ModelLoadError::Parse {
+            path: path.display().to_string(),
+            cause: format!("{cause:#}"),
+        };
+        let mut model = tract_onnx::onnx().model_for_path(path).map_err(parse)?;
+        let inputs = model.input_outlets().map_err(parse)?.len();
+        if inputs != 1 {
+            return Err(ModelLoadError::InputCount(inputs));
+        }
+        let declared = model.input_fact(0).map_err(parse)?.clone();
+        let datum = declared.datum_type.concretize().unwrap_or(DatumType::F32);
+        let element = element_type(datum).ok_or(ModelLoadError::InputType(datum))?;
+        let dims: Vec<Option<usize>> = declared
+            .shape
+            .dims()
+            .map(|d| d.concretize().and_then(|d| d.as_i64()).and_then(|d| usize::try_from(d).ok()))
+            .collect();
+        if declared.shape.is_open() || dims.len() != 2 {
+            return Err(ModelLoadError::InputRank(declared.format_dt_shape()));
+        }
+        let width = dims[1].ok_or_else(|| ModelLoadError::OpenWidth(declared.format_dt_shape()))?;
+        // Keep what the model declares; only an unknown batch dimension becomes a symbol, so one
+        // optimised plan serves every batch size.
+        let batch = match dims[0] {
+            Some(rows) => rows.to_dim(),
+            None => model.sym("N").to_dim(),
+        };
+        let fact = InferenceFact::dt_shape(datum, tvec![batch, width.to_dim()]);
+        model.set_input_fact(0, fact).map_err(parse)?;
+        let typed = model
+            .into_optimized()
+            .map_err(|e| ModelLoadError::Optimise(format!("{e:#}")))?;
+        let output_shape = describe_outputs(&typed)?;
+        let input_shape = format!("{:?}", typed.input_fact(0).map_err(parse)?);
+        let plan = typed.into_runnable().map_err(|e| ModelLoadError::Optimise(format!("{e:#}")))?;
+        let input = InputSpec { width, element, fixed_rows: dims[0] };
+        let loaded = OnnxModel { plan, input, input_shape, output_shape };
+        loaded.warm_up()?;
+        Ok(loaded)
+    }
+
+    /// Input shape as tract sees it after optimisation, e.g. `N,10,F64`.
+    pub fn input_shape(&self) -> &str {
+        &self.input_shape
+    }
+
+    /// Output shapes as tract sees them after optimisation.
+    pub fn output_shape(&self) -> &str {
+        &self.output_shape
+    }
+
+    fn warm_up(&self) -> Result<(), ModelLoadError> {
+        let rows = self.input.fixed_rows.unwrap_or(1);
+        let zeros = rows * self.input.width;
+        let values = match self.input.element {
+            ElementType::F32 => InputBuffer::F32(vec![0.0; zeros]),
+            ElementType::F64 => InputBuffer::F64(vec![0.0; zeros]),
+            ElementType::I32 => InputBuffer::I32(vec![0; zeros]),
+            ElementType::I64 => InputBuffer::I64(vec![0; zeros]),
+        };
+        self.predict(Batch { rows, values })
+            .map(drop)
+            .map_err(|e| ModelLoadError::WarmUp(e.to_string()))
+    }
+}
+
+fn element_type(datum: DatumType) -> Option<ElementType> {
+    match datum {
+        DatumType::F32 => Some(ElementType::F32),
+        DatumType::F64 => Some(ElementType::F64),
+        DatumType::I32 => Some(ElementType::I32),
+        DatumType::I64 => Some(ElementType::I64),
+        _ => None,
+    }
+}
+
+fn describe_outputs(model: &TypedModel) -> Result<String, ModelLoadError> {
+    let outlets = model.output_outlets().map_err(|e| ModelLoadError::Optimise(e.to_string()))?;
+    let mut shapes = Vec::with_capacity(outlets.len());
+    for index in 0..outlets.len() {
+        let fact = model.output_fact(index).map_err(|e| ModelLoadError::Optimise(e.to_string()))?;
+        if element_type(fact.datum_type).is_none() {
+            return Err(ModelLoadError::OutputType { index, datum: fact.datum_type });
+        }
+        shapes.push(format!("{fact:?}"));
+    }
+    Ok(shapes.join(" "))
+}
+
+impl Predictor for OnnxModel {
+    fn input(&self) -> InputSpec {
+        self.input
+    }
+
+    fn predict(&self, batch: Batch) -> Result<Predictions, PredictError> {
+        if let Some(expected) = self.input.fixed_rows {
+            if batch.rows != expected {
+                return Err(PredictError::FixedBatch { expected, found: batch.rows });
+            }
+        }
+        let shape = [batch.rows, self.input.width];
+        let engine = |e: TractError| PredictError::Engine(format!("{e:#}"));
+        let tensor = match batch.values {
+            InputBuffer::F32(v) => tract_ndarray::Array2::from_shape_vec(shape, v).map(Tensor::from),
+            InputBuffer::F64(v) => tract_ndarray::Array2::from_shape_vec(shape, v).map(Tensor::from),
+            InputBuffer::I32(v) => tract_ndarray::Array2::from_shape_vec(shape, v).map(Tensor::from),
+            InputBuffer::I64(v) => tract_ndarray::Array2::from_shape_vec(shape, v).map(Tensor::from),
+        }
+        .map_err(|e| PredictError::Engine(e.to_string()))?;
+        let outputs = self.plan.run(tvec!(tensor.into_tvalue())).map_err(engine)?;
+        // The first output is the prediction (as scikit-learn's `predict` returns); classifiers'
+        // extra outputs (probabilities) are not sent.
+        let output = outputs.into_iter().next().ok_or_else(|| PredictError::Engine("the model returned no output".into()))?;
+        let output = output.into_tensor();
+        let per_row = if batch.rows == 0 { 0 } else { output.len() / batch.rows };
+        let values = match output.datum_type() {
+            DatumType::F32 => OutputBuffer::F32(output.into_plain_array::<f32>().map_err(engine)?.into_raw_vec_and_offset().0),
+            DatumType::F64 => OutputBuffer::F64(output.into_plain_array::<f64>().map_err(engine)?.into_raw_vec_and_offset().0),
+            DatumType::I32 => OutputBuffer::I32(output.into_plain_array::<i32>().map_err(engine)?.into_raw_vec_and_offset().0),
+            DatumType::I64 => OutputBuffer::I64(output.into_plain_array::<i64>().map_err(engine)?.into_raw_vec_and_offset().0),
+            other => return Err(PredictError::Engine(format!("unsupported output type {other:?}"))),
+        };
+        Ok(Predictions { rows: batch.rows, per_row, values })
+    }
+}

@@ -1,0 +1,105 @@
+//! Writes predictions as a JSON array into one preallocated buffer: a number per row when the
+//! model gives one value per row, an array per row otherwise. Only standard JSON goes out.
+
+use super::{OutputBuffer, Predictions};
+
+/// A prediction that JSON cannot carry.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("the model produced a non-finite value ({value}) for row {row}; check that row's values and scale")]
+pub struct OutputError {
+    pub row: usize,
+    pub value: String,
+}
+
+/// Serialises `predictions` to JSON bytes.
+pub fn write_predictions(predictions: &Predictions) -> Result<Vec<u8>, OutputError> {
+    let per_row = predictions.per_row.max(1);
+    match &predictions.values {
+        OutputBuffer::F64(values) => write_rows(values, per_row, |out, v: &f64| {
+            write_float(out, v.is_finite(), ryu::Buffer::new().format_finite(*v))
+        }),
+        OutputBuffer::F32(values) => write_rows(values, per_row, |out, v: &f32| {
+            write_float(out, v.is_finite(), ryu::Buffer::new().format_finite(*v))
+        }),
+        OutputBuffer::I64(values) => write_rows(values, per_row, |out, v: &i64| {
+            out.extend_from_slice(itoa::Buffer::new().format(*v).as_bytes());
+            true
+        }),
+        OutputBuffer::I32(values) => write_rows(values, per_row, |out, v: &i32| {
+            out.extend_from_slice(itoa::Buffer::new().format(*v).as_bytes());
+            true
+        }),
+    }
+}
+
+fn write_float(out: &mut Vec<u8>, finite: bool, text: &str) -> bool {
+    if finite {
+        out.extend_from_slice(text.as_bytes());
+    }
+    finite
+}
+
+/// Writes `values` as rows of `per_row`; `write` returns false for a value JSON cannot carry.
+fn write_rows<T: std::fmt::Debug>(
+    values: &[T],
+    per_row: usize,
+    write: impl Fn(&mut Vec<u8>, &T) -> bool,
+) -> Result<Vec<u8>, OutputError> {
+    // About 20 bytes per number covers ryu's longest output plus the separator.
+    let mut out = Vec::with_capacity(2 + values.len() * 20 + values.len() / per_row * 2);
+    out.push(b'[');
+    for (row, chunk) in values.chunks(per_row).enumerate() {
+        if row > 0 {
+            out.push(b',');
+        }
+        if per_row > 1 {
+            out.push(b'[');
+        }
+        for (col, value) in chunk.iter().enumerate() {
+            if col > 0 {
+                out.push(b',');
+            }
+            if !write(&mut out, value) {
+                return Err(OutputError { row, value: format!("{value:?}") });
+            }
+        }
+        if per_row > 1 {
+            out.push(b']');
+        }
+    }
+    out.push(b']');
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn predictions(per_row: usize, values: OutputBuffer) -> Predictions {
+        Predictions { rows: 2, per_row, values }
+    }
+
+    #[test]
+    fn one_value_per_row_is_a_flat_array() {
+        let p = predictions(1, OutputBuffer::F64(vec![11055.977245525679, 4503.079536107787]));
+        assert_eq!(write_predictions(&p).unwrap(), b"[11055.977245525679,4503.079536107787]");
+    }
+
+    #[test]
+    fn several_values_per_row_are_nested_arrays() {
+        let p = predictions(2, OutputBuffer::I64(vec![1, 2, 3, 4]));
+        assert_eq!(write_predictions(&p).unwrap(), b"[[1,2],[3,4]]");
+    }
+
+    #[test]
+    fn float32_values_use_their_shortest_form() {
+        let p = predictions(1, OutputBuffer::F32(vec![0.1, 2.5]));
+        assert_eq!(write_predictions(&p).unwrap(), b"[0.1,2.5]");
+    }
+
+    #[test]
+    fn non_finite_values_are_an_error_naming_the_row() {
+        let p = predictions(1, OutputBuffer::F64(vec![1.0, f64::NAN]));
+        assert_eq!(write_predictions(&p).unwrap_err().row, 1);
+    }
+}

@@ -1,0 +1,21 @@
+//! Logging: JSON lines (for Azure ML's log collection) or text, filtered by the configured level.
+
+use tracing_subscriber::{fmt, EnvFilter};
+
+use crate::config::LogFormat;
+
+/// `aml-scorer/<version>`, sent as `x-ms-server-version`.
+pub const SERVER_VERSION: &str = concat!("aml-scorer/", env!("CARGO_PKG_VERSION"));
+
+/// Installs the global subscriber, writing to stdout as the Azure ML inference server does.
+pub fn init(format: LogFormat, filter: &str) {
+    // The filter was validated with the configuration; fall back to `info` rather than panic.
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stdout);
+    let installed = match format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+    // A second call (tests) keeps the first subscriber.
+    drop(installed);
+}
