@@ -14,7 +14,11 @@ use crate::model::find_model_file;
 
 /// Command line and environment of `aml-scorer`.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "aml-scorer", version, about = "Scoring server for Azure Machine Learning online endpoints")]
+#[command(
+    name = "aml-scorer",
+    version,
+    about = "Scoring server for Azure Machine Learning online endpoints"
+)]
 pub struct Cli {
     /// Address to bind.
     #[arg(long, env = "AML_SCORER_HOST", default_value = "0.0.0.0")]
@@ -145,7 +149,10 @@ pub struct ConfigError {
 }
 
 fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError { setting, reason: reason.into() }
+    ConfigError {
+        setting,
+        reason: reason.into(),
+    }
 }
 
 /// Reads an optional environment variable, treating an empty value as unset.
@@ -158,7 +165,10 @@ impl Cli {
     pub fn validate(self, stdout_is_terminal: bool) -> Result<Config, ConfigError> {
         let model_path = resolve_model_path(&self.model_dir, self.model_file.as_deref())?;
         if self.scoring_timeout_ms == 0 {
-            return Err(invalid("--scoring-timeout-ms (SCORING_TIMEOUT_MS)", "must be at least 1"));
+            return Err(invalid(
+                "--scoring-timeout-ms (SCORING_TIMEOUT_MS)",
+                "must be at least 1",
+            ));
         }
         if self.identity_retry_budget_ms == 0 {
             return Err(invalid(
@@ -175,7 +185,10 @@ impl Cli {
         if let Some(path) = &self.ca_file {
             check_ca_file(path)?;
         }
-        let client_id = self.client_id.filter(|v| !v.is_empty()).or_else(|| env_var("AZURE_CLIENT_ID"));
+        let client_id = self
+            .client_id
+            .filter(|v| !v.is_empty())
+            .or_else(|| env_var("AZURE_CLIENT_ID"));
         let log_filter = log_filter(self.log_level.or_else(|| env_var("RUST_LOG")))?;
         Ok(Config {
             listen: SocketAddr::new(self.host, self.port),
@@ -206,7 +219,11 @@ impl Cli {
 fn resolve_model_path(dir: &Path, file: Option<&Path>) -> Result<PathBuf, ConfigError> {
     const SETTING: &str = "--model-file (AML_SCORER_MODEL_FILE)";
     if let Some(file) = file {
-        let path = if file.is_absolute() { file.to_path_buf() } else { dir.join(file) };
+        let path = if file.is_absolute() {
+            file.to_path_buf()
+        } else {
+            dir.join(file)
+        };
         return if path.is_file() {
             Ok(path)
         } else {
@@ -251,7 +268,12 @@ fn blob_target(
             format!("{endpoint} must use https: bearer tokens are only sent over TLS"),
         ));
     }
-    Ok(Some(BlobTarget { account, container, blob, endpoint: trim_trailing_slash(endpoint) }))
+    Ok(Some(BlobTarget {
+        account,
+        container,
+        blob,
+        endpoint: trim_trailing_slash(endpoint),
+    }))
 }
 
 /// A trailing slash would make the SDK build `//container` paths.
@@ -265,7 +287,10 @@ fn check_ca_file(path: &Path) -> Result<(), ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| invalid(SETTING, format!("cannot read {}: {e}", path.display())))?;
     if !text.contains("-----BEGIN CERTIFICATE-----") {
-        return Err(invalid(SETTING, format!("{} holds no PEM certificate", path.display())));
+        return Err(invalid(
+            SETTING,
+            format!("{} holds no PEM certificate", path.display()),
+        ));
     }
     Ok(())
 }

@@ -42,7 +42,10 @@ pub async fn run(config: Config, readiness: Arc<Readiness>) -> Result<(), StepFa
             None
         }
         Some(target) => {
-            let described = format!("{}/{}/{} at {}", target.account, target.container, target.blob, target.endpoint);
+            let described = format!(
+                "{}/{}/{} at {}",
+                target.account, target.container, target.blob, target.endpoint
+            );
             azure::read_startup_blob(&config, target)
                 .await
                 .map_err(|e| fail(e.step(), &described, &e))?;
@@ -68,6 +71,11 @@ fn ms(since: Instant) -> f64 {
 }
 
 fn fail(step: &str, target: &str, cause: &dyn std::fmt::Display) -> StepFailed {
-    tracing::error!(step, target, cause = %cause, "init failed at step {step}: {cause}");
+    // One line with everything a user needs: which step, on what, and why.
+    tracing::error!(
+        step,
+        subject = target,
+        "init failed at step {step} ({target}): {cause}"
+    );
     StepFailed
 }

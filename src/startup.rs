@@ -31,17 +31,26 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         let state = api::AppState::new(config.scoring_timeout, config.max_body_bytes);
-        Ok(Application { listener, state, config })
+        Ok(Application {
+            listener,
+            state,
+            config,
+        })
     }
 
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has a local address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has a local address")
     }
 
     /// Serves until `shutdown` resolves (then drains in-flight requests, bounded by the scoring
     /// timeout) or until `init` fails.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), InitFailed> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), InitFailed> {
         let address = self.local_addr();
         tracing::info!(%address, "listening");
         tracing::info!(config = ?self.config, "configuration");

@@ -83,14 +83,26 @@ impl IntoResponse for ApiError {
             // Logged once, here at the edge; the client gets only the generic message.
             tracing::error!(%cause, "scoring failed");
         }
-        (status, Json(Message { message: self.to_string() })).into_response()
+        (
+            status,
+            Json(Message {
+                message: self.to_string(),
+            }),
+        )
+            .into_response()
     }
 }
 
 pub async fn not_found(method: Method, uri: Uri) -> ApiError {
-    ApiError::NotFound { method, path: uri.path().to_owned() }
+    ApiError::NotFound {
+        method,
+        path: uri.path().to_owned(),
+    }
 }
 
 pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
-    ApiError::MethodNotAllowed { method, path: uri.path().to_owned() }
+    ApiError::MethodNotAllowed {
+        method,
+        path: uri.path().to_owned(),
+    }
 }

@@ -17,7 +17,12 @@ pub async fn live() -> &'static str {
 /// `GET /health/ready`: 200 once `init` is done, 503 before and while stopping.
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     if state.readiness.is_ready() {
-        (StatusCode::OK, Json(Message { message: "ready".into() }))
+        (
+            StatusCode::OK,
+            Json(Message {
+                message: "ready".into(),
+            }),
+        )
     } else {
         let message = "not ready: init is running or the server is stopping".to_owned();
         (StatusCode::SERVICE_UNAVAILABLE, Json(Message { message }))

@@ -29,7 +29,9 @@ pub fn router(state: AppState) -> Router {
         .route(READINESS_PATH, get(health::ready))
         .route(
             SCORING_PATH,
-            get(score::score_query).post(score::score_body).options(score::options),
+            get(score::score_query)
+                .post(score::score_body)
+                .options(score::options),
         )
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

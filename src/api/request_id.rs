@@ -42,9 +42,16 @@ pub fn resolve(headers: &HeaderMap) -> Result<RequestIds, ApiError> {
     let request_id = request.unwrap_or_else(|| {
         HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid header value")
     });
-    let client_request_id = client.clone().or_else(|| ms_request.clone()).unwrap_or_else(|| request_id.clone());
+    let client_request_id = client
+        .clone()
+        .or_else(|| ms_request.clone())
+        .unwrap_or_else(|| request_id.clone());
     let ms_request_id = ms_request.or(client).unwrap_or_else(|| request_id.clone());
-    Ok(RequestIds { request_id, ms_request_id, client_request_id })
+    Ok(RequestIds {
+        request_id,
+        ms_request_id,
+        client_request_id,
+    })
 }
 
 /// Middleware: resolves the ids, runs the request in a span, and stamps the answer.
@@ -114,6 +121,9 @@ mod tests {
     fn ids_longer_than_100_characters_are_refused() {
         let long = "x".repeat(101);
         let error = resolve(&headers(&[("x-request-id", &long)])).unwrap_err();
-        assert_eq!(error.status(), axum::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+        assert_eq!(
+            error.status(),
+            axum::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+        );
     }
 }

@@ -24,9 +24,13 @@ pub async fn score_body(State(state): State<AppState>, body: Body) -> Result<Res
 }
 
 /// `GET /score`: `?data=[[...]]` is scored like a body; without it, how to call the endpoint.
-pub async fn score_query(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+pub async fn score_query(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
     let data = query.as_deref().and_then(|q| {
-        url::form_urlencoded::parse(q.as_bytes()).find_map(|(key, value)| (key == "data").then_some(value.into_owned()))
+        url::form_urlencoded::parse(q.as_bytes())
+            .find_map(|(key, value)| (key == "data").then_some(value.into_owned()))
     });
     let Some(data) = data else {
         return Ok(usage(&state));
@@ -50,7 +54,12 @@ fn usage(state: &AppState) -> Response {
         "POST a JSON body {{\"data\": [[x1, ..., x{width}], ...]}} to /score (one row per prediction); \
          the answer is a JSON array with one prediction per row. GET /score?data=[[...]] works too.\n"
     );
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text,
+    )
+        .into_response()
 }
 
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
@@ -85,11 +94,16 @@ async fn score(state: &AppState, predictor: Arc<dyn Predictor>, body: Bytes) -> 
     };
     let (json, elapsed) = tokio::time::timeout(timeout, run)
         .await
-        .map_err(|_| ApiError::Timeout { ms: timeout.as_millis() })??;
+        .map_err(|_| ApiError::Timeout {
+            ms: timeout.as_millis(),
+        })??;
     let exec_ms = format!("{:.3}", elapsed.as_secs_f64() * 1000.0);
     let headers = [
         (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
-        (EXEC_TIME_HEADER, HeaderValue::from_str(&exec_ms).expect("a decimal number is a valid header value")),
+        (
+            EXEC_TIME_HEADER,
+            HeaderValue::from_str(&exec_ms).expect("a decimal number is a valid header value"),
+        ),
     ];
     Ok((StatusCode::OK, headers, json).into_response())
 }

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use azure_core::{
-    http::{ClientOptions, RetryOptions, Transport},
     error::ErrorKind,
+    http::{ClientOptions, RetryOptions, Transport},
 };
 use azure_storage_blob::{BlobClient, BlobClientOptions};
 
@@ -19,7 +19,11 @@ pub enum BlobError {
     #[error("cannot build the blob URL from {endpoint}: {cause}")]
     Url { endpoint: String, cause: String },
     #[error("Blob Storage answered HTTP {status} ({code}): {advice}")]
-    Service { status: u16, code: String, advice: String },
+    Service {
+        status: u16,
+        code: String,
+        advice: String,
+    },
     #[error("cannot reach Blob Storage at {endpoint}: {cause}")]
     Unreachable { endpoint: String, cause: String },
 }
@@ -33,7 +37,10 @@ pub async fn read_blob(
 ) -> Result<Vec<u8>, BlobError> {
     let mut url = target.endpoint.clone();
     url.path_segments_mut()
-        .map_err(|()| BlobError::Url { endpoint: target.endpoint.to_string(), cause: "not a base URL".into() })?
+        .map_err(|()| BlobError::Url {
+            endpoint: target.endpoint.to_string(),
+            cause: "not a base URL".into(),
+        })?
         .push(&target.container)
         .extend(target.blob.split('/'));
     let options = BlobClientOptions {
@@ -50,8 +57,10 @@ pub async fn read_blob(
         },
         ..BlobClientOptions::default()
     };
-    let client = BlobClient::new(url, Some(credential), Some(options))
-        .map_err(|e| BlobError::Url { endpoint: target.endpoint.to_string(), cause: e.to_string() })?;
+    let client = BlobClient::new(url, Some(credential), Some(options)).map_err(|e| BlobError::Url {
+        endpoint: target.endpoint.to_string(),
+        cause: e.to_string(),
+    })?;
     let explain = |error: azure_core::Error| explain(error, target, identity);
     let download = client.download(None).await.map_err(explain)?;
     let bytes = download.body.collect().await.map_err(explain)?;
@@ -61,7 +70,9 @@ pub async fn read_blob(
 fn explain(error: azure_core::Error, target: &BlobTarget, identity: &str) -> BlobError {
     let (account, container, blob) = (&target.account, &target.container, &target.blob);
     match error.kind() {
-        ErrorKind::HttpResponse { status, error_code, .. } => {
+        ErrorKind::HttpResponse {
+            status, error_code, ..
+        } => {
             let status = u16::from(*status);
             let code = error_code.clone().unwrap_or_else(|| "no error code".to_owned());
             let advice = match (status, code.as_str()) {
@@ -84,7 +95,10 @@ fn explain(error: azure_core::Error, target: &BlobTarget, identity: &str) -> Blo
             };
             BlobError::Service { status, code, advice }
         }
-        _ => BlobError::Unreachable { endpoint: target.endpoint.to_string(), cause: error_chain(&error) },
+        _ => BlobError::Unreachable {
+            endpoint: target.endpoint.to_string(),
+            cause: error_chain(&error),
+        },
     }
 }
 

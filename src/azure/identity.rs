@@ -39,15 +39,23 @@ impl IdentitySource {
     /// Host and port of the endpoint, safe to log.
     pub fn host(&self) -> String {
         let url = match self {
-            IdentitySource::AzureMl { endpoint, .. } | IdentitySource::AppService { endpoint, .. } => endpoint,
+            IdentitySource::AzureMl { endpoint, .. } | IdentitySource::AppService { endpoint, .. } => {
+                endpoint
+            }
             IdentitySource::Imds { host } => host,
         };
         let host = url.host_str().unwrap_or("?");
-        url.port().map_or_else(|| host.to_owned(), |port| format!("{host}:{port}"))
+        url.port()
+            .map_or_else(|| host.to_owned(), |port| format!("{host}:{port}"))
     }
 
     /// The token request for `resource`, with the client id under this source's parameter name.
-    fn request(&self, http: &reqwest::Client, resource: &str, client_id: Option<&str>) -> reqwest::RequestBuilder {
+    fn request(
+        &self,
+        http: &reqwest::Client,
+        resource: &str,
+        client_id: Option<&str>,
+    ) -> reqwest::RequestBuilder {
         let (mut url, api_version, id_param) = match self {
             IdentitySource::AzureMl { endpoint, .. } => (endpoint.clone(), "2017-09-01", "clientid"),
             IdentitySource::AppService { endpoint, .. } => (endpoint.clone(), "2019-08-01", "client_id"),
@@ -59,14 +67,18 @@ impl IdentitySource {
         };
         {
             let mut query = url.query_pairs_mut();
-            query.append_pair("api-version", api_version).append_pair("resource", resource);
+            query
+                .append_pair("api-version", api_version)
+                .append_pair("resource", resource);
             if let Some(id) = client_id {
                 query.append_pair(id_param, id);
             }
         }
         let request = http.get(url);
         match self {
-            IdentitySource::AzureMl { secret, .. } => request.header("secret", secret.secret()).header("Metadata", "true"),
+            IdentitySource::AzureMl { secret, .. } => request
+                .header("secret", secret.secret())
+                .header("Metadata", "true"),
             IdentitySource::AppService { header, .. } => request.header("X-IDENTITY-HEADER", header.secret()),
             IdentitySource::Imds { .. } => request.header("Metadata", "true"),
         }
@@ -77,11 +89,27 @@ impl IdentitySource {
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
     #[error("the {source_kind} at {host} refused the token request with HTTP {status}{client}: {detail}")]
-    Refused { source_kind: &'static str, host: String, status: u16, client: String, detail: String },
+    Refused {
+        source_kind: &'static str,
+        host: String,
+        status: u16,
+        client: String,
+        detail: String,
+    },
     #[error("the {source_kind} at {host} gave no token after {attempts} attempts in {elapsed_ms} ms (last: {last})")]
-    Exhausted { source_kind: &'static str, host: String, attempts: u32, elapsed_ms: u128, last: String },
+    Exhausted {
+        source_kind: &'static str,
+        host: String,
+        attempts: u32,
+        elapsed_ms: u128,
+        last: String,
+    },
     #[error("the {source_kind} at {host} answered without a usable token: {detail}")]
-    BadAnswer { source_kind: &'static str, host: String, detail: String },
+    BadAnswer {
+        source_kind: &'static str,
+        host: String,
+        detail: String,
+    },
 }
 
 /// The credential. `Debug` shows the source kind, host and client id, never a secret.
@@ -104,8 +132,19 @@ impl std::fmt::Debug for ManagedIdentityCredential {
 }
 
 impl ManagedIdentityCredential {
-    pub fn new(source: IdentitySource, client_id: Option<String>, http: reqwest::Client, retry: RetryPolicy) -> Self {
-        ManagedIdentityCredential { source, client_id, http, retry, cache: Mutex::new(HashMap::new()) }
+    pub fn new(
+        source: IdentitySource,
+        client_id: Option<String>,
+        http: reqwest::Client,
+        retry: RetryPolicy,
+    ) -> Self {
+        ManagedIdentityCredential {
+            source,
+            client_id,
+            http,
+            retry,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn source(&self) -> &IdentitySource {
@@ -134,7 +173,9 @@ impl ManagedIdentityCredential {
     async fn fetch(&self, resource: &str) -> Result<AccessToken, IdentityError> {
         let (kind, host) = (self.source.kind(), self.source.host());
         let outcome = fetch_with_retries(&self.retry, || async {
-            let request = self.source.request(&self.http, resource, self.client_id.as_deref());
+            let request = self
+                .source
+                .request(&self.http, resource, self.client_id.as_deref());
             Attempt::from_result(request.send().await).await
         })
         .await;
@@ -156,10 +197,19 @@ impl ManagedIdentityCredential {
                 return Err(IdentityError::Exhausted { source_kind: kind, host, attempts, elapsed_ms: elapsed.as_millis(), last })
             }
         };
-        let bad = |detail: &str| IdentityError::BadAnswer { source_kind: kind, host: host.clone(), detail: detail.to_owned() };
-        let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|_| bad("the answer is not JSON"))?;
-        let expires_on = expiry(&parsed, OffsetDateTime::now_utc()).ok_or_else(|| bad("no readable expires_on or expires_in"))?;
-        let token = parsed.access_token.filter(|t| !t.is_empty()).ok_or_else(|| bad("no access_token"))?;
+        let bad = |detail: &str| IdentityError::BadAnswer {
+            source_kind: kind,
+            host: host.clone(),
+            detail: detail.to_owned(),
+        };
+        let parsed: TokenResponse =
+            serde_json::from_slice(&body).map_err(|_| bad("the answer is not JSON"))?;
+        let expires_on = expiry(&parsed, OffsetDateTime::now_utc())
+            .ok_or_else(|| bad("no readable expires_on or expires_in"))?;
+        let token = parsed
+            .access_token
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| bad("no access_token"))?;
         Ok(AccessToken::new(token, expires_on))
     }
 }
@@ -175,9 +225,18 @@ fn error_detail(body: &[u8]) -> String {
     }
     match serde_json::from_slice::<OAuthError>(body) {
         Ok(e) => {
-            let code = e.error.map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
-            let parts: Vec<String> = [code, e.error_description.or(e.message)].into_iter().flatten().collect();
-            if parts.is_empty() { "no error description".to_owned() } else { parts.join(": ") }
+            let code = e
+                .error
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
+            let parts: Vec<String> = [code, e.error_description.or(e.message)]
+                .into_iter()
+                .flatten()
+                .collect();
+            if parts.is_empty() {
+                "no error description".to_owned()
+            } else {
+                parts.join(": ")
+            }
         }
         Err(_) => "no error description".to_owned(),
     }
@@ -190,8 +249,15 @@ pub fn resource_for_scope(scope: &str) -> &str {
 
 #[async_trait::async_trait]
 impl TokenCredential for ManagedIdentityCredential {
-    async fn get_token(&self, scopes: &[&str], _options: Option<TokenRequestOptions<'_>>) -> azure_core::Result<AccessToken> {
-        let scope = scopes.first().copied().unwrap_or("https://storage.azure.com/.default");
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        _options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        let scope = scopes
+            .first()
+            .copied()
+            .unwrap_or("https://storage.azure.com/.default");
         self.token_for(resource_for_scope(scope))
             .await
             .map_err(|e| azure_core::Error::new(azure_core::error::ErrorKind::Credential, e))

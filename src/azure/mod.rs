@@ -48,14 +48,22 @@ pub fn identity_source(env: &IdentityEnv) -> Result<IdentitySource, StartupError
     };
     if let (Some(endpoint), Some(secret)) = (&env.msi_endpoint, &env.msi_secret) {
         let endpoint = parse("MSI_ENDPOINT", endpoint)?;
-        return Ok(IdentitySource::AzureMl { endpoint, secret: Secret::new(secret.clone()) });
+        return Ok(IdentitySource::AzureMl {
+            endpoint,
+            secret: Secret::new(secret.clone()),
+        });
     }
     if let (Some(endpoint), Some(header)) = (&env.identity_endpoint, &env.identity_header) {
         let endpoint = parse("IDENTITY_ENDPOINT", endpoint)?;
-        return Ok(IdentitySource::AppService { endpoint, header: Secret::new(header.clone()) });
+        return Ok(IdentitySource::AppService {
+            endpoint,
+            header: Secret::new(header.clone()),
+        });
     }
     let host = env.imds_host.as_deref().unwrap_or("http://169.254.169.254");
-    Ok(IdentitySource::Imds { host: parse("AZURE_POD_IDENTITY_AUTHORITY_HOST", host)? })
+    Ok(IdentitySource::Imds {
+        host: parse("AZURE_POD_IDENTITY_AUTHORITY_HOST", host)?,
+    })
 }
 
 /// One HTTP client for outbound calls: the system roots plus the configured extra CA file, no
@@ -71,12 +79,15 @@ pub fn http_client(ca_file: Option<&Path>, use_proxy: bool) -> Result<reqwest::C
         builder = builder.no_proxy();
     }
     if let Some(path) = ca_file {
-        let pem = std::fs::read(path).map_err(|e| StartupError::Setup(format!("cannot read {}: {e}", path.display())))?;
+        let pem = std::fs::read(path)
+            .map_err(|e| StartupError::Setup(format!("cannot read {}: {e}", path.display())))?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem)
             .map_err(|e| StartupError::Setup(format!("{} is not a PEM bundle: {e}", path.display())))?;
         builder = builder.tls_certs_merge(certs);
     }
-    builder.build().map_err(|e| StartupError::Setup(format!("cannot build the HTTP client: {e}")))
+    builder
+        .build()
+        .map_err(|e| StartupError::Setup(format!("cannot build the HTTP client: {e}")))
 }
 
 /// The identity and blob steps of `init`: a token, then the blob, logged as the walkthrough does.
@@ -95,8 +106,18 @@ pub async fn read_startup_blob(config: &Config, target: &BlobTarget) -> Result<(
     ));
     let started = std::time::Instant::now();
     credential.token_for(STORAGE_RESOURCE).await?;
-    tracing::info!(step = "identity", ms = started.elapsed().as_secs_f64() * 1000.0, "identity step done");
-    let bytes = read_blob(target, credential, http_client(config.ca_file.as_deref(), true)?, &identity).await?;
+    tracing::info!(
+        step = "identity",
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        "identity step done"
+    );
+    let bytes = read_blob(
+        target,
+        credential,
+        http_client(config.ca_file.as_deref(), true)?,
+        &identity,
+    )
+    .await?;
     tracing::info!(step = "blob", size = bytes.len(), account = %target.account, container = %target.container, blob = %target.blob, "Blob contains: {}", preview(&bytes));
     Ok(())
 }
@@ -104,7 +125,9 @@ pub async fn read_startup_blob(config: &Config, target: &BlobTarget) -> Result<(
 /// The first bytes of the blob, escaped so that a binary file cannot garble the log.
 pub fn preview(bytes: &[u8]) -> String {
     const LIMIT: usize = 100;
-    let text: String = String::from_utf8_lossy(&bytes[..bytes.len().min(LIMIT)]).escape_debug().collect();
+    let text: String = String::from_utf8_lossy(&bytes[..bytes.len().min(LIMIT)])
+        .escape_debug()
+        .collect();
     if bytes.len() > LIMIT {
         format!("{text}... ({} bytes)", bytes.len())
     } else {

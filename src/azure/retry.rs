@@ -31,7 +31,10 @@ impl RetryPolicy {
     /// The backoff before attempt `n + 1` (0-based): `initial * 2^n` capped, with jitter in
     /// the upper half so that retries from many replicas spread out.
     fn backoff(&self, n: u32) -> Duration {
-        let exponential = self.initial_delay.saturating_mul(1u32 << n.min(16)).min(self.max_delay);
+        let exponential = self
+            .initial_delay
+            .saturating_mul(1u32 << n.min(16))
+            .min(self.max_delay);
         let half = exponential / 2;
         half + half.mul_f64(fastrand::f64())
     }
@@ -40,8 +43,14 @@ impl RetryPolicy {
 /// The outcome of one attempt.
 pub enum Attempt {
     Success(Vec<u8>),
-    Retry { reason: String, retry_after: Option<Duration> },
-    Refused { status: u16, body: Vec<u8> },
+    Retry {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    Refused {
+        status: u16,
+        body: Vec<u8>,
+    },
 }
 
 impl Attempt {
@@ -49,7 +58,12 @@ impl Attempt {
     pub async fn from_result(result: Result<reqwest::Response, reqwest::Error>) -> Attempt {
         let response = match result {
             Ok(response) => response,
-            Err(error) => return Attempt::Retry { reason: describe_transport_error(&error), retry_after: None },
+            Err(error) => {
+                return Attempt::Retry {
+                    reason: describe_transport_error(&error),
+                    retry_after: None,
+                }
+            }
         };
         let status = response.status().as_u16();
         let retry_after = response
@@ -60,11 +74,19 @@ impl Attempt {
             .map(Duration::from_secs);
         let body = match response.bytes().await {
             Ok(body) => body.to_vec(),
-            Err(error) => return Attempt::Retry { reason: describe_transport_error(&error), retry_after: None },
+            Err(error) => {
+                return Attempt::Retry {
+                    reason: describe_transport_error(&error),
+                    retry_after: None,
+                }
+            }
         };
         match status {
             200..=299 => Attempt::Success(body),
-            404 | 408 | 410 | 429 | 500..=599 => Attempt::Retry { reason: format!("HTTP {status}"), retry_after },
+            404 | 408 | 410 | 429 | 500..=599 => Attempt::Retry {
+                reason: format!("HTTP {status}"),
+                retry_after,
+            },
             _ => Attempt::Refused { status, body },
         }
     }
@@ -72,8 +94,15 @@ impl Attempt {
 
 /// Why the loop gave up.
 pub enum Failure {
-    Refused { status: u16, body: Vec<u8> },
-    Exhausted { attempts: u32, elapsed: Duration, last: String },
+    Refused {
+        status: u16,
+        body: Vec<u8>,
+    },
+    Exhausted {
+        attempts: u32,
+        elapsed: Duration,
+        last: String,
+    },
 }
 
 /// Runs `attempt` until it succeeds, is refused, or the budget is spent.
@@ -87,10 +116,14 @@ where
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let outcome = tokio::time::timeout(policy.attempt_timeout, attempt())
+        // An attempt never runs past the budget, so a silent endpoint cannot stretch it.
+        let attempt_timeout = policy
+            .attempt_timeout
+            .min(deadline.saturating_duration_since(Instant::now()));
+        let outcome = tokio::time::timeout(attempt_timeout, attempt())
             .await
             .unwrap_or_else(|_| Attempt::Retry {
-                reason: format!("no answer within {} ms", policy.attempt_timeout.as_millis()),
+                reason: format!("no answer within {} ms", attempt_timeout.as_millis()),
                 retry_after: None,
             });
         let (reason, retry_after) = match outcome {
@@ -100,7 +133,11 @@ where
         };
         let wait = retry_after.unwrap_or_else(|| policy.backoff(attempts - 1));
         if Instant::now() + wait >= deadline {
-            return Err(Failure::Exhausted { attempts, elapsed: started.elapsed(), last: reason });
+            return Err(Failure::Exhausted {
+                attempts,
+                elapsed: started.elapsed(),
+                last: reason,
+            });
         }
         tracing::warn!(attempt = attempts, %reason, wait_ms = wait.as_millis() as u64, "identity endpoint not answering with a token yet; retrying");
         tokio::time::sleep(wait).await;
@@ -133,7 +170,10 @@ mod tests {
         let policy = RetryPolicy::with_budget(Duration::from_secs(70));
         for n in 0..20 {
             let wait = policy.backoff(n);
-            let full = policy.initial_delay.saturating_mul(1 << n.min(16)).min(policy.max_delay);
+            let full = policy
+                .initial_delay
+                .saturating_mul(1 << n.min(16))
+                .min(policy.max_delay);
             assert!(wait >= full / 2 && wait <= full, "attempt {n}: {wait:?}");
         }
     }

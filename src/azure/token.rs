@@ -15,10 +15,12 @@ pub struct TokenResponse {
 }
 
 /// The old App Service form, `MM/DD/YYYY HH:MM:SS +00:00`.
-const DATE_FORM: &[FormatItem<'static>] =
-    format_description!("[month]/[day]/[year] [hour]:[minute]:[second] [offset_hour sign:mandatory]:[offset_minute]");
+const DATE_FORM: &[FormatItem<'static>] = format_description!(
+    "[month]/[day]/[year] [hour]:[minute]:[second] [offset_hour sign:mandatory]:[offset_minute]"
+);
 /// The same without an offset, taken as UTC.
-const DATE_FORM_NAIVE: &[FormatItem<'static>] = format_description!("[month]/[day]/[year] [hour]:[minute]:[second]");
+const DATE_FORM_NAIVE: &[FormatItem<'static>] =
+    format_description!("[month]/[day]/[year] [hour]:[minute]:[second]");
 
 /// When the token expires: `expires_on` as a JSON number, a numeric string (Unix seconds) or
 /// the date form; else `now + expires_in`. `None` when neither can be read.
@@ -35,15 +37,19 @@ fn parse_expires_on(value: &serde_json::Value) -> Option<OffsetDateTime> {
         return OffsetDateTime::from_unix_timestamp(i64::try_from(seconds).ok()?).ok();
     }
     let text = value.as_str()?.trim();
-    OffsetDateTime::parse(text, DATE_FORM)
-        .ok()
-        .or_else(|| PrimitiveDateTime::parse(text, DATE_FORM_NAIVE).ok().map(PrimitiveDateTime::assume_utc))
+    OffsetDateTime::parse(text, DATE_FORM).ok().or_else(|| {
+        PrimitiveDateTime::parse(text, DATE_FORM_NAIVE)
+            .ok()
+            .map(PrimitiveDateTime::assume_utc)
+    })
 }
 
 /// A JSON number or a numeric string, as whole seconds.
 fn json_seconds(value: &serde_json::Value) -> Option<u64> {
     match value {
-        serde_json::Value::Number(n) => n.as_u64().or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
+        serde_json::Value::Number(n) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
         serde_json::Value::String(s) => s.trim().parse::<u64>().ok(),
         _ => None,
     }
@@ -54,8 +60,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn response(expires_on: Option<serde_json::Value>, expires_in: Option<serde_json::Value>) -> TokenResponse {
-        TokenResponse { access_token: Some("t".into()), expires_on, expires_in }
+    fn response(
+        expires_on: Option<serde_json::Value>,
+        expires_in: Option<serde_json::Value>,
+    ) -> TokenResponse {
+        TokenResponse {
+            access_token: Some("t".into()),
+            expires_on,
+            expires_in,
+        }
     }
 
     const NOW: i64 = 1_700_000_000;

@@ -29,15 +29,27 @@ pub enum InputError {
     #[error("\"data\" is empty; send at least one row")]
     EmptyData,
     #[error("row {row} has {found} values, the model takes {expected}")]
-    WrongWidth { row: usize, found: usize, expected: usize },
+    WrongWidth {
+        row: usize,
+        found: usize,
+        expected: usize,
+    },
     #[error("data[{index}] is {found}, but data[0] is {first}; send one row of numbers or a list of rows")]
-    MixedRows { index: usize, found: &'static str, first: &'static str },
+    MixedRows {
+        index: usize,
+        found: &'static str,
+        first: &'static str,
+    },
     #[error("data[{index}] is not a row of numbers (found {found})")]
     NotARow { index: usize, found: &'static str },
     #[error("{path} is not a number (found {found})")]
     NotANumber { path: String, found: &'static str },
     #[error("{path} = {value} does not fit the model's input type {element}")]
-    OutOfRange { path: String, value: String, element: ElementType },
+    OutOfRange {
+        path: String,
+        value: String,
+        element: ElementType,
+    },
     #[error("{path}: number out of range")]
     NumberOverflow { path: String },
 }
@@ -48,7 +60,9 @@ pub fn parse_request(body: &[u8], spec: &InputSpec) -> Result<Batch, InputError>
         return Err(InputError::EmptyBody);
     }
     if let Err(e) = std::str::from_utf8(body) {
-        return Err(InputError::NotUtf8 { offset: e.valid_up_to() });
+        return Err(InputError::NotUtf8 {
+            offset: e.valid_up_to(),
+        });
     }
     match spec.element {
         ElementType::F32 => parse_typed::<f32>(body, spec.width),
@@ -59,16 +73,31 @@ pub fn parse_request(body: &[u8], spec: &InputSpec) -> Result<Batch, InputError>
 }
 
 fn parse_typed<T: Element>(body: &[u8], width: usize) -> Result<Batch, InputError> {
-    let mut ctx = Context::<T> { width, values: Vec::new(), rows: 0, error: None, at: Position::Top };
+    let mut ctx = Context::<T> {
+        width,
+        values: Vec::new(),
+        rows: 0,
+        error: None,
+        at: Position::Top,
+    };
     let mut de = serde_json::Deserializer::from_slice(body);
-    let parsed = BodySeed { ctx: &mut ctx }.deserialize(&mut de).and_then(|()| de.end());
+    let parsed = BodySeed { ctx: &mut ctx }
+        .deserialize(&mut de)
+        .and_then(|()| de.end());
     match (parsed, ctx.error) {
         (_, Some(error)) => Err(error),
-        (Ok(()), None) => Ok(Batch { rows: ctx.rows, values: T::wrap(ctx.values) }),
+        (Ok(()), None) => Ok(Batch {
+            rows: ctx.rows,
+            values: T::wrap(ctx.values),
+        }),
         (Err(e), None) if e.to_string().starts_with("number out of range") => {
-            Err(InputError::NumberOverflow { path: ctx.at.to_string() })
+            Err(InputError::NumberOverflow {
+                path: ctx.at.to_string(),
+            })
         }
-        (Err(e), None) => Err(InputError::InvalidJson { detail: e.to_string() }),
+        (Err(e), None) => Err(InputError::InvalidJson {
+            detail: e.to_string(),
+        }),
     }
 }
 
@@ -228,7 +257,11 @@ impl<'de, T: Element> Visitor<'de> for DataSeed<'_, T> {
                 Some(Shape::Rows) => Position::Cell { row: index, col: 0 },
                 _ => Position::Flat { col: index },
             };
-            let item = ItemSeed { ctx: &mut *ctx, index, first: shape };
+            let item = ItemSeed {
+                ctx: &mut *ctx,
+                index,
+                first: shape,
+            };
             let Some(item_shape) = seq.next_element_seed(item)? else {
                 break;
             };
@@ -290,8 +323,14 @@ impl<'de, T: Element> DeserializeSeed<'de> for ItemSeed<'_, T> {
 impl<T: Element> ItemSeed<'_, T> {
     fn found<E: serde::de::Error>(self, found: Found) -> Result<Shape, E> {
         let error = match self.first {
-            Some(Shape::Rows) => InputError::NotARow { index: self.index, found: found.0 },
-            _ => InputError::NotANumber { path: format!("data[{}]", self.index), found: found.0 },
+            Some(Shape::Rows) => InputError::NotARow {
+                index: self.index,
+                found: found.0,
+            },
+            _ => InputError::NotANumber {
+                path: format!("data[{}]", self.index),
+                found: found.0,
+            },
         };
         Err(self.ctx.fail(error))
     }
@@ -338,7 +377,14 @@ impl<'de, T: Element> Visitor<'de> for ItemSeed<'_, T> {
         let mut col = 0;
         while col < ctx.width {
             ctx.at = Position::Cell { row, col };
-            if seq.next_element_seed(CellSeed { ctx: &mut *ctx, row, col })?.is_none() {
+            if seq
+                .next_element_seed(CellSeed {
+                    ctx: &mut *ctx,
+                    row,
+                    col,
+                })?
+                .is_none()
+            {
                 break;
             }
             col += 1;
@@ -349,7 +395,11 @@ impl<'de, T: Element> Visitor<'de> for ItemSeed<'_, T> {
             found += 1;
         }
         if found != ctx.width {
-            return Err(ctx.fail(InputError::WrongWidth { row, found, expected: ctx.width }));
+            return Err(ctx.fail(InputError::WrongWidth {
+                row,
+                found,
+                expected: ctx.width,
+            }));
         }
         Ok(Shape::Rows)
     }
@@ -371,7 +421,10 @@ impl<'de, T: Element> DeserializeSeed<'de> for CellSeed<'_, T> {
 
 impl<T: Element> CellSeed<'_, T> {
     fn position(&self) -> Position {
-        Position::Cell { row: self.row, col: self.col }
+        Position::Cell {
+            row: self.row,
+            col: self.col,
+        }
     }
     fn found<E: serde::de::Error>(self, found: Found) -> Result<(), E> {
         let path = self.position().to_string();

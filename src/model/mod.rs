@@ -83,7 +83,10 @@ fn collect_onnx_files(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<(
         let path = entry?.path();
         if path.is_dir() {
             collect_onnx_files(&path, found)?;
-        } else if path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("onnx")) {
+        } else if path
+            .extension()
+            .is_some_and(|ext| ext.eq_ignore_ascii_case("onnx"))
+        {
             found.push(path);
         }
     }

@@ -20,7 +20,9 @@ pub enum ModelLoadError {
     OpenWidth(String),
     #[error("the model's input type {0:?} is not supported (float32, float64, int32, int64 are)")]
     InputType(DatumType),
-    #[error("the model's output {index} has type {datum:?}; float32, float64, int32 and int64 are supported")]
+    #[error(
+        "the model's output {index} has type {datum:?}; float32, float64, int32 and int64 are supported"
+    )]
     OutputType { index: usize, datum: DatumType },
     #[error("cannot optimise the model (an operator tract does not implement?): {0}")]
     Optimise(String),
@@ -64,7 +66,11 @@ impl OnnxModel {
         let dims: Vec<Option<usize>> = declared
             .shape
             .dims()
-            .map(|d| d.concretize().and_then(|d| d.as_i64()).and_then(|d| usize::try_from(d).ok()))
+            .map(|d| {
+                d.concretize()
+                    .and_then(|d| d.as_i64())
+                    .and_then(|d| usize::try_from(d).ok())
+            })
             .collect();
         if declared.shape.is_open() || dims.len() != 2 {
             return Err(ModelLoadError::InputRank(declared.format_dt_shape()));
@@ -83,9 +89,20 @@ impl OnnxModel {
             .map_err(|e| ModelLoadError::Optimise(format!("{e:#}")))?;
         let output_shape = describe_outputs(&typed)?;
         let input_shape = format!("{:?}", typed.input_fact(0).map_err(parse)?);
-        let plan = typed.into_runnable().map_err(|e| ModelLoadError::Optimise(format!("{e:#}")))?;
-        let input = InputSpec { width, element, fixed_rows: dims[0] };
-        let loaded = OnnxModel { plan, input, input_shape, output_shape };
+        let plan = typed
+            .into_runnable()
+            .map_err(|e| ModelLoadError::Optimise(format!("{e:#}")))?;
+        let input = InputSpec {
+            width,
+            element,
+            fixed_rows: dims[0],
+        };
+        let loaded = OnnxModel {
+            plan,
+            input,
+            input_shape,
+            output_shape,
+        };
         loaded.warm_up()?;
         Ok(loaded)
     }
@@ -126,12 +143,19 @@ fn element_type(datum: DatumType) -> Option<ElementType> {
 }
 
 fn describe_outputs(model: &TypedModel) -> Result<String, ModelLoadError> {
-    let outlets = model.output_outlets().map_err(|e| ModelLoadError::Optimise(e.to_string()))?;
+    let outlets = model
+        .output_outlets()
+        .map_err(|e| ModelLoadError::Optimise(e.to_string()))?;
     let mut shapes = Vec::with_capacity(outlets.len());
     for index in 0..outlets.len() {
-        let fact = model.output_fact(index).map_err(|e| ModelLoadError::Optimise(e.to_string()))?;
+        let fact = model
+            .output_fact(index)
+            .map_err(|e| ModelLoadError::Optimise(e.to_string()))?;
         if element_type(fact.datum_type).is_none() {
-            return Err(ModelLoadError::OutputType { index, datum: fact.datum_type });
+            return Err(ModelLoadError::OutputType {
+                index,
+                datum: fact.datum_type,
+            });
         }
         shapes.push(format!("{fact:?}"));
     }
@@ -146,7 +170,10 @@ impl Predictor for OnnxModel {
     fn predict(&self, batch: Batch) -> Result<Predictions, PredictError> {
         if let Some(expected) = self.input.fixed_rows {
             if batch.rows != expected {
-                return Err(PredictError::FixedBatch { expected, found: batch.rows });
+                return Err(PredictError::FixedBatch {
+                    expected,
+                    found: batch.rows,
+                });
             }
         }
         let shape = [batch.rows, self.input.width];
@@ -161,16 +188,47 @@ impl Predictor for OnnxModel {
         let outputs = self.plan.run(tvec!(tensor.into_tvalue())).map_err(engine)?;
         // The first output is the prediction (as scikit-learn's `predict` returns); classifiers'
         // extra outputs (probabilities) are not sent.
-        let output = outputs.into_iter().next().ok_or_else(|| PredictError::Engine("the model returned no output".into()))?;
+        let output = outputs
+            .into_iter()
+            .next()
+            .ok_or_else(|| PredictError::Engine("the model returned no output".into()))?;
         let output = output.into_tensor();
-        let per_row = if batch.rows == 0 { 0 } else { output.len() / batch.rows };
+        let per_row = output.len().checked_div(batch.rows).unwrap_or(0);
         let values = match output.datum_type() {
-            DatumType::F32 => OutputBuffer::F32(output.into_plain_array::<f32>().map_err(engine)?.into_raw_vec_and_offset().0),
-            DatumType::F64 => OutputBuffer::F64(output.into_plain_array::<f64>().map_err(engine)?.into_raw_vec_and_offset().0),
-            DatumType::I32 => OutputBuffer::I32(output.into_plain_array::<i32>().map_err(engine)?.into_raw_vec_and_offset().0),
-            DatumType::I64 => OutputBuffer::I64(output.into_plain_array::<i64>().map_err(engine)?.into_raw_vec_and_offset().0),
+            DatumType::F32 => OutputBuffer::F32(
+                output
+                    .into_plain_array::<f32>()
+                    .map_err(engine)?
+                    .into_raw_vec_and_offset()
+                    .0,
+            ),
+            DatumType::F64 => OutputBuffer::F64(
+                output
+                    .into_plain_array::<f64>()
+                    .map_err(engine)?
+                    .into_raw_vec_and_offset()
+                    .0,
+            ),
+            DatumType::I32 => OutputBuffer::I32(
+                output
+                    .into_plain_array::<i32>()
+                    .map_err(engine)?
+                    .into_raw_vec_and_offset()
+                    .0,
+            ),
+            DatumType::I64 => OutputBuffer::I64(
+                output
+                    .into_plain_array::<i64>()
+                    .map_err(engine)?
+                    .into_raw_vec_and_offset()
+                    .0,
+            ),
             other => return Err(PredictError::Engine(format!("unsupported output type {other:?}"))),
         };
-        Ok(Predictions { rows: batch.rows, per_row, values })
+        Ok(Predictions {
+            rows: batch.rows,
+            per_row,
+            values,
+        })
     }
 }

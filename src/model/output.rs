@@ -60,7 +60,10 @@ fn write_rows<T: std::fmt::Debug>(
                 out.push(b',');
             }
             if !write(&mut out, value) {
-                return Err(OutputError { row, value: format!("{value:?}") });
+                return Err(OutputError {
+                    row,
+                    value: format!("{value:?}"),
+                });
             }
         }
         if per_row > 1 {
@@ -76,13 +79,20 @@ mod tests {
     use super::*;
 
     fn predictions(per_row: usize, values: OutputBuffer) -> Predictions {
-        Predictions { rows: 2, per_row, values }
+        Predictions {
+            rows: 2,
+            per_row,
+            values,
+        }
     }
 
     #[test]
     fn one_value_per_row_is_a_flat_array() {
         let p = predictions(1, OutputBuffer::F64(vec![11055.977245525679, 4503.079536107787]));
-        assert_eq!(write_predictions(&p).unwrap(), b"[11055.977245525679,4503.079536107787]");
+        assert_eq!(
+            write_predictions(&p).unwrap(),
+            b"[11055.977245525679,4503.079536107787]"
+        );
     }
 
     #[test]

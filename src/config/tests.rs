@@ -1,0 +1,139 @@
+use super::*;
+
+fn cli(args: &[&str]) -> Cli {
+    let mut argv = vec!["aml-scorer", "--model-dir", "model"];
+    argv.extend_from_slice(args);
+    Cli::try_parse_from(argv).expect("arguments parse")
+}
+
+fn error(args: &[&str]) -> ConfigError {
+    cli(args).validate(false).expect_err("settings are invalid")
+}
+
+#[test]
+fn defaults_serve_the_bundled_model_on_5001() {
+    let config = cli(&[]).validate(false).unwrap();
+    assert_eq!(config.listen.port(), 5001);
+    assert!(config.model_path.ends_with("sklearn_regression_model.onnx"));
+    assert!(config.blob.is_none());
+    assert_eq!(config.scoring_timeout, Duration::from_secs(60));
+    assert_eq!(config.max_body_bytes, 104_857_600);
+}
+
+#[test]
+fn log_format_defaults_to_text_on_a_terminal_and_json_otherwise() {
+    assert_eq!(cli(&[]).validate(true).unwrap().log_format, LogFormat::Text);
+    assert_eq!(cli(&[]).validate(false).unwrap().log_format, LogFormat::Json);
+}
+
+#[test]
+fn partial_storage_settings_name_what_is_missing() {
+    let e = error(&["--storage-account", "acct"]);
+    assert!(
+        e.to_string()
+            .contains("missing STORAGE_CONTAINER_NAME, FILE_NAME"),
+        "{e}"
+    );
+}
+
+#[test]
+fn full_storage_settings_default_to_the_public_endpoint() {
+    let config = cli(&[
+        "--storage-account",
+        "acct",
+        "--storage-container",
+        "c",
+        "--blob-name",
+        "b",
+    ])
+    .validate(false)
+    .unwrap();
+    assert_eq!(
+        config.blob.unwrap().endpoint.as_str(),
+        "https://acct.blob.core.windows.net/"
+    );
+}
+
+#[test]
+fn the_blob_endpoint_loses_its_trailing_slash() {
+    let args = [
+        "--storage-account",
+        "a",
+        "--storage-container",
+        "c",
+        "--blob-name",
+        "b",
+        "--blob-endpoint",
+        "https://127.0.0.1:10000/devstoreaccount1/",
+    ];
+    let endpoint = cli(&args).validate(false).unwrap().blob.unwrap().endpoint;
+    assert_eq!(endpoint.as_str(), "https://127.0.0.1:10000/devstoreaccount1");
+}
+
+#[test]
+fn a_plain_http_blob_endpoint_is_refused() {
+    let args = [
+        "--storage-account",
+        "a",
+        "--storage-container",
+        "c",
+        "--blob-name",
+        "b",
+        "--blob-endpoint",
+        "http://127.0.0.1:10000/x",
+    ];
+    assert_eq!(error(&args).setting, "--blob-endpoint (STORAGE_BLOB_ENDPOINT)");
+}
+
+#[test]
+fn a_missing_model_folder_is_named() {
+    let e = Cli::try_parse_from(["aml-scorer", "--model-dir", "/nonexistent"])
+        .unwrap()
+        .validate(false)
+        .unwrap_err();
+    assert_eq!(e.setting, "--model-dir (AZUREML_MODEL_DIR)");
+}
+
+#[test]
+fn a_missing_model_file_is_named() {
+    assert_eq!(
+        error(&["--model-file", "nope.onnx"]).setting,
+        "--model-file (AML_SCORER_MODEL_FILE)"
+    );
+}
+
+#[test]
+fn a_zero_scoring_timeout_is_refused() {
+    assert_eq!(
+        error(&["--scoring-timeout-ms", "0"]).setting,
+        "--scoring-timeout-ms (SCORING_TIMEOUT_MS)"
+    );
+}
+
+#[test]
+fn azure_ml_level_names_are_accepted() {
+    assert_eq!(
+        cli(&["--log-level", "WARNING"])
+            .validate(false)
+            .unwrap()
+            .log_filter,
+        "warn"
+    );
+    assert_eq!(
+        cli(&["--log-level", "DEBUG"]).validate(false).unwrap().log_filter,
+        "debug"
+    );
+}
+
+#[test]
+fn an_unreadable_ca_file_is_named() {
+    assert_eq!(
+        error(&["--ca-file", "/nonexistent.pem"]).setting,
+        "--ca-file (AML_SCORER_CA_FILE)"
+    );
+}
+
+#[test]
+fn a_zero_body_limit_is_a_parse_error() {
+    assert!(Cli::try_parse_from(["aml-scorer", "--max-body-bytes", "0"]).is_err());
+}

@@ -1,0 +1,170 @@
+//! Scoring through the real server: the bundled model, the Azure ML model layout, many rows, and
+//! a float32 model with several outputs per row.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+#[tokio::test]
+async fn the_sample_request_gets_the_published_predictions() {
+    let server = Server::start(&[], &[]);
+    server.wait_ready(Duration::from_secs(20)).await;
+
+    let answer = post(&server, sample_request()).await;
+
+    assert_sample_predictions(&answer);
+    assert_eq!(answer.headers["content-type"], "application/json");
+    assert!(answer.headers["x-ms-run-fn-exec-ms"]
+        .to_str()
+        .unwrap()
+        .parse::<f64>()
+        .is_ok());
+    assert!(answer.headers["x-ms-server-version"]
+        .to_str()
+        .unwrap()
+        .starts_with("aml-scorer/"));
+}
+
+#[tokio::test]
+async fn a_model_folder_laid_out_as_azure_mounts_it_is_found() {
+    let root = tempfile::tempdir().unwrap();
+    let version_dir = root.path().join("sklearn_regression").join("1").join("model");
+    std::fs::create_dir_all(&version_dir).unwrap();
+    std::fs::copy(
+        repo_path("model/sklearn_regression_model.onnx"),
+        version_dir.join("regression.onnx"),
+    )
+    .unwrap();
+    std::fs::write(version_dir.join("README.txt"), "not a model").unwrap();
+    let server = Server::start(&[], &[("AZUREML_MODEL_DIR", root.path().to_str().unwrap())]);
+    server.wait_ready(Duration::from_secs(20)).await;
+
+    assert_sample_predictions(&post(&server, sample_request()).await);
+    assert!(server.logs().contains("regression.onnx"));
+}
+
+#[tokio::test]
+async fn a_thousand_random_rows_match_the_reference_formula() {
+    let server = Server::start(&[], &[]);
+    server.wait_ready(Duration::from_secs(20)).await;
+    let mut rng = fastrand::Rng::with_seed(7);
+    let rows: Vec<Vec<f64>> = (0..1000)
+        .map(|_| (0..10).map(|_| rng.f64() * 200.0 - 100.0).collect())
+        .collect();
+
+    let answer = post(&server, serde_json::json!({ "data": rows }).to_string()).await;
+
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let predictions: Vec<f64> = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(predictions.len(), 1000);
+    for (row, prediction) in rows.iter().zip(predictions) {
+        assert_close(prediction, reference_prediction(row), 1e-9);
+    }
+}
+
+#[tokio::test]
+async fn a_single_flat_row_is_one_prediction() {
+    let server = Server::start(&[], &[]);
+    server.wait_ready(Duration::from_secs(20)).await;
+
+    let answer = post(&server, r#"{"data": [1,2,3,4,5,6,7,8,9,10]}"#).await;
+
+    let predictions: Vec<f64> = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(predictions.len(), 1);
+    assert_close(predictions[0], SAMPLE_PREDICTIONS[0], 1e-9);
+}
+
+#[tokio::test]
+async fn a_float32_model_with_three_outputs_answers_an_array_per_row() {
+    let server = Server::start(
+        &[
+            "--model-dir",
+            "tests/fixtures",
+            "--model-file",
+            "linear_f32_4x3.onnx",
+        ],
+        &[],
+    );
+    server.wait_ready(Duration::from_secs(20)).await;
+    let weights: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_path("tests/fixtures/linear_f32_4x3.json")).unwrap(),
+    )
+    .unwrap();
+    let rows = [[1.0, 2.0, 3.0, 4.0], [-0.5, 0.25, 8.0, 0.0]];
+
+    let answer = post(&server, serde_json::json!({ "data": rows }).to_string()).await;
+
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let predictions: Vec<Vec<f64>> = serde_json::from_str(&answer.body).unwrap();
+    for (row, predicted) in rows.iter().zip(&predictions) {
+        assert_eq!(predicted.len(), 3);
+        for (out, value) in predicted.iter().enumerate() {
+            let expected: f64 = row
+                .iter()
+                .enumerate()
+                .map(|(i, x)| x * weights["weights"][i][out].as_f64().unwrap())
+                .sum::<f64>()
+                + weights["bias"][out].as_f64().unwrap();
+            assert!(
+                (value - expected).abs() <= 1e-4 * expected.abs().max(1.0),
+                "{value} vs {expected}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn get_score_with_a_query_scores_it() {
+    let server = Server::start(&[], &[]);
+    server.wait_ready(Duration::from_secs(20)).await;
+
+    let url = server.url("/score?data=%5B%5B1,2,3,4,5,6,7,8,9,10%5D,%5B10,9,8,7,6,5,4,3,2,1%5D%5D");
+    let body = client().get(url).send().await.unwrap().text().await.unwrap();
+
+    let predictions: Vec<f64> = serde_json::from_str(&body).unwrap();
+    assert_close(predictions[1], SAMPLE_PREDICTIONS[1], 1e-9);
+}
+
+#[tokio::test]
+async fn concurrent_requests_on_kept_alive_connections_all_score() {
+    let server = Server::start(&[], &[]);
+    server.wait_ready(Duration::from_secs(20)).await;
+    let client = client();
+    let url = server.url("/score");
+
+    let answers = futures_join(64, |_| {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            client
+                .post(url)
+                .body(sample_request())
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+
+    for body in answers {
+        let values: Vec<f64> = serde_json::from_str(&body).unwrap();
+        assert_close(values[0], SAMPLE_PREDICTIONS[0], 1e-9);
+    }
+}
+
+async fn futures_join<F, Fut>(count: usize, make: F) -> Vec<String>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = String> + Send + 'static,
+{
+    let handles: Vec<_> = (0..count).map(|i| tokio::spawn(make(i))).collect();
+    let mut out = Vec::with_capacity(count);
+    for handle in handles {
+        out.push(handle.await.expect("the request task completes"));
+    }
+    out
+}
