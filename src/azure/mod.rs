@@ -4,6 +4,7 @@
 mod blob;
 mod identity;
 mod retry;
+mod source;
 mod token;
 
 use std::{path::Path, sync::Arc};

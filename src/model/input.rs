@@ -4,10 +4,15 @@
 
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::DeserializeSeed;
 
 use super::element::Element;
 use super::{Batch, ElementType, InputSpec};
+
+mod document;
+mod rows;
+
+use document::BodySeed;
 
 /// Why a body cannot be scored; the message says what is wrong and where.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -103,7 +108,7 @@ fn parse_typed<T: Element>(body: &[u8], width: usize) -> Result<Batch, InputErro
 
 /// Where the parser is, for error messages.
 #[derive(Debug, Clone, Copy)]
-enum Position {
+pub(super) enum Position {
     Top,
     Flat { col: usize },
     Cell { row: usize, col: usize },
@@ -121,361 +126,19 @@ impl fmt::Display for Position {
 
 /// Parse state shared by the seeds. The structured error is kept here because serde_json would
 /// otherwise append a line/column to our message.
-struct Context<T> {
-    width: usize,
-    values: Vec<T>,
-    rows: usize,
-    error: Option<InputError>,
-    at: Position,
+pub(super) struct Context<T> {
+    pub(super) width: usize,
+    pub(super) values: Vec<T>,
+    pub(super) rows: usize,
+    pub(super) error: Option<InputError>,
+    pub(super) at: Position,
 }
 
 impl<T> Context<T> {
-    fn fail<E: serde::de::Error>(&mut self, error: InputError) -> E {
+    pub(super) fn fail<E: serde::de::Error>(&mut self, error: InputError) -> E {
         let message = error.to_string();
         self.error = Some(error);
         E::custom(message)
-    }
-}
-
-/// Describes a JSON value for error messages, from the serde visitor's point of view.
-struct Found(&'static str);
-
-macro_rules! reject_all_but {
-    ($found_fn:ident) => {
-        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            self.$found_fn(Found("a boolean"))
-        }
-        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
-            self.$found_fn(Found("a string"))
-        }
-        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-            self.$found_fn(Found("null"))
-        }
-    };
-}
-
-struct BodySeed<'c, T> {
-    ctx: &'c mut Context<T>,
-}
-
-impl<'de, T: Element> DeserializeSeed<'de> for BodySeed<'_, T> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
-        de.deserialize_any(self)
-    }
-}
-
-impl<T: Element> BodySeed<'_, T> {
-    fn found<E: serde::de::Error>(self, found: Found) -> Result<(), E> {
-        Err(self.ctx.fail(InputError::NotAnObject { found: found.0 }))
-    }
-}
-
-impl<'de, T: Element> Visitor<'de> for BodySeed<'_, T> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object with a \"data\" field")
-    }
-    reject_all_but!(found);
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
-        self.found(Found("a number"))
-    }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
-        self.found(Found("a number"))
-    }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
-        self.found(Found("a number"))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-        self.found(Found("an array"))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen_data = false;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if key != "data" {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            }
-            if seen_data {
-                return Err(self.ctx.fail(InputError::DuplicateData));
-            }
-            seen_data = true;
-            map.next_value_seed(DataSeed { ctx: &mut *self.ctx })?;
-        }
-        if !seen_data {
-            return Err(self.ctx.fail(InputError::MissingData));
-        }
-        Ok(())
-    }
-}
-
-/// The value of `"data"`: one flat row of numbers, or an array of rows.
-struct DataSeed<'c, T> {
-    ctx: &'c mut Context<T>,
-}
-
-impl<'de, T: Element> DeserializeSeed<'de> for DataSeed<'_, T> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
-        de.deserialize_any(self)
-    }
-}
-
-impl<T: Element> DataSeed<'_, T> {
-    fn found<E: serde::de::Error>(self, found: Found) -> Result<(), E> {
-        Err(self.ctx.fail(InputError::DataNotArray { found: found.0 }))
-    }
-}
-
-impl<'de, T: Element> Visitor<'de> for DataSeed<'_, T> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of rows")
-    }
-    reject_all_but!(found);
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
-        self.found(Found("a number"))
-    }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
-        self.found(Found("a number"))
-    }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
-        self.found(Found("a number"))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-        self.found(Found("an object"))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let ctx = self.ctx;
-        if let Some(hint) = seq.size_hint() {
-            ctx.values.reserve(hint.saturating_mul(ctx.width));
-        }
-        let mut shape: Option<Shape> = None;
-        let mut index = 0;
-        loop {
-            ctx.at = match shape {
-                Some(Shape::Rows) => Position::Cell { row: index, col: 0 },
-                _ => Position::Flat { col: index },
-            };
-            let item = ItemSeed {
-                ctx: &mut *ctx,
-                index,
-                first: shape,
-            };
-            let Some(item_shape) = seq.next_element_seed(item)? else {
-                break;
-            };
-            shape.get_or_insert(item_shape);
-            index += 1;
-        }
-        match shape {
-            None => Err(ctx.fail(InputError::EmptyData)),
-            Some(Shape::Rows) => {
-                ctx.rows = index;
-                Ok(())
-            }
-            Some(Shape::Flat) if index != ctx.width => Err(ctx.fail(InputError::WrongWidth {
-                row: 0,
-                found: index,
-                expected: ctx.width,
-            })),
-            Some(Shape::Flat) => {
-                ctx.rows = 1;
-                Ok(())
-            }
-        }
-    }
-}
-
-/// What an element of `"data"` turned out to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shape {
-    /// A number: `"data"` is one flat row.
-    Flat,
-    /// An array: `"data"` is a list of rows.
-    Rows,
-}
-
-impl Shape {
-    fn describe(self) -> &'static str {
-        match self {
-            Shape::Flat => "a number",
-            Shape::Rows => "a row",
-        }
-    }
-}
-
-/// One element of `"data"`: a number (flat row) or a row (array of numbers), of the same kind
-/// as the first element.
-struct ItemSeed<'c, T> {
-    ctx: &'c mut Context<T>,
-    index: usize,
-    first: Option<Shape>,
-}
-
-impl<'de, T: Element> DeserializeSeed<'de> for ItemSeed<'_, T> {
-    type Value = Shape;
-    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Shape, D::Error> {
-        de.deserialize_any(self)
-    }
-}
-
-impl<T: Element> ItemSeed<'_, T> {
-    fn found<E: serde::de::Error>(self, found: Found) -> Result<Shape, E> {
-        let error = match self.first {
-            Some(Shape::Rows) => InputError::NotARow {
-                index: self.index,
-                found: found.0,
-            },
-            _ => InputError::NotANumber {
-                path: format!("data[{}]", self.index),
-                found: found.0,
-            },
-        };
-        Err(self.ctx.fail(error))
-    }
-    fn mixed<E: serde::de::Error>(self, found: Shape, first: Shape) -> E {
-        let error = InputError::MixedRows {
-            index: self.index,
-            found: found.describe(),
-            first: first.describe(),
-        };
-        self.ctx.fail(error)
-    }
-    fn push<E: serde::de::Error>(self, value: Option<T>, shown: impl fmt::Display) -> Result<Shape, E> {
-        if self.first == Some(Shape::Rows) {
-            return Err(self.mixed(Shape::Flat, Shape::Rows));
-        }
-        let path = Position::Flat { col: self.index };
-        push_value(self.ctx, value, path, shown).map(|()| Shape::Flat)
-    }
-}
-
-impl<'de, T: Element> Visitor<'de> for ItemSeed<'_, T> {
-    type Value = Shape;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a number or a row of numbers")
-    }
-    reject_all_but!(found);
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Shape, A::Error> {
-        self.found(Found("an object"))
-    }
-    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Shape, E> {
-        self.push(T::from_f64(v), v)
-    }
-    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Shape, E> {
-        self.push(T::from_i64(v), v)
-    }
-    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Shape, E> {
-        self.push(T::from_u64(v), v)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
-        if self.first == Some(Shape::Flat) {
-            return Err(self.mixed(Shape::Rows, Shape::Flat));
-        }
-        let (ctx, row) = (self.ctx, self.index);
-        let mut col = 0;
-        while col < ctx.width {
-            ctx.at = Position::Cell { row, col };
-            if seq
-                .next_element_seed(CellSeed {
-                    ctx: &mut *ctx,
-                    row,
-                    col,
-                })?
-                .is_none()
-            {
-                break;
-            }
-            col += 1;
-        }
-        // Count the extra values of a too-long row so the message can say how many there were.
-        let mut found = col;
-        while seq.next_element::<IgnoredAny>()?.is_some() {
-            found += 1;
-        }
-        if found != ctx.width {
-            return Err(ctx.fail(InputError::WrongWidth {
-                row,
-                found,
-                expected: ctx.width,
-            }));
-        }
-        Ok(Shape::Rows)
-    }
-}
-
-/// One value inside a row.
-struct CellSeed<'c, T> {
-    ctx: &'c mut Context<T>,
-    row: usize,
-    col: usize,
-}
-
-impl<'de, T: Element> DeserializeSeed<'de> for CellSeed<'_, T> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
-        de.deserialize_any(self)
-    }
-}
-
-impl<T: Element> CellSeed<'_, T> {
-    fn position(&self) -> Position {
-        Position::Cell {
-            row: self.row,
-            col: self.col,
-        }
-    }
-    fn found<E: serde::de::Error>(self, found: Found) -> Result<(), E> {
-        let path = self.position().to_string();
-        Err(self.ctx.fail(InputError::NotANumber { path, found: found.0 }))
-    }
-    fn push<E: serde::de::Error>(self, value: Option<T>, shown: impl fmt::Display) -> Result<(), E> {
-        let path = self.position();
-        push_value(self.ctx, value, path, shown)
-    }
-}
-
-impl<'de, T: Element> Visitor<'de> for CellSeed<'_, T> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a number")
-    }
-    reject_all_but!(found);
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-        self.found(Found("an object"))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-        // Rejected before descending, so deeply nested arrays cost nothing.
-        self.found(Found("an array"))
-    }
-    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<(), E> {
-        self.push(T::from_f64(v), v)
-    }
-    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<(), E> {
-        self.push(T::from_i64(v), v)
-    }
-    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<(), E> {
-        self.push(T::from_u64(v), v)
-    }
-}
-
-fn push_value<T: Element, E: serde::de::Error>(
-    ctx: &mut Context<T>,
-    value: Option<T>,
-    path: Position,
-    shown: impl fmt::Display,
-) -> Result<(), E> {
-    match value {
-        Some(value) => {
-            ctx.values.push(value);
-            Ok(())
-        }
-        None => Err(ctx.fail(InputError::OutOfRange {
-            path: path.to_string(),
-            value: shown.to_string(),
-            element: T::TYPE,
-        })),
     }
 }
 
