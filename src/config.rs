@@ -35,6 +35,10 @@ pub struct Cli {
     #[arg(long, env = "AML_SCORER_MODEL_FILE")]
     pub model_file: Option<PathBuf>,
 
+    /// The model's name in the KServe V2 routes (default: the model file's name without `.onnx`).
+    #[arg(long, env = "AML_SCORER_MODEL_NAME")]
+    pub model_name: Option<String>,
+
     /// Client id of a user-assigned managed identity (else `AZURE_CLIENT_ID`; none means the
     /// system-assigned identity).
     #[arg(long, env = "UAI_CLIENT_ID")]
@@ -75,6 +79,11 @@ pub struct Cli {
     /// Log format (default: `json` when stdout is not a terminal, else `text`).
     #[arg(long, env = "AML_SCORER_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
+
+    /// Instead of serving, check a server already running on `--port` (for `HEALTHCHECK`):
+    /// exit 0 when its readiness route answers 200, else 1.
+    #[arg(long)]
+    pub probe: bool,
 
     /// Log level or filter directives (`info`, `debug`, `aml_scorer=debug,info`); else `RUST_LOG`.
     #[arg(long, env = "AZUREML_LOG_LEVEL")]
@@ -126,6 +135,7 @@ impl std::fmt::Debug for IdentityEnv {
 pub struct Config {
     pub listen: SocketAddr,
     pub model_path: PathBuf,
+    pub model_name: String,
     pub client_id: Option<String>,
     pub blob: Option<BlobTarget>,
     /// Why the blob step is skipped, when it is.
@@ -187,10 +197,16 @@ impl Cli {
             .client_id
             .filter(|v| !v.is_empty())
             .or_else(|| env_var("AZURE_CLIENT_ID"));
+        let model_name = self.model_name.filter(|n| !n.is_empty()).unwrap_or_else(|| {
+            model_path
+                .file_stem()
+                .map_or_else(|| "model".to_owned(), |s| s.to_string_lossy().into_owned())
+        });
         let log_filter = log_filter(self.log_level.or_else(|| env_var("RUST_LOG")))?;
         Ok(Config {
             listen: SocketAddr::new(self.host, self.port),
             model_path,
+            model_name,
             client_id,
             blob,
             identity: IdentityEnv {

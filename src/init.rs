@@ -9,6 +9,7 @@ use crate::{
     azure,
     config::Config,
     model::{OnnxModel, Predictor},
+    telemetry::Metrics,
 };
 
 /// `init` failed at a step; already logged.
@@ -16,7 +17,7 @@ use crate::{
 pub struct StepFailed;
 
 /// Runs every step and marks the server ready.
-pub async fn run(config: Config, readiness: Arc<Readiness>) -> Result<(), StepFailed> {
+pub async fn run(config: Config, readiness: Arc<Readiness>, metrics: Arc<Metrics>) -> Result<(), StepFailed> {
     let started = Instant::now();
     let model_path = config.model_path.clone();
     let target = model_path.display().to_string();
@@ -25,6 +26,7 @@ pub async fn run(config: Config, readiness: Arc<Readiness>) -> Result<(), StepFa
         .await
         .map_err(|e| fail("model", &target, &e))?
         .map_err(|e| fail("model", &target, &e))?;
+    metrics.init_step("model", step.elapsed());
     let model_ms = ms(step);
     tracing::info!(step = "model", path = %target, input = loaded.input_shape(), output = loaded.output_shape(), ms = model_ms, "model loaded");
     let input = loaded.input();
@@ -46,7 +48,7 @@ pub async fn run(config: Config, readiness: Arc<Readiness>) -> Result<(), StepFa
                 "{}/{}/{} at {}",
                 target.account, target.container, target.blob, target.endpoint
             );
-            azure::read_startup_blob(&config, target)
+            azure::read_startup_blob(&config, target, &metrics)
                 .await
                 .map_err(|e| fail(e.step(), &described, &e))?;
             Some(ms(step))

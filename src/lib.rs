@@ -10,6 +10,8 @@ pub mod config;
 pub mod init;
 /// The model: ONNX loading with tract, JSON input parsing, JSON output writing.
 pub mod model;
+/// `--probe`: the readiness check a shell-less image runs as its health check.
+pub mod probe;
 /// SIGTERM / SIGINT handling.
 pub mod shutdown;
 /// Binding, serving and draining: the application as tests and `main` run it.

@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use aml_scorer::{config::Cli, shutdown, startup::Application, telemetry};
+use aml_scorer::{config::Cli, probe, shutdown, startup::Application, telemetry};
 use clap::Parser;
 
 /// The Azure ML inference server exits 3 when `init` fails; so do we.
@@ -12,7 +12,15 @@ const EXIT_INIT_FAILED: u8 = 3;
 const EXIT_BAD_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
-    let config = match Cli::parse().validate(std::io::stdout().is_terminal()) {
+    let cli = Cli::parse();
+    if cli.probe {
+        return if probe::is_ready(cli.port) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
+    let config = match cli.validate(std::io::stdout().is_terminal()) {
         Ok(config) => config,
         Err(error) => {
             eprintln!("aml-scorer: {error}");

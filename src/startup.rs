@@ -30,7 +30,7 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
-        let state = api::AppState::new(config.scoring_timeout, config.max_body_bytes);
+        let state = api::AppState::new(config.scoring_timeout, config.max_body_bytes, &config.model_name);
         Ok(Application {
             listener,
             state,
@@ -76,7 +76,11 @@ impl Application {
         let server = axum::serve(self.listener, api::router(self.state.clone()))
             .with_graceful_shutdown(graceful)
             .into_future();
-        let init = init::run(self.config, self.state.readiness.clone());
+        let init = init::run(
+            self.config,
+            self.state.readiness.clone(),
+            self.state.metrics.clone(),
+        );
         tokio::pin!(server, init, drain_deadline);
         let mut init_done = false;
         loop {

@@ -24,6 +24,9 @@ pub enum ApiError {
     /// 404: no such route.
     #[error("no route for {method} {path}; score with POST /score")]
     NotFound { method: Method, path: String },
+    /// 404: a KServe V2 request names a model this server does not serve.
+    #[error("{0}")]
+    UnknownModel(String),
     /// 405: the route exists, the method does not.
     #[error("method {method} is not allowed on {path}")]
     MethodNotAllowed { method: Method, path: String },
@@ -50,7 +53,7 @@ impl ApiError {
             ApiError::BadInput(_) | ApiError::NonFinite(_) | ApiError::WrongBatch(_) => {
                 StatusCode::BAD_REQUEST
             }
-            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::NotFound { .. } | ApiError::UnknownModel(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::HeaderTooLong(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,

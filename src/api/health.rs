@@ -1,4 +1,4 @@
-//! Liveness is constant; readiness follows `init` and shutdown.
+//! Liveness is constant; readiness follows `init` and shutdown; metrics for scrapers.
 
 use axum::{extract::State, http::StatusCode, response::IntoResponse, Json};
 
@@ -27,4 +27,13 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
         let message = "not ready: init is running or the server is stopping".to_owned();
         (StatusCode::SERVICE_UNAVAILABLE, Json(Message { message }))
     }
+}
+
+/// `GET /metrics`: Prometheus text exposition.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    (
+        [(axum::http::header::CONTENT_TYPE, content_type)],
+        state.metrics.render(),
+    )
 }

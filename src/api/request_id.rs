@@ -1,13 +1,6 @@
-//! Request ids with the Azure ML inference server's rules, the server-version header, and one
-//! span per request carrying the id.
+//! Request ids with the Azure ML inference server's rules, and the server-version header.
 
-use axum::{
-    extract::Request,
-    http::{HeaderMap, HeaderName, HeaderValue},
-    middleware::Next,
-    response::{IntoResponse, Response},
-};
-use tracing::Instrument;
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::ApiError;
 use crate::telemetry::SERVER_VERSION;
@@ -54,32 +47,18 @@ pub fn resolve(headers: &HeaderMap) -> Result<RequestIds, ApiError> {
     })
 }
 
-/// Middleware: resolves the ids, runs the request in a span, and stamps the answer.
-pub async fn request_ids(request: Request, next: Next) -> Response {
-    let ids = match resolve(request.headers()) {
-        Ok(ids) => ids,
-        Err(error) => return with_version(error.into_response()),
-    };
-    let span = tracing::info_span!(
-        "request",
-        id = ids.request_id.to_str().unwrap_or_default(),
-        method = %request.method(),
-        path = request.uri().path(),
-    );
-    let mut response = next.run(request).instrument(span.clone()).await;
-    span.in_scope(|| tracing::debug!(status = response.status().as_u16(), "answered"));
-    let headers = response.headers_mut();
-    headers.insert(REQUEST_ID, ids.request_id);
-    headers.insert(MS_REQUEST_ID, ids.ms_request_id);
-    headers.insert(MS_CLIENT_REQUEST_ID, ids.client_request_id);
-    with_version(response)
+impl RequestIds {
+    /// Sets the three ids on an answer.
+    pub fn stamp(self, headers: &mut HeaderMap) {
+        headers.insert(REQUEST_ID, self.request_id);
+        headers.insert(MS_REQUEST_ID, self.ms_request_id);
+        headers.insert(MS_CLIENT_REQUEST_ID, self.client_request_id);
+    }
 }
 
-fn with_version(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(SERVER_VERSION_HEADER, HeaderValue::from_static(SERVER_VERSION));
-    response
+/// Adds `x-ms-server-version` to an answer.
+pub fn stamp_version(headers: &mut HeaderMap) {
+    headers.insert(SERVER_VERSION_HEADER, HeaderValue::from_static(SERVER_VERSION));
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use axum::{
 };
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
-use super::{ApiError, AppState};
+use super::{observe::ScoredRows, ApiError, AppState};
 use crate::model::{parse_request, write_predictions, Predictor};
 
 const EXEC_TIME_HEADER: HeaderName = HeaderName::from_static("x-ms-run-fn-exec-ms");
@@ -62,7 +62,7 @@ fn usage(state: &AppState) -> Response {
         .into_response()
 }
 
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+pub(super) async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::TooLarge { limit }),
@@ -73,30 +73,20 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     }
 }
 
-/// Parses, runs and serialises on a blocking thread, holding one of the model slots, within the
-/// scoring timeout. A timed-out run finishes in the background but its slot stays taken until
-/// then, so timeouts cannot oversubscribe the CPU.
+/// Parses, runs and serialises `body` off the async executor.
 async fn score(state: &AppState, predictor: Arc<dyn Predictor>, body: Bytes) -> Result<Response, ApiError> {
-    let timeout = state.scoring_timeout;
-    let slots = state.model_slots.clone();
-    let run = async move {
-        let slot = slots.acquire_owned().await.map_err(|_| ApiError::NotReady)?;
-        tokio::task::spawn_blocking(move || {
-            let _slot = slot;
-            let started = Instant::now();
-            let batch = parse_request(&body, &predictor.input())?;
-            let predictions = predictor.predict(batch)?;
-            let json = write_predictions(&predictions)?;
-            Ok::<_, ApiError>((json, started.elapsed()))
-        })
-        .await
-        .map_err(|join| ApiError::Internal(format!("scoring task failed: {join}")))?
-    };
-    let (json, elapsed) = tokio::time::timeout(timeout, run)
-        .await
-        .map_err(|_| ApiError::Timeout {
-            ms: timeout.as_millis(),
-        })??;
+    let metrics = state.metrics.clone();
+    let (json, rows, elapsed) = run_scoring(state, move || {
+        let started = Instant::now();
+        let batch = parse_request(&body, &predictor.input())?;
+        let rows = batch.rows;
+        let model_started = Instant::now();
+        let predictions = predictor.predict(batch)?;
+        metrics.observe_model_run(rows, model_started.elapsed());
+        let json = write_predictions(&predictions)?;
+        Ok((json, rows, started.elapsed()))
+    })
+    .await?;
     let exec_ms = format!("{:.3}", elapsed.as_secs_f64() * 1000.0);
     let headers = [
         (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
@@ -105,5 +95,32 @@ async fn score(state: &AppState, predictor: Arc<dyn Predictor>, body: Bytes) -> 
             HeaderValue::from_str(&exec_ms).expect("a decimal number is a valid header value"),
         ),
     ];
-    Ok((StatusCode::OK, headers, json).into_response())
+    let mut response = (StatusCode::OK, headers, json).into_response();
+    response.extensions_mut().insert(ScoredRows(rows));
+    Ok(response)
+}
+
+/// Runs `work` (parse, model, serialise) on a blocking thread holding one of the model slots,
+/// within the scoring timeout. A timed-out run finishes in the background but keeps its slot
+/// until then, so timeouts cannot oversubscribe the CPU.
+pub async fn run_scoring<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let timeout = state.scoring_timeout;
+    let slots = state.model_slots.clone();
+    let run = async move {
+        let slot = slots.acquire_owned().await.map_err(|_| ApiError::NotReady)?;
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            work()
+        })
+        .await
+        .map_err(|join| ApiError::Internal(format!("scoring task failed: {join}")))?
+    };
+    tokio::time::timeout(timeout, run)
+        .await
+        .map_err(|_| ApiError::Timeout {
+            ms: timeout.as_millis(),
+        })?
 }

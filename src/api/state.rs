@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use crate::model::Predictor;
+use crate::telemetry::Metrics;
 
 /// Whether the server may score: the model is set once `init` loaded it, `ready` once every
 /// `init` step is done, `stopping` once shutdown began.
@@ -59,16 +60,21 @@ pub struct AppState {
     pub model_slots: Arc<Semaphore>,
     pub scoring_timeout: Duration,
     pub max_body_bytes: usize,
+    pub metrics: Arc<Metrics>,
+    /// The model's name in KServe V2 routes.
+    pub model_name: Arc<str>,
 }
 
 impl AppState {
-    pub fn new(scoring_timeout: Duration, max_body_bytes: usize) -> Self {
+    pub fn new(scoring_timeout: Duration, max_body_bytes: usize, model_name: &str) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         AppState {
             readiness: Arc::new(Readiness::default()),
             model_slots: Arc::new(Semaphore::new(cores)),
             scoring_timeout,
             max_body_bytes,
+            metrics: Arc::new(Metrics::default()),
+            model_name: Arc::from(model_name),
         }
     }
 }

@@ -17,6 +17,7 @@ pub use identity::{resource_for_scope, IdentityError, IdentitySource, ManagedIde
 pub use retry::RetryPolicy;
 
 use crate::config::{BlobTarget, Config, IdentityEnv};
+use crate::telemetry::Metrics;
 
 /// The resource `init` asks a token for, as Azure's walkthrough does.
 pub const STORAGE_RESOURCE: &str = "https://storage.azure.com/";
@@ -92,7 +93,11 @@ pub fn http_client(ca_file: Option<&Path>, use_proxy: bool) -> Result<reqwest::C
 }
 
 /// The identity and blob steps of `init`: a token, then the blob, logged as the walkthrough does.
-pub async fn read_startup_blob(config: &Config, target: &BlobTarget) -> Result<(), StartupError> {
+pub async fn read_startup_blob(
+    config: &Config,
+    target: &BlobTarget,
+    metrics: &Metrics,
+) -> Result<(), StartupError> {
     let source = identity_source(&config.identity)?;
     let identity = match &config.client_id {
         Some(id) => format!("user-assigned managed identity (client id {id})"),
@@ -107,18 +112,16 @@ pub async fn read_startup_blob(config: &Config, target: &BlobTarget) -> Result<(
     ));
     let started = std::time::Instant::now();
     credential.token_for(STORAGE_RESOURCE).await?;
+    metrics.init_step("identity", started.elapsed());
     tracing::info!(
         step = "identity",
         ms = started.elapsed().as_secs_f64() * 1000.0,
         "identity step done"
     );
-    let bytes = read_blob(
-        target,
-        credential,
-        http_client(config.ca_file.as_deref(), true)?,
-        &identity,
-    )
-    .await?;
+    let blob_started = std::time::Instant::now();
+    let http = http_client(config.ca_file.as_deref(), true)?;
+    let bytes = read_blob(target, credential, http, &identity).await?;
+    metrics.init_step("blob", blob_started.elapsed());
     tracing::info!(step = "blob", size = bytes.len(), account = %target.account, container = %target.container, blob = %target.blob, "Blob contains: {}", preview(&bytes));
     Ok(())
 }

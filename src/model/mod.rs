@@ -8,7 +8,7 @@ mod output;
 
 use std::path::{Path, PathBuf};
 
-pub use element::{ElementType, InputBuffer, OutputBuffer};
+pub use element::{Element, ElementType, InputBuffer, OutputBuffer};
 pub use input::{parse_request, InputError};
 pub use onnx::{ModelLoadError, OnnxModel};
 pub use output::{write_predictions, OutputError};
@@ -48,10 +48,28 @@ pub enum PredictError {
     Engine(String),
 }
 
+/// Names and output type, for protocols that describe the model (KServe V2, OpenAPI).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelMetadata {
+    pub input_name: String,
+    pub output_name: String,
+    pub output_element: ElementType,
+    /// Values per row of the first output, when the model declares it.
+    pub output_width: Option<usize>,
+}
+
 /// Anything that turns a batch into predictions. The ONNX model implements it; router tests use
 /// a fake. Implementations are blocking CPU work: callers run them off the async executor.
 pub trait Predictor: Send + Sync + 'static {
     fn input(&self) -> InputSpec;
+    fn metadata(&self) -> ModelMetadata {
+        ModelMetadata {
+            input_name: "input".to_owned(),
+            output_name: "output".to_owned(),
+            output_element: self.input().element,
+            output_width: None,
+        }
+    }
     fn predict(&self, batch: Batch) -> Result<Predictions, PredictError>;
 }
 

@@ -5,7 +5,10 @@ use std::{path::Path, sync::Arc};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
 
-use super::{Batch, ElementType, InputBuffer, InputSpec, OutputBuffer, PredictError, Predictions, Predictor};
+use super::{
+    Batch, ElementType, InputBuffer, InputSpec, ModelMetadata, OutputBuffer, PredictError, Predictions,
+    Predictor,
+};
 
 /// Why a model cannot be served; each message says what to change.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +38,7 @@ pub enum ModelLoadError {
 pub struct OnnxModel {
     plan: Arc<TypedRunnableModel>,
     input: InputSpec,
+    metadata: ModelMetadata,
     input_shape: String,
     output_shape: String,
 }
@@ -82,12 +86,24 @@ impl OnnxModel {
             Some(rows) => rows.to_dim(),
             None => model.sym("N").to_dim(),
         };
+        let (input_name, output_name) = io_names(&model).map_err(parse)?;
         let fact = InferenceFact::dt_shape(datum, tvec![batch, width.to_dim()]);
         model.set_input_fact(0, fact).map_err(parse)?;
         let typed = model
             .into_optimized()
             .map_err(|e| ModelLoadError::Optimise(format!("{e:#}")))?;
         let output_shape = describe_outputs(&typed)?;
+        let output_fact = typed.output_fact(0).map_err(parse)?;
+        let metadata = ModelMetadata {
+            input_name,
+            output_name,
+            output_element: element_type(output_fact.datum_type).unwrap_or(element),
+            output_width: output_fact
+                .shape
+                .get(1)
+                .and_then(|d| d.as_i64())
+                .and_then(|d| usize::try_from(d).ok()),
+        };
         let input_shape = format!("{:?}", typed.input_fact(0).map_err(parse)?);
         let plan = typed
             .into_runnable()
@@ -100,6 +116,7 @@ impl OnnxModel {
         let loaded = OnnxModel {
             plan,
             input,
+            metadata,
             input_shape,
             output_shape,
         };
@@ -130,6 +147,21 @@ impl OnnxModel {
             .map(drop)
             .map_err(|e| ModelLoadError::WarmUp(e.to_string()))
     }
+}
+
+/// The names of the first input and output, as the ONNX graph declares them.
+fn io_names(model: &InferenceModel) -> TractResult<(String, String)> {
+    let input = model.input_outlets()?[0];
+    let output = *model
+        .output_outlets()?
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("the model has no output"))?;
+    let name = |outlet: OutletId| {
+        model
+            .outlet_label(outlet)
+            .map_or_else(|| model.node(outlet.node).name.clone(), str::to_owned)
+    };
+    Ok((name(input), name(output)))
 }
 
 fn element_type(datum: DatumType) -> Option<ElementType> {
@@ -165,6 +197,10 @@ fn describe_outputs(model: &TypedModel) -> Result<String, ModelLoadError> {
 impl Predictor for OnnxModel {
     fn input(&self) -> InputSpec {
         self.input
+    }
+
+    fn metadata(&self) -> ModelMetadata {
+        self.metadata.clone()
     }
 
     fn predict(&self, batch: Batch) -> Result<Predictions, PredictError> {

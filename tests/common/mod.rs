@@ -64,16 +64,23 @@ impl Server {
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .args(["--host", "127.0.0.1", "--port", "0", "--log-format", "json"])
             .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
             // Library errors must not pay for backtraces (the environment sets RUST_BACKTRACE).
             .env("RUST_LIB_BACKTRACE", "0");
         for name in INHERITED_SETTINGS {
             command.env_remove(name);
         }
         command.envs(env.iter().copied());
-        let mut child = command.spawn().expect("the aml-scorer binary runs");
+        Self::spawn(command)
+    }
+
+    /// Runs `command` (the binary, or a container engine running the image) and waits until the
+    /// server in it logs that it listens.
+    pub fn spawn(mut command: Command) -> Result<Server, (String, ExitStatus)> {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("the server command runs");
         let logs = Arc::new(Mutex::new(Vec::new()));
         let (addr_tx, addr_rx) = mpsc::channel();
         let stdout = child.stdout.take().expect("stdout is piped");
@@ -189,7 +196,13 @@ fn spawn_reader(
 
 fn listening_address(line: &str) -> Option<SocketAddr> {
     let value: serde_json::Value = serde_json::from_str(line).ok()?;
-    (value["message"] == "listening").then(|| value["address"].as_str()?.parse().ok())?
+    let mut addr: SocketAddr =
+        (value["message"] == "listening").then(|| value["address"].as_str()?.parse().ok())??;
+    if addr.ip().is_unspecified() {
+        // A container binds 0.0.0.0; with host networking it is reached on loopback.
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    Some(addr)
 }
 
 pub fn client() -> reqwest::Client {

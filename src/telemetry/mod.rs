@@ -1,6 +1,10 @@
-//! Logging: JSON lines (for Azure ML's log collection) or text, filtered by the configured level.
+//! Logs and metrics. Logging: JSON lines (for Azure ML's log collection) or text, filtered by the configured level.
+
+mod metrics;
 
 use tracing_subscriber::{fmt, EnvFilter};
+
+pub use metrics::*;
 
 use crate::config::LogFormat;
 

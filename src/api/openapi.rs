@@ -1,0 +1,129 @@
+//! `GET /swagger.json`: the OpenAPI document, generated from the route table and the loaded
+//! model (its real input width), as Swagger 2.0 by default or OpenAPI 3 with `?version=3`, like
+//! the Azure ML inference server.
+
+use std::collections::BTreeMap;
+
+use axum::{
+    extract::{Query, State},
+    Json,
+};
+use serde_json::{json, Map, Value};
+
+use super::{routes::Body, AppState, OPERATIONS};
+
+#[derive(serde::Deserialize)]
+pub struct VersionQuery {
+    version: Option<String>,
+}
+
+pub async fn swagger(State(state): State<AppState>, Query(query): Query<VersionQuery>) -> Json<Value> {
+    let width = state.readiness.predictor().map(|p| p.input().width);
+    let openapi3 = query.version.as_deref().is_some_and(|v| v.starts_with('3'));
+    Json(document(width, openapi3))
+}
+
+/// The example row count and values: the sample request's first row, cut or padded to `width`.
+fn example_input(width: usize) -> Value {
+    let row = |start: usize| {
+        (0..width)
+            .map(|i| json!(((start + i) % 10) + 1))
+            .collect::<Vec<_>>()
+    };
+    json!({ "data": [row(0), row(5)] })
+}
+
+fn schema(body: Body, width: Option<usize>) -> Option<Value> {
+    let message = json!({ "type": "object", "properties": { "message": { "type": "string" } }, "required": ["message"] });
+    Some(match body {
+        Body::Empty => return None,
+        Body::Text => json!({ "type": "string" }),
+        Body::Json => json!({ "type": "object" }),
+        Body::Message => message,
+        Body::V2Error => json!({ "type": "object", "properties": { "error": { "type": "string" } } }),
+        Body::ScoreOutput => json!({
+            "type": "array",
+            "description": "One prediction per row (an array per row for models with several outputs per row)",
+            "items": { "type": "number", "format": "double" },
+            "example": if width == Some(10) { json!([11055.977245525679, 4503.079536107787]) } else { json!([0.0, 0.0]) },
+        }),
+    })
+}
+
+fn input_schema(width: Option<usize>) -> Value {
+    let mut row = json!({ "type": "array", "items": { "type": "number", "format": "double" } });
+    if let Some(width) = width {
+        row["minItems"] = json!(width);
+        row["maxItems"] = json!(width);
+        row["description"] = json!(format!("One row of {width} features"));
+    }
+    let mut input = json!({
+        "type": "object",
+        "required": ["data"],
+        "properties": { "data": { "type": "array", "items": row } },
+    });
+    if let Some(width) = width {
+        input["example"] = example_input(width);
+    }
+    input
+}
+
+/// Builds the document; `width` is the model's input width once it is loaded.
+pub fn document(width: Option<usize>, openapi3: bool) -> Value {
+    let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    for op in &OPERATIONS {
+        let mut responses = Map::new();
+        for (status, description, body) in op.responses {
+            let mut response = json!({ "description": description });
+            if let Some(schema) = schema(*body, width) {
+                if openapi3 {
+                    response["content"] = json!({ "application/json": { "schema": schema } });
+                } else {
+                    response["schema"] = schema;
+                }
+            }
+            responses.insert(status.to_string(), response);
+        }
+        let mut operation = json!({ "summary": op.summary, "responses": responses });
+        let path = op.path.to_owned();
+        if op.path.contains("{name}") {
+            let param = json!({ "name": "name", "in": "path", "required": true, "type": "string" });
+            operation["parameters"] = json!([if openapi3 {
+                json!({ "name": "name", "in": "path", "required": true, "schema": { "type": "string" } })
+            } else {
+                param
+            }]);
+        }
+        if op.path == super::SCORING_PATH && op.method == axum::http::Method::POST {
+            let input = input_schema(width);
+            if openapi3 {
+                operation["requestBody"] =
+                    json!({ "required": true, "content": { "application/json": { "schema": input } } });
+            } else {
+                operation["parameters"] =
+                    json!([{ "name": "body", "in": "body", "required": true, "schema": input }]);
+            }
+        }
+        paths
+            .entry(path)
+            .or_default()
+            .insert(op.method.as_str().to_ascii_lowercase(), operation);
+    }
+    let info = json!({
+        "title": "aml-scorer",
+        "description": "Scoring server for Azure Machine Learning online endpoints",
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    if openapi3 {
+        json!({ "openapi": "3.0.3", "info": info, "paths": paths })
+    } else {
+        json!({
+            "swagger": "2.0",
+            "info": info,
+            "schemes": ["https", "http"],
+            "consumes": ["application/json"],
+            "produces": ["application/json"],
+            "paths": paths,
+        })
+    }
+}

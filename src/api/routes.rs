@@ -1,0 +1,259 @@
+//! Every route in one table: the router is built from it and the OpenAPI document describes it,
+//! so a route cannot exist undocumented. Paths live here because the deployment YAML repeats them.
+
+use axum::http::Method;
+
+/// Liveness, as the Azure ML inference server answers it.
+pub const ROOT_PATH: &str = "/";
+/// Liveness probe route of `deployment.yml`.
+pub const LIVENESS_PATH: &str = "/health/live";
+/// Readiness probe route of `deployment.yml`.
+pub const READINESS_PATH: &str = "/health/ready";
+/// Scoring route of `deployment.yml`.
+pub const SCORING_PATH: &str = "/score";
+/// Prometheus scrape route.
+pub const METRICS_PATH: &str = "/metrics";
+/// The OpenAPI document (Azure ML's `openapi_uri`).
+pub const SWAGGER_PATH: &str = "/swagger.json";
+
+/// Which handler serves an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handler {
+    Root,
+    Live,
+    Ready,
+    ScoreBody,
+    ScoreQuery,
+    ScoreOptions,
+    Metrics,
+    Swagger,
+    V2Server,
+    V2Live,
+    V2Ready,
+    V2Model,
+    V2ModelReady,
+    V2Infer,
+}
+
+/// What a documented answer carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    Empty,
+    Text,
+    Json,
+    ScoreOutput,
+    Message,
+    V2Error,
+}
+
+/// One operation: a method on a path, its handler and every status it can answer.
+pub struct Operation {
+    pub path: &'static str,
+    pub method: Method,
+    pub handler: Handler,
+    pub summary: &'static str,
+    pub responses: &'static [(u16, &'static str, Body)],
+}
+
+/// Statuses every route can answer through the middleware.
+const HEADER_TOO_LONG: (u16, &str, Body) = (
+    431,
+    "A request-id header is longer than 100 characters",
+    Body::Message,
+);
+
+const SCORE_ERRORS: [(u16, &str, Body); 6] = [
+    (
+        400,
+        "The body is not valid JSON, has the wrong shape, or a value the model cannot take",
+        Body::Message,
+    ),
+    (413, "The body is larger than the configured limit", Body::Message),
+    HEADER_TOO_LONG,
+    (
+        500,
+        "An internal error (details in the server log)",
+        Body::Message,
+    ),
+    (503, "The model is not ready yet", Body::Message),
+    (504, "Scoring took longer than the scoring timeout", Body::Message),
+];
+
+const SCORE_POST: [(u16, &str, Body); 7] = {
+    let [a, b, c, d, e, f] = SCORE_ERRORS;
+    [
+        (200, "One prediction per row", Body::ScoreOutput),
+        a,
+        b,
+        c,
+        d,
+        e,
+        f,
+    ]
+};
+
+const V2_INFER: [(u16, &str, Body); 8] = [
+    (200, "Inference outputs", Body::Json),
+    (400, "Wrong input name, shape, datatype or data", Body::V2Error),
+    (404, "No model of that name", Body::V2Error),
+    (413, "The body is larger than the configured limit", Body::V2Error),
+    HEADER_TOO_LONG,
+    (
+        500,
+        "An internal error (details in the server log)",
+        Body::V2Error,
+    ),
+    (503, "The model is not ready yet", Body::V2Error),
+    (
+        504,
+        "Inference took longer than the scoring timeout",
+        Body::V2Error,
+    ),
+];
+
+const fn op(
+    path: &'static str,
+    method: Method,
+    handler: Handler,
+    summary: &'static str,
+    responses: &'static [(u16, &'static str, Body)],
+) -> Operation {
+    Operation {
+        path,
+        method,
+        handler,
+        summary,
+        responses,
+    }
+}
+
+/// Every operation the server answers.
+pub static OPERATIONS: [Operation; 14] = [
+    op(
+        ROOT_PATH,
+        Method::GET,
+        Handler::Root,
+        "Liveness (answers Healthy)",
+        &[(200, "Alive", Body::Text), HEADER_TOO_LONG],
+    ),
+    op(
+        LIVENESS_PATH,
+        Method::GET,
+        Handler::Live,
+        "Liveness probe",
+        &[(200, "Alive", Body::Text), HEADER_TOO_LONG],
+    ),
+    op(
+        READINESS_PATH,
+        Method::GET,
+        Handler::Ready,
+        "Readiness probe",
+        &[
+            (200, "Ready", Body::Message),
+            HEADER_TOO_LONG,
+            (503, "Init is running or the server is stopping", Body::Message),
+        ],
+    ),
+    op(
+        SCORING_PATH,
+        Method::POST,
+        Handler::ScoreBody,
+        "Score rows",
+        &SCORE_POST,
+    ),
+    op(
+        SCORING_PATH,
+        Method::GET,
+        Handler::ScoreQuery,
+        "Score ?data=[[...]], or describe the call",
+        &[
+            (
+                200,
+                "Predictions, or a description of the call without a query",
+                Body::ScoreOutput,
+            ),
+            SCORE_ERRORS[0],
+            HEADER_TOO_LONG,
+            SCORE_ERRORS[3],
+            SCORE_ERRORS[4],
+            SCORE_ERRORS[5],
+        ],
+    ),
+    op(
+        SCORING_PATH,
+        Method::OPTIONS,
+        Handler::ScoreOptions,
+        "Allowed methods",
+        &[(200, "Empty", Body::Empty), HEADER_TOO_LONG],
+    ),
+    op(
+        METRICS_PATH,
+        Method::GET,
+        Handler::Metrics,
+        "Prometheus metrics",
+        &[(200, "OpenMetrics text", Body::Text), HEADER_TOO_LONG],
+    ),
+    op(
+        SWAGGER_PATH,
+        Method::GET,
+        Handler::Swagger,
+        "This document (?version=3 for OpenAPI 3)",
+        &[(200, "The document", Body::Json), HEADER_TOO_LONG],
+    ),
+    op(
+        "/v2",
+        Method::GET,
+        Handler::V2Server,
+        "KServe V2 server metadata",
+        &[(200, "Server metadata", Body::Json), HEADER_TOO_LONG],
+    ),
+    op(
+        "/v2/health/live",
+        Method::GET,
+        Handler::V2Live,
+        "KServe V2 liveness",
+        &[(200, "Live", Body::Json), HEADER_TOO_LONG],
+    ),
+    op(
+        "/v2/health/ready",
+        Method::GET,
+        Handler::V2Ready,
+        "KServe V2 readiness",
+        &[
+            (200, "Ready", Body::Json),
+            HEADER_TOO_LONG,
+            (503, "Not ready", Body::Json),
+        ],
+    ),
+    op(
+        "/v2/models/{name}",
+        Method::GET,
+        Handler::V2Model,
+        "KServe V2 model metadata",
+        &[
+            (200, "Inputs and outputs", Body::Json),
+            (404, "No model of that name", Body::V2Error),
+            HEADER_TOO_LONG,
+            (503, "Not ready", Body::V2Error),
+        ],
+    ),
+    op(
+        "/v2/models/{name}/ready",
+        Method::GET,
+        Handler::V2ModelReady,
+        "KServe V2 model readiness",
+        &[
+            (200, "Ready", Body::Json),
+            (404, "No model of that name", Body::V2Error),
+            HEADER_TOO_LONG,
+            (503, "Not ready", Body::V2Error),
+        ],
+    ),
+    op(
+        "/v2/models/{name}/infer",
+        Method::POST,
+        Handler::V2Infer,
+        "KServe V2 inference",
+        &V2_INFER,
+    ),
+];

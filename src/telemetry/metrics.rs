@@ -1,0 +1,172 @@
+//! Prometheus metrics: every name is a constant here, described once, and recorded through the
+//! methods of `Metrics` (requests once, in the API's middleware; model runs in the scoring path;
+//! `init` steps by `init`).
+
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use prometheus_client::{
+    encoding::{text::encode, EncodeLabelSet},
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
+    registry::Registry,
+};
+
+pub const HTTP_REQUESTS: &str = "aml_scorer_http_requests";
+pub const HTTP_REQUEST_DURATION: &str = "aml_scorer_http_request_duration_seconds";
+pub const HTTP_REQUESTS_IN_FLIGHT: &str = "aml_scorer_http_requests_in_flight";
+pub const MODEL_RUN_DURATION: &str = "aml_scorer_model_run_duration_seconds";
+pub const ROWS_SCORED: &str = "aml_scorer_rows_scored";
+pub const BATCH_ROWS: &str = "aml_scorer_batch_rows";
+pub const INIT_STEP_DURATION: &str = "aml_scorer_init_step_duration_seconds";
+pub const MODEL_LOAD_DURATION: &str = "aml_scorer_model_load_duration_seconds";
+
+/// Latency buckets from 50 us to 10 s: scoring a small batch takes microseconds.
+const LATENCY_BUCKETS: [f64; 16] = [
+    5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StepLabels {
+    step: String,
+}
+
+/// The server's metrics and their registry.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    request_duration: Family<RouteLabels, Histogram>,
+    in_flight: Gauge,
+    model_run: Histogram,
+    rows: Counter,
+    batch_rows: Histogram,
+    init_steps: Family<StepLabels, Gauge<f64, AtomicU64>>,
+    model_load: Gauge<f64, AtomicU64>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let latency = || Histogram::new(LATENCY_BUCKETS);
+        let metrics = Metrics {
+            registry: Registry::default(),
+            requests: Family::default(),
+            request_duration: Family::new_with_constructor(latency),
+            in_flight: Gauge::default(),
+            model_run: latency(),
+            rows: Counter::default(),
+            batch_rows: Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+                1.0, 4.0, 10,
+            )),
+            init_steps: Family::default(),
+            model_load: Gauge::default(),
+        };
+        metrics.described()
+    }
+}
+
+impl Metrics {
+    fn described(mut self) -> Self {
+        let r = &mut self.registry;
+        r.register(
+            HTTP_REQUESTS,
+            "HTTP requests by route, method and status",
+            self.requests.clone(),
+        );
+        r.register(
+            HTTP_REQUEST_DURATION,
+            "Whole-request latency by route",
+            self.request_duration.clone(),
+        );
+        r.register(
+            HTTP_REQUESTS_IN_FLIGHT,
+            "Requests being served now",
+            self.in_flight.clone(),
+        );
+        r.register(
+            MODEL_RUN_DURATION,
+            "Model run time per scoring request (parse to JSON answer)",
+            self.model_run.clone(),
+        );
+        r.register(ROWS_SCORED, "Rows scored", self.rows.clone());
+        r.register(BATCH_ROWS, "Rows per model run", self.batch_rows.clone());
+        r.register(
+            INIT_STEP_DURATION,
+            "Duration of each init step (model, identity, blob)",
+            self.init_steps.clone(),
+        );
+        r.register(
+            MODEL_LOAD_DURATION,
+            "Time to load, optimise and warm up the model",
+            self.model_load.clone(),
+        );
+        self
+    }
+
+    /// One finished request.
+    pub fn observe_request(&self, route: &str, method: &str, status: u16, duration: Duration) {
+        let labels = RequestLabels {
+            route: route.to_owned(),
+            method: method.to_owned(),
+            status,
+        };
+        self.requests.get_or_create(&labels).inc();
+        let route = RouteLabels {
+            route: route.to_owned(),
+        };
+        self.request_duration
+            .get_or_create(&route)
+            .observe(duration.as_secs_f64());
+    }
+
+    /// One model run over `rows` rows.
+    pub fn observe_model_run(&self, rows: usize, duration: Duration) {
+        self.model_run.observe(duration.as_secs_f64());
+        self.rows.inc_by(rows as u64);
+        self.batch_rows.observe(rows as f64);
+    }
+
+    /// Counts a request in flight until the guard drops.
+    pub fn in_flight(&self) -> InFlight<'_> {
+        self.in_flight.inc();
+        InFlight(&self.in_flight)
+    }
+
+    /// Records how long an `init` step took.
+    pub fn init_step(&self, step: &str, duration: Duration) {
+        self.init_steps
+            .get_or_create(&StepLabels {
+                step: step.to_owned(),
+            })
+            .set(duration.as_secs_f64());
+        if step == "model" {
+            self.model_load.set(duration.as_secs_f64());
+        }
+    }
+
+    /// The Prometheus (OpenMetrics) text exposition.
+    pub fn render(&self) -> String {
+        let mut text = String::with_capacity(4096);
+        encode(&mut text, &self.registry).expect("writing to a String cannot fail");
+        text
+    }
+}
+
+/// Decrements the in-flight gauge on drop.
+pub struct InFlight<'a>(&'a Gauge);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}

@@ -1,0 +1,197 @@
+//! The image `aml-scorer:local` (built by `scripts/build-image.sh`, which `scripts/test.sh` runs)
+//! under podman: non-root, small, read-only, serving the sample, running the whole `init` against
+//! Azurite and the local identity endpoint, and stopping cleanly on SIGTERM.
+
+mod common;
+
+use std::{
+    io::{Read, Write},
+    net::{TcpListener, TcpStream},
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use common::{azurite::Azurite, *};
+use local_identity::{IdentityEndpoint, Mode, Options};
+
+const IMAGE: &str = "aml-scorer:local";
+const USER: &str = "65532:65532";
+
+fn podman() -> Command {
+    let mut command = Command::new("podman");
+    command.env("CONTAINERS_CONF", repo_path("scripts/containers.conf"));
+    command
+}
+
+fn require_image() {
+    let exists = podman()
+        .args(["image", "exists", IMAGE])
+        .status()
+        .unwrap_or_else(|e| {
+            panic!("podman is not installed ({e}): run scripts/test.sh, which installs it and builds {IMAGE}")
+        });
+    assert!(
+        exists.success(),
+        "image {IMAGE} is missing: run scripts/build-image.sh (scripts/test.sh does)"
+    );
+}
+
+/// Removes the container when the test ends, however it ends.
+struct Container(String);
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = podman().args(["rm", "-f", "-t", "0", &self.0]).output();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs the image read-only as its non-root user on the host network, with `env`.
+fn run(env: &[(&str, String)], volumes: &[String]) -> (Server, Container) {
+    require_image();
+    let name = format!("aml-scorer-test-{}", uuid::Uuid::new_v4().simple());
+    let mut command = podman();
+    command.args([
+        "run",
+        "--rm",
+        "--name",
+        &name,
+        "--read-only",
+        "--user",
+        USER,
+        "--network",
+        "host",
+    ]);
+    command.args([
+        "-e",
+        &format!("AML_SCORER_PORT={}", free_port()),
+        "-e",
+        "AML_SCORER_LOG_FORMAT=json",
+    ]);
+    for (key, value) in env {
+        command.args(["-e", &format!("{key}={value}")]);
+    }
+    for volume in volumes {
+        command.args(["-v", volume]);
+    }
+    command.arg(IMAGE);
+    let container = Container(name);
+    let server = Server::spawn(command).unwrap_or_else(|(logs, status)| panic!("{status}: {logs}"));
+    (server, container)
+}
+
+#[test]
+fn the_image_is_small_and_runs_as_a_non_root_user() {
+    require_image();
+    let output = podman()
+        .args([
+            "image",
+            "inspect",
+            "--format",
+            "{{.Config.User}} {{.Size}}",
+            IMAGE,
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    let (user, size) = text.trim().split_once(' ').expect("user and size");
+    let size: u64 = size.parse().unwrap();
+    println!("image {IMAGE}: {:.1} MB, user {user}", size as f64 / 1e6);
+    assert_eq!(user, USER);
+    assert!(size < 30_000_000, "{size} bytes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_container_serves_the_sample_request() {
+    let (server, _container) = run(&[], &[]);
+    server.wait_ready(Duration::from_secs(60)).await;
+    assert_sample_predictions(&post(&server, sample_request()).await);
+    assert!(server
+        .logs()
+        .contains("/opt/aml-scorer/model/sklearn_regression_model.onnx"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_container_runs_the_whole_init_against_azurite_and_the_identity_endpoint() {
+    let azurite = Azurite::shared();
+    azurite
+        .upload("container-test", "hello.txt", b"Hello world!")
+        .await;
+    let options = Options {
+        mode: Mode::AzureMl,
+        secret: "container-secret".into(),
+        ..Options::default()
+    };
+    let identity = IdentityEndpoint::start("127.0.0.1:0".parse().unwrap(), options)
+        .await
+        .unwrap();
+    let certs = azurite.ca_file.parent().unwrap().display().to_string();
+    let env = [
+        ("MSI_ENDPOINT", identity.url()),
+        ("MSI_SECRET", "container-secret".to_owned()),
+        ("STORAGE_ACCOUNT_NAME", azurite::ACCOUNT.to_owned()),
+        ("STORAGE_CONTAINER_NAME", "container-test".to_owned()),
+        ("FILE_NAME", "hello.txt".to_owned()),
+        ("STORAGE_BLOB_ENDPOINT", azurite.endpoint()),
+        ("AML_SCORER_CA_FILE", "/certs/ca.pem".to_owned()),
+    ];
+    let (server, _container) = run(&env, &[format!("{certs}:/certs:ro")]);
+    server.wait_ready(Duration::from_secs(60)).await;
+    let logs = server.logs();
+    assert!(logs.contains("Blob contains: Hello world!"), "{logs}");
+    assert!(
+        !logs.contains("container-secret") && !logs.contains("eyJ"),
+        "{logs}"
+    );
+    assert_eq!(identity.seen().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_container_with_exit_0_without_dropping_a_request() {
+    let (mut server, container) = run(&[], &[]);
+    server.wait_ready(Duration::from_secs(60)).await;
+    let body = sample_request();
+    let (head, tail) = body.split_at(body.len() / 2);
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    write!(
+        stream,
+        "POST /score HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n\r\n{head}",
+        body.len()
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+
+    let started = Instant::now();
+    let killed = podman()
+        .args(["kill", "--signal", "TERM", &container.0])
+        .output()
+        .unwrap();
+    assert!(
+        killed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&killed.stderr)
+    );
+    assert!(
+        server.wait_for_log("stopping", Duration::from_secs(5)),
+        "{}",
+        server.logs()
+    );
+    stream.write_all(tail.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.read_to_string(&mut answer).unwrap();
+
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let status = server
+        .wait_exit(Duration::from_secs(10))
+        .expect("the container stops within 10 s");
+    assert_eq!(status.code(), Some(0));
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
