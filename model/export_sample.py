@@ -5,8 +5,9 @@ Run from the repository root, in a clean virtual environment:
     python3 -m venv .venv && .venv/bin/pip install -r model/requirements.txt
     .venv/bin/python model/export_sample.py [path/to/sklearn_regression_model.pkl]
 
-It writes `model/sklearn_regression_model.onnx` (the bundled model) and the small test models
-under `tests/fixtures/` that exercise float32 input and several outputs per row.
+It writes `model/sklearn_regression_model.onnx` (the bundled model), the small test models under
+`tests/fixtures/` that exercise float32 input and several outputs per row, and the benchmark's
+MLP under `benches/models/`.
 """
 
 import json
@@ -70,12 +71,42 @@ def linear_model(path: pathlib.Path, elem: int, width: int, outputs: int, seed: 
     print(f"wrote {path.relative_to(ROOT)}")
 
 
+def mlp_model(path: pathlib.Path, sizes: list[int], seed: int) -> None:
+    """A float32 MLP (Gemm + Relu layers), the benchmark's heavier model for dynamic batching."""
+    rng = np.random.default_rng(seed)
+    nodes, initializers, previous = [], [], "input"
+    for layer, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
+        weights = (rng.normal(size=(fan_in, fan_out)) / np.sqrt(fan_in)).astype(np.float32)
+        bias = rng.normal(scale=0.1, size=(fan_out,)).astype(np.float32)
+        initializers += [onnx.numpy_helper.from_array(weights, f"w{layer}"), onnx.numpy_helper.from_array(bias, f"b{layer}")]
+        output = "output" if layer == len(sizes) - 2 else f"h{layer}"
+        gemm_out = output if output == "output" else f"g{layer}"
+        nodes.append(helper.make_node("Gemm", [previous, f"w{layer}", f"b{layer}"], [gemm_out]))
+        if output != "output":
+            nodes.append(helper.make_node("Relu", [gemm_out], [output]))
+        previous = output
+    graph = helper.make_graph(
+        nodes,
+        path.stem,
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [None, sizes[0]])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [None, sizes[-1]])],
+        initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(model.SerializeToString())
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
 def main() -> None:
     pickle_path = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_PICKLE
     export_sample(pickle_path, ROOT / "model" / "sklearn_regression_model.onnx")
     fixtures = ROOT / "tests" / "fixtures"
     fixtures.mkdir(parents=True, exist_ok=True)
     linear_model(fixtures / "linear_f32_4x3.onnx", TensorProto.FLOAT, 4, 3, seed=1)
+    mlp_model(ROOT / "benches" / "models" / "mlp_10_256_256_1.onnx", [10, 256, 256, 1], seed=2)
 
 
 if __name__ == "__main__":

@@ -72,6 +72,14 @@ pub struct Cli {
     #[arg(long, env = "SCORING_TIMEOUT_MS", default_value_t = 60_000)]
     pub scoring_timeout_ms: u64,
 
+    /// Dynamic batching: the most rows one batched model call may gather (0 turns batching off).
+    #[arg(long, env = "AML_SCORER_BATCH_MAX_ROWS", default_value_t = 0)]
+    pub batch_max_rows: usize,
+
+    /// Dynamic batching: how long the first request of a batch waits for others (microseconds).
+    #[arg(long, env = "AML_SCORER_BATCH_WAIT_US", default_value_t = 500)]
+    pub batch_wait_us: u64,
+
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "AML_SCORER_MAX_BODY_BYTES", default_value = "104857600")]
     pub max_body_bytes: NonZeroUsize,
@@ -144,6 +152,8 @@ pub struct Config {
     pub identity_retry_budget: Duration,
     pub scoring_timeout: Duration,
     pub max_body_bytes: usize,
+    /// `None`: batching off; else the most rows per batch and the longest wait.
+    pub batching: Option<(usize, Duration)>,
     pub log_format: LogFormat,
     pub log_filter: String,
 }
@@ -220,6 +230,8 @@ impl Cli {
             identity_retry_budget: Duration::from_millis(self.identity_retry_budget_ms),
             scoring_timeout: Duration::from_millis(self.scoring_timeout_ms),
             max_body_bytes: self.max_body_bytes.get(),
+            batching: (self.batch_max_rows > 0)
+                .then(|| (self.batch_max_rows, Duration::from_micros(self.batch_wait_us))),
             log_format: self.log_format.unwrap_or(if stdout_is_terminal {
                 LogFormat::Text
             } else {

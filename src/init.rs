@@ -8,7 +8,7 @@ use crate::{
     api::Readiness,
     azure,
     config::Config,
-    model::{OnnxModel, Predictor},
+    model::{BatchingPredictor, OnnxModel, Predictor},
     telemetry::Metrics,
 };
 
@@ -31,7 +31,21 @@ pub async fn run(config: Config, readiness: Arc<Readiness>, metrics: Arc<Metrics
     tracing::info!(step = "model", path = %target, input = loaded.input_shape(), output = loaded.output_shape(), ms = model_ms, "model loaded");
     let input = loaded.input();
     let (input_shape, output_shape) = (loaded.input_shape().to_owned(), loaded.output_shape().to_owned());
-    readiness.set_predictor(Arc::new(loaded));
+    let predictor: Arc<dyn Predictor> = Arc::new(loaded);
+    let predictor: Arc<dyn Predictor> = match config.batching {
+        None => predictor,
+        Some((max_rows, wait)) => {
+            let workers = std::thread::available_parallelism().map_or(1, usize::from);
+            tracing::info!(
+                max_rows,
+                wait_us = wait.as_micros() as u64,
+                workers,
+                "dynamic batching on"
+            );
+            Arc::new(BatchingPredictor::start(predictor, max_rows, wait, workers))
+        }
+    };
+    readiness.set_predictor(predictor);
 
     let step = Instant::now();
     let blob_ms = match &config.blob {

@@ -30,7 +30,12 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
-        let state = api::AppState::new(config.scoring_timeout, config.max_body_bytes, &config.model_name);
+        let state = api::AppState::new(
+            config.scoring_timeout,
+            config.max_body_bytes,
+            &config.model_name,
+            config.batching.is_some(),
+        );
         Ok(Application {
             listener,
             state,

@@ -66,11 +66,14 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(scoring_timeout: Duration, max_body_bytes: usize, model_name: &str) -> Self {
+    /// `batching`: with dynamic batching the batcher bounds the model's threads, and every
+    /// waiting request must be able to join a batch, so the slots are not the bound then.
+    pub fn new(scoring_timeout: Duration, max_body_bytes: usize, model_name: &str, batching: bool) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let slots = if batching { 4096 } else { cores };
         AppState {
             readiness: Arc::new(Readiness::default()),
-            model_slots: Arc::new(Semaphore::new(cores)),
+            model_slots: Arc::new(Semaphore::new(slots)),
             scoring_timeout,
             max_body_bytes,
             metrics: Arc::new(Metrics::default()),

@@ -56,7 +56,7 @@ impl Predictor for RowSum {
 }
 
 fn state(ready: bool) -> AppState {
-    let state = AppState::new(Duration::from_millis(100), 1024, "fake");
+    let state = AppState::new(Duration::from_millis(100), 1024, "fake", false);
     state.readiness.set_predictor(Arc::new(RowSum));
     if ready {
         state.readiness.mark_ready();

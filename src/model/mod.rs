@@ -1,6 +1,7 @@
 //! The model layer: what a scorer is, how JSON becomes its input, and how its output becomes JSON.
 //! No HTTP here: the API layer calls `Predictor` and maps `ScoreError`s to statuses.
 
+mod batcher;
 mod element;
 mod input;
 mod onnx;
@@ -8,6 +9,7 @@ mod output;
 
 use std::path::{Path, PathBuf};
 
+pub use batcher::BatchingPredictor;
 pub use element::{Element, ElementType, InputBuffer, OutputBuffer};
 pub use input::{parse_request, InputError};
 pub use onnx::{ModelLoadError, OnnxModel};
@@ -71,6 +73,11 @@ pub trait Predictor: Send + Sync + 'static {
         }
     }
     fn predict(&self, batch: Batch) -> Result<Predictions, PredictError>;
+    /// True when a small request costs less to run on the calling thread than to hand to
+    /// another one (a few microseconds per call).
+    fn is_cheap(&self) -> bool {
+        false
+    }
 }
 
 /// Finds the one `*.onnx` file under `dir` (searched recursively, as Azure ML mounts models

@@ -1,0 +1,301 @@
+"""Side-by-side benchmark of aml-scorer, the Python inference server (the baseline) and the
+"HTTP floor" (the same axum/tokio stack answering a constant body), in one run on this machine.
+
+Run through scripts/bench.sh, which builds the binaries and the baseline's venv. Prints a Markdown
+report and writes it to BENCHMARKS.md. Standard library only; load comes from wrk.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SAMPLE = (ROOT / "sample-request.json").read_bytes()
+EXPECTED = [11055.977245525679, 4503.079536107787]
+CORES = os.cpu_count() or 1
+# Server on core 0, load generator on the last core (the same core when there is only one).
+SERVER_CPU, CLIENT_CPU = "0", str(CORES - 1)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def post(port, body, timeout=60.0, path="/score"):
+    """One POST on a fresh connection; returns (status, body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        head = f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        s.sendall(head.encode() + body)
+        chunks = []
+        while True:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    raw = b"".join(chunks)
+    head, _, payload = raw.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    if b"transfer-encoding: chunked" in head.lower():
+        payload = dechunk(payload)
+    return status, payload
+
+
+def dechunk(data):
+    out, rest = [], data
+    while rest:
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out.append(rest[:size])
+        rest = rest[size + 2:]
+    return b"".join(out)
+
+
+class Server:
+    def __init__(self, name, command, env=None):
+        self.name, self.command, self.env = name, command, env
+
+    def start(self):
+        """Starts the server; returns seconds from spawn to the first answered /score."""
+        self.port = free_port()
+        env = dict(os.environ, **(self.env or {}))
+        env["AML_SCORER_PORT"] = str(self.port)
+        command = [c.replace("{port}", str(self.port)) for c in self.command]
+        started = time.perf_counter()
+        self.log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(["taskset", "-c", SERVER_CPU, *command], env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
+        deadline = started + 60
+        while time.perf_counter() < deadline:
+            try:
+                if post(self.port, SAMPLE, timeout=5)[0] == 200:
+                    return time.perf_counter() - started
+            except OSError:
+                pass
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.001)
+        self.log.seek(0)
+        raise RuntimeError(f"{self.name} did not answer:\n{self.log.read().decode(errors='replace')[-3000:]}")
+
+    def peak_rss_mb(self):
+        """Peak resident memory (VmHWM) of the server and its children, in MB."""
+        total = 0
+        pids = [self.process.pid]
+        children = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout.split()
+        pids += [int(p) for p in children]
+        for pid in pids:
+            try:
+                status = pathlib.Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            match = re.search(r"VmHWM:\s+(\d+) kB", status)
+            total += int(match.group(1)) if match else 0
+        return total / 1024
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def wrk(port, connections, keep_alive, seconds, body=SAMPLE):
+    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    headers = 'wrk.headers["Content-Type"] = "application/json"\n'
+    if not keep_alive:
+        headers += 'wrk.headers["Connection"] = "close"\n'
+    script.write(f'wrk.method = "POST"\nwrk.body = {json.dumps(body.decode())}\n{headers}')
+    script.close()
+    threads = 1 if CORES <= 2 else 2
+    result = subprocess.run(
+        ["taskset", "-c", CLIENT_CPU, "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, f"http://127.0.0.1:{port}/score"],
+        capture_output=True, text=True, timeout=seconds + 60,
+    )
+    os.unlink(script.name)
+    out = result.stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise RuntimeError(f"wrk saw {errors.group(1)} errors on port {port}:\n{out}")
+    return rps, latency(out, "50%"), latency(out, "99%")
+
+
+def latency(out, percentile):
+    value, unit = re.search(rf"{re.escape(percentile)}\s+([\d.]+)(us|ms|s)", out).groups()
+    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+
+def big_request(rows, seed=5):
+    rng = random.Random(seed)
+    data = [[rng.randint(0, 9) for _ in range(10)] for _ in range(rows)]
+    return json.dumps({"data": data}, separators=(",", ":")).encode(), data
+
+
+def timed_requests(port, body, repeats):
+    times, answer = [], None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        status, answer = post(port, body, timeout=120)
+        times.append(time.perf_counter() - started)
+        if status != 200:
+            raise RuntimeError(f"status {status}: {answer[:300]!r}")
+    return statistics.median(times), json.loads(answer)
+
+
+def check(answer, rows):
+    expected = [sum(x * c for x, c in zip(row, COEF)) + INTERCEPT for row in rows]
+    worst = max(abs(a - e) / max(abs(e), 1e-12) for a, e in zip(answer, expected))
+    return len(answer) == len(rows) and worst < 1e-9
+
+
+COEF = [0.3034995490660758, -237.63931533353468, 510.5306054362256, 327.7369804093469, -814.1317093725376,
+        492.8145879837301, 102.84845219167944, 184.60648905984073, 743.5196167505414, 76.09517221662335]
+INTERCEPT = 152.76430691633442
+
+
+def machine():
+    cpu = "unknown CPU"
+    for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = pathlib.Path("/proc/meminfo").read_text().split("\n")[0].split()[1]
+    return f"{CORES} cores ({cpu}), {int(mem) / 1024 / 1024:.0f} GiB, Linux {platform.release()}, Python {platform.python_version()}"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scorer", required=True)
+    parser.add_argument("--floor", required=True)
+    parser.add_argument("--baseline-venv", required=True)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    args = parser.parse_args()
+
+    model_dir = tempfile.mkdtemp()
+    pkl = ROOT.parent / "shared" / "reference" / "sklearn_regression_model.pkl"
+    os.symlink(pkl, os.path.join(model_dir, "sklearn_regression_model.pkl"))
+    venv_bin = pathlib.Path(args.baseline_venv) / "bin"
+    servers = {
+        "aml-scorer": Server("aml-scorer", [args.scorer, "--host", "127.0.0.1"], {"AML_SCORER_LOG_FORMAT": "json", "AZUREML_LOG_LEVEL": "warn"}),
+        "baseline": Server("baseline", [str(venv_bin / "azmlinfsrv"), "--entry_script", str(ROOT / "benches" / "baseline" / "score.py"), "--port", "{port}"],
+                           {"AZUREML_MODEL_DIR": model_dir, "PATH": f"{venv_bin}:{os.environ['PATH']}", "OPENBLAS_NUM_THREADS": "1"}),
+        "HTTP floor": Server("HTTP floor", [args.floor, "{port}"]),
+    }
+    results = {name: {} for name in servers}
+    for name, server in servers.items():
+        print(f"== {name}", file=sys.stderr)
+        starts = []
+        for _ in range(args.repeats):
+            starts.append(server.start())
+            server.stop()
+        results[name]["start_ms"] = statistics.median(starts) * 1000
+        server.start()
+        status, answer = post(server.port, SAMPLE)
+        results[name]["sample"] = json.loads(answer)
+        for keep_alive in (True, False):
+            for connections in (1, 8, 64):
+                runs = [wrk(server.port, connections, keep_alive, args.seconds) for _ in range(args.repeats)]
+                results[name][(connections, keep_alive)] = tuple(statistics.median(r[i] for r in runs) for i in range(3))
+                print(f"  c={connections} keep-alive={keep_alive}: {results[name][(connections, keep_alive)]}", file=sys.stderr)
+        results[name]["rss_mb"] = server.peak_rss_mb()
+        if name != "HTTP floor":
+            for rows in (1, 1000, 10000, 228000):
+                body, data = big_request(rows)
+                seconds, answer = timed_requests(server.port, body, args.repeats if rows < 228000 else max(3, args.repeats))
+                results[name][f"rows_{rows}"] = (seconds * 1000, check(answer, data), len(body))
+        server.stop()
+
+    results["batching"] = batching(args)
+    report = render(results)
+    print(report)
+    pathlib.Path(args.out).write_text(report)
+
+
+def batching(args):
+    """MLP 10-256-256-1 at 64 keep-alive connections, one row per request, batching off and on."""
+    mlp = str(ROOT / "benches" / "models" / "mlp_10_256_256_1.onnx")
+    row = json.dumps({"data": [[0.1 * i for i in range(10)]]}).encode()
+    out = {}
+    for label, extra in (("off", {}), ("on", {"AML_SCORER_BATCH_MAX_ROWS": "256", "AML_SCORER_BATCH_WAIT_US": "1000"})):
+        env = {"AML_SCORER_MODEL_FILE": mlp, "AZUREML_LOG_LEVEL": "warn", **extra}
+        server = Server(f"mlp batching {label}", [args.scorer, "--host", "127.0.0.1"], env)
+        server.start()
+        runs = [wrk(server.port, 64, True, args.seconds, body=row) for _ in range(args.repeats)]
+        out[label] = tuple(statistics.median(r[i] for r in runs) for i in range(3))
+        server.stop()
+    return out
+
+
+def render(r):
+    a, b, f = r["aml-scorer"], r["baseline"], r["HTTP floor"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured by `scripts/bench.sh` on {machine()}.",
+        f"Server pinned to CPU {SERVER_CPU}, wrk to CPU {CLIENT_CPU}: on 2 cores the server has one core and the load",
+        "generator the other, so absolute numbers are low and the ratios are what matters. Every figure is the median",
+        "of the runs of one script run; the machine is shared and noisy.",
+        "",
+        "Baseline: `azureml-inference-server-http` 1.5.1 (`azmlinfsrv`, gunicorn, one worker) with Azure's model-1",
+        "`score.py` on the pickled scikit-learn model. HTTP floor: the same axum/tokio stack answering a constant",
+        "39-byte body (`examples/http_floor.rs`).",
+        "",
+        "## Throughput and latency (sample request, 2 rows)",
+        "",
+        "| connections | keep-alive | aml-scorer req/s | baseline req/s | floor req/s | vs baseline | of floor | aml-scorer p50 / p99 ms | baseline p50 / p99 ms |",
+        "| ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for keep_alive in (True, False):
+        for c in (1, 8, 64):
+            x, y, z = a[(c, keep_alive)], b[(c, keep_alive)], f[(c, keep_alive)]
+            lines.append(f"| {c} | {'yes' if keep_alive else 'close'} | {x[0]:,.0f} | {y[0]:,.0f} | {z[0]:,.0f} | {x[0] / y[0]:.1f}x | {100 * x[0] / z[0]:.0f} % | {x[1]:.3f} / {x[2]:.3f} | {y[1]:.2f} / {y[2]:.2f} |")
+    lines += [
+        "",
+        "## Start-up, memory, large requests",
+        "",
+        "| measure | aml-scorer | baseline | ratio |",
+        "| --- | ---: | ---: | ---: |",
+        f"| process start to first answered /score (ms) | {a['start_ms']:.1f} | {b['start_ms']:.0f} | {b['start_ms'] / a['start_ms']:.0f}x faster |",
+        f"| peak resident memory under load (MB) | {a['rss_mb']:.1f} | {b['rss_mb']:.1f} | {b['rss_mb'] / a['rss_mb']:.1f}x smaller |",
+        f"| HTTP floor peak resident memory (MB) | {f['rss_mb']:.1f} | | |",
+    ]
+    for rows in (1, 1000, 10000, 228000):
+        x, y = a[f"rows_{rows}"], b[f"rows_{rows}"]
+        ok = "correct" if x[1] and y[1] else "MISMATCH"
+        lines.append(f"| {rows:,}-row request ({x[2] / 1e6:.2f} MB), ms per request ({ok}) | {x[0]:.2f} | {y[0]:.1f} | {y[0] / x[0]:.0f}x faster |")
+    off, on = r["batching"]["off"], r["batching"]["on"]
+    lines += [
+        "",
+        "## Dynamic batching (MLP 10-256-256-1, float32, 1 row per request, 64 keep-alive connections)",
+        "",
+        "| batching | req/s | p50 / p99 ms |",
+        "| --- | ---: | ---: |",
+        f"| off | {off[0]:,.0f} | {off[1]:.2f} / {off[2]:.2f} |",
+        f"| on (256 rows, 1 ms) | {on[0]:,.0f} | {on[1]:.2f} / {on[2]:.2f} |",
+        f"| ratio | {on[0] / off[0]:.1f}x | |",
+        "",
+        f"Sample answers: aml-scorer {a['sample']}, baseline {b['sample']}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

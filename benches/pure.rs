@@ -1,0 +1,68 @@
+//! Criterion benchmarks of the pure parts of a scoring request, from 1 to 228,000 rows: parsing
+//! the JSON body into the model's input buffer, the model run, and writing the JSON answer.
+//!
+//! `cargo bench --bench pure` (add `-- --quick` for a short run).
+
+use std::hint::black_box;
+
+use aml_scorer::model::{parse_request, write_predictions, Batch, OnnxModel, Predictor};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+
+const ROWS: [usize; 4] = [1, 1_000, 10_000, 228_000];
+
+/// A body like the benchmark's: rows of 10 small integers, as in the sample request.
+fn body(rows: usize) -> Vec<u8> {
+    let row = "[1,2,3,4,5,6,7,8,9,10]";
+    format!("{{\"data\":[{}]}}", vec![row; rows].join(",")).into_bytes()
+}
+
+fn model() -> OnnxModel {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("model/sklearn_regression_model.onnx");
+    OnnxModel::load(&path).expect("the bundled model loads")
+}
+
+fn parse(c: &mut Criterion) {
+    let spec = model().input();
+    let mut group = c.benchmark_group("parse");
+    for rows in ROWS {
+        let body = body(rows);
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(rows), &body, |b, body| {
+            b.iter(|| parse_request(black_box(body), &spec).expect("valid"))
+        });
+    }
+    group.finish();
+}
+
+fn run(c: &mut Criterion) {
+    let model = model();
+    let mut group = c.benchmark_group("model_run");
+    for rows in ROWS {
+        let batch: Batch = parse_request(&body(rows), &model.input()).expect("valid");
+        group.throughput(Throughput::Elements(rows as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(rows), &batch, |b, batch| {
+            b.iter(|| model.predict(black_box(batch.clone())).expect("runs"))
+        });
+    }
+    group.finish();
+}
+
+fn serialise(c: &mut Criterion) {
+    let model = model();
+    let mut group = c.benchmark_group("serialise");
+    for rows in ROWS {
+        let predictions = model
+            .predict(parse_request(&body(rows), &model.input()).expect("valid"))
+            .expect("runs");
+        group.throughput(Throughput::Elements(rows as u64));
+        group.bench_with_input(
+            BenchmarkId::from_parameter(rows),
+            &predictions,
+            |b, predictions| b.iter(|| write_predictions(black_box(predictions)).expect("finite")),
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, parse, run, serialise);
+criterion_main!(benches);

@@ -1,0 +1,24 @@
+//! The "HTTP floor" of the benchmark: the same axum + tokio stack as the server, answering every
+//! `POST /score` with a constant 39-byte JSON body (the sample's answer), so that the benchmark
+//! can show how much of a request's cost is scoring and how much is HTTP.
+//!
+//! `cargo run --release --example http_floor -- 5002`
+
+use axum::{http::header, routing::post, Router};
+
+const ANSWER: &str = "[11055.977245525679, 4503.079536107787]";
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let port: u16 = std::env::args()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(5002);
+    let app = Router::new().route(
+        "/score",
+        post(|_body: axum::body::Bytes| async { ([(header::CONTENT_TYPE, "application/json")], ANSWER) }),
+    );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("listening on {}", listener.local_addr()?);
+    axum::serve(listener, app).await
+}

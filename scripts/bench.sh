@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The side-by-side benchmark: builds the release binary and the HTTP floor (the same static build
+# as the image), sets up the Python baseline in a venv, runs benches/bench.py and writes
+# BENCHMARKS.md. Takes about 15 minutes; not part of CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=x86_64-unknown-linux-gnu
+
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --target "$target" \
+  --bin aml-scorer --example http_floor
+
+venv=target/bench-venv
+if [ ! -x "$venv/bin/azmlinfsrv" ] || [ benches/requirements.txt -nt "$venv/bin/azmlinfsrv" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r benches/requirements.txt
+  touch "$venv/bin/azmlinfsrv"
+fi
+
+# OpenBLAS settings of these machines slow numpy down; the baseline gets numpy's own choice.
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 benches/bench.py \
+  --scorer "target/$target/release/aml-scorer" \
+  --floor "target/$target/release/examples/http_floor" \
+  --baseline-venv "$venv" "$@"

@@ -1,0 +1,218 @@
+//! Dynamic batching (off by default): concurrent requests that arrive within a short wait are run
+//! as one model call and their answers split back. It pays for models whose per-call cost is high
+//! compared with the per-row cost (an MLP), not for a linear model that runs in microseconds.
+
+use std::{
+    sync::{mpsc, Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use super::{
+    Batch, InputBuffer, InputSpec, ModelMetadata, OutputBuffer, PredictError, Predictions, Predictor,
+};
+
+/// A request waiting for its share of a batched run.
+struct Job {
+    batch: Batch,
+    reply: mpsc::SyncSender<Result<Predictions, PredictError>>,
+}
+
+/// Wraps a predictor; `predict` queues the batch and blocks until its rows come back.
+pub struct BatchingPredictor {
+    inner: Arc<dyn Predictor>,
+    queue: mpsc::Sender<Job>,
+}
+
+impl BatchingPredictor {
+    /// Starts `workers` threads that each collect up to `max_rows` rows, waiting at most `wait`
+    /// after the first request of a batch, then run them as one call.
+    pub fn start(inner: Arc<dyn Predictor>, max_rows: usize, wait: Duration, workers: usize) -> Self {
+        let (queue, receiver) = mpsc::channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        for index in 0..workers.max(1) {
+            let (inner, receiver) = (inner.clone(), receiver.clone());
+            std::thread::Builder::new()
+                .name(format!("batcher-{index}"))
+                .spawn(move || run_worker(inner.as_ref(), &receiver, max_rows, wait))
+                .expect("the OS can start a batching thread");
+        }
+        BatchingPredictor { inner, queue }
+    }
+}
+
+impl Predictor for BatchingPredictor {
+    fn input(&self) -> InputSpec {
+        self.inner.input()
+    }
+
+    fn metadata(&self) -> ModelMetadata {
+        self.inner.metadata()
+    }
+
+    fn predict(&self, batch: Batch) -> Result<Predictions, PredictError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let gone = || PredictError::Engine("the batching threads stopped".into());
+        self.queue.send(Job { batch, reply }).map_err(|_| gone())?;
+        answer.recv().map_err(|_| gone())?
+    }
+}
+
+/// One worker: holds the queue while it gathers a batch (so the other worker runs meanwhile),
+/// then releases it and runs the model.
+fn run_worker(inner: &dyn Predictor, receiver: &Mutex<mpsc::Receiver<Job>>, max_rows: usize, wait: Duration) {
+    loop {
+        let jobs = {
+            let Ok(queue) = receiver.lock() else { return };
+            let Ok(first) = queue.recv() else { return };
+            let deadline = Instant::now() + wait;
+            let mut rows = first.batch.rows;
+            let mut jobs = vec![first];
+            while rows < max_rows {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match queue.recv_timeout(left) {
+                    Ok(job) => {
+                        rows += job.batch.rows;
+                        jobs.push(job);
+                    }
+                    Err(_) => break,
+                }
+            }
+            jobs
+        };
+        run_jobs(inner, jobs);
+    }
+}
+
+fn run_jobs(inner: &dyn Predictor, mut jobs: Vec<Job>) {
+    if jobs.len() == 1 {
+        let job = jobs.pop().expect("one job");
+        let _ = job.reply.send(inner.predict(job.batch));
+        return;
+    }
+    let counts: Vec<usize> = jobs.iter().map(|job| job.batch.rows).collect();
+    let mut combined = Batch {
+        rows: 0,
+        values: empty_like(&jobs[0].batch.values),
+    };
+    let mut replies = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        combined.rows += job.batch.rows;
+        append(&mut combined.values, job.batch.values);
+        replies.push(job.reply);
+    }
+    match inner.predict(combined) {
+        Ok(predictions) => {
+            for (reply, part) in replies.into_iter().zip(split(predictions, &counts)) {
+                let _ = reply.send(Ok(part));
+            }
+        }
+        Err(error) => {
+            for reply in replies {
+                let _ = reply.send(Err(PredictError::Engine(error.to_string())));
+            }
+        }
+    }
+}
+
+fn empty_like(values: &InputBuffer) -> InputBuffer {
+    match values {
+        InputBuffer::F32(_) => InputBuffer::F32(Vec::new()),
+        InputBuffer::F64(_) => InputBuffer::F64(Vec::new()),
+        InputBuffer::I32(_) => InputBuffer::I32(Vec::new()),
+        InputBuffer::I64(_) => InputBuffer::I64(Vec::new()),
+    }
+}
+
+/// Appends `more` to `into`; both come from the same model, so the types match.
+fn append(into: &mut InputBuffer, more: InputBuffer) {
+    match (into, more) {
+        (InputBuffer::F32(a), InputBuffer::F32(b)) => a.extend(b),
+        (InputBuffer::F64(a), InputBuffer::F64(b)) => a.extend(b),
+        (InputBuffer::I32(a), InputBuffer::I32(b)) => a.extend(b),
+        (InputBuffer::I64(a), InputBuffer::I64(b)) => a.extend(b),
+        _ => unreachable!("every request is parsed for the same model input type"),
+    }
+}
+
+/// Splits a batched answer back into one answer per request, by row counts.
+fn split(predictions: Predictions, counts: &[usize]) -> Vec<Predictions> {
+    let per_row = predictions.per_row;
+    macro_rules! split_vec {
+        ($values:expr, $variant:ident) => {{
+            let mut rest = $values.into_iter();
+            counts
+                .iter()
+                .map(|&rows| Predictions {
+                    rows,
+                    per_row,
+                    values: OutputBuffer::$variant(rest.by_ref().take(rows * per_row).collect()),
+                })
+                .collect()
+        }};
+    }
+    match predictions.values {
+        OutputBuffer::F32(v) => split_vec!(v, F32),
+        OutputBuffer::F64(v) => split_vec!(v, F64),
+        OutputBuffer::I32(v) => split_vec!(v, I32),
+        OutputBuffer::I64(v) => split_vec!(v, I64),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ElementType;
+
+    /// Doubles each value; records the batch sizes it saw.
+    struct Doubler(Mutex<Vec<usize>>);
+
+    impl Predictor for Doubler {
+        fn input(&self) -> InputSpec {
+            InputSpec {
+                width: 1,
+                element: ElementType::F64,
+                fixed_rows: None,
+            }
+        }
+        fn predict(&self, batch: Batch) -> Result<Predictions, PredictError> {
+            self.0.lock().unwrap().push(batch.rows);
+            std::thread::sleep(Duration::from_millis(20));
+            let InputBuffer::F64(v) = batch.values else {
+                unreachable!()
+            };
+            let values = OutputBuffer::F64(v.iter().map(|x| x * 2.0).collect());
+            Ok(Predictions {
+                rows: batch.rows,
+                per_row: 1,
+                values,
+            })
+        }
+    }
+
+    #[test]
+    fn concurrent_requests_share_a_run_and_get_their_own_rows_back() {
+        let inner = Arc::new(Doubler(Mutex::new(Vec::new())));
+        let batcher = Arc::new(BatchingPredictor::start(
+            inner.clone(),
+            1000,
+            Duration::from_millis(50),
+            1,
+        ));
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let batcher = batcher.clone();
+                std::thread::spawn(move || {
+                    let values = InputBuffer::F64(vec![i as f64, 100.0 + i as f64]);
+                    batcher.predict(Batch { rows: 2, values }).unwrap()
+                })
+            })
+            .collect();
+        for (i, handle) in handles.into_iter().enumerate() {
+            let expected = OutputBuffer::F64(vec![2.0 * i as f64, 2.0 * (100.0 + i as f64)]);
+            assert_eq!(handle.join().unwrap().values, expected);
+        }
+        let runs = inner.0.lock().unwrap().clone();
+        assert!(runs.len() < 8, "some requests were batched: {runs:?}");
+        assert_eq!(runs.iter().sum::<usize>(), 16);
+    }
+}
