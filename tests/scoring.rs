@@ -173,27 +173,50 @@ where
 async fn dynamic_batching_gives_each_request_its_own_answers() {
     let args = ["--model-dir", "benches/models"];
     let single = Server::start(&args, &[]);
-    let batched =
-        Server::start(&args, &[("AML_SCORER_BATCH_MAX_ROWS", "64"), ("AML_SCORER_BATCH_WAIT_US", "5000")]);
+    let batched = Server::start(
+        &args,
+        &[
+            ("AML_SCORER_BATCH_MAX_ROWS", "64"),
+            ("AML_SCORER_BATCH_WAIT_US", "5000"),
+        ],
+    );
     single.wait_ready(Duration::from_secs(20)).await;
     batched.wait_ready(Duration::from_secs(20)).await;
     assert!(batched.logs().contains("dynamic batching on"));
     let bodies: Vec<String> = (0..32)
-        .map(|i| serde_json::json!({ "data": [(0..10).map(|j| (i * 10 + j) as f64 / 7.0).collect::<Vec<_>>()] }).to_string())
+        .map(|i| {
+            serde_json::json!({ "data": [(0..10).map(|j| (i * 10 + j) as f64 / 7.0).collect::<Vec<_>>()] })
+                .to_string()
+        })
         .collect();
 
     let client = client();
     let batched_answers = futures_join(bodies.len(), |i| {
         let (client, url, body) = (client.clone(), batched.url("/score"), bodies[i].clone());
-        async move { client.post(url).body(body).send().await.unwrap().text().await.unwrap() }
+        async move {
+            client
+                .post(url)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
     })
     .await;
 
     for (body, batched_answer) in bodies.iter().zip(batched_answers) {
         let single_answer = post(&single, body.clone()).await.body;
-        let (a, b): (Vec<f64>, Vec<f64>) =
-            (serde_json::from_str(&single_answer).unwrap(), serde_json::from_str(&batched_answer).unwrap());
+        let (a, b): (Vec<f64>, Vec<f64>) = (
+            serde_json::from_str(&single_answer).unwrap(),
+            serde_json::from_str(&batched_answer).unwrap(),
+        );
         assert_eq!(a.len(), 1);
-        assert!((a[0] - b[0]).abs() <= 1e-5 * a[0].abs().max(1.0), "{a:?} vs {b:?}");
+        assert!(
+            (a[0] - b[0]).abs() <= 1e-5 * a[0].abs().max(1.0),
+            "{a:?} vs {b:?}"
+        );
     }
 }

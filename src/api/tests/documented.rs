@@ -1,0 +1,81 @@
+//! The OpenAPI document against the router: every operation is reachable, and every status
+//! documented for `/score` is one a request below makes it answer.
+
+use super::*;
+use crate::api::openapi::document;
+
+#[tokio::test]
+async fn every_documented_operation_is_routed() {
+    for op in OPERATIONS.iter() {
+        let path = op.path.replace("{name}", "fake");
+        let request = Request::builder()
+            .method(op.method.clone())
+            .uri(&path)
+            .body(Body::empty())
+            .unwrap();
+        let (status, _, body) = send(state(true), request).await;
+        assert!(
+            status != StatusCode::NOT_FOUND || path.contains("/v2/models"),
+            "{} {path}: {body}",
+            op.method
+        );
+        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{} {path}", op.method);
+    }
+}
+
+#[tokio::test]
+async fn each_documented_score_status_is_answered_by_some_request() {
+    let slow = post(r#"{"data": [[999, 2, 3]]}"#);
+    let long_id = Request::post(SCORING_PATH)
+        .header("x-request-id", "x".repeat(101))
+        .body(Body::empty())
+        .unwrap();
+    let cases = vec![
+        (state(true), post(r#"{"data": [[1, 2, 3]]}"#)),
+        (state(true), post("{")),
+        (state(true), post(&" ".repeat(2000))),
+        (state(true), long_id),
+        (state(true), post(r#"{"data": [[-1, 2, 3]]}"#)),
+        (state(false), post(r#"{"data": [[1, 2, 3]]}"#)),
+        (state(true), slow),
+    ];
+    let mut answered = Vec::new();
+    for (state, request) in cases {
+        answered.push(send(state, request).await.0.as_u16());
+    }
+    let op = OPERATIONS
+        .iter()
+        .find(|op| op.path == SCORING_PATH && op.method == Method::POST)
+        .unwrap();
+    let documented: Vec<u16> = op.responses.iter().map(|(status, _, _)| *status).collect();
+    assert_eq!(answered, documented);
+}
+
+#[test]
+fn swagger_2_describes_score_with_the_model_width() {
+    let doc = document(Some(10), false);
+    assert_eq!(doc["swagger"], "2.0");
+    let body = &doc["paths"]["/score"]["post"]["parameters"][0]["schema"];
+    assert_eq!(body["properties"]["data"]["items"]["minItems"], 10);
+    assert_eq!(body["example"]["data"][0].as_array().unwrap().len(), 10);
+    assert!(
+        doc["paths"]["/score"]["post"]["responses"]["400"]["schema"]["properties"]["message"].is_object()
+    );
+}
+
+#[test]
+fn openapi_3_puts_the_body_in_request_body() {
+    let doc = document(Some(4), true);
+    assert_eq!(doc["openapi"], "3.0.3");
+    let schema = &doc["paths"]["/score"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    assert_eq!(schema["properties"]["data"]["items"]["maxItems"], 4);
+}
+
+#[test]
+fn every_operation_is_in_the_document() {
+    let doc = document(None, false);
+    for op in OPERATIONS.iter() {
+        let method = op.method.as_str().to_ascii_lowercase();
+        assert!(doc["paths"][op.path][&method].is_object(), "{method} {}", op.path);
+    }
+}
