@@ -5,8 +5,7 @@
 mod common;
 
 use std::{
-    io::{Read, Write},
-    net::{TcpListener, TcpStream},
+    net::TcpListener,
     process::Command,
     time::{Duration, Instant},
 };
@@ -157,15 +156,7 @@ async fn the_container_runs_the_whole_init_against_azurite_and_the_identity_endp
 async fn sigterm_stops_the_container_with_exit_0_without_dropping_a_request() {
     let (mut server, container) = run(&[], &[]);
     server.wait_ready(Duration::from_secs(60)).await;
-    let body = sample_request();
-    let (head, tail) = body.split_at(body.len() / 2);
-    let mut stream = TcpStream::connect(server.addr).unwrap();
-    write!(
-        stream,
-        "POST /score HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n\r\n{head}",
-        body.len()
-    )
-    .unwrap();
+    let request = HalfSentRequest::start(server.addr);
     std::thread::sleep(Duration::from_millis(200));
 
     let started = Instant::now();
@@ -183,10 +174,7 @@ async fn sigterm_stops_the_container_with_exit_0_without_dropping_a_request() {
         "{}",
         server.logs()
     );
-    stream.write_all(tail.as_bytes()).unwrap();
-    let mut answer = String::new();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    stream.read_to_string(&mut answer).unwrap();
+    let answer = request.finish();
 
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     let status = server

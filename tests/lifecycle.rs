@@ -4,7 +4,6 @@
 mod common;
 
 use std::{
-    io::{Read, Write},
     net::{TcpListener, TcpStream},
     time::{Duration, Instant},
 };
@@ -128,16 +127,7 @@ fn a_file_that_is_not_onnx_fails_init_with_exit_3_naming_the_step_and_file() {
 async fn sigterm_lets_an_in_flight_request_finish_then_exits_0() {
     let mut server = Server::start(&[], &[]);
     server.wait_ready(Duration::from_secs(20)).await;
-    let body = sample_request();
-    let (head, tail) = body.split_at(body.len() / 2);
-    let mut stream = TcpStream::connect(server.addr).unwrap();
-    write!(
-        stream,
-        "POST /score HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n\r\n{head}",
-        body.len()
-    )
-    .unwrap();
-    stream.flush().unwrap();
+    let request = HalfSentRequest::start(server.addr);
     std::thread::sleep(Duration::from_millis(200));
 
     server.terminate();
@@ -147,10 +137,7 @@ async fn sigterm_lets_an_in_flight_request_finish_then_exits_0() {
         server.logs()
     );
     std::thread::sleep(Duration::from_millis(200));
-    stream.write_all(tail.as_bytes()).unwrap();
-    let mut answer = String::new();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    stream.read_to_string(&mut answer).unwrap();
+    let answer = request.finish();
 
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("11055.97724552567"), "{answer}");

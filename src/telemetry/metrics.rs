@@ -99,7 +99,7 @@ impl Metrics {
             self.model_run.clone(),
         );
         r.register(ROWS_SCORED, "Rows scored", self.rows.clone());
-        r.register(BATCH_ROWS, "Rows per model run", self.batch_rows.clone());
+        r.register(BATCH_ROWS, "Rows per scoring request", self.batch_rows.clone());
         r.register(
             INIT_STEP_DURATION,
             "Duration of each init step (model, identity, blob)",

@@ -291,3 +291,46 @@ pub fn sample_request() -> String {
     std::fs::read_to_string(repo_path("sample-request.json"))
         .expect("sample-request.json is at the top level")
 }
+
+/// A `POST /score` of the sample request of which only the first half of the body has been
+/// sent: the request is in flight until `finish` sends the rest and reads the answer.
+pub struct HalfSentRequest {
+    stream: std::net::TcpStream,
+    tail: String,
+}
+
+impl HalfSentRequest {
+    pub fn start(addr: SocketAddr) -> Self {
+        use std::io::Write;
+        let body = sample_request();
+        let (head, tail) = body.split_at(body.len() / 2);
+        let mut stream = std::net::TcpStream::connect(addr).expect("the server accepts");
+        write!(
+            stream,
+            "POST /score HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n\r\n{head}",
+            body.len()
+        )
+        .expect("the head is sent");
+        stream.flush().expect("the head is flushed");
+        HalfSentRequest {
+            stream,
+            tail: tail.to_owned(),
+        }
+    }
+
+    /// Sends the rest of the body and returns the whole raw answer.
+    pub fn finish(mut self) -> String {
+        use std::io::{Read, Write};
+        self.stream
+            .write_all(self.tail.as_bytes())
+            .expect("the tail is sent");
+        let mut answer = String::new();
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        self.stream
+            .read_to_string(&mut answer)
+            .expect("the answer is read");
+        answer
+    }
+}

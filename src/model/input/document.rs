@@ -27,6 +27,21 @@ macro_rules! reject_all_but {
 
 pub(super) use reject_all_but;
 
+/// For the levels where a number is itself the mistake (the body, `"data"`).
+macro_rules! reject_numbers {
+    ($found_fn:ident) => {
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            self.$found_fn(Found("a number"))
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            self.$found_fn(Found("a number"))
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            self.$found_fn(Found("a number"))
+        }
+    };
+}
+
 pub(super) struct BodySeed<'c, T> {
     pub(super) ctx: &'c mut Context<T>,
 }
@@ -50,15 +65,7 @@ impl<'de, T: Element> Visitor<'de> for BodySeed<'_, T> {
         f.write_str("an object with a \"data\" field")
     }
     reject_all_but!(found);
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
-        self.found(Found("a number"))
-    }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
-        self.found(Found("a number"))
-    }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
-        self.found(Found("a number"))
-    }
+    reject_numbers!(found);
     fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
         self.found(Found("an array"))
     }
@@ -106,15 +113,7 @@ impl<'de, T: Element> Visitor<'de> for DataSeed<'_, T> {
         f.write_str("an array of rows")
     }
     reject_all_but!(found);
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
-        self.found(Found("a number"))
-    }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
-        self.found(Found("a number"))
-    }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
-        self.found(Found("a number"))
-    }
+    reject_numbers!(found);
     fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
         self.found(Found("an object"))
     }
