@@ -233,7 +233,7 @@ def batching(args):
     mlp = str(ROOT / "benches" / "models" / "mlp_10_256_256_1.onnx")
     row = json.dumps({"data": [[0.1 * i for i in range(10)]]}).encode()
     out = {}
-    for label, extra in (("off", {}), ("on", {"AML_SCORER_BATCH_MAX_ROWS": "256", "AML_SCORER_BATCH_WAIT_US": "1000"})):
+    for label, extra in (("off", {}), ("on", {"AML_SCORER_BATCH_MAX_ROWS": "64", "AML_SCORER_BATCH_WAIT_US": "500"})):
         env = {"AML_SCORER_MODEL_FILE": mlp, "AZUREML_LOG_LEVEL": "warn", **extra}
         server = Server(f"mlp batching {label}", [args.scorer, "--host", "127.0.0.1"], env)
         server.start()
@@ -255,7 +255,7 @@ def render(r):
         "",
         "Baseline: `azureml-inference-server-http` 1.5.1 (`azmlinfsrv`, gunicorn, one worker) with Azure's model-1",
         "`score.py` on the pickled scikit-learn model. HTTP floor: the same axum/tokio stack answering a constant",
-        "39-byte body (`examples/http_floor.rs`).",
+        "39-byte body (`tools/http-floor`).",
         "",
         "## Throughput and latency (sample request, 2 rows)",
         "",
@@ -288,7 +288,7 @@ def render(r):
         "| batching | req/s | p50 / p99 ms |",
         "| --- | ---: | ---: |",
         f"| off | {off[0]:,.0f} | {off[1]:.2f} / {off[2]:.2f} |",
-        f"| on (256 rows, 1 ms) | {on[0]:,.0f} | {on[1]:.2f} / {on[2]:.2f} |",
+        f"| on (64 rows, 500 us) | {on[0]:,.0f} | {on[1]:.2f} / {on[2]:.2f} |",
         f"| ratio | {on[0] / off[0]:.1f}x | |",
         "",
         f"Sample answers: aml-scorer {a['sample']}, baseline {b['sample']}.",

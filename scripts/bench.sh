@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# The side-by-side benchmark: builds the release binary and the HTTP floor (the same static build
-# as the image), sets up the Python baseline in a venv, runs benches/bench.py and writes
+# The side-by-side benchmark: builds the release binary (the same static build as the image) and
+# the HTTP floor (tools/http-floor), sets up the Python baseline in a venv, runs benches/bench.py and writes
 # BENCHMARKS.md. Takes about 15 minutes; not part of CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=x86_64-unknown-linux-gnu
 
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
-RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --target "$target" \
-  --bin aml-scorer --example http_floor
+# Two invocations: building them together would unify their features and rebuild the server.
+RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --target "$target" --bin aml-scorer
+RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --target "$target" -p http-floor
 
 venv=target/bench-venv
 if [ ! -x "$venv/bin/azmlinfsrv" ] || [ benches/requirements.txt -nt "$venv/bin/azmlinfsrv" ]; then
@@ -20,5 +21,5 @@ fi
 # OpenBLAS settings of these machines slow numpy down; the baseline gets numpy's own choice.
 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 benches/bench.py \
   --scorer "target/$target/release/aml-scorer" \
-  --floor "target/$target/release/examples/http_floor" \
+  --floor "target/$target/release/http-floor" \
   --baseline-venv "$venv" "$@"

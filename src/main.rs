@@ -6,6 +6,9 @@ use std::process::ExitCode;
 use aml_scorer::{config::Cli, probe, shutdown, startup::Application, telemetry};
 use clap::Parser;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The Azure ML inference server exits 3 when `init` fails; so do we.
 const EXIT_INIT_FAILED: u8 = 3;
 /// Invalid settings exit like clap's own usage errors.

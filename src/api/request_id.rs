@@ -32,9 +32,7 @@ pub fn resolve(headers: &HeaderMap) -> Result<RequestIds, ApiError> {
     let request = incoming(&REQUEST_ID, "x-request-id")?;
     let ms_request = incoming(&MS_REQUEST_ID, "x-ms-request-id")?;
     let client = incoming(&MS_CLIENT_REQUEST_ID, "x-ms-client-request-id")?;
-    let request_id = request.unwrap_or_else(|| {
-        HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid header value")
-    });
+    let request_id = request.unwrap_or_else(new_request_id);
     let client_request_id = client
         .clone()
         .or_else(|| ms_request.clone())
@@ -45,6 +43,15 @@ pub fn resolve(headers: &HeaderMap) -> Result<RequestIds, ApiError> {
         ms_request_id,
         client_request_id,
     })
+}
+
+/// A random (version 4) UUID from a thread-local generator: request ids need to be unique, not
+/// unpredictable, and asking the kernel for randomness on every request costs a system call.
+fn new_request_id() -> HeaderValue {
+    let uuid = uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid();
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let text = uuid.hyphenated().encode_lower(&mut text);
+    HeaderValue::from_str(text).expect("a UUID is a valid header value")
 }
 
 impl RequestIds {

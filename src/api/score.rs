@@ -66,19 +66,48 @@ fn usage(state: &AppState) -> Response {
         .into_response()
 }
 
+/// Reads the whole body, refusing more than `limit` bytes. A body in one frame is kept as it
+/// is; several frames are copied once into a buffer sized from the body's length.
 pub(super) async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::TooLarge { limit }),
-        // The client went away or sent a broken chunked body: nothing useful to answer.
-        Err(error) => Err(ApiError::BadInput(crate::model::InputError::InvalidJson {
-            detail: format!("the body could not be read: {error}"),
-        })),
+    let declared = http_body::Body::size_hint(&body).upper();
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(ApiError::TooLarge { limit });
     }
+    let broken = |error: Box<dyn std::error::Error + Send + Sync>| {
+        if error.downcast_ref::<LengthLimitError>().is_some() {
+            ApiError::TooLarge { limit }
+        } else {
+            // The client went away or sent a broken chunked body.
+            ApiError::BadInput(crate::model::InputError::InvalidJson {
+                detail: format!("the body could not be read: {error}"),
+            })
+        }
+    };
+    let mut body = Limited::new(body, limit);
+    let mut first: Option<Bytes> = None;
+    let mut buffer: Vec<u8> = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(broken)?.into_data() else {
+            continue;
+        };
+        if let Some(previous) = first.take() {
+            buffer.reserve(declared.map_or(previous.len() + data.len(), |len| len as usize));
+            buffer.extend_from_slice(&previous);
+            buffer.extend_from_slice(&data);
+        } else if buffer.is_empty() {
+            first = Some(data);
+        } else {
+            buffer.extend_from_slice(&data);
+        }
+    }
+    Ok(first.unwrap_or_else(|| Bytes::from(buffer)))
 }
 
 /// Parses, runs and serialises `body` off the async executor.
 async fn score(state: &AppState, predictor: Arc<dyn Predictor>, body: Bytes) -> Result<Response, ApiError> {
+    if predictor.as_batcher().is_some() {
+        return score_batched(state, predictor, body).await;
+    }
     let metrics = state.metrics.clone();
     let inline = predictor.is_cheap() && body.len() <= INLINE_MAX_BYTES;
     let work = move || {
@@ -96,6 +125,40 @@ async fn score(state: &AppState, predictor: Arc<dyn Predictor>, body: Bytes) -> 
     } else {
         run_scoring(state, work).await?
     };
+    Ok(scored(json, rows, elapsed))
+}
+
+/// With dynamic batching: parse, then await the batcher (no thread waits for it), then write.
+async fn score_batched(
+    state: &AppState,
+    predictor: Arc<dyn Predictor>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let spec = predictor.input();
+    let batch = if body.len() <= INLINE_MAX_BYTES {
+        parse_request(&body, &spec)?
+    } else {
+        run_scoring(state, move || Ok(parse_request(&body, &spec)?)).await?
+    };
+    let rows = batch.rows;
+    let batcher = predictor
+        .as_batcher()
+        .expect("score_batched is only called with a batcher");
+    let timeout = state.scoring_timeout;
+    let model_started = Instant::now();
+    let predictions = tokio::time::timeout(timeout, batcher.run(batch))
+        .await
+        .map_err(|_| ApiError::Timeout {
+            ms: timeout.as_millis(),
+        })??;
+    state.metrics.observe_model_run(rows, model_started.elapsed());
+    let json = write_predictions(&predictions)?;
+    Ok(scored(json, rows, started.elapsed()))
+}
+
+/// The 200 answer with the execution-time header, and the rows for the access log.
+fn scored(json: Vec<u8>, rows: usize, elapsed: std::time::Duration) -> Response {
     let exec_ms = format!("{:.3}", elapsed.as_secs_f64() * 1000.0);
     let headers = [
         (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
@@ -106,7 +169,7 @@ async fn score(state: &AppState, predictor: Arc<dyn Predictor>, body: Bytes) -> 
     ];
     let mut response = (StatusCode::OK, headers, json).into_response();
     response.extensions_mut().insert(ScoredRows(rows));
-    Ok(response)
+    response
 }
 
 /// Runs `work` (parse, model, serialise) on a blocking thread holding one of the model slots,

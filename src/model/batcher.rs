@@ -11,10 +11,11 @@ use super::{
     Batch, InputBuffer, InputSpec, ModelMetadata, OutputBuffer, PredictError, Predictions, Predictor,
 };
 
-/// A request waiting for its share of a batched run.
+/// A request waiting for its share of a batched run. The reply is a tokio oneshot so that an
+/// async handler can await it without holding a thread.
 struct Job {
     batch: Batch,
-    reply: mpsc::SyncSender<Result<Predictions, PredictError>>,
+    reply: tokio::sync::oneshot::Sender<Result<Predictions, PredictError>>,
 }
 
 /// Wraps a predictor; `predict` queues the batch and blocks until its rows come back.
@@ -40,6 +41,16 @@ impl BatchingPredictor {
     }
 }
 
+impl BatchingPredictor {
+    /// Queues `batch` and waits for its rows, without blocking a thread.
+    pub async fn run(&self, batch: Batch) -> Result<Predictions, PredictError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let gone = || PredictError::Engine("the batching threads stopped".into());
+        self.queue.send(Job { batch, reply }).map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}
+
 impl Predictor for BatchingPredictor {
     fn input(&self) -> InputSpec {
         self.inner.input()
@@ -50,10 +61,14 @@ impl Predictor for BatchingPredictor {
     }
 
     fn predict(&self, batch: Batch) -> Result<Predictions, PredictError> {
-        let (reply, answer) = mpsc::sync_channel(1);
+        let (reply, answer) = tokio::sync::oneshot::channel();
         let gone = || PredictError::Engine("the batching threads stopped".into());
         self.queue.send(Job { batch, reply }).map_err(|_| gone())?;
-        answer.recv().map_err(|_| gone())?
+        answer.blocking_recv().map_err(|_| gone())?
+    }
+
+    fn as_batcher(&self) -> Option<&BatchingPredictor> {
+        Some(self)
     }
 }
 
@@ -67,6 +82,12 @@ fn run_worker(inner: &dyn Predictor, receiver: &Mutex<mpsc::Receiver<Job>>, max_
             let deadline = Instant::now() + wait;
             let mut rows = first.batch.rows;
             let mut jobs = vec![first];
+            // First whatever is already queued, then wait (at most `wait`) for more.
+            while rows < max_rows {
+                let Ok(job) = queue.try_recv() else { break };
+                rows += job.batch.rows;
+                jobs.push(job);
+            }
             while rows < max_rows {
                 let left = deadline.saturating_duration_since(Instant::now());
                 match queue.recv_timeout(left) {

@@ -78,6 +78,10 @@ pub trait Predictor: Send + Sync + 'static {
     fn is_cheap(&self) -> bool {
         false
     }
+    /// The batching front, when dynamic batching is on: handlers await it instead of blocking.
+    fn as_batcher(&self) -> Option<&BatchingPredictor> {
+        None
+    }
 }
 
 /// Finds the one `*.onnx` file under `dir` (searched recursively, as Azure ML mounts models

@@ -119,9 +119,6 @@ impl<'de, T: Element> Visitor<'de> for DataSeed<'_, T> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let ctx = self.ctx;
-        if let Some(hint) = seq.size_hint() {
-            ctx.values.reserve(hint.saturating_mul(ctx.width));
-        }
         let mut shape: Option<Shape> = None;
         let mut index = 0;
         loop {

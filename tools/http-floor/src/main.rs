@@ -2,7 +2,7 @@
 //! `POST /score` with a constant 39-byte JSON body (the sample's answer), so that the benchmark
 //! can show how much of a request's cost is scoring and how much is HTTP.
 //!
-//! `cargo run --release --example http_floor -- 5002`
+//! `cargo run --release -p http-floor -- 5002`
 
 use axum::{http::header, routing::post, Router};
 
