@@ -10,6 +10,7 @@ use super::element::Element;
 use super::{Batch, ElementType, InputSpec};
 
 mod document;
+mod fast;
 mod rows;
 
 use document::BodySeed;
@@ -81,9 +82,17 @@ fn parse_typed<T: Element>(body: &[u8], width: usize) -> Result<Batch, InputErro
     // Every value but the last of a row is followed by a comma, so the commas (plus one) bound the
     // number of values: one exact reservation instead of repeated growth and copies.
     let commas = body.iter().filter(|&&b| b == b',').count();
+    let mut values = Vec::with_capacity(commas + 1);
+    if let Some(rows) = fast::parse::<T>(body, width, &mut values) {
+        return Ok(Batch {
+            rows,
+            values: T::wrap(values),
+        });
+    }
+    values.clear();
     let mut ctx = Context::<T> {
         width,
-        values: Vec::with_capacity(commas + 1),
+        values,
         rows: 0,
         error: None,
         at: Position::Top,

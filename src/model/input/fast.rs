@@ -1,0 +1,203 @@
+//! The fast path for well-formed bodies of the usual shape, `{"data": [[n, ...], ...]}` or
+//! `{"data": [n, ...]}`, with nothing else in the object: a byte scanner that reads the numbers
+//! straight into the buffer. Anything else (other keys, strings, a wrong width, invalid JSON)
+//! makes it give up, and the full parser then reads the body and explains what is wrong.
+
+use super::Element;
+
+/// The row count when `body` has the usual shape and every value fits `T`; `None` otherwise
+/// (with `values` left in any state: the caller clears it).
+pub(super) fn parse<T: Element>(body: &[u8], width: usize, values: &mut Vec<T>) -> Option<usize> {
+    let mut s = Scanner { bytes: body, at: 0 };
+    s.expect(b'{')?;
+    s.expect_literal(b"\"data\"")?;
+    s.expect(b':')?;
+    s.expect(b'[')?;
+    let rows = if s.peek()? == b'[' {
+        let mut rows = 0;
+        loop {
+            s.expect(b'[')?;
+            s.numbers(width, values)?;
+            rows += 1;
+            if !s.comma_or(b']')? {
+                break;
+            }
+        }
+        rows
+    } else {
+        // A flat row is the whole of `"data"`: the `]` that ends the row ends `"data"`.
+        s.numbers(width, values)?;
+        1
+    };
+    s.expect(b'}')?;
+    s.skip_whitespace();
+    (s.at == body.len()).then_some(rows)
+}
+
+struct Scanner<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Scanner<'_> {
+    fn skip_whitespace(&mut self) {
+        while matches!(self.bytes.get(self.at), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+            self.at += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_whitespace();
+        self.bytes.get(self.at).copied()
+    }
+
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.at += 1)
+    }
+
+    fn expect_literal(&mut self, literal: &[u8]) -> Option<()> {
+        self.skip_whitespace();
+        self.bytes[self.at..]
+            .starts_with(literal)
+            .then(|| self.at += literal.len())
+    }
+
+    /// After a value: true on a comma, false on `close`.
+    fn comma_or(&mut self, close: u8) -> Option<bool> {
+        match self.peek()? {
+            b',' => {
+                self.at += 1;
+                Some(true)
+            }
+            byte if byte == close => {
+                self.at += 1;
+                Some(false)
+            }
+            _ => None,
+        }
+    }
+
+    /// Exactly `width` numbers, then `]` (the opening `[` is already read).
+    fn numbers<T: Element>(&mut self, width: usize, values: &mut Vec<T>) -> Option<()> {
+        for index in 0..width {
+            values.push(self.number()?);
+            let more = self.comma_or(b']')?;
+            if more != (index + 1 < width) {
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    /// One JSON number, checked against JSON's grammar (which is stricter than Rust's).
+    fn number<T: Element>(&mut self) -> Option<T> {
+        self.skip_whitespace();
+        let start = self.at;
+        let bytes = self.bytes;
+        let digits = |at: &mut usize| {
+            let from = *at;
+            while bytes.get(*at).is_some_and(u8::is_ascii_digit) {
+                *at += 1;
+            }
+            *at > from
+        };
+        let mut at = start;
+        if bytes.get(at) == Some(&b'-') {
+            at += 1;
+        }
+        let int_start = at;
+        if !digits(&mut at) || (bytes[int_start] == b'0' && at - int_start > 1) {
+            return None;
+        }
+        let mut integer = true;
+        if bytes.get(at) == Some(&b'.') {
+            at += 1;
+            integer = false;
+            if !digits(&mut at) {
+                return None;
+            }
+        }
+        if matches!(bytes.get(at), Some(b'e' | b'E')) {
+            at += 1;
+            integer = false;
+            if matches!(bytes.get(at), Some(b'+' | b'-')) {
+                at += 1;
+            }
+            if !digits(&mut at) {
+                return None;
+            }
+        }
+        self.at = at;
+        let text = std::str::from_utf8(&bytes[start..at]).ok()?;
+        if integer {
+            if let Ok(value) = text.parse::<i64>() {
+                return T::from_i64(value);
+            }
+        }
+        T::from_f64(text.parse::<f64>().ok()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fast(body: &str, width: usize) -> Option<(usize, Vec<f64>)> {
+        let mut values = Vec::new();
+        parse::<f64>(body.as_bytes(), width, &mut values).map(|rows| (rows, values))
+    }
+
+    #[test]
+    fn reads_rows_and_flat_rows() {
+        assert_eq!(
+            fast(r#" {"data": [[1, -2.5e1], [0.125,3]]} "#, 2),
+            Some((2, vec![1.0, -25.0, 0.125, 3.0]))
+        );
+        assert_eq!(fast(r#"{"data":[1,2]}"#, 2), Some((1, vec![1.0, 2.0])));
+    }
+
+    #[test]
+    fn gives_up_on_anything_unusual() {
+        for body in [
+            r#"{"data": [[1, 2]], "x": 1}"#,
+            r#"{"x": 1, "data": [[1, 2]]}"#,
+            r#"{"data": [[1, 2, 3]]}"#,
+            r#"{"data": [[1]]}"#,
+            r#"{"data": [[1, "2"]]}"#,
+            r#"{"data": [[01, 2]]}"#,
+            r#"{"data": [[1., 2]]}"#,
+            r#"{"data": [[+1, 2]]}"#,
+            r#"{"data": [[1, 2]]"#,
+            r#"{"data": [[1, 2]]} x"#,
+            r#"{"data": []}"#,
+            r#"{"data": [[1, 2], 3]}"#,
+            r#"{"data": [[1, 1e999]]}"#,
+        ] {
+            assert_eq!(fast(body, 2), None, "{body}");
+        }
+    }
+
+    #[test]
+    fn agrees_with_serde_json_on_random_numbers() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        let rows: Vec<Vec<f64>> = (0..500)
+            .map(|_| {
+                (0..4)
+                    .map(|_| (rng.f64() - 0.5) * 10f64.powi(rng.i32(-20..20)))
+                    .collect()
+            })
+            .collect();
+        let body = serde_json::json!({ "data": rows }).to_string();
+        let (count, values) = fast(&body, 4).expect("the usual shape");
+        let reference: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let expected: Vec<f64> = reference["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r.as_array().unwrap().clone())
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(count, 500);
+        assert_eq!(values, expected);
+    }
+}
