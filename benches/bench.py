@@ -295,7 +295,46 @@ def render(r):
         f"Sample answers: aml-scorer {a['sample']}, baseline {b['sample']}.",
         "",
     ]
+    ka, close = a[(64, True)], a[(64, False)]
+    targets = [
+        ("64 keep-alive connections: x baseline req/s", ">= 50x", ka[0] / b[(64, True)][0], 50, "x"),
+        ("64 keep-alive connections: share of the HTTP floor", ">= 85 %", 100 * ka[0] / f[(64, True)][0], 85, " %"),
+        ("64 keep-alive connections: p99 (ms)", "< 5", ka[2], -5, ""),
+        ("64 connections, Connection: close: x baseline", ">= 15x", close[0] / b[(64, False)][0], 15, "x"),
+        ("peak resident memory under load (MB)", "< 30", a["rss_mb"], -30, ""),
+        ("process start to first answer (ms)", "< 100", a["start_ms"], -100, ""),
+        ("228,000-row request: x baseline", ">= 20x", b["rows_228000"][0] / a["rows_228000"][0], 20, "x"),
+        ("dynamic batching on the MLP: x without", ">= 2x", on[0] / off[0], 2, "x"),
+    ]
+    lines += ["## Targets", "", "| target | wanted | measured | |", "| --- | ---: | ---: | --- |"]
+    for name, wanted, value, bound, unit in targets:
+        met = value >= bound if bound > 0 else value < -bound
+        lines.append(f"| {name} | {wanted} | {value:.1f}{unit} | {'met' if met else 'missed'} |")
+    lines += ["", LIMITS, ""]
     return "\n".join(lines)
+
+
+# What the profiles (perf record on the server, scripts/bench.sh conditions) showed for the
+# targets this machine misses; kept here so that every run of the script carries it.
+LIMITS = """### What limits the missed targets
+
+- **Share of the HTTP floor at 64 keep-alive connections (about 50 %, target 85 %) and so the 50x
+  ratio (about 44x).** The floor answers a constant in about 8 us of one core per request, half of
+  it the kernel's loopback TCP. A scored request adds about 8-9 us of user time: tract's
+  `SimplePlan::run` (a fresh state, input/output tensors and the packing of the matmul operands,
+  2-4 us even for 2 rows), parsing and writing (under 1 us), and our middleware (request ids,
+  metrics labels, five more headers, allocation). 85 % of the floor would leave about 1.4 us for all
+  of that, less than tract's own per-call cost measured in FACTS (about 2 us at 1 row). Reusing
+  tract states across requests is the next step if this matters.
+- **The 228,000-row request (about 14x, target 20x).** The baseline here is faster than in the
+  issue (0.66 s rather than 1.1-2.5 s). Of our ~47 ms: the number scanner ~45 % (including a UTF-8
+  check of the whole 5 MB body), fresh pages for the 18 MB input and the output from the kernel
+  ~10 %, tract's f64 matmul ~13 % (tract has no SIMD f64 kernel on this CPU: `generic::mmm::kernel`
+  plus packing) and ryu ~10 %. Next steps: skip the whole-body UTF-8 check when the ASCII-only fast
+  path succeeds, parse integers without `str::parse`, and reuse buffers across requests.
+- **Dynamic batching (about 1.8x, target 2x).** Batching removes most of the model's per-call cost
+  (17 us at 1 row, about 5 us a row in a batch) but not the per-request HTTP cost (~15 us on one
+  core), so the ceiling on this machine is near 2x; a 64-row batch with a 500 us wait reaches 1.8x."""
 
 
 if __name__ == "__main__":
