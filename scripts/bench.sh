@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=x86_64-unknown-linux-gnu
+target_dir="${CARGO_TARGET_DIR:-target}"
 
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 # Two invocations: building them together would unify their features and rebuild the server.
@@ -20,6 +21,6 @@ fi
 
 # OpenBLAS settings of these machines slow numpy down; the baseline gets numpy's own choice.
 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 benches/bench.py \
-  --scorer "target/$target/release/aml-scorer" \
-  --floor "target/$target/release/http-floor" \
+  --scorer "$target_dir/$target/release/aml-scorer" \
+  --floor "$target_dir/$target/release/http-floor" \
   --baseline-venv "$venv" "$@"
