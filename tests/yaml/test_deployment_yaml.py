@@ -1,5 +1,5 @@
 """The endpoint and deployment YAML files load with the Azure ML SDK's own loaders and carry the
-routes, port and variables the server uses (route paths are read from src/api/mod.rs)."""
+routes, port and variables the server uses (route paths are read from src/api/routes.rs)."""
 
 import pathlib
 import re
@@ -11,7 +11,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def route_constants():
-    source = (ROOT / "src" / "api" / "mod.rs").read_text()
+    source = (ROOT / "src" / "api" / "routes.rs").read_text()
     return dict(re.findall(r'pub const (\w+_PATH): &str = "([^"]+)";', source))
 
 
