@@ -6,6 +6,9 @@ use std::{future::Future, time::Duration};
 
 use tokio::time::Instant;
 
+/// The least time the attempt made at the deadline gets to answer.
+const LAST_ATTEMPT: Duration = Duration::from_millis(500);
+
 /// How long to keep trying, and how fast.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
@@ -116,10 +119,10 @@ where
     let mut attempts = 0;
     loop {
         attempts += 1;
-        // An attempt never runs past the budget, so a silent endpoint cannot stretch it.
-        let attempt_timeout = policy
-            .attempt_timeout
-            .min(deadline.saturating_duration_since(Instant::now()));
+        // An attempt does not run much past the budget, so a silent endpoint cannot stretch it;
+        // the last one, at the deadline, still gets a short while to answer.
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let attempt_timeout = policy.attempt_timeout.min(remaining.max(LAST_ATTEMPT));
         let outcome = tokio::time::timeout(attempt_timeout, attempt())
             .await
             .unwrap_or_else(|_| Attempt::Retry {
@@ -131,14 +134,19 @@ where
             Attempt::Refused { status, body } => return Err(Failure::Refused { status, body }),
             Attempt::Retry { reason, retry_after } => (reason, retry_after),
         };
-        let wait = retry_after.unwrap_or_else(|| policy.backoff(attempts - 1));
-        if Instant::now() + wait >= deadline {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
             return Err(Failure::Exhausted {
                 attempts,
                 elapsed: started.elapsed(),
                 last: reason,
             });
         }
+        // The whole budget is used: a wait that would overshoot it ends at the deadline instead,
+        // for one last attempt there.
+        let wait = retry_after
+            .unwrap_or_else(|| policy.backoff(attempts - 1))
+            .min(remaining);
         tracing::warn!(attempt = attempts, %reason, wait_ms = wait.as_millis() as u64, "identity endpoint not answering with a token yet; retrying");
         tokio::time::sleep(wait).await;
     }

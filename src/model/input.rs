@@ -65,11 +65,6 @@ pub fn parse_request(body: &[u8], spec: &InputSpec) -> Result<Batch, InputError>
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(InputError::EmptyBody);
     }
-    if let Err(e) = std::str::from_utf8(body) {
-        return Err(InputError::NotUtf8 {
-            offset: e.valid_up_to(),
-        });
-    }
     match spec.element {
         ElementType::F32 => parse_typed::<f32>(body, spec.width),
         ElementType::F64 => parse_typed::<f64>(body, spec.width),
@@ -90,6 +85,12 @@ fn parse_typed<T: Element>(body: &[u8], width: usize) -> Result<Batch, InputErro
         });
     }
     values.clear();
+    // The fast path reads ASCII only, so only the full parser needs the UTF-8 check.
+    if let Err(e) = std::str::from_utf8(body) {
+        return Err(InputError::NotUtf8 {
+            offset: e.valid_up_to(),
+        });
+    }
     let mut ctx = Context::<T> {
         width,
         values,

@@ -128,6 +128,13 @@ impl Scanner<'_> {
             }
         }
         self.at = at;
+        // Up to 18 digits cannot overflow an i64: add them up directly, the common case.
+        if integer && at - int_start <= 18 {
+            let magnitude = bytes[int_start..at]
+                .iter()
+                .fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+            return T::from_i64(if int_start > start { -magnitude } else { magnitude });
+        }
         let text = std::str::from_utf8(&bytes[start..at]).ok()?;
         if integer {
             if let Ok(value) = text.parse::<i64>() {
@@ -175,6 +182,23 @@ mod tests {
         ] {
             assert_eq!(fast(body, 2), None, "{body}");
         }
+    }
+
+    #[test]
+    fn integers_of_every_length_and_sign_are_exact() {
+        let body =
+            r#"{"data": [[0, -0, 7, -42, 999999999999999999, -9007199254740993, 12345678901234567890]]}"#;
+        let (_, values) = fast(body, 7).unwrap();
+        let expected = [
+            0.0,
+            0.0,
+            7.0,
+            -42.0,
+            999999999999999999.0,
+            -9007199254740993.0,
+            12345678901234567890.0,
+        ];
+        assert_eq!(values, expected);
     }
 
     #[test]
