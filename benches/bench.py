@@ -316,25 +316,28 @@ def render(r):
 
 # What the profiles (perf record on the server, scripts/bench.sh conditions) showed for the
 # targets this machine misses; kept here so that every run of the script carries it.
-LIMITS = """### What limits the missed targets
+LIMITS = """### What limits the targets that runs miss
 
-- **Share of the HTTP floor at 64 keep-alive connections (about 50 %, target 85 %) and so the 50x
-  ratio (about 44x).** The floor answers a constant in about 8 us of one core per request, half of
-  it the kernel's loopback TCP. A scored request adds about 8-9 us of user time: tract's
-  `SimplePlan::run` (a fresh state, input/output tensors and the packing of the matmul operands,
-  2-4 us even for 2 rows), parsing and writing (under 1 us), and our middleware (request ids,
-  metrics labels, five more headers, allocation). 85 % of the floor would leave about 1.4 us for all
-  of that, less than tract's own per-call cost measured in FACTS (about 2 us at 1 row). Reusing
-  tract states across requests is the next step if this matters.
-- **The 228,000-row request (about 14x, target 20x).** The baseline here is faster than in the
-  issue (0.66 s rather than 1.1-2.5 s). Of our ~47 ms: the number scanner ~45 % (including a UTF-8
-  check of the whole 5 MB body), fresh pages for the 18 MB input and the output from the kernel
-  ~10 %, tract's f64 matmul ~13 % (tract has no SIMD f64 kernel on this CPU: `generic::mmm::kernel`
-  plus packing) and ryu ~10 %. Next steps: skip the whole-body UTF-8 check when the ASCII-only fast
-  path succeeds, parse integers without `str::parse`, and reuse buffers across requests.
-- **Dynamic batching (about 1.8x, target 2x).** Batching removes most of the model's per-call cost
+Runs vary by 10-20 % on this shared machine; these are the limits the profiles show.
+
+- **Share of the HTTP floor with keep-alive (50-65 %, target 85 %).** The floor answers a constant
+  in about 8-10 us of one core per request, half of it the kernel's loopback TCP. A scored request
+  adds user time that a constant answer does not have: tract's `SimplePlan::run` (a fresh state,
+  input/output tensors and the packing of the matmul operands, 2-4 us even for 2 rows), parsing and
+  writing (under 1 us), and our middleware (request ids, metric labels, five more headers). 85 % of
+  the floor would leave about 1.5 us for all of that, less than tract's own per-call cost (FACTS:
+  about 2 us at 1 row). Reusing tract states across requests is the next step.
+- **`Connection: close` ratio (14-17x, target 15x).** aml-scorer runs at 95-100 % of the HTTP floor
+  there: connection set-up and teardown dominate, so the ratio is bounded by the floor's own ratio
+  to the baseline (which itself lands at 14-16x in these runs).
+- **The 228,000-row request (10-14x, target 20x).** The baseline here is faster than in the issue
+  (0.6-0.7 s rather than 1.1-2.5 s). Of our 45-55 ms: the number scanner ~40 %, fresh pages from
+  the kernel for the 18 MB input and the output ~10-15 %, tract's f64 matmul ~13 % (no SIMD f64
+  kernel on this CPU: `generic::mmm::kernel` plus packing), ryu ~10 %, body transfer the rest.
+  Next steps: reuse buffers across requests and parse with SIMD.
+- **Dynamic batching (1.6-1.9x, target 2x).** Batching removes most of the model's per-call cost
   (17 us at 1 row, about 5 us a row in a batch) but not the per-request HTTP cost (~15 us on one
-  core), so the ceiling on this machine is near 2x; a 64-row batch with a 500 us wait reaches 1.8x."""
+  core), so the ceiling on this machine is near 2x."""
 
 
 if __name__ == "__main__":
