@@ -1,16 +1,21 @@
-//! Every setting of the server: one clap struct (flag + environment fallback), validated once.
+//! Every setting of the server: one clap struct (flag + environment fallback), validated once into
+//! a `Config` grouped by the part that uses each setting.
 
 use std::{
     net::{IpAddr, SocketAddr},
-    num::NonZeroUsize,
+    num::{NonZeroU64, NonZeroUsize},
     path::PathBuf,
     time::Duration,
 };
 
+use azure_core::credentials::Secret;
 use clap::{Parser, ValueEnum};
 use url::Url;
 
-/// Command line and environment of `aml-scorer`.
+use crate::model::Batching;
+
+/// Command line and environment of `aml-scorer`. Secrets are read into `Secret`s straight away,
+/// so not even this struct's `Debug` shows them.
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "aml-scorer",
@@ -39,10 +44,33 @@ pub struct Cli {
     #[arg(long, env = "AML_SCORER_MODEL_NAME")]
     pub model_name: Option<String>,
 
-    /// Client id of a user-assigned managed identity (else `AZURE_CLIENT_ID`; none means the
-    /// system-assigned identity).
+    /// Client id of a user-assigned managed identity (none means the system-assigned identity).
     #[arg(long, env = "UAI_CLIENT_ID")]
     pub client_id: Option<String>,
+
+    /// The Azure SDKs' name for the client id, used when `UAI_CLIENT_ID` is not set.
+    #[arg(long, env = "AZURE_CLIENT_ID", hide = true)]
+    pub azure_client_id: Option<String>,
+
+    /// Azure ML's identity endpoint (set by Azure ML).
+    #[arg(long, env = "MSI_ENDPOINT", hide = true)]
+    pub msi_endpoint: Option<String>,
+
+    /// Azure ML's identity secret (set by Azure ML).
+    #[arg(long, env = "MSI_SECRET", hide = true, hide_env_values = true, value_parser = secret)]
+    pub msi_secret: Option<Secret>,
+
+    /// An App Service-style identity endpoint.
+    #[arg(long, env = "IDENTITY_ENDPOINT", hide = true)]
+    pub identity_endpoint: Option<String>,
+
+    /// The App Service-style identity header.
+    #[arg(long, env = "IDENTITY_HEADER", hide = true, hide_env_values = true, value_parser = secret)]
+    pub identity_header: Option<Secret>,
+
+    /// The instance metadata service's host (default `http://169.254.169.254`).
+    #[arg(long, env = "AZURE_POD_IDENTITY_AUTHORITY_HOST", hide = true)]
+    pub imds_host: Option<String>,
 
     /// Storage account to read the start-up blob from.
     #[arg(long, env = "STORAGE_ACCOUNT_NAME")]
@@ -65,12 +93,12 @@ pub struct Cli {
     pub ca_file: Option<PathBuf>,
 
     /// How long, in total, to keep retrying the managed-identity endpoint at start (ms).
-    #[arg(long, env = "AML_SCORER_IDENTITY_RETRY_BUDGET_MS", default_value_t = 75_000)]
-    pub identity_retry_budget_ms: u64,
+    #[arg(long, env = "AML_SCORER_IDENTITY_RETRY_BUDGET_MS", default_value = "75000")]
+    pub identity_retry_budget_ms: NonZeroU64,
 
     /// Longest time one request may spend waiting for and running the model (ms).
-    #[arg(long, env = "SCORING_TIMEOUT_MS", default_value_t = 60_000)]
-    pub scoring_timeout_ms: u64,
+    #[arg(long, env = "SCORING_TIMEOUT_MS", default_value = "60000")]
+    pub scoring_timeout_ms: NonZeroU64,
 
     /// Dynamic batching: the most rows one batched model call may gather (0 turns batching off).
     #[arg(long, env = "AML_SCORER_BATCH_MAX_ROWS", default_value_t = 0)]
@@ -93,9 +121,17 @@ pub struct Cli {
     #[arg(long)]
     pub probe: bool,
 
-    /// Log level or filter directives (`info`, `debug`, `aml_scorer=debug,info`); else `RUST_LOG`.
+    /// Log level or filter directives (`info`, `debug`, `aml_scorer=debug,info`).
     #[arg(long, env = "AZUREML_LOG_LEVEL")]
     pub log_level: Option<String>,
+
+    /// Log filter directives, used when `AZUREML_LOG_LEVEL` is not set.
+    #[arg(long, env = "RUST_LOG", hide = true)]
+    pub rust_log: Option<String>,
+}
+
+fn secret(value: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::new(value.to_owned()))
 }
 
 /// How log lines are written.
@@ -105,7 +141,46 @@ pub enum LogFormat {
     Text,
 }
 
-/// Where the start-up blob lives; present only when all three storage settings are.
+/// The validated configuration, one group per part of the server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub model: ModelSettings,
+    pub scoring: ScoringSettings,
+    /// `None` when no storage setting is given: the blob step is skipped.
+    pub azure: Option<AzureSettings>,
+    pub log: LogSettings,
+}
+
+/// The model to load and its name.
+#[derive(Debug, Clone)]
+pub struct ModelSettings {
+    pub path: PathBuf,
+    /// The model's name in the KServe V2 routes.
+    pub name: String,
+}
+
+/// How requests are read and scored.
+#[derive(Debug, Clone)]
+pub struct ScoringSettings {
+    pub timeout: Duration,
+    pub max_body_bytes: usize,
+    /// `None`: dynamic batching off.
+    pub batching: Option<Batching>,
+}
+
+/// The identity and blob steps of `init`.
+#[derive(Debug, Clone)]
+pub struct AzureSettings {
+    pub blob: BlobTarget,
+    pub identity: IdentityEnv,
+    /// A user-assigned identity's client id; `None` is the system-assigned identity.
+    pub client_id: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub identity_retry_budget: Duration,
+}
+
+/// Where the start-up blob lives.
 #[derive(Debug, Clone)]
 pub struct BlobTarget {
     pub account: String,
@@ -115,47 +190,21 @@ pub struct BlobTarget {
     pub endpoint: Url,
 }
 
-/// The managed-identity endpoints the container was given (secrets never reach `Debug`).
-#[derive(Clone, Default)]
+/// The managed-identity endpoints the container was given; the derived `Debug` redacts secrets.
+#[derive(Debug, Clone, Default)]
 pub struct IdentityEnv {
     pub msi_endpoint: Option<String>,
-    pub msi_secret: Option<String>,
+    pub msi_secret: Option<Secret>,
     pub identity_endpoint: Option<String>,
-    pub identity_header: Option<String>,
+    pub identity_header: Option<Secret>,
     pub imds_host: Option<String>,
 }
 
-impl std::fmt::Debug for IdentityEnv {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
-        f.debug_struct("IdentityEnv")
-            .field("msi_endpoint", &self.msi_endpoint)
-            .field("msi_secret", &redacted(&self.msi_secret))
-            .field("identity_endpoint", &self.identity_endpoint)
-            .field("identity_header", &redacted(&self.identity_header))
-            .field("imds_host", &self.imds_host)
-            .finish()
-    }
-}
-
-/// The validated configuration the rest of the server reads.
+/// Log output.
 #[derive(Debug, Clone)]
-pub struct Config {
-    pub listen: SocketAddr,
-    pub model_path: PathBuf,
-    pub model_name: String,
-    pub client_id: Option<String>,
-    pub blob: Option<BlobTarget>,
-    /// Why the blob step is skipped, when it is.
-    pub identity: IdentityEnv,
-    pub ca_file: Option<PathBuf>,
-    pub identity_retry_budget: Duration,
-    pub scoring_timeout: Duration,
-    pub max_body_bytes: usize,
-    /// `None`: batching off; else the most rows per batch and the longest wait.
-    pub batching: Option<(usize, Duration)>,
-    pub log_format: LogFormat,
-    pub log_filter: String,
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub filter: String,
 }
 
 /// A setting that cannot be used; the message names it.
@@ -173,77 +222,75 @@ pub(crate) fn invalid(setting: &'static str, reason: impl Into<String>) -> Confi
     }
 }
 
-/// Reads an optional environment variable, treating an empty value as unset.
-fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
+/// An empty environment variable counts as unset.
+fn set(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.is_empty())
+}
+
+fn set_secret(value: Option<Secret>) -> Option<Secret> {
+    value.filter(|v| !v.secret().is_empty())
 }
 
 impl Cli {
     /// Validates the settings; `stdout_is_terminal` picks the default log format.
     pub fn validate(self, stdout_is_terminal: bool) -> Result<Config, ConfigError> {
-        let model_path = resolve_model_path(&self.model_dir, self.model_file.as_deref())?;
-        if self.scoring_timeout_ms == 0 {
-            return Err(invalid(
-                "--scoring-timeout-ms (SCORING_TIMEOUT_MS)",
-                "must be at least 1",
-            ));
-        }
-        if self.identity_retry_budget_ms == 0 {
-            return Err(invalid(
-                "--identity-retry-budget-ms (AML_SCORER_IDENTITY_RETRY_BUDGET_MS)",
-                "must be at least 1",
-            ));
-        }
+        let path = resolve_model_path(&self.model_dir, self.model_file.as_deref())?;
+        let name = set(self.model_name).unwrap_or_else(|| {
+            path.file_stem()
+                .map_or_else(|| "model".to_owned(), |s| s.to_string_lossy().into_owned())
+        });
         let blob = blob_target(
-            self.storage_account.filter(|v| !v.is_empty()),
-            self.storage_container.filter(|v| !v.is_empty()),
-            self.blob_name.filter(|v| !v.is_empty()),
+            set(self.storage_account),
+            set(self.storage_container),
+            set(self.blob_name),
             self.blob_endpoint,
         )?;
         if let Some(path) = &self.ca_file {
             check_ca_file(path)?;
         }
-        let client_id = self
-            .client_id
-            .filter(|v| !v.is_empty())
-            .or_else(|| env_var("AZURE_CLIENT_ID"));
-        let model_name = self.model_name.filter(|n| !n.is_empty()).unwrap_or_else(|| {
-            model_path
-                .file_stem()
-                .map_or_else(|| "model".to_owned(), |s| s.to_string_lossy().into_owned())
-        });
-        let log_filter = log_filter(self.log_level.or_else(|| env_var("RUST_LOG")))?;
-        Ok(Config {
-            listen: SocketAddr::new(self.host, self.port),
-            model_path,
-            model_name,
-            client_id,
+        let azure = blob.map(|blob| AzureSettings {
             blob,
             identity: IdentityEnv {
-                msi_endpoint: env_var("MSI_ENDPOINT"),
-                msi_secret: env_var("MSI_SECRET"),
-                identity_endpoint: env_var("IDENTITY_ENDPOINT"),
-                identity_header: env_var("IDENTITY_HEADER"),
-                imds_host: env_var("AZURE_POD_IDENTITY_AUTHORITY_HOST"),
+                msi_endpoint: set(self.msi_endpoint),
+                msi_secret: set_secret(self.msi_secret),
+                identity_endpoint: set(self.identity_endpoint),
+                identity_header: set_secret(self.identity_header),
+                imds_host: set(self.imds_host),
             },
+            client_id: set(self.client_id).or_else(|| set(self.azure_client_id)),
             ca_file: self.ca_file,
-            identity_retry_budget: Duration::from_millis(self.identity_retry_budget_ms),
-            scoring_timeout: Duration::from_millis(self.scoring_timeout_ms),
-            max_body_bytes: self.max_body_bytes.get(),
-            batching: (self.batch_max_rows > 0)
-                .then(|| (self.batch_max_rows, Duration::from_micros(self.batch_wait_us))),
-            log_format: self.log_format.unwrap_or(if stdout_is_terminal {
-                LogFormat::Text
-            } else {
-                LogFormat::Json
-            }),
-            log_filter,
+            identity_retry_budget: Duration::from_millis(self.identity_retry_budget_ms.get()),
+        });
+        let batching = NonZeroUsize::new(self.batch_max_rows).map(|max_rows| Batching {
+            max_rows,
+            wait: Duration::from_micros(self.batch_wait_us),
+        });
+        let format = self.log_format.unwrap_or(if stdout_is_terminal {
+            LogFormat::Text
+        } else {
+            LogFormat::Json
+        });
+        Ok(Config {
+            listen: SocketAddr::new(self.host, self.port),
+            model: ModelSettings { path, name },
+            scoring: ScoringSettings {
+                timeout: Duration::from_millis(self.scoring_timeout_ms.get()),
+                max_body_bytes: self.max_body_bytes.get(),
+                batching,
+            },
+            azure,
+            log: LogSettings {
+                format,
+                filter: log_filter(set(self.log_level).or_else(|| set(self.rust_log)))?,
+            },
         })
     }
 }
 
 mod checks;
+mod model_file;
 #[cfg(test)]
 mod tests;
 
-use checks::{blob_target, check_ca_file, log_filter, resolve_model_path};
+use checks::{blob_target, check_ca_file, log_filter};
+use model_file::resolve_model_path;

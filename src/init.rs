@@ -1,25 +1,36 @@
 //! `init`, top to bottom: load the model, then (when storage is configured) get a managed-identity
 //! token and read the blob. Each step is timed; a failure logs one line naming the step, the
-//! target and the cause, and ends `init` (the process then exits 3).
+//! target and the cause, and ends `init` (the process then exits 3, or 2 for a setting the model
+//! cannot take). Success hands over the scorer that serves requests.
 
 use std::{sync::Arc, time::Instant};
 
 use crate::{
-    api::Readiness,
     azure,
-    config::Config,
-    model::{BatchingPredictor, OnnxModel, Predictor},
-    telemetry::Metrics,
+    config::{AzureSettings, ModelSettings, ScoringSettings},
+    model::{OnnxModel, Predictor, Scorer},
+    telemetry::{ErrorChain, Metrics},
 };
 
-/// `init` failed at a step; already logged.
-#[derive(Debug)]
-pub struct StepFailed;
+/// Why `init` stopped; already logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitFailed {
+    /// A step failed: the Azure ML server's exit 3.
+    Step,
+    /// A setting does not fit the loaded model: exit 2, as for any invalid setting.
+    Setting,
+}
 
-/// Runs every step and marks the server ready.
-pub async fn run(config: Config, readiness: Arc<Readiness>, metrics: Arc<Metrics>) -> Result<(), StepFailed> {
+/// Runs every step, then hands the scorer to `serve` (which starts scoring and readiness).
+pub async fn run(
+    model: &ModelSettings,
+    scoring: &ScoringSettings,
+    azure: Option<&AzureSettings>,
+    metrics: Arc<Metrics>,
+    serve: impl FnOnce(Scorer),
+) -> Result<(), InitFailed> {
     let started = Instant::now();
-    let model_path = config.model_path.clone();
+    let model_path = model.path.clone();
     let target = model_path.display().to_string();
     let step = Instant::now();
     let loaded = tokio::task::spawn_blocking(move || OnnxModel::load(&model_path))
@@ -30,25 +41,34 @@ pub async fn run(config: Config, readiness: Arc<Readiness>, metrics: Arc<Metrics
     let model_ms = ms(step);
     tracing::info!(step = "model", path = %target, input = loaded.input_shape(), output = loaded.output_shape(), ms = model_ms, "model loaded");
     let input = loaded.input();
+    if let (Some(batching), Some(rows)) = (scoring.batching, input.fixed_rows) {
+        tracing::error!(
+            max_rows = batching.max_rows.get(),
+            fixed_rows = rows,
+            "invalid setting --batch-max-rows (AML_SCORER_BATCH_MAX_ROWS): the model {target} \
+             (--model-file, AML_SCORER_MODEL_FILE) takes exactly {rows} rows per call, so requests \
+             cannot be batched together; turn dynamic batching off or export the model with a \
+             dynamic batch dimension"
+        );
+        return Err(InitFailed::Setting);
+    }
     let (input_shape, output_shape) = (loaded.input_shape().to_owned(), loaded.output_shape().to_owned());
-    let predictor: Arc<dyn Predictor> = Arc::new(loaded);
-    let predictor: Arc<dyn Predictor> = match config.batching {
-        None => predictor,
-        Some((max_rows, wait)) => {
-            let workers = std::thread::available_parallelism().map_or(1, usize::from);
-            tracing::info!(
-                max_rows,
-                wait_us = wait.as_micros() as u64,
-                workers,
-                "dynamic batching on"
-            );
-            Arc::new(BatchingPredictor::start(predictor, max_rows, wait, workers))
-        }
-    };
-    readiness.set_predictor(predictor);
+    if let Some(batching) = scoring.batching {
+        tracing::info!(
+            max_rows = batching.max_rows.get(),
+            wait_us = batching.wait.as_micros() as u64,
+            "dynamic batching on"
+        );
+    }
+    let scorer = Scorer::new(
+        Arc::new(loaded),
+        scoring.timeout,
+        scoring.batching,
+        metrics.clone(),
+    );
 
     let step = Instant::now();
-    let blob_ms = match &config.blob {
+    let blob_ms = match azure {
         None => {
             tracing::info!(
                 step = "blob",
@@ -57,18 +77,19 @@ pub async fn run(config: Config, readiness: Arc<Readiness>, metrics: Arc<Metrics
             );
             None
         }
-        Some(target) => {
+        Some(settings) => {
+            let target = &settings.blob;
             let described = format!(
                 "{}/{}/{} at {}",
                 target.account, target.container, target.blob, target.endpoint
             );
-            azure::read_startup_blob(&config, target, &metrics)
+            azure::read_startup_blob(settings, &metrics)
                 .await
                 .map_err(|e| fail(e.step(), &described, &e))?;
             Some(ms(step))
         }
     };
-    readiness.mark_ready();
+    serve(scorer);
     tracing::info!(
         input = %input_shape,
         output = %output_shape,
@@ -86,12 +107,13 @@ fn ms(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0
 }
 
-fn fail(step: &str, target: &str, cause: &dyn std::fmt::Display) -> StepFailed {
-    // One line with everything a user needs: which step, on what, and why.
+fn fail(step: &str, target: &str, cause: &(dyn std::error::Error + 'static)) -> InitFailed {
+    // One line with everything a user needs: which step, on what, and why (the whole chain).
+    let cause = ErrorChain(cause);
     tracing::error!(
         step,
         subject = target,
         "init failed at step {step} ({target}): {cause}"
     );
-    StepFailed
+    InitFailed::Step
 }

@@ -3,7 +3,12 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use aml_scorer::{config::Cli, probe, shutdown, startup::Application, telemetry};
+use aml_scorer::{
+    config::Cli,
+    probe, shutdown,
+    startup::{Application, InitFailed},
+    telemetry,
+};
 use clap::Parser;
 
 #[global_allocator]
@@ -30,7 +35,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_BAD_CONFIG);
         }
     };
-    telemetry::init(config.log_format, &config.log_filter);
+    telemetry::init(config.log.format, &config.log.filter);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -48,7 +53,8 @@ fn main() -> ExitCode {
         };
         match app.run_until_stopped(shutdown::signal()).await {
             Ok(()) => ExitCode::SUCCESS,
-            Err(_init_failed) => ExitCode::from(EXIT_INIT_FAILED),
+            Err(InitFailed::Step) => ExitCode::from(EXIT_INIT_FAILED),
+            Err(InitFailed::Setting) => ExitCode::from(EXIT_BAD_CONFIG),
         }
     })
 }

@@ -4,23 +4,21 @@
 use std::{
     future::{Future, IntoFuture},
     net::SocketAddr,
+    sync::Arc,
     time::Duration,
 };
 
 use anyhow::Context;
-use tokio::{net::TcpListener, sync::watch};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
-use crate::{api, config::Config, init};
+use crate::{api, config::Config, init, telemetry::Metrics};
 
-/// `init` failed; the cause was logged. `main` exits 3, as the Azure ML server does.
-#[derive(Debug, thiserror::Error)]
-#[error("init failed")]
-pub struct InitFailed;
+pub use init::InitFailed;
 
 /// A bound, not yet serving, application.
 pub struct Application {
     listener: TcpListener,
-    state: api::AppState,
     config: Config,
 }
 
@@ -30,17 +28,7 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
-        let state = api::AppState::new(
-            config.scoring_timeout,
-            config.max_body_bytes,
-            &config.model_name,
-            config.batching.is_some(),
-        );
-        Ok(Application {
-            listener,
-            state,
-            config,
-        })
+        Ok(Application { listener, config })
     }
 
     /// The address actually bound.
@@ -57,56 +45,61 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), InitFailed> {
         let address = self.local_addr();
+        let Application { listener, config } = self;
         tracing::info!(%address, "listening");
-        tracing::info!(config = ?self.config, "configuration");
-        let readiness = self.state.readiness.clone();
-        let (stop_tx, stop_rx) = watch::channel(false);
-        tokio::spawn(async move {
-            shutdown.await;
-            let _ = stop_tx.send(true);
-        });
+        tracing::info!(?config, "configuration");
+        let metrics = Arc::new(Metrics::default());
+        let state = api::AppState::new(config.scoring.max_body_bytes, &config.model.name, metrics.clone());
+        let readiness = state.readiness.clone();
+
+        // One token means "stop": readiness turns 503, the listener closes, requests drain.
+        let stopping = CancellationToken::new();
         let graceful = {
-            let mut stop = stop_rx.clone();
+            let (stopping, readiness) = (stopping.clone(), readiness.clone());
             async move {
-                let _ = stop.wait_for(|stopping| *stopping).await;
+                stopping.cancelled().await;
                 readiness.mark_stopping();
             }
         };
-        let drain_bound = self.config.scoring_timeout + Duration::from_secs(1);
-        let drain_deadline = async move {
-            let mut stop = stop_rx;
-            let _ = stop.wait_for(|stopping| *stopping).await;
-            tokio::time::sleep(drain_bound).await;
-        };
-        let server = axum::serve(self.listener, api::router(self.state.clone()))
+        let server = axum::serve(listener, api::router(state))
             .with_graceful_shutdown(graceful)
             .into_future();
-        let init = init::run(
-            self.config,
-            self.state.readiness.clone(),
-            self.state.metrics.clone(),
-        );
-        tokio::pin!(server, init, drain_deadline);
-        let mut init_done = false;
-        loop {
-            tokio::select! {
-                served = &mut server => {
-                    if let Err(error) = served {
-                        tracing::error!(%error, "server stopped with an error");
-                    }
-                    tracing::info!("stopped");
-                    return Ok(());
+        let init = async {
+            let serve = |scorer| readiness.serve(scorer);
+            match init::run(
+                &config.model,
+                &config.scoring,
+                config.azure.as_ref(),
+                metrics,
+                serve,
+            )
+            .await
+            {
+                // Done: keep serving until the server itself stops.
+                Ok(()) => std::future::pending().await,
+                Err(failed) => failed,
+            }
+        };
+        let drain_bound = config.scoring.timeout + Duration::from_secs(1);
+        let drain_deadline = async {
+            shutdown.await;
+            stopping.cancel();
+            tokio::time::sleep(drain_bound).await;
+        };
+
+        // Each branch means "stop", for its own reason.
+        tokio::select! {
+            served = server => {
+                if let Err(error) = served {
+                    tracing::error!(%error, "server stopped with an error");
                 }
-                outcome = &mut init, if !init_done => {
-                    init_done = true;
-                    if outcome.is_err() {
-                        return Err(InitFailed);
-                    }
-                }
-                () = &mut drain_deadline => {
-                    tracing::warn!(bound_ms = drain_bound.as_millis() as u64, "in-flight requests did not finish in time; stopping anyway");
-                    return Ok(());
-                }
+                tracing::info!("stopped");
+                Ok(())
+            }
+            failed = init => Err(failed),
+            () = drain_deadline => {
+                tracing::warn!(bound_ms = drain_bound.as_millis() as u64, "in-flight requests did not finish in time; stopping anyway");
+                Ok(())
             }
         }
     }

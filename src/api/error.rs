@@ -1,5 +1,6 @@
-//! The one error type handlers return: each variant has its status, and every answer is JSON
-//! `{"message": ...}` with nothing internal in it.
+//! The one error table: every failure a handler returns is an `ApiError`, `status` maps each to
+//! its status once, internal causes are logged once (here, with their whole `source()` chain)
+//! and never sent. Each protocol keeps its wire shape: `{"message"}` here, `{"error"}` in V2.
 
 use axum::{
     http::{Method, StatusCode, Uri},
@@ -8,25 +9,27 @@ use axum::{
 };
 use serde::Serialize;
 
-use crate::model::{InputError, OutputError, PredictError};
+use crate::model::{InputError, OutputError, PredictError, ScoreError};
+use crate::telemetry::ErrorChain;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// 400: the body is not a scoring request the model can take.
+    /// 400 for what the request sent (input, a fixed batch size, a non-finite answer), 504 for
+    /// the scoring timeout, 500 for a model or task failure.
     #[error(transparent)]
-    BadInput(#[from] InputError),
-    /// 400: the model produced a value JSON cannot carry (NaN or infinity) for this input.
-    #[error(transparent)]
-    NonFinite(#[from] OutputError),
-    /// 400: the model has a fixed batch size and the request has another.
+    Score(#[from] ScoreError),
+    /// 400: a KServe V2 input tensor that does not fit the model (name, datatype, shape, data).
     #[error("{0}")]
-    WrongBatch(String),
+    InvalidTensor(String),
+    /// 400: the body could not be read to its end (a broken chunked body, a client gone).
+    #[error("the request body could not be read")]
+    UnreadableBody(#[source] axum::Error),
     /// 404: no such route.
     #[error("no route for {method} {path}; score with POST /score")]
     NotFound { method: Method, path: String },
     /// 404: a KServe V2 request names a model this server does not serve.
-    #[error("{0}")]
-    UnknownModel(String),
+    #[error("no model named {asked:?}; this server serves {served:?}")]
+    UnknownModel { asked: String, served: String },
     /// 405: the route exists, the method does not.
     #[error("method {method} is not allowed on {path}")]
     MethodNotAllowed { method: Method, path: String },
@@ -39,41 +42,62 @@ pub enum ApiError {
     /// 503: `init` is not done (or the server is stopping).
     #[error("the model is not ready yet; retry after the readiness probe answers 200")]
     NotReady,
-    /// 504: scoring did not finish within the scoring timeout.
-    #[error("scoring took longer than the scoring timeout of {ms} ms (SCORING_TIMEOUT_MS)")]
-    Timeout { ms: u128 },
-    /// 500: our own fault; the cause is logged, never sent.
-    #[error("internal error while scoring; the server log has the details")]
-    Internal(String),
 }
+
+/// What clients get instead of an internal error's text.
+const INTERNAL_MESSAGE: &str = "internal error while scoring; the server log has the details";
 
 impl ApiError {
     pub fn status(&self) -> StatusCode {
+        use ScoreError::{Input, Output, Predict, Task, Timeout};
         match self {
-            ApiError::BadInput(_) | ApiError::NonFinite(_) | ApiError::WrongBatch(_) => {
-                StatusCode::BAD_REQUEST
-            }
-            ApiError::NotFound { .. } | ApiError::UnknownModel(_) => StatusCode::NOT_FOUND,
+            ApiError::Score(Input(_) | Output(_) | Predict(PredictError::FixedBatch { .. }))
+            | ApiError::InvalidTensor(_)
+            | ApiError::UnreadableBody(_) => StatusCode::BAD_REQUEST,
+            ApiError::Score(Timeout(_)) => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::Score(Predict(PredictError::Engine(_)) | Task(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::NotFound { .. } | ApiError::UnknownModel { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::HeaderTooLong(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+
+    /// The status and the text the client may see; an internal cause is logged here, once.
+    fn answer(&self) -> (StatusCode, String) {
+        let status = self.status();
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = %ErrorChain(self), "scoring failed");
+            return (status, INTERNAL_MESSAGE.to_owned());
+        }
+        if let ApiError::UnreadableBody(cause) = self {
+            // Usually a client that went away; worth a line, not an alarm.
+            tracing::info!(error = %ErrorChain(cause), "the request body could not be read");
+        }
+        (status, self.to_string())
+    }
+}
+
+impl From<InputError> for ApiError {
+    fn from(error: InputError) -> Self {
+        ApiError::Score(error.into())
+    }
+}
+
+impl From<OutputError> for ApiError {
+    fn from(error: OutputError) -> Self {
+        ApiError::Score(error.into())
     }
 }
 
 impl From<PredictError> for ApiError {
     fn from(error: PredictError) -> Self {
-        match error {
-            PredictError::FixedBatch { .. } => ApiError::WrongBatch(error.to_string()),
-            PredictError::Engine(cause) => ApiError::Internal(cause),
-        }
+        ApiError::Score(error.into())
     }
 }
 
-/// The JSON body of every error answer.
+/// The JSON body of every `/score` and Azure ML route error answer.
 #[derive(Debug, Serialize)]
 pub struct Message {
     pub message: String,
@@ -81,18 +105,24 @@ pub struct Message {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = self.status();
-        if let ApiError::Internal(cause) = &self {
-            // Logged once, here at the edge; the client gets only the generic message.
-            tracing::error!(%cause, "scoring failed");
-        }
-        (
-            status,
-            Json(Message {
-                message: self.to_string(),
-            }),
-        )
-            .into_response()
+        let (status, message) = self.answer();
+        (status, Json(Message { message })).into_response()
+    }
+}
+
+/// An `ApiError` in the KServe V2 shape `{"error": ...}`, with the same status.
+pub struct V2Error(pub ApiError);
+
+impl<E: Into<ApiError>> From<E> for V2Error {
+    fn from(error: E) -> Self {
+        V2Error(error.into())
+    }
+}
+
+impl IntoResponse for V2Error {
+    fn into_response(self) -> Response {
+        let (status, error) = self.0.answer();
+        (status, Json(serde_json::json!({ "error": error }))).into_response()
     }
 }
 

@@ -1,5 +1,6 @@
-//! Every route in one table: the router is built from it and the OpenAPI document describes it,
-//! so a route cannot exist undocumented. Paths live here because the deployment YAML repeats them.
+//! Every route's path, and the table that documents each operation: the OpenAPI document is built
+//! from it and a router test checks that the router serves exactly these operations. Paths live
+//! here because the deployment YAML repeats them.
 
 use axum::http::Method;
 
@@ -15,25 +16,18 @@ pub const SCORING_PATH: &str = "/score";
 pub const METRICS_PATH: &str = "/metrics";
 /// The OpenAPI document (Azure ML's `openapi_uri`).
 pub const SWAGGER_PATH: &str = "/swagger.json";
-
-/// Which handler serves an operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Handler {
-    Root,
-    Live,
-    Ready,
-    ScoreBody,
-    ScoreQuery,
-    ScoreOptions,
-    Metrics,
-    Swagger,
-    V2Server,
-    V2Live,
-    V2Ready,
-    V2Model,
-    V2ModelReady,
-    V2Infer,
-}
+/// KServe V2 server metadata.
+pub const V2_SERVER_PATH: &str = "/v2";
+/// KServe V2 liveness.
+pub const V2_LIVE_PATH: &str = "/v2/health/live";
+/// KServe V2 readiness.
+pub const V2_READY_PATH: &str = "/v2/health/ready";
+/// KServe V2 model metadata.
+pub const V2_MODEL_PATH: &str = "/v2/models/{name}";
+/// KServe V2 model readiness.
+pub const V2_MODEL_READY_PATH: &str = "/v2/models/{name}/ready";
+/// KServe V2 inference.
+pub const V2_INFER_PATH: &str = "/v2/models/{name}/infer";
 
 /// What a documented answer carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,11 +40,10 @@ pub enum Body {
     V2Error,
 }
 
-/// One operation: a method on a path, its handler and every status it can answer.
+/// One operation: a method on a path and every status it can answer.
 pub struct Operation {
     pub path: &'static str,
     pub method: Method,
-    pub handler: Handler,
     pub summary: &'static str,
     pub responses: &'static [(u16, &'static str, Body)],
 }
@@ -114,39 +107,34 @@ const V2_INFER: [(u16, &str, Body); 8] = [
 const fn op(
     path: &'static str,
     method: Method,
-    handler: Handler,
     summary: &'static str,
     responses: &'static [(u16, &'static str, Body)],
 ) -> Operation {
     Operation {
         path,
         method,
-        handler,
         summary,
         responses,
     }
 }
 
-/// Every operation the server answers.
+/// Every operation the server answers, as documentation: the router registers them itself.
 pub static OPERATIONS: [Operation; 14] = [
     op(
         ROOT_PATH,
         Method::GET,
-        Handler::Root,
         "Liveness (answers Healthy)",
         &[(200, "Alive", Body::Text), HEADER_TOO_LONG],
     ),
     op(
         LIVENESS_PATH,
         Method::GET,
-        Handler::Live,
         "Liveness probe",
         &[(200, "Alive", Body::Text), HEADER_TOO_LONG],
     ),
     op(
         READINESS_PATH,
         Method::GET,
-        Handler::Ready,
         "Readiness probe",
         &[
             (200, "Ready", Body::Message),
@@ -154,17 +142,10 @@ pub static OPERATIONS: [Operation; 14] = [
             (503, "Init is running or the server is stopping", Body::Message),
         ],
     ),
-    op(
-        SCORING_PATH,
-        Method::POST,
-        Handler::ScoreBody,
-        "Score rows",
-        &SCORE_POST,
-    ),
+    op(SCORING_PATH, Method::POST, "Score rows", &SCORE_POST),
     op(
         SCORING_PATH,
         Method::GET,
-        Handler::ScoreQuery,
         "Score ?data=[[...]], or describe the call",
         &[
             (
@@ -182,42 +163,36 @@ pub static OPERATIONS: [Operation; 14] = [
     op(
         SCORING_PATH,
         Method::OPTIONS,
-        Handler::ScoreOptions,
         "Allowed methods",
         &[(200, "Empty", Body::Empty), HEADER_TOO_LONG],
     ),
     op(
         METRICS_PATH,
         Method::GET,
-        Handler::Metrics,
         "Prometheus metrics",
         &[(200, "OpenMetrics text", Body::Text), HEADER_TOO_LONG],
     ),
     op(
         SWAGGER_PATH,
         Method::GET,
-        Handler::Swagger,
         "This document (?version=3 for OpenAPI 3)",
         &[(200, "The document", Body::Json), HEADER_TOO_LONG],
     ),
     op(
-        "/v2",
+        V2_SERVER_PATH,
         Method::GET,
-        Handler::V2Server,
         "KServe V2 server metadata",
         &[(200, "Server metadata", Body::Json), HEADER_TOO_LONG],
     ),
     op(
-        "/v2/health/live",
+        V2_LIVE_PATH,
         Method::GET,
-        Handler::V2Live,
         "KServe V2 liveness",
         &[(200, "Live", Body::Json), HEADER_TOO_LONG],
     ),
     op(
-        "/v2/health/ready",
+        V2_READY_PATH,
         Method::GET,
-        Handler::V2Ready,
         "KServe V2 readiness",
         &[
             (200, "Ready", Body::Json),
@@ -226,9 +201,8 @@ pub static OPERATIONS: [Operation; 14] = [
         ],
     ),
     op(
-        "/v2/models/{name}",
+        V2_MODEL_PATH,
         Method::GET,
-        Handler::V2Model,
         "KServe V2 model metadata",
         &[
             (200, "Inputs and outputs", Body::Json),
@@ -238,9 +212,8 @@ pub static OPERATIONS: [Operation; 14] = [
         ],
     ),
     op(
-        "/v2/models/{name}/ready",
+        V2_MODEL_READY_PATH,
         Method::GET,
-        Handler::V2ModelReady,
         "KServe V2 model readiness",
         &[
             (200, "Ready", Body::Json),
@@ -249,11 +222,5 @@ pub static OPERATIONS: [Operation; 14] = [
             (503, "Not ready", Body::V2Error),
         ],
     ),
-    op(
-        "/v2/models/{name}/infer",
-        Method::POST,
-        Handler::V2Infer,
-        "KServe V2 inference",
-        &V2_INFER,
-    ),
+    op(V2_INFER_PATH, Method::POST, "KServe V2 inference", &V2_INFER),
 ];

@@ -11,8 +11,9 @@ use tower::ServiceExt;
 
 use super::*;
 use crate::model::{
-    Batch, ElementType, InputBuffer, InputSpec, OutputBuffer, PredictError, Predictions, Predictor,
+    Batch, ElementType, InputBuffer, InputSpec, OutputBuffer, PredictError, Predictions, Predictor, Scorer,
 };
+use crate::telemetry::Metrics;
 use axum::http::Method;
 
 /// Sums each row of 3 float64 values; a first value of -1 makes it fail, 999 makes it slow,
@@ -33,7 +34,7 @@ impl Predictor for RowSum {
             unreachable!("the spec says float64")
         };
         match values[0] {
-            -1.0 => return Err(PredictError::Engine("tensor [1, 2, 3] exploded".into())),
+            -1.0 => return Err(PredictError::engine("tensor [1, 2, 3] exploded")),
             999.0 => std::thread::sleep(Duration::from_millis(300)),
             _ => {}
         }
@@ -55,11 +56,17 @@ impl Predictor for RowSum {
     }
 }
 
+/// The fake model behind a 100 ms scoring timeout and a 1 KiB body limit.
+fn scorer(metrics: Arc<Metrics>) -> Scorer {
+    Scorer::new(Arc::new(RowSum), Duration::from_millis(100), None, metrics)
+}
+
+/// State before `init` is done, or after (`ready`).
 fn state(ready: bool) -> AppState {
-    let state = AppState::new(Duration::from_millis(100), 1024, "fake", false);
-    state.readiness.set_predictor(Arc::new(RowSum));
+    let metrics = Arc::new(Metrics::default());
+    let state = AppState::new(1024, "fake", metrics.clone());
     if ready {
-        state.readiness.mark_ready();
+        state.readiness.serve(scorer(metrics));
     }
     state
 }
@@ -112,7 +119,7 @@ async fn readiness_follows_init_and_shutdown() {
         send(state.clone(), get(READINESS_PATH)).await.0,
         StatusCode::SERVICE_UNAVAILABLE
     );
-    state.readiness.mark_ready();
+    state.readiness.serve(scorer(state.metrics.clone()));
     assert_eq!(send(state.clone(), get(READINESS_PATH)).await.0, StatusCode::OK);
     state.readiness.mark_stopping();
     assert_eq!(

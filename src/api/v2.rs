@@ -6,38 +6,19 @@ use std::sync::Arc;
 use axum::{
     body::Body,
     extract::{Path, State},
-    http::StatusCode,
+    http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{observe::ScoredRows, score::read_body, ApiError, AppState};
+use super::{body::read_body, error::V2Error, observe::ScoredRows, ApiError, AppState};
 
 mod tensor;
 
-use crate::model::{ElementType, InputError, Predictor};
+use crate::model::{Batch, Codec, ElementType, InputError, Predictions, Predictor, Scorer};
 use tensor::{output_data, to_batch};
-
-/// An `ApiError` in the protocol's `{"error": ...}` shape, with the same status.
-pub struct V2Error(ApiError);
-
-impl<E: Into<ApiError>> From<E> for V2Error {
-    fn from(error: E) -> Self {
-        V2Error(error.into())
-    }
-}
-
-impl IntoResponse for V2Error {
-    fn into_response(self) -> Response {
-        let status = self.0.status();
-        if let ApiError::Internal(cause) = &self.0 {
-            tracing::error!(%cause, "inference failed");
-        }
-        (status, Json(json!({ "error": self.0.to_string() }))).into_response()
-    }
-}
 
 /// The protocol's datatype name for an element type.
 pub(super) fn datatype(element: ElementType) -> &'static str {
@@ -70,20 +51,16 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     (status, Json(json!({ "ready": ready }))).into_response()
 }
 
-/// The model, if `name` is ours and it is loaded.
-fn model(state: &AppState, name: &str) -> Result<Arc<dyn Predictor>, V2Error> {
+/// The scorer, if `name` is our model's and it is loaded.
+fn model(state: &AppState, name: &str) -> Result<Arc<Scorer>, V2Error> {
     if name != state.model_name.as_ref() {
-        let message = format!(
-            "no model named {name:?}; this server serves {:?}",
-            state.model_name
-        );
-        return Err(V2Error(ApiError::UnknownModel(message)));
+        return Err(V2Error(ApiError::UnknownModel {
+            asked: name.to_owned(),
+            served: state.model_name.to_string(),
+        }));
     }
-    state
-        .readiness
-        .predictor()
-        .cloned()
-        .ok_or(V2Error(ApiError::NotReady))
+    let scorer = state.readiness.scorer().ok_or(ApiError::NotReady)?;
+    Ok(scorer.clone())
 }
 
 /// `GET /v2/models/{name}`: inputs and outputs with -1 for the batch dimension.
@@ -91,8 +68,8 @@ pub async fn model_metadata(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, V2Error> {
-    let model = model(&state, &name)?;
-    let (input, meta) = (model.input(), model.metadata());
+    let scorer = model(&state, &name)?;
+    let (input, meta) = (scorer.model().input(), scorer.model().metadata());
     let output_shape = meta
         .output_width
         .map_or_else(|| json!([-1, -1]), |width| json!([-1, width]));
@@ -128,41 +105,57 @@ pub(super) struct InferInput {
     pub(super) data: Value,
 }
 
+/// An inference request in, the protocol's answer (as JSON bytes) out.
+struct InferCodec {
+    model_name: String,
+    /// The request's `id`, echoed in the answer.
+    id: Option<String>,
+}
+
+impl Codec for InferCodec {
+    type Answer = Vec<u8>;
+    type Error = ApiError;
+
+    fn decode(&mut self, body: &[u8], model: &dyn Predictor) -> Result<Batch, ApiError> {
+        let request: InferRequest = serde_json::from_slice(body).map_err(|e| InputError::InvalidJson {
+            detail: e.to_string(),
+        })?;
+        self.id = request.id.clone();
+        to_batch(&request, model)
+    }
+
+    fn encode(self, predictions: Predictions, model: &dyn Predictor) -> Result<Vec<u8>, ApiError> {
+        let (element, data) = output_data(&predictions.values)?;
+        let answer = json!({
+            "model_name": self.model_name,
+            "model_version": "1",
+            "id": self.id,
+            "outputs": [{
+                "name": model.metadata().output_name,
+                "datatype": element,
+                "shape": [predictions.rows, predictions.per_row],
+                "data": data,
+            }],
+        });
+        Ok(serde_json::to_vec(&answer).expect("a JSON value always serialises"))
+    }
+}
+
 /// `POST /v2/models/{name}/infer`.
 pub async fn infer(
     State(state): State<AppState>,
     Path(name): Path<String>,
     body: Body,
 ) -> Result<Response, V2Error> {
-    let model = model(&state, &name)?;
+    let scorer = model(&state, &name)?;
     let bytes = read_body(body, state.max_body_bytes).await?;
-    let metrics = state.metrics.clone();
-    let (answer, rows) = super::score::run_scoring(&state, move || {
-        let request: InferRequest = serde_json::from_slice(&bytes).map_err(|e| InputError::InvalidJson {
-            detail: e.to_string(),
-        })?;
-        let batch = to_batch(&request, model.as_ref())?;
-        let rows = batch.rows;
-        let started = std::time::Instant::now();
-        let predictions = model.predict(batch)?;
-        metrics.observe_model_run(rows, started.elapsed());
-        let meta = model.metadata();
-        let (element, data) = output_data(&predictions.values)?;
-        let answer = json!({
-            "model_name": name,
-            "model_version": "1",
-            "id": request.id,
-            "outputs": [{
-                "name": meta.output_name,
-                "datatype": element,
-                "shape": [predictions.rows, predictions.per_row],
-                "data": data,
-            }],
-        });
-        Ok((answer, rows))
-    })
-    .await?;
-    let mut response = Json(answer).into_response();
-    response.extensions_mut().insert(ScoredRows(rows));
+    let codec = InferCodec {
+        model_name: name,
+        id: None,
+    };
+    let scored = scorer.score(bytes, codec).await?;
+    let content_type = [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))];
+    let mut response = (content_type, scored.answer).into_response();
+    response.extensions_mut().insert(ScoredRows(scored.rows));
     Ok(response)
 }

@@ -9,14 +9,13 @@ mod token;
 
 use std::{path::Path, sync::Arc};
 
-use azure_core::credentials::Secret;
 use url::Url;
 
 pub use blob::{read_blob, BlobError};
 pub use identity::{resource_for_scope, IdentityError, IdentitySource, ManagedIdentityCredential};
 pub use retry::RetryPolicy;
 
-use crate::config::{BlobTarget, Config, IdentityEnv};
+use crate::config::{AzureSettings, IdentityEnv};
 use crate::telemetry::Metrics;
 
 /// The resource `init` asks a token for, as Azure's walkthrough does.
@@ -52,14 +51,14 @@ pub fn identity_source(env: &IdentityEnv) -> Result<IdentitySource, StartupError
         let endpoint = parse("MSI_ENDPOINT", endpoint)?;
         return Ok(IdentitySource::AzureMl {
             endpoint,
-            secret: Secret::new(secret.clone()),
+            secret: secret.clone(),
         });
     }
     if let (Some(endpoint), Some(header)) = (&env.identity_endpoint, &env.identity_header) {
         let endpoint = parse("IDENTITY_ENDPOINT", endpoint)?;
         return Ok(IdentitySource::AppService {
             endpoint,
-            header: Secret::new(header.clone()),
+            header: header.clone(),
         });
     }
     let host = env.imds_host.as_deref().unwrap_or("http://169.254.169.254");
@@ -93,22 +92,19 @@ pub fn http_client(ca_file: Option<&Path>, use_proxy: bool) -> Result<reqwest::C
 }
 
 /// The identity and blob steps of `init`: a token, then the blob, logged as the walkthrough does.
-pub async fn read_startup_blob(
-    config: &Config,
-    target: &BlobTarget,
-    metrics: &Metrics,
-) -> Result<(), StartupError> {
-    let source = identity_source(&config.identity)?;
-    let identity = match &config.client_id {
+pub async fn read_startup_blob(settings: &AzureSettings, metrics: &Metrics) -> Result<(), StartupError> {
+    let target = &settings.blob;
+    let source = identity_source(&settings.identity)?;
+    let identity = match &settings.client_id {
         Some(id) => format!("user-assigned managed identity (client id {id})"),
         None => "system-assigned managed identity of the endpoint".to_owned(),
     };
     tracing::info!(step = "identity", source = source.kind(), host = %source.host(), identity = %identity, "requesting a managed-identity token");
     let credential = Arc::new(ManagedIdentityCredential::new(
         source,
-        config.client_id.clone(),
+        settings.client_id.clone(),
         http_client(None, false)?,
-        RetryPolicy::with_budget(config.identity_retry_budget),
+        RetryPolicy::with_budget(settings.identity_retry_budget),
     ));
     let started = std::time::Instant::now();
     credential.token_for(STORAGE_RESOURCE).await?;
@@ -119,7 +115,7 @@ pub async fn read_startup_blob(
         "identity step done"
     );
     let blob_started = std::time::Instant::now();
-    let http = http_client(config.ca_file.as_deref(), true)?;
+    let http = http_client(settings.ca_file.as_deref(), true)?;
     let bytes = read_blob(target, credential, http, &identity).await?;
     metrics.init_step("blob", blob_started.elapsed());
     tracing::info!(step = "blob", size = bytes.len(), account = %target.account, container = %target.container, blob = %target.blob, "Blob contains: {}", preview(&bytes));

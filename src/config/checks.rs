@@ -1,28 +1,10 @@
 //! Validation of single settings: each returns a `ConfigError` naming the setting.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use url::Url;
 
 use super::{invalid, BlobTarget, ConfigError};
-use crate::model::find_model_file;
-
-pub(super) fn resolve_model_path(dir: &Path, file: Option<&Path>) -> Result<PathBuf, ConfigError> {
-    const SETTING: &str = "--model-file (AML_SCORER_MODEL_FILE)";
-    if let Some(file) = file {
-        let path = if file.is_absolute() {
-            file.to_path_buf()
-        } else {
-            dir.join(file)
-        };
-        return if path.is_file() {
-            Ok(path)
-        } else {
-            Err(invalid(SETTING, format!("{} is not a file", path.display())))
-        };
-    }
-    find_model_file(dir).map_err(|reason| invalid("--model-dir (AZUREML_MODEL_DIR)", reason))
-}
 
 pub(super) fn blob_target(
     account: Option<String>,

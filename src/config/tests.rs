@@ -14,16 +14,16 @@ fn error(args: &[&str]) -> ConfigError {
 fn defaults_serve_the_bundled_model_on_5001() {
     let config = cli(&[]).validate(false).unwrap();
     assert_eq!(config.listen.port(), 5001);
-    assert!(config.model_path.ends_with("sklearn_regression_model.onnx"));
-    assert!(config.blob.is_none());
-    assert_eq!(config.scoring_timeout, Duration::from_secs(60));
-    assert_eq!(config.max_body_bytes, 104_857_600);
+    assert!(config.model.path.ends_with("sklearn_regression_model.onnx"));
+    assert!(config.azure.is_none());
+    assert_eq!(config.scoring.timeout, Duration::from_secs(60));
+    assert_eq!(config.scoring.max_body_bytes, 104_857_600);
 }
 
 #[test]
 fn log_format_defaults_to_text_on_a_terminal_and_json_otherwise() {
-    assert_eq!(cli(&[]).validate(true).unwrap().log_format, LogFormat::Text);
-    assert_eq!(cli(&[]).validate(false).unwrap().log_format, LogFormat::Json);
+    assert_eq!(cli(&[]).validate(true).unwrap().log.format, LogFormat::Text);
+    assert_eq!(cli(&[]).validate(false).unwrap().log.format, LogFormat::Json);
 }
 
 #[test]
@@ -49,7 +49,7 @@ fn full_storage_settings_default_to_the_public_endpoint() {
     .validate(false)
     .unwrap();
     assert_eq!(
-        config.blob.unwrap().endpoint.as_str(),
+        config.azure.unwrap().blob.endpoint.as_str(),
         "https://acct.blob.core.windows.net/"
     );
 }
@@ -66,7 +66,7 @@ fn the_blob_endpoint_loses_its_trailing_slash() {
         "--blob-endpoint",
         "https://127.0.0.1:10000/devstoreaccount1/",
     ];
-    let endpoint = cli(&args).validate(false).unwrap().blob.unwrap().endpoint;
+    let endpoint = cli(&args).validate(false).unwrap().azure.unwrap().blob.endpoint;
     assert_eq!(endpoint.as_str(), "https://127.0.0.1:10000/devstoreaccount1");
 }
 
@@ -103,11 +103,23 @@ fn a_missing_model_file_is_named() {
 }
 
 #[test]
-fn a_zero_scoring_timeout_is_refused() {
-    assert_eq!(
-        error(&["--scoring-timeout-ms", "0"]).setting,
-        "--scoring-timeout-ms (SCORING_TIMEOUT_MS)"
-    );
+fn a_zero_scoring_timeout_is_a_parse_error_naming_it() {
+    let error = Cli::try_parse_from(["aml-scorer", "--scoring-timeout-ms", "0"]).unwrap_err();
+    assert!(error.to_string().contains("--scoring-timeout-ms"), "{error}");
+}
+
+#[test]
+fn secrets_never_reach_debug() {
+    let argv = [
+        "aml-scorer",
+        "--msi-secret",
+        "s3cr3t-value",
+        "--identity-header",
+        "h3ad3r-value",
+    ];
+    let cli = Cli::try_parse_from(argv).unwrap();
+    let shown = format!("{cli:?}");
+    assert!(!shown.contains("s3cr3t") && !shown.contains("h3ad3r"), "{shown}");
 }
 
 #[test]
@@ -116,11 +128,12 @@ fn azure_ml_level_names_are_accepted() {
         cli(&["--log-level", "WARNING"])
             .validate(false)
             .unwrap()
-            .log_filter,
+            .log
+            .filter,
         "warn"
     );
     assert_eq!(
-        cli(&["--log-level", "DEBUG"]).validate(false).unwrap().log_filter,
+        cli(&["--log-level", "DEBUG"]).validate(false).unwrap().log.filter,
         "debug"
     );
 }

@@ -3,83 +3,68 @@
 //! compared with the per-row cost (an MLP), not for a linear model that runs in microseconds.
 
 use std::{
+    num::NonZeroUsize,
     sync::{mpsc, Arc, Mutex},
     time::{Duration, Instant},
 };
 
-use super::{
-    Batch, InputBuffer, InputSpec, ModelMetadata, OutputBuffer, PredictError, Predictions, Predictor,
-};
+use super::{Batch, InputBuffer, OutputBuffer, PredictError, Predictions, Predictor};
+
+/// Dynamic batching settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Batching {
+    /// The most rows one batched model call gathers.
+    pub max_rows: NonZeroUsize,
+    /// How long the first request of a batch waits for others.
+    pub wait: Duration,
+}
 
 /// A request waiting for its share of a batched run. The reply is a tokio oneshot so that an
-/// async handler can await it without holding a thread.
+/// async caller awaits it without holding a thread.
 struct Job {
     batch: Batch,
     reply: tokio::sync::oneshot::Sender<Result<Predictions, PredictError>>,
 }
 
-/// Wraps a predictor; `predict` queues the batch and blocks until its rows come back.
-pub struct BatchingPredictor {
-    inner: Arc<dyn Predictor>,
+/// The queue in front of the batching threads.
+pub(super) struct BatchQueue {
     queue: mpsc::Sender<Job>,
 }
 
-impl BatchingPredictor {
+impl BatchQueue {
     /// Starts `workers` threads that each collect up to `max_rows` rows, waiting at most `wait`
     /// after the first request of a batch, then run them as one call.
-    pub fn start(inner: Arc<dyn Predictor>, max_rows: usize, wait: Duration, workers: usize) -> Self {
+    pub(super) fn start(inner: Arc<dyn Predictor>, settings: Batching, workers: usize) -> Self {
         let (queue, receiver) = mpsc::channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
         for index in 0..workers.max(1) {
             let (inner, receiver) = (inner.clone(), receiver.clone());
             std::thread::Builder::new()
                 .name(format!("batcher-{index}"))
-                .spawn(move || run_worker(inner.as_ref(), &receiver, max_rows, wait))
+                .spawn(move || run_worker(inner.as_ref(), &receiver, settings))
                 .expect("the OS can start a batching thread");
         }
-        BatchingPredictor { inner, queue }
+        BatchQueue { queue }
     }
-}
 
-impl BatchingPredictor {
     /// Queues `batch` and waits for its rows, without blocking a thread.
-    pub async fn run(&self, batch: Batch) -> Result<Predictions, PredictError> {
+    pub(super) async fn run(&self, batch: Batch) -> Result<Predictions, PredictError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let gone = || PredictError::Engine("the batching threads stopped".into());
+        let gone = || PredictError::engine("the batching threads stopped");
         self.queue.send(Job { batch, reply }).map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
     }
 }
 
-impl Predictor for BatchingPredictor {
-    fn input(&self) -> InputSpec {
-        self.inner.input()
-    }
-
-    fn metadata(&self) -> ModelMetadata {
-        self.inner.metadata()
-    }
-
-    fn predict(&self, batch: Batch) -> Result<Predictions, PredictError> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let gone = || PredictError::Engine("the batching threads stopped".into());
-        self.queue.send(Job { batch, reply }).map_err(|_| gone())?;
-        answer.blocking_recv().map_err(|_| gone())?
-    }
-
-    fn as_batcher(&self) -> Option<&BatchingPredictor> {
-        Some(self)
-    }
-}
-
 /// One worker: holds the queue while it gathers a batch (so the other worker runs meanwhile),
 /// then releases it and runs the model.
-fn run_worker(inner: &dyn Predictor, receiver: &Mutex<mpsc::Receiver<Job>>, max_rows: usize, wait: Duration) {
+fn run_worker(inner: &dyn Predictor, receiver: &Mutex<mpsc::Receiver<Job>>, settings: Batching) {
+    let max_rows = settings.max_rows.get();
     loop {
         let jobs = {
             let Ok(queue) = receiver.lock() else { return };
             let Ok(first) = queue.recv() else { return };
-            let deadline = Instant::now() + wait;
+            let deadline = Instant::now() + settings.wait;
             let mut rows = first.batch.rows;
             let mut jobs = vec![first];
             // First whatever is already queued, then wait (at most `wait`) for more.
@@ -106,7 +91,7 @@ fn run_worker(inner: &dyn Predictor, receiver: &Mutex<mpsc::Receiver<Job>>, max_
 
 fn run_jobs(inner: &dyn Predictor, mut jobs: Vec<Job>) {
     if jobs.len() == 1 {
-        let job = jobs.pop().expect("one job");
+        let job = jobs.pop().expect("the length was just checked");
         let _ = job.reply.send(inner.predict(job.batch));
         return;
     }
@@ -128,8 +113,9 @@ fn run_jobs(inner: &dyn Predictor, mut jobs: Vec<Job>) {
             }
         }
         Err(error) => {
+            // Every request of the batch gets the same error, unchanged (its status included).
             for reply in replies {
-                let _ = reply.send(Err(PredictError::Engine(error.to_string())));
+                let _ = reply.send(Err(error.clone()));
             }
         }
     }
@@ -180,60 +166,4 @@ fn split(predictions: Predictions, counts: &[usize]) -> Vec<Predictions> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::ElementType;
-
-    /// Doubles each value; records the batch sizes it saw.
-    struct Doubler(Mutex<Vec<usize>>);
-
-    impl Predictor for Doubler {
-        fn input(&self) -> InputSpec {
-            InputSpec {
-                width: 1,
-                element: ElementType::F64,
-                fixed_rows: None,
-            }
-        }
-        fn predict(&self, batch: Batch) -> Result<Predictions, PredictError> {
-            self.0.lock().unwrap().push(batch.rows);
-            std::thread::sleep(Duration::from_millis(20));
-            let InputBuffer::F64(v) = batch.values else {
-                unreachable!()
-            };
-            let values = OutputBuffer::F64(v.iter().map(|x| x * 2.0).collect());
-            Ok(Predictions {
-                rows: batch.rows,
-                per_row: 1,
-                values,
-            })
-        }
-    }
-
-    #[test]
-    fn concurrent_requests_share_a_run_and_get_their_own_rows_back() {
-        let inner = Arc::new(Doubler(Mutex::new(Vec::new())));
-        let batcher = Arc::new(BatchingPredictor::start(
-            inner.clone(),
-            1000,
-            Duration::from_millis(50),
-            1,
-        ));
-        let handles: Vec<_> = (0..8)
-            .map(|i| {
-                let batcher = batcher.clone();
-                std::thread::spawn(move || {
-                    let values = InputBuffer::F64(vec![i as f64, 100.0 + i as f64]);
-                    batcher.predict(Batch { rows: 2, values }).unwrap()
-                })
-            })
-            .collect();
-        for (i, handle) in handles.into_iter().enumerate() {
-            let expected = OutputBuffer::F64(vec![2.0 * i as f64, 2.0 * (100.0 + i as f64)]);
-            assert_eq!(handle.join().unwrap().values, expected);
-        }
-        let runs = inner.0.lock().unwrap().clone();
-        assert!(runs.len() < 8, "some requests were batched: {runs:?}");
-        assert_eq!(runs.iter().sum::<usize>(), 16);
-    }
-}
+mod tests;

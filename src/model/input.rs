@@ -85,6 +85,11 @@ fn parse_typed<T: Element>(body: &[u8], width: usize) -> Result<Batch, InputErro
         });
     }
     values.clear();
+    parse_full(body, width, values)
+}
+
+/// The full parser: any JSON, with an error that says what is wrong and where.
+fn parse_full<T: Element>(body: &[u8], width: usize, values: Vec<T>) -> Result<Batch, InputError> {
     // The fast path reads ASCII only, so only the full parser needs the UTF-8 check.
     if let Err(e) = std::str::from_utf8(body) {
         return Err(InputError::NotUtf8 {
@@ -155,5 +160,7 @@ impl<T> Context<T> {
     }
 }
 
+#[cfg(test)]
+mod agreement;
 #[cfg(test)]
 mod tests;

@@ -1,19 +1,21 @@
-//! The model layer: what a scorer is, how JSON becomes its input, and how its output becomes JSON.
-//! No HTTP here: the API layer calls `Predictor` and maps `ScoreError`s to statuses.
+//! The model layer: what a predictor is, how JSON becomes its input and its output becomes JSON,
+//! and the `Scorer` that runs requests on it. No HTTP here: protocols call `Scorer::score` with a
+//! `Codec` and map `ScoreError`s to statuses.
 
 mod batcher;
 mod element;
 mod input;
 mod onnx;
 mod output;
+mod scorer;
 
-use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-pub use batcher::BatchingPredictor;
 pub use element::{Element, ElementType, InputBuffer, OutputBuffer};
 pub use input::{parse_request, InputError};
 pub use onnx::{ModelLoadError, OnnxModel};
 pub use output::{write_predictions, OutputError};
+pub use scorer::{Batching, Codec, ScoreError, Scored, Scorer};
 
 /// What the model takes: rows of `width` values of one element type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,15 +41,26 @@ pub struct Predictions {
     pub values: OutputBuffer,
 }
 
-/// A failure while running the model on a well-formed batch.
-#[derive(Debug, thiserror::Error)]
+/// The inference engine's own error, shared: one failed batched run reaches every waiter.
+pub type EngineFault = Arc<dyn std::error::Error + Send + Sync>;
+
+/// A failure while running the model on a well-formed batch. `Clone` because a batched run's
+/// failure is forwarded, unchanged, to every request of the batch.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum PredictError {
     /// The model was exported with a fixed batch size and the request has another.
     #[error("the model takes exactly {expected} rows per request, this request has {found}")]
     FixedBatch { expected: usize, found: usize },
-    /// The inference engine failed; the detail may hold tensor values, so it is only logged.
-    #[error("model run failed: {0}")]
-    Engine(String),
+    /// The inference engine failed; the cause may hold tensor values, so it is only logged.
+    #[error("the model run failed")]
+    Engine(#[source] EngineFault),
+}
+
+impl PredictError {
+    /// An engine failure from any error (tract's `anyhow` errors included), keeping its chain.
+    pub fn engine(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        PredictError::Engine(Arc::from(cause.into()))
+    }
 }
 
 /// Names and output type, for protocols that describe the model (KServe V2, OpenAPI).
@@ -61,7 +74,7 @@ pub struct ModelMetadata {
 }
 
 /// Anything that turns a batch into predictions. The ONNX model implements it; router tests use
-/// a fake. Implementations are blocking CPU work: callers run them off the async executor.
+/// a fake. Implementations are blocking CPU work: the `Scorer` decides where they run.
 pub trait Predictor: Send + Sync + 'static {
     fn input(&self) -> InputSpec;
     fn metadata(&self) -> ModelMetadata {
@@ -78,46 +91,4 @@ pub trait Predictor: Send + Sync + 'static {
     fn is_cheap(&self) -> bool {
         false
     }
-    /// The batching front, when dynamic batching is on: handlers await it instead of blocking.
-    fn as_batcher(&self) -> Option<&BatchingPredictor> {
-        None
-    }
-}
-
-/// Finds the one `*.onnx` file under `dir` (searched recursively, as Azure ML mounts models
-/// under `<dir>/<name>/<version>/...`). Zero or several is an error naming what was found.
-pub fn find_model_file(dir: &Path) -> Result<PathBuf, String> {
-    if !dir.is_dir() {
-        return Err(format!("{} is not a folder", dir.display()));
-    }
-    let mut found = Vec::new();
-    collect_onnx_files(dir, &mut found).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-    found.sort();
-    match found.len() {
-        1 => Ok(found.remove(0)),
-        0 => Err(format!("no *.onnx file under {}", dir.display())),
-        _ => {
-            let names: Vec<String> = found.iter().map(|p| p.display().to_string()).collect();
-            Err(format!(
-                "several *.onnx files under {} ({}); choose one with --model-file",
-                dir.display(),
-                names.join(", ")
-            ))
-        }
-    }
-}
-
-fn collect_onnx_files(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect_onnx_files(&path, found)?;
-        } else if path
-            .extension()
-            .is_some_and(|ext| ext.eq_ignore_ascii_case("onnx"))
-        {
-            found.push(path);
-        }
-    }
-    Ok(())
 }

@@ -37,8 +37,8 @@ pub enum ModelLoadError {
     OutputType { index: usize, datum: DatumType },
     #[error("cannot optimise the model (an operator tract does not implement?): {0}")]
     Optimise(String),
-    #[error("the warm-up run failed: {0}")]
-    WarmUp(String),
+    #[error("the warm-up run failed")]
+    WarmUp(#[source] PredictError),
 }
 
 /// A loaded, optimised ONNX model. The plan is shared: tract runs it with `&self`, building a
@@ -165,7 +165,7 @@ impl OnnxModel {
                 rows,
                 values: values.clone(),
             })
-            .map_err(|e| ModelLoadError::WarmUp(e.to_string()))?;
+            .map_err(ModelLoadError::WarmUp)?;
             fastest = fastest.min(started.elapsed());
         }
         Ok(fastest)
@@ -195,53 +195,29 @@ impl Predictor for OnnxModel {
             }
         }
         let shape = [batch.rows, self.input.width];
-        let engine = |e: TractError| PredictError::Engine(format!("{e:#}"));
+        let engine = |e: TractError| PredictError::engine(e);
         let tensor = match batch.values {
             InputBuffer::F32(v) => tract_ndarray::Array2::from_shape_vec(shape, v).map(Tensor::from),
             InputBuffer::F64(v) => tract_ndarray::Array2::from_shape_vec(shape, v).map(Tensor::from),
             InputBuffer::I32(v) => tract_ndarray::Array2::from_shape_vec(shape, v).map(Tensor::from),
             InputBuffer::I64(v) => tract_ndarray::Array2::from_shape_vec(shape, v).map(Tensor::from),
         }
-        .map_err(|e| PredictError::Engine(e.to_string()))?;
+        .map_err(PredictError::engine)?;
         let outputs = self.plan.run(tvec!(tensor.into_tvalue())).map_err(engine)?;
         // The first output is the prediction (as scikit-learn's `predict` returns); classifiers'
         // extra outputs (probabilities) are not sent.
         let output = outputs
             .into_iter()
             .next()
-            .ok_or_else(|| PredictError::Engine("the model returned no output".into()))?;
+            .ok_or_else(|| PredictError::engine("the model returned no output"))?;
         let output = output.into_tensor();
         let per_row = output.len().checked_div(batch.rows).unwrap_or(0);
         let values = match output.datum_type() {
-            DatumType::F32 => OutputBuffer::F32(
-                output
-                    .into_plain_array::<f32>()
-                    .map_err(engine)?
-                    .into_raw_vec_and_offset()
-                    .0,
-            ),
-            DatumType::F64 => OutputBuffer::F64(
-                output
-                    .into_plain_array::<f64>()
-                    .map_err(engine)?
-                    .into_raw_vec_and_offset()
-                    .0,
-            ),
-            DatumType::I32 => OutputBuffer::I32(
-                output
-                    .into_plain_array::<i32>()
-                    .map_err(engine)?
-                    .into_raw_vec_and_offset()
-                    .0,
-            ),
-            DatumType::I64 => OutputBuffer::I64(
-                output
-                    .into_plain_array::<i64>()
-                    .map_err(engine)?
-                    .into_raw_vec_and_offset()
-                    .0,
-            ),
-            other => return Err(PredictError::Engine(format!("unsupported output type {other:?}"))),
+            DatumType::F32 => OutputBuffer::F32(into_vec(output)?),
+            DatumType::F64 => OutputBuffer::F64(into_vec(output)?),
+            DatumType::I32 => OutputBuffer::I32(into_vec(output)?),
+            DatumType::I64 => OutputBuffer::I64(into_vec(output)?),
+            other => return Err(PredictError::engine(format!("unsupported output type {other:?}"))),
         };
         Ok(Predictions {
             rows: batch.rows,
@@ -249,4 +225,10 @@ impl Predictor for OnnxModel {
             values,
         })
     }
+}
+
+/// The tensor's values, row-major, without a copy when tract hands over its buffer.
+fn into_vec<T: Datum>(tensor: Tensor) -> Result<Vec<T>, PredictError> {
+    let array = tensor.into_plain_array::<T>().map_err(PredictError::engine)?;
+    Ok(array.into_raw_vec_and_offset().0)
 }

@@ -95,7 +95,7 @@ impl Metrics {
         );
         r.register(
             MODEL_RUN_DURATION,
-            "Model run time per scoring request (parse to JSON answer)",
+            "Time each scoring request spent in the model (with dynamic batching, its wait for a batch included)",
             self.model_run.clone(),
         );
         r.register(ROWS_SCORED, "Rows scored", self.rows.clone());

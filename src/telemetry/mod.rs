@@ -27,3 +27,18 @@ pub fn init(format: LogFormat, filter: &str) {
     // A second call (tests) keeps the first subscriber.
     drop(installed);
 }
+
+/// Displays an error with its whole `source()` chain, `outer: inner: root`, for log lines.
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(error) = cause {
+            write!(f, ": {error}")?;
+            cause = error.source();
+        }
+        Ok(())
+    }
+}

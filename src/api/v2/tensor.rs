@@ -8,7 +8,7 @@ use crate::api::ApiError;
 use crate::model::{Batch, Element, ElementType, OutputBuffer, Predictor};
 
 fn bad(message: String) -> ApiError {
-    ApiError::WrongBatch(message)
+    ApiError::InvalidTensor(message)
 }
 
 /// Checks the one input tensor against the model and converts its data.

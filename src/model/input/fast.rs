@@ -128,17 +128,29 @@ impl Scanner<'_> {
             }
         }
         self.at = at;
+        let negative = int_start > start;
+        // The same conversions as serde_json's, so that both paths give the same bits: a
+        // negative integer is an i64 (but `-0` is the float -0.0), a positive one a u64, and
+        // anything beyond those ranges or with a fraction or exponent an f64.
         // Up to 18 digits cannot overflow an i64: add them up directly, the common case.
         if integer && at - int_start <= 18 {
             let magnitude = bytes[int_start..at]
                 .iter()
                 .fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
-            return T::from_i64(if int_start > start { -magnitude } else { magnitude });
+            return match (negative, magnitude) {
+                (true, 0) => T::from_f64(-0.0),
+                (true, _) => T::from_i64(-magnitude),
+                (false, _) => T::from_u64(magnitude as u64),
+            };
         }
         let text = std::str::from_utf8(&bytes[start..at]).ok()?;
         if integer {
-            if let Ok(value) = text.parse::<i64>() {
-                return T::from_i64(value);
+            if negative {
+                if let Ok(value) = text.parse::<i64>() {
+                    return T::from_i64(value);
+                }
+            } else if let Ok(value) = text.parse::<u64>() {
+                return T::from_u64(value);
             }
         }
         T::from_f64(text.parse::<f64>().ok()?)
@@ -191,14 +203,15 @@ mod tests {
         let (_, values) = fast(body, 7).unwrap();
         let expected = [
             0.0,
-            0.0,
+            -0.0,
             7.0,
             -42.0,
             999999999999999999.0,
             -9007199254740993.0,
             12345678901234567890.0,
         ];
-        assert_eq!(values, expected);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&values), bits(&expected));
     }
 
     #[test]

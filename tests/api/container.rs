@@ -2,15 +2,13 @@
 //! under podman: non-root, small, read-only, serving the sample, running the whole `init` against
 //! Azurite and the local identity endpoint, and stopping cleanly on SIGTERM.
 
-mod common;
-
 use std::{
     net::TcpListener,
     process::Command,
     time::{Duration, Instant},
 };
 
-use common::{azurite::Azurite, *};
+use crate::common::{azurite::Azurite, *};
 use local_identity::{IdentityEndpoint, Mode, Options};
 
 const IMAGE: &str = "aml-scorer:local";

@@ -1,7 +1,6 @@
 //! Test harness: runs the real `aml-scorer` binary on 127.0.0.1 port 0, reads its JSON log lines
 //! (the listening address among them), and talks to it over HTTP. Logs are echoed to stderr only
 //! when `TEST_LOG` is set.
-#![allow(dead_code)]
 
 pub mod azurite;
 
@@ -14,31 +13,16 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// Settings the host environment may carry that would change what a test exercises.
-const INHERITED_SETTINGS: &[&str] = &[
-    "AML_SCORER_HOST",
-    "AML_SCORER_PORT",
-    "AZUREML_MODEL_DIR",
-    "AML_SCORER_MODEL_FILE",
-    "MSI_ENDPOINT",
-    "MSI_SECRET",
-    "IDENTITY_ENDPOINT",
-    "IDENTITY_HEADER",
-    "AZURE_POD_IDENTITY_AUTHORITY_HOST",
-    "UAI_CLIENT_ID",
-    "AZURE_CLIENT_ID",
-    "STORAGE_ACCOUNT_NAME",
-    "STORAGE_CONTAINER_NAME",
-    "FILE_NAME",
-    "STORAGE_BLOB_ENDPOINT",
-    "AML_SCORER_CA_FILE",
-    "SCORING_TIMEOUT_MS",
-    "AML_SCORER_MAX_BODY_BYTES",
-    "AML_SCORER_LOG_FORMAT",
-    "AZUREML_LOG_LEVEL",
-    "RUST_LOG",
-    "AML_SCORER_IDENTITY_RETRY_BUDGET_MS",
-];
+/// Every environment variable the server reads, from clap's own argument list (so the list cannot
+/// drift): the host environment may carry any of them, and they would change what a test runs.
+fn server_settings() -> Vec<String> {
+    use clap::CommandFactory;
+    aml_scorer::config::Cli::command()
+        .get_arguments()
+        .filter_map(|arg| arg.get_env())
+        .map(|name| name.to_string_lossy().into_owned())
+        .collect()
+}
 
 pub fn repo_path(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
@@ -66,7 +50,7 @@ impl Server {
             .args(args)
             // Library errors must not pay for backtraces (the environment sets RUST_BACKTRACE).
             .env("RUST_LIB_BACKTRACE", "0");
-        for name in INHERITED_SETTINGS {
+        for name in server_settings() {
             command.env_remove(name);
         }
         command.envs(env.iter().copied());

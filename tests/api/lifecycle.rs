@@ -1,14 +1,12 @@
 //! Start-up and shutdown of the real process: bind before `init`, 503 until ready, exit codes,
 //! and draining in-flight requests on SIGTERM.
 
-mod common;
-
 use std::{
     net::{TcpListener, TcpStream},
     time::{Duration, Instant},
 };
 
-use common::*;
+use crate::common::*;
 
 #[tokio::test]
 async fn liveness_answers_and_readiness_and_scoring_are_503_while_init_runs() {
@@ -149,4 +147,27 @@ async fn sigterm_lets_an_in_flight_request_finish_then_exits_0() {
     assert!(started.elapsed() < Duration::from_secs(5));
     // New connections are refused once the listener is closed.
     assert!(TcpStream::connect(server.addr).is_err());
+}
+
+#[test]
+fn dynamic_batching_for_a_fixed_batch_model_is_refused_at_start_naming_both_settings() {
+    let args = [
+        "--model-dir",
+        "tests/fixtures",
+        "--model-file",
+        "linear_f32_fixed2x4.onnx",
+        "--batch-max-rows",
+        "64",
+    ];
+    let mut server = Server::start(&args, &[]);
+    let status = server
+        .wait_exit(Duration::from_secs(20))
+        .expect("the server refuses the setting and exits");
+    let logs = server.logs();
+    assert_eq!(status.code(), Some(2), "{logs}");
+    assert!(
+        logs.contains("--batch-max-rows") && logs.contains("--model-file"),
+        "{logs}"
+    );
+    assert!(!logs.contains("\"ready\""), "{logs}");
 }

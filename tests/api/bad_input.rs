@@ -1,11 +1,9 @@
 //! Every kind of bad input gets a 4xx JSON message that says what and where, and the server
 //! keeps serving correct answers afterwards.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 async fn ready_server(args: &[&str]) -> Server {
     let server = Server::start(args, &[]);

@@ -2,11 +2,9 @@
 //! endpoint in each protocol, with faults injected. Every failure must exit 3 with a line a user
 //! can act on, and no log may contain the secret or a token.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{azurite::Azurite, *};
+use crate::common::{azurite::Azurite, *};
 use local_identity::{Answer, ExpiresOnForm, IdentityEndpoint, Mode, Options};
 
 const HELLO: &[u8] = b"Hello world!";

@@ -1,11 +1,9 @@
 //! Scoring through the real server: the bundled model, the Azure ML model layout, many rows, and
 //! a float32 model with several outputs per row.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 #[tokio::test]
 async fn the_sample_request_gets_the_published_predictions() {
@@ -219,4 +217,25 @@ async fn dynamic_batching_gives_each_request_its_own_answers() {
             "{a:?} vs {b:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_fixed_batch_model_scores_its_batch_size_and_refuses_others_with_400() {
+    let server = Server::start(
+        &[
+            "--model-dir",
+            "tests/fixtures",
+            "--model-file",
+            "linear_f32_fixed2x4.onnx",
+        ],
+        &[],
+    );
+    server.wait_ready(Duration::from_secs(20)).await;
+
+    let two = post(&server, r#"{"data": [[1, 2, 3, 4], [5, 6, 7, 8]]}"#).await;
+    let one = post(&server, r#"{"data": [[1, 2, 3, 4]]}"#).await;
+
+    assert_eq!(two.status, 200, "{}", two.body);
+    assert_eq!(one.status, 400, "{}", one.body);
+    assert!(one.message().contains("exactly 2 rows"), "{}", one.body);
 }

@@ -19,7 +19,6 @@ pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 pub struct Azurite {
     pub port: u16,
     pub ca_file: PathBuf,
-    dir: PathBuf,
     /// Closing its stdin (at process exit) makes the wrapper shell stop Azurite.
     _process: Mutex<(Child, ChildStdin)>,
 }
@@ -34,10 +33,6 @@ impl Azurite {
     /// `STORAGE_BLOB_ENDPOINT` for this instance (no trailing slash).
     pub fn endpoint(&self) -> String {
         format!("https://127.0.0.1:{}/{ACCOUNT}", self.port)
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("azurite.log")).unwrap_or_default()
     }
 
     fn client(&self) -> reqwest::Client {
@@ -132,7 +127,6 @@ fn start() -> Azurite {
     Azurite {
         port,
         ca_file,
-        dir,
         _process: Mutex::new((child, lifeline)),
     }
 }

@@ -1,11 +1,9 @@
 //! The observability and protocol routes over the real server: `/swagger.json`, `/metrics` after
 //! traffic, the access log, and the KServe V2 routes written from the protocol's specification.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 async fn ready_server() -> Server {

@@ -1,0 +1,106 @@
+use super::*;
+use crate::model::{ElementType, InputSpec};
+
+/// Doubles each value after a short pause; records the batch sizes it saw. With `fixed_rows`
+/// it refuses other batch sizes, as a model exported with a fixed batch does.
+struct Doubler {
+    runs: Mutex<Vec<usize>>,
+    fixed_rows: Option<usize>,
+}
+
+impl Doubler {
+    fn new(fixed_rows: Option<usize>) -> Arc<Self> {
+        Arc::new(Doubler {
+            runs: Mutex::new(Vec::new()),
+            fixed_rows,
+        })
+    }
+}
+
+impl Predictor for Doubler {
+    fn input(&self) -> InputSpec {
+        InputSpec {
+            width: 1,
+            element: ElementType::F64,
+            fixed_rows: self.fixed_rows,
+        }
+    }
+    fn predict(&self, batch: Batch) -> Result<Predictions, PredictError> {
+        self.runs.lock().unwrap().push(batch.rows);
+        std::thread::sleep(Duration::from_millis(20));
+        if let Some(expected) = self.fixed_rows.filter(|&rows| rows != batch.rows) {
+            return Err(PredictError::FixedBatch {
+                expected,
+                found: batch.rows,
+            });
+        }
+        let InputBuffer::F64(v) = batch.values else {
+            unreachable!("the spec says float64")
+        };
+        let values = OutputBuffer::F64(v.iter().map(|x| x * 2.0).collect());
+        Ok(Predictions {
+            rows: batch.rows,
+            per_row: 1,
+            values,
+        })
+    }
+}
+
+fn settings() -> Batching {
+    Batching {
+        max_rows: NonZeroUsize::new(1000).unwrap(),
+        wait: Duration::from_millis(50),
+    }
+}
+
+/// Sends eight two-row requests at once and returns their answers in order.
+async fn eight_concurrent(queue: Arc<BatchQueue>) -> Vec<Result<Predictions, PredictError>> {
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let queue = queue.clone();
+            tokio::spawn(async move {
+                let values = InputBuffer::F64(vec![i as f64, 100.0 + i as f64]);
+                queue.run(Batch { rows: 2, values }).await
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers
+}
+
+#[tokio::test]
+async fn concurrent_requests_share_a_run_and_get_their_own_rows_back() {
+    let inner = Doubler::new(None);
+    let queue = Arc::new(BatchQueue::start(inner.clone(), settings(), 1));
+    for (i, answer) in eight_concurrent(queue).await.into_iter().enumerate() {
+        let expected = OutputBuffer::F64(vec![2.0 * i as f64, 2.0 * (100.0 + i as f64)]);
+        assert_eq!(answer.unwrap().values, expected);
+    }
+    let runs = inner.runs.lock().unwrap().clone();
+    assert!(runs.len() < 8, "some requests were batched: {runs:?}");
+    assert_eq!(runs.iter().sum::<usize>(), 16);
+}
+
+#[tokio::test]
+async fn a_failed_batched_run_reaches_every_request_unchanged() {
+    let inner = Doubler::new(Some(2));
+    let queue = Arc::new(BatchQueue::start(inner.clone(), settings(), 1));
+    let answers = eight_concurrent(queue).await;
+    let runs = inner.runs.lock().unwrap().clone();
+    assert!(
+        runs.iter().any(|&rows| rows > 2),
+        "some requests were batched: {runs:?}"
+    );
+    for answer in answers {
+        match answer {
+            Ok(predictions) => assert_eq!(predictions.rows, 2),
+            Err(error) => assert!(
+                matches!(error, PredictError::FixedBatch { expected: 2, .. }),
+                "forwarded as it was: {error:?}"
+            ),
+        }
+    }
+}

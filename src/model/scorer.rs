@@ -1,0 +1,169 @@
+//! The scoring service both protocols call: it owns the choice of where a request runs (inline,
+//! on a blocking thread, or through the dynamic batcher), the bound on blocking work, the scoring
+//! timeout and the model-run metrics. Protocols only translate bodies, through a `Codec`.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use tokio::sync::Semaphore;
+
+pub use super::batcher::Batching;
+use super::{batcher::BatchQueue, Batch, InputError, OutputError, PredictError, Predictions, Predictor};
+use crate::telemetry::Metrics;
+
+/// Bodies up to this size are decoded on the request's own task (and, when the model is cheap,
+/// run and encoded there too): that is faster than a thread hand-off.
+const INLINE_MAX_BYTES: usize = 16 * 1024;
+
+/// How a protocol turns its body into a batch and predictions into its answer. Both run on
+/// whichever thread the scorer picks; `decode` may keep what `encode` needs (a request id).
+pub trait Codec: Send + 'static {
+    type Answer: Send + 'static;
+    type Error: From<ScoreError> + Send + 'static;
+    fn decode(&mut self, body: &[u8], model: &dyn Predictor) -> Result<Batch, Self::Error>;
+    fn encode(self, predictions: Predictions, model: &dyn Predictor) -> Result<Self::Answer, Self::Error>;
+}
+
+/// Why a request was not scored, apart from what its codec reports.
+#[derive(Debug, thiserror::Error)]
+pub enum ScoreError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Predict(#[from] PredictError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error("scoring took longer than the scoring timeout of {} ms (SCORING_TIMEOUT_MS)", .0.as_millis())]
+    Timeout(Duration),
+    /// The blocking task panicked or was cancelled.
+    #[error("the scoring task failed")]
+    Task(#[source] tokio::task::JoinError),
+}
+
+/// A scored request: the codec's answer, the rows scored and the time it took.
+#[derive(Debug)]
+pub struct Scored<A> {
+    pub answer: A,
+    pub rows: usize,
+    pub elapsed: Duration,
+}
+
+/// Runs requests on one model.
+pub struct Scorer {
+    predictor: Arc<dyn Predictor>,
+    /// `Some` when dynamic batching is on: model runs go through it.
+    batcher: Option<BatchQueue>,
+    /// Bounds blocking work to the cores: further requests wait for a permit (within their
+    /// timeout) instead of piling threads onto the CPU. Never closed.
+    slots: Arc<Semaphore>,
+    timeout: Duration,
+    metrics: Arc<Metrics>,
+}
+
+impl Scorer {
+    /// A scorer over `predictor`; with `batching`, concurrent requests share model runs.
+    pub fn new(
+        predictor: Arc<dyn Predictor>,
+        timeout: Duration,
+        batching: Option<Batching>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let batcher = batching.map(|settings| BatchQueue::start(predictor.clone(), settings, cores));
+        Scorer {
+            predictor,
+            batcher,
+            slots: Arc::new(Semaphore::new(cores)),
+            timeout,
+            metrics,
+        }
+    }
+
+    /// The model, for protocols that describe it.
+    pub fn model(&self) -> &dyn Predictor {
+        self.predictor.as_ref()
+    }
+
+    /// Decodes `body`, runs the model and encodes the answer, within the scoring timeout. A
+    /// timed-out blocking run finishes in the background but keeps its slot until then, so
+    /// timeouts cannot oversubscribe the CPU.
+    pub async fn score<C: Codec>(&self, body: Bytes, codec: C) -> Result<Scored<C::Answer>, C::Error> {
+        let started = Instant::now();
+        let (answer, rows) = tokio::time::timeout(self.timeout, self.run(body, codec))
+            .await
+            .map_err(|_| ScoreError::Timeout(self.timeout))??;
+        Ok(Scored {
+            answer,
+            rows,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    async fn run<C: Codec>(&self, body: Bytes, mut codec: C) -> Result<(C::Answer, usize), C::Error> {
+        let small = body.len() <= INLINE_MAX_BYTES;
+        let Some(batcher) = &self.batcher else {
+            if small && self.predictor.is_cheap() {
+                return whole(self.predictor.as_ref(), &self.metrics, &body, codec);
+            }
+            let (predictor, metrics) = (self.predictor.clone(), self.metrics.clone());
+            return self
+                .blocking(move || whole(predictor.as_ref(), &metrics, &body, codec))
+                .await?;
+        };
+        // Batched: decode (off the executor when large), then await the batcher holding no
+        // thread, then encode.
+        let (batch, codec) = if small {
+            (codec.decode(&body, self.predictor.as_ref())?, codec)
+        } else {
+            let predictor = self.predictor.clone();
+            self.blocking(move || {
+                codec
+                    .decode(&body, predictor.as_ref())
+                    .map(|batch| (batch, codec))
+            })
+            .await??
+        };
+        let rows = batch.rows;
+        let started = Instant::now();
+        let predictions = batcher.run(batch).await.map_err(ScoreError::from)?;
+        self.metrics.observe_model_run(rows, started.elapsed());
+        Ok((codec.encode(predictions, self.predictor.as_ref())?, rows))
+    }
+
+    /// Runs `work` on a blocking thread holding one of the slots.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ScoreError> {
+        let slot = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the model slots are never closed");
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            work()
+        })
+        .await
+        .map_err(ScoreError::Task)
+    }
+}
+
+/// Decode, run and encode on the current thread.
+fn whole<C: Codec>(
+    predictor: &dyn Predictor,
+    metrics: &Metrics,
+    body: &[u8],
+    mut codec: C,
+) -> Result<(C::Answer, usize), C::Error> {
+    let batch = codec.decode(body, predictor)?;
+    let rows = batch.rows;
+    let started = Instant::now();
+    let predictions = predictor.predict(batch).map_err(ScoreError::from)?;
+    metrics.observe_model_run(rows, started.elapsed());
+    Ok((codec.encode(predictions, predictor)?, rows))
+}

@@ -1,0 +1,12 @@
+//! The integration tests, as one binary: the real `aml-scorer` process on 127.0.0.1 port 0,
+//! driven over HTTP, with real Azurite, the local identity endpoint and a container engine.
+
+mod common;
+
+mod bad_input;
+mod container;
+mod identity;
+mod init;
+mod lifecycle;
+mod protocols;
+mod scoring;
