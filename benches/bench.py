@@ -114,7 +114,7 @@ class Server:
             self.process.wait()
 
 
-def wrk(port, connections, keep_alive, seconds, body=SAMPLE):
+def wrk(port, connections, keep_alive, seconds, body=SAMPLE, path="/score"):
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
     headers = 'wrk.headers["Content-Type"] = "application/json"\n'
     if not keep_alive:
@@ -123,7 +123,7 @@ def wrk(port, connections, keep_alive, seconds, body=SAMPLE):
     script.close()
     threads = 1 if CORES <= 2 else 2
     result = subprocess.run(
-        ["taskset", "-c", CLIENT_CPU, "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, f"http://127.0.0.1:{port}/score"],
+        ["taskset", "-c", CLIENT_CPU, "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, f"http://127.0.0.1:{port}{path}"],
         capture_output=True, text=True, timeout=seconds + 60,
     )
     os.unlink(script.name)

@@ -167,3 +167,6 @@ fn whole<C: Codec>(
     metrics.observe_model_run(rows, started.elapsed());
     Ok((codec.encode(predictions, predictor)?, rows))
 }
+
+#[cfg(test)]
+mod tests;

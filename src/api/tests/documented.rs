@@ -1,5 +1,5 @@
-//! The OpenAPI document against the router: every operation is reachable, and every status
-//! documented for `/score` is one a request below makes it answer.
+//! The route table against the router: every documented operation is served, nothing else is,
+//! and every status documented for `/score` is one a request below makes it answer.
 
 use super::*;
 use crate::api::openapi::document;
@@ -20,6 +20,34 @@ async fn every_documented_operation_is_routed() {
             op.method
         );
         assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{} {path}", op.method);
+    }
+}
+
+#[tokio::test]
+async fn the_router_serves_no_undocumented_method_on_a_documented_path() {
+    let methods = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::OPTIONS,
+    ];
+    for op in OPERATIONS.iter() {
+        for method in methods.iter().filter(|m| {
+            !OPERATIONS
+                .iter()
+                .any(|other| other.path == op.path && other.method == **m)
+        }) {
+            let path = op.path.replace("{name}", "fake");
+            let request = Request::builder()
+                .method(method.clone())
+                .uri(&path)
+                .body(Body::empty())
+                .unwrap();
+            let (status, _, body) = send(state(true), request).await;
+            assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}: {body}");
+        }
     }
 }
 

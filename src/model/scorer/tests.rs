@@ -1,0 +1,90 @@
+use std::{num::NonZeroUsize, sync::Mutex};
+
+use super::*;
+use crate::model::{ElementType, InputBuffer, InputSpec, OutputBuffer};
+
+/// Returns each row's one value; sleeps `pause` per run and records the batch sizes it saw.
+struct Echo {
+    pause: Duration,
+    runs: Mutex<Vec<usize>>,
+}
+
+impl Predictor for Echo {
+    fn input(&self) -> InputSpec {
+        InputSpec {
+            width: 1,
+            element: ElementType::F64,
+            fixed_rows: None,
+        }
+    }
+    fn predict(&self, batch: Batch) -> Result<Predictions, PredictError> {
+        self.runs.lock().unwrap().push(batch.rows);
+        std::thread::sleep(self.pause);
+        let InputBuffer::F64(values) = batch.values else {
+            unreachable!("the spec says float64")
+        };
+        Ok(Predictions {
+            rows: batch.rows,
+            per_row: 1,
+            values: OutputBuffer::F64(values),
+        })
+    }
+}
+
+/// The body is one number, the answer that number back.
+struct OneNumber;
+
+impl Codec for OneNumber {
+    type Answer = f64;
+    type Error = ScoreError;
+    fn decode(&mut self, body: &[u8], _: &dyn Predictor) -> Result<Batch, ScoreError> {
+        let value: f64 = std::str::from_utf8(body).unwrap().parse().unwrap();
+        Ok(Batch {
+            rows: 1,
+            values: InputBuffer::F64(vec![value]),
+        })
+    }
+    fn encode(self, predictions: Predictions, _: &dyn Predictor) -> Result<f64, ScoreError> {
+        let OutputBuffer::F64(values) = predictions.values else {
+            unreachable!("the model answers float64")
+        };
+        Ok(values[0])
+    }
+}
+
+fn scorer(pause: Duration, timeout: Duration, batching: Option<Batching>) -> (Arc<Scorer>, Arc<Echo>) {
+    let echo = Arc::new(Echo {
+        pause,
+        runs: Mutex::new(Vec::new()),
+    });
+    let scorer = Scorer::new(echo.clone(), timeout, batching, Arc::new(Metrics::default()));
+    (Arc::new(scorer), echo)
+}
+
+#[tokio::test]
+async fn a_run_past_the_timeout_is_a_timeout_error() {
+    let (scorer, _) = scorer(Duration::from_millis(300), Duration::from_millis(50), None);
+    let error = scorer.score(Bytes::from("1"), OneNumber).await.unwrap_err();
+    assert!(matches!(error, ScoreError::Timeout(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn with_batching_more_waiting_requests_than_cores_share_runs_and_get_their_answers() {
+    let batching = Batching {
+        max_rows: NonZeroUsize::new(64).unwrap(),
+        wait: Duration::from_millis(20),
+    };
+    let (scorer, echo) = scorer(Duration::from_millis(20), Duration::from_secs(5), Some(batching));
+    let requests: Vec<_> = (0..32)
+        .map(|i| {
+            let scorer = scorer.clone();
+            tokio::spawn(async move { scorer.score(Bytes::from(i.to_string()), OneNumber).await })
+        })
+        .collect();
+    for (i, request) in requests.into_iter().enumerate() {
+        let scored = request.await.unwrap().unwrap();
+        assert_eq!((scored.answer, scored.rows), (i as f64, 1));
+    }
+    let runs = echo.runs.lock().unwrap().clone();
+    assert!(runs.len() < 32, "requests were batched: {runs:?}");
+}
