@@ -22,13 +22,14 @@ fn model() -> OnnxModel {
 }
 
 fn parse(c: &mut Criterion) {
-    let spec = model().input();
+    let model = model();
+    let spec = model.spec();
     let mut group = c.benchmark_group("parse");
     for rows in ROWS {
         let body = body(rows);
         group.throughput(Throughput::Bytes(body.len() as u64));
         group.bench_with_input(BenchmarkId::from_parameter(rows), &body, |b, body| {
-            b.iter(|| parse_request(black_box(body), &spec).expect("valid"))
+            b.iter(|| parse_request(black_box(body), spec).expect("valid"))
         });
     }
     group.finish();
@@ -38,7 +39,7 @@ fn run(c: &mut Criterion) {
     let model = model();
     let mut group = c.benchmark_group("model_run");
     for rows in ROWS {
-        let batch: Batch = parse_request(&body(rows), &model.input()).expect("valid");
+        let batch: Batch = parse_request(&body(rows), model.spec()).expect("valid");
         group.throughput(Throughput::Elements(rows as u64));
         group.bench_with_input(BenchmarkId::from_parameter(rows), &batch, |b, batch| {
             b.iter(|| model.predict(black_box(batch.clone())).expect("runs"))
@@ -52,7 +53,7 @@ fn serialise(c: &mut Criterion) {
     let mut group = c.benchmark_group("serialise");
     for rows in ROWS {
         let predictions = model
-            .predict(parse_request(&body(rows), &model.input()).expect("valid"))
+            .predict(parse_request(&body(rows), model.spec()).expect("valid"))
             .expect("runs");
         group.throughput(Throughput::Elements(rows as u64));
         group.bench_with_input(

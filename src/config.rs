@@ -108,6 +108,11 @@ pub struct Cli {
     #[arg(long, env = "AML_SCORER_BATCH_WAIT_US", default_value_t = 500)]
     pub batch_wait_us: u64,
 
+    /// What `/score` answers when the request does not say (`?method=`, AutoML's
+    /// `GlobalParameters.method`): `predict` or a classifier's `predict_proba`.
+    #[arg(long, env = "AML_SCORER_SCORE_METHOD", value_enum, default_value = "predict")]
+    pub score_method: ScoreMethod,
+
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "AML_SCORER_MAX_BODY_BYTES", default_value = "104857600")]
     pub max_body_bytes: NonZeroUsize,
@@ -132,6 +137,17 @@ pub struct Cli {
 
 fn secret(value: &str) -> Result<Secret, std::convert::Infallible> {
     Ok(Secret::new(value.to_owned()))
+}
+
+/// What `/score` answers, as scikit-learn names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScoreMethod {
+    /// The first output: labels for classifiers, values for regressors.
+    #[value(name = "predict")]
+    Predict,
+    /// A classifier's probabilities, one list per row in class order.
+    #[value(name = "predict_proba")]
+    PredictProba,
 }
 
 /// How log lines are written.
@@ -165,6 +181,7 @@ pub struct ModelSettings {
 pub struct ScoringSettings {
     pub timeout: Duration,
     pub max_body_bytes: usize,
+    pub method: ScoreMethod,
     /// `None`: dynamic batching off.
     pub batching: Option<Batching>,
 }
@@ -276,6 +293,7 @@ impl Cli {
             scoring: ScoringSettings {
                 timeout: Duration::from_millis(self.scoring_timeout_ms.get()),
                 max_body_bytes: self.max_body_bytes.get(),
+                method: self.score_method,
                 batching,
             },
             azure,

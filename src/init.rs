@@ -40,8 +40,8 @@ pub async fn run(
     metrics.init_step("model", step.elapsed());
     let model_ms = ms(step);
     tracing::info!(step = "model", path = %target, input = loaded.input_shape(), output = loaded.output_shape(), ms = model_ms, "model loaded");
-    let input = loaded.input();
-    if let (Some(batching), Some(rows)) = (scoring.batching, input.fixed_rows) {
+    let spec = loaded.spec().clone();
+    if let (Some(batching), Some(rows)) = (scoring.batching, spec.fixed_rows) {
         tracing::error!(
             max_rows = batching.max_rows.get(),
             fixed_rows = rows,
@@ -93,8 +93,8 @@ pub async fn run(
     tracing::info!(
         input = %input_shape,
         output = %output_shape,
-        input_width = input.width,
-        input_type = %input.element,
+        inputs = %spec.input_names(),
+        input_width = spec.row_width(),
         model_ms,
         blob_ms,
         total_ms = ms(started),

@@ -21,6 +21,9 @@ pub enum ApiError {
     /// 400: a KServe V2 input tensor that does not fit the model (name, datatype, shape, data).
     #[error("{0}")]
     InvalidTensor(String),
+    /// 400: a method or output the model does not have.
+    #[error("{0}")]
+    BadRequest(String),
     /// 400: the body could not be read to its end (a broken chunked body, a client gone).
     #[error("the request body could not be read")]
     UnreadableBody(#[source] axum::Error),
@@ -53,6 +56,7 @@ impl ApiError {
         match self {
             ApiError::Score(Input(_) | Output(_) | Predict(PredictError::FixedBatch { .. }))
             | ApiError::InvalidTensor(_)
+            | ApiError::BadRequest(_)
             | ApiError::UnreadableBody(_) => StatusCode::BAD_REQUEST,
             ApiError::Score(Timeout(_)) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Score(Predict(PredictError::Engine(_)) | Task(_)) => StatusCode::INTERNAL_SERVER_ERROR,

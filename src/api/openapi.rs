@@ -18,7 +18,7 @@ pub struct VersionQuery {
 }
 
 pub async fn swagger(State(state): State<AppState>, Query(query): Query<VersionQuery>) -> Json<Value> {
-    let width = state.readiness.scorer().map(|s| s.model().input().width);
+    let width = state.readiness.scorer().map(|s| s.model().spec().row_width());
     let openapi3 = query.version.as_deref().is_some_and(|v| v.starts_with('3'));
     Json(document(width, openapi3))
 }

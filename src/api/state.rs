@@ -5,6 +5,7 @@ use std::sync::{
     Arc, OnceLock,
 };
 
+use crate::config::ScoreMethod;
 use crate::model::Scorer;
 use crate::telemetry::Metrics;
 
@@ -47,15 +48,23 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The model's name in KServe V2 routes.
     pub model_name: Arc<str>,
+    /// What `/score` answers when the request does not say.
+    pub score_method: ScoreMethod,
 }
 
 impl AppState {
-    pub fn new(max_body_bytes: usize, model_name: &str, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        max_body_bytes: usize,
+        model_name: &str,
+        score_method: ScoreMethod,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         AppState {
             readiness: Arc::new(Readiness::default()),
             max_body_bytes,
             metrics,
             model_name: Arc::from(model_name),
+            score_method,
         }
     }
 }

@@ -10,27 +10,24 @@ use axum::{
 use tower::ServiceExt;
 
 use super::*;
+use crate::config::ScoreMethod;
 use crate::model::{
-    Batch, ElementType, InputBuffer, InputSpec, OutputBuffer, PredictError, Predictions, Predictor, Scorer,
+    Batch, ElementType, ModelSpec, Output, PredictError, Predictions, Predictor, Scorer, Values,
 };
 use crate::telemetry::Metrics;
 use axum::http::Method;
 
 /// Sums each row of 3 float64 values; a first value of -1 makes it fail, 999 makes it slow,
 /// and a first value of -2 gives NaN.
-struct RowSum;
+struct RowSum(ModelSpec);
 
 impl Predictor for RowSum {
-    fn input(&self) -> InputSpec {
-        InputSpec {
-            width: 3,
-            element: ElementType::F64,
-            fixed_rows: None,
-        }
+    fn spec(&self) -> &ModelSpec {
+        &self.0
     }
 
     fn predict(&self, batch: Batch) -> Result<Predictions, PredictError> {
-        let InputBuffer::F64(values) = batch.values else {
+        let [Values::F64(values)] = batch.inputs.as_slice() else {
             unreachable!("the spec says float64")
         };
         match values[0] {
@@ -50,21 +47,28 @@ impl Predictor for RowSum {
             .collect();
         Ok(Predictions {
             rows: batch.rows,
-            per_row: 1,
-            values: OutputBuffer::F64(sums),
+            outputs: vec![Output {
+                per_row: 1,
+                values: Values::F64(sums),
+            }],
         })
     }
 }
 
 /// The fake model behind a 100 ms scoring timeout and a 1 KiB body limit.
 fn scorer(metrics: Arc<Metrics>) -> Scorer {
-    Scorer::new(Arc::new(RowSum), Duration::from_millis(100), None, metrics)
+    Scorer::new(
+        Arc::new(RowSum(ModelSpec::matrix(3, ElementType::F64))),
+        Duration::from_millis(100),
+        None,
+        metrics,
+    )
 }
 
 /// State before `init` is done, or after (`ready`).
 fn state(ready: bool) -> AppState {
     let metrics = Arc::new(Metrics::default());
-    let state = AppState::new(1024, "fake", metrics.clone());
+    let state = AppState::new(1024, "fake", ScoreMethod::Predict, metrics.clone());
     if ready {
         state.readiness.serve(scorer(metrics));
     }

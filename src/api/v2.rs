@@ -17,8 +17,8 @@ use super::{body::read_body, error::V2Error, observe::ScoredRows, ApiError, AppS
 
 mod tensor;
 
-use crate::model::{Batch, Codec, ElementType, InputError, Predictions, Predictor, Scorer};
-use tensor::{output_data, to_batch};
+use crate::model::{Batch, Codec, ElementType, InputError, Predictions, Predictor, Scorer, TensorSpec};
+use tensor::{output_tensor, to_batch};
 
 /// The protocol's datatype name for an element type.
 pub(super) fn datatype(element: ElementType) -> &'static str {
@@ -27,7 +27,14 @@ pub(super) fn datatype(element: ElementType) -> &'static str {
         ElementType::F64 => "FP64",
         ElementType::I32 => "INT32",
         ElementType::I64 => "INT64",
+        ElementType::Bool => "BOOL",
+        ElementType::String => "BYTES",
     }
+}
+
+/// A tensor's metadata entry.
+fn describe(tensor: &TensorSpec) -> Value {
+    json!({ "name": tensor.name, "datatype": datatype(tensor.element), "shape": tensor.v2_shape() })
 }
 
 /// `GET /v2`: server metadata.
@@ -69,16 +76,13 @@ pub async fn model_metadata(
     Path(name): Path<String>,
 ) -> Result<Json<Value>, V2Error> {
     let scorer = model(&state, &name)?;
-    let (input, meta) = (scorer.model().input(), scorer.model().metadata());
-    let output_shape = meta
-        .output_width
-        .map_or_else(|| json!([-1, -1]), |width| json!([-1, width]));
+    let spec = scorer.model().spec();
     Ok(Json(json!({
         "name": name,
         "versions": ["1"],
         "platform": "onnx",
-        "inputs": [{ "name": meta.input_name, "datatype": datatype(input.element), "shape": [-1, input.width] }],
-        "outputs": [{ "name": meta.output_name, "datatype": datatype(meta.output_element), "shape": output_shape }],
+        "inputs": spec.inputs.iter().map(describe).collect::<Vec<_>>(),
+        "outputs": spec.outputs.iter().map(describe).collect::<Vec<_>>(),
     })))
 }
 
@@ -95,6 +99,13 @@ pub async fn model_ready(
 pub(super) struct InferRequest {
     id: Option<String>,
     pub(super) inputs: Vec<InferInput>,
+    /// The outputs to answer; all of them when absent.
+    outputs: Option<Vec<RequestedOutput>>,
+}
+
+#[derive(Deserialize)]
+struct RequestedOutput {
+    name: String,
 }
 
 #[derive(Deserialize)]
@@ -110,6 +121,8 @@ struct InferCodec {
     model_name: String,
     /// The request's `id`, echoed in the answer.
     id: Option<String>,
+    /// Indices of the outputs to answer, in the request's order.
+    outputs: Vec<usize>,
 }
 
 impl Codec for InferCodec {
@@ -120,22 +133,48 @@ impl Codec for InferCodec {
         let request: InferRequest = serde_json::from_slice(body).map_err(|e| InputError::InvalidJson {
             detail: e.to_string(),
         })?;
+        let spec = model.spec();
+        self.outputs = match &request.outputs {
+            None => (0..spec.outputs.len()).collect(),
+            Some(wanted) => wanted
+                .iter()
+                .map(|wanted| {
+                    spec.outputs
+                        .iter()
+                        .position(|o| o.name == wanted.name)
+                        .ok_or_else(|| {
+                            let names: Vec<&str> = spec.outputs.iter().map(|o| o.name.as_str()).collect();
+                            ApiError::InvalidTensor(format!(
+                                "unknown output {:?}; the model's outputs are {}",
+                                wanted.name,
+                                names.join(", ")
+                            ))
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+        };
         self.id = request.id.clone();
-        to_batch(&request, model)
+        to_batch(&request, spec)
     }
 
     fn encode(self, predictions: Predictions, model: &dyn Predictor) -> Result<Vec<u8>, ApiError> {
-        let (element, data) = output_data(&predictions.values)?;
+        let spec = model.spec();
+        let outputs = self
+            .outputs
+            .iter()
+            .map(|&index| {
+                output_tensor(
+                    &spec.outputs[index],
+                    &predictions.outputs[index],
+                    predictions.rows,
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let answer = json!({
             "model_name": self.model_name,
             "model_version": "1",
             "id": self.id,
-            "outputs": [{
-                "name": model.metadata().output_name,
-                "datatype": element,
-                "shape": [predictions.rows, predictions.per_row],
-                "data": data,
-            }],
+            "outputs": outputs,
         });
         Ok(serde_json::to_vec(&answer).expect("a JSON value always serialises"))
     }
@@ -152,6 +191,7 @@ pub async fn infer(
     let codec = InferCodec {
         model_name: name,
         id: None,
+        outputs: Vec::new(),
     };
     let scored = scorer.score(bytes, codec).await?;
     let content_type = [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))];

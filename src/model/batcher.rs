@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{Batch, InputBuffer, OutputBuffer, PredictError, Predictions, Predictor};
+use super::{Batch, Output, PredictError, Predictions, Predictor, Values};
 
 /// Dynamic batching settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,12 +98,19 @@ fn run_jobs(inner: &dyn Predictor, mut jobs: Vec<Job>) {
     let counts: Vec<usize> = jobs.iter().map(|job| job.batch.rows).collect();
     let mut combined = Batch {
         rows: 0,
-        values: empty_like(&jobs[0].batch.values),
+        inputs: jobs[0]
+            .batch
+            .inputs
+            .iter()
+            .map(|input| Values::with_capacity(input.element(), 0))
+            .collect(),
     };
     let mut replies = Vec::with_capacity(jobs.len());
     for job in jobs {
         combined.rows += job.batch.rows;
-        append(&mut combined.values, job.batch.values);
+        for (into, more) in combined.inputs.iter_mut().zip(job.batch.inputs) {
+            into.append(more);
+        }
         replies.push(job.reply);
     }
     match inner.predict(combined) {
@@ -121,48 +128,22 @@ fn run_jobs(inner: &dyn Predictor, mut jobs: Vec<Job>) {
     }
 }
 
-fn empty_like(values: &InputBuffer) -> InputBuffer {
-    match values {
-        InputBuffer::F32(_) => InputBuffer::F32(Vec::new()),
-        InputBuffer::F64(_) => InputBuffer::F64(Vec::new()),
-        InputBuffer::I32(_) => InputBuffer::I32(Vec::new()),
-        InputBuffer::I64(_) => InputBuffer::I64(Vec::new()),
-    }
-}
-
-/// Appends `more` to `into`; both come from the same model, so the types match.
-fn append(into: &mut InputBuffer, more: InputBuffer) {
-    match (into, more) {
-        (InputBuffer::F32(a), InputBuffer::F32(b)) => a.extend(b),
-        (InputBuffer::F64(a), InputBuffer::F64(b)) => a.extend(b),
-        (InputBuffer::I32(a), InputBuffer::I32(b)) => a.extend(b),
-        (InputBuffer::I64(a), InputBuffer::I64(b)) => a.extend(b),
-        _ => unreachable!("every request is parsed for the same model input type"),
-    }
-}
-
 /// Splits a batched answer back into one answer per request, by row counts.
-fn split(predictions: Predictions, counts: &[usize]) -> Vec<Predictions> {
-    let per_row = predictions.per_row;
-    macro_rules! split_vec {
-        ($values:expr, $variant:ident) => {{
-            let mut rest = $values.into_iter();
-            counts
-                .iter()
-                .map(|&rows| Predictions {
-                    rows,
-                    per_row,
-                    values: OutputBuffer::$variant(rest.by_ref().take(rows * per_row).collect()),
+fn split(mut predictions: Predictions, counts: &[usize]) -> Vec<Predictions> {
+    counts
+        .iter()
+        .map(|&rows| Predictions {
+            rows,
+            outputs: predictions
+                .outputs
+                .iter_mut()
+                .map(|output| Output {
+                    per_row: output.per_row,
+                    values: output.values.take_front(rows * output.per_row),
                 })
-                .collect()
-        }};
-    }
-    match predictions.values {
-        OutputBuffer::F32(v) => split_vec!(v, F32),
-        OutputBuffer::F64(v) => split_vec!(v, F64),
-        OutputBuffer::I32(v) => split_vec!(v, I32),
-        OutputBuffer::I64(v) => split_vec!(v, I64),
-    }
+                .collect(),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The numeric element types the server converts JSON numbers to and from.
+//! The element types of model inputs and outputs, and the conversion of JSON numbers to the
+//! numeric ones.
 
 use std::fmt;
 
@@ -9,6 +10,15 @@ pub enum ElementType {
     F64,
     I32,
     I64,
+    Bool,
+    String,
+}
+
+impl ElementType {
+    /// Whether JSON numbers are this type's values.
+    pub fn is_numeric(self) -> bool {
+        !matches!(self, ElementType::Bool | ElementType::String)
+    }
 }
 
 impl fmt::Display for ElementType {
@@ -18,42 +28,102 @@ impl fmt::Display for ElementType {
             ElementType::F64 => "float64",
             ElementType::I32 => "int32",
             ElementType::I64 => "int64",
+            ElementType::Bool => "bool",
+            ElementType::String => "string",
         })
     }
 }
 
-/// Input values in the model's element type, row-major.
+/// Values of one tensor in its element type, row-major: a model input, or an output as the model
+/// produced it.
 #[derive(Debug, Clone, PartialEq)]
-pub enum InputBuffer {
+pub enum Values {
     F32(Vec<f32>),
     F64(Vec<f64>),
     I32(Vec<i32>),
     I64(Vec<i64>),
+    Bool(Vec<bool>),
+    String(Vec<String>),
 }
 
-impl InputBuffer {
-    pub fn len(&self) -> usize {
-        match self {
-            InputBuffer::F32(v) => v.len(),
-            InputBuffer::F64(v) => v.len(),
-            InputBuffer::I32(v) => v.len(),
-            InputBuffer::I64(v) => v.len(),
+/// Applies `$body` to the vector inside any `Values`, bound as `$v`.
+macro_rules! each_values {
+    ($values:expr, $v:ident => $body:expr) => {
+        match $values {
+            Values::F32($v) => $body,
+            Values::F64($v) => $body,
+            Values::I32($v) => $body,
+            Values::I64($v) => $body,
+            Values::Bool($v) => $body,
+            Values::String($v) => $body,
         }
+    };
+}
+
+impl Values {
+    pub fn len(&self) -> usize {
+        each_values!(self, v => v.len())
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    pub fn element(&self) -> ElementType {
+        match self {
+            Values::F32(_) => ElementType::F32,
+            Values::F64(_) => ElementType::F64,
+            Values::I32(_) => ElementType::I32,
+            Values::I64(_) => ElementType::I64,
+            Values::Bool(_) => ElementType::Bool,
+            Values::String(_) => ElementType::String,
+        }
+    }
+
+    /// An empty buffer of `element`, with room for `capacity` values.
+    pub fn with_capacity(element: ElementType, capacity: usize) -> Self {
+        match element {
+            ElementType::F32 => Values::F32(Vec::with_capacity(capacity)),
+            ElementType::F64 => Values::F64(Vec::with_capacity(capacity)),
+            ElementType::I32 => Values::I32(Vec::with_capacity(capacity)),
+            ElementType::I64 => Values::I64(Vec::with_capacity(capacity)),
+            ElementType::Bool => Values::Bool(Vec::with_capacity(capacity)),
+            ElementType::String => Values::String(Vec::with_capacity(capacity)),
+        }
+    }
+
+    /// Appends `more`, which holds the same element type (both come from one model's tensor).
+    pub fn append(&mut self, more: Values) {
+        match (self, more) {
+            (Values::F32(a), Values::F32(b)) => a.extend(b),
+            (Values::F64(a), Values::F64(b)) => a.extend(b),
+            (Values::I32(a), Values::I32(b)) => a.extend(b),
+            (Values::I64(a), Values::I64(b)) => a.extend(b),
+            (Values::Bool(a), Values::Bool(b)) => a.extend(b),
+            (Values::String(a), Values::String(b)) => a.extend(b),
+            _ => unreachable!("values of one tensor share its element type"),
+        }
+    }
+
+    /// Splits off the first `count` values.
+    pub fn take_front(&mut self, count: usize) -> Values {
+        each_values!(self, v => {
+            let rest = v.split_off(count.min(v.len()));
+            Values::from(std::mem::replace(v, rest))
+        })
+    }
 }
 
-/// Output values as the model produced them, row-major.
-#[derive(Debug, Clone, PartialEq)]
-pub enum OutputBuffer {
-    F32(Vec<f32>),
-    F64(Vec<f64>),
-    I32(Vec<i32>),
-    I64(Vec<i64>),
+macro_rules! values_from {
+    ($($ty:ty => $variant:ident),*) => {$(
+        impl From<Vec<$ty>> for Values {
+            fn from(values: Vec<$ty>) -> Self {
+                Values::$variant(values)
+            }
+        }
+    )*};
 }
+values_from!(f32 => F32, f64 => F64, i32 => I32, i64 => I64, bool => Bool, String => String);
 
 /// Conversion of one JSON number into an element type; `None` means it does not fit.
 pub trait Element: Copy {
@@ -61,7 +131,7 @@ pub trait Element: Copy {
     fn from_f64(value: f64) -> Option<Self>;
     fn from_i64(value: i64) -> Option<Self>;
     fn from_u64(value: u64) -> Option<Self>;
-    fn wrap(values: Vec<Self>) -> InputBuffer;
+    fn wrap(values: Vec<Self>) -> Values;
 }
 
 impl Element for f64 {
@@ -75,8 +145,8 @@ impl Element for f64 {
     fn from_u64(value: u64) -> Option<Self> {
         Some(value as f64)
     }
-    fn wrap(values: Vec<Self>) -> InputBuffer {
-        InputBuffer::F64(values)
+    fn wrap(values: Vec<Self>) -> Values {
+        Values::F64(values)
     }
 }
 
@@ -93,8 +163,8 @@ impl Element for f32 {
     fn from_u64(value: u64) -> Option<Self> {
         Some(value as f32)
     }
-    fn wrap(values: Vec<Self>) -> InputBuffer {
-        InputBuffer::F32(values)
+    fn wrap(values: Vec<Self>) -> Values {
+        Values::F32(values)
     }
 }
 
@@ -113,8 +183,8 @@ macro_rules! integer_element {
             fn from_u64(value: u64) -> Option<Self> {
                 <$ty>::try_from(value).ok()
             }
-            fn wrap(values: Vec<Self>) -> InputBuffer {
-                InputBuffer::$variant(values)
+            fn wrap(values: Vec<Self>) -> Values {
+                Values::$variant(values)
             }
         }
     };

@@ -7,11 +7,14 @@ use std::fmt;
 use serde::de::DeserializeSeed;
 
 use super::element::Element;
-use super::{Batch, ElementType, InputSpec};
+use super::{Batch, ElementType, ModelSpec, Values};
 
 mod document;
 mod fast;
+mod forms;
 mod rows;
+
+pub use forms::{Envelope, ScoringRequest};
 
 use document::BodySeed;
 
@@ -26,7 +29,10 @@ pub enum InputError {
     InvalidJson { detail: String },
     #[error("the request body must be a JSON object with a \"data\" field, found {found}")]
     NotAnObject { found: &'static str },
-    #[error("the request body has no \"data\" field; send {{\"data\": [[...], ...]}}")]
+    #[error(
+        "the request body has no \"data\" field; send {{\"data\": [[...], ...]}} (or one of \
+         input_data, Inputs, dataframe_split, dataframe_records, instances, inputs)"
+    )]
     MissingData,
     #[error("the request body has \"data\" twice")]
     DuplicateData,
@@ -58,38 +64,113 @@ pub enum InputError {
     },
     #[error("{path}: number out of range")]
     NumberOverflow { path: String },
+    #[error("the request has no column {name:?}; the model's columns are {columns}")]
+    MissingColumn { name: String, columns: String },
+    #[error("column {column:?} has {found} values, the columns before it have {expected}")]
+    ColumnLengths {
+        column: String,
+        found: usize,
+        expected: usize,
+    },
+    #[error(
+        "records name columns, but this model takes one input ({input}) of {width} values per row: \
+         send rows {{\"data\": [[...], ...]}} or the split form \
+         {{\"input_data\": {{\"columns\": [...], \"data\": [[...], ...]}}}}"
+    )]
+    RecordsForMatrix { input: String, width: usize },
+    #[error("{rows}; read as columns, {columns}")]
+    NotRowsNorColumns { rows: String, columns: String },
+    #[error("record {index} is {found}, not an object of column values")]
+    NotARecord { index: usize, found: &'static str },
+    #[error("{form}: column {column:?}, row {row}: expected {expected}, found {found}")]
+    BadValue {
+        column: String,
+        row: usize,
+        expected: ElementType,
+        found: String,
+        form: String,
+    },
 }
 
-/// Parses `body` for a model that takes `spec`.
-pub fn parse_request(body: &[u8], spec: &InputSpec) -> Result<Batch, InputError> {
+impl InputError {
+    /// Whether the matrix parser stopped because the body is another form (records, columns, a
+    /// key other than `data`), which the form parser reads.
+    fn is_another_form(&self) -> bool {
+        match self {
+            InputError::MissingData => true,
+            InputError::DataNotArray { found } => *found == "an object",
+            InputError::NotARow { found, .. } => *found == "an object",
+            InputError::NotANumber { path, found } => path == "data[0]" && *found == "an object",
+            _ => false,
+        }
+    }
+}
+
+/// Parses `body`, in any supported form, for a model that takes `spec`.
+pub fn parse_scoring_request(body: &[u8], spec: &ModelSpec) -> Result<ScoringRequest, InputError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(InputError::EmptyBody);
     }
-    match spec.element {
-        ElementType::F32 => parse_typed::<f32>(body, spec.width),
-        ElementType::F64 => parse_typed::<f64>(body, spec.width),
-        ElementType::I32 => parse_typed::<i32>(body, spec.width),
-        ElementType::I64 => parse_typed::<i64>(body, spec.width),
+    // A numeric matrix in the usual form is read straight into its buffer; only a body in
+    // another form goes through the general parser.
+    if let Some((width, element)) = spec.numeric_matrix() {
+        match parse_matrix(body, width, element) {
+            Ok((rows, values)) => {
+                return Ok(ScoringRequest {
+                    batch: Batch {
+                        rows,
+                        inputs: vec![values],
+                    },
+                    envelope: Envelope::Bare,
+                    method: None,
+                })
+            }
+            Err(error) if !error.is_another_form() => return Err(error),
+            Err(as_rows) => {
+                return forms::parse_form(body, spec).map_err(|as_form| match as_form {
+                    // Neither rows nor the columns the model takes: say both.
+                    InputError::MissingColumn { .. } => InputError::NotRowsNorColumns {
+                        rows: as_rows.to_string(),
+                        columns: as_form.to_string(),
+                    },
+                    other => other,
+                });
+            }
+        }
+    }
+    forms::parse_form(body, spec)
+}
+
+/// Parses `body` into the model's batch (any form; the envelope and method are dropped).
+pub fn parse_request(body: &[u8], spec: &ModelSpec) -> Result<Batch, InputError> {
+    parse_scoring_request(body, spec).map(|request| request.batch)
+}
+
+/// Parses `{"data": [[...], ...]}` (or one flat row) into one buffer of `element`.
+fn parse_matrix(body: &[u8], width: usize, element: ElementType) -> Result<(usize, Values), InputError> {
+    match element {
+        ElementType::F32 => parse_typed::<f32>(body, width),
+        ElementType::F64 => parse_typed::<f64>(body, width),
+        ElementType::I32 => parse_typed::<i32>(body, width),
+        ElementType::I64 => parse_typed::<i64>(body, width),
+        ElementType::Bool | ElementType::String => unreachable!("a numeric matrix has a numeric type"),
     }
 }
 
-fn parse_typed<T: Element>(body: &[u8], width: usize) -> Result<Batch, InputError> {
+fn parse_typed<T: Element>(body: &[u8], width: usize) -> Result<(usize, Values), InputError> {
     // Every value but the last of a row is followed by a comma, so the commas (plus one) bound the
     // number of values: one exact reservation instead of repeated growth and copies.
     let commas = body.iter().filter(|&&b| b == b',').count();
     let mut values = Vec::with_capacity(commas + 1);
     if let Some(rows) = fast::parse::<T>(body, width, &mut values) {
-        return Ok(Batch {
-            rows,
-            values: T::wrap(values),
-        });
+        return Ok((rows, T::wrap(values)));
     }
     values.clear();
     parse_full(body, width, values)
 }
 
 /// The full parser: any JSON, with an error that says what is wrong and where.
-fn parse_full<T: Element>(body: &[u8], width: usize, values: Vec<T>) -> Result<Batch, InputError> {
+fn parse_full<T: Element>(body: &[u8], width: usize, values: Vec<T>) -> Result<(usize, Values), InputError> {
     // The fast path reads ASCII only, so only the full parser needs the UTF-8 check.
     if let Err(e) = std::str::from_utf8(body) {
         return Err(InputError::NotUtf8 {
@@ -109,10 +190,7 @@ fn parse_full<T: Element>(body: &[u8], width: usize, values: Vec<T>) -> Result<B
         .and_then(|()| de.end());
     match (parsed, ctx.error) {
         (_, Some(error)) => Err(error),
-        (Ok(()), None) => Ok(Batch {
-            rows: ctx.rows,
-            values: T::wrap(ctx.values),
-        }),
+        (Ok(()), None) => Ok((ctx.rows, T::wrap(ctx.values))),
         (Err(e), None) if e.to_string().starts_with("number out of range") => {
             Err(InputError::NumberOverflow {
                 path: ctx.at.to_string(),

@@ -8,37 +8,36 @@ mod input;
 mod onnx;
 mod output;
 mod scorer;
+mod spec;
 
 use std::sync::Arc;
 
-pub use element::{Element, ElementType, InputBuffer, OutputBuffer};
-pub use input::{parse_request, InputError};
+pub use element::{Element, ElementType, Values};
+pub use input::{parse_request, parse_scoring_request, Envelope, InputError, ScoringRequest};
 pub use onnx::{ModelLoadError, OnnxModel};
-pub use output::{write_predictions, OutputError};
+pub use output::{write_output, write_predictions, OutputError};
 pub use scorer::{Batching, Codec, ScoreError, Scored, Scorer};
+pub use spec::{ModelSpec, TensorSpec};
 
-/// What the model takes: rows of `width` values of one element type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InputSpec {
-    pub width: usize,
-    pub element: ElementType,
-    /// Some models are exported with a fixed batch size; `None` means any number of rows.
-    pub fixed_rows: Option<usize>,
-}
-
-/// A request's rows, in one contiguous row-major buffer of the model's element type.
+/// A request's rows: one buffer per model input, in the model's input order, each row-major.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Batch {
     pub rows: usize,
-    pub values: InputBuffer,
+    pub inputs: Vec<Values>,
 }
 
-/// The model's answer: `rows` rows of `per_row` values each.
+/// The model's answer: every output, in the model's order, for `rows` rows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Predictions {
     pub rows: usize,
+    pub outputs: Vec<Output>,
+}
+
+/// One output: `per_row` values for each row, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
     pub per_row: usize,
-    pub values: OutputBuffer,
+    pub values: Values,
 }
 
 /// The inference engine's own error, shared: one failed batched run reaches every waiter.
@@ -63,28 +62,10 @@ impl PredictError {
     }
 }
 
-/// Names and output type, for protocols that describe the model (KServe V2, OpenAPI).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModelMetadata {
-    pub input_name: String,
-    pub output_name: String,
-    pub output_element: ElementType,
-    /// Values per row of the first output, when the model declares it.
-    pub output_width: Option<usize>,
-}
-
 /// Anything that turns a batch into predictions. The ONNX model implements it; router tests use
 /// a fake. Implementations are blocking CPU work: the `Scorer` decides where they run.
 pub trait Predictor: Send + Sync + 'static {
-    fn input(&self) -> InputSpec;
-    fn metadata(&self) -> ModelMetadata {
-        ModelMetadata {
-            input_name: "input".to_owned(),
-            output_name: "output".to_owned(),
-            output_element: self.input().element,
-            output_width: None,
-        }
-    }
+    fn spec(&self) -> &ModelSpec;
     fn predict(&self, batch: Batch) -> Result<Predictions, PredictError>;
     /// True when a small request costs less to run on the calling thread than to hand to
     /// another one (a few microseconds per call).

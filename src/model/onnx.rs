@@ -3,16 +3,12 @@
 use std::{path::Path, sync::Arc};
 
 use tract_onnx::prelude::*;
-use tract_onnx::tract_hir::infer::Factoid;
 
 mod facts;
 
-use facts::{describe_outputs, element_type, io_names};
+use facts::{declared_input, describe, output_specs};
 
-use super::{
-    Batch, ElementType, InputBuffer, InputSpec, ModelMetadata, OutputBuffer, PredictError, Predictions,
-    Predictor,
-};
+use super::{Batch, ElementType, ModelSpec, Output, PredictError, Predictions, Predictor, Values};
 
 /// A model whose one-row run is faster than this is run inline for small requests: handing the
 /// work to a blocking thread and back costs more (tens of microseconds) than the run itself.
@@ -23,18 +19,20 @@ const CHEAP_RUN: std::time::Duration = std::time::Duration::from_micros(50);
 pub enum ModelLoadError {
     #[error("cannot parse {path} as ONNX: {cause}")]
     Parse { path: String, cause: String },
-    #[error("the model has {0} inputs; this server feeds exactly one 2-D input")]
-    InputCount(usize),
-    #[error("the model's input is {0}; this server feeds a 2-D input [rows, features]")]
-    InputRank(String),
-    #[error("the model's input width is not fixed ({0}); export it with a known feature count")]
-    OpenWidth(String),
-    #[error("the model's input type {0:?} is not supported (float32, float64, int32, int64 are)")]
-    InputType(DatumType),
+    #[error("the model has no inputs")]
+    NoInputs,
+    #[error("the model's input {name} is {shape}; this server feeds inputs [rows] or [rows, features]")]
+    InputRank { name: String, shape: String },
+    #[error("the model's input {name} has an open width ({shape}); export it with a known feature count")]
+    OpenWidth { name: String, shape: String },
     #[error(
-        "the model's output {index} has type {datum:?}; float32, float64, int32 and int64 are supported"
+        "the model's input {name} has type {datum:?}; float32, float64, int32, int64, bool and string are supported"
     )]
-    OutputType { index: usize, datum: DatumType },
+    InputType { name: String, datum: DatumType },
+    #[error(
+        "the model's output {name} has type {datum:?}; float32, float64, int32, int64, bool and string are supported"
+    )]
+    OutputType { name: String, datum: DatumType },
     #[error("cannot optimise the model (an operator tract does not implement?): {0}")]
     Optimise(String),
     #[error("the warm-up run failed")]
@@ -45,8 +43,7 @@ pub enum ModelLoadError {
 /// fresh state per call, so many threads can score at once without a lock.
 pub struct OnnxModel {
     plan: Arc<TypedRunnableModel>,
-    input: InputSpec,
-    metadata: ModelMetadata,
+    spec: ModelSpec,
     input_shape: String,
     output_shape: String,
     /// Whether one small run takes only microseconds (measured at warm-up).
@@ -70,63 +67,33 @@ impl OnnxModel {
             cause: format!("{cause:#}"),
         };
         let mut model = tract_onnx::onnx().model_for_path(path).map_err(parse)?;
-        let inputs = model.input_outlets().map_err(parse)?.len();
-        if inputs != 1 {
-            return Err(ModelLoadError::InputCount(inputs));
+        let count = model.input_outlets().map_err(parse)?.len();
+        if count == 0 {
+            return Err(ModelLoadError::NoInputs);
         }
-        let declared = model.input_fact(0).map_err(parse)?.clone();
-        let datum = declared.datum_type.concretize().unwrap_or(DatumType::F32);
-        let element = element_type(datum).ok_or(ModelLoadError::InputType(datum))?;
-        let dims: Vec<Option<usize>> = declared
-            .shape
-            .dims()
-            .map(|d| {
-                d.concretize()
-                    .and_then(|d| d.as_i64())
-                    .and_then(|d| usize::try_from(d).ok())
-            })
-            .collect();
-        if declared.shape.is_open() || dims.len() != 2 {
-            return Err(ModelLoadError::InputRank(declared.format_dt_shape()));
+        // One symbol for every input's batch dimension: they all carry the same rows, and one
+        // optimised plan then serves every batch size. Declared sizes are kept.
+        let rows = model.sym("N");
+        let mut inputs = Vec::with_capacity(count);
+        let mut fixed_rows = None;
+        for index in 0..count {
+            let (spec, declared_rows, fact) = declared_input(&model, index, &rows, &parse)?;
+            fixed_rows = fixed_rows.or(declared_rows);
+            model.set_input_fact(index, fact).map_err(parse)?;
+            inputs.push(spec);
         }
-        let width = dims[1].ok_or_else(|| ModelLoadError::OpenWidth(declared.format_dt_shape()))?;
-        // Keep what the model declares; only an unknown batch dimension becomes a symbol, so one
-        // optimised plan serves every batch size.
-        let batch = match dims[0] {
-            Some(rows) => rows.to_dim(),
-            None => model.sym("N").to_dim(),
-        };
-        let (input_name, output_name) = io_names(&model).map_err(parse)?;
-        let fact = InferenceFact::dt_shape(datum, tvec![batch, width.to_dim()]);
-        model.set_input_fact(0, fact).map_err(parse)?;
-        let typed = model
-            .into_optimized()
-            .map_err(|e| ModelLoadError::Optimise(format!("{e:#}")))?;
-        let output_shape = describe_outputs(&typed)?;
-        let output_fact = typed.output_fact(0).map_err(parse)?;
-        let metadata = ModelMetadata {
-            input_name,
-            output_name,
-            output_element: element_type(output_fact.datum_type).unwrap_or(element),
-            output_width: output_fact
-                .shape
-                .get(1)
-                .and_then(|d| d.as_i64())
-                .and_then(|d| usize::try_from(d).ok()),
-        };
-        let input_shape = format!("{:?}", typed.input_fact(0).map_err(parse)?);
-        let plan = typed
-            .into_runnable()
-            .map_err(|e| ModelLoadError::Optimise(format!("{e:#}")))?;
-        let input = InputSpec {
-            width,
-            element,
-            fixed_rows: dims[0],
-        };
+        let optimise = |e: TractError| ModelLoadError::Optimise(format!("{e:#}"));
+        let typed = model.into_optimized().map_err(optimise)?;
+        let outputs = output_specs(&typed)?;
+        let (input_shape, output_shape) = describe(&typed).map_err(optimise)?;
+        let plan = typed.into_runnable().map_err(optimise)?;
         let loaded = OnnxModel {
             plan,
-            input,
-            metadata,
+            spec: ModelSpec {
+                inputs,
+                outputs,
+                fixed_rows,
+            },
             input_shape,
             output_shape,
             cheap: false,
@@ -138,7 +105,7 @@ impl OnnxModel {
         })
     }
 
-    /// Input shape as tract sees it after optimisation, e.g. `N,10,F64`.
+    /// Input shapes as tract sees them after optimisation, e.g. `N,10,F64`.
     pub fn input_shape(&self) -> &str {
         &self.input_shape
     }
@@ -148,22 +115,31 @@ impl OnnxModel {
         &self.output_shape
     }
 
-    /// Runs a row of zeros a few times; returns the fastest run's time.
+    /// Runs a row of zeros (empty strings, `false`) a few times; returns the fastest run's time.
     fn warm_up(&self) -> Result<std::time::Duration, ModelLoadError> {
-        let rows = self.input.fixed_rows.unwrap_or(1);
-        let zeros = rows * self.input.width;
-        let values = match self.input.element {
-            ElementType::F32 => InputBuffer::F32(vec![0.0; zeros]),
-            ElementType::F64 => InputBuffer::F64(vec![0.0; zeros]),
-            ElementType::I32 => InputBuffer::I32(vec![0; zeros]),
-            ElementType::I64 => InputBuffer::I64(vec![0; zeros]),
-        };
+        let rows = self.spec.fixed_rows.unwrap_or(1);
+        let inputs = self
+            .spec
+            .inputs
+            .iter()
+            .map(|input| {
+                let count = rows * input.width.unwrap_or(1);
+                match input.element {
+                    ElementType::F32 => Values::F32(vec![0.0; count]),
+                    ElementType::F64 => Values::F64(vec![0.0; count]),
+                    ElementType::I32 => Values::I32(vec![0; count]),
+                    ElementType::I64 => Values::I64(vec![0; count]),
+                    ElementType::Bool => Values::Bool(vec![false; count]),
+                    ElementType::String => Values::String(vec![String::new(); count]),
+                }
+            })
+            .collect::<Vec<_>>();
         let mut fastest = std::time::Duration::MAX;
         for _ in 0..5 {
             let started = std::time::Instant::now();
             self.predict(Batch {
                 rows,
-                values: values.clone(),
+                inputs: inputs.clone(),
             })
             .map_err(ModelLoadError::WarmUp)?;
             fastest = fastest.min(started.elapsed());
@@ -173,12 +149,8 @@ impl OnnxModel {
 }
 
 impl Predictor for OnnxModel {
-    fn input(&self) -> InputSpec {
-        self.input
-    }
-
-    fn metadata(&self) -> ModelMetadata {
-        self.metadata.clone()
+    fn spec(&self) -> &ModelSpec {
+        &self.spec
     }
 
     fn is_cheap(&self) -> bool {
@@ -186,7 +158,7 @@ impl Predictor for OnnxModel {
     }
 
     fn predict(&self, batch: Batch) -> Result<Predictions, PredictError> {
-        if let Some(expected) = self.input.fixed_rows {
+        if let Some(expected) = self.spec.fixed_rows {
             if batch.rows != expected {
                 return Err(PredictError::FixedBatch {
                     expected,
@@ -194,41 +166,63 @@ impl Predictor for OnnxModel {
                 });
             }
         }
-        let shape = [batch.rows, self.input.width];
-        let engine = |e: TractError| PredictError::engine(e);
-        let tensor = match batch.values {
-            InputBuffer::F32(v) => tract_ndarray::Array2::from_shape_vec(shape, v).map(Tensor::from),
-            InputBuffer::F64(v) => tract_ndarray::Array2::from_shape_vec(shape, v).map(Tensor::from),
-            InputBuffer::I32(v) => tract_ndarray::Array2::from_shape_vec(shape, v).map(Tensor::from),
-            InputBuffer::I64(v) => tract_ndarray::Array2::from_shape_vec(shape, v).map(Tensor::from),
+        let mut tensors = TVec::with_capacity(batch.inputs.len());
+        for (spec, values) in self.spec.inputs.iter().zip(batch.inputs) {
+            let shape: TVec<usize> = if spec.rank1 {
+                tvec![batch.rows]
+            } else {
+                tvec![batch.rows, spec.width.unwrap_or(1)]
+            };
+            tensors.push(into_tensor(values, &shape)?.into_tvalue());
         }
-        .map_err(PredictError::engine)?;
-        let outputs = self.plan.run(tvec!(tensor.into_tvalue())).map_err(engine)?;
-        // The first output is the prediction (as scikit-learn's `predict` returns); classifiers'
-        // extra outputs (probabilities) are not sent.
-        let output = outputs
+        let outputs = self.plan.run(tensors).map_err(PredictError::engine)?;
+        let outputs = outputs
             .into_iter()
-            .next()
-            .ok_or_else(|| PredictError::engine("the model returned no output"))?;
-        let output = output.into_tensor();
-        let per_row = output.len().checked_div(batch.rows).unwrap_or(0);
-        let values = match output.datum_type() {
-            DatumType::F32 => OutputBuffer::F32(into_vec(output)?),
-            DatumType::F64 => OutputBuffer::F64(into_vec(output)?),
-            DatumType::I32 => OutputBuffer::I32(into_vec(output)?),
-            DatumType::I64 => OutputBuffer::I64(into_vec(output)?),
-            other => return Err(PredictError::engine(format!("unsupported output type {other:?}"))),
-        };
+            .map(|output| {
+                let output = output.into_tensor();
+                let per_row = output.len().checked_div(batch.rows).unwrap_or(0);
+                Ok(Output {
+                    per_row,
+                    values: from_tensor(output)?,
+                })
+            })
+            .collect::<Result<Vec<_>, PredictError>>()?;
         Ok(Predictions {
             rows: batch.rows,
-            per_row,
-            values,
+            outputs,
         })
     }
 }
 
+/// A tensor of `shape` over `values`, without a copy.
+fn into_tensor(values: Values, shape: &[usize]) -> Result<Tensor, PredictError> {
+    fn shaped<T: Datum>(values: Vec<T>, shape: &[usize]) -> Result<Tensor, PredictError> {
+        let array = tract_ndarray::ArrayD::from_shape_vec(shape, values).map_err(PredictError::engine)?;
+        Ok(Tensor::from(array))
+    }
+    match values {
+        Values::F32(v) => shaped(v, shape),
+        Values::F64(v) => shaped(v, shape),
+        Values::I32(v) => shaped(v, shape),
+        Values::I64(v) => shaped(v, shape),
+        Values::Bool(v) => shaped(v, shape),
+        Values::String(v) => shaped(v, shape),
+    }
+}
+
 /// The tensor's values, row-major, without a copy when tract hands over its buffer.
-fn into_vec<T: Datum>(tensor: Tensor) -> Result<Vec<T>, PredictError> {
-    let array = tensor.into_plain_array::<T>().map_err(PredictError::engine)?;
-    Ok(array.into_raw_vec_and_offset().0)
+fn from_tensor(tensor: Tensor) -> Result<Values, PredictError> {
+    fn plain<T: Datum>(tensor: Tensor) -> Result<Vec<T>, PredictError> {
+        let array = tensor.into_plain_array::<T>().map_err(PredictError::engine)?;
+        Ok(array.into_raw_vec_and_offset().0)
+    }
+    Ok(match tensor.datum_type() {
+        DatumType::F32 => Values::F32(plain(tensor)?),
+        DatumType::F64 => Values::F64(plain(tensor)?),
+        DatumType::I32 => Values::I32(plain(tensor)?),
+        DatumType::I64 => Values::I64(plain(tensor)?),
+        DatumType::Bool => Values::Bool(plain(tensor)?),
+        DatumType::String => Values::String(plain(tensor)?),
+        other => return Err(PredictError::engine(format!("unsupported output type {other:?}"))),
+    })
 }

@@ -1,7 +1,7 @@
 //! Writes predictions as a JSON array into one preallocated buffer: a number per row when the
 //! model gives one value per row, an array per row otherwise. Only standard JSON goes out.
 
-use super::{OutputBuffer, Predictions};
+use super::{Output, Predictions, Values};
 
 /// A prediction that JSON cannot carry.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -11,22 +11,42 @@ pub struct OutputError {
     pub value: String,
 }
 
-/// Serialises `predictions` to JSON bytes.
+/// Serialises the first output of `predictions` (what scikit-learn's `predict` answers) to JSON.
 pub fn write_predictions(predictions: &Predictions) -> Result<Vec<u8>, OutputError> {
-    let per_row = predictions.per_row.max(1);
-    match &predictions.values {
-        OutputBuffer::F64(values) => write_rows(values, per_row, |out, v: &f64| {
+    let mut out = Vec::new();
+    if let Some(output) = predictions.outputs.first() {
+        write_output(&mut out, output)?;
+    } else {
+        out.extend_from_slice(b"[]");
+    }
+    Ok(out)
+}
+
+/// Appends `output` as a JSON array to `out`: a value per row when the output has one value per
+/// row, an array per row otherwise.
+pub fn write_output(out: &mut Vec<u8>, output: &Output) -> Result<(), OutputError> {
+    let per_row = output.per_row.max(1);
+    match &output.values {
+        Values::F64(values) => write_rows(out, values, per_row, |out, v: &f64| {
             write_float(out, v.is_finite(), ryu::Buffer::new().format_finite(*v))
         }),
-        OutputBuffer::F32(values) => write_rows(values, per_row, |out, v: &f32| {
+        Values::F32(values) => write_rows(out, values, per_row, |out, v: &f32| {
             write_float(out, v.is_finite(), ryu::Buffer::new().format_finite(*v))
         }),
-        OutputBuffer::I64(values) => write_rows(values, per_row, |out, v: &i64| {
+        Values::I64(values) => write_rows(out, values, per_row, |out, v: &i64| {
             out.extend_from_slice(itoa::Buffer::new().format(*v).as_bytes());
             true
         }),
-        OutputBuffer::I32(values) => write_rows(values, per_row, |out, v: &i32| {
+        Values::I32(values) => write_rows(out, values, per_row, |out, v: &i32| {
             out.extend_from_slice(itoa::Buffer::new().format(*v).as_bytes());
+            true
+        }),
+        Values::Bool(values) => write_rows(out, values, per_row, |out, v: &bool| {
+            out.extend_from_slice(if *v { b"true" } else { b"false" });
+            true
+        }),
+        Values::String(values) => write_rows(out, values, per_row, |out, v: &String| {
+            serde_json::to_writer(&mut *out, v).expect("writing to a Vec cannot fail");
             true
         }),
     }
@@ -41,12 +61,13 @@ fn write_float(out: &mut Vec<u8>, finite: bool, text: &str) -> bool {
 
 /// Writes `values` as rows of `per_row`; `write` returns false for a value JSON cannot carry.
 fn write_rows<T: std::fmt::Debug>(
+    out: &mut Vec<u8>,
     values: &[T],
     per_row: usize,
     write: impl Fn(&mut Vec<u8>, &T) -> bool,
-) -> Result<Vec<u8>, OutputError> {
+) -> Result<(), OutputError> {
     // About 20 bytes per number covers ryu's longest output plus the separator.
-    let mut out = Vec::with_capacity(2 + values.len() * 20 + values.len() / per_row * 2);
+    out.reserve(2 + values.len() * 20 + values.len() / per_row * 2);
     out.push(b'[');
     for (row, chunk) in values.chunks(per_row).enumerate() {
         if row > 0 {
@@ -59,7 +80,7 @@ fn write_rows<T: std::fmt::Debug>(
             if col > 0 {
                 out.push(b',');
             }
-            if !write(&mut out, value) {
+            if !write(out, value) {
                 return Err(OutputError {
                     row,
                     value: format!("{value:?}"),
@@ -71,24 +92,29 @@ fn write_rows<T: std::fmt::Debug>(
         }
     }
     out.push(b']');
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn predictions(per_row: usize, values: OutputBuffer) -> Predictions {
+    fn predictions(per_row: usize, values: Values) -> Predictions {
         Predictions {
             rows: 2,
-            per_row,
-            values,
+            outputs: vec![Output { per_row, values }],
         }
     }
 
     #[test]
+    fn string_labels_are_json_strings() {
+        let p = predictions(1, Values::String(vec!["a \"b\"".into(), "c".into()]));
+        assert_eq!(write_predictions(&p).unwrap(), br#"["a \"b\"","c"]"#);
+    }
+
+    #[test]
     fn one_value_per_row_is_a_flat_array() {
-        let p = predictions(1, OutputBuffer::F64(vec![11055.977245525679, 4503.079536107787]));
+        let p = predictions(1, Values::F64(vec![11055.977245525679, 4503.079536107787]));
         assert_eq!(
             write_predictions(&p).unwrap(),
             b"[11055.977245525679,4503.079536107787]"
@@ -97,19 +123,19 @@ mod tests {
 
     #[test]
     fn several_values_per_row_are_nested_arrays() {
-        let p = predictions(2, OutputBuffer::I64(vec![1, 2, 3, 4]));
+        let p = predictions(2, Values::I64(vec![1, 2, 3, 4]));
         assert_eq!(write_predictions(&p).unwrap(), b"[[1,2],[3,4]]");
     }
 
     #[test]
     fn float32_values_use_their_shortest_form() {
-        let p = predictions(1, OutputBuffer::F32(vec![0.1, 2.5]));
+        let p = predictions(1, Values::F32(vec![0.1, 2.5]));
         assert_eq!(write_predictions(&p).unwrap(), b"[0.1,2.5]");
     }
 
     #[test]
     fn non_finite_values_are_an_error_naming_the_row() {
-        let p = predictions(1, OutputBuffer::F64(vec![1.0, f64::NAN]));
+        let p = predictions(1, Values::F64(vec![1.0, f64::NAN]));
         assert_eq!(write_predictions(&p).unwrap_err().row, 1);
     }
 }

@@ -10,3 +10,4 @@ mod init;
 mod lifecycle;
 mod protocols;
 mod scoring;
+mod tabular;

@@ -1,29 +1,37 @@
 use super::*;
-use crate::model::{ElementType, InputSpec};
+use crate::model::{ElementType, ModelSpec, TensorSpec};
 
 /// Doubles each value after a short pause; records the batch sizes it saw. With `fixed_rows`
 /// it refuses other batch sizes, as a model exported with a fixed batch does.
 struct Doubler {
     runs: Mutex<Vec<usize>>,
     fixed_rows: Option<usize>,
+    spec: ModelSpec,
 }
 
 impl Doubler {
     fn new(fixed_rows: Option<usize>) -> Arc<Self> {
+        let tensor = |name: &str| TensorSpec {
+            name: name.to_owned(),
+            element: ElementType::F64,
+            width: Some(1),
+            rank1: false,
+        };
         Arc::new(Doubler {
             runs: Mutex::new(Vec::new()),
             fixed_rows,
+            spec: ModelSpec {
+                inputs: vec![tensor("x")],
+                outputs: vec![tensor("y")],
+                fixed_rows,
+            },
         })
     }
 }
 
 impl Predictor for Doubler {
-    fn input(&self) -> InputSpec {
-        InputSpec {
-            width: 1,
-            element: ElementType::F64,
-            fixed_rows: self.fixed_rows,
-        }
+    fn spec(&self) -> &ModelSpec {
+        &self.spec
     }
     fn predict(&self, batch: Batch) -> Result<Predictions, PredictError> {
         self.runs.lock().unwrap().push(batch.rows);
@@ -34,14 +42,13 @@ impl Predictor for Doubler {
                 found: batch.rows,
             });
         }
-        let InputBuffer::F64(v) = batch.values else {
-            unreachable!("the spec says float64")
+        let [Values::F64(v)] = batch.inputs.as_slice() else {
+            unreachable!("the spec says one float64 input")
         };
-        let values = OutputBuffer::F64(v.iter().map(|x| x * 2.0).collect());
+        let values = Values::F64(v.iter().map(|x| x * 2.0).collect());
         Ok(Predictions {
             rows: batch.rows,
-            per_row: 1,
-            values,
+            outputs: vec![Output { per_row: 1, values }],
         })
     }
 }
@@ -59,8 +66,8 @@ async fn eight_concurrent(queue: Arc<BatchQueue>) -> Vec<Result<Predictions, Pre
         .map(|i| {
             let queue = queue.clone();
             tokio::spawn(async move {
-                let values = InputBuffer::F64(vec![i as f64, 100.0 + i as f64]);
-                queue.run(Batch { rows: 2, values }).await
+                let inputs = vec![Values::F64(vec![i as f64, 100.0 + i as f64])];
+                queue.run(Batch { rows: 2, inputs }).await
             })
         })
         .collect();
@@ -76,8 +83,8 @@ async fn concurrent_requests_share_a_run_and_get_their_own_rows_back() {
     let inner = Doubler::new(None);
     let queue = Arc::new(BatchQueue::start(inner.clone(), settings(), 1));
     for (i, answer) in eight_concurrent(queue).await.into_iter().enumerate() {
-        let expected = OutputBuffer::F64(vec![2.0 * i as f64, 2.0 * (100.0 + i as f64)]);
-        assert_eq!(answer.unwrap().values, expected);
+        let expected = Values::F64(vec![2.0 * i as f64, 2.0 * (100.0 + i as f64)]);
+        assert_eq!(answer.unwrap().outputs[0].values, expected);
     }
     let runs = inner.runs.lock().unwrap().clone();
     assert!(runs.len() < 8, "some requests were batched: {runs:?}");

@@ -4,30 +4,32 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::model::InputBuffer;
 
 /// Bit patterns, so that -0.0 and 0.0 (equal under `==`) differ.
-fn bits(batch: &Result<Batch, InputError>) -> Result<(usize, Vec<u64>), InputError> {
-    let batch = batch.clone()?;
-    let bits = match batch.values {
-        InputBuffer::F32(v) => v.iter().map(|x| u64::from(x.to_bits())).collect(),
-        InputBuffer::F64(v) => v.iter().map(|x| x.to_bits()).collect(),
-        InputBuffer::I32(v) => v.iter().map(|&x| x as u64).collect(),
-        InputBuffer::I64(v) => v.iter().map(|&x| x as u64).collect(),
+fn bits(parsed: &Result<(usize, Values), InputError>) -> Result<(usize, Vec<u64>), InputError> {
+    let (rows, values) = parsed.clone()?;
+    let bits = match values {
+        Values::F32(v) => v.iter().map(|x| u64::from(x.to_bits())).collect(),
+        Values::F64(v) => v.iter().map(|x| x.to_bits()).collect(),
+        Values::I32(v) => v.iter().map(|&x| x as u64).collect(),
+        Values::I64(v) => v.iter().map(|&x| x as u64).collect(),
+        other => unreachable!("a numeric matrix, not {other:?}"),
     };
-    Ok((batch.rows, bits))
+    Ok((rows, bits))
+}
+
+/// The matrix parser (fast path, then the full one), as `parse_request` runs it first.
+fn parse(body: &[u8], spec: &ModelSpec) -> Result<(usize, Values), InputError> {
+    let (width, element) = spec.numeric_matrix().expect("a matrix model");
+    parse_matrix(body, width, element)
 }
 
 fn both_paths(body: &str, width: usize, element: ElementType) -> [Result<(usize, Vec<u64>), InputError>; 2] {
-    let spec = InputSpec {
-        width,
-        element,
-        fixed_rows: None,
-    };
-    let usual = parse_request(body.as_bytes(), &spec);
+    let spec = ModelSpec::matrix(width, element);
+    let usual = parse(body.as_bytes(), &spec);
     // An extra key after "data" makes the fast path give up.
     let with_key = format!("{}, \"extra\": 1}}", body.trim_end().trim_end_matches('}'));
-    let full = parse_request(with_key.as_bytes(), &spec);
+    let full = parse(with_key.as_bytes(), &spec);
     [bits(&usual), bits(&full)]
 }
 
@@ -158,13 +160,14 @@ proptest! {
     #[test]
     fn both_parsers_give_the_same_bits_and_errors((body, width) in body()) {
         for element in ELEMENTS {
-            let spec = InputSpec { width, element, fixed_rows: None };
-            let answer = parse_request(body.as_bytes(), &spec);
+            let spec = ModelSpec::matrix(width, element);
+            let answer = parse(body.as_bytes(), &spec);
             let full = match element {
                 ElementType::F32 => parse_full::<f32>(body.as_bytes(), width, Vec::new()),
                 ElementType::F64 => parse_full::<f64>(body.as_bytes(), width, Vec::new()),
                 ElementType::I32 => parse_full::<i32>(body.as_bytes(), width, Vec::new()),
                 ElementType::I64 => parse_full::<i64>(body.as_bytes(), width, Vec::new()),
+                ElementType::Bool | ElementType::String => unreachable!("ELEMENTS are numeric"),
             };
             prop_assert_eq!(bits(&answer), bits(&full), "{} as {}", body, element);
         }

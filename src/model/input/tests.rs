@@ -1,12 +1,6 @@
 use super::*;
-use crate::model::InputBuffer;
-
-fn spec(width: usize, element: ElementType) -> InputSpec {
-    InputSpec {
-        width,
-        element,
-        fixed_rows: None,
-    }
+fn spec(width: usize, element: ElementType) -> ModelSpec {
+    ModelSpec::matrix(width, element)
 }
 
 fn parse_f64(body: &str, width: usize) -> Result<Batch, InputError> {
@@ -24,7 +18,7 @@ fn rows_are_parsed_into_one_row_major_buffer() {
         batch,
         Batch {
             rows: 2,
-            values: InputBuffer::F64(vec![1.0, 2.5, 3.0, -400.0])
+            inputs: vec![Values::F64(vec![1.0, 2.5, 3.0, -400.0])]
         }
     );
 }
@@ -44,7 +38,7 @@ fn other_fields_are_ignored() {
 #[test]
 fn float32_models_get_float32_values() {
     let batch = parse_request(br#"{"data": [[0.1, 2]]}"#, &spec(2, ElementType::F32)).unwrap();
-    assert_eq!(batch.values, InputBuffer::F32(vec![0.1, 2.0]));
+    assert_eq!(batch.inputs[0], Values::F32(vec![0.1, 2.0]));
 }
 
 #[test]
@@ -53,8 +47,8 @@ fn integer_models_take_whole_numbers_only() {
     assert_eq!(
         parse_request(br#"{"data": [[1, 2.0]]}"#, &int_spec)
             .unwrap()
-            .values,
-        InputBuffer::I64(vec![1, 2])
+            .inputs[0],
+        Values::I64(vec![1, 2])
     );
     let error = parse_request(br#"{"data": [[1, 2.5]]}"#, &int_spec).unwrap_err();
     assert_eq!(

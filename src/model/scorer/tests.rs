@@ -1,32 +1,26 @@
 use std::{num::NonZeroUsize, sync::Mutex};
 
 use super::*;
-use crate::model::{ElementType, InputBuffer, InputSpec, OutputBuffer};
+use crate::model::{ElementType, ModelSpec, Output, Values};
 
 /// Returns each row's one value; sleeps `pause` per run and records the batch sizes it saw.
 struct Echo {
     pause: Duration,
     runs: Mutex<Vec<usize>>,
+    spec: ModelSpec,
 }
 
 impl Predictor for Echo {
-    fn input(&self) -> InputSpec {
-        InputSpec {
-            width: 1,
-            element: ElementType::F64,
-            fixed_rows: None,
-        }
+    fn spec(&self) -> &ModelSpec {
+        &self.spec
     }
     fn predict(&self, batch: Batch) -> Result<Predictions, PredictError> {
         self.runs.lock().unwrap().push(batch.rows);
         std::thread::sleep(self.pause);
-        let InputBuffer::F64(values) = batch.values else {
-            unreachable!("the spec says float64")
-        };
+        let values = batch.inputs.into_iter().next().expect("the spec has one input");
         Ok(Predictions {
             rows: batch.rows,
-            per_row: 1,
-            values: OutputBuffer::F64(values),
+            outputs: vec![Output { per_row: 1, values }],
         })
     }
 }
@@ -41,11 +35,11 @@ impl Codec for OneNumber {
         let value: f64 = std::str::from_utf8(body).unwrap().parse().unwrap();
         Ok(Batch {
             rows: 1,
-            values: InputBuffer::F64(vec![value]),
+            inputs: vec![Values::F64(vec![value])],
         })
     }
     fn encode(self, predictions: Predictions, _: &dyn Predictor) -> Result<f64, ScoreError> {
-        let OutputBuffer::F64(values) = predictions.values else {
+        let Values::F64(values) = &predictions.outputs[0].values else {
             unreachable!("the model answers float64")
         };
         Ok(values[0])
@@ -56,6 +50,7 @@ fn scorer(pause: Duration, timeout: Duration, batching: Option<Batching>) -> (Ar
     let echo = Arc::new(Echo {
         pause,
         runs: Mutex::new(Vec::new()),
+        spec: ModelSpec::matrix(1, ElementType::F64),
     });
     let scorer = Scorer::new(echo.clone(), timeout, batching, Arc::new(Metrics::default()));
     (Arc::new(scorer), echo)

@@ -33,8 +33,13 @@ impl Answer {
 }
 
 pub async fn post(server: &Server, body: impl Into<reqwest::Body>) -> Answer {
+    post_to(server, "/score", body).await
+}
+
+/// A POST to `path` (with its query string).
+pub async fn post_to(server: &Server, path: &str, body: impl Into<reqwest::Body>) -> Answer {
     let response = client()
-        .post(server.url("/score"))
+        .post(server.url(path))
         .body(body)
         .send()
         .await

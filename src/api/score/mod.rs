@@ -1,0 +1,150 @@
+//! `/score`: the Azure ML contract. The body (or `?data=` query) goes to the scorer with the
+//! codec below; the answer is a JSON array of predictions.
+
+use axum::{
+    body::{Body, Bytes},
+    extract::{RawQuery, State},
+    http::{header, HeaderName, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+
+use super::{body::read_body, observe::ScoredRows, ApiError, AppState};
+use crate::config::ScoreMethod as Method;
+use crate::model::{parse_scoring_request, Batch, Codec, Envelope, Predictions, Predictor, Scored};
+
+mod answer;
+
+use answer::{method, Selection};
+
+const EXEC_TIME_HEADER: HeaderName = HeaderName::from_static("x-ms-run-fn-exec-ms");
+
+/// Any request form in; the chosen outputs out, wrapped as the form expects.
+struct ScoreCodec {
+    /// `?method=`; it wins over a body's own method (AutoML's `GlobalParameters`), which wins
+    /// over the server's setting.
+    query_method: Option<Method>,
+    default_method: Method,
+    /// `?outputs=`.
+    outputs: Option<String>,
+    /// What to answer and how to wrap it, set by `decode`.
+    answer: Option<(Selection, Envelope)>,
+}
+
+impl Codec for ScoreCodec {
+    type Answer = Vec<u8>;
+    type Error = ApiError;
+
+    fn decode(&mut self, body: &[u8], model: &dyn Predictor) -> Result<Batch, ApiError> {
+        let request = parse_scoring_request(body, model.spec())?;
+        let method = match (self.query_method, &request.method) {
+            (Some(chosen), _) => chosen,
+            (None, Some(name)) => method(name)?,
+            (None, None) => self.default_method,
+        };
+        let selection = Selection::new(model.spec(), method, self.outputs.as_deref())?;
+        self.answer = Some((selection, request.envelope));
+        Ok(request.batch)
+    }
+
+    fn encode(self, predictions: Predictions, model: &dyn Predictor) -> Result<Vec<u8>, ApiError> {
+        let (selection, envelope) = self.answer.expect("decode runs before encode");
+        selection.write(envelope, &predictions, model.spec())
+    }
+}
+
+/// The query parameters of `/score`: `data` (GET), `method`, `outputs`.
+#[derive(Default)]
+struct ScoreQuery {
+    data: Option<String>,
+    method: Option<String>,
+    outputs: Option<String>,
+}
+
+impl ScoreQuery {
+    fn parse(query: Option<&str>) -> Self {
+        let mut parsed = ScoreQuery::default();
+        for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            let slot = match key.as_ref() {
+                "data" => &mut parsed.data,
+                "method" => &mut parsed.method,
+                "outputs" => &mut parsed.outputs,
+                _ => continue,
+            };
+            *slot = Some(value.into_owned());
+        }
+        parsed
+    }
+
+    fn codec(&self, state: &AppState) -> Result<ScoreCodec, ApiError> {
+        Ok(ScoreCodec {
+            query_method: self.method.as_deref().map(method).transpose()?,
+            default_method: state.score_method,
+            outputs: self.outputs.clone(),
+            answer: None,
+        })
+    }
+}
+
+/// `POST /score`: any Content-Type is read as JSON, as the Azure ML server does.
+pub async fn score_body(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let scorer = state.readiness.scorer().ok_or(ApiError::NotReady)?;
+    let codec = ScoreQuery::parse(query.as_deref()).codec(&state)?;
+    let bytes = read_body(body, state.max_body_bytes).await?;
+    Ok(scored(scorer.score(bytes, codec).await?))
+}
+
+/// `GET /score`: `?data=[[...]]` is scored like a body; without it, how to call the endpoint.
+pub async fn score_query(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let query = ScoreQuery::parse(query.as_deref());
+    let Some(data) = &query.data else {
+        return Ok(usage(&state));
+    };
+    let scorer = state.readiness.scorer().ok_or(ApiError::NotReady)?;
+    let codec = query.codec(&state)?;
+    let body = Bytes::from(format!("{{\"data\": {data}}}"));
+    Ok(scored(scorer.score(body, codec).await?))
+}
+
+/// `OPTIONS /score`: 200, with the methods the route takes.
+pub async fn options() -> impl IntoResponse {
+    (StatusCode::OK, [(header::ALLOW, "GET, POST, OPTIONS")])
+}
+
+fn usage(state: &AppState) -> Response {
+    let width = state
+        .readiness
+        .scorer()
+        .map_or_else(|| "k".to_owned(), |s| s.model().spec().row_width().to_string());
+    let text = format!(
+        "POST a JSON body {{\"data\": [[x1, ..., x{width}], ...]}} to /score (one row per prediction); \
+         the answer is a JSON array with one prediction per row. GET /score?data=[[...]] works too.\n"
+    );
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text,
+    )
+        .into_response()
+}
+
+/// The 200 answer with the execution-time header, and the rows for the access log.
+fn scored(scored: Scored<Vec<u8>>) -> Response {
+    let exec_ms = format!("{:.3}", scored.elapsed.as_secs_f64() * 1000.0);
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+        (
+            EXEC_TIME_HEADER,
+            HeaderValue::from_str(&exec_ms).expect("a decimal number is a valid header value"),
+        ),
+    ];
+    let mut response = (StatusCode::OK, headers, scored.answer).into_response();
+    response.extensions_mut().insert(ScoredRows(scored.rows));
+    response
+}

@@ -1,0 +1,277 @@
+//! Rows, records, columns and split frames into one buffer per model input. Each value is
+//! converted to its input's type on the way; a mismatch names the column and the row.
+
+use serde_json::{Map, Value};
+
+use super::describe;
+use crate::model::{input::InputError, Batch, Element, ModelSpec, TensorSpec, Values};
+
+/// Buffers for every input, sized for `rows`.
+fn buffers(spec: &ModelSpec, rows: usize) -> Vec<Values> {
+    spec.inputs
+        .iter()
+        .map(|input| Values::with_capacity(input.element, rows * input.width.unwrap_or(1)))
+        .collect()
+}
+
+fn missing(name: &str, spec: &ModelSpec) -> InputError {
+    InputError::MissingColumn {
+        name: name.to_owned(),
+        columns: spec.input_names(),
+    }
+}
+
+/// Positional rows: each row's values fill the inputs in the model's order. A list of plain
+/// values is one row.
+pub(super) fn from_rows(path: &str, items: &[Value], spec: &ModelSpec) -> Result<Batch, InputError> {
+    let flat = !items[0].is_array();
+    let rows: Vec<&[Value]> = if flat {
+        vec![items]
+    } else {
+        items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| {
+                item.as_array().map(Vec::as_slice).ok_or(InputError::NotARow {
+                    index,
+                    found: describe(item),
+                })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let expected = spec.row_width();
+    let mut inputs = buffers(spec, rows.len());
+    for (row, values) in rows.iter().enumerate() {
+        if values.len() != expected {
+            return Err(InputError::WrongWidth {
+                row,
+                found: values.len(),
+                expected,
+            });
+        }
+        let mut rest = *values;
+        for (input, buffer) in spec.inputs.iter().zip(&mut inputs) {
+            let (mine, others) = rest.split_at(input.width.unwrap_or(1));
+            rest = others;
+            for (col, value) in mine.iter().enumerate() {
+                push(buffer, value).map_err(|found| bad_value(input, col, row, found, path))?;
+            }
+        }
+    }
+    Ok(Batch {
+        rows: rows.len(),
+        inputs,
+    })
+}
+
+/// Records: one object per row, keyed by column name.
+pub(super) fn from_records(path: &str, items: &[Value], spec: &ModelSpec) -> Result<Batch, InputError> {
+    if let Some(wide) = spec.inputs.iter().find(|i| i.width.unwrap_or(1) > 1) {
+        return Err(InputError::RecordsForMatrix {
+            input: wide.name.clone(),
+            width: wide.width.unwrap_or(1),
+        });
+    }
+    let mut inputs = buffers(spec, items.len());
+    for (row, item) in items.iter().enumerate() {
+        let Value::Object(record) = item else {
+            return Err(InputError::NotARecord {
+                index: row,
+                found: describe(item),
+            });
+        };
+        for (input, buffer) in spec.inputs.iter().zip(&mut inputs) {
+            let value = record
+                .get(&input.name)
+                .ok_or_else(|| missing(&input.name, spec))?;
+            push(buffer, value).map_err(|found| bad_value(input, 0, row, found, path))?;
+        }
+    }
+    Ok(Batch {
+        rows: items.len(),
+        inputs,
+    })
+}
+
+/// Columns: an object of lists, one value (or one row of an input's values) per row.
+pub(super) fn from_columns(
+    path: &str,
+    columns: &Map<String, Value>,
+    spec: &ModelSpec,
+) -> Result<Batch, InputError> {
+    let mut rows = None;
+    let mut inputs = Vec::with_capacity(spec.inputs.len());
+    for input in &spec.inputs {
+        let column = columns
+            .get(&input.name)
+            .ok_or_else(|| missing(&input.name, spec))?;
+        let cells: &[Value] = match column {
+            Value::Array(cells) => cells,
+            single => std::slice::from_ref(single),
+        };
+        let count = *rows.get_or_insert(cells.len());
+        if cells.len() != count {
+            return Err(InputError::ColumnLengths {
+                column: input.name.clone(),
+                found: cells.len(),
+                expected: count,
+            });
+        }
+        let width = input.width.unwrap_or(1);
+        let mut buffer = Values::with_capacity(input.element, count * width);
+        for (row, cell) in cells.iter().enumerate() {
+            // A cell is one value, or (for an input of several values per row) a list of them.
+            let values = match cell {
+                Value::Array(values) if values.len() == width => values.as_slice(),
+                _ if width == 1 => std::slice::from_ref(cell),
+                _ => {
+                    return Err(InputError::WrongWidth {
+                        row,
+                        found: cell.as_array().map_or(1, Vec::len),
+                        expected: width,
+                    })
+                }
+            };
+            for (col, value) in values.iter().enumerate() {
+                push(&mut buffer, value).map_err(|found| bad_value(input, col, row, found, path))?;
+            }
+        }
+        inputs.push(buffer);
+    }
+    match rows {
+        Some(0) | None => Err(InputError::EmptyData),
+        Some(rows) => Ok(Batch { rows, inputs }),
+    }
+}
+
+/// A split frame: column names and rows of values in that order. A model with one input of
+/// several values per row takes the rows as they are.
+pub(super) fn from_split(
+    path: &str,
+    columns: &[&str],
+    rows: &[Value],
+    spec: &ModelSpec,
+) -> Result<Batch, InputError> {
+    let by_position = columns.is_empty() || spec.inputs.iter().any(|i| i.width.unwrap_or(1) > 1);
+    if by_position {
+        return from_rows(path, rows, spec);
+    }
+    let positions = spec
+        .inputs
+        .iter()
+        .map(|input| {
+            columns
+                .iter()
+                .position(|c| *c == input.name)
+                .ok_or_else(|| missing(&input.name, spec))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut inputs = buffers(spec, rows.len());
+    for (row, item) in rows.iter().enumerate() {
+        let values = item.as_array().ok_or(InputError::NotARow {
+            index: row,
+            found: describe(item),
+        })?;
+        if values.len() != columns.len() {
+            return Err(InputError::WrongWidth {
+                row,
+                found: values.len(),
+                expected: columns.len(),
+            });
+        }
+        for ((input, buffer), &at) in spec.inputs.iter().zip(&mut inputs).zip(&positions) {
+            push(buffer, &values[at]).map_err(|found| bad_value(input, 0, row, found, path))?;
+        }
+    }
+    Ok(Batch {
+        rows: rows.len(),
+        inputs,
+    })
+}
+
+fn bad_value(input: &TensorSpec, col: usize, row: usize, found: String, path: &str) -> InputError {
+    let column = if input.width.unwrap_or(1) > 1 {
+        format!("{}[{col}]", input.name)
+    } else {
+        input.name.clone()
+    };
+    InputError::BadValue {
+        column,
+        row,
+        expected: input.element,
+        found,
+        form: path.to_owned(),
+    }
+}
+
+/// Appends one JSON value to `buffer`, or says what it was instead.
+fn push(buffer: &mut Values, value: &Value) -> Result<(), String> {
+    fn numeric<T: Element + FloatNull>(into: &mut Vec<T>, value: &Value) -> Result<(), String> {
+        let converted = match value {
+            Value::Number(n) => {
+                let fits = if let Some(i) = n.as_i64() {
+                    T::from_i64(i)
+                } else if let Some(u) = n.as_u64() {
+                    T::from_u64(u)
+                } else {
+                    n.as_f64().and_then(T::from_f64)
+                };
+                fits.ok_or_else(|| format!("{n}, which does not fit"))?
+            }
+            Value::Null => T::missing().ok_or_else(|| "null".to_owned())?,
+            other => return Err(describe(other).to_owned()),
+        };
+        into.push(converted);
+        Ok(())
+    }
+    match buffer {
+        Values::F32(into) => numeric(into, value),
+        Values::F64(into) => numeric(into, value),
+        Values::I32(into) => numeric(into, value),
+        Values::I64(into) => numeric(into, value),
+        Values::Bool(into) => match value {
+            Value::Bool(b) => {
+                into.push(*b);
+                Ok(())
+            }
+            other => Err(describe(other).to_owned()),
+        },
+        Values::String(into) => match value {
+            Value::String(s) => {
+                into.push(s.clone());
+                Ok(())
+            }
+            other => Err(describe(other).to_owned()),
+        },
+    }
+}
+
+/// `null` is a missing value (NaN) in a float column, for models with an imputer; integer
+/// columns have no missing value.
+trait FloatNull: Sized {
+    fn missing() -> Option<Self>;
+}
+
+impl FloatNull for f32 {
+    fn missing() -> Option<Self> {
+        Some(f32::NAN)
+    }
+}
+
+impl FloatNull for f64 {
+    fn missing() -> Option<Self> {
+        Some(f64::NAN)
+    }
+}
+
+impl FloatNull for i32 {
+    fn missing() -> Option<Self> {
+        None
+    }
+}
+
+impl FloatNull for i64 {
+    fn missing() -> Option<Self> {
+        None
+    }
+}
