@@ -65,8 +65,9 @@ def dechunk(data):
 
 
 class Server:
-    def __init__(self, name, command, env=None):
-        self.name, self.command, self.env = name, command, env
+    def __init__(self, name, command, env=None, probe=SAMPLE):
+        """`probe`: a body the server answers 200 once it is ready."""
+        self.name, self.command, self.env, self.probe = name, command, env, probe
 
     def start(self):
         """Starts the server; returns seconds from spawn to the first answered /score."""
@@ -80,7 +81,7 @@ class Server:
         deadline = started + 60
         while time.perf_counter() < deadline:
             try:
-                if post(self.port, SAMPLE, timeout=5)[0] == 200:
+                if post(self.port, self.probe, timeout=5)[0] == 200:
                     return time.perf_counter() - started
             except OSError:
                 pass
@@ -224,6 +225,7 @@ def main():
         server.stop()
 
     results["batching"] = batching(args)
+    results["records"] = records(args)
     report = render(results)
     print(report)
     pathlib.Path(args.out).write_text(report)
@@ -242,6 +244,25 @@ def batching(args):
         out[label] = tuple(statistics.median(r[i] for r in runs) for i in range(3))
         server.stop()
     return out
+
+
+def records(args):
+    """10,000 records of 15 float columns (tests/fixtures/tabular/wide_regressor.onnx): the
+    general form parser, end to end; ms per request (median)."""
+    model = str(ROOT / "tests" / "fixtures" / "tabular" / "wide_regressor.onnx")
+    rng = random.Random(11)
+    rows = [{f"f{j}": round(rng.uniform(-100, 100), 3) for j in range(15)} for _ in range(10000)]
+    body = json.dumps({"data": rows}, separators=(",", ":")).encode()
+    probe = json.dumps({"data": rows[:1]}).encode()
+    server = Server("records", [args.scorer, "--host", "127.0.0.1"], {"AML_SCORER_MODEL_FILE": model}, probe)
+    server.start()
+    try:
+        seconds, answer = timed_requests(server.port, body, max(5, args.repeats))
+    finally:
+        server.stop()
+    if len(answer) != len(rows):
+        raise RuntimeError(f"records: {len(answer)} answers for {len(rows)} rows")
+    return seconds * 1000, len(body)
 
 
 def render(r):
@@ -291,6 +312,12 @@ def render(r):
         f"| off | {off[0]:,.0f} | {off[1]:.2f} / {off[2]:.2f} |",
         f"| on (64 rows, 500 us) | {on[0]:,.0f} | {on[1]:.2f} / {on[2]:.2f} |",
         f"| ratio | {on[0] / off[0]:.1f}x | |",
+        "",
+        "## Records (15 float columns, one input per column, `wide_regressor.onnx`)",
+        "",
+        "| request | ms per request (whole request: body, parse, run, answer) |",
+        "| --- | ---: |",
+        f"| 10,000 records ({r['records'][1] / 1e6:.2f} MB) | {r['records'][0]:.1f} |",
         "",
         f"Sample answers: aml-scorer {a['sample']}, baseline {b['sample']}.",
         "",

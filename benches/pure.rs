@@ -5,7 +5,9 @@
 
 use std::hint::black_box;
 
-use aml_scorer::model::{parse_request, write_predictions, Batch, OnnxModel, Predictor};
+use aml_scorer::model::{
+    parse_request, write_predictions, Batch, ElementType, ModelSpec, OnnxModel, Predictor, TensorSpec,
+};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 const ROWS: [usize; 4] = [1, 1_000, 10_000, 228_000];
@@ -65,5 +67,38 @@ fn serialise(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse, run, serialise);
+/// 10,000 records of 15 float columns into 15 inputs: the general form parser.
+fn parse_records(c: &mut Criterion) {
+    let names: Vec<String> = (0..15).map(|i| format!("f{i}")).collect();
+    let column = |name: &String| TensorSpec {
+        name: name.clone(),
+        element: ElementType::F32,
+        width: Some(1),
+        rank1: false,
+    };
+    let spec = ModelSpec {
+        inputs: names.iter().map(column).collect(),
+        outputs: vec![column(&"variable".to_owned())],
+        fixed_rows: None,
+    };
+    let record = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| format!("\"{name}\":{}.25", i * 7))
+        .collect::<Vec<_>>()
+        .join(",");
+    let body = format!(
+        "{{\"data\":[{}]}}",
+        vec![format!("{{{record}}}"); 10_000].join(",")
+    )
+    .into_bytes();
+    let mut group = c.benchmark_group("parse_records");
+    group.throughput(Throughput::Bytes(body.len() as u64));
+    group.bench_function("10000x15", |b| {
+        b.iter(|| parse_request(black_box(&body), &spec).expect("valid"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, parse, run, serialise, parse_records);
 criterion_main!(benches);

@@ -1,6 +1,6 @@
 //! `GET /swagger.json`: the OpenAPI document, generated from the route table and the loaded
-//! model (its real input width), as Swagger 2.0 by default or OpenAPI 3 with `?version=3`, like
-//! the Azure ML inference server.
+//! model (its input width, or its columns and their types), as Swagger 2.0 by default or
+//! OpenAPI 3 with `?version=3`, like the Azure ML inference server.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +11,7 @@ use axum::{
 use serde_json::{json, Map, Value};
 
 use super::{routes::Body, AppState, OPERATIONS};
+use crate::model::{ElementType, ModelSpec};
 
 #[derive(serde::Deserialize)]
 pub struct VersionQuery {
@@ -18,9 +19,9 @@ pub struct VersionQuery {
 }
 
 pub async fn swagger(State(state): State<AppState>, Query(query): Query<VersionQuery>) -> Json<Value> {
-    let width = state.readiness.scorer().map(|s| s.model().spec().row_width());
+    let scorer = state.readiness.scorer();
     let openapi3 = query.version.as_deref().is_some_and(|v| v.starts_with('3'));
-    Json(document(width, openapi3))
+    Json(document(scorer.map(|s| s.model().spec()), openapi3))
 }
 
 /// The example row count and values: the sample request's first row, cut or padded to `width`.
@@ -33,7 +34,26 @@ fn example_input(width: usize) -> Value {
     json!({ "data": [row(0), row(5)] })
 }
 
-fn schema(body: Body, width: Option<usize>) -> Option<Value> {
+/// The JSON Schema type of an element.
+fn json_type(element: ElementType) -> Value {
+    match element {
+        ElementType::F32 | ElementType::F64 => json!({ "type": "number" }),
+        ElementType::I32 | ElementType::I64 => json!({ "type": "integer" }),
+        ElementType::Bool => json!({ "type": "boolean" }),
+        ElementType::String => json!({ "type": "string" }),
+    }
+}
+
+/// An example value of an element type.
+fn example_value(element: ElementType) -> Value {
+    match element {
+        ElementType::F32 | ElementType::F64 | ElementType::I32 | ElementType::I64 => json!(1),
+        ElementType::Bool => json!(true),
+        ElementType::String => json!("a"),
+    }
+}
+
+fn schema(body: Body, model: Option<&ModelSpec>) -> Option<Value> {
     let message = json!({ "type": "object", "properties": { "message": { "type": "string" } }, "required": ["message"] });
     Some(match body {
         Body::Empty => return None,
@@ -41,16 +61,51 @@ fn schema(body: Body, width: Option<usize>) -> Option<Value> {
         Body::Json => json!({ "type": "object" }),
         Body::Message => message,
         Body::V2Error => json!({ "type": "object", "properties": { "error": { "type": "string" } } }),
-        Body::ScoreOutput => json!({
-            "type": "array",
-            "description": "One prediction per row (an array per row for models with several outputs per row)",
-            "items": { "type": "number", "format": "double" },
-            "example": if width == Some(10) { json!([11055.977245525679, 4503.079536107787]) } else { json!([0.0, 0.0]) },
-        }),
+        Body::ScoreOutput => {
+            let first = model.and_then(|m| m.outputs.first());
+            let items = first.map_or_else(|| json!({ "type": "number" }), |o| json!({ "oneOf": [json_type(o.element), { "type": "array", "items": json_type(o.element) }] }));
+            let sample = model.is_some_and(|m| m.numeric_matrix() == Some((10, ElementType::F64)));
+            json!({
+                "type": "array",
+                "description": "One prediction per row (an array per row for outputs with several values per row); ?method=predict_proba answers a classifier's probabilities, ?outputs=a,b an object keyed by output name",
+                "items": items,
+                "example": if sample { json!([11055.977245525679, 4503.079536107787]) } else { json!([]) },
+            })
+        }
     })
 }
 
-fn input_schema(width: Option<usize>) -> Value {
+/// `{"data": [[...], ...]}` for a model of one numeric matrix input; records, one property per
+/// column, for a model of one input per column.
+fn input_schema(model: Option<&ModelSpec>) -> Value {
+    let Some(model) = model.filter(|m| m.numeric_matrix().is_none()) else {
+        return matrix_schema(model.map(ModelSpec::row_width));
+    };
+    let columns: Map<String, Value> = model
+        .inputs
+        .iter()
+        .map(|input| (input.name.clone(), json_type(input.element)))
+        .collect();
+    let record: Map<String, Value> = model
+        .inputs
+        .iter()
+        .map(|input| (input.name.clone(), example_value(input.element)))
+        .collect();
+    let names: Vec<&str> = model.inputs.iter().map(|i| i.name.as_str()).collect();
+    json!({
+        "type": "object",
+        "required": ["data"],
+        "description": "Records, one object per row (columns, rows and the MLflow and AutoML forms are taken too)",
+        "properties": { "data": { "type": "array", "items": {
+            "type": "object",
+            "properties": columns,
+            "required": names,
+        } } },
+        "example": { "data": [record] },
+    })
+}
+
+fn matrix_schema(width: Option<usize>) -> Value {
     let mut row = json!({ "type": "array", "items": { "type": "number", "format": "double" } });
     if let Some(width) = width {
         row["minItems"] = json!(width);
@@ -68,14 +123,14 @@ fn input_schema(width: Option<usize>) -> Value {
     input
 }
 
-/// Builds the document; `width` is the model's input width once it is loaded.
-pub fn document(width: Option<usize>, openapi3: bool) -> Value {
+/// Builds the document; `model` is known once `init` is done.
+pub fn document(model: Option<&ModelSpec>, openapi3: bool) -> Value {
     let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     for op in &OPERATIONS {
         let mut responses = Map::new();
         for (status, description, body) in op.responses {
             let mut response = json!({ "description": description });
-            if let Some(schema) = schema(*body, width) {
+            if let Some(schema) = schema(*body, model) {
                 if openapi3 {
                     response["content"] = json!({ "application/json": { "schema": schema } });
                 } else {
@@ -95,7 +150,7 @@ pub fn document(width: Option<usize>, openapi3: bool) -> Value {
             }]);
         }
         if op.path == super::SCORING_PATH && op.method == axum::http::Method::POST {
-            let input = input_schema(width);
+            let input = input_schema(model);
             if openapi3 {
                 operation["requestBody"] =
                     json!({ "required": true, "content": { "application/json": { "schema": input } } });

@@ -9,5 +9,6 @@ mod identity;
 mod init;
 mod lifecycle;
 mod protocols;
+mod readme;
 mod scoring;
 mod tabular;

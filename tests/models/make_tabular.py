@@ -127,10 +127,30 @@ def save(name, model, records, feeds):
     print(f"{path.name}: inputs {[i.name for i in session.get_inputs()]}, outputs {names}")
 
 
+def wide_regressor():
+    """15 float columns into one linear output: the benchmark's records-parsing model."""
+    names = [f"f{i}" for i in range(15)]
+    inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [None, 1]) for n in names]
+    nodes = [
+        helper.make_node("Concat", names, ["features"], axis=1),
+        helper.make_node("MatMul", ["features", "weights"], ["variable"]),
+    ]
+    weights = helper.make_tensor("weights", TensorProto.FLOAT, [15, 1], [0.1 * i for i in range(15)])
+    graph = helper.make_graph(nodes, "wide", inputs,
+                              [helper.make_tensor_value_info("variable", TensorProto.FLOAT, [None, 1])],
+                              initializer=[weights])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    records = [{n: float(i + j) for j, n in enumerate(names)} for i in range(3)]
+    feeds = {n: np.array([[r[n]] for r in records], dtype=np.float32) for n in names}
+    return model, records, feeds
+
+
 def main():
     save("columns_regressor", *columns_regressor())
     save("string_classifier", *string_classifier())
     save("int_classifier", *classifier([0, 1], "int_classifier"))
+    save("wide_regressor", *wide_regressor())
 
 
 if __name__ == "__main__":

@@ -118,14 +118,29 @@ pub async fn options() -> impl IntoResponse {
 }
 
 fn usage(state: &AppState) -> Response {
-    let width = state
-        .readiness
-        .scorer()
-        .map_or_else(|| "k".to_owned(), |s| s.model().spec().row_width().to_string());
-    let text = format!(
-        "POST a JSON body {{\"data\": [[x1, ..., x{width}], ...]}} to /score (one row per prediction); \
-         the answer is a JSON array with one prediction per row. GET /score?data=[[...]] works too.\n"
-    );
+    let spec = state.readiness.scorer().map(|s| s.model().spec());
+    let text = match spec.filter(|spec| spec.numeric_matrix().is_none()) {
+        Some(spec) => {
+            let columns: Vec<String> = spec
+                .inputs
+                .iter()
+                .map(|i| format!("{} ({})", i.name, i.element))
+                .collect();
+            format!(
+                "POST a JSON body {{\"data\": [{{\"column\": value, ...}}, ...]}} to /score (one record per \
+                 prediction; columns, rows and the MLflow and AutoML forms work too). The model's columns: {}. \
+                 ?method=predict_proba answers a classifier's probabilities.\n",
+                columns.join(", ")
+            )
+        }
+        None => {
+            let width = spec.map_or_else(|| "k".to_owned(), |s| s.row_width().to_string());
+            format!(
+                "POST a JSON body {{\"data\": [[x1, ..., x{width}], ...]}} to /score (one row per prediction); \
+                 the answer is a JSON array with one prediction per row. GET /score?data=[[...]] works too.\n"
+            )
+        }
+    };
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],

@@ -81,7 +81,7 @@ async fn each_documented_score_status_is_answered_by_some_request() {
 
 #[test]
 fn swagger_2_describes_score_with_the_model_width() {
-    let doc = document(Some(10), false);
+    let doc = document(Some(&ModelSpec::matrix(10, ElementType::F64)), false);
     assert_eq!(doc["swagger"], "2.0");
     let body = &doc["paths"]["/score"]["post"]["parameters"][0]["schema"];
     assert_eq!(body["properties"]["data"]["items"]["minItems"], 10);
@@ -93,7 +93,7 @@ fn swagger_2_describes_score_with_the_model_width() {
 
 #[test]
 fn openapi_3_puts_the_body_in_request_body() {
-    let doc = document(Some(4), true);
+    let doc = document(Some(&ModelSpec::matrix(4, ElementType::F32)), true);
     assert_eq!(doc["openapi"], "3.0.3");
     let schema = &doc["paths"]["/score"]["post"]["requestBody"]["content"]["application/json"]["schema"];
     assert_eq!(schema["properties"]["data"]["items"]["maxItems"], 4);
@@ -106,4 +106,28 @@ fn every_operation_is_in_the_document() {
         let method = op.method.as_str().to_ascii_lowercase();
         assert!(doc["paths"][op.path][&method].is_object(), "{method} {}", op.path);
     }
+}
+
+#[test]
+fn a_model_of_one_input_per_column_is_documented_by_its_columns_and_types() {
+    let tensor = |name: &str, element| crate::model::TensorSpec {
+        name: name.to_owned(),
+        element,
+        width: Some(1),
+        rank1: false,
+    };
+    let model = ModelSpec {
+        inputs: vec![
+            tensor("age", ElementType::F32),
+            tensor("workclass", ElementType::String),
+        ],
+        outputs: vec![tensor("label", ElementType::String)],
+        fixed_rows: None,
+    };
+    let doc = document(Some(&model), false);
+    let body = &doc["paths"]["/score"]["post"]["parameters"][0]["schema"];
+    let record = &body["properties"]["data"]["items"];
+    assert_eq!(record["properties"]["age"]["type"], "number");
+    assert_eq!(record["properties"]["workclass"]["type"], "string");
+    assert_eq!(body["example"]["data"][0]["workclass"], "a");
 }
