@@ -240,3 +240,30 @@ async fn v2_takes_every_input_by_name_and_answers_every_output() {
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert_matches(&answer.json()["outputs"][0]["data"], &json!([28.0]), "v2 columns");
 }
+
+#[tokio::test]
+async fn the_sample_model_takes_the_mlflow_and_automl_forms_too() {
+    let server = Server::start(&[], &[]);
+    server.wait_ready(Duration::from_secs(20)).await;
+    let rows = json!([[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]);
+    let bare = [
+        json!({ "input_data": rows }),
+        json!({ "input_data": { "input": rows } }),
+        json!({ "input_data": { "columns": (0..10).map(|i| format!("c{i}")).collect::<Vec<_>>(), "index": [0, 1], "data": rows } }),
+    ];
+    for body in bare {
+        let answer = post(&server, body.to_string()).await;
+        assert_sample_predictions(&answer);
+    }
+    let automl = post(&server, json!({ "Inputs": { "data": rows } }).to_string()).await;
+    let mlflow = post(&server, json!({ "instances": rows }).to_string()).await;
+    assert_matches(&automl.json()["Results"], &json!(SAMPLE_PREDICTIONS), "AutoML");
+    assert_matches(
+        &mlflow.json()["predictions"],
+        &json!(SAMPLE_PREDICTIONS),
+        "MLflow",
+    );
+    let records = post(&server, json!({ "data": [{ "input": 1 }] }).to_string()).await;
+    assert_eq!(records.status, 400);
+    assert!(records.message().contains("split form"), "{}", records.body);
+}
