@@ -6,6 +6,7 @@ mod batcher;
 mod element;
 mod input;
 mod onnx;
+mod ops;
 mod output;
 mod scorer;
 mod spec;

@@ -21,6 +21,8 @@ pub enum ModelLoadError {
     Parse { path: String, cause: String },
     #[error("the model has no inputs")]
     NoInputs,
+    #[error("{0}")]
+    Unsupported(super::ops::Unsupported),
     #[error("the model's input {name} is {shape}; this server feeds inputs [rows] or [rows, features]")]
     InputRank { name: String, shape: String },
     #[error("the model's input {name} has an open width ({shape}); export it with a known feature count")]
@@ -66,7 +68,13 @@ impl OnnxModel {
             path: path.display().to_string(),
             cause: format!("{cause:#}"),
         };
-        let mut model = tract_onnx::onnx().model_for_path(path).map_err(parse)?;
+        let onnx = super::ops::onnx();
+        let proto = onnx.proto_model_for_path(path).map_err(parse)?;
+        if let Some(unsupported) = super::ops::unsupported(&onnx, &proto) {
+            return Err(ModelLoadError::Unsupported(unsupported));
+        }
+        let folder = path.parent().and_then(Path::to_str);
+        let mut model = onnx.parse(&proto, folder).map_err(parse)?.model;
         let count = model.input_outlets().map_err(parse)?.len();
         if count == 0 {
             return Err(ModelLoadError::NoInputs);

@@ -8,6 +8,7 @@ mod container;
 mod identity;
 mod init;
 mod lifecycle;
+mod pipelines;
 mod protocols;
 mod readme;
 mod scoring;

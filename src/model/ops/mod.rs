@@ -1,0 +1,77 @@
+//! Our own `ai.onnx.ml` operators, registered in tract's ONNX op registry, and the check that
+//! names an operator nobody implements before tract fails on it with a less helpful message.
+
+mod feature_vectorizer;
+mod imputer;
+mod scaler;
+
+use tract_onnx::pb::ModelProto;
+use tract_onnx::Onnx;
+
+/// `values` as a `[1, len]` tensor: one value per column, broadcast over the rows.
+fn row<T: tract_onnx::prelude::Datum + Copy>(values: &[T]) -> tract_onnx::prelude::TractResult<std::sync::Arc<tract_onnx::prelude::Tensor>> {
+    use tract_onnx::prelude::IntoArcTensor;
+    Ok(tract_onnx::prelude::tensor1(values).into_shape(&[1, values.len()])?.into_arc_tensor())
+}
+
+/// The ONNX framework with our operators added.
+pub fn onnx() -> Onnx {
+    let mut onnx = tract_onnx::onnx();
+    onnx.op_register.insert("Scaler", scaler::parse);
+    onnx.op_register.insert("Imputer", imputer::parse);
+    onnx.op_register.insert("FeatureVectorizer", feature_vectorizer::parse);
+    onnx
+}
+
+/// An operator of the model that neither tract nor this server implements, or implements wrongly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported {
+    pub op: String,
+    pub domain: String,
+    pub node: String,
+    /// How to export the model without it, when a converter option avoids it.
+    pub hint: Option<&'static str>,
+}
+
+impl std::fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let domain = if self.domain.is_empty() { "ai.onnx" } else { &self.domain };
+        write!(f, "operator {} (domain {domain}, node {:?}) is not supported", self.op, self.node)?;
+        match self.hint {
+            Some(hint) => write!(f, "; {hint}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The first operator of the graph that the server cannot run as onnxruntime would.
+pub fn unsupported(onnx: &Onnx, proto: &ModelProto) -> Option<Unsupported> {
+    let graph = proto.graph.as_ref()?;
+    graph.node.iter().find_map(|node| {
+        let hint = match node.op_type.as_str() {
+            "ZipMap" => Some(
+                "export the classifier without it: skl2onnx `options={id(model): {\"zipmap\": False}}` \
+                 (onnxmltools: `zipmap=False`)",
+            ),
+            // tract's own implementation inverts binary labels (it takes the argmax of the
+            // transformed score and its complement); refuse it rather than answer wrongly.
+            "TreeEnsembleClassifier" if binary_labels(node) => {
+                Some("tract's TreeEnsembleClassifier answers wrong labels for binary classifiers")
+            }
+            op if !onnx.op_register.0.contains_key(op) => None,
+            _ => return None,
+        };
+        Some(Unsupported {
+            op: node.op_type.clone(),
+            domain: node.domain.clone(),
+            node: node.name.clone(),
+            hint,
+        })
+    })
+}
+
+fn binary_labels(node: &tract_onnx::pb::NodeProto) -> bool {
+    node.attribute.iter().any(|a| {
+        (a.name == "classlabels_int64s" && a.ints.len() == 2) || (a.name == "classlabels_strings" && a.strings.len() == 2)
+    })
+}

@@ -1,0 +1,73 @@
+//! scikit-learn pipelines with the ai.onnx.ml operators this server implements itself (Scaler,
+//! Imputer, FeatureVectorizer), against onnxruntime's answers (tests/fixtures/pipelines, made by
+//! tests/models/make_pipelines.py), and a model with an operator nobody implements.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::common::*;
+
+async fn serve(name: &str) -> (Server, Value) {
+    let file = format!("{name}.onnx");
+    let server = Server::start(&["--model-dir", "tests/fixtures/pipelines", "--model-file", &file], &[]);
+    server.wait_ready(Duration::from_secs(20)).await;
+    let fixture = std::fs::read_to_string(repo_path(&format!("tests/fixtures/pipelines/{name}.json"))).unwrap();
+    (server, serde_json::from_str(&fixture).unwrap())
+}
+
+/// Every number within 1e-5 (relative, absolute near zero) of onnxruntime's, flattened.
+fn assert_close_to(actual: &Value, expected: &Value) {
+    fn flat(value: &Value, out: &mut Vec<f64>) {
+        match value {
+            Value::Array(items) => items.iter().for_each(|item| flat(item, out)),
+            other => out.push(other.as_f64().unwrap_or_else(|| panic!("a number: {other}"))),
+        }
+    }
+    let (mut a, mut e) = (Vec::new(), Vec::new());
+    flat(actual, &mut a);
+    flat(expected, &mut e);
+    assert_eq!(a.len(), e.len(), "{actual} vs {expected}");
+    for (a, e) in a.iter().zip(&e) {
+        assert!((a - e).abs() <= 1e-5 * e.abs().max(1.0), "{a} vs {e}: {actual} vs {expected}");
+    }
+}
+
+#[tokio::test]
+async fn standard_scaler_and_linear_regression_answer_as_onnxruntime() {
+    let (server, fixture) = serve("scaler_linear").await;
+    let answer = post(&server, fixture["request"].to_string()).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_close_to(&answer.json(), &fixture["outputs"]["variable"]);
+}
+
+#[tokio::test]
+async fn a_frame_with_gaps_is_imputed_as_onnxruntime_does() {
+    let (server, fixture) = serve("frame_imputer_linear").await;
+    let answer = post(&server, fixture["request"].to_string()).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_close_to(&answer.json(), &fixture["outputs"]["variable"]);
+}
+
+#[tokio::test]
+async fn an_imputed_and_scaled_column_classifier_answers_labels_and_probabilities() {
+    let (server, fixture) = serve("imputed_columns_classifier").await;
+    let body = fixture["request"].to_string();
+    let labels = post(&server, body.clone()).await;
+    let probabilities = post_to(&server, "/score?method=predict_proba", body).await;
+    assert_eq!(labels.json(), fixture["outputs"]["label"], "{}", labels.body);
+    assert_close_to(&probabilities.json(), &fixture["outputs"]["probabilities"]);
+}
+
+#[test]
+fn a_zipmap_model_stops_start_up_naming_the_operator_and_the_export_option() {
+    let args = ["--model-dir", "tests/fixtures/pipelines", "--model-file", "zipmap_classifier.onnx"];
+    let mut server = Server::start(&args, &[]);
+    let status = server.wait_exit(Duration::from_secs(20)).expect("init fails");
+    let logs = server.logs();
+    assert_eq!(status.code(), Some(3), "{logs}");
+    assert!(
+        logs.contains("operator ZipMap (domain ai.onnx.ml") && logs.contains("zipmap"),
+        "{logs}"
+    );
+}

@@ -1,0 +1,103 @@
+"""Makes scikit-learn pipelines that use the ai.onnx.ml operators this server implements itself
+(Scaler, Imputer, FeatureVectorizer), with onnxruntime's answers saved beside them, and one
+model with ZipMap (refused with a hint). Re-runnable; CI uses the saved files.
+
+    /tmp/zoo/bin/python tests/models/make_pipelines.py   (requirements.txt beside this file)
+
+Writes tests/fixtures/pipelines/<name>.onnx and <name>.json (the records or rows a client sends,
+and onnxruntime's outputs by name).
+"""
+
+import json
+import pathlib
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pandas as pd
+from skl2onnx import to_onnx
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import RobustScaler, StandardScaler
+
+OUT = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "pipelines"
+RNG = np.random.default_rng(11)
+OPSETS = {"": 13, "ai.onnx.ml": 3}
+
+
+def save(name, model, feeds, request):
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"{name}.onnx"
+    onnx.save(model, path)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    outputs = {n: np.asarray(a).tolist() for n, a in zip(names, session.run(names, feeds))}
+    (OUT / f"{name}.json").write_text(json.dumps({"request": request, "outputs": outputs}) + "\n")
+    ops = sorted({n.op_type for n in model.graph.node})
+    print(f"{path.name}: {ops}")
+
+
+def scaler_linear():
+    """StandardScaler + LinearRegression on a float32 matrix: Scaler, LinearRegressor."""
+    x = RNG.normal(loc=5, scale=3, size=(200, 5)).astype(np.float32)
+    y = x @ np.array([1.5, -2.0, 0.3, 4.0, -1.0]) + 2
+    model = make_pipeline(StandardScaler(), LinearRegression()).fit(x, y)
+    onx = to_onnx(model, x[:1], target_opset=OPSETS)
+    rows = RNG.normal(loc=5, scale=3, size=(8, 5)).astype(np.float32)
+    save("scaler_linear", onx, {onx.graph.input[0].name: rows}, {"data": rows.tolist()})
+
+
+def imputed_columns_classifier():
+    """A ColumnTransformer over numeric DataFrame columns with gaps (SimpleImputer, then
+    RobustScaler) into a binary LogisticRegression without ZipMap: FeatureVectorizer, Imputer,
+    Scaler, LinearClassifier."""
+    df = pd.DataFrame(RNG.normal(size=(300, 3)).astype(np.float32), columns=["a", "b", "c"])
+    y = (df.a - df.b + 0.5 * df.c > 0).astype(np.int64)
+    df.loc[RNG.random(300) < 0.1, "b"] = np.nan
+    numeric = Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", RobustScaler())])
+    clf = LogisticRegression()
+    model = Pipeline([("columns", ColumnTransformer([("num", numeric, ["a", "b", "c"])])), ("clf", clf)]).fit(df, y)
+    onx = to_onnx(model, df[:1], options={id(clf): {"zipmap": False}}, target_opset=OPSETS)
+    test = pd.DataFrame(RNG.normal(size=(8, 3)).astype(np.float32), columns=["a", "b", "c"])
+    test.loc[[1, 4], "b"] = np.nan
+    feeds = {c: test[[c]].to_numpy() for c in test.columns}
+    records = [{c: (None if np.isnan(v) else float(v)) for c, v in row.items()} for row in test.to_dict("records")]
+    save("imputed_columns_classifier", onx, feeds, {"data": records})
+
+
+def frame_imputer_linear():
+    """A DataFrame straight into SimpleImputer and LinearRegression: FeatureVectorizer, Imputer,
+    LinearRegressor; sent as records with gaps (null)."""
+    df = pd.DataFrame(RNG.normal(size=(200, 3)).astype(np.float32), columns=["a", "b", "c"])
+    y = 2 * df.a - df.b + 0.5 * df.c
+    df.loc[RNG.random(200) < 0.1, "c"] = np.nan
+    model = make_pipeline(SimpleImputer(), LinearRegression()).fit(df, y)
+    onx = to_onnx(model, df[:1], target_opset=OPSETS)
+    test = pd.DataFrame(RNG.normal(size=(6, 3)).astype(np.float32), columns=["a", "b", "c"])
+    test.loc[[0, 3], "c"] = np.nan
+    feeds = {c: test[[c]].to_numpy() for c in test.columns}
+    records = [{c: (None if np.isnan(v) else float(v)) for c, v in row.items()} for row in test.to_dict("records")]
+    save("frame_imputer_linear", onx, feeds, {"data": records})
+
+
+def zipmap_classifier():
+    """LogisticRegression exported with skl2onnx's default ZipMap: refused with a hint."""
+    x = RNG.normal(size=(100, 3)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    onx = to_onnx(LogisticRegression().fit(x, y), x[:1], target_opset=OPSETS)
+    OUT.mkdir(parents=True, exist_ok=True)
+    onnx.save(onx, OUT / "zipmap_classifier.onnx")
+    print("zipmap_classifier.onnx:", sorted({n.op_type for n in onx.graph.node}))
+
+
+def main():
+    scaler_linear()
+    imputed_columns_classifier()
+    frame_imputer_linear()
+    zipmap_classifier()
+
+
+if __name__ == "__main__":
+    main()
