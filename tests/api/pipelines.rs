@@ -10,9 +10,13 @@ use crate::common::*;
 
 async fn serve(name: &str) -> (Server, Value) {
     let file = format!("{name}.onnx");
-    let server = Server::start(&["--model-dir", "tests/fixtures/pipelines", "--model-file", &file], &[]);
+    let server = Server::start(
+        &["--model-dir", "tests/fixtures/pipelines", "--model-file", &file],
+        &[],
+    );
     server.wait_ready(Duration::from_secs(20)).await;
-    let fixture = std::fs::read_to_string(repo_path(&format!("tests/fixtures/pipelines/{name}.json"))).unwrap();
+    let fixture =
+        std::fs::read_to_string(repo_path(&format!("tests/fixtures/pipelines/{name}.json"))).unwrap();
     (server, serde_json::from_str(&fixture).unwrap())
 }
 
@@ -29,7 +33,10 @@ fn assert_close_to(actual: &Value, expected: &Value) {
     flat(expected, &mut e);
     assert_eq!(a.len(), e.len(), "{actual} vs {expected}");
     for (a, e) in a.iter().zip(&e) {
-        assert!((a - e).abs() <= 1e-5 * e.abs().max(1.0), "{a} vs {e}: {actual} vs {expected}");
+        assert!(
+            (a - e).abs() <= 1e-5 * e.abs().max(1.0),
+            "{a} vs {e}: {actual} vs {expected}"
+        );
     }
 }
 
@@ -61,7 +68,12 @@ async fn an_imputed_and_scaled_column_classifier_answers_labels_and_probabilitie
 
 #[test]
 fn a_zipmap_model_stops_start_up_naming_the_operator_and_the_export_option() {
-    let args = ["--model-dir", "tests/fixtures/pipelines", "--model-file", "zipmap_classifier.onnx"];
+    let args = [
+        "--model-dir",
+        "tests/fixtures/pipelines",
+        "--model-file",
+        "zipmap_classifier.onnx",
+    ];
     let mut server = Server::start(&args, &[]);
     let status = server.wait_exit(Duration::from_secs(20)).expect("init fails");
     let logs = server.logs();

@@ -57,11 +57,18 @@ impl Expansion for Imputer {
     fn wire(&self, prefix: &str, model: &mut TypedModel, inputs: &[OutletId]) -> TractResult<TVec<OutletId>> {
         let x = inputs[0];
         let datum = model.outlet_fact(x)?.datum_type;
-        let imputed = model.add_const(format!("{prefix}.imputed"), self.imputed.cast_to_dt(datum)?.into_owned().into_arc_tensor())?;
+        let imputed = model.add_const(
+            format!("{prefix}.imputed"),
+            self.imputed.cast_to_dt(datum)?.into_owned().into_arc_tensor(),
+        )?;
         let missing = match &self.replaced {
             None => model.wire_node(format!("{prefix}.is_nan"), tract_core::ops::math::is_nan(), &[x])?[0],
             Some(replaced) => {
-                let replaced = replaced.cast_to_dt(datum)?.into_owned().broadcast_into_rank(2)?.into_arc_tensor();
+                let replaced = replaced
+                    .cast_to_dt(datum)?
+                    .into_owned()
+                    .broadcast_into_rank(2)?
+                    .into_arc_tensor();
                 let replaced = model.add_const(format!("{prefix}.replaced"), replaced)?;
                 model.wire_node(
                     format!("{prefix}.eq"),
@@ -70,6 +77,10 @@ impl Expansion for Imputer {
                 )?[0]
             }
         };
-        model.wire_node(format!("{prefix}.where"), tract_core::ops::logic::Iff, &[missing, imputed, x])
+        model.wire_node(
+            format!("{prefix}.where"),
+            tract_core::ops::logic::Iff,
+            &[missing, imputed, x],
+        )
     }
 }

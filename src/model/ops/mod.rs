@@ -9,9 +9,13 @@ use tract_onnx::pb::ModelProto;
 use tract_onnx::Onnx;
 
 /// `values` as a `[1, len]` tensor: one value per column, broadcast over the rows.
-fn row<T: tract_onnx::prelude::Datum + Copy>(values: &[T]) -> tract_onnx::prelude::TractResult<std::sync::Arc<tract_onnx::prelude::Tensor>> {
+fn row<T: tract_onnx::prelude::Datum + Copy>(
+    values: &[T],
+) -> tract_onnx::prelude::TractResult<std::sync::Arc<tract_onnx::prelude::Tensor>> {
     use tract_onnx::prelude::IntoArcTensor;
-    Ok(tract_onnx::prelude::tensor1(values).into_shape(&[1, values.len()])?.into_arc_tensor())
+    Ok(tract_onnx::prelude::tensor1(values)
+        .into_shape(&[1, values.len()])?
+        .into_arc_tensor())
 }
 
 /// The ONNX framework with our operators added.
@@ -19,7 +23,8 @@ pub fn onnx() -> Onnx {
     let mut onnx = tract_onnx::onnx();
     onnx.op_register.insert("Scaler", scaler::parse);
     onnx.op_register.insert("Imputer", imputer::parse);
-    onnx.op_register.insert("FeatureVectorizer", feature_vectorizer::parse);
+    onnx.op_register
+        .insert("FeatureVectorizer", feature_vectorizer::parse);
     onnx
 }
 
@@ -35,8 +40,16 @@ pub struct Unsupported {
 
 impl std::fmt::Display for Unsupported {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let domain = if self.domain.is_empty() { "ai.onnx" } else { &self.domain };
-        write!(f, "operator {} (domain {domain}, node {:?}) is not supported", self.op, self.node)?;
+        let domain = if self.domain.is_empty() {
+            "ai.onnx"
+        } else {
+            &self.domain
+        };
+        write!(
+            f,
+            "operator {} (domain {domain}, node {:?}) is not supported",
+            self.op, self.node
+        )?;
         match self.hint {
             Some(hint) => write!(f, "; {hint}"),
             None => Ok(()),
@@ -72,6 +85,7 @@ pub fn unsupported(onnx: &Onnx, proto: &ModelProto) -> Option<Unsupported> {
 
 fn binary_labels(node: &tract_onnx::pb::NodeProto) -> bool {
     node.attribute.iter().any(|a| {
-        (a.name == "classlabels_int64s" && a.ints.len() == 2) || (a.name == "classlabels_strings" && a.strings.len() == 2)
+        (a.name == "classlabels_int64s" && a.ints.len() == 2)
+            || (a.name == "classlabels_strings" && a.strings.len() == 2)
     })
 }

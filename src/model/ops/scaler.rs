@@ -50,7 +50,15 @@ impl Expansion for Scaler {
         }
         let offset = model.add_const(format!("{prefix}.offset"), self.offset.clone())?;
         let scale = model.add_const(format!("{prefix}.scale"), self.scale.clone())?;
-        let centred = model.wire_node(format!("{prefix}.sub"), tract_core::ops::math::sub(), &[x, offset])?;
-        model.wire_node(format!("{prefix}.mul"), tract_core::ops::math::mul(), &[centred[0], scale])
+        let centred = model.wire_node(
+            format!("{prefix}.sub"),
+            tract_core::ops::math::sub(),
+            &[x, offset],
+        )?;
+        model.wire_node(
+            format!("{prefix}.mul"),
+            tract_core::ops::math::mul(),
+            &[centred[0], scale],
+        )
     }
 }
