@@ -18,13 +18,28 @@ fn row<T: tract_onnx::prelude::Datum + Copy>(
         .into_arc_tensor())
 }
 
-/// The ONNX framework with our operators added.
+/// Builds one of our operators from its ONNX node.
+type Parse = fn(
+    &tract_onnx::model::ParsingContext,
+    &tract_onnx::pb::NodeProto,
+) -> tract_onnx::prelude::TractResult<(
+    Box<dyn tract_onnx::tract_hir::infer::InferenceOp>,
+    Vec<String>,
+)>;
+
+/// Our operators, by ONNX name (model/README.md lists them; a test keeps the two in step).
+const OURS: [(&str, Parse); 3] = [
+    ("Scaler", scaler::parse),
+    ("Imputer", imputer::parse),
+    ("FeatureVectorizer", feature_vectorizer::parse),
+];
+
+/// The ONNX framework with our operators added (replacing tract's where it has one).
 pub fn onnx() -> Onnx {
     let mut onnx = tract_onnx::onnx();
-    onnx.op_register.insert("Scaler", scaler::parse);
-    onnx.op_register.insert("Imputer", imputer::parse);
-    onnx.op_register
-        .insert("FeatureVectorizer", feature_vectorizer::parse);
+    for (name, parse) in OURS {
+        onnx.op_register.insert(name, parse);
+    }
     onnx
 }
 
@@ -89,3 +104,6 @@ fn binary_labels(node: &tract_onnx::pb::NodeProto) -> bool {
             || (a.name == "classlabels_strings" && a.strings.len() == 2)
     })
 }
+
+#[cfg(test)]
+mod tests;
