@@ -9,7 +9,7 @@ use std::{
 };
 
 use azure_core::credentials::Secret;
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use url::Url;
 
 use crate::model::Batching;
@@ -139,91 +139,6 @@ fn secret(value: &str) -> Result<Secret, std::convert::Infallible> {
     Ok(Secret::new(value.to_owned()))
 }
 
-/// What `/score` answers, as scikit-learn names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ScoreMethod {
-    /// The first output: labels for classifiers, values for regressors.
-    #[value(name = "predict")]
-    Predict,
-    /// A classifier's probabilities, one list per row in class order.
-    #[value(name = "predict_proba")]
-    PredictProba,
-}
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Json,
-    Text,
-}
-
-/// The validated configuration, one group per part of the server.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub listen: SocketAddr,
-    pub model: ModelSettings,
-    pub scoring: ScoringSettings,
-    /// `None` when no storage setting is given: the blob step is skipped.
-    pub azure: Option<AzureSettings>,
-    pub log: LogSettings,
-}
-
-/// The model to load and its name.
-#[derive(Debug, Clone)]
-pub struct ModelSettings {
-    pub path: PathBuf,
-    /// The model's name in the KServe V2 routes.
-    pub name: String,
-}
-
-/// How requests are read and scored.
-#[derive(Debug, Clone)]
-pub struct ScoringSettings {
-    pub timeout: Duration,
-    pub max_body_bytes: usize,
-    pub method: ScoreMethod,
-    /// `None`: dynamic batching off.
-    pub batching: Option<Batching>,
-}
-
-/// The identity and blob steps of `init`.
-#[derive(Debug, Clone)]
-pub struct AzureSettings {
-    pub blob: BlobTarget,
-    pub identity: IdentityEnv,
-    /// A user-assigned identity's client id; `None` is the system-assigned identity.
-    pub client_id: Option<String>,
-    pub ca_file: Option<PathBuf>,
-    pub identity_retry_budget: Duration,
-}
-
-/// Where the start-up blob lives.
-#[derive(Debug, Clone)]
-pub struct BlobTarget {
-    pub account: String,
-    pub container: String,
-    pub blob: String,
-    /// Service endpoint without a trailing slash.
-    pub endpoint: Url,
-}
-
-/// The managed-identity endpoints the container was given; the derived `Debug` redacts secrets.
-#[derive(Debug, Clone, Default)]
-pub struct IdentityEnv {
-    pub msi_endpoint: Option<String>,
-    pub msi_secret: Option<Secret>,
-    pub identity_endpoint: Option<String>,
-    pub identity_header: Option<Secret>,
-    pub imds_host: Option<String>,
-}
-
-/// Log output.
-#[derive(Debug, Clone)]
-pub struct LogSettings {
-    pub format: LogFormat,
-    pub filter: String,
-}
-
 /// A setting that cannot be used; the message names it.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid setting {setting}: {reason}")]
@@ -307,8 +222,10 @@ impl Cli {
 
 mod checks;
 mod model_file;
+mod settings;
 #[cfg(test)]
 mod tests;
 
 use checks::{blob_target, check_ca_file, log_filter};
 use model_file::resolve_model_path;
+pub use settings::*;

@@ -48,14 +48,7 @@ impl Expansion for FeatureVectorizer {
             if model.outlet_fact(x)?.rank() == 1 {
                 x = model.wire_node(format!("{prefix}.{index}.as_column"), AxisOp::Add(1), &[x])?[0];
             }
-            if model.outlet_fact(x)?.datum_type != f32::datum_type() {
-                x = model.wire_node(
-                    format!("{prefix}.{index}.to_f32"),
-                    tract_core::ops::cast::cast(f32::datum_type()),
-                    &[x],
-                )?[0];
-            }
-            columns.push(x);
+            columns.push(super::to_f32(model, format!("{prefix}.{index}.to_f32"), x)?);
         }
         model.wire_node(format!("{prefix}.concat"), TypedConcat::new(1), &columns)
     }

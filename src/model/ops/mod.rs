@@ -18,6 +18,20 @@ fn row<T: tract_onnx::prelude::Datum + Copy>(
         .into_arc_tensor())
 }
 
+/// `x` as float32, cast when it is another type (ORT's ML operators compute in float32).
+fn to_f32(
+    model: &mut tract_onnx::prelude::TypedModel,
+    name: String,
+    x: tract_onnx::prelude::OutletId,
+) -> tract_onnx::prelude::TractResult<tract_onnx::prelude::OutletId> {
+    use tract_onnx::tract_hir::internal::*;
+    if model.outlet_fact(x)?.datum_type == f32::datum_type() {
+        return Ok(x);
+    }
+    let cast = tract_onnx::tract_core::ops::cast::cast(DatumType::F32);
+    Ok(model.wire_node(name, cast, &[x])?[0])
+}
+
 /// Builds one of our operators from its ONNX node.
 type Parse = fn(
     &tract_onnx::model::ParsingContext,

@@ -40,14 +40,7 @@ impl Expansion for Scaler {
     }
 
     fn wire(&self, prefix: &str, model: &mut TypedModel, inputs: &[OutletId]) -> TractResult<TVec<OutletId>> {
-        let mut x = inputs[0];
-        if model.outlet_fact(x)?.datum_type != f32::datum_type() {
-            x = model.wire_node(
-                format!("{prefix}.to_f32"),
-                tract_core::ops::cast::cast(f32::datum_type()),
-                &[x],
-            )?[0];
-        }
+        let x = super::to_f32(model, format!("{prefix}.to_f32"), inputs[0])?;
         let offset = model.add_const(format!("{prefix}.offset"), self.offset.clone())?;
         let scale = model.add_const(format!("{prefix}.scale"), self.scale.clone())?;
         let centred = model.wire_node(
