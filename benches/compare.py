@@ -18,8 +18,9 @@ V2_BODY = json.dumps({
 }).encode()
 
 
-def measure(binary, seconds, big_body):
-    server = Server(binary, [binary, "--host", "127.0.0.1"], {"AML_SCORER_LOG_FORMAT": "json"})
+def measure(binary, seconds, big_body, log_level):
+    env = {"AML_SCORER_LOG_FORMAT": "json", "AZUREML_LOG_LEVEL": log_level}
+    server = Server(binary, [binary, "--host", "127.0.0.1"], env)
     server.start()
     try:
         out = {
@@ -40,13 +41,14 @@ def main():
     parser.add_argument("--after", required=True)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--log-level", default="info", help="the servers' AZUREML_LOG_LEVEL (default: info, as users run)")
     args = parser.parse_args()
     big_body, _ = big_request(228000)
     runs = {"before": [], "after": []}
     for repeat in range(args.repeats):
         for label in ("before", "after"):
             print(f"== {label} run {repeat + 1}", file=sys.stderr)
-            runs[label].append(measure(getattr(args, label), args.seconds, big_body))
+            runs[label].append(measure(getattr(args, label), args.seconds, big_body, args.log_level))
     print("| measure | before | after | after / before |")
     print("| --- | ---: | ---: | ---: |")
     for key in runs["before"][0]:

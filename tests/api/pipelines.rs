@@ -1,5 +1,5 @@
 //! scikit-learn pipelines with the ai.onnx.ml operators this server implements itself (Scaler,
-//! Imputer, FeatureVectorizer), against onnxruntime's answers (tests/fixtures/pipelines, made by
+//! Imputer, FeatureVectorizer, OneHotEncoder), against onnxruntime's answers (tests/fixtures/pipelines, made by
 //! tests/models/make_pipelines.py), and a model with an operator nobody implements.
 
 use std::time::Duration;
@@ -59,6 +59,16 @@ async fn a_frame_with_gaps_is_imputed_as_onnxruntime_does() {
 #[tokio::test]
 async fn an_imputed_and_scaled_column_classifier_answers_labels_and_probabilities() {
     let (server, fixture) = serve("imputed_columns_classifier").await;
+    let body = fixture["request"].to_string();
+    let labels = post(&server, body.clone()).await;
+    let probabilities = post_to(&server, "/score?method=predict_proba", body).await;
+    assert_eq!(labels.json(), fixture["outputs"]["label"], "{}", labels.body);
+    assert_close_to(&probabilities.json(), &fixture["outputs"]["probabilities"]);
+}
+
+#[tokio::test]
+async fn a_census_pipeline_with_gaps_and_an_unseen_category_answers_as_onnxruntime() {
+    let (server, fixture) = serve("census_classifier").await;
     let body = fixture["request"].to_string();
     let labels = post(&server, body.clone()).await;
     let probabilities = post_to(&server, "/score?method=predict_proba", body).await;

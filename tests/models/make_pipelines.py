@@ -1,5 +1,5 @@
 """Makes scikit-learn pipelines that use the ai.onnx.ml operators this server implements itself
-(Scaler, Imputer, FeatureVectorizer), with onnxruntime's answers saved beside them, and one
+(Scaler, Imputer, FeatureVectorizer, OneHotEncoder), with onnxruntime's answers saved beside them, and one
 model with ZipMap (refused with a hint). Re-runnable; CI uses the saved files.
 
     /tmp/zoo/bin/python tests/models/make_pipelines.py   (requirements.txt beside this file)
@@ -20,7 +20,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import RobustScaler, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, RobustScaler, StandardScaler
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "pipelines"
 RNG = np.random.default_rng(11)
@@ -82,6 +82,40 @@ def frame_imputer_linear():
     save("frame_imputer_linear", onx, feeds, {"data": records})
 
 
+def census_classifier():
+    """The pipeline of real deployments: a ColumnTransformer over numeric columns with gaps
+    (SimpleImputer, StandardScaler) and a string column (OneHotEncoder, handle_unknown='ignore')
+    into LogisticRegression without ZipMap; sent as records, one with an unseen category."""
+    n = 400
+    df = pd.DataFrame({
+        "age": RNG.integers(18, 80, n).astype(np.float32),
+        "hours": RNG.integers(5, 70, n).astype(np.float32),
+        "workclass": RNG.choice(["Private", "State-gov", "Self-emp"], n),
+    })
+    y = ((df.age / 40 + df.hours / 40 + (df.workclass == "Self-emp")) > 2.1).astype(np.int64)
+    df.loc[RNG.random(n) < 0.1, "hours"] = np.nan
+    numeric = Pipeline([("impute", SimpleImputer()), ("scale", StandardScaler())])
+    columns = ColumnTransformer([
+        ("num", numeric, ["age", "hours"]),
+        ("cat", OneHotEncoder(handle_unknown="ignore"), ["workclass"]),
+    ])
+    clf = LogisticRegression()
+    model = Pipeline([("columns", columns), ("clf", clf)]).fit(df, y)
+    onx = to_onnx(model, df[:1], options={id(clf): {"zipmap": False}}, target_opset=OPSETS)
+    records = [
+        {"age": 39.0, "hours": 40.0, "workclass": "Private"},
+        {"age": 52.0, "hours": None, "workclass": "Self-emp"},
+        {"age": 61.0, "hours": 60.0, "workclass": "Never-seen"},
+        {"age": 23.0, "hours": 20.0, "workclass": "State-gov"},
+    ]
+    feeds = {
+        "age": np.array([[r["age"]] for r in records], dtype=np.float32),
+        "hours": np.array([[np.nan if r["hours"] is None else r["hours"]] for r in records], dtype=np.float32),
+        "workclass": np.array([[r["workclass"]] for r in records], dtype=object),
+    }
+    save("census_classifier", onx, feeds, {"data": records})
+
+
 def zipmap_classifier():
     """LogisticRegression exported with skl2onnx's default ZipMap: refused with a hint."""
     x = RNG.normal(size=(100, 3)).astype(np.float32)
@@ -96,6 +130,7 @@ def main():
     scaler_linear()
     imputed_columns_classifier()
     frame_imputer_linear()
+    census_classifier()
     zipmap_classifier()
 
 

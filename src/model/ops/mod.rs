@@ -3,6 +3,7 @@
 
 mod feature_vectorizer;
 mod imputer;
+mod one_hot_encoder;
 mod scaler;
 
 use tract_onnx::pb::ModelProto;
@@ -42,10 +43,11 @@ type Parse = fn(
 )>;
 
 /// Our operators, by ONNX name (model/README.md lists them; a test keeps the two in step).
-const OURS: [(&str, Parse); 3] = [
+const OURS: [(&str, Parse); 4] = [
     ("Scaler", scaler::parse),
     ("Imputer", imputer::parse),
     ("FeatureVectorizer", feature_vectorizer::parse),
+    ("OneHotEncoder", one_hot_encoder::parse),
 ];
 
 /// The ONNX framework with our operators added (replacing tract's where it has one).
