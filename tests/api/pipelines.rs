@@ -1,5 +1,5 @@
 //! scikit-learn pipelines with the ai.onnx.ml operators this server implements itself (Scaler,
-//! Imputer, FeatureVectorizer, OneHotEncoder), against onnxruntime's answers (tests/fixtures/pipelines, made by
+//! Imputer, FeatureVectorizer, OneHotEncoder, LabelEncoder), against onnxruntime's answers (tests/fixtures/pipelines, made by
 //! tests/models/make_pipelines.py), and a model with an operator nobody implements.
 
 use std::time::Duration;
@@ -74,6 +74,22 @@ async fn a_census_pipeline_with_gaps_and_an_unseen_category_answers_as_onnxrunti
     let probabilities = post_to(&server, "/score?method=predict_proba", body).await;
     assert_eq!(labels.json(), fixture["outputs"]["label"], "{}", labels.body);
     assert_close_to(&probabilities.json(), &fixture["outputs"]["probabilities"]);
+}
+
+#[tokio::test]
+async fn an_ordinal_encoder_maps_known_and_unseen_categories_as_onnxruntime() {
+    let (server, fixture) = serve("ordinal_linear").await;
+    let answer = post(&server, fixture["request"].to_string()).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_close_to(&answer.json(), &fixture["outputs"]["variable"]);
+}
+
+#[tokio::test]
+async fn the_opset_1_label_encoder_maps_strings_to_their_positions() {
+    let (server, fixture) = serve("label_encoder_v1").await;
+    let answer = post(&server, fixture["request"].to_string()).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_close_to(&answer.json(), &fixture["outputs"]["code"]);
 }
 
 #[test]

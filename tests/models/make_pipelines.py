@@ -1,5 +1,5 @@
 """Makes scikit-learn pipelines that use the ai.onnx.ml operators this server implements itself
-(Scaler, Imputer, FeatureVectorizer, OneHotEncoder), with onnxruntime's answers saved beside them, and one
+(Scaler, Imputer, FeatureVectorizer, OneHotEncoder, LabelEncoder), with onnxruntime's answers saved beside them, and one
 model with ZipMap (refused with a hint). Re-runnable; CI uses the saved files.
 
     /tmp/zoo/bin/python tests/models/make_pipelines.py   (requirements.txt beside this file)
@@ -20,7 +20,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, RobustScaler, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, RobustScaler, StandardScaler
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "pipelines"
 RNG = np.random.default_rng(11)
@@ -126,12 +126,50 @@ def zipmap_classifier():
     print("zipmap_classifier.onnx:", sorted({n.op_type for n in onx.graph.node}))
 
 
+def ordinal_linear():
+    """An OrdinalEncoder (unseen cities become -1) beside a passed-through number, into
+    LinearRegression: LabelEncoder (ml opset 2 form), Cast, Concat, LinearRegressor."""
+    df = pd.DataFrame({
+        "city": RNG.choice(["rome", "paris", "oslo"], 100),
+        "x": RNG.normal(size=100).astype(np.float32),
+    })
+    y = df.x * 2 + (df.city == "oslo") * 3
+    encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
+    columns = ColumnTransformer([("city", encoder, ["city"]), ("x", "passthrough", ["x"])])
+    model = Pipeline([("columns", columns), ("reg", LinearRegression())]).fit(df, y)
+    onx = to_onnx(model, df[:1], target_opset=OPSETS)
+    records = [{"city": c, "x": x} for c, x in [("rome", 0.5), ("oslo", -1.0), ("lima", 2.0), ("paris", 0.0)]]
+    feeds = {
+        "city": np.array([[r["city"]] for r in records], dtype=object),
+        "x": np.array([[r["x"]] for r in records], dtype=np.float32),
+    }
+    save("ordinal_linear", onx, feeds, {"data": records})
+
+
+def label_encoder_v1():
+    """The ml-opset-1 LabelEncoder form (classes_strings, strings to their positions), built by
+    hand: no current converter emits it, but older exports carry it."""
+    from onnx import TensorProto, helper
+    node = helper.make_node("LabelEncoder", ["city"], ["code"], domain="ai.onnx.ml",
+                            classes_strings=["oslo", "paris", "rome"], default_int64=-1)
+    graph = helper.make_graph([node], "label_encoder_v1",
+                              [helper.make_tensor_value_info("city", TensorProto.STRING, [None, 1])],
+                              [helper.make_tensor_value_info("code", TensorProto.INT64, [None, 1])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("ai.onnx.ml", 1)])
+    model.ir_version = 8
+    cities = ["rome", "lima", "oslo", "paris"]
+    save("label_encoder_v1", model, {"city": np.array([[c] for c in cities], dtype=object)},
+         {"data": [{"city": c} for c in cities]})
+
+
 def main():
     scaler_linear()
     imputed_columns_classifier()
     frame_imputer_linear()
     census_classifier()
     zipmap_classifier()
+    ordinal_linear()
+    label_encoder_v1()
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 
 mod feature_vectorizer;
 mod imputer;
+mod label_encoder;
 mod one_hot_encoder;
 mod scaler;
 
@@ -43,11 +44,12 @@ type Parse = fn(
 )>;
 
 /// Our operators, by ONNX name (model/README.md lists them; a test keeps the two in step).
-const OURS: [(&str, Parse); 4] = [
+const OURS: [(&str, Parse); 5] = [
     ("Scaler", scaler::parse),
     ("Imputer", imputer::parse),
     ("FeatureVectorizer", feature_vectorizer::parse),
     ("OneHotEncoder", one_hot_encoder::parse),
+    ("LabelEncoder", label_encoder::parse),
 ];
 
 /// The ONNX framework with our operators added (replacing tract's where it has one).
