@@ -132,6 +132,17 @@ pub trait Element: Copy {
     fn from_i64(value: i64) -> Option<Self>;
     fn from_u64(value: u64) -> Option<Self>;
     fn wrap(values: Vec<Self>) -> Values;
+    /// A parsed JSON number, kept as the integer or float serde_json read it (so that every
+    /// parser converts the same text to the same bits).
+    fn from_json(number: &serde_json::Number) -> Option<Self> {
+        if let Some(i) = number.as_i64() {
+            Self::from_i64(i)
+        } else if let Some(u) = number.as_u64() {
+            Self::from_u64(u)
+        } else {
+            Self::from_f64(number.as_f64()?)
+        }
+    }
 }
 
 impl Element for f64 {

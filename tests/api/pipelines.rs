@@ -9,15 +9,7 @@ use serde_json::Value;
 use crate::common::*;
 
 async fn serve(name: &str) -> (Server, Value) {
-    let file = format!("{name}.onnx");
-    let server = Server::start(
-        &["--model-dir", "tests/fixtures/pipelines", "--model-file", &file],
-        &[],
-    );
-    server.wait_ready(Duration::from_secs(20)).await;
-    let fixture =
-        std::fs::read_to_string(repo_path(&format!("tests/fixtures/pipelines/{name}.json"))).unwrap();
-    (server, serde_json::from_str(&fixture).unwrap())
+    serve_fixture("tests/fixtures/pipelines", name).await
 }
 
 /// Every number within 1e-5 (relative, absolute near zero) of onnxruntime's, flattened.
@@ -40,56 +32,52 @@ fn assert_close_to(actual: &Value, expected: &Value) {
     }
 }
 
-#[tokio::test]
-async fn standard_scaler_and_linear_regression_answer_as_onnxruntime() {
-    let (server, fixture) = serve("scaler_linear").await;
+/// The fixture's request answers its one output `output` as onnxruntime does.
+async fn assert_answers_as_onnxruntime(name: &str, output: &str) {
+    let (server, fixture) = serve(name).await;
     let answer = post(&server, fixture["request"].to_string()).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
-    assert_close_to(&answer.json(), &fixture["outputs"]["variable"]);
+    assert_close_to(&answer.json(), &fixture["outputs"][output]);
+}
+
+/// The fixture's request answers onnxruntime's labels, and its probabilities with predict_proba.
+async fn assert_classifies_as_onnxruntime(name: &str) {
+    let (server, fixture) = serve(name).await;
+    let body = fixture["request"].to_string();
+    let labels = post(&server, body.clone()).await;
+    let probabilities = post_to(&server, "/score?method=predict_proba", body).await;
+    assert_eq!(labels.json(), fixture["outputs"]["label"], "{}", labels.body);
+    assert_close_to(&probabilities.json(), &fixture["outputs"]["probabilities"]);
+}
+
+#[tokio::test]
+async fn standard_scaler_and_linear_regression_answer_as_onnxruntime() {
+    assert_answers_as_onnxruntime("scaler_linear", "variable").await;
 }
 
 #[tokio::test]
 async fn a_frame_with_gaps_is_imputed_as_onnxruntime_does() {
-    let (server, fixture) = serve("frame_imputer_linear").await;
-    let answer = post(&server, fixture["request"].to_string()).await;
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    assert_close_to(&answer.json(), &fixture["outputs"]["variable"]);
+    assert_answers_as_onnxruntime("frame_imputer_linear", "variable").await;
 }
 
 #[tokio::test]
 async fn an_imputed_and_scaled_column_classifier_answers_labels_and_probabilities() {
-    let (server, fixture) = serve("imputed_columns_classifier").await;
-    let body = fixture["request"].to_string();
-    let labels = post(&server, body.clone()).await;
-    let probabilities = post_to(&server, "/score?method=predict_proba", body).await;
-    assert_eq!(labels.json(), fixture["outputs"]["label"], "{}", labels.body);
-    assert_close_to(&probabilities.json(), &fixture["outputs"]["probabilities"]);
+    assert_classifies_as_onnxruntime("imputed_columns_classifier").await;
 }
 
 #[tokio::test]
 async fn a_census_pipeline_with_gaps_and_an_unseen_category_answers_as_onnxruntime() {
-    let (server, fixture) = serve("census_classifier").await;
-    let body = fixture["request"].to_string();
-    let labels = post(&server, body.clone()).await;
-    let probabilities = post_to(&server, "/score?method=predict_proba", body).await;
-    assert_eq!(labels.json(), fixture["outputs"]["label"], "{}", labels.body);
-    assert_close_to(&probabilities.json(), &fixture["outputs"]["probabilities"]);
+    assert_classifies_as_onnxruntime("census_classifier").await;
 }
 
 #[tokio::test]
 async fn an_ordinal_encoder_maps_known_and_unseen_categories_as_onnxruntime() {
-    let (server, fixture) = serve("ordinal_linear").await;
-    let answer = post(&server, fixture["request"].to_string()).await;
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    assert_close_to(&answer.json(), &fixture["outputs"]["variable"]);
+    assert_answers_as_onnxruntime("ordinal_linear", "variable").await;
 }
 
 #[tokio::test]
 async fn the_opset_1_label_encoder_maps_strings_to_their_positions() {
-    let (server, fixture) = serve("label_encoder_v1").await;
-    let answer = post(&server, fixture["request"].to_string()).await;
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    assert_close_to(&answer.json(), &fixture["outputs"]["code"]);
+    assert_answers_as_onnxruntime("label_encoder_v1", "code").await;
 }
 
 #[test]

@@ -10,14 +10,7 @@ use crate::common::*;
 
 /// A model of tests/fixtures/tabular and its fixture (rows, records, onnxruntime's outputs).
 async fn serve(name: &str) -> (Server, Value) {
-    let file = format!("{name}.onnx");
-    let server = Server::start(
-        &["--model-dir", "tests/fixtures/tabular", "--model-file", &file],
-        &[],
-    );
-    server.wait_ready(Duration::from_secs(20)).await;
-    let fixture = std::fs::read_to_string(repo_path(&format!("tests/fixtures/tabular/{name}.json"))).unwrap();
-    (server, serde_json::from_str(&fixture).unwrap())
+    serve_fixture("tests/fixtures/tabular", name).await
 }
 
 /// Numbers within 1e-5 (relative, or absolute near zero), anything else equal, at any depth.

@@ -125,14 +125,7 @@ fn convert(flat: &[&Value], input: &TensorSpec) -> Result<Values, ApiError> {
 }
 
 fn number<T: Element>(value: &Value) -> Option<T> {
-    let n = value.as_number()?;
-    if let Some(i) = n.as_i64() {
-        T::from_i64(i)
-    } else if let Some(u) = n.as_u64() {
-        T::from_u64(u)
-    } else {
-        T::from_f64(n.as_f64()?)
-    }
+    T::from_json(value.as_number()?)
 }
 
 /// One V2 output tensor.

@@ -27,6 +27,15 @@ fn server_settings() -> Vec<String> {
         .collect()
 }
 
+/// Serves `<dir>/<name>.onnx` until ready, with its fixture `<dir>/<name>.json`.
+pub async fn serve_fixture(dir: &str, name: &str) -> (Server, serde_json::Value) {
+    let file = format!("{name}.onnx");
+    let server = Server::start(&["--model-dir", dir, "--model-file", &file], &[]);
+    server.wait_ready(Duration::from_secs(20)).await;
+    let fixture = std::fs::read_to_string(repo_path(&format!("{dir}/{name}.json"))).unwrap();
+    (server, serde_json::from_str(&fixture).expect("a fixture is JSON"))
+}
+
 pub fn repo_path(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }

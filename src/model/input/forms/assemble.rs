@@ -208,16 +208,7 @@ fn bad_value(input: &TensorSpec, col: usize, row: usize, found: String, path: &s
 fn push(buffer: &mut Values, value: &Value) -> Result<(), String> {
     fn numeric<T: Element + FloatNull>(into: &mut Vec<T>, value: &Value) -> Result<(), String> {
         let converted = match value {
-            Value::Number(n) => {
-                let fits = if let Some(i) = n.as_i64() {
-                    T::from_i64(i)
-                } else if let Some(u) = n.as_u64() {
-                    T::from_u64(u)
-                } else {
-                    n.as_f64().and_then(T::from_f64)
-                };
-                fits.ok_or_else(|| format!("{n}, which does not fit"))?
-            }
+            Value::Number(n) => T::from_json(n).ok_or_else(|| format!("{n}, which does not fit"))?,
             Value::Null => T::missing().ok_or_else(|| "null".to_owned())?,
             other => return Err(describe(other).to_owned()),
         };
