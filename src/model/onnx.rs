@@ -69,7 +69,8 @@ impl OnnxModel {
             cause: format!("{cause:#}"),
         };
         let onnx = super::ops::onnx();
-        let proto = onnx.proto_model_for_path(path).map_err(parse)?;
+        let mut proto = onnx.proto_model_for_path(path).map_err(parse)?;
+        super::ops::unwrap_zipmap(&mut proto);
         if let Some(unsupported) = super::ops::unsupported(&onnx, &proto) {
             return Err(ModelLoadError::Unsupported(unsupported));
         }
@@ -91,7 +92,8 @@ impl OnnxModel {
             inputs.push(spec);
         }
         let optimise = |e: TractError| ModelLoadError::Optimise(format!("{e:#}"));
-        let typed = model.into_optimized().map_err(optimise)?;
+        let mut typed = model.into_optimized().map_err(optimise)?;
+        tdim_outputs_as_i64(&mut typed).map_err(optimise)?;
         let outputs = output_specs(&typed)?;
         let (input_shape, output_shape) = describe(&typed).map_err(optimise)?;
         let plan = typed.into_runnable().map_err(optimise)?;
@@ -200,6 +202,36 @@ impl Predictor for OnnxModel {
             outputs,
         })
     }
+}
+
+/// tract reads ONNX's Cast to int64 as a cast to its symbolic dimension type (for shape
+/// arithmetic); an output of that type (a classifier's label cast to int64) is cast back.
+fn tdim_outputs_as_i64(model: &mut TypedModel) -> TractResult<()> {
+    let outputs = model.output_outlets()?.to_vec();
+    let mut changed = false;
+    let mut wired = Vec::with_capacity(outputs.len());
+    for outlet in outputs {
+        if model.outlet_fact(outlet)?.datum_type != DatumType::TDim {
+            wired.push(outlet);
+            continue;
+        }
+        let label = model.outlet_label(outlet).map(str::to_owned);
+        let name = format!("{}.as_i64", model.node(outlet.node).name);
+        let cast = model.wire_node(
+            name,
+            tract_onnx::tract_core::ops::cast::cast(DatumType::I64),
+            &[outlet],
+        )?[0];
+        if let Some(label) = label {
+            model.set_outlet_label(cast, label)?;
+        }
+        wired.push(cast);
+        changed = true;
+    }
+    if changed {
+        model.select_output_outlets(&wired)?;
+    }
+    Ok(())
 }
 
 /// A tensor of `shape` over `values`, without a copy.

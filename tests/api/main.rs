@@ -13,3 +13,4 @@ mod protocols;
 mod readme;
 mod scoring;
 mod tabular;
+mod zoo;

@@ -12,26 +12,6 @@ async fn serve(name: &str) -> (Server, Value) {
     serve_fixture("tests/fixtures/pipelines", name).await
 }
 
-/// Every number within 1e-5 (relative, absolute near zero) of onnxruntime's, flattened.
-fn assert_close_to(actual: &Value, expected: &Value) {
-    fn flat(value: &Value, out: &mut Vec<f64>) {
-        match value {
-            Value::Array(items) => items.iter().for_each(|item| flat(item, out)),
-            other => out.push(other.as_f64().unwrap_or_else(|| panic!("a number: {other}"))),
-        }
-    }
-    let (mut a, mut e) = (Vec::new(), Vec::new());
-    flat(actual, &mut a);
-    flat(expected, &mut e);
-    assert_eq!(a.len(), e.len(), "{actual} vs {expected}");
-    for (a, e) in a.iter().zip(&e) {
-        assert!(
-            (a - e).abs() <= 1e-5 * e.abs().max(1.0),
-            "{a} vs {e}: {actual} vs {expected}"
-        );
-    }
-}
-
 /// The fixture's request answers its one output `output` as onnxruntime does.
 async fn assert_answers_as_onnxruntime(name: &str, output: &str) {
     let (server, fixture) = serve(name).await;
@@ -80,20 +60,35 @@ async fn the_opset_1_label_encoder_maps_strings_to_their_positions() {
     assert_answers_as_onnxruntime("label_encoder_v1", "code").await;
 }
 
+#[tokio::test]
+async fn a_zipmap_classifier_answers_its_probabilities_in_class_order() {
+    let (server, fixture) = serve("zipmap_classifier").await;
+    let body = fixture["request"].to_string();
+    let labels = post(&server, body.clone()).await;
+    let probabilities = post_to(&server, "/score?method=predict_proba", body).await;
+    assert_eq!(
+        labels.json(),
+        fixture["outputs"]["output_label"],
+        "{}",
+        labels.body
+    );
+    assert_close_to(&probabilities.json(), &fixture["outputs"]["output_probability"]);
+}
+
 #[test]
-fn a_zipmap_model_stops_start_up_naming_the_operator_and_the_export_option() {
+fn an_operator_nobody_implements_stops_start_up_naming_it_and_the_export_option() {
     let args = [
         "--model-dir",
         "tests/fixtures/pipelines",
         "--model-file",
-        "zipmap_classifier.onnx",
+        "tree_ensemble_v5.onnx",
     ];
     let mut server = Server::start(&args, &[]);
     let status = server.wait_exit(Duration::from_secs(20)).expect("init fails");
     let logs = server.logs();
     assert_eq!(status.code(), Some(3), "{logs}");
     assert!(
-        logs.contains("operator ZipMap (domain ai.onnx.ml") && logs.contains("zipmap"),
+        logs.contains("operator TreeEnsemble (domain ai.onnx.ml") && logs.contains("ai.onnx.ml\\\": 3"),
         "{logs}"
     );
 }

@@ -1,6 +1,6 @@
 """Makes scikit-learn pipelines that use the ai.onnx.ml operators this server implements itself
-(Scaler, Imputer, FeatureVectorizer, OneHotEncoder, LabelEncoder), with onnxruntime's answers saved beside them, and one
-model with ZipMap (refused with a hint). Re-runnable; CI uses the saved files.
+(Scaler, Imputer, FeatureVectorizer, OneHotEncoder, LabelEncoder), with onnxruntime's answers saved beside them, a
+model with ZipMap, and one with an operator the server does not implement (TreeEnsemble). Re-runnable; CI uses the saved files.
 
     /tmp/zoo/bin/python tests/models/make_pipelines.py   (requirements.txt beside this file)
 
@@ -27,13 +27,20 @@ RNG = np.random.default_rng(11)
 OPSETS = {"": 13, "ai.onnx.ml": 3}
 
 
+def plain(value):
+    """onnxruntime's output as JSON: a ZipMap's list of maps becomes lists in class order."""
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return [[float(m[k]) for k in m] for m in value]
+    return np.asarray(value).tolist()
+
+
 def save(name, model, feeds, request):
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"{name}.onnx"
     onnx.save(model, path)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
-    outputs = {n: np.asarray(a).tolist() for n, a in zip(names, session.run(names, feeds))}
+    outputs = {n: plain(a) for n, a in zip(names, session.run(names, feeds))}
     (OUT / f"{name}.json").write_text(json.dumps({"request": request, "outputs": outputs}) + "\n")
     ops = sorted({n.op_type for n in model.graph.node})
     print(f"{path.name}: {ops}")
@@ -117,13 +124,12 @@ def census_classifier():
 
 
 def zipmap_classifier():
-    """LogisticRegression exported with skl2onnx's default ZipMap: refused with a hint."""
+    """LogisticRegression exported with skl2onnx's default ZipMap: served as its probabilities."""
     x = RNG.normal(size=(100, 3)).astype(np.float32)
     y = (x[:, 0] > 0).astype(np.int64)
     onx = to_onnx(LogisticRegression().fit(x, y), x[:1], target_opset=OPSETS)
-    OUT.mkdir(parents=True, exist_ok=True)
-    onnx.save(onx, OUT / "zipmap_classifier.onnx")
-    print("zipmap_classifier.onnx:", sorted({n.op_type for n in onx.graph.node}))
+    rows = np.array([[0.5, 1.0, -1.0], [-2.0, 0.0, 0.3], [0.01, 0.2, 0.2]], dtype=np.float32)
+    save("zipmap_classifier", onx, {onx.graph.input[0].name: rows}, {"data": rows.tolist()})
 
 
 def ordinal_linear():
@@ -162,6 +168,26 @@ def label_encoder_v1():
          {"data": [{"city": c} for c in cities]})
 
 
+def tree_ensemble_v5():
+    """The ml-opset-5 TreeEnsemble, which no converter emits by default and the server does not
+    implement: start-up names it and the export option that avoids it."""
+    from onnx import TensorProto, helper
+    node = helper.make_node("TreeEnsemble", ["x"], ["y"], domain="ai.onnx.ml",
+                            nodes_featureids=[0], nodes_modes=helper.make_tensor("m", TensorProto.UINT8, [1], [0]),
+                            nodes_splits=helper.make_tensor("s", TensorProto.FLOAT, [1], [0.0]),
+                            nodes_truenodeids=[0], nodes_trueleafs=[1], nodes_falsenodeids=[1],
+                            nodes_falseleafs=[1], leaf_targetids=[0, 0],
+                            leaf_weights=helper.make_tensor("w", TensorProto.FLOAT, [2], [1.0, 2.0]),
+                            tree_roots=[0], n_targets=1)
+    graph = helper.make_graph([node], "tree_ensemble_v5",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 1])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21), helper.make_opsetid("ai.onnx.ml", 5)])
+    model.ir_version = 10
+    rows = np.array([[-1.0, 0.0], [1.0, 0.0]], dtype=np.float32)
+    save("tree_ensemble_v5", model, {"x": rows}, {"data": rows.tolist()})
+
+
 def main():
     scaler_linear()
     imputed_columns_classifier()
@@ -170,6 +196,7 @@ def main():
     zipmap_classifier()
     ordinal_linear()
     label_encoder_v1()
+    tree_ensemble_v5()
 
 
 if __name__ == "__main__":

@@ -4,8 +4,14 @@
 mod feature_vectorizer;
 mod imputer;
 mod label_encoder;
+mod labels;
+mod linear_classifier;
 mod one_hot_encoder;
 mod scaler;
+mod trees;
+mod zipmap;
+
+pub use zipmap::unwrap as unwrap_zipmap;
 
 use tract_onnx::pb::ModelProto;
 use tract_onnx::Onnx;
@@ -44,7 +50,10 @@ type Parse = fn(
 )>;
 
 /// Our operators, by ONNX name (model/README.md lists them; a test keeps the two in step).
-const OURS: [(&str, Parse); 5] = [
+const OURS: [(&str, Parse); 8] = [
+    ("LinearClassifier", linear_classifier::parse),
+    ("TreeEnsembleRegressor", trees::parse_regressor),
+    ("TreeEnsembleClassifier", trees::parse_classifier),
     ("Scaler", scaler::parse),
     ("Imputer", imputer::parse),
     ("FeatureVectorizer", feature_vectorizer::parse),
@@ -93,34 +102,27 @@ impl std::fmt::Display for Unsupported {
 /// The first operator of the graph that the server cannot run as onnxruntime would.
 pub fn unsupported(onnx: &Onnx, proto: &ModelProto) -> Option<Unsupported> {
     let graph = proto.graph.as_ref()?;
-    graph.node.iter().find_map(|node| {
-        let hint = match node.op_type.as_str() {
-            "ZipMap" => Some(
-                "export the classifier without it: skl2onnx `options={id(model): {\"zipmap\": False}}` \
-                 (onnxmltools: `zipmap=False`)",
-            ),
-            // tract's own implementation inverts binary labels (it takes the argmax of the
-            // transformed score and its complement); refuse it rather than answer wrongly.
-            "TreeEnsembleClassifier" if binary_labels(node) => {
-                Some("tract's TreeEnsembleClassifier answers wrong labels for binary classifiers")
-            }
-            op if !onnx.op_register.0.contains_key(op) => None,
-            _ => return None,
-        };
-        Some(Unsupported {
-            op: node.op_type.clone(),
-            domain: node.domain.clone(),
-            node: node.name.clone(),
-            hint,
-        })
+    let node = graph
+        .node
+        .iter()
+        .find(|node| !onnx.op_register.0.contains_key(node.op_type.as_str()))?;
+    Some(Unsupported {
+        op: node.op_type.clone(),
+        domain: node.domain.clone(),
+        node: node.name.clone(),
+        hint: export_option(&node.op_type),
     })
 }
 
-fn binary_labels(node: &tract_onnx::pb::NodeProto) -> bool {
-    node.attribute.iter().any(|a| {
-        (a.name == "classlabels_int64s" && a.ints.len() == 2)
-            || (a.name == "classlabels_strings" && a.strings.len() == 2)
-    })
+/// The converter option that exports a model without `op`, where one exists.
+fn export_option(op: &str) -> Option<&'static str> {
+    match op {
+        "TreeEnsemble" => Some(
+            "convert with ai.onnx.ml opset 3 (skl2onnx/onnxmltools `target_opset={\"\": 17, \"ai.onnx.ml\": 3}`) \
+             to get TreeEnsembleRegressor/TreeEnsembleClassifier",
+        ),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -132,6 +132,10 @@ impl Server {
                     return;
                 }
             }
+            let logs = self.logs();
+            if logs.contains("init failed") {
+                panic!("init failed; logs:\n{logs}");
+            }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         panic!("not ready within {timeout:?}; logs:\n{}", self.logs());
@@ -199,4 +203,24 @@ fn listening_address(line: &str) -> Option<SocketAddr> {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
     Some(addr)
+}
+
+/// Every number within 1e-5 (relative, absolute near zero) of onnxruntime's, flattened.
+pub fn assert_close_to(actual: &serde_json::Value, expected: &serde_json::Value) {
+    fn flat(value: &serde_json::Value, out: &mut Vec<f64>) {
+        match value {
+            serde_json::Value::Array(items) => items.iter().for_each(|item| flat(item, out)),
+            other => out.push(other.as_f64().unwrap_or_else(|| panic!("a number: {other}"))),
+        }
+    }
+    let (mut a, mut e) = (Vec::new(), Vec::new());
+    flat(actual, &mut a);
+    flat(expected, &mut e);
+    assert_eq!(a.len(), e.len(), "{actual} vs {expected}");
+    for (a, e) in a.iter().zip(&e) {
+        assert!(
+            (a - e).abs() <= 1e-5 * e.abs().max(1.0),
+            "{a} vs {e}: {actual} vs {expected}"
+        );
+    }
 }

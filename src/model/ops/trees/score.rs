@@ -1,0 +1,147 @@
+//! The number types a forest compares and sums in (float32, or float64 for a float64 input, as
+//! onnxruntime picks its threshold type), and onnxruntime's post transforms, computed in float32
+//! with its formulas (its PROBIT uses an approximate inverse error function, which we match).
+
+/// float32 or float64.
+pub trait Score:
+    Copy
+    + PartialOrd
+    + std::fmt::Debug
+    + Send
+    + Sync
+    + 'static
+    + std::ops::Add<Output = Self>
+    + std::ops::Div<Output = Self>
+    + std::ops::Neg<Output = Self>
+{
+    const ZERO: Self;
+    fn from_f32(value: f32) -> Self;
+    fn from_f64(value: f64) -> Self;
+    fn to_f32(self) -> f32;
+    fn from_count(count: usize) -> Self;
+    fn is_nan(self) -> bool;
+}
+
+impl Score for f32 {
+    const ZERO: Self = 0.0;
+    fn from_f32(value: f32) -> Self {
+        value
+    }
+    fn from_f64(value: f64) -> Self {
+        value as f32
+    }
+    fn to_f32(self) -> f32 {
+        self
+    }
+    fn from_count(count: usize) -> Self {
+        count as f32
+    }
+    fn is_nan(self) -> bool {
+        f32::is_nan(self)
+    }
+}
+
+impl Score for f64 {
+    const ZERO: Self = 0.0;
+    fn from_f32(value: f32) -> Self {
+        f64::from(value)
+    }
+    fn from_f64(value: f64) -> Self {
+        value
+    }
+    fn to_f32(self) -> f32 {
+        self as f32
+    }
+    fn from_count(count: usize) -> Self {
+        count as f64
+    }
+    fn is_nan(self) -> bool {
+        f64::is_nan(self)
+    }
+}
+
+/// ONNX `post_transform`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transform {
+    None,
+    Logistic,
+    Softmax,
+    SoftmaxZero,
+    Probit,
+}
+
+impl Transform {
+    pub fn parse(name: &str) -> Option<Transform> {
+        Some(match name {
+            "NONE" => Transform::None,
+            "LOGISTIC" => Transform::Logistic,
+            "SOFTMAX" => Transform::Softmax,
+            "SOFTMAX_ZERO" => Transform::SoftmaxZero,
+            "PROBIT" => Transform::Probit,
+            _ => return None,
+        })
+    }
+
+    /// Transforms two or more scores in place (onnxruntime's `write_scores` for several values).
+    pub fn apply(self, scores: &mut [f32]) {
+        match self {
+            Transform::None => {}
+            Transform::Logistic => scores.iter_mut().for_each(|s| *s = logistic(*s)),
+            Transform::Probit => scores.iter_mut().for_each(|s| *s = probit(*s)),
+            Transform::Softmax => softmax(scores),
+            Transform::SoftmaxZero => softmax_zero(scores),
+        }
+    }
+}
+
+pub fn logistic(x: f32) -> f32 {
+    let v = 1.0 / (1.0 + (-x.abs()).exp());
+    if x < 0.0 {
+        1.0 - v
+    } else {
+        v
+    }
+}
+
+/// `sqrt(2) * erfinv(2x - 1)` with onnxruntime's approximation of `erfinv`.
+pub fn probit(x: f32) -> f32 {
+    std::f32::consts::SQRT_2 * erf_inv(2.0 * x - 1.0)
+}
+
+// 3.14159 is onnxruntime's constant, not π rounded to float32: the answers must match its.
+#[allow(clippy::approx_constant)]
+fn erf_inv(x: f32) -> f32 {
+    let sign = if x < 0.0 { -1.0 } else { 1.0 };
+    let x = (1.0 - x) * (1.0 + x);
+    let log = x.ln();
+    let v = 2.0 / (3.14159_f32 * 0.147) + 0.5 * log;
+    let v2 = 1.0 / 0.147_f32 * log;
+    let v3 = -v + (v * v - v2).sqrt();
+    sign * v3.sqrt()
+}
+
+fn softmax(scores: &mut [f32]) {
+    let max = scores.iter().copied().fold(-f32::MAX, f32::max);
+    let mut sum = 0.0;
+    for s in scores.iter_mut() {
+        *s = (*s - max).exp();
+        sum += *s;
+    }
+    scores.iter_mut().for_each(|s| *s /= sum);
+}
+
+/// Softmax that keeps (near) zero scores at zero, as onnxruntime's SOFTMAX_ZERO.
+fn softmax_zero(scores: &mut [f32]) {
+    let max = scores.iter().copied().fold(-f32::MAX, f32::max);
+    let exp_neg_max = (-max).exp();
+    let mut sum = 0.0;
+    for s in scores.iter_mut() {
+        if *s > 0.000_000_1 || *s < -0.000_000_1 {
+            *s = (*s - max).exp();
+            sum += *s;
+        } else {
+            *s *= exp_neg_max;
+        }
+    }
+    scores.iter_mut().for_each(|s| *s /= sum);
+}
