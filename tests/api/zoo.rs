@@ -128,4 +128,9 @@ zoo! {
     hand_binary_two_bases,
     hand_multiclass_softmax_zero,
     hand_multiclass_bases,
+    svr_rbf,
+    svc_binary,
+    svc_multiclass_probabilities,
+    svc_poly,
+    binarizer_logistic,
 }

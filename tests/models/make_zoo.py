@@ -347,12 +347,35 @@ def hand_made_zoo():
         hand_made(name, attrs, classes=[10, 20, 30])
 
 
+def svm_zoo():
+    """Support vector machines: SVR (rbf), a binary SVC without probabilities (decision values),
+    a multiclass SVC with them (libsvm's coupling), a poly-kernel SVC, and a Binarizer in front of
+    a LogisticRegression."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import Binarizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import SVC, SVR
+
+    x = matrix(5, 150)
+    y = x @ np.array([1.0, -2.0, 0.5, 3.0, 0.0])
+    three = np.digitize(y, [-1.0, 1.0]).astype(np.int64)
+    sklearn_model("svr_rbf", SVR(kernel="rbf", C=2.0), x, y)
+    sklearn_model("svc_binary", SVC(kernel="rbf"), x, (y > 0).astype(np.int64), classifier=True)
+    sklearn_model("svc_multiclass_probabilities", SVC(kernel="rbf", probability=True, random_state=0), x,
+                  three, classifier=True)
+    sklearn_model("svc_poly", SVC(kernel="poly", degree=3, probability=True, random_state=0), x, three,
+                  classifier=True)
+    sklearn_model("binarizer_logistic", make_pipeline(Binarizer(threshold=0.2), LogisticRegression()), x, three,
+                  classifier=True)
+
+
 def main():
     sklearn_zoo()
     lightgbm_zoo()
     xgboost_zoo()
     column_pipeline()
     hand_made_zoo()
+    svm_zoo()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 //! Our own `ai.onnx.ml` operators, registered in tract's ONNX op registry, and the check that
 //! names an operator nobody implements before tract fails on it with a less helpful message.
 
+mod binarizer;
 mod feature_vectorizer;
 mod imputer;
 mod label_encoder;
@@ -8,6 +9,7 @@ mod labels;
 mod linear_classifier;
 mod one_hot_encoder;
 mod scaler;
+mod svm;
 mod trees;
 mod zipmap;
 
@@ -50,7 +52,10 @@ type Parse = fn(
 )>;
 
 /// Our operators, by ONNX name (model/README.md lists them; a test keeps the two in step).
-const OURS: [(&str, Parse); 8] = [
+const OURS: [(&str, Parse); 11] = [
+    ("SVMRegressor", svm::parse_regressor),
+    ("SVMClassifier", svm::parse_classifier),
+    ("Binarizer", binarizer::parse),
     ("LinearClassifier", linear_classifier::parse),
     ("TreeEnsembleRegressor", trees::parse_regressor),
     ("TreeEnsembleClassifier", trees::parse_classifier),

@@ -16,7 +16,7 @@ use super::labels::Labels;
 use ensemble::{Aggregate, Ensemble, Head};
 use forest::{Forest, Listing, Mode};
 use score::Score;
-pub(super) use score::Transform;
+pub(super) use score::{logistic, probit, Transform};
 
 /// A float list attribute, from its float32 form or its `*_as_tensor` (float64) form.
 fn floats(node: &NodeProto, name: &str) -> TractResult<Vec<f64>> {
