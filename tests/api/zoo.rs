@@ -133,4 +133,8 @@ zoo! {
     svc_multiclass_probabilities,
     svc_poly,
     binarizer_logistic,
+    hand_v5_member_sum,
+    hand_v5_member_f64_average,
+    hand_v5_two_targets_max_logistic,
+    hand_v5_two_targets_sum_softmax,
 }

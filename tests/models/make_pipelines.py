@@ -1,6 +1,6 @@
 """Makes scikit-learn pipelines that use the ai.onnx.ml operators this server implements itself
 (Scaler, Imputer, FeatureVectorizer, OneHotEncoder, LabelEncoder), with onnxruntime's answers saved beside them, a
-model with ZipMap, and one with an operator the server does not implement (TreeEnsemble). Re-runnable; CI uses the saved files.
+model with ZipMap, and one with an operator the server does not implement (StringNormalizer). Re-runnable; CI uses the saved files.
 
     /tmp/zoo/bin/python tests/models/make_pipelines.py   (requirements.txt beside this file)
 
@@ -168,24 +168,19 @@ def label_encoder_v1():
          {"data": [{"city": c} for c in cities]})
 
 
-def tree_ensemble_v5():
-    """The ml-opset-5 TreeEnsemble, which no converter emits by default and the server does not
-    implement: start-up names it and the export option that avoids it."""
+def string_normalizer():
+    """StringNormalizer (the first step of skl2onnx's TfidfVectorizer), which neither tract nor the
+    server implements: start-up names it."""
     from onnx import TensorProto, helper
-    node = helper.make_node("TreeEnsemble", ["x"], ["y"], domain="ai.onnx.ml",
-                            nodes_featureids=[0], nodes_modes=helper.make_tensor("m", TensorProto.UINT8, [1], [0]),
-                            nodes_splits=helper.make_tensor("s", TensorProto.FLOAT, [1], [0.0]),
-                            nodes_truenodeids=[0], nodes_trueleafs=[1], nodes_falsenodeids=[1],
-                            nodes_falseleafs=[1], leaf_targetids=[0, 0],
-                            leaf_weights=helper.make_tensor("w", TensorProto.FLOAT, [2], [1.0, 2.0]),
-                            tree_roots=[0], n_targets=1)
-    graph = helper.make_graph([node], "tree_ensemble_v5",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 2])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 1])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21), helper.make_opsetid("ai.onnx.ml", 5)])
-    model.ir_version = 10
-    rows = np.array([[-1.0, 0.0], [1.0, 0.0]], dtype=np.float32)
-    save("tree_ensemble_v5", model, {"x": rows}, {"data": rows.tolist()})
+    node = helper.make_node("StringNormalizer", ["text"], ["normalized"], case_change_action="LOWER")
+    graph = helper.make_graph([node], "string_normalizer",
+                              [helper.make_tensor_value_info("text", TensorProto.STRING, [1, None])],
+                              [helper.make_tensor_value_info("normalized", TensorProto.STRING, [1, None])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)])
+    model.ir_version = 8
+    OUT.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, OUT / "string_normalizer.onnx")
+    print("string_normalizer.onnx: ['StringNormalizer']")
 
 
 def main():
@@ -196,7 +191,7 @@ def main():
     zipmap_classifier()
     ordinal_linear()
     label_encoder_v1()
-    tree_ensemble_v5()
+    string_normalizer()
 
 
 if __name__ == "__main__":

@@ -369,6 +369,48 @@ def svm_zoo():
                   classifier=True)
 
 
+def hand_v5(name, dtype, aggregate, transform, targets):
+    """The ml-opset-5 TreeEnsemble over three columns: two trees with MEMBER (set membership,
+    missing values tracked), LEQ, GT and NEQ nodes, leaves voting for `targets` targets; the
+    output takes the input's type."""
+    elem = TensorProto.DOUBLE if dtype == np.float64 else TensorProto.FLOAT
+    # Tree 0: node 0 MEMBER f0 in {0.5, 1.0, 2.0} -> node 1 else leaf 0; node 1 LEQ f1 <= 0 -> leaf 1 else leaf 2.
+    # Tree 1: node 2 GT f2 > 0.1 -> node 3 else leaf 3; node 3 NEQ f1 != 0.5 -> leaf 4 else leaf 5.
+    modes = [6, 0, 3, 5]
+    node = helper.make_node(
+        "TreeEnsemble", ["x"], ["value"], domain="ai.onnx.ml",
+        nodes_featureids=[0, 1, 2, 1],
+        nodes_modes=helper.make_tensor("modes", TensorProto.UINT8, [4], modes),
+        nodes_splits=helper.make_tensor("splits", elem, [4], [0.0, 0.0, 0.1, 0.5]),
+        nodes_truenodeids=[1, 1, 3, 4], nodes_trueleafs=[0, 1, 0, 1],
+        nodes_falsenodeids=[0, 2, 3, 5], nodes_falseleafs=[1, 1, 1, 1],
+        nodes_missing_value_tracks_true=[1, 0, 0, 1],
+        membership_values=helper.make_tensor("members", elem, [4], [0.5, 1.0, 2.0, np.nan]),
+        leaf_targetids=[0, targets - 1, 0, targets - 1, 0, targets - 1],
+        leaf_weights=helper.make_tensor("weights", elem, [6], [1.0, -2.0, 0.5, 3.0, 0.25, -1.5]),
+        tree_roots=[0, 2], n_targets=targets, aggregate_function=aggregate, post_transform=transform)
+    inputs = [helper.make_tensor_value_info(f"f{i}", elem, [None, 1]) for i in range(3)]
+    concat = helper.make_node("Concat", ["f0", "f1", "f2"], ["x"], axis=1)
+    graph = helper.make_graph([concat, node], name, inputs,
+                              [helper.make_tensor_value_info("value", elem, [None, targets])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21), helper.make_opsetid("ai.onnx.ml", 5)])
+    model.ir_version = 10
+    rows = RNG.normal(size=(ROWS, 3)).astype(dtype)
+    rows[::3, 0] = np.nan
+    rows[1::3, 0] = RNG.choice([0.5, 1.0, 2.0, 3.0], len(rows[1::3]))
+    rows[2::4, 1] = 0.5
+    feeds = {f"f{i}": rows[:, i:i + 1] for i in range(3)}
+    records = [{f"f{i}": (None if np.isnan(v) else float(v)) for i, v in enumerate(row)} for row in rows]
+    save(name, model, feeds, {"data": records}, value="value")
+
+
+def hand_v5_zoo():
+    hand_v5("hand_v5_member_sum", np.float32, 1, 0, 1)
+    hand_v5("hand_v5_member_f64_average", np.float64, 0, 0, 1)
+    hand_v5("hand_v5_two_targets_max_logistic", np.float32, 3, 1, 2)
+    hand_v5("hand_v5_two_targets_sum_softmax", np.float32, 1, 2, 2)
+
+
 def main():
     sklearn_zoo()
     lightgbm_zoo()
@@ -376,6 +418,7 @@ def main():
     column_pipeline()
     hand_made_zoo()
     svm_zoo()
+    hand_v5_zoo()
 
 
 if __name__ == "__main__":

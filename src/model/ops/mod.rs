@@ -52,13 +52,14 @@ type Parse = fn(
 )>;
 
 /// Our operators, by ONNX name (model/README.md lists them; a test keeps the two in step).
-const OURS: [(&str, Parse); 11] = [
+const OURS: [(&str, Parse); 12] = [
     ("SVMRegressor", svm::parse_regressor),
     ("SVMClassifier", svm::parse_classifier),
     ("Binarizer", binarizer::parse),
     ("LinearClassifier", linear_classifier::parse),
     ("TreeEnsembleRegressor", trees::parse_regressor),
     ("TreeEnsembleClassifier", trees::parse_classifier),
+    ("TreeEnsemble", trees::parse_v5),
     ("Scaler", scaler::parse),
     ("Imputer", imputer::parse),
     ("FeatureVectorizer", feature_vectorizer::parse),
@@ -122,9 +123,9 @@ pub fn unsupported(onnx: &Onnx, proto: &ModelProto) -> Option<Unsupported> {
 /// The converter option that exports a model without `op`, where one exists.
 fn export_option(op: &str) -> Option<&'static str> {
     match op {
-        "TreeEnsemble" => Some(
-            "convert with ai.onnx.ml opset 3 (skl2onnx/onnxmltools `target_opset={\"\": 17, \"ai.onnx.ml\": 3}`) \
-             to get TreeEnsembleRegressor/TreeEnsembleClassifier",
+        "DictVectorizer" => Some(
+            "export the model after the DictVectorizer with one input per feature (skl2onnx \
+             `to_onnx(model, X=dataframe)`) and send records: the server maps their keys to inputs",
         ),
         _ => None,
     }

@@ -34,3 +34,16 @@ fn operator_table_matches_the_registry() {
         assert!(rows.iter().any(|(op, _)| op == name), "{name} is in the table");
     }
 }
+
+#[test]
+fn an_unsupported_operator_names_the_export_option_that_avoids_it() {
+    let unsupported = Unsupported {
+        op: "DictVectorizer".into(),
+        domain: "ai.onnx.ml".into(),
+        node: "dv".into(),
+        hint: export_option("DictVectorizer"),
+    };
+    let message = unsupported.to_string();
+    assert!(message.starts_with("operator DictVectorizer (domain ai.onnx.ml, node \"dv\") is not supported; export the model after"), "{message}");
+    assert_eq!(export_option("StringNormalizer"), None);
+}

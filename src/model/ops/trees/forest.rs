@@ -149,7 +149,9 @@ impl<T: Score> Forest<T> {
             has_missing: listing.missing_true.iter().any(|m| *m != 0),
             max_feature: 0,
         };
-        let mut placed = vec![false; n];
+        // A subtree reached from two branches (the EQ chain of an opset-5 MEMBER node) is laid
+        // out once per path; a cycle would grow without end, so the layout is bounded.
+        let limit = n.saturating_mul(8).saturating_add(4096);
         let mut modes = std::collections::HashSet::new();
         // A new tree starts wherever the tree id changes, at the first node listed for it.
         for start in 0..n {
@@ -161,10 +163,10 @@ impl<T: Score> Forest<T> {
             // position the branch records once it is known.
             let mut pending: Vec<(usize, Option<usize>)> = vec![(start, None)];
             while let Some((at, parent)) = pending.pop() {
-                if std::mem::replace(&mut placed[at], true) {
+                if forest.nodes.len() >= limit {
                     return Err(format!(
-                        "node {} of tree {} is reached twice (the trees must be trees)",
-                        listing.node_ids[at], listing.tree_ids[at]
+                        "tree {} has a cycle (node {} leads back to itself) or shares too many subtrees",
+                        listing.tree_ids[at], listing.node_ids[at]
                     ));
                 }
                 let here = forest.nodes.len();

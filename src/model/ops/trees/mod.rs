@@ -5,6 +5,7 @@
 mod ensemble;
 mod forest;
 mod score;
+mod v5;
 
 use std::sync::Arc;
 
@@ -112,6 +113,56 @@ impl Attributes {
         })
     }
 
+    /// No nodes yet (the ml-opset-5 form fills them in).
+    fn empty(transform: Transform) -> Self {
+        Attributes {
+            tree_ids: vec![],
+            node_ids: vec![],
+            features: vec![],
+            modes: vec![],
+            values: vec![],
+            true_ids: vec![],
+            false_ids: vec![],
+            missing_true: vec![],
+            vote_trees: vec![],
+            vote_nodes: vec![],
+            vote_ids: vec![],
+            vote_weights: vec![],
+            base: vec![],
+            transform,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_branch(
+        &mut self,
+        tree: i64,
+        node: i64,
+        feature: i64,
+        mode: Mode,
+        value: f64,
+        on_true: i64,
+        on_false: i64,
+        missing_true: i64,
+    ) {
+        self.tree_ids.push(tree);
+        self.node_ids.push(node);
+        self.features.push(feature);
+        self.modes.push(mode);
+        self.values.push(value);
+        self.true_ids.push(on_true);
+        self.false_ids.push(on_false);
+        self.missing_true.push(missing_true);
+    }
+
+    fn push_leaf(&mut self, tree: i64, node: i64, target: i64, weight: f64) {
+        self.push_branch(tree, node, 0, Mode::Leaf, 0.0, 0, 0, 0);
+        self.vote_trees.push(tree);
+        self.vote_nodes.push(node);
+        self.vote_ids.push(target);
+        self.vote_weights.push(weight);
+    }
+
     fn ensemble<T: Score>(&self, head: Head) -> TractResult<Ensemble<T>> {
         let n = self.vote_ids.len();
         if self.vote_trees.len() != n || self.vote_nodes.len() != n || self.vote_weights.len() != n {
@@ -157,6 +208,8 @@ pub struct TreeEnsemble {
     attributes: Arc<Attributes>,
     head: Head,
     labels: Option<Labels>,
+    /// The scores take the input's type (ml opset 5) rather than float32.
+    typed_like_input: bool,
 }
 
 pub fn parse_regressor(
@@ -177,6 +230,7 @@ pub fn parse_regressor(
             attributes: Arc::new(attributes),
             head,
             labels: None,
+            typed_like_input: false,
         }),
         vec![],
     ))
@@ -205,6 +259,20 @@ pub fn parse_classifier(
             attributes: Arc::new(attributes),
             head,
             labels: Some(labels),
+            typed_like_input: false,
+        }),
+        vec![],
+    ))
+}
+
+pub fn parse_v5(_: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+    let (attributes, head) = v5::read(node)?;
+    Ok((
+        expand(TreeEnsemble {
+            attributes: Arc::new(attributes),
+            head,
+            labels: None,
+            typed_like_input: true,
         }),
         vec![],
     ))
@@ -239,7 +307,11 @@ impl Expansion for TreeEnsemble {
                 &outputs[1]
             }
         };
-        s.equals(&scores.datum_type, f32::datum_type())?;
+        if self.typed_like_input {
+            s.equals(&scores.datum_type, &inputs[0].datum_type)?;
+        } else {
+            s.equals(&scores.datum_type, f32::datum_type())?;
+        }
         s.equals(&scores.rank, 2)?;
         s.equals(&scores.shape[0], &inputs[0].shape[0])?;
         s.equals(&scores.shape[1], self.width().to_dim())?;
@@ -247,7 +319,7 @@ impl Expansion for TreeEnsemble {
     }
 
     fn wire(&self, prefix: &str, model: &mut TypedModel, inputs: &[OutletId]) -> TractResult<TVec<OutletId>> {
-        let fact = model.outlet_fact(inputs[0])?;
+        let fact = model.outlet_fact(inputs[0])?.clone();
         if fact.rank() != 2 {
             bail!("a tree ensemble reads [rows, features], not {:?}", fact.shape);
         }
@@ -265,6 +337,11 @@ impl Expansion for TreeEnsemble {
             engine: Arc::new(engine),
             labels: self.labels.clone().map(Arc::new),
         };
+        if self.typed_like_input && fact.datum_type != f32::datum_type() {
+            let datum = fact.datum_type;
+            let scores = model.wire_node(format!("{prefix}.trees"), op, &[x])?;
+            return model.wire_node(prefix, tract_core::ops::cast::cast(datum), &scores);
+        }
         model.wire_node(prefix, op, &[x])
     }
 }

@@ -82,6 +82,19 @@ impl Transform {
         })
     }
 
+    /// The ml-opset-5 numbering as onnxruntime reads it: 1 is LOGISTIC and 2 SOFTMAX (its own
+    /// enum's order), where the ONNX spec lists SOFTMAX first; answers follow onnxruntime.
+    pub fn from_v5(code: i64) -> Option<Transform> {
+        Some(match code {
+            0 => Transform::None,
+            1 => Transform::Logistic,
+            2 => Transform::Softmax,
+            3 => Transform::SoftmaxZero,
+            4 => Transform::Probit,
+            _ => return None,
+        })
+    }
+
     /// Transforms two or more scores in place (onnxruntime's `write_scores` for several values).
     pub fn apply(self, scores: &mut [f32]) {
         match self {

@@ -158,3 +158,17 @@ fn refuses_what_is_not_a_tree() {
         .unwrap_err()
         .contains("target or class 3"));
 }
+
+#[test]
+fn a_cycle_is_refused_and_a_shared_subtree_is_laid_out_per_path() {
+    let mut listing = stumps(&[(0, 1.0, 1.0, 2.0)], Mode::Leq, false, 0);
+    // Node 1 becomes a branch whose true child is the root: a cycle.
+    listing.modes[1] = Mode::Leq;
+    listing.true_ids[1] = 0;
+    listing.false_ids[1] = 2;
+    assert!(Forest::build(listing, 1).unwrap_err().contains("cycle"));
+    let mut listing = stumps(&[(0, 1.0, 1.0, 2.0)], Mode::Leq, false, 0);
+    listing.true_ids[0] = 2;
+    let forest = Forest::build(listing, 1).unwrap();
+    assert_eq!(forest.nodes.len(), 3, "the root and leaf 2 twice");
+}
