@@ -61,6 +61,11 @@ async fn the_opset_1_label_encoder_maps_strings_to_their_positions() {
 }
 
 #[tokio::test]
+async fn the_opset_4_label_encoder_reads_its_tensor_attributes() {
+    assert_answers_as_onnxruntime("label_encoder_v4", "weight").await;
+}
+
+#[tokio::test]
 async fn a_zipmap_classifier_answers_its_probabilities_in_class_order() {
     let (server, fixture) = serve("zipmap_classifier").await;
     let body = fixture["request"].to_string();

@@ -183,6 +183,30 @@ def string_normalizer():
     print("string_normalizer.onnx: ['StringNormalizer']")
 
 
+def label_encoder_v4():
+    """The ml-opset-4 LabelEncoder with tensor attributes: strings to int64 with a default_tensor,
+    then int64 to float, built by hand (converters still write the opset-2 lists)."""
+    from onnx import TensorProto, helper
+    to_code = helper.make_node(
+        "LabelEncoder", ["city"], ["code"], domain="ai.onnx.ml",
+        keys_tensor=helper.make_tensor("k", TensorProto.STRING, [3], [b"oslo", b"paris", b"rome"]),
+        values_tensor=helper.make_tensor("v", TensorProto.INT64, [3], [10, 20, 30]),
+        default_tensor=helper.make_tensor("d", TensorProto.INT64, [1], [-7]))
+    to_weight = helper.make_node(
+        "LabelEncoder", ["code"], ["weight"], domain="ai.onnx.ml",
+        keys_tensor=helper.make_tensor("k2", TensorProto.INT64, [3], [10, 20, -7]),
+        values_tensor=helper.make_tensor("v2", TensorProto.FLOAT, [3], [0.5, 1.5, -1.0]),
+        default_tensor=helper.make_tensor("d2", TensorProto.FLOAT, [1], [9.0]))
+    graph = helper.make_graph([to_code, to_weight], "label_encoder_v4",
+                              [helper.make_tensor_value_info("city", TensorProto.STRING, [None, 1])],
+                              [helper.make_tensor_value_info("weight", TensorProto.FLOAT, [None, 1])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15), helper.make_opsetid("ai.onnx.ml", 4)])
+    model.ir_version = 8
+    cities = ["rome", "lima", "oslo", "paris"]
+    save("label_encoder_v4", model, {"city": np.array([[c] for c in cities], dtype=object)},
+         {"data": [{"city": c} for c in cities]})
+
+
 def main():
     scaler_linear()
     imputed_columns_classifier()
@@ -192,6 +216,7 @@ def main():
     ordinal_linear()
     label_encoder_v1()
     string_normalizer()
+    label_encoder_v4()
 
 
 if __name__ == "__main__":

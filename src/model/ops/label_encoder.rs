@@ -1,12 +1,13 @@
 //! `ai.onnx.ml` LabelEncoder (OrdinalEncoder, LabelEncoder, string SimpleImputer): each value is
 //! looked up among the keys and replaced by the value at the same position, else by the default.
-//! The ml-opset-2 form (`keys_*`, `values_*`, `default_*`) and the opset-1 form (`classes_strings`
+//! The ml-opset-2 form (`keys_*`, `values_*`, `default_*`), its opset-4 tensors (`keys_tensor`,
+//! `values_tensor`, `default_tensor`) and the opset-1 form (`classes_strings`
 //! between strings and their int64 positions).
 
 use std::collections::HashMap;
 
 use tract_onnx::model::ParsingContext;
-use tract_onnx::pb::NodeProto;
+use tract_onnx::pb::{NodeProto, TensorProto};
 use tract_onnx::tract_hir::internal::*;
 
 /// Keys or values: one list of one element type.
@@ -34,6 +35,9 @@ enum Form {
 pub struct LabelEncoder(Form);
 
 fn list(node: &NodeProto, prefix: &str) -> TractResult<Option<List>> {
+    if let Some(t) = node.get_attr_opt::<&TensorProto>(&format!("{prefix}_tensor"))? {
+        return tensor_list(t).map(Some);
+    }
     if let Some(v) = node.get_attr_opt_vec::<String>(&format!("{prefix}_strings"))? {
         return Ok(Some(List::Strings(v)));
     }
@@ -46,18 +50,56 @@ fn list(node: &NodeProto, prefix: &str) -> TractResult<Option<List>> {
     Ok(None)
 }
 
+/// A list from an ml-opset-4 `*_tensor` attribute (float64 values are compared as float32).
+fn tensor_list(t: &TensorProto) -> TractResult<List> {
+    const FLOAT: i32 = 1;
+    const INT32: i32 = 6;
+    const INT64: i32 = 7;
+    const STRING: i32 = 8;
+    const DOUBLE: i32 = 11;
+    fn raw<const N: usize, T>(bytes: &[u8], read: fn([u8; N]) -> T) -> Vec<T> {
+        bytes
+            .chunks_exact(N)
+            .map(|b| read(b.try_into().expect("N bytes")))
+            .collect()
+    }
+    let floats = |values: Vec<f32>| List::Floats(values.iter().map(|f| f.to_bits()).collect());
+    Ok(match t.data_type {
+        STRING => List::Strings(
+            t.string_data
+                .iter()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .collect(),
+        ),
+        INT64 if t.raw_data.is_empty() => List::Ints(t.int64_data.clone()),
+        INT64 => List::Ints(raw(&t.raw_data, i64::from_le_bytes)),
+        INT32 if t.raw_data.is_empty() => List::Ints(t.int32_data.iter().map(|v| i64::from(*v)).collect()),
+        INT32 => List::Ints(raw(&t.raw_data, |b| i64::from(i32::from_le_bytes(b)))),
+        FLOAT if t.raw_data.is_empty() => floats(t.float_data.clone()),
+        FLOAT => floats(raw(&t.raw_data, f32::from_le_bytes)),
+        DOUBLE if t.raw_data.is_empty() => floats(t.double_data.iter().map(|v| *v as f32).collect()),
+        DOUBLE => floats(raw(&t.raw_data, |b| f64::from_le_bytes(b) as f32)),
+        other => bail!("LabelEncoder: a tensor of ONNX type {other} is not supported"),
+    })
+}
+
 pub fn parse(_: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     let form = match (list(node, "keys")?, list(node, "values")?) {
         (Some(keys), Some(values)) => {
-            let default = match &values {
-                List::Strings(_) => List::Strings(vec![node
-                    .get_attr_opt::<String>("default_string")?
-                    .unwrap_or_else(|| "_Unused".to_owned())]),
-                List::Ints(_) => List::Ints(vec![node.get_attr_opt::<i64>("default_int64")?.unwrap_or(-1)]),
-                List::Floats(_) => List::Floats(vec![node
-                    .get_attr_opt::<f32>("default_float")?
-                    .unwrap_or(-0.0)
-                    .to_bits()]),
+            let default = match (list(node, "default")?, &values) {
+                (Some(default), _) => default,
+                (None, values) => match values {
+                    List::Strings(_) => List::Strings(vec![node
+                        .get_attr_opt::<String>("default_string")?
+                        .unwrap_or_else(|| "_Unused".to_owned())]),
+                    List::Ints(_) => {
+                        List::Ints(vec![node.get_attr_opt::<i64>("default_int64")?.unwrap_or(-1)])
+                    }
+                    List::Floats(_) => List::Floats(vec![node
+                        .get_attr_opt::<f32>("default_float")?
+                        .unwrap_or(-0.0)
+                        .to_bits()]),
+                },
             };
             Form::Pairs {
                 keys,
