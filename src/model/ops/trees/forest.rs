@@ -40,12 +40,14 @@ impl Mode {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Node<T> {
     pub value: T,
-    /// The feature a branch reads; the number of votes of a leaf.
+    /// The feature a branch reads (0 for a leaf, so that reading it is always in bounds).
     pub feature: u32,
     pub jump: u32,
     pub mode: Mode,
     /// A missing value (NaN) takes the true branch.
     pub missing_true: bool,
+    /// A leaf's number of votes.
+    pub count: u16,
 }
 
 /// One (target or class, weight) vote of a leaf.
@@ -76,6 +78,8 @@ pub struct Forest<T> {
     pub votes: Vec<Vote<T>>,
     /// Where each tree starts in `nodes`, in the order onnxruntime sums them.
     pub roots: Vec<u32>,
+    /// Each tree's depth: the most branches on a path from its root to a leaf.
+    pub depths: Vec<u32>,
     /// The one mode of every branch, when they share one (the specialised loop then runs).
     pub same_mode: Option<Mode>,
     pub has_missing: bool,
@@ -145,6 +149,7 @@ impl<T: Score> Forest<T> {
             nodes: Vec::with_capacity(n),
             votes: Vec::with_capacity(listing.votes.len()),
             roots: Vec::new(),
+            depths: Vec::new(),
             same_mode: None,
             has_missing: listing.missing_true.iter().any(|m| *m != 0),
             max_feature: 0,
@@ -159,10 +164,11 @@ impl<T: Score> Forest<T> {
                 continue;
             }
             forest.roots.push(forest.nodes.len() as u32);
+            let mut depth = 0;
             // Depth first: a branch, then its whole false subtree, then its true subtree, whose
             // position the branch records once it is known.
-            let mut pending: Vec<(usize, Option<usize>)> = vec![(start, None)];
-            while let Some((at, parent)) = pending.pop() {
+            let mut pending: Vec<(usize, Option<usize>, u32)> = vec![(start, None, 0)];
+            while let Some((at, parent, level)) = pending.pop() {
                 if forest.nodes.len() >= limit {
                     return Err(format!(
                         "tree {} has a cycle (node {} leads back to itself) or shares too many subtrees",
@@ -176,6 +182,7 @@ impl<T: Score> Forest<T> {
                 let mode = listing.modes[at];
                 let missing_true = listing.missing_true.get(at).is_some_and(|m| *m == 1);
                 if mode == Mode::Leaf {
+                    depth = depth.max(level);
                     let votes = &votes_of[at];
                     let first = votes.first().ok_or_else(|| {
                         format!(
@@ -185,10 +192,11 @@ impl<T: Score> Forest<T> {
                     })?;
                     forest.nodes.push(Node {
                         value: first.weight,
-                        feature: votes.len() as u32,
+                        feature: 0,
                         jump: forest.votes.len() as u32,
                         mode,
                         missing_true,
+                        count: u16::try_from(votes.len()).map_err(|_| "a leaf has more than 65,535 votes")?,
                     });
                     forest.votes.extend_from_slice(votes);
                     continue;
@@ -203,12 +211,14 @@ impl<T: Score> Forest<T> {
                     jump: 0,
                     mode,
                     missing_true,
+                    count: 0,
                 });
                 let on_true = child(at, listing.true_ids[at], "true")?;
                 let on_false = child(at, listing.false_ids[at], "false")?;
-                pending.push((on_true, Some(here)));
-                pending.push((on_false, None));
+                pending.push((on_true, Some(here), level + 1));
+                pending.push((on_false, None, level + 1));
             }
+            forest.depths.push(depth);
         }
         if forest.nodes.len() > u32::MAX as usize / 2 {
             return Err("the ensemble has too many nodes".to_owned());
@@ -217,6 +227,28 @@ impl<T: Score> Forest<T> {
             forest.same_mode = modes.into_iter().next();
         }
         Ok(forest)
+    }
+
+    /// One level down for `row` from the node at `at`; a leaf stays where it is. Without a
+    /// branch, so that several rows can walk one tree side by side.
+    #[inline(always)]
+    pub fn step<M: Test, const MISSING: bool>(&self, at: usize, row: &[T]) -> usize {
+        debug_assert!(at < self.nodes.len() && self.max_feature < row.len());
+        // SAFETY: `at` starts at a root and moves only to a branch's children, which `build`
+        // places inside `nodes` (the false child right after it, the true one at `jump`), or
+        // stays on a leaf; a branch reads at most `max_feature` and a leaf feature 0, and
+        // `Ensemble::run` checks that rows are wider than `max_feature`. This loop is the
+        // engine's hottest; the bounds checks cost about a tenth of it.
+        let node = unsafe { self.nodes.get_unchecked(at) };
+        let x = unsafe { *row.get_unchecked(node.feature as usize) };
+        let holds = M::holds(node.mode, x, node.value) | (MISSING & node.missing_true & x.is_nan());
+        // Integer masks rather than `if`: the compiler keeps them branch-free (with `if` it emits
+        // jumps on the float comparison, which the data makes unpredictable).
+        let on_true = usize::from(holds).wrapping_neg();
+        let is_branch = usize::from(node.mode != Mode::Leaf).wrapping_neg();
+        let beyond_false = (node.jump as usize).wrapping_sub(at + 1);
+        let down = 1usize.wrapping_add(beyond_false & on_true);
+        at.wrapping_add(down & is_branch)
     }
 
     /// The leaf that `row` reaches from the root at `at`.
@@ -228,7 +260,9 @@ impl<T: Score> Forest<T> {
                 return node;
             }
             let x = row[node.feature as usize];
-            let holds = M::holds(node.mode, x, node.value) || (MISSING && node.missing_true && x.is_nan());
+            // Bitwise, not short-circuit: no branch to mispredict, the choice below becomes a
+            // conditional move.
+            let holds = M::holds(node.mode, x, node.value) | (MISSING & node.missing_true & x.is_nan());
             at = if holds { node.jump as usize } else { at + 1 };
         }
     }

@@ -172,3 +172,40 @@ fn a_cycle_is_refused_and_a_shared_subtree_is_laid_out_per_path() {
     let forest = Forest::build(listing, 1).unwrap();
     assert_eq!(forest.nodes.len(), 3, "the root and leaf 2 twice");
 }
+
+#[test]
+fn rows_walked_side_by_side_answer_as_rows_walked_alone() {
+    // Two-level trees of mixed depth (a stump and a deeper chain), with missing values.
+    let mut listing = stumps(&[(0, 0.5, 1.0, 2.0), (1, -0.5, 10.0, 20.0)], Mode::Leq, true, 0);
+    listing.modes[4] = Mode::Leq; // tree 1's true leaf becomes a branch on feature 2
+    listing.features[4] = 2;
+    listing.values[4] = 0.0;
+    listing.true_ids[4] = 3;
+    listing.false_ids[4] = 4;
+    for (node, weight) in [(3, 100.0), (4, 200.0)] {
+        listing.tree_ids.push(1);
+        listing.node_ids.push(node);
+        listing.features.push(0);
+        listing.modes.push(Mode::Leaf);
+        listing.values.push(0.0);
+        listing.true_ids.push(0);
+        listing.false_ids.push(0);
+        listing.missing_true.push(0);
+        listing.votes.push((1, node, 0, weight));
+    }
+    listing.votes.retain(|v| !(v.0 == 1 && v.1 == 1));
+    let e = regressor(listing, Aggregate::Sum, vec![]);
+    let rows: Vec<f32> = (0..63)
+        .map(|i| {
+            if i % 7 == 3 {
+                f32::NAN
+            } else {
+                ((i * 37) % 11) as f32 / 5.0 - 1.0
+            }
+        })
+        .collect();
+    let together = run(&e, &rows, 3).0;
+    let alone: Vec<f32> = rows.chunks(3).flat_map(|row| run(&e, row, 3).0).collect();
+    assert_eq!(together, alone);
+    assert!(together.iter().any(|v| *v > 100.0) && together.iter().any(|v| *v < 100.0));
+}
