@@ -113,6 +113,16 @@ pub struct Cli {
     #[arg(long, env = "AML_SCORER_SCORE_METHOD", value_enum, default_value = "predict")]
     pub score_method: ScoreMethod,
 
+    /// A request head must arrive within this time (ms), counted from when the connection waits
+    /// for it; an idle keep-alive connection is closed after it too.
+    #[arg(long, env = "AML_SCORER_HEAD_TIMEOUT_MS", default_value = "30000")]
+    pub head_timeout_ms: NonZeroU64,
+
+    /// Open connections at most; past it the server stops accepting until one closes (0: the
+    /// open-files limit less room for the model, logs and outbound connections).
+    #[arg(long, env = "AML_SCORER_MAX_CONNECTIONS", default_value_t = 0)]
+    pub max_connections: usize,
+
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "AML_SCORER_MAX_BODY_BYTES", default_value = "104857600")]
     pub max_body_bytes: NonZeroUsize,
@@ -205,6 +215,13 @@ impl Cli {
         Ok(Config {
             listen: SocketAddr::new(self.host, self.port),
             model: ModelSettings { path, name },
+            connections: crate::serve::ConnectionLimits {
+                head_timeout: Duration::from_millis(self.head_timeout_ms.get()),
+                max_connections: match self.max_connections {
+                    0 => crate::serve::default_max_connections(),
+                    set => set,
+                },
+            },
             scoring: ScoringSettings {
                 timeout: Duration::from_millis(self.scoring_timeout_ms.get()),
                 max_body_bytes: self.max_body_bytes.get(),

@@ -12,6 +12,8 @@ pub mod init;
 pub mod model;
 /// `--probe`: the readiness check a shell-less image runs as its health check.
 pub mod probe;
+/// Accepting and serving connections, with head timeouts and a connection cap.
+pub mod serve;
 /// SIGTERM / SIGINT handling.
 pub mod shutdown;
 /// Binding, serving and draining: the application as tests and `main` run it.

@@ -1,12 +1,7 @@
 //! The application as `main` and the tests run it: bind first (so liveness answers while `init`
 //! runs), then serve, run `init` beside it, and drain on shutdown.
 
-use std::{
-    future::{Future, IntoFuture},
-    net::SocketAddr,
-    sync::Arc,
-    time::Duration,
-};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -66,9 +61,16 @@ impl Application {
                 readiness.mark_stopping();
             }
         };
-        let server = axum::serve(listener, api::router(state))
-            .with_graceful_shutdown(graceful)
-            .into_future();
+        let server = {
+            let stop = CancellationToken::new();
+            let serving = crate::serve::serve(listener, api::router(state), config.connections, stop.clone());
+            async move {
+                tokio::join!(serving, async move {
+                    graceful.await;
+                    stop.cancel();
+                });
+            }
+        };
         let init = async {
             let serve = |scorer| readiness.serve(scorer);
             match init::run(
@@ -94,10 +96,7 @@ impl Application {
 
         // Each branch means "stop", for its own reason.
         tokio::select! {
-            served = server => {
-                if let Err(error) = served {
-                    tracing::error!(%error, "server stopped with an error");
-                }
+            () = server => {
                 tracing::info!("stopped");
                 Ok(())
             }

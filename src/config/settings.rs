@@ -31,6 +31,7 @@ pub enum LogFormat {
 pub struct Config {
     pub listen: SocketAddr,
     pub model: ModelSettings,
+    pub connections: crate::serve::ConnectionLimits,
     pub scoring: ScoringSettings,
     /// `None` when no storage setting is given: the blob step is skipped.
     pub azure: Option<AzureSettings>,

@@ -1,0 +1,120 @@
+//! Accepting connections and serving HTTP/1.1 on them, with the bounds that slow or numerous
+//! clients need (axum's own `serve` has none): a deadline for each request head, idle keep-alive
+//! connections closed after it too, and a cap on open connections past which the server stops
+//! accepting (the kernel's backlog then holds new clients) rather than failing.
+
+use std::{sync::Arc, time::Duration};
+
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+/// How long to wait before accepting again after `accept` failed (out of file descriptors, say):
+/// long enough not to spin, short enough to pick up again quickly.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// The bounds on connections.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// A request head (request line and headers) must arrive within this time, counted from
+    /// when the connection starts waiting for it; an idle keep-alive connection is closed then.
+    pub head_timeout: Duration,
+    /// Open connections at most.
+    pub max_connections: usize,
+}
+
+/// File descriptors kept for everything but client connections: the model file, logs, the
+/// identity and storage clients, the runtime's own.
+const RESERVED_FILES: usize = 64;
+
+/// The open-files limit (soft) less the reserve: the default connection cap.
+pub fn default_max_connections() -> usize {
+    let limit = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| open_files_limit(&limits))
+        .unwrap_or(1024);
+    limit.saturating_sub(RESERVED_FILES).max(16)
+}
+
+/// The soft "Max open files" of `/proc/self/limits` (`None` when unlimited or absent).
+fn open_files_limit(limits: &str) -> Option<usize> {
+    let line = limits.lines().find(|line| line.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Serves `router` on `listener` until `stop` is cancelled, then stops accepting and waits for
+/// the open connections to finish their requests.
+pub async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    limits: ConnectionLimits,
+    stop: CancellationToken,
+) {
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.head_timeout)
+        .keep_alive(true);
+    loop {
+        // A permit first: at the cap, the server stops calling accept().
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = stop.cancelled() => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot accept a connection; retrying shortly");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+            () = stop.cancelled() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone());
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                if error.is_timeout() {
+                    tracing::debug!("request head timed out; connection closed");
+                } else {
+                    tracing::debug!(%error, "connection ended with an error");
+                }
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_open_files_limit_is_read_from_proc_limits() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
+                      Max cpu time              unlimited            unlimited            seconds\n\
+                      Max open files            1024                 1048576              files\n";
+        assert_eq!(open_files_limit(limits), Some(1024));
+        assert_eq!(
+            open_files_limit("Max open files  unlimited unlimited files"),
+            None
+        );
+        assert!(default_max_connections() >= 16);
+    }
+}
