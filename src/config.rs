@@ -123,6 +123,10 @@ pub struct Cli {
     #[arg(long, env = "AML_SCORER_MAX_CONNECTIONS", default_value_t = 0)]
     pub max_connections: usize,
 
+    /// A request body must arrive whole within this time (ms), else 408.
+    #[arg(long, env = "AML_SCORER_BODY_TIMEOUT_MS", default_value = "60000")]
+    pub body_timeout_ms: NonZeroU64,
+
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "AML_SCORER_MAX_BODY_BYTES", default_value = "104857600")]
     pub max_body_bytes: NonZeroUsize,
@@ -225,6 +229,7 @@ impl Cli {
             scoring: ScoringSettings {
                 timeout: Duration::from_millis(self.scoring_timeout_ms.get()),
                 max_body_bytes: self.max_body_bytes.get(),
+                body_timeout: Duration::from_millis(self.body_timeout_ms.get()),
                 method: self.score_method,
                 batching,
             },

@@ -44,12 +44,11 @@ impl Application {
         tracing::info!(%address, "listening");
         tracing::info!(?config, "configuration");
         let metrics = Arc::new(Metrics::default());
-        let state = api::AppState::new(
-            config.scoring.max_body_bytes,
-            &config.model.name,
-            config.scoring.method,
-            metrics.clone(),
-        );
+        let body = api::BodyLimits {
+            max_bytes: config.scoring.max_body_bytes,
+            timeout: config.scoring.body_timeout,
+        };
+        let state = api::AppState::new(body, &config.model.name, config.scoring.method, metrics.clone());
         let readiness = state.readiness.clone();
 
         // One token means "stop": readiness turns 503, the listener closes, requests drain.

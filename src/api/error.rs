@@ -27,6 +27,9 @@ pub enum ApiError {
     /// 400: the body could not be read to its end (a broken chunked body, a client gone).
     #[error("the request body could not be read")]
     UnreadableBody(#[source] axum::Error),
+    /// 408: the body did not arrive in time.
+    #[error("the request body did not arrive within {timeout_ms} ms (AML_SCORER_BODY_TIMEOUT_MS)")]
+    BodyTimeout { timeout_ms: u64 },
     /// 404: no such route.
     #[error("no route for {method} {path}; score with POST /score")]
     NotFound { method: Method, path: String },
@@ -62,6 +65,7 @@ impl ApiError {
             ApiError::Score(Predict(PredictError::Engine(_)) | Task(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::NotFound { .. } | ApiError::UnknownModel { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::HeaderTooLong(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
@@ -74,6 +78,9 @@ impl ApiError {
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %ErrorChain(self), "scoring failed");
             return (status, INTERNAL_MESSAGE.to_owned());
+        }
+        if let ApiError::BodyTimeout { timeout_ms } = self {
+            tracing::info!(timeout_ms, "the request body timed out");
         }
         if let ApiError::UnreadableBody(cause) = self {
             // Usually a client that went away; worth a line, not an alarm.

@@ -17,6 +17,7 @@ use axum::{
     Router,
 };
 
+pub use body::BodyLimits;
 pub use error::{ApiError, V2Error};
 pub use routes::*;
 pub use state::{AppState, Readiness};

@@ -44,7 +44,7 @@ impl Readiness {
 #[derive(Clone)]
 pub struct AppState {
     pub readiness: Arc<Readiness>,
-    pub max_body_bytes: usize,
+    pub body: super::body::BodyLimits,
     pub metrics: Arc<Metrics>,
     /// The model's name in KServe V2 routes.
     pub model_name: Arc<str>,
@@ -54,14 +54,14 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(
-        max_body_bytes: usize,
+        body: super::body::BodyLimits,
         model_name: &str,
         score_method: ScoreMethod,
         metrics: Arc<Metrics>,
     ) -> Self {
         AppState {
             readiness: Arc::new(Readiness::default()),
-            max_body_bytes,
+            body,
             metrics,
             model_name: Arc::from(model_name),
             score_method,

@@ -68,7 +68,11 @@ fn scorer(metrics: Arc<Metrics>) -> Scorer {
 /// State before `init` is done, or after (`ready`).
 fn state(ready: bool) -> AppState {
     let metrics = Arc::new(Metrics::default());
-    let state = AppState::new(1024, "fake", ScoreMethod::Predict, metrics.clone());
+    let body = BodyLimits {
+        max_bytes: 1024,
+        timeout: std::time::Duration::from_secs(5),
+    };
+    let state = AppState::new(body, "fake", ScoreMethod::Predict, metrics.clone());
     if ready {
         state.readiness.serve(scorer(metrics));
     }

@@ -187,7 +187,7 @@ pub async fn infer(
     body: Body,
 ) -> Result<Response, V2Error> {
     let scorer = model(&state, &name)?;
-    let bytes = read_body(body, state.max_body_bytes).await?;
+    let bytes = read_body(body, state.body).await?;
     let codec = InferCodec {
         model_name: name,
         id: None,

@@ -51,6 +51,8 @@ pub struct ModelSettings {
 pub struct ScoringSettings {
     pub timeout: Duration,
     pub max_body_bytes: usize,
+    /// The whole request body must arrive within this time.
+    pub body_timeout: Duration,
     pub method: ScoreMethod,
     /// `None`: dynamic batching off.
     pub batching: Option<Batching>,

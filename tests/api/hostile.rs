@@ -1,5 +1,5 @@
 //! Slow and numerous clients against the real binary: a request head that never completes, an
-//! idle keep-alive connection, and more connections than the cap.
+//! idle keep-alive connection, a body that stalls, and more connections than the cap.
 
 use std::{
     io::{Read, Write},
@@ -82,4 +82,19 @@ async fn past_the_connection_cap_the_server_waits_to_accept_rather_than_failing(
         .logs()
         .lines()
         .all(|line| !line.contains("\"level\":\"ERROR\"")));
+}
+
+#[tokio::test]
+async fn a_body_that_stalls_gets_408_naming_the_setting_at_the_body_timeout() {
+    let server = Server::start(&[], &[("AML_SCORER_BODY_TIMEOUT_MS", "400")]);
+    server.wait_ready(Duration::from_secs(20)).await;
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream
+        .write_all(b"POST /score HTTP/1.1\r\nHost: slow\r\nContent-Length: 1000\r\n\r\n{\"data\": [[")
+        .unwrap();
+    let (answer, after) = read_until_closed(&mut stream, Duration::from_secs(5));
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("AML_SCORER_BODY_TIMEOUT_MS"), "{answer}");
+    assert!(after >= Duration::from_millis(300), "answered after {after:?}");
+    assert!(server.wait_for_log("the request body timed out", Duration::from_secs(2)));
 }

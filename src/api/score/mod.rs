@@ -93,7 +93,7 @@ pub async fn score_body(
 ) -> Result<Response, ApiError> {
     let scorer = state.readiness.scorer().ok_or(ApiError::NotReady)?;
     let codec = ScoreQuery::parse(query.as_deref()).codec(&state)?;
-    let bytes = read_body(body, state.max_body_bytes).await?;
+    let bytes = read_body(body, state.body).await?;
     Ok(scored(scorer.score(bytes, codec).await?))
 }
 
