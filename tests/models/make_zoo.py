@@ -117,57 +117,47 @@ def sklearn_zoo():
     sklearn_model("logistic_string_zipmap", LogisticRegression(max_iter=500), x, names, classifier=True)
 
 
-def lightgbm_zoo():
-    import lightgbm
-    from onnxmltools import convert_lightgbm
+def boosted_zoo(prefix, regressor, classifier, convert, params, missing):
+    """Regressor, binary and multiclass classifiers of one boosting library, converted with
+    onnxmltools (float32 input `input`); `missing` puts gaps in the training data."""
     from onnxmltools.convert.common.data_types import FloatTensorType
 
     x = matrix(6, 400)
     y = x @ np.array([1.0, -2.0, 0.5, 3.0, 0.0, 1.5])
-    x[RNG.random(x.shape) < 0.05] = np.nan  # LightGBM tracks missing values
-    params = dict(n_estimators=20, num_leaves=15, min_child_samples=5, verbose=-1)
+    if missing:
+        x[RNG.random(x.shape) < 0.05] = np.nan
     cases = [
-        ("lightgbm_regressor", lightgbm.LGBMRegressor(**params), y, False),
-        ("lightgbm_binary", lightgbm.LGBMClassifier(**params), (y > 0).astype(np.int64), True),
-        ("lightgbm_multiclass", lightgbm.LGBMClassifier(**params), np.digitize(y, [-1.0, 1.0]), True),
+        (f"{prefix}_regressor", regressor(**params), y, False),
+        (f"{prefix}_binary", classifier(**params), (y > 0).astype(np.int64), True),
+        (f"{prefix}_multiclass", classifier(**params), np.digitize(y, [-1.0, 1.0]), True),
     ]
-    for name, model, target, classifier in cases:
+    for name, model, target, is_classifier in cases:
         model.fit(x, target)
-        onx = convert_lightgbm(model, initial_types=[("input", FloatTensorType([None, 6]))],
-                               target_opset=OPSETS[""])
+        onx = convert(model, initial_types=[("input", FloatTensorType([None, 6]))], target_opset=OPSETS[""])
         rows = matrix(6, ROWS)
         feeds = {"input": rows}
         out = [o.name for o in onx.graph.output]
-        if classifier:
+        if is_classifier:
             save(name, onx, feeds, {"data": rows.tolist()}, label=out[0], probabilities=out[1])
         else:
             save(name, onx, feeds, {"data": rows.tolist()}, value=out[0])
+
+
+def lightgbm_zoo():
+    import lightgbm
+    from onnxmltools import convert_lightgbm
+
+    params = dict(n_estimators=20, num_leaves=15, min_child_samples=5, verbose=-1)
+    boosted_zoo("lightgbm", lightgbm.LGBMRegressor, lightgbm.LGBMClassifier, convert_lightgbm, params,
+                missing=True)  # LightGBM tracks missing values
 
 
 def xgboost_zoo():
     import xgboost
     from onnxmltools import convert_xgboost
-    from onnxmltools.convert.common.data_types import FloatTensorType
 
-    x = matrix(6, 400)
-    y = x @ np.array([1.0, -2.0, 0.5, 3.0, 0.0, 1.5])
     params = dict(n_estimators=20, max_depth=4)
-    cases = [
-        ("xgboost_regressor", xgboost.XGBRegressor(**params), y, False),
-        ("xgboost_binary", xgboost.XGBClassifier(**params), (y > 0).astype(np.int64), True),
-        ("xgboost_multiclass", xgboost.XGBClassifier(**params), np.digitize(y, [-1.0, 1.0]), True),
-    ]
-    for name, model, target, classifier in cases:
-        model.fit(x, target)
-        onx = convert_xgboost(model, initial_types=[("input", FloatTensorType([None, 6]))],
-                              target_opset=OPSETS[""])
-        rows = matrix(6, ROWS)
-        feeds = {"input": rows}
-        out = [o.name for o in onx.graph.output]
-        if classifier:
-            save(name, onx, feeds, {"data": rows.tolist()}, label=out[0], probabilities=out[1])
-        else:
-            save(name, onx, feeds, {"data": rows.tolist()}, value=out[0])
+    boosted_zoo("xgboost", xgboost.XGBRegressor, xgboost.XGBClassifier, convert_xgboost, params, missing=False)
 
 
 def column_pipeline():

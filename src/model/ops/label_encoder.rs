@@ -253,22 +253,8 @@ struct Lookup {
     default: Arc<List>,
 }
 
-impl PartialEq for Lookup {
-    fn eq(&self, other: &Self) -> bool {
-        // Built from one node's attributes: the same table is the same op.
-        Arc::ptr_eq(&self.table, &other.table)
-    }
-}
-
-impl Eq for Lookup {}
-
-impl Op for Lookup {
-    fn name(&self) -> StaticName {
-        "LabelEncoder".into()
-    }
-
-    op_as_typed_op!();
-}
+// Built from one node's attributes: the same table is the same op.
+super::op_by_identity!(Lookup, table, "LabelEncoder");
 
 impl EvalOp for Lookup {
     op_out_of_plan!();

@@ -10,6 +10,15 @@ pub enum Labels {
 }
 
 impl Labels {
+    /// `classlabels_strings`, else the int64 labels under `ints` (`classlabels_ints` or
+    /// `classlabels_int64s`, as each operator names them).
+    pub fn read(node: &tract_onnx::pb::NodeProto, ints: &str) -> TractResult<Labels> {
+        Ok(match node.get_attr_opt_vec::<String>("classlabels_strings")? {
+            Some(strings) if !strings.is_empty() => Labels::Strings(strings),
+            _ => Labels::Ints(node.get_attr_opt_vec::<i64>(ints)?.unwrap_or_default()),
+        })
+    }
+
     pub fn len(&self) -> usize {
         match self {
             Labels::Ints(v) => v.len(),
@@ -35,4 +44,39 @@ impl Labels {
                 .into(),
         })
     }
+}
+
+/// The rules of a model's outputs: `[rows]` labels (a classifier's, when `labels` gives their
+/// type) and `[rows, width]` scores, float32 or of the input's type.
+pub fn output_rules<'r, 'p: 'r>(
+    s: &mut Solver<'r>,
+    inputs: &'p [TensorProxy],
+    outputs: &'p [TensorProxy],
+    labels: Option<DatumType>,
+    width: usize,
+    scores_like_input: bool,
+) -> InferenceResult {
+    check_input_arity(inputs, 1)?;
+    let scores = match labels {
+        None => {
+            check_output_arity(outputs, 1)?;
+            &outputs[0]
+        }
+        Some(datum) => {
+            check_output_arity(outputs, 2)?;
+            s.equals(&outputs[0].datum_type, datum)?;
+            s.equals(&outputs[0].rank, 1)?;
+            s.equals(&outputs[0].shape[0], &inputs[0].shape[0])?;
+            &outputs[1]
+        }
+    };
+    if scores_like_input {
+        s.equals(&scores.datum_type, &inputs[0].datum_type)?;
+    } else {
+        s.equals(&scores.datum_type, f32::datum_type())?;
+    }
+    s.equals(&scores.rank, 2)?;
+    s.equals(&scores.shape[0], &inputs[0].shape[0])?;
+    s.equals(&scores.shape[1], width.to_dim())?;
+    Ok(())
 }

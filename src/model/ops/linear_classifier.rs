@@ -24,13 +24,7 @@ struct Linear {
 pub fn parse(_: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     let coefficients: Vec<f32> = node.get_attr_opt_vec("coefficients")?.unwrap_or_default();
     let intercepts: Vec<f32> = node.get_attr_opt_vec("intercepts")?.unwrap_or_default();
-    let labels = match node.get_attr_opt_vec::<String>("classlabels_strings")? {
-        Some(strings) if !strings.is_empty() => Labels::Strings(strings),
-        _ => Labels::Ints(
-            node.get_attr_opt_vec::<i64>("classlabels_ints")?
-                .unwrap_or_default(),
-        ),
-    };
+    let labels = Labels::read(node, "classlabels_ints")?;
     let transform = node
         .get_attr_opt::<String>("post_transform")?
         .unwrap_or_else(|| "NONE".into());
@@ -131,16 +125,8 @@ impl Expansion for LinearClassifier {
         inputs: &'p [TensorProxy],
         outputs: &'p [TensorProxy],
     ) -> InferenceResult {
-        check_input_arity(inputs, 1)?;
-        check_output_arity(outputs, 2)?;
-        s.equals(&outputs[0].datum_type, self.0.labels.datum_type())?;
-        s.equals(&outputs[0].rank, 1)?;
-        s.equals(&outputs[0].shape[0], &inputs[0].shape[0])?;
-        s.equals(&outputs[1].datum_type, f32::datum_type())?;
-        s.equals(&outputs[1].rank, 2)?;
-        s.equals(&outputs[1].shape[0], &inputs[0].shape[0])?;
-        s.equals(&outputs[1].shape[1], self.0.width().to_dim())?;
-        Ok(())
+        let labels = Some(self.0.labels.datum_type());
+        super::labels::output_rules(s, inputs, outputs, labels, self.0.width(), false)
     }
 
     fn wire(&self, prefix: &str, model: &mut TypedModel, inputs: &[OutletId]) -> TractResult<TVec<OutletId>> {
@@ -153,21 +139,7 @@ impl Expansion for LinearClassifier {
 #[derive(Debug, Clone)]
 struct Classify(Arc<Linear>);
 
-impl PartialEq for Classify {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl Eq for Classify {}
-
-impl Op for Classify {
-    fn name(&self) -> StaticName {
-        "LinearClassifier".into()
-    }
-
-    op_as_typed_op!();
-}
+super::op_by_identity!(Classify, 0, "LinearClassifier");
 
 impl EvalOp for Classify {
     op_out_of_plan!();

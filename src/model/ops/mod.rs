@@ -1,6 +1,29 @@
 //! Our own `ai.onnx.ml` operators, registered in tract's ONNX op registry, and the check that
 //! names an operator nobody implements before tract fails on it with a less helpful message.
 
+/// `PartialEq`, `Eq` and `Op` for a typed op built from one node's attributes, which it holds
+/// behind the `Arc` named `$field`: the same `Arc` is the same op.
+macro_rules! op_by_identity {
+    ($op:ty, $field:tt, $name:literal) => {
+        impl PartialEq for $op {
+            fn eq(&self, other: &Self) -> bool {
+                Arc::ptr_eq(&self.$field, &other.$field)
+            }
+        }
+
+        impl Eq for $op {}
+
+        impl Op for $op {
+            fn name(&self) -> StaticName {
+                $name.into()
+            }
+
+            op_as_typed_op!();
+        }
+    };
+}
+use op_by_identity;
+
 mod binarizer;
 mod feature_vectorizer;
 mod imputer;

@@ -82,13 +82,7 @@ pub fn parse_classifier(
     node: &NodeProto,
 ) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     let (kernel, transform) = common(node)?;
-    let labels = match node.get_attr_opt_vec::<String>("classlabels_strings")? {
-        Some(strings) if !strings.is_empty() => Labels::Strings(strings),
-        _ => Labels::Ints(
-            node.get_attr_opt_vec::<i64>("classlabels_ints")?
-                .unwrap_or_default(),
-        ),
-    };
+    let labels = Labels::read(node, "classlabels_ints")?;
     let vectors_per_class: Vec<usize> = node
         .get_attr_opt_vec::<i64>("vectors_per_class")?
         .unwrap_or_default()
@@ -322,25 +316,8 @@ impl Expansion for SvmOp {
         inputs: &'p [TensorProxy],
         outputs: &'p [TensorProxy],
     ) -> InferenceResult {
-        check_input_arity(inputs, 1)?;
-        let scores = match &self.0.labels {
-            None => {
-                check_output_arity(outputs, 1)?;
-                &outputs[0]
-            }
-            Some(labels) => {
-                check_output_arity(outputs, 2)?;
-                s.equals(&outputs[0].datum_type, labels.datum_type())?;
-                s.equals(&outputs[0].rank, 1)?;
-                s.equals(&outputs[0].shape[0], &inputs[0].shape[0])?;
-                &outputs[1]
-            }
-        };
-        s.equals(&scores.datum_type, f32::datum_type())?;
-        s.equals(&scores.rank, 2)?;
-        s.equals(&scores.shape[0], &inputs[0].shape[0])?;
-        s.equals(&scores.shape[1], self.0.width().to_dim())?;
-        Ok(())
+        let labels = self.0.labels.as_ref().map(Labels::datum_type);
+        super::labels::output_rules(s, inputs, outputs, labels, self.0.width(), false)
     }
 
     fn wire(&self, prefix: &str, model: &mut TypedModel, inputs: &[OutletId]) -> TractResult<TVec<OutletId>> {
@@ -353,21 +330,7 @@ impl Expansion for SvmOp {
 #[derive(Debug, Clone)]
 struct Predict(Arc<Svm>);
 
-impl PartialEq for Predict {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl Eq for Predict {}
-
-impl Op for Predict {
-    fn name(&self) -> StaticName {
-        "SVM".into()
-    }
-
-    op_as_typed_op!();
-}
+super::op_by_identity!(Predict, 0, "SVM");
 
 impl EvalOp for Predict {
     op_out_of_plan!();

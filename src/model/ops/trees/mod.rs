@@ -241,10 +241,7 @@ pub fn parse_classifier(
     node: &NodeProto,
 ) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     let attributes = Attributes::read(node, "class")?;
-    let labels = match node.get_attr_opt_vec::<String>("classlabels_strings")? {
-        Some(strings) if !strings.is_empty() => Labels::Strings(strings),
-        _ => Labels::Ints(ints(node, "classlabels_int64s")?),
-    };
+    let labels = Labels::read(node, "classlabels_int64s")?;
     if labels.len() < 2 {
         bail!("a TreeEnsembleClassifier needs at least two class labels");
     }
@@ -293,29 +290,8 @@ impl Expansion for TreeEnsemble {
         inputs: &'p [TensorProxy],
         outputs: &'p [TensorProxy],
     ) -> InferenceResult {
-        check_input_arity(inputs, 1)?;
-        let scores = match &self.labels {
-            None => {
-                check_output_arity(outputs, 1)?;
-                &outputs[0]
-            }
-            Some(labels) => {
-                check_output_arity(outputs, 2)?;
-                s.equals(&outputs[0].datum_type, labels.datum_type())?;
-                s.equals(&outputs[0].rank, 1)?;
-                s.equals(&outputs[0].shape[0], &inputs[0].shape[0])?;
-                &outputs[1]
-            }
-        };
-        if self.typed_like_input {
-            s.equals(&scores.datum_type, &inputs[0].datum_type)?;
-        } else {
-            s.equals(&scores.datum_type, f32::datum_type())?;
-        }
-        s.equals(&scores.rank, 2)?;
-        s.equals(&scores.shape[0], &inputs[0].shape[0])?;
-        s.equals(&scores.shape[1], self.width().to_dim())?;
-        Ok(())
+        let labels = self.labels.as_ref().map(Labels::datum_type);
+        super::labels::output_rules(s, inputs, outputs, labels, self.width(), self.typed_like_input)
     }
 
     fn wire(&self, prefix: &str, model: &mut TypedModel, inputs: &[OutletId]) -> TractResult<TVec<OutletId>> {
@@ -368,22 +344,7 @@ struct Trees {
     labels: Option<Arc<Labels>>,
 }
 
-impl PartialEq for Trees {
-    fn eq(&self, other: &Self) -> bool {
-        // Built from one node's attributes: the same engine is the same op.
-        Arc::ptr_eq(&self.engine, &other.engine)
-    }
-}
-
-impl Eq for Trees {}
-
-impl Op for Trees {
-    fn name(&self) -> StaticName {
-        "TreeEnsemble".into()
-    }
-
-    op_as_typed_op!();
-}
+super::op_by_identity!(Trees, engine, "TreeEnsemble");
 
 impl Trees {
     fn evaluate<T: Score + Datum>(
