@@ -50,4 +50,6 @@ pub fn router(state: AppState) -> Router {
 }
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;

@@ -1,0 +1,249 @@
+//! Fuzzing the scoring routes: valid bodies of every request form and of V2, mutated at random
+//! (bytes deleted, inserted, duplicated; numbers made huge, negative, strings or null), and
+//! random bytes, sent through the real router to real models (the bundled sample; a pipeline of
+//! string and float columns into a forest). Every answer is 200 or a 4xx with a JSON message:
+//! never a 5xx, a panic or a hang. `PROPTEST_CASES` runs more.
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    body::{to_bytes, Body},
+    http::Request,
+};
+use proptest::prelude::*;
+use tower::ServiceExt;
+
+use super::*;
+use crate::config::ScoreMethod;
+use crate::model::{OnnxModel, Scorer};
+use crate::telemetry::Metrics;
+
+/// The state serving `model` (a path under the repository) as `fuzz`.
+fn serving(model: &str) -> AppState {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(model);
+    let loaded = OnnxModel::load(&path).expect("the fuzzed model loads");
+    let metrics = Arc::new(Metrics::default());
+    let body = BodyLimits {
+        max_bytes: 64 * 1024,
+        timeout: Duration::from_secs(5),
+    };
+    let state = AppState::new(body, "fuzz", ScoreMethod::Predict, metrics.clone());
+    state.readiness.serve(Scorer::new(
+        Arc::new(loaded),
+        Duration::from_secs(5),
+        None,
+        metrics,
+    ));
+    state
+}
+
+/// Valid bodies of the sample model (10 numbers per row) in every form, and V2.
+const SAMPLE: &[(&str, &str)] = &[
+    (
+        "/score",
+        r#"{"data": [[1,2,3,4,5,6,7,8,9,10], [10,9,8,7,6,5,4,3,2,1]]}"#,
+    ),
+    (
+        "/score",
+        r#"{"input_data": {"columns": [0,1,2,3,4,5,6,7,8,9], "index": [0], "data": [[1,2,3,4,5,6,7,8,9,10]]}}"#,
+    ),
+    ("/score", r#"{"input_data": [[1,2,3,4,5,6,7,8,9,10]]}"#),
+    (
+        "/score",
+        r#"{"Inputs": {"data": [[1,2,3,4,5,6,7,8,9,10]]}, "GlobalParameters": {"method": "predict"}}"#,
+    ),
+    ("/score", r#"{"instances": [[1,2,3,4,5,6,7,8,9,10]]}"#),
+    ("/score", r#"{"inputs": [[1,2,3,4,5,6,7,8,9,10]]}"#),
+    (
+        "/score",
+        r#"{"dataframe_split": {"columns": [0,1,2,3,4,5,6,7,8,9], "data": [[1,2,3,4,5,6,7,8,9,10]]}}"#,
+    ),
+    (
+        "/v2/models/fuzz/infer",
+        r#"{"inputs": [{"name": "input", "shape": [1, 10], "datatype": "FP64", "data": [1,2,3,4,5,6,7,8,9,10]}]}"#,
+    ),
+];
+
+/// Valid bodies of the column pipeline (records with gaps and strings, columns, V2).
+const PIPELINE: &[(&str, &str)] = &[
+    (
+        "/score",
+        r#"{"data": [{"age": 39.0, "hours": 40.0, "workclass": "Private"}, {"age": 52.0, "hours": null, "workclass": "x"}]}"#,
+    ),
+    (
+        "/score",
+        r#"{"data": {"age": [39.0], "hours": [40.0], "workclass": ["Private"]}}"#,
+    ),
+    (
+        "/score?method=predict_proba",
+        r#"{"dataframe_records": [{"age": 39.0, "hours": 40.0, "workclass": "Self-emp"}]}"#,
+    ),
+    (
+        "/v2/models/fuzz/infer",
+        r#"{"inputs": [{"name": "age", "shape": [1, 1], "datatype": "FP32", "data": [39]}, {"name": "hours", "shape": [1, 1], "datatype": "FP32", "data": [40]}, {"name": "workclass", "shape": [1, 1], "datatype": "BYTES", "data": ["Private"]}]}"#,
+    ),
+];
+
+/// What a mutation may insert: JSON's punctuation, digits, signs, and values of other types.
+const PIECES: &[&str] = &[
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ":",
+    "\"",
+    "-",
+    "0",
+    "9",
+    ".",
+    "e",
+    "1e400",
+    "-1e400",
+    "null",
+    "true",
+    "\"a\"",
+    "[]",
+    "{}",
+    "NaN",
+    "\\u0000",
+    "\u{00e9}",
+    "99999999999999999999",
+    "-0",
+    "",
+];
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    Delete(prop::sample::Index, usize),
+    Insert(prop::sample::Index, &'static str),
+    Duplicate(prop::sample::Index, usize),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        (any::<prop::sample::Index>(), 1usize..8).prop_map(|(at, len)| Mutation::Delete(at, len)),
+        (any::<prop::sample::Index>(), prop::sample::select(PIECES))
+            .prop_map(|(at, s)| Mutation::Insert(at, s)),
+        (any::<prop::sample::Index>(), 1usize..40).prop_map(|(at, len)| Mutation::Duplicate(at, len)),
+    ]
+}
+
+fn mutate(body: &str, mutations: &[Mutation]) -> Vec<u8> {
+    let mut bytes = body.as_bytes().to_vec();
+    for m in mutations {
+        let len = bytes.len().max(1);
+        match m {
+            Mutation::Delete(at, n) => {
+                let start = at.index(len).min(bytes.len());
+                let end = (start + n).min(bytes.len());
+                bytes.drain(start..end);
+            }
+            Mutation::Insert(at, piece) => {
+                let start = at.index(len).min(bytes.len());
+                bytes.splice(start..start, piece.bytes());
+            }
+            Mutation::Duplicate(at, n) => {
+                let start = at.index(len).min(bytes.len());
+                let end = (start + n).min(bytes.len());
+                let copy = bytes[start..end].to_vec();
+                bytes.splice(end..end, copy);
+            }
+        }
+    }
+    bytes
+}
+
+/// Sends `body` to `path`; fails unless the answer is 200 or a 4xx with a JSON message.
+fn answers_cleanly(runtime: &tokio::runtime::Runtime, state: &AppState, path: &str, body: Vec<u8>) {
+    let request = Request::post(path).body(Body::from(body.clone())).unwrap();
+    let answer = router(state.clone()).oneshot(request);
+    let response = runtime
+        .block_on(async { tokio::time::timeout(Duration::from_secs(10), answer).await })
+        .expect("no hang")
+        .expect("the router is infallible");
+    let status = response.status();
+    let text = runtime
+        .block_on(to_bytes(response.into_body(), usize::MAX))
+        .unwrap();
+    let shown = String::from_utf8_lossy(&body);
+    assert!(
+        status.is_success() || status.is_client_error(),
+        "{status} for {path} {shown}: {}",
+        String::from_utf8_lossy(&text)
+    );
+    if status.is_client_error() {
+        let json: serde_json::Value = serde_json::from_slice(&text).expect("a JSON error");
+        assert!(
+            json.get("message").or_else(|| json.get("error")).is_some(),
+            "{json}"
+        );
+    }
+}
+
+/// A runtime, and the states serving `models` (built inside it: the scorer spawns its tasks).
+fn served(models: &[&str]) -> (tokio::runtime::Runtime, Vec<AppState>) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let states = {
+        let _inside = runtime.enter();
+        models.iter().map(|m| serving(m)).collect()
+    };
+    (runtime, states)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn mutated_bodies_of_every_form_get_200_or_a_4xx(
+        model in 0..2usize,
+        which in any::<prop::sample::Index>(),
+        mutations in prop::collection::vec(mutation(), 0..6),
+    ) {
+        thread_local! {
+            static SERVED: (tokio::runtime::Runtime, Vec<AppState>) = served(&[
+                "model/sklearn_regression_model.onnx",
+                "tests/fixtures/zoo/column_pipeline_forest.onnx",
+            ]);
+        }
+        SERVED.with(|(runtime, states)| {
+            let bodies = [SAMPLE, PIPELINE][model];
+            let (path, body) = bodies[which.index(bodies.len())];
+            answers_cleanly(runtime, &states[model], path, mutate(body, &mutations));
+        });
+    }
+
+    #[test]
+    fn random_bytes_get_200_or_a_4xx(
+        bytes in prop::collection::vec(any::<u8>(), 0..300),
+        v2 in any::<bool>(),
+    ) {
+        thread_local! {
+            static SERVED: (tokio::runtime::Runtime, Vec<AppState>) =
+                served(&["model/sklearn_regression_model.onnx"]);
+        }
+        SERVED.with(|(runtime, states)| {
+            let path = if v2 { "/v2/models/fuzz/infer" } else { "/score" };
+            answers_cleanly(runtime, &states[0], path, bytes);
+        });
+    }
+}
+
+/// The bodies the mutations start from are valid: each answers 200 as it is.
+#[test]
+fn every_unmutated_body_answers_200() {
+    let (runtime, states) = served(&[
+        "model/sklearn_regression_model.onnx",
+        "tests/fixtures/zoo/column_pipeline_forest.onnx",
+    ]);
+    for (state, bodies) in states.iter().zip([SAMPLE, PIPELINE]) {
+        for (path, body) in bodies {
+            let request = Request::post(*path).body(Body::from(*body)).unwrap();
+            let response = runtime.block_on(router(state.clone()).oneshot(request)).unwrap();
+            assert_eq!(response.status(), 200, "{path} {body}");
+        }
+    }
+}
