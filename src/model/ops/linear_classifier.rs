@@ -154,8 +154,7 @@ impl EvalOp for Classify {
                 linear.features()
             );
         }
-        let view = input.to_plain_array_view::<f32>()?;
-        let values: Vec<f32> = view.iter().copied().collect();
+        let values = super::row_major::<f32>(&input)?;
         let width = linear.width();
         let mut scores = vec![0f32; rows * width];
         let mut labels = Vec::with_capacity(rows);

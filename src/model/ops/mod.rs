@@ -51,6 +51,18 @@ fn row<T: tract_onnx::prelude::Datum + Copy>(
         .into_arc_tensor())
 }
 
+/// A tensor's values, row-major: borrowed when tract holds them contiguously (the usual case),
+/// copied only otherwise.
+fn row_major<T: tract_onnx::prelude::Datum + Copy>(
+    tensor: &tract_onnx::prelude::Tensor,
+) -> tract_onnx::prelude::TractResult<std::borrow::Cow<'_, [T]>> {
+    let view = tensor.to_plain_array_view::<T>()?;
+    Ok(match view.to_slice() {
+        Some(values) => std::borrow::Cow::Borrowed(values),
+        None => std::borrow::Cow::Owned(view.iter().copied().collect()),
+    })
+}
+
 /// `x` as float32, cast when it is another type (ORT's ML operators compute in float32).
 fn to_f32(
     model: &mut tract_onnx::prelude::TypedModel,

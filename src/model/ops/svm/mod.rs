@@ -343,7 +343,7 @@ impl EvalOp for Predict {
         if features != svm.features {
             bail!("the SVM reads {} features, rows have {features}", svm.features);
         }
-        let values: Vec<f32> = input.to_plain_array_view::<f32>()?.iter().copied().collect();
+        let values = super::row_major::<f32>(&input)?;
         let width = svm.width();
         let mut scores = vec![0f32; rows * width];
         let mut labels = Vec::with_capacity(rows);

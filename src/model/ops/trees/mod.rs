@@ -353,27 +353,18 @@ impl Trees {
         input: &Tensor,
     ) -> TractResult<TVec<TValue>> {
         let (rows, row_width) = (input.shape()[0], input.shape()[1]);
-        if ensemble.forest.max_feature >= row_width
-            && ensemble.forest.nodes.iter().any(|n| n.mode != Mode::Leaf)
-        {
+        // A forest of leaves only reads nothing: its max_feature is 0, and rows are never empty.
+        if ensemble.forest.max_feature >= row_width {
             bail!(
                 "the trees read feature {} but rows have {row_width}",
                 ensemble.forest.max_feature
             );
         }
-        let view = input.to_plain_array_view::<T>()?;
-        let owned;
-        let values = match view.as_slice() {
-            Some(values) => values,
-            None => {
-                owned = view.iter().copied().collect::<Vec<T>>();
-                &owned
-            }
-        };
+        let values = super::row_major::<T>(input)?;
         let width = ensemble.width();
         let mut scores = vec![0f32; rows * width];
         let mut classes = vec![0usize; if self.labels.is_some() { rows } else { 0 }];
-        ensemble.run(values, row_width, &mut scores, &mut classes);
+        ensemble.run(&values, row_width, &mut scores, &mut classes);
         let scores = tract_ndarray::Array2::from_shape_vec((rows, width), scores)?.into_dyn();
         let scores = Tensor::from(scores).into_tvalue();
         let Some(labels) = &self.labels else {
