@@ -6,10 +6,10 @@
 use tract_onnx::pb::{NodeProto, TensorProto};
 use tract_onnx::tract_hir::internal::*;
 
+use super::attributes::{tensor_values, Attributes};
 use super::ensemble::{Aggregate, Head};
 use super::forest::Mode;
 use super::score::Transform;
-use super::{tensor_values, Attributes};
 
 const MEMBER: u8 = 6;
 
