@@ -113,19 +113,34 @@ pub struct Cli {
     #[arg(long, env = "AML_SCORER_SCORE_METHOD", value_enum, default_value = "predict")]
     pub score_method: ScoreMethod,
 
-    /// A request head must arrive within this time (ms), counted from when the connection waits
-    /// for it; an idle keep-alive connection is closed after it too.
+    /// A request head must arrive within this time (ms) from its first byte (408 once its
+    /// request line is in, else the connection is closed).
     #[arg(long, env = "AML_SCORER_HEAD_TIMEOUT_MS", default_value = "30000")]
     pub head_timeout_ms: NonZeroU64,
+
+    /// A keep-alive connection waits this long (ms) for its next request, as nginx's 75 s.
+    #[arg(long, env = "AML_SCORER_IDLE_TIMEOUT_MS", default_value = "75000")]
+    pub idle_timeout_ms: NonZeroU64,
 
     /// Open connections at most; past it the server stops accepting until one closes (0: the
     /// open-files limit less room for the model, logs and outbound connections).
     #[arg(long, env = "AML_SCORER_MAX_CONNECTIONS", default_value_t = 0)]
     pub max_connections: usize,
 
-    /// A request body must arrive whole within this time (ms), else 408.
+    /// A request body must arrive whole within this time (ms), else 408; a response the client
+    /// does not read for this long is dropped.
     #[arg(long, env = "AML_SCORER_BODY_TIMEOUT_MS", default_value = "60000")]
     pub body_timeout_ms: NonZeroU64,
+
+    /// A request body must average at least this many bytes per second once 5 s have passed,
+    /// else 408 (0: no minimum).
+    #[arg(long, env = "AML_SCORER_MIN_BODY_RATE", default_value_t = 240)]
+    pub min_body_rate: u64,
+
+    /// Bytes of request bodies and decoded tensors held at once (default: half the container's
+    /// memory limit, or 1 GiB without one); a request that finds no room within 1 s gets 429.
+    #[arg(long, env = "AML_SCORER_MAX_INFLIGHT_BYTES")]
+    pub max_inflight_bytes: Option<NonZeroU64>,
 
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "AML_SCORER_MAX_BODY_BYTES", default_value = "104857600")]
@@ -221,6 +236,8 @@ impl Cli {
             model: ModelSettings { path, name },
             connections: crate::serve::ConnectionLimits {
                 head_timeout: Duration::from_millis(self.head_timeout_ms.get()),
+                idle_timeout: Duration::from_millis(self.idle_timeout_ms.get()),
+                send_timeout: Duration::from_millis(self.body_timeout_ms.get()),
                 max_connections: match self.max_connections {
                     0 => crate::serve::default_max_connections(),
                     set => set,
@@ -230,6 +247,14 @@ impl Cli {
                 timeout: Duration::from_millis(self.scoring_timeout_ms.get()),
                 max_body_bytes: self.max_body_bytes.get(),
                 body_timeout: Duration::from_millis(self.body_timeout_ms.get()),
+                min_body_rate: self.min_body_rate,
+                inflight: match self.max_inflight_bytes {
+                    Some(bytes) => InflightBudget {
+                        bytes: bytes.get(),
+                        chosen_by: "AML_SCORER_MAX_INFLIGHT_BYTES".to_owned(),
+                    },
+                    None => InflightBudget::default_for(crate::cgroup::memory_limit()),
+                },
                 method: self.score_method,
                 batching,
             },

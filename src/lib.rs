@@ -4,6 +4,8 @@
 pub mod api;
 /// Managed-identity tokens and the Blob Storage read of `init`.
 pub mod azure;
+/// The container's limits, as its control group states them.
+pub mod cgroup;
 /// Every setting: flags, environment fallbacks, validation.
 pub mod config;
 /// The `init` sequence: model, identity, blob, each a named, timed step.

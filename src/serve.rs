@@ -1,6 +1,6 @@
 //! Accepting connections and serving HTTP/1.1 on them, with the bounds that slow or numerous
-//! clients need (axum's own `serve` has none): a deadline for each request head, idle keep-alive
-//! connections closed after it too, and a cap on open connections past which the server stops
+//! clients need (axum's own `serve` has none): deadlines for request heads, idle keep-alive
+//! connections and stalled responses (`deadlines`), and a cap on open connections past which the server stops
 //! accepting (the kernel's backlog then holds new clients) rather than failing.
 
 use std::{sync::Arc, time::Duration};
@@ -12,6 +12,10 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+mod deadlines;
+
+use deadlines::{is_deadline, Timeouts, Watched};
+
 /// How long to wait before accepting again after `accept` failed (out of file descriptors, say):
 /// long enough not to spin, short enough to pick up again quickly.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
@@ -20,8 +24,13 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
     /// A request head (request line and headers) must arrive within this time, counted from
-    /// when the connection starts waiting for it; an idle keep-alive connection is closed then.
+    /// its first byte (from the connection's start for the first request).
     pub head_timeout: Duration,
+    /// A keep-alive connection waits this long for its next request.
+    pub idle_timeout: Duration,
+    /// A response write that makes no progress for this long (the client stopped reading)
+    /// ends the connection.
+    pub send_timeout: Duration,
     /// Open connections at most.
     pub max_connections: usize,
 }
@@ -60,9 +69,16 @@ pub async fn serve(
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
+    // The head, idle and send deadlines are kept by `Watched`; hyper's single header timer
+    // would bound the idle wait and the head together.
     http.timer(TokioTimer::new())
-        .header_read_timeout(limits.head_timeout)
+        .header_read_timeout(None)
         .keep_alive(true);
+    let timeouts = Timeouts {
+        head: limits.head_timeout,
+        idle: limits.idle_timeout,
+        send: limits.send_timeout,
+    };
     loop {
         // A permit first: at the cap, the server stops calling accept().
         let permit = tokio::select! {
@@ -85,12 +101,13 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(router.clone());
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let stream = TokioIo::new(Watched::new(stream, timeouts));
+        let connection = graceful.watch(http.serve_connection(stream, service));
         tokio::spawn(async move {
             if let Err(error) = connection.await {
-                if error.is_timeout() {
-                    tracing::debug!("request head timed out; connection closed");
-                } else {
+                // A deadline was logged where it fired.
+                let deadline = std::error::Error::source(&error).is_some_and(is_deadline);
+                if !deadline {
                     tracing::debug!(%error, "connection ended with an error");
                 }
             }

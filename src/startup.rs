@@ -47,7 +47,14 @@ impl Application {
         let body = api::BodyLimits {
             max_bytes: config.scoring.max_body_bytes,
             timeout: config.scoring.body_timeout,
+            min_rate: config.scoring.min_body_rate,
+            inflight_bytes: config.scoring.inflight.bytes,
         };
+        tracing::info!(
+            bytes = config.scoring.inflight.bytes,
+            chosen_by = %config.scoring.inflight.chosen_by,
+            "in-flight memory budget"
+        );
         let state = api::AppState::new(body, &config.model.name, config.scoring.method, metrics.clone());
         let readiness = state.readiness.clone();
 

@@ -30,6 +30,9 @@ pub enum ApiError {
     /// 408: the body did not arrive in time.
     #[error("the request body did not arrive within {timeout_ms} ms (AML_SCORER_BODY_TIMEOUT_MS)")]
     BodyTimeout { timeout_ms: u64 },
+    /// 408: the body arrived slower than the minimum rate.
+    #[error("the request body arrived slower than {min_rate} bytes per second (AML_SCORER_MIN_BODY_RATE)")]
+    BodyTooSlow { min_rate: u64 },
     /// 404: no such route.
     #[error("no route for {method} {path}; score with POST /score")]
     NotFound { method: Method, path: String },
@@ -42,12 +45,41 @@ pub enum ApiError {
     /// 413: the body is larger than the configured limit.
     #[error("the request body is larger than the limit of {limit} bytes (AML_SCORER_MAX_BODY_BYTES)")]
     TooLarge { limit: usize },
+    /// 413: one request needs more of the in-flight memory budget than there is.
+    #[error(
+        "the request needs about {needed} bytes in flight (its body and the tensors decoded from it), more than \
+         the whole in-flight memory budget of {budget} bytes (AML_SCORER_MAX_INFLIGHT_BYTES); bodies are also \
+         limited to {max_body_bytes} bytes (AML_SCORER_MAX_BODY_BYTES): send fewer rows per request"
+    )]
+    OverBudget {
+        needed: u64,
+        budget: u64,
+        max_body_bytes: usize,
+    },
+    /// 429: the in-flight memory budget stayed full for the whole wait.
+    #[error(
+        "the server is busy: requests in flight hold its whole memory budget of {budget} bytes \
+         (AML_SCORER_MAX_INFLIGHT_BYTES); retry after {retry_after_s} s"
+    )]
+    Busy { budget: u64, retry_after_s: u64 },
     /// 431: a request-id header longer than 100 characters, as the Azure ML server answers.
     #[error("header {0} is longer than 100 characters")]
     HeaderTooLong(&'static str),
     /// 503: `init` is not done (or the server is stopping).
     #[error("the model is not ready yet; retry after the readiness probe answers 200")]
     NotReady,
+}
+
+impl ApiError {
+    /// Adds `Retry-After` to a 429, as Azure ML's front end and HTTP clients expect.
+    fn with_retry_after(&self, mut response: Response) -> Response {
+        if let ApiError::Busy { retry_after_s, .. } = self {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, (*retry_after_s).into());
+        }
+        response
+    }
 }
 
 /// What clients get instead of an internal error's text.
@@ -65,8 +97,9 @@ impl ApiError {
             ApiError::Score(Predict(PredictError::Engine(_)) | Task(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::NotFound { .. } | ApiError::UnknownModel { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimeout { .. } | ApiError::BodyTooSlow { .. } => StatusCode::REQUEST_TIMEOUT,
+            ApiError::TooLarge { .. } | ApiError::OverBudget { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::HeaderTooLong(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -79,8 +112,14 @@ impl ApiError {
             tracing::error!(error = %ErrorChain(self), "scoring failed");
             return (status, INTERNAL_MESSAGE.to_owned());
         }
+        if let ApiError::Busy { budget, .. } = self {
+            tracing::info!(budget, "the in-flight memory budget is full; answering 429");
+        }
         if let ApiError::BodyTimeout { timeout_ms } = self {
             tracing::info!(timeout_ms, "the request body timed out");
+        }
+        if let ApiError::BodyTooSlow { min_rate } = self {
+            tracing::info!(min_rate, "the request body arrived too slowly");
         }
         if let ApiError::UnreadableBody(cause) = self {
             // Usually a client that went away; worth a line, not an alarm.
@@ -117,7 +156,7 @@ pub struct Message {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, message) = self.answer();
-        (status, Json(Message { message })).into_response()
+        self.with_retry_after((status, Json(Message { message })).into_response())
     }
 }
 
@@ -133,7 +172,8 @@ impl<E: Into<ApiError>> From<E> for V2Error {
 impl IntoResponse for V2Error {
     fn into_response(self) -> Response {
         let (status, error) = self.0.answer();
-        (status, Json(serde_json::json!({ "error": error }))).into_response()
+        self.0
+            .with_retry_after((status, Json(serde_json::json!({ "error": error }))).into_response())
     }
 }
 

@@ -26,6 +26,8 @@ fn serving(model: &str) -> AppState {
     let body = BodyLimits {
         max_bytes: 64 * 1024,
         timeout: Duration::from_secs(5),
+        min_rate: 0,
+        inflight_bytes: 1 << 30,
     };
     let state = AppState::new(body, "fuzz", ScoreMethod::Predict, metrics.clone());
     state.readiness.serve(Scorer::new(

@@ -1,6 +1,7 @@
 //! The HTTP surface: the router, shared state, and the middleware every request goes through.
 
 mod body;
+mod budget;
 mod error;
 mod health;
 mod observe;

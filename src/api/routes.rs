@@ -55,13 +55,13 @@ const HEADER_TOO_LONG: (u16, &str, Body) = (
     Body::Message,
 );
 
-const SCORE_ERRORS: [(u16, &str, Body); 6] = [
+const SCORE_ERRORS: [(u16, &str, Body); 8] = [
     (
         400,
         "The body is not valid JSON, has the wrong shape, or a value the model cannot take",
         Body::Message,
     ),
-    (413, "The body is larger than the configured limit", Body::Message),
+    (413, BODY_TOO_LARGE, Body::Message),
     HEADER_TOO_LONG,
     (
         500,
@@ -70,10 +70,18 @@ const SCORE_ERRORS: [(u16, &str, Body); 6] = [
     ),
     (503, "The model is not ready yet", Body::Message),
     (504, "Scoring took longer than the scoring timeout", Body::Message),
+    (408, BODY_TIMED_OUT, Body::Message),
+    (429, INFLIGHT_FULL, Body::Message),
 ];
 
-const SCORE_POST: [(u16, &str, Body); 7] = {
-    let [a, b, c, d, e, f] = SCORE_ERRORS;
+const BODY_TOO_LARGE: &str = "The body is larger than the body limit or the whole in-flight memory budget";
+const BODY_TIMED_OUT: &str =
+    "The body did not arrive within the body timeout, or slower than the minimum rate";
+const INFLIGHT_FULL: &str =
+    "The in-flight memory budget stayed full for 1 s; retry after Retry-After seconds";
+
+const SCORE_POST: [(u16, &str, Body); 9] = {
+    let [a, b, c, d, e, f, g, h] = SCORE_ERRORS;
     [
         (200, "One prediction per row", Body::ScoreOutput),
         a,
@@ -82,14 +90,18 @@ const SCORE_POST: [(u16, &str, Body); 7] = {
         d,
         e,
         f,
+        g,
+        h,
     ]
 };
 
-const V2_INFER: [(u16, &str, Body); 8] = [
+const V2_INFER: [(u16, &str, Body); 10] = [
     (200, "Inference outputs", Body::Json),
     (400, "Wrong input name, shape, datatype or data", Body::V2Error),
     (404, "No model of that name", Body::V2Error),
-    (413, "The body is larger than the configured limit", Body::V2Error),
+    (408, BODY_TIMED_OUT, Body::V2Error),
+    (413, BODY_TOO_LARGE, Body::V2Error),
+    (429, INFLIGHT_FULL, Body::V2Error),
     HEADER_TOO_LONG,
     (
         500,

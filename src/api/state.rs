@@ -5,6 +5,7 @@ use std::sync::{
     Arc, OnceLock,
 };
 
+use super::budget::{InflightBudget, INFLIGHT_WAIT};
 use crate::config::ScoreMethod;
 use crate::model::Scorer;
 use crate::telemetry::Metrics;
@@ -45,6 +46,8 @@ impl Readiness {
 pub struct AppState {
     pub readiness: Arc<Readiness>,
     pub body: super::body::BodyLimits,
+    /// Request bodies and decoded tensors in flight, at most.
+    pub budget: Arc<InflightBudget>,
     pub metrics: Arc<Metrics>,
     /// The model's name in KServe V2 routes.
     pub model_name: Arc<str>,
@@ -61,6 +64,11 @@ impl AppState {
     ) -> Self {
         AppState {
             readiness: Arc::new(Readiness::default()),
+            budget: Arc::new(InflightBudget::new(
+                body.inflight_bytes,
+                body.max_bytes,
+                INFLIGHT_WAIT,
+            )),
             body,
             metrics,
             model_name: Arc::from(model_name),

@@ -70,7 +70,9 @@ fn state(ready: bool) -> AppState {
     let metrics = Arc::new(Metrics::default());
     let body = BodyLimits {
         max_bytes: 1024,
-        timeout: std::time::Duration::from_secs(5),
+        timeout: std::time::Duration::from_millis(500),
+        min_rate: 0,
+        inflight_bytes: 1 << 30,
     };
     let state = AppState::new(body, "fake", ScoreMethod::Predict, metrics.clone());
     if ready {

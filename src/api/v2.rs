@@ -13,7 +13,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{body::read_body, error::V2Error, observe::ScoredRows, ApiError, AppState};
+use super::{body::read_body, budget::Charged, error::V2Error, observe::ScoredRows, ApiError, AppState};
 
 mod tensor;
 
@@ -187,11 +187,15 @@ pub async fn infer(
     body: Body,
 ) -> Result<Response, V2Error> {
     let scorer = model(&state, &name)?;
-    let bytes = read_body(body, state.body).await?;
-    let codec = InferCodec {
-        model_name: name,
-        id: None,
-        outputs: Vec::new(),
+    let (bytes, charge) = read_body(body, state.body, &state.budget).await?;
+    let codec = Charged {
+        codec: InferCodec {
+            model_name: name,
+            id: None,
+            outputs: Vec::new(),
+        },
+        charge,
+        budget: state.budget.clone(),
     };
     let scored = scorer.score(bytes, codec).await?;
     let content_type = [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))];

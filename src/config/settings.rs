@@ -53,6 +53,9 @@ pub struct ScoringSettings {
     pub max_body_bytes: usize,
     /// The whole request body must arrive within this time.
     pub body_timeout: Duration,
+    /// Bytes per second a body must average after its grace period (0: no minimum).
+    pub min_body_rate: u64,
+    pub inflight: InflightBudget,
     pub method: ScoreMethod,
     /// `None`: dynamic batching off.
     pub batching: Option<Batching>,
@@ -94,4 +97,31 @@ pub struct IdentityEnv {
 pub struct LogSettings {
     pub format: LogFormat,
     pub filter: String,
+}
+
+/// The memory budget for requests in flight, and what chose it (logged at start).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InflightBudget {
+    pub bytes: u64,
+    pub chosen_by: String,
+}
+
+/// The budget without a container memory limit.
+const UNLIMITED_DEFAULT: u64 = 1 << 30;
+
+impl InflightBudget {
+    /// Half the container's memory limit (the model, the runtime and answers need the rest), or
+    /// 1 GiB without one.
+    pub fn default_for(memory_limit: Option<u64>) -> Self {
+        match memory_limit {
+            Some(limit) => InflightBudget {
+                bytes: (limit / 2).max(1 << 20),
+                chosen_by: format!("half the container memory limit of {limit} bytes"),
+            },
+            None => InflightBudget {
+                bytes: UNLIMITED_DEFAULT,
+                chosen_by: "no container memory limit: 1 GiB".to_owned(),
+            },
+        }
+    }
 }

@@ -69,6 +69,15 @@ impl Values {
         self.len() == 0
     }
 
+    /// The memory the values hold (a string's text included).
+    pub fn bytes(&self) -> usize {
+        let text = match self {
+            Values::String(v) => v.iter().map(String::capacity).sum(),
+            _ => 0,
+        };
+        each_values!(self, v => std::mem::size_of_val(v.as_slice())) + text
+    }
+
     pub fn element(&self) -> ElementType {
         match self {
             Values::F32(_) => ElementType::F32,

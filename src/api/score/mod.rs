@@ -8,7 +8,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::{body::read_body, observe::ScoredRows, ApiError, AppState};
+use super::{body::read_body, budget::Charged, observe::ScoredRows, ApiError, AppState};
 use crate::config::ScoreMethod as Method;
 use crate::model::{parse_scoring_request, Batch, Codec, Envelope, Predictions, Predictor, Scored};
 
@@ -93,7 +93,12 @@ pub async fn score_body(
 ) -> Result<Response, ApiError> {
     let scorer = state.readiness.scorer().ok_or(ApiError::NotReady)?;
     let codec = ScoreQuery::parse(query.as_deref()).codec(&state)?;
-    let bytes = read_body(body, state.body).await?;
+    let (bytes, charge) = read_body(body, state.body, &state.budget).await?;
+    let codec = Charged {
+        codec,
+        charge,
+        budget: state.budget.clone(),
+    };
     Ok(scored(scorer.score(bytes, codec).await?))
 }
 

@@ -66,6 +66,8 @@ async fn each_documented_score_status_is_answered_by_some_request() {
         (state(true), post(r#"{"data": [[-1, 2, 3]]}"#)),
         (state(false), post(r#"{"data": [[1, 2, 3]]}"#)),
         (state(true), slow),
+        (state(true), stalled_body()),
+        (full_budget(), post(r#"{"data": [[1, 2, 3]]}"#)),
     ];
     let mut answered = Vec::new();
     for (state, request) in cases {
@@ -77,6 +79,37 @@ async fn each_documented_score_status_is_answered_by_some_request() {
         .unwrap();
     let documented: Vec<u16> = op.responses.iter().map(|(status, _, _)| *status).collect();
     assert_eq!(answered, documented);
+}
+
+/// A body that declares 10 bytes and never sends them.
+fn stalled_body() -> Request<Body> {
+    struct Stalled;
+    impl http_body::Body for Stalled {
+        type Data = axum::body::Bytes;
+        type Error = std::convert::Infallible;
+        fn poll_frame(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+            std::task::Poll::Pending
+        }
+        fn size_hint(&self) -> http_body::SizeHint {
+            http_body::SizeHint::with_exact(10)
+        }
+    }
+    Request::post(SCORING_PATH).body(Body::new(Stalled)).unwrap()
+}
+
+/// Ready, with all but 1 KiB of the in-flight budget held by requests that never finish.
+fn full_budget() -> AppState {
+    let state = state(true);
+    let mut held = crate::api::budget::Charge::none();
+    state
+        .budget
+        .try_grow(&mut held, state.budget.bytes() - 1024)
+        .unwrap();
+    std::mem::forget(held);
+    state
 }
 
 #[test]

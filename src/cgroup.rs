@@ -1,0 +1,72 @@
+//! What the container may use, as its control group says (Azure ML, Kubernetes and podman all
+//! set limits there): read once at start to pick defaults.
+
+use std::path::Path;
+
+/// The memory limit of this process's control group, in bytes: cgroup v2 `memory.max`, else
+/// v1 `memory.limit_in_bytes`; `None` when there is none.
+pub fn memory_limit() -> Option<u64> {
+    let membership = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    memory_limit_in(Path::new("/sys/fs/cgroup"), &membership)
+}
+
+/// `memory_limit` under the cgroup file-system root `root`, for the membership lines of
+/// `/proc/self/cgroup`.
+fn memory_limit_in(root: &Path, membership: &str) -> Option<u64> {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| limit_value(&text))
+    };
+    // v2: the unified hierarchy ("0::/path"); inside a container the namespace root is ours.
+    if let Some(path) = membership.lines().find_map(|line| line.strip_prefix("0::")) {
+        let own = root.join(path.trim_start_matches('/')).join("memory.max");
+        if let Some(limit) = read(&own).or_else(|| read(&root.join("memory.max"))) {
+            return Some(limit);
+        }
+    }
+    // v1: the memory controller's own hierarchy ("N:memory:/path").
+    let v1 = root.join("memory");
+    let path = membership
+        .lines()
+        .find_map(|line| line.split_once(":memory:").map(|(_, path)| path))
+        .unwrap_or("/");
+    read(
+        &v1.join(path.trim_start_matches('/'))
+            .join("memory.limit_in_bytes"),
+    )
+    .or_else(|| read(&v1.join("memory.limit_in_bytes")))
+}
+
+/// A limit file's value: `max` (v2) or a page-rounded `i64::MAX` (v1) mean no limit.
+fn limit_value(text: &str) -> Option<u64> {
+    let value: u64 = text.trim().parse().ok()?;
+    (value < 1 << 60).then_some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, path: &str, text: &str) {
+        let file = root.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
+    }
+
+    #[test]
+    fn reads_v2_then_v1_and_treats_max_as_no_limit() {
+        let root = std::env::temp_dir().join(format!("aml-scorer-cgroup-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        write(&root, "kubepods/pod1/memory.max", "2147483648\n");
+        assert_eq!(memory_limit_in(&root, "0::/kubepods/pod1\n"), Some(2147483648));
+        // Inside a container's namespace the group is "/": the root's own file.
+        write(&root, "memory.max", "max\n");
+        assert_eq!(memory_limit_in(&root, "0::/\n"), None);
+        write(&root, "memory/memory.limit_in_bytes", "9223372036854771712\n");
+        assert_eq!(memory_limit_in(&root, "5:memory:/\n"), None);
+        write(&root, "memory/docker/abc/memory.limit_in_bytes", "536870912\n");
+        assert_eq!(memory_limit_in(&root, "5:memory:/docker/abc\n"), Some(536870912));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+}
