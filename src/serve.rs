@@ -73,6 +73,9 @@ pub async fn serve(
     // would bound the idle wait and the head together.
     http.timer(TokioTimer::new())
         .header_read_timeout(None)
+        // A client may shut its side once its request is sent (`nc -N`, some proxies): answer
+        // it rather than closing on the early end of its stream.
+        .half_close(true)
         .keep_alive(true);
     let timeouts = Timeouts {
         head: limits.head_timeout,

@@ -6,6 +6,7 @@ mod common;
 mod bad_input;
 mod container;
 mod hostile;
+mod http_fuzz;
 mod identity;
 mod init;
 mod lifecycle;
