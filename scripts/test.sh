@@ -37,4 +37,6 @@ echo "building the image aml-scorer:local"
 scripts/build-image.sh
 
 cargo test --workspace --locked "$@"
+echo "soaking the release binary for 60 s (scripts/soak.sh)"
+SOAK_CHECK_RSS_MB=120 scripts/soak.sh 60 >target/soak-ci.json
 "$venv/bin/pytest" -q -p no:warnings -p no:cacheprovider tests/yaml

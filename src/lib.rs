@@ -10,6 +10,8 @@ pub mod cgroup;
 pub mod config;
 /// The `init` sequence: model, identity, blob, each a named, timed step.
 pub mod init;
+/// Giving freed memory back to the system after large requests.
+pub mod memory;
 /// The model: ONNX loading with tract, JSON input parsing, JSON output writing.
 pub mod model;
 /// `--probe`: the readiness check a shell-less image runs as its health check.

@@ -46,13 +46,51 @@ pub(super) async fn read_body(
     body: Body,
     limits: BodyLimits,
     budget: &InflightBudget,
+    expects_continue: bool,
+) -> Result<(Bytes, Charge), ApiError> {
+    let declared = http_body::Body::size_hint(&body).upper();
+    if declared.is_some_and(|len| len > limits.max_bytes as u64) {
+        return Err(ApiError::TooLarge {
+            limit: limits.max_bytes,
+        });
+    }
+    let mut body = Limited::new(body, limits.max_bytes);
+    let read = read_charged(&mut body, declared, limits, budget).await;
+    if let Err(ApiError::Busy { .. }) = &read {
+        // Closing on a client still sending its body resets the connection, and the client
+        // sees that instead of the 429 it could retry: take the rest (discarding it) first,
+        // unless the client waits for `100 Continue` and so has sent nothing.
+        if !expects_continue {
+            discard(&mut body).await;
+        }
+    }
+    read
+}
+
+/// True when the client waits for `100 Continue` before it sends its body.
+pub(super) fn expects_continue(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::EXPECT)
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+}
+
+/// The longest a refused body is read (and discarded) so that its client sees the answer.
+const DISCARD_TIME: Duration = Duration::from_secs(5);
+
+async fn discard(body: &mut Limited<Body>) {
+    let deadline = Instant::now() + DISCARD_TIME;
+    while let Ok(Some(Ok(_))) = tokio::time::timeout_at(deadline, body.frame()).await {}
+}
+
+/// `read_body` after the declared length's check: the charge, then the bytes.
+async fn read_charged(
+    body: &mut Limited<Body>,
+    declared: Option<u64>,
+    limits: BodyLimits,
+    budget: &InflightBudget,
 ) -> Result<(Bytes, Charge), ApiError> {
     let limit = limits.max_bytes;
     let started = Instant::now();
-    let declared = http_body::Body::size_hint(&body).upper();
-    if declared.is_some_and(|len| len > limit as u64) {
-        return Err(ApiError::TooLarge { limit });
-    }
     let mut charge = Charge::none();
     if let Some(len) = declared {
         budget.grow(&mut charge, len * CHARGE_PER_BODY_BYTE).await?;
@@ -61,7 +99,6 @@ pub(super) async fn read_body(
         Ok(_) => ApiError::TooLarge { limit },
         Err(error) => ApiError::UnreadableBody(axum::Error::new(error)),
     };
-    let mut body = Limited::new(body, limit);
     let mut first: Option<Bytes> = None;
     let mut buffer: Vec<u8> = Vec::new();
     let mut received = 0u64;

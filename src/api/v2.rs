@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use axum::{
-    body::Body,
     extract::{Path, State},
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
@@ -13,7 +12,13 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{body::read_body, budget::Charged, error::V2Error, observe::ScoredRows, ApiError, AppState};
+use super::{
+    body::{expects_continue, read_body},
+    budget::Charged,
+    error::V2Error,
+    observe::ScoredRows,
+    ApiError, AppState,
+};
 
 mod tensor;
 
@@ -184,10 +189,13 @@ impl Codec for InferCodec {
 pub async fn infer(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    body: Body,
+    request: axum::extract::Request,
 ) -> Result<Response, V2Error> {
     let scorer = model(&state, &name)?;
-    let (bytes, charge) = read_body(body, state.body, &state.budget).await?;
+    let (bytes, charge) = {
+        let (parts, body) = request.into_parts();
+        read_body(body, state.body, &state.budget, expects_continue(&parts.headers)).await?
+    };
     let codec = Charged {
         codec: InferCodec {
             model_name: name,

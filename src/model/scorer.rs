@@ -104,13 +104,14 @@ impl Scorer {
 
     async fn run<C: Codec>(&self, body: Bytes, mut codec: C) -> Result<(C::Answer, usize), C::Error> {
         let small = body.len() <= INLINE_MAX_BYTES;
+        let large = body.len() >= crate::memory::LARGE_BODY_BYTES;
         let Some(batcher) = &self.batcher else {
             if small && self.predictor.is_cheap() {
                 return whole(self.predictor.as_ref(), &self.metrics, &body, codec);
             }
             let (predictor, metrics) = (self.predictor.clone(), self.metrics.clone());
             return self
-                .blocking(move || whole(predictor.as_ref(), &metrics, &body, codec))
+                .blocking(large, move || whole(predictor.as_ref(), &metrics, &body, codec))
                 .await?;
         };
         // Batched: decode (off the executor when large), then await the batcher holding no
@@ -119,7 +120,7 @@ impl Scorer {
             (codec.decode(&body, self.predictor.as_ref())?, codec)
         } else {
             let predictor = self.predictor.clone();
-            self.blocking(move || {
+            self.blocking(large, move || {
                 codec
                     .decode(&body, predictor.as_ref())
                     .map(|batch| (batch, codec))
@@ -133,9 +134,11 @@ impl Scorer {
         Ok((codec.encode(predictions, self.predictor.as_ref())?, rows))
     }
 
-    /// Runs `work` on a blocking thread holding one of the slots.
+    /// Runs `work` on a blocking thread holding one of the slots; after `large` work (its body
+    /// dropped), gives the thread's freed memory back.
     async fn blocking<T: Send + 'static>(
         &self,
+        large: bool,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ScoreError> {
         let slot = self
@@ -146,7 +149,11 @@ impl Scorer {
             .expect("the model slots are never closed");
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
-            work()
+            let done = work();
+            if large {
+                crate::memory::give_back();
+            }
+            done
         })
         .await
         .map_err(ScoreError::Task)

@@ -50,7 +50,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Runs the image read-only as its non-root user on the host network, with `env`.
+/// Runs the image read-only as its non-root user on the host network with 512 MB of memory,
+/// with `env`.
 fn run(env: &[(&str, String)], volumes: &[String]) -> (Server, Container) {
     require_image();
     let name = format!("aml-scorer-test-{}", uuid::Uuid::new_v4().simple());
@@ -65,6 +66,9 @@ fn run(env: &[(&str, String)], volumes: &[String]) -> (Server, Container) {
         USER,
         "--network",
         "host",
+        // A memory limit, as every Azure ML instance type and Kubernetes pod has.
+        "--memory",
+        "512m",
     ]);
     command.args([
         "-e",
@@ -113,6 +117,14 @@ async fn a_read_only_container_serves_the_sample_request() {
     assert!(server
         .logs()
         .contains("/opt/aml-scorer/model/sklearn_regression_model.onnx"));
+    // The in-flight budget follows the container's memory limit (cgroup v1 or v2).
+    assert!(
+        server
+            .logs()
+            .contains("half the container memory limit of 536870912 bytes"),
+        "{}",
+        server.logs()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

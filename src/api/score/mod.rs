@@ -2,13 +2,18 @@
 //! codec below; the answer is a JSON array of predictions.
 
 use axum::{
-    body::{Body, Bytes},
+    body::Bytes,
     extract::{RawQuery, State},
     http::{header, HeaderName, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
 
-use super::{body::read_body, budget::Charged, observe::ScoredRows, ApiError, AppState};
+use super::{
+    body::{expects_continue, read_body},
+    budget::Charged,
+    observe::ScoredRows,
+    ApiError, AppState,
+};
 use crate::config::ScoreMethod as Method;
 use crate::model::{parse_scoring_request, Batch, Codec, Envelope, Predictions, Predictor, Scored};
 
@@ -89,11 +94,14 @@ impl ScoreQuery {
 pub async fn score_body(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
-    body: Body,
+    request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
     let scorer = state.readiness.scorer().ok_or(ApiError::NotReady)?;
     let codec = ScoreQuery::parse(query.as_deref()).codec(&state)?;
-    let (bytes, charge) = read_body(body, state.body, &state.budget).await?;
+    let (bytes, charge) = {
+        let (parts, body) = request.into_parts();
+        read_body(body, state.body, &state.budget, expects_continue(&parts.headers)).await?
+    };
     let codec = Charged {
         codec,
         charge,
