@@ -142,6 +142,20 @@ pub struct Cli {
     #[arg(long, env = "AML_SCORER_MAX_INFLIGHT_BYTES")]
     pub max_inflight_bytes: Option<NonZeroU64>,
 
+    /// The model as a blob URL (`https://<account>.blob.core.windows.net/<container>/<path>.onnx`,
+    /// or path-style `https://<ip:port>/<account>/<container>/<path>.onnx`), downloaded at `init`
+    /// with the managed identity; replaces the model folder.
+    #[arg(long, env = "AML_SCORER_MODEL_URL")]
+    pub model_url: Option<String>,
+
+    /// The SHA-256 (hex) the downloaded model must have.
+    #[arg(long, env = "AML_SCORER_MODEL_SHA256")]
+    pub model_sha256: Option<String>,
+
+    /// The largest model download, in bytes.
+    #[arg(long, env = "AML_SCORER_MAX_MODEL_BYTES", default_value = "2147483648")]
+    pub max_model_bytes: NonZeroU64,
+
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "AML_SCORER_MAX_BODY_BYTES", default_value = "104857600")]
     pub max_body_bytes: NonZeroUsize,
@@ -195,11 +209,15 @@ fn set_secret(value: Option<Secret>) -> Option<Secret> {
 impl Cli {
     /// Validates the settings; `stdout_is_terminal` picks the default log format.
     pub fn validate(self, stdout_is_terminal: bool) -> Result<Config, ConfigError> {
-        let path = resolve_model_path(&self.model_dir, self.model_file.as_deref())?;
-        let name = set(self.model_name).unwrap_or_else(|| {
-            path.file_stem()
-                .map_or_else(|| "model".to_owned(), |s| s.to_string_lossy().into_owned())
-        });
+        let source = match set(self.model_url) {
+            Some(url) => ModelSource::Blob(model_blob(
+                &url,
+                set(self.model_sha256).as_deref(),
+                self.max_model_bytes.get(),
+            )?),
+            None => ModelSource::File(resolve_model_path(&self.model_dir, self.model_file.as_deref())?),
+        };
+        let name = set(self.model_name).unwrap_or_else(|| source.stem().unwrap_or("model").to_owned());
         let blob = blob_target(
             set(self.storage_account),
             set(self.storage_container),
@@ -209,7 +227,8 @@ impl Cli {
         if let Some(path) = &self.ca_file {
             check_ca_file(path)?;
         }
-        let azure = blob.map(|blob| AzureSettings {
+        let needs_identity = blob.is_some() || matches!(source, ModelSource::Blob(_));
+        let azure = needs_identity.then(|| AzureSettings {
             blob,
             identity: IdentityEnv {
                 msi_endpoint: set(self.msi_endpoint),
@@ -233,7 +252,7 @@ impl Cli {
         });
         Ok(Config {
             listen: SocketAddr::new(self.host, self.port),
-            model: ModelSettings { path, name },
+            model: ModelSettings { source, name },
             connections: crate::serve::ConnectionLimits {
                 head_timeout: Duration::from_millis(self.head_timeout_ms.get()),
                 idle_timeout: Duration::from_millis(self.idle_timeout_ms.get()),
@@ -269,10 +288,12 @@ impl Cli {
 
 mod checks;
 mod model_file;
+mod model_url;
 mod settings;
 #[cfg(test)]
 mod tests;
 
 use checks::{blob_target, check_ca_file, log_filter};
 use model_file::resolve_model_path;
+use model_url::model_blob;
 pub use settings::*;

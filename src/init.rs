@@ -6,8 +6,8 @@
 use std::{sync::Arc, time::Instant};
 
 use crate::{
-    azure,
-    config::{AzureSettings, ModelSettings, ScoringSettings},
+    azure::Session,
+    config::{AzureSettings, BlobTarget, ModelSettings, ModelSource, ScoringSettings},
     model::{OnnxModel, Predictor, Scorer},
     telemetry::{ErrorChain, Metrics},
 };
@@ -30,15 +30,13 @@ pub async fn run(
     serve: impl FnOnce(Scorer),
 ) -> Result<(), InitFailed> {
     let started = Instant::now();
-    let model_path = model.path.clone();
-    let target = model_path.display().to_string();
-    let step = Instant::now();
-    let loaded = tokio::task::spawn_blocking(move || OnnxModel::load(&model_path))
-        .await
-        .map_err(|e| fail("model", &target, &e))?
-        .map_err(|e| fail("model", &target, &e))?;
-    metrics.init_step("model", step.elapsed());
-    let model_ms = ms(step);
+    // The identity comes first when the model itself is a blob; otherwise after the model, as
+    // the walkthrough orders its steps.
+    let mut session = match (&model.source, azure) {
+        (ModelSource::Blob(blob), Some(settings)) => Some(connect(settings, &metrics, &blob.target).await?),
+        _ => None,
+    };
+    let (loaded, target, model_ms) = load_model(&model.source, session.as_ref(), &metrics).await?;
     tracing::info!(step = "model", path = %target, input = loaded.input_shape(), output = loaded.output_shape(), ms = model_ms, "model loaded");
     let spec = loaded.spec().clone();
     if let (Some(batching), Some(rows)) = (scoring.batching, spec.fixed_rows) {
@@ -68,7 +66,7 @@ pub async fn run(
     );
 
     let step = Instant::now();
-    let blob_ms = match azure {
+    let blob_ms = match azure.and_then(|settings| Some((settings, settings.blob.as_ref()?))) {
         None => {
             tracing::info!(
                 step = "blob",
@@ -77,15 +75,15 @@ pub async fn run(
             );
             None
         }
-        Some(settings) => {
-            let target = &settings.blob;
-            let described = format!(
-                "{}/{}/{} at {}",
-                target.account, target.container, target.blob, target.endpoint
-            );
-            azure::read_startup_blob(settings, &metrics)
+        Some((settings, target)) => {
+            let session = match session.take() {
+                Some(session) => session,
+                None => connect(settings, &metrics, target).await?,
+            };
+            session
+                .read_startup_blob(target, &metrics)
                 .await
-                .map_err(|e| fail(e.step(), &described, &e))?;
+                .map_err(|e| fail(e.step(), &described(target), &e))?;
             Some(ms(step))
         }
     };
@@ -101,6 +99,60 @@ pub async fn run(
         "ready"
     );
     Ok(())
+}
+
+/// The identity step, for the blob `subject` that needs it.
+async fn connect(
+    settings: &AzureSettings,
+    metrics: &Metrics,
+    subject: &BlobTarget,
+) -> Result<Session, InitFailed> {
+    Session::connect(settings, metrics)
+        .await
+        .map_err(|e| fail(e.step(), &described(subject), &e))
+}
+
+/// The model step (with the download step before it for a blob): the loaded model, what it was
+/// loaded from, and how long loading took.
+async fn load_model(
+    source: &ModelSource,
+    session: Option<&Session>,
+    metrics: &Metrics,
+) -> Result<(OnnxModel, String, f64), InitFailed> {
+    let (target, loaded, step) = match source {
+        ModelSource::File(path) => {
+            let (path, target) = (path.clone(), path.display().to_string());
+            let step = Instant::now();
+            let loaded = tokio::task::spawn_blocking(move || OnnxModel::load(&path)).await;
+            (target, loaded, step)
+        }
+        ModelSource::Blob(blob) => {
+            let target = described(&blob.target);
+            let session = session.expect("a model blob comes with its identity settings");
+            let bytes = session
+                .download_model(blob, metrics)
+                .await
+                .map_err(|e| fail(e.step(), &target, &e))?;
+            let step = Instant::now();
+            let described = target.clone();
+            // The download is freed as soon as the model is built from it.
+            let loaded = tokio::task::spawn_blocking(move || OnnxModel::load_bytes(&bytes, &described)).await;
+            (target, loaded, step)
+        }
+    };
+    let loaded = loaded
+        .map_err(|e| fail("model", &target, &e))?
+        .map_err(|e| fail("model", &target, &e))?;
+    metrics.init_step("model", step.elapsed());
+    Ok((loaded, target, ms(step)))
+}
+
+/// A blob, as failure lines name it.
+fn described(target: &BlobTarget) -> String {
+    format!(
+        "{}/{}/{} at {}",
+        target.account, target.container, target.blob, target.endpoint
+    )
 }
 
 fn ms(since: Instant) -> f64 {

@@ -1,8 +1,9 @@
-//! Azure access for `init`: the managed-identity credential and the blob read. Returns plain
+//! Azure access for `init`: the managed-identity credential, the model download and the blob read. Returns plain
 //! values and its own errors; nothing here knows HTTP serving.
 
 mod blob;
 mod identity;
+mod model_blob;
 mod retry;
 mod source;
 mod token;
@@ -11,11 +12,12 @@ use std::{path::Path, sync::Arc};
 
 use url::Url;
 
-pub use blob::{read_blob, BlobError};
+pub use blob::{read_blob, BlobError, BlobSetting, Located};
 pub use identity::{resource_for_scope, IdentityError, IdentitySource, ManagedIdentityCredential};
+pub use model_blob::{download, DownloadError};
 pub use retry::RetryPolicy;
 
-use crate::config::{AzureSettings, IdentityEnv};
+use crate::config::{AzureSettings, BlobTarget, IdentityEnv, ModelBlob};
 use crate::telemetry::Metrics;
 
 /// The resource `init` asks a token for, as Azure's walkthrough does.
@@ -30,6 +32,9 @@ pub enum StartupError {
     Identity(#[from] IdentityError),
     #[error(transparent)]
     Blob(#[from] BlobError),
+    /// The model's download, or its checks.
+    #[error(transparent)]
+    Download(DownloadError),
 }
 
 impl StartupError {
@@ -38,6 +43,7 @@ impl StartupError {
         match self {
             StartupError::Setup(_) | StartupError::Identity(_) => "identity",
             StartupError::Blob(_) => "blob",
+            StartupError::Download(_) => "download",
         }
     }
 }
@@ -91,35 +97,83 @@ pub fn http_client(ca_file: Option<&Path>, use_proxy: bool) -> Result<reqwest::C
         .map_err(|e| StartupError::Setup(format!("cannot build the HTTP client: {e}")))
 }
 
-/// The identity and blob steps of `init`: a token, then the blob, logged as the walkthrough does.
-pub async fn read_startup_blob(settings: &AzureSettings, metrics: &Metrics) -> Result<(), StartupError> {
-    let target = &settings.blob;
-    let source = identity_source(&settings.identity)?;
-    let identity = match &settings.client_id {
-        Some(id) => format!("user-assigned managed identity (client id {id})"),
-        None => "system-assigned managed identity of the endpoint".to_owned(),
-    };
-    tracing::info!(step = "identity", source = source.kind(), host = %source.host(), identity = %identity, "requesting a managed-identity token");
-    let credential = Arc::new(ManagedIdentityCredential::new(
-        source,
-        settings.client_id.clone(),
-        http_client(None, false)?,
-        RetryPolicy::with_budget(settings.identity_retry_budget),
-    ));
-    let started = std::time::Instant::now();
-    credential.token_for(STORAGE_RESOURCE).await?;
-    metrics.init_step("identity", started.elapsed());
-    tracing::info!(
-        step = "identity",
-        ms = started.elapsed().as_secs_f64() * 1000.0,
-        "identity step done"
-    );
-    let blob_started = std::time::Instant::now();
-    let http = http_client(settings.ca_file.as_deref(), true)?;
-    let bytes = read_blob(target, credential, http, &identity).await?;
-    metrics.init_step("blob", blob_started.elapsed());
-    tracing::info!(step = "blob", size = bytes.len(), account = %target.account, container = %target.container, blob = %target.blob, "Blob contains: {}", preview(&bytes));
-    Ok(())
+/// The managed identity with a token in hand, and the client for Blob Storage: what the model
+/// download and the start-up blob share.
+pub struct Session {
+    credential: Arc<ManagedIdentityCredential>,
+    http: reqwest::Client,
+    /// Which identity, in words, for error messages.
+    identity: String,
+}
+
+impl Session {
+    /// The identity step of `init`: picks the identity source and gets a first token (cached
+    /// for the steps after it).
+    pub async fn connect(settings: &AzureSettings, metrics: &Metrics) -> Result<Session, StartupError> {
+        let source = identity_source(&settings.identity)?;
+        let identity = match &settings.client_id {
+            Some(id) => format!("user-assigned managed identity (client id {id})"),
+            None => "system-assigned managed identity of the endpoint".to_owned(),
+        };
+        tracing::info!(step = "identity", source = source.kind(), host = %source.host(), identity = %identity, "requesting a managed-identity token");
+        let credential = Arc::new(ManagedIdentityCredential::new(
+            source,
+            settings.client_id.clone(),
+            http_client(None, false)?,
+            RetryPolicy::with_budget(settings.identity_retry_budget),
+        ));
+        let started = std::time::Instant::now();
+        credential.token_for(STORAGE_RESOURCE).await?;
+        metrics.init_step("identity", started.elapsed());
+        tracing::info!(
+            step = "identity",
+            ms = started.elapsed().as_secs_f64() * 1000.0,
+            "identity step done"
+        );
+        Ok(Session {
+            credential,
+            http: http_client(settings.ca_file.as_deref(), true)?,
+            identity,
+        })
+    }
+
+    /// The blob step of `init`: reads the start-up blob and logs it, as the walkthrough does.
+    pub async fn read_startup_blob(
+        &self,
+        target: &BlobTarget,
+        metrics: &Metrics,
+    ) -> Result<(), StartupError> {
+        let started = std::time::Instant::now();
+        let bytes = read_blob(self.blob_client(target, BlobSetting::StartupBlob)?).await?;
+        metrics.init_step("blob", started.elapsed());
+        tracing::info!(step = "blob", size = bytes.len(), account = %target.account, container = %target.container, blob = %target.blob, "Blob contains: {}", preview(&bytes));
+        Ok(())
+    }
+
+    /// The download step of `init`: the model's bytes, checked against its limits and digest.
+    pub async fn download_model(
+        &self,
+        model: &ModelBlob,
+        metrics: &Metrics,
+    ) -> Result<Vec<u8>, StartupError> {
+        let started = std::time::Instant::now();
+        let located = self
+            .blob_client(&model.target, BlobSetting::ModelUrl)
+            .map_err(|e| StartupError::Download(e.into()))?;
+        let bytes = download(model, &located).await.map_err(StartupError::Download)?;
+        metrics.init_step("download", started.elapsed());
+        Ok(bytes)
+    }
+
+    fn blob_client(&self, target: &BlobTarget, setting: BlobSetting) -> Result<Located, BlobError> {
+        blob::client(
+            target,
+            self.credential.clone(),
+            self.http.clone(),
+            &self.identity,
+            setting,
+        )
+    }
 }
 
 /// The first bytes of the blob, escaped so that a binary file cannot garble the log.

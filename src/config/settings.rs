@@ -33,7 +33,7 @@ pub struct Config {
     pub model: ModelSettings,
     pub connections: crate::serve::ConnectionLimits,
     pub scoring: ScoringSettings,
-    /// `None` when no storage setting is given: the blob step is skipped.
+    /// `None` when neither the start-up blob nor the model comes from Blob Storage.
     pub azure: Option<AzureSettings>,
     pub log: LogSettings,
 }
@@ -41,9 +41,40 @@ pub struct Config {
 /// The model to load and its name.
 #[derive(Debug, Clone)]
 pub struct ModelSettings {
-    pub path: PathBuf,
+    pub source: ModelSource,
     /// The model's name in the KServe V2 routes.
     pub name: String,
+}
+
+/// Where the model comes from.
+#[derive(Debug, Clone)]
+pub enum ModelSource {
+    /// A file of the model folder.
+    File(PathBuf),
+    /// A blob, downloaded at `init` with the managed identity.
+    Blob(ModelBlob),
+}
+
+impl ModelSource {
+    /// The file name without `.onnx`: the model's default name.
+    pub fn stem(&self) -> Option<&str> {
+        match self {
+            ModelSource::File(path) => path.file_stem()?.to_str(),
+            ModelSource::Blob(blob) => {
+                let name = blob.target.blob.rsplit('/').next()?;
+                Some(name.strip_suffix(".onnx").unwrap_or(name))
+            }
+        }
+    }
+}
+
+/// The model's blob and the checks its download must pass.
+#[derive(Debug, Clone)]
+pub struct ModelBlob {
+    pub target: BlobTarget,
+    /// The SHA-256 the download must have.
+    pub sha256: Option<[u8; 32]>,
+    pub max_bytes: u64,
 }
 
 /// How requests are read and scored.
@@ -61,15 +92,29 @@ pub struct ScoringSettings {
     pub batching: Option<Batching>,
 }
 
-/// The identity and blob steps of `init`.
+/// The managed identity, and the start-up blob of the walkthrough when it is configured.
 #[derive(Debug, Clone)]
 pub struct AzureSettings {
-    pub blob: BlobTarget,
+    /// `None` when only the model comes from Blob Storage: the blob step is skipped.
+    pub blob: Option<BlobTarget>,
     pub identity: IdentityEnv,
     /// A user-assigned identity's client id; `None` is the system-assigned identity.
     pub client_id: Option<String>,
     pub ca_file: Option<PathBuf>,
     pub identity_retry_budget: Duration,
+}
+
+impl BlobTarget {
+    /// The blob's URL: the endpoint, the container, then the blob's path segments.
+    pub fn url(&self) -> Option<Url> {
+        let mut url = self.endpoint.clone();
+        url.path_segments_mut()
+            .ok()?
+            .pop_if_empty()
+            .push(&self.container)
+            .extend(self.blob.split('/'));
+        Some(url)
+    }
 }
 
 /// Where the start-up blob lives.

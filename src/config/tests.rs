@@ -14,7 +14,10 @@ fn error(args: &[&str]) -> ConfigError {
 fn defaults_serve_the_bundled_model_on_5001() {
     let config = cli(&[]).validate(false).unwrap();
     assert_eq!(config.listen.port(), 5001);
-    assert!(config.model.path.ends_with("sklearn_regression_model.onnx"));
+    let ModelSource::File(path) = &config.model.source else {
+        panic!("the bundled model is a file")
+    };
+    assert!(path.ends_with("sklearn_regression_model.onnx"));
     assert!(config.azure.is_none());
     assert_eq!(config.scoring.timeout, Duration::from_secs(60));
     assert_eq!(config.scoring.max_body_bytes, 104_857_600);
@@ -49,7 +52,7 @@ fn full_storage_settings_default_to_the_public_endpoint() {
     .validate(false)
     .unwrap();
     assert_eq!(
-        config.azure.unwrap().blob.endpoint.as_str(),
+        config.azure.unwrap().blob.unwrap().endpoint.as_str(),
         "https://acct.blob.core.windows.net/"
     );
 }
@@ -66,7 +69,14 @@ fn the_blob_endpoint_loses_its_trailing_slash() {
         "--blob-endpoint",
         "https://127.0.0.1:10000/devstoreaccount1/",
     ];
-    let endpoint = cli(&args).validate(false).unwrap().azure.unwrap().blob.endpoint;
+    let endpoint = cli(&args)
+        .validate(false)
+        .unwrap()
+        .azure
+        .unwrap()
+        .blob
+        .unwrap()
+        .endpoint;
     assert_eq!(endpoint.as_str(), "https://127.0.0.1:10000/devstoreaccount1");
 }
 
@@ -149,4 +159,26 @@ fn an_unreadable_ca_file_is_named() {
 #[test]
 fn a_zero_body_limit_is_a_parse_error() {
     assert!(Cli::try_parse_from(["aml-scorer", "--max-body-bytes", "0"]).is_err());
+}
+
+#[test]
+fn a_model_url_replaces_the_model_folder_and_names_the_model() {
+    let config = Cli::try_parse_from([
+        "aml-scorer",
+        "--model-dir",
+        "/nonexistent",
+        "--model-url",
+        "https://127.0.0.1:10000/devstoreaccount1/models/v2/forest.onnx",
+    ])
+    .unwrap()
+    .validate(false)
+    .unwrap();
+    let ModelSource::Blob(blob) = &config.model.source else {
+        panic!("the model is a blob")
+    };
+    assert_eq!(blob.target.blob, "v2/forest.onnx");
+    assert_eq!(blob.max_bytes, 2 << 30);
+    assert_eq!(config.model.name, "forest");
+    // The identity settings come with it; the start-up blob stays off.
+    assert!(config.azure.unwrap().blob.is_none());
 }

@@ -2,6 +2,7 @@
 
 use std::{path::Path, sync::Arc};
 
+use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 
 mod facts;
@@ -41,6 +42,13 @@ pub enum ModelLoadError {
     WarmUp(#[source] PredictError),
 }
 
+fn parse_error(described: &str, cause: TractError) -> ModelLoadError {
+    ModelLoadError::Parse {
+        path: described.to_owned(),
+        cause: format!("{cause:#}"),
+    }
+}
+
 /// A loaded, optimised ONNX model. The plan is shared: tract runs it with `&self`, building a
 /// fresh state per call, so many threads can score at once without a lock.
 pub struct OnnxModel {
@@ -64,18 +72,36 @@ impl std::fmt::Debug for OnnxModel {
 impl OnnxModel {
     /// Loads `path`, gives its batch dimension a symbol, optimises it and runs one warm-up row.
     pub fn load(path: &Path) -> Result<Self, ModelLoadError> {
-        let parse = |cause: TractError| ModelLoadError::Parse {
-            path: path.display().to_string(),
-            cause: format!("{cause:#}"),
-        };
+        let described = path.display().to_string();
+        let proto = super::ops::onnx()
+            .proto_model_for_path(path)
+            .map_err(|cause| parse_error(&described, cause))?;
+        Self::from_proto(proto, path.parent().and_then(Path::to_str), &described)
+    }
+
+    /// Loads a model from its bytes (a download; the file system may be read-only). The bytes
+    /// are only read: the caller frees them once this returns, before the model serves.
+    pub fn load_bytes(bytes: &[u8], described: &str) -> Result<Self, ModelLoadError> {
+        let proto = super::ops::onnx()
+            .proto_model_for_read(&mut &bytes[..])
+            .map_err(|cause| parse_error(described, cause))?;
+        Self::from_proto(proto, None, described)
+    }
+
+    /// The model of `proto` (`folder`: where its external tensor files are, if it has any).
+    fn from_proto(
+        mut proto: ModelProto,
+        folder: Option<&str>,
+        described: &str,
+    ) -> Result<Self, ModelLoadError> {
+        let parse = |cause: TractError| parse_error(described, cause);
         let onnx = super::ops::onnx();
-        let mut proto = onnx.proto_model_for_path(path).map_err(parse)?;
         super::ops::unwrap_zipmap(&mut proto);
         if let Some(unsupported) = super::ops::unsupported(&onnx, &proto) {
             return Err(ModelLoadError::Unsupported(unsupported));
         }
-        let folder = path.parent().and_then(Path::to_str);
         let mut model = onnx.parse(&proto, folder).map_err(parse)?.model;
+        drop(proto);
         let count = model.input_outlets().map_err(parse)?.len();
         if count == 0 {
             return Err(ModelLoadError::NoInputs);

@@ -163,6 +163,46 @@ async fn the_container_runs_the_whole_init_against_azurite_and_the_identity_endp
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_container_serves_a_model_downloaded_from_azurite_with_an_empty_model_folder() {
+    let azurite = Azurite::shared();
+    let model = std::fs::read(repo_path("model/sklearn_regression_model.onnx")).unwrap();
+    azurite
+        .upload("container-models", "v1/downloaded.onnx", &model)
+        .await;
+    let options = Options {
+        mode: Mode::AzureMl,
+        secret: "container-secret".into(),
+        ..Options::default()
+    };
+    let identity = IdentityEndpoint::start("127.0.0.1:0".parse().unwrap(), options)
+        .await
+        .unwrap();
+    let certs = azurite.ca_file.parent().unwrap().display().to_string();
+    let env = [
+        ("MSI_ENDPOINT", identity.url()),
+        ("MSI_SECRET", "container-secret".to_owned()),
+        (
+            "AML_SCORER_MODEL_URL",
+            format!("{}/container-models/v1/downloaded.onnx", azurite.endpoint()),
+        ),
+        // A folder of the read-only image with no model in it.
+        ("AZUREML_MODEL_DIR", "/etc/ssl".to_owned()),
+        ("AML_SCORER_CA_FILE", "/certs/ca.pem".to_owned()),
+    ];
+    let (server, _container) = run(&env, &[format!("{certs}:/certs:ro")]);
+    server.wait_ready(Duration::from_secs(60)).await;
+    assert_sample_predictions(&post(&server, sample_request()).await);
+    let logs = server.logs();
+    assert!(logs.contains("model downloaded"), "{logs}");
+    let metadata = client()
+        .get(server.url("/v2/models/downloaded"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metadata.status(), 200, "{logs}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_the_container_with_exit_0_without_dropping_a_request() {
     let (mut server, container) = run(&[], &[]);
     server.wait_ready(Duration::from_secs(60)).await;

@@ -221,3 +221,4 @@ async fn imds_410_for_a_while_then_a_token_becomes_ready() {
 }
 
 mod faults;
+mod model_url;
