@@ -1,5 +1,5 @@
 //! What the container may use, as its control group says (Azure ML, Kubernetes and podman all
-//! set limits there): read once at start to pick defaults.
+//! set limits there): read once at start to pick defaults and to log them.
 
 use std::path::Path;
 
@@ -38,6 +38,41 @@ fn memory_limit_in(root: &Path, membership: &str) -> Option<u64> {
     .or_else(|| read(&v1.join("memory.limit_in_bytes")))
 }
 
+/// The CPU quota of this process's control group, in cores (`1.5` for `cpu.max` "150000
+/// 100000"): cgroup v2 `cpu.max`, else v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`; `None` when
+/// there is none. (`std::thread::available_parallelism`, which sizes the runtime, reads the same
+/// files and rounds down; this is for the log.)
+pub fn cpu_quota() -> Option<f64> {
+    let membership = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    cpu_quota_in(Path::new("/sys/fs/cgroup"), &membership)
+}
+
+fn cpu_quota_in(root: &Path, membership: &str) -> Option<f64> {
+    let read = |path: &Path| std::fs::read_to_string(path).ok();
+    if let Some(path) = membership.lines().find_map(|line| line.strip_prefix("0::")) {
+        let own = root.join(path.trim_start_matches('/')).join("cpu.max");
+        if let Some(text) = read(&own).or_else(|| read(&root.join("cpu.max"))) {
+            let mut fields = text.split_whitespace();
+            let (quota, period) = (fields.next()?, fields.next()?);
+            return cores(quota.parse().ok()?, period.parse().ok()?);
+        }
+    }
+    let path = membership.lines().find_map(|line| {
+        let (_, rest) = line.split_once(':')?;
+        let (controllers, path) = rest.split_once(':')?;
+        controllers.split(',').any(|c| c == "cpu").then_some(path)
+    })?;
+    let v1 = root.join("cpu").join(path.trim_start_matches('/'));
+    let quota: f64 = read(&v1.join("cpu.cfs_quota_us"))?.trim().parse().ok()?;
+    let period: f64 = read(&v1.join("cpu.cfs_period_us"))?.trim().parse().ok()?;
+    cores(quota, period)
+}
+
+/// Cores from a quota and its period; a negative quota (v1's -1) is none.
+fn cores(quota: f64, period: f64) -> Option<f64> {
+    (quota > 0.0 && period > 0.0).then(|| quota / period)
+}
+
 /// A limit file's value: `max` (v2) or a page-rounded `i64::MAX` (v1) mean no limit.
 fn limit_value(text: &str) -> Option<u64> {
     let value: u64 = text.trim().parse().ok()?;
@@ -67,6 +102,23 @@ mod tests {
         assert_eq!(memory_limit_in(&root, "5:memory:/\n"), None);
         write(&root, "memory/docker/abc/memory.limit_in_bytes", "536870912\n");
         assert_eq!(memory_limit_in(&root, "5:memory:/docker/abc\n"), Some(536870912));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn reads_the_cpu_quota_in_cores_from_v2_or_v1() {
+        let root = std::env::temp_dir().join(format!("aml-scorer-cpu-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        write(&root, "pod/cpu.max", "150000 100000\n");
+        assert_eq!(cpu_quota_in(&root, "0::/pod\n"), Some(1.5));
+        write(&root, "cpu.max", "max 100000\n");
+        assert_eq!(cpu_quota_in(&root, "0::/\n"), None);
+        write(&root, "cpu/docker/a/cpu.cfs_quota_us", "200000\n");
+        write(&root, "cpu/docker/a/cpu.cfs_period_us", "100000\n");
+        assert_eq!(cpu_quota_in(&root, "3:cpu,cpuacct:/docker/a\n"), Some(2.0));
+        write(&root, "cpu/cpu.cfs_quota_us", "-1\n");
+        write(&root, "cpu/cpu.cfs_period_us", "100000\n");
+        assert_eq!(cpu_quota_in(&root, "1:cpu:/\n"), None);
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

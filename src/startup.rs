@@ -43,6 +43,13 @@ impl Application {
         let Application { listener, config } = self;
         tracing::info!(%address, "listening");
         tracing::info!(?config, "configuration");
+        // The runtime's worker threads and the scoring slots both follow this count, which
+        // honours the container's CPU quota (cgroup `cpu.max`, as Azure ML and Kubernetes set it).
+        tracing::info!(
+            threads = std::thread::available_parallelism().map_or(1, usize::from),
+            cpu_quota = crate::cgroup::cpu_quota(),
+            "cores"
+        );
         let metrics = Arc::new(Metrics::default());
         let body = api::BodyLimits {
             max_bytes: config.scoring.max_body_bytes,

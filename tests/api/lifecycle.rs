@@ -67,6 +67,15 @@ async fn readiness_turns_200_once_the_model_is_loaded() {
     server.wait_ready(Duration::from_secs(20)).await;
     assert!(server.logs().contains("\"message\":\"ready\""));
     assert!(server.logs().contains("blob step skipped"));
+    // What the server sized itself by is logged at start: its threads (the CPU quota's share)
+    // and its in-flight memory budget.
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    assert!(
+        server.logs().contains(&format!("\"threads\":{threads},")),
+        "{}",
+        server.logs()
+    );
+    assert!(server.logs().contains("in-flight memory budget"));
 }
 
 #[test]
