@@ -36,6 +36,15 @@ fn main() -> ExitCode {
         }
     };
     telemetry::init(config.log.format, &config.log.filter);
+    let exit = serve(config);
+    // Log lines are written by a thread of their own: the last ones (why init failed, say)
+    // must be out before the process ends.
+    telemetry::flush();
+    exit
+}
+
+/// Runs the server until it stops; the exit code says why.
+fn serve(config: aml_scorer::config::Config) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

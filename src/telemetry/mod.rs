@@ -1,10 +1,12 @@
 //! Logs and metrics. Logging: JSON lines (for Azure ML's log collection) or text, filtered by the configured level.
 
 mod metrics;
+mod writer;
 
 use tracing_subscriber::{fmt, EnvFilter};
 
 pub use metrics::*;
+pub use writer::flush;
 
 use crate::config::LogFormat;
 
@@ -15,7 +17,10 @@ pub const SERVER_VERSION: &str = concat!("aml-scorer/", env!("CARGO_PKG_VERSION"
 pub fn init(format: LogFormat, filter: &str) {
     // The filter was validated with the configuration; fall back to `info` rather than panic.
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stdout);
+    // Off the request path: a request never waits for a write to stdout (writer.rs).
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_writer(writer::BufferedStdout::start());
     let installed = match format {
         LogFormat::Json => builder
             .json()
