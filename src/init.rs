@@ -135,8 +135,8 @@ async fn load_model(
                 .map_err(|e| fail(e.step(), &target, &e))?;
             let step = Instant::now();
             let described = target.clone();
-            // The download is freed as soon as the model is built from it.
-            let loaded = tokio::task::spawn_blocking(move || OnnxModel::load_bytes(&bytes, &described)).await;
+            // The download is freed as soon as it is decoded (`load_bytes`).
+            let loaded = tokio::task::spawn_blocking(move || OnnxModel::load_bytes(bytes, &described)).await;
             (target, loaded, step)
         }
     };

@@ -80,11 +80,12 @@ impl OnnxModel {
     }
 
     /// Loads a model from its bytes (a download; the file system may be read-only). The bytes
-    /// are only read: the caller frees them once this returns, before the model serves.
-    pub fn load_bytes(bytes: &[u8], described: &str) -> Result<Self, ModelLoadError> {
+    /// are freed as soon as they are decoded, before tract builds and optimises the model.
+    pub fn load_bytes(bytes: Vec<u8>, described: &str) -> Result<Self, ModelLoadError> {
         let proto = super::ops::onnx()
-            .proto_model_for_read(&mut &bytes[..])
+            .proto_model_for_read(&mut bytes.as_slice())
             .map_err(|cause| parse_error(described, cause))?;
+        drop(bytes);
         Self::from_proto(proto, None, described)
     }
 
