@@ -127,20 +127,25 @@ async fn a_read_only_container_serves_the_sample_request() {
     );
 }
 
+/// The local identity endpoint in Azure ML's protocol, with the secret the containers are given.
+async fn identity_endpoint() -> IdentityEndpoint {
+    let options = Options {
+        mode: Mode::AzureMl,
+        secret: "container-secret".into(),
+        ..Options::default()
+    };
+    IdentityEndpoint::start("127.0.0.1:0".parse().unwrap(), options)
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_container_runs_the_whole_init_against_azurite_and_the_identity_endpoint() {
     let azurite = Azurite::shared();
     azurite
         .upload("container-test", "hello.txt", b"Hello world!")
         .await;
-    let options = Options {
-        mode: Mode::AzureMl,
-        secret: "container-secret".into(),
-        ..Options::default()
-    };
-    let identity = IdentityEndpoint::start("127.0.0.1:0".parse().unwrap(), options)
-        .await
-        .unwrap();
+    let identity = identity_endpoint().await;
     let certs = azurite.ca_file.parent().unwrap().display().to_string();
     let env = [
         ("MSI_ENDPOINT", identity.url()),
@@ -169,14 +174,7 @@ async fn the_container_serves_a_model_downloaded_from_azurite_with_an_empty_mode
     azurite
         .upload("container-models", "v1/downloaded.onnx", &model)
         .await;
-    let options = Options {
-        mode: Mode::AzureMl,
-        secret: "container-secret".into(),
-        ..Options::default()
-    };
-    let identity = IdentityEndpoint::start("127.0.0.1:0".parse().unwrap(), options)
-        .await
-        .unwrap();
+    let identity = identity_endpoint().await;
     let certs = azurite.ca_file.parent().unwrap().display().to_string();
     let env = [
         ("MSI_ENDPOINT", identity.url()),

@@ -55,14 +55,7 @@ async fn metrics_count_requests_rows_and_init_steps() {
     }
     assert_eq!(post(&server, "{").await.status, 400);
 
-    let text = client()
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = get_text(&server, "/metrics").await;
 
     let line = |prefix: &str| {
         text.lines()

@@ -32,6 +32,18 @@ impl Answer {
     }
 }
 
+/// The body of `GET path`.
+pub async fn get_text(server: &Server, path: &str) -> String {
+    client()
+        .get(server.url(path))
+        .send()
+        .await
+        .expect("the server answers")
+        .text()
+        .await
+        .expect("the answer has a body")
+}
+
 pub async fn post(server: &Server, body: impl Into<reqwest::Body>) -> Answer {
     post_to(server, "/score", body).await
 }

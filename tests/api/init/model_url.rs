@@ -82,14 +82,7 @@ async fn a_model_of_several_megabytes_is_downloaded_checked_and_served() {
         .unwrap();
     assert_eq!(metadata.status(), 200);
     // The download is an init step of its own in the metrics.
-    let metrics = client()
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(&server, "/metrics").await;
     assert!(metrics.contains("step=\"download\""), "{metrics}");
 }
 
