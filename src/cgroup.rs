@@ -13,29 +13,10 @@ pub fn memory_limit() -> Option<u64> {
 /// `memory_limit` under the cgroup file-system root `root`, for the membership lines of
 /// `/proc/self/cgroup`.
 fn memory_limit_in(root: &Path, membership: &str) -> Option<u64> {
-    let read = |path: &Path| {
-        std::fs::read_to_string(path)
-            .ok()
-            .and_then(|text| limit_value(&text))
-    };
-    // v2: the unified hierarchy ("0::/path"); inside a container the namespace root is ours.
-    if let Some(path) = membership.lines().find_map(|line| line.strip_prefix("0::")) {
-        let own = root.join(path.trim_start_matches('/')).join("memory.max");
-        if let Some(limit) = read(&own).or_else(|| read(&root.join("memory.max"))) {
-            return Some(limit);
-        }
+    if let Some(text) = v2_file(root, membership, "memory.max") {
+        return limit_value(&text);
     }
-    // v1: the memory controller's own hierarchy ("N:memory:/path").
-    let v1 = root.join("memory");
-    let path = membership
-        .lines()
-        .find_map(|line| line.split_once(":memory:").map(|(_, path)| path))
-        .unwrap_or("/");
-    read(
-        &v1.join(path.trim_start_matches('/'))
-            .join("memory.limit_in_bytes"),
-    )
-    .or_else(|| read(&v1.join("memory.limit_in_bytes")))
+    limit_value(&v1_file(root, membership, "memory", "memory.limit_in_bytes")?)
 }
 
 /// The CPU quota of this process's control group, in cores (`1.5` for `cpu.max` "150000
@@ -48,24 +29,37 @@ pub fn cpu_quota() -> Option<f64> {
 }
 
 fn cpu_quota_in(root: &Path, membership: &str) -> Option<f64> {
-    let read = |path: &Path| std::fs::read_to_string(path).ok();
-    if let Some(path) = membership.lines().find_map(|line| line.strip_prefix("0::")) {
-        let own = root.join(path.trim_start_matches('/')).join("cpu.max");
-        if let Some(text) = read(&own).or_else(|| read(&root.join("cpu.max"))) {
-            let mut fields = text.split_whitespace();
-            let (quota, period) = (fields.next()?, fields.next()?);
-            return cores(quota.parse().ok()?, period.parse().ok()?);
-        }
+    if let Some(text) = v2_file(root, membership, "cpu.max") {
+        let mut fields = text.split_whitespace();
+        let (quota, period) = (fields.next()?, fields.next()?);
+        return cores(quota.parse().ok()?, period.parse().ok()?);
     }
-    let path = membership.lines().find_map(|line| {
-        let (_, rest) = line.split_once(':')?;
-        let (controllers, path) = rest.split_once(':')?;
-        controllers.split(',').any(|c| c == "cpu").then_some(path)
-    })?;
-    let v1 = root.join("cpu").join(path.trim_start_matches('/'));
-    let quota: f64 = read(&v1.join("cpu.cfs_quota_us"))?.trim().parse().ok()?;
-    let period: f64 = read(&v1.join("cpu.cfs_period_us"))?.trim().parse().ok()?;
-    cores(quota, period)
+    let number = |file| v1_file(root, membership, "cpu", file)?.trim().parse().ok();
+    cores(number("cpu.cfs_quota_us")?, number("cpu.cfs_period_us")?)
+}
+
+/// A file of this process's v2 group (the unified hierarchy, "0::/path"), or of the hierarchy's
+/// root (inside a container's namespace the root is the container's own group).
+fn v2_file(root: &Path, membership: &str, file: &str) -> Option<String> {
+    let path = membership.lines().find_map(|line| line.strip_prefix("0::"))?;
+    let read = |path: &Path| std::fs::read_to_string(path).ok();
+    read(&root.join(path.trim_start_matches('/')).join(file)).or_else(|| read(&root.join(file)))
+}
+
+/// A file of this process's v1 group for `controller` ("N:cpu,cpuacct:/path"), or of that
+/// hierarchy's root.
+fn v1_file(root: &Path, membership: &str, controller: &str, file: &str) -> Option<String> {
+    let path = membership
+        .lines()
+        .find_map(|line| {
+            let (_, rest) = line.split_once(':')?;
+            let (controllers, path) = rest.split_once(':')?;
+            controllers.split(',').any(|c| c == controller).then_some(path)
+        })
+        .unwrap_or("/");
+    let hierarchy = root.join(controller);
+    let read = |path: &Path| std::fs::read_to_string(path).ok();
+    read(&hierarchy.join(path.trim_start_matches('/')).join(file)).or_else(|| read(&hierarchy.join(file)))
 }
 
 /// Cores from a quota and its period; a negative quota (v1's -1) is none.

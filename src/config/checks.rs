@@ -50,7 +50,7 @@ pub(super) fn blob_target(
 }
 
 /// A trailing slash would make the SDK build `//container` paths.
-fn trim_trailing_slash(url: Url) -> Url {
+pub(super) fn trim_trailing_slash(url: Url) -> Url {
     let text = url.as_str().trim_end_matches('/').to_owned();
     Url::parse(&text).unwrap_or(url)
 }

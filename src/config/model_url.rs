@@ -65,7 +65,7 @@ fn blob_url(text: &str) -> Result<BlobTarget, ConfigError> {
     let mut endpoint = url.clone();
     endpoint.set_path(if path_style { &account } else { "" });
     endpoint.set_fragment(None);
-    let endpoint = Url::parse(endpoint.as_str().trim_end_matches('/')).unwrap_or(endpoint);
+    let endpoint = super::checks::trim_trailing_slash(endpoint);
     Ok(BlobTarget {
         account,
         container: container.clone(),
