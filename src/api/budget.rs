@@ -63,6 +63,11 @@ impl InflightBudget {
         if wanted == 0 {
             return Ok(());
         }
+        // The usual case, room at once, without setting up the wait.
+        if let Ok(permit) = self.permits.clone().try_acquire_many_owned(wanted) {
+            charge.merge(permit);
+            return Ok(());
+        }
         let acquire = self.permits.clone().acquire_many_owned(wanted);
         match tokio::time::timeout(self.wait, acquire).await {
             Ok(Ok(permit)) => {
