@@ -164,6 +164,19 @@ pub struct Cli {
     #[arg(long, env = "AML_SCORER_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
 
+    /// Which requests get an access-log line at `info`: `summary` (errors and slow requests,
+    /// the rest counted in a summary line; every request at `debug`) or `all`.
+    #[arg(long, env = "AML_SCORER_ACCESS_LOG", value_enum, default_value = "summary")]
+    pub access_log: AccessLogMode,
+
+    /// A request taking at least this long (ms) gets its own access-log line.
+    #[arg(long, env = "AML_SCORER_SLOW_REQUEST_MS", default_value = "1000")]
+    pub slow_request_ms: NonZeroU64,
+
+    /// How often (s) the access log's summary line is written.
+    #[arg(long, env = "AML_SCORER_LOG_SUMMARY_SECONDS", default_value = "60")]
+    pub log_summary_seconds: NonZeroU64,
+
     /// Instead of serving, check a server already running on `--port` (for `HEALTHCHECK`):
     /// exit 0 when its readiness route answers 200, else 1.
     #[arg(long)]
@@ -281,6 +294,11 @@ impl Cli {
             log: LogSettings {
                 format,
                 filter: log_filter(set(self.log_level).or_else(|| set(self.rust_log)))?,
+                access: crate::api::AccessLogSettings {
+                    every_request: self.access_log == AccessLogMode::All,
+                    slow: Duration::from_millis(self.slow_request_ms.get()),
+                    summary_every: Duration::from_secs(self.log_summary_seconds.get()),
+                },
             },
         })
     }

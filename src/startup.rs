@@ -62,8 +62,16 @@ impl Application {
             chosen_by = %config.scoring.inflight.chosen_by,
             "in-flight memory budget"
         );
-        let state = api::AppState::new(body, &config.model.name, config.scoring.method, metrics.clone());
+        let state = api::AppState::new(
+            body,
+            &config.model.name,
+            config.scoring.method,
+            metrics.clone(),
+            config.log.access,
+        );
         let readiness = state.readiness.clone();
+        let access = state.access.clone();
+        let summaries = tokio::spawn(access.clone().report_periodically());
 
         // One token means "stop": readiness turns 503, the listener closes, requests drain.
         let stopping = CancellationToken::new();
@@ -108,7 +116,7 @@ impl Application {
         };
 
         // Each branch means "stop", for its own reason.
-        tokio::select! {
+        let stopped = tokio::select! {
             () = server => {
                 tracing::info!("stopped");
                 Ok(())
@@ -118,6 +126,10 @@ impl Application {
                 tracing::warn!(bound_ms = drain_bound.as_millis() as u64, "in-flight requests did not finish in time; stopping anyway");
                 Ok(())
             }
-        }
+        };
+        // The last, partial window's summary: what was served since the previous line.
+        summaries.abort();
+        access.summary.report();
+        stopped
     }
 }

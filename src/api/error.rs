@@ -1,6 +1,6 @@
 //! The one error table: every failure a handler returns is an `ApiError`, `status` maps each to
-//! its status once, internal causes are logged once (here, with their whole `source()` chain)
-//! and never sent. Each protocol keeps its wire shape: `{"message"}` here, `{"error"}` in V2.
+//! its status once; internal causes are never sent, and are logged once by the access log (with
+//! their whole `source()` chain and the request id). Each protocol keeps its wire shape: `{"message"}` here, `{"error"}` in V2.
 
 use axum::{
     http::{Method, StatusCode, Uri},
@@ -9,6 +9,7 @@ use axum::{
 };
 use serde::Serialize;
 
+use super::observe::Failure;
 use crate::model::{InputError, OutputError, PredictError, ScoreError};
 use crate::telemetry::ErrorChain;
 
@@ -105,27 +106,26 @@ impl ApiError {
         }
     }
 
-    /// The status and the text the client may see; an internal cause is logged here, once.
+    /// The status and the text the client may see.
     fn answer(&self) -> (StatusCode, String) {
         let status = self.status();
         if status == StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!(error = %ErrorChain(self), "scoring failed");
             return (status, INTERNAL_MESSAGE.to_owned());
         }
-        if let ApiError::Busy { budget, .. } = self {
-            tracing::info!(budget, "the in-flight memory budget is full; answering 429");
-        }
-        if let ApiError::BodyTimeout { timeout_ms } = self {
-            tracing::info!(timeout_ms, "the request body timed out");
-        }
-        if let ApiError::BodyTooSlow { min_rate } = self {
-            tracing::info!(min_rate, "the request body arrived too slowly");
-        }
-        if let ApiError::UnreadableBody(cause) = self {
-            // Usually a client that went away; worth a line, not an alarm.
-            tracing::info!(error = %ErrorChain(cause), "the request body could not be read");
-        }
         (status, self.to_string())
+    }
+
+    /// The answer's last touches: `Retry-After` on a 429, and what went wrong for the access
+    /// log (which logs it once, with the request id): the client's message, or an internal
+    /// cause with its whole `source()` chain.
+    fn finish(&self, mut response: Response, message: &str) -> Response {
+        let logged = if response.status() == StatusCode::INTERNAL_SERVER_ERROR {
+            ErrorChain(self).to_string()
+        } else {
+            message.to_owned()
+        };
+        response.extensions_mut().insert(Failure(logged));
+        self.with_retry_after(response)
     }
 }
 
@@ -156,7 +156,14 @@ pub struct Message {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, message) = self.answer();
-        self.with_retry_after((status, Json(Message { message })).into_response())
+        let response = (
+            status,
+            Json(Message {
+                message: message.clone(),
+            }),
+        )
+            .into_response();
+        self.finish(response, &message)
     }
 }
 
@@ -172,8 +179,8 @@ impl<E: Into<ApiError>> From<E> for V2Error {
 impl IntoResponse for V2Error {
     fn into_response(self) -> Response {
         let (status, error) = self.0.answer();
-        self.0
-            .with_retry_after((status, Json(serde_json::json!({ "error": error }))).into_response())
+        let response = (status, Json(serde_json::json!({ "error": &error }))).into_response();
+        self.0.finish(response, &error)
     }
 }
 

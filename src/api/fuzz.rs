@@ -29,7 +29,13 @@ fn serving(model: &str) -> AppState {
         min_rate: 0,
         inflight_bytes: 1 << 30,
     };
-    let state = AppState::new(body, "fuzz", ScoreMethod::Predict, metrics.clone());
+    let state = AppState::new(
+        body,
+        "fuzz",
+        ScoreMethod::Predict,
+        metrics.clone(),
+        Default::default(),
+    );
     state.readiness.serve(Scorer::new(
         Arc::new(loaded),
         Duration::from_secs(5),

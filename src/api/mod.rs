@@ -20,6 +20,7 @@ use axum::{
 
 pub use body::BodyLimits;
 pub use error::{ApiError, V2Error};
+pub use observe::{AccessLog, AccessLogSettings};
 pub use routes::*;
 pub use state::{AppState, Readiness};
 

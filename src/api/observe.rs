@@ -1,60 +1,177 @@
-//! The one middleware every request goes through: request ids (SPEC rules), a span carrying the
-//! id, the access log line, and the request metrics, each recorded exactly once here.
+//! The one middleware every request goes through: request ids (SPEC rules), the request metrics
+//! and the access log, each recorded exactly once here. Lines about a request (its error, its
+//! slowness) are written here too, so that each carries the request id without a per-request
+//! tracing span (a span per request cost more than the rest of the middleware together).
 
-use std::time::Instant;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use axum::{
     extract::{MatchedPath, Request, State},
+    http::Method,
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use tracing::Instrument;
 
-use super::{request_id, AppState};
+use super::{request_id, routes, AppState};
+
+mod summary;
+
+pub use summary::AccessSummary;
 
 /// Rows a handler scored, left in the response's extensions for the access log.
 #[derive(Debug, Clone, Copy)]
 pub struct ScoredRows(pub usize);
 
-/// Probes are logged at debug so that they do not flood the deployment log.
+/// What went wrong, left in an error response's extensions for its access-log line: the
+/// client's message, or for a 500 the whole internal cause (never sent).
+#[derive(Debug, Clone)]
+pub struct Failure(pub String);
+
+/// How requests are logged (`AML_SCORER_ACCESS_LOG`, `AML_SCORER_SLOW_REQUEST_MS`,
+/// `AML_SCORER_LOG_SUMMARY_SECONDS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessLogSettings {
+    /// A line for every request at `info`, not only for errors and slow ones.
+    pub every_request: bool,
+    /// A request at least this long gets its own line.
+    pub slow: Duration,
+    /// How often the summary line is written.
+    pub summary_every: Duration,
+}
+
+#[cfg(test)]
+impl Default for AccessLogSettings {
+    /// The server's defaults.
+    fn default() -> Self {
+        AccessLogSettings {
+            every_request: false,
+            slow: Duration::from_secs(1),
+            summary_every: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The access log: the settings and the counts of the current summary window.
+pub struct AccessLog {
+    pub settings: AccessLogSettings,
+    pub summary: AccessSummary,
+}
+
+impl AccessLog {
+    pub fn new(settings: AccessLogSettings) -> Self {
+        AccessLog {
+            settings,
+            summary: AccessSummary::default(),
+        }
+    }
+
+    /// Writes the summary line every interval, for as long as the server runs.
+    pub async fn report_periodically(self: Arc<Self>) {
+        let every = self.settings.summary_every;
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            self.summary.report();
+        }
+    }
+}
+
+/// Probes are logged at debug so that they do not flood the deployment log, and are left out of
+/// the summary.
 fn is_probe(route: &str) -> bool {
     matches!(route, "/" | "/metrics") || route.contains("/health/") || route.ends_with("/ready")
 }
 
-pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let ids = match request_id::resolve(request.headers()) {
-        Ok(ids) => ids,
-        Err(error) => {
-            let mut response = error.into_response();
-            request_id::stamp_version(response.headers_mut());
-            return response;
+/// One access-log event at a level chosen at run time, with the same fields at every level.
+macro_rules! access_line {
+    ($level:expr, $($fields:tt)*) => {
+        match $level {
+            tracing::Level::ERROR => tracing::error!($($fields)*),
+            tracing::Level::INFO => tracing::info!($($fields)*),
+            _ => tracing::debug!($($fields)*),
         }
     };
+}
+
+pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+        .map_or(routes::UNMATCHED, |path| routes::static_path(path.as_str()));
     let method = request.method().clone();
-    let _in_flight = state.metrics.in_flight();
-    let request_id = ids.request_id.to_str().unwrap_or_default().to_owned();
-    let span = tracing::info_span!("request", request_id);
-    let mut response = next.run(request).instrument(span.clone()).await;
+    let (ids, mut response) = match request_id::resolve(request.headers()) {
+        Ok(ids) => {
+            let _in_flight = state.metrics.in_flight();
+            (Some(ids), next.run(request).await)
+        }
+        Err(error) => (None, error.into_response()),
+    };
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     state
         .metrics
-        .observe_request(&route, method.as_str(), status, elapsed);
-    let rows = response.extensions().get::<ScoredRows>().map(|rows| rows.0);
-    let duration_ms = elapsed.as_secs_f64() * 1000.0;
-    // The id is a field of the line itself (not only of its span) so that log search finds it.
-    if is_probe(&route) {
-        tracing::debug!(request_id, %method, route, status, duration_ms, "request");
-    } else {
-        tracing::info!(request_id, %method, route, status, duration_ms, rows, "request");
-    }
+        .observe_request(route, method_label(&method), status, elapsed);
+    log_request(&state.access, &response, route, &method, ids.as_ref(), elapsed);
     let headers = response.headers_mut();
-    ids.stamp(headers);
+    if let Some(ids) = ids {
+        ids.stamp(headers);
+    }
     request_id::stamp_version(headers);
     response
+}
+
+/// The access-log policy: errors (5xx at `error`, 4xx at `info`) and slow requests always get
+/// a line; other requests a line at `info` with `AML_SCORER_ACCESS_LOG=all`, else at `debug`
+/// (so `AZUREML_LOG_LEVEL=debug` shows every request) and a count in the summary.
+fn log_request(
+    access: &AccessLog,
+    response: &Response,
+    route: &'static str,
+    method: &Method,
+    ids: Option<&request_id::RequestIds>,
+    elapsed: Duration,
+) {
+    let status = response.status().as_u16();
+    let rows = response.extensions().get::<ScoredRows>().map(|rows| rows.0);
+    let slow = elapsed >= access.settings.slow;
+    let level = if is_probe(route) {
+        tracing::Level::DEBUG
+    } else {
+        access.summary.record(status, rows.unwrap_or(0), elapsed, slow);
+        match status {
+            500.. => tracing::Level::ERROR,
+            400.. => tracing::Level::INFO,
+            _ if slow || access.settings.every_request => tracing::Level::INFO,
+            _ => tracing::Level::DEBUG,
+        }
+    };
+    let request_id = ids.and_then(|ids| ids.request_id.to_str().ok());
+    let error = response
+        .extensions()
+        .get::<Failure>()
+        .map(|failure| failure.0.as_str());
+    let duration_ms = elapsed.as_micros() as f64 / 1000.0;
+    // The id is a field of the line itself so that log search finds it.
+    access_line!(level, request_id, %method, route, status, duration_ms, rows, slow, error, "request");
+}
+
+/// The method as a metric label, without an allocation for the standard ones.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
 }

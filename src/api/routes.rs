@@ -29,6 +29,18 @@ pub const V2_MODEL_READY_PATH: &str = "/v2/models/{name}/ready";
 /// KServe V2 inference.
 pub const V2_INFER_PATH: &str = "/v2/models/{name}/infer";
 
+/// The route label of a request no route matched (the 404 fallback).
+pub const UNMATCHED: &str = "unmatched";
+
+/// The route's path as a `'static` string, for labels that should not allocate per request.
+pub fn static_path(matched: &str) -> &'static str {
+    OPERATIONS
+        .iter()
+        .map(|operation| operation.path)
+        .find(|path| *path == matched)
+        .unwrap_or(UNMATCHED)
+}
+
 /// What a documented answer carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Body {

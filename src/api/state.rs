@@ -53,6 +53,7 @@ pub struct AppState {
     pub model_name: Arc<str>,
     /// What `/score` answers when the request does not say.
     pub score_method: ScoreMethod,
+    pub access: Arc<super::AccessLog>,
 }
 
 impl AppState {
@@ -61,6 +62,7 @@ impl AppState {
         model_name: &str,
         score_method: ScoreMethod,
         metrics: Arc<Metrics>,
+        access: super::AccessLogSettings,
     ) -> Self {
         AppState {
             readiness: Arc::new(Readiness::default()),
@@ -73,6 +75,7 @@ impl AppState {
             metrics,
             model_name: Arc::from(model_name),
             score_method,
+            access: Arc::new(super::AccessLog::new(access)),
         }
     }
 }

@@ -74,7 +74,13 @@ fn state(ready: bool) -> AppState {
         min_rate: 0,
         inflight_bytes: 1 << 30,
     };
-    let state = AppState::new(body, "fake", ScoreMethod::Predict, metrics.clone());
+    let state = AppState::new(
+        body,
+        "fake",
+        ScoreMethod::Predict,
+        metrics.clone(),
+        Default::default(),
+    );
     if ready {
         state.readiness.serve(scorer(metrics));
     }

@@ -26,6 +26,15 @@ pub enum LogFormat {
     Text,
 }
 
+/// Which requests get their own access-log line at `info`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AccessLogMode {
+    /// Errors and slow requests; the others are summarised every interval.
+    Summary,
+    /// Every request.
+    All,
+}
+
 /// The validated configuration, one group per part of the server.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -142,6 +151,7 @@ pub struct IdentityEnv {
 pub struct LogSettings {
     pub format: LogFormat,
     pub filter: String,
+    pub access: crate::api::AccessLogSettings,
 }
 
 /// The memory budget for requests in flight, and what chose it (logged at start).
