@@ -50,6 +50,23 @@ fn run(c: &mut Criterion) {
     group.finish();
 }
 
+/// The sample's 2 rows and 1 row through the model, with the run state reused (the server's
+/// path) and with a fresh state per run (tract's `SimplePlan::run`, the path before the pool).
+fn state_reuse(c: &mut Criterion) {
+    let pooled = model();
+    let fresh = model().with_fresh_state_per_run();
+    let mut group = c.benchmark_group("state_reuse");
+    for rows in [1, 2] {
+        let batch: Batch = parse_request(&body(rows), pooled.spec()).expect("valid");
+        for (name, model) in [("reused", &pooled), ("fresh", &fresh)] {
+            group.bench_with_input(BenchmarkId::new(name, rows), &batch, |b, batch| {
+                b.iter(|| model.predict(black_box(batch.clone())).expect("runs"))
+            });
+        }
+    }
+    group.finish();
+}
+
 fn serialise(c: &mut Criterion) {
     let model = model();
     let mut group = c.benchmark_group("serialise");
@@ -100,5 +117,5 @@ fn parse_records(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse, run, serialise, parse_records);
+criterion_group!(benches, parse, run, state_reuse, serialise, parse_records);
 criterion_main!(benches);

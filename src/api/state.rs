@@ -41,9 +41,21 @@ impl Readiness {
     }
 }
 
-/// Shared state of every handler; cheap to clone.
+/// Shared state of every handler: one `Arc`, so that the clone each extractor takes is one
+/// reference count, not one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What `AppState` holds.
+pub struct Shared {
     pub readiness: Arc<Readiness>,
     pub body: super::body::BodyLimits,
     /// Request bodies and decoded tensors in flight, at most.
@@ -64,7 +76,7 @@ impl AppState {
         metrics: Arc<Metrics>,
         access: super::AccessLogSettings,
     ) -> Self {
-        AppState {
+        AppState(Arc::new(Shared {
             readiness: Arc::new(Readiness::default()),
             budget: Arc::new(InflightBudget::new(
                 body.inflight_bytes,
@@ -76,6 +88,6 @@ impl AppState {
             model_name: Arc::from(model_name),
             score_method,
             access: Arc::new(super::AccessLog::new(access)),
-        }
+        }))
     }
 }

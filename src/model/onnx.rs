@@ -1,6 +1,9 @@
 //! The ONNX model, loaded and optimised once by tract with a symbolic batch dimension.
 
-use std::{path::Path, sync::Arc};
+use std::{
+    path::Path,
+    sync::{Arc, Mutex},
+};
 
 use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
@@ -49,10 +52,18 @@ fn parse_error(described: &str, cause: TractError) -> ModelLoadError {
     }
 }
 
-/// A loaded, optimised ONNX model. The plan is shared: tract runs it with `&self`, building a
-/// fresh state per call, so many threads can score at once without a lock.
+/// A loaded, optimised ONNX model. The plan is shared and read-only; each run borrows a run state
+/// from `states` (or makes one), so many threads score at once, each on its own state.
 pub struct OnnxModel {
     plan: Arc<TypedRunnableModel>,
+    /// Run states between runs. A fresh state per run (what `SimplePlan::run` does) allocates
+    /// the value table, every operator's state and the matmul scratch space again each time:
+    /// for a small request that was most of tract's cost. A state is reset at the end of each
+    /// run (`SimpleState::run`), keeping only those allocations. There are at most as many as
+    /// runs ever went at once (the scoring slots and the runtime's worker threads).
+    states: Mutex<Vec<TypedSimpleState>>,
+    /// False only in the benchmark that measures what the pool saves.
+    reuse_states: bool,
     spec: ModelSpec,
     input_shape: String,
     output_shape: String,
@@ -126,6 +137,8 @@ impl OnnxModel {
         let plan = typed.into_runnable().map_err(optimise)?;
         let loaded = OnnxModel {
             plan,
+            states: Mutex::default(),
+            reuse_states: true,
             spec: ModelSpec {
                 inputs,
                 outputs,
@@ -140,6 +153,16 @@ impl OnnxModel {
             cheap: run_time < CHEAP_RUN,
             ..loaded
         })
+    }
+
+    /// The same model with a fresh run state per run (tract's `SimplePlan::run`), as before the
+    /// state pool: the baseline of the `state_reuse` benchmark.
+    #[doc(hidden)]
+    pub fn with_fresh_state_per_run(self) -> Self {
+        OnnxModel {
+            reuse_states: false,
+            ..self
+        }
     }
 
     /// Input shapes as tract sees them after optimisation, e.g. `N,10,F64`.
@@ -185,6 +208,31 @@ impl OnnxModel {
     }
 }
 
+impl OnnxModel {
+    /// Runs the plan on a pooled state. A state whose run failed is dropped rather than reused:
+    /// it may hold that run's values.
+    fn run(&self, inputs: TVec<TValue>) -> Result<TVec<TValue>, PredictError> {
+        if !self.reuse_states {
+            return self.plan.run(inputs).map_err(PredictError::engine);
+        }
+        let pooled = self.pool().pop();
+        let mut state = match pooled {
+            Some(state) => state,
+            None => self.plan.spawn().map_err(PredictError::engine)?,
+        };
+        let outputs = state.run(inputs).map_err(PredictError::engine)?;
+        self.pool().push(state);
+        Ok(outputs)
+    }
+
+    fn pool(&self) -> std::sync::MutexGuard<'_, Vec<TypedSimpleState>> {
+        // A panic while the lock was held left a valid Vec: keep using it.
+        self.states
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 impl Predictor for OnnxModel {
     fn spec(&self) -> &ModelSpec {
         &self.spec
@@ -212,7 +260,7 @@ impl Predictor for OnnxModel {
             };
             tensors.push(into_tensor(values, &shape)?.into_tvalue());
         }
-        let outputs = self.plan.run(tensors).map_err(PredictError::engine)?;
+        let outputs = self.run(tensors)?;
         let outputs = outputs
             .into_iter()
             .map(|output| {
