@@ -4,7 +4,10 @@
 //! tracing span (a span per request cost more than the rest of the middleware together).
 
 use std::{
-    sync::Arc,
+    sync::{
+        atomic::{AtomicU64, Ordering::Relaxed},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -54,10 +57,20 @@ impl Default for AccessLogSettings {
     }
 }
 
-/// The access log: the settings and the counts of the current summary window.
+/// Lines of their own (errors, slow requests) per second at most with the default policy: a
+/// flood of bad requests must not turn into a flood of log lines. The summary counts them all,
+/// and how many lines were left out.
+const MAX_LINES_PER_SECOND: u64 = 100;
+
+/// The access log: the settings, the counts of the current summary window, and the lines
+/// written in the current second.
 pub struct AccessLog {
     pub settings: AccessLogSettings,
     pub summary: AccessSummary,
+    epoch: Instant,
+    /// The second (since `epoch`) that `lines_this_second` counts.
+    second: AtomicU64,
+    lines_this_second: AtomicU64,
 }
 
 impl AccessLog {
@@ -65,7 +78,27 @@ impl AccessLog {
         AccessLog {
             settings,
             summary: AccessSummary::default(),
+            epoch: Instant::now(),
+            second: AtomicU64::new(0),
+            lines_this_second: AtomicU64::new(0),
         }
+    }
+
+    /// Whether a request that started at `started` may have a line of its own now. Two requests
+    /// crossing a second's boundary at once may both start its count: a line more, not fewer.
+    fn may_write_line(&self, started: Instant) -> bool {
+        if self.settings.every_request {
+            return true;
+        }
+        let second = started.saturating_duration_since(self.epoch).as_secs();
+        if self.second.swap(second, Relaxed) != second {
+            self.lines_this_second.store(0, Relaxed);
+        }
+        let allowed = self.lines_this_second.fetch_add(1, Relaxed) < MAX_LINES_PER_SECOND;
+        if !allowed {
+            self.summary.line_left_out();
+        }
+        allowed
     }
 
     /// Writes the summary line every interval, for as long as the server runs.
@@ -116,7 +149,14 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     state
         .metrics
         .observe_request(route, method_label(&method), status, elapsed);
-    log_request(&state.access, &response, route, &method, ids.as_ref(), elapsed);
+    let request = Finished {
+        route,
+        method: &method,
+        ids: ids.as_ref(),
+        started,
+        elapsed,
+    };
+    log_request(&state.access, &response, &request);
     let headers = response.headers_mut();
     if let Some(ids) = ids {
         ids.stamp(headers);
@@ -125,17 +165,27 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     response
 }
 
-/// The access-log policy: errors (5xx at `error`, 4xx at `info`) and slow requests always get
-/// a line; other requests a line at `info` with `AML_SCORER_ACCESS_LOG=all`, else at `debug`
-/// (so `AZUREML_LOG_LEVEL=debug` shows every request) and a count in the summary.
-fn log_request(
-    access: &AccessLog,
-    response: &Response,
+/// The access-log policy: errors (5xx at `error`, 4xx at `info`) and slow requests get a line
+/// (up to `MAX_LINES_PER_SECOND`); other requests a line at `info` with
+/// `AML_SCORER_ACCESS_LOG=all`, else at `debug` (so `AZUREML_LOG_LEVEL=debug` shows every
+/// request) and a count in the summary.
+/// A request the access log sees, with its response.
+struct Finished<'a> {
     route: &'static str,
-    method: &Method,
-    ids: Option<&request_id::RequestIds>,
+    method: &'a Method,
+    ids: Option<&'a request_id::RequestIds>,
+    started: Instant,
     elapsed: Duration,
-) {
+}
+
+fn log_request(access: &AccessLog, response: &Response, request: &Finished<'_>) {
+    let Finished {
+        route,
+        method,
+        ids,
+        started,
+        elapsed,
+    } = *request;
     let status = response.status().as_u16();
     let rows = response.extensions().get::<ScoredRows>().map(|rows| rows.0);
     let slow = elapsed >= access.settings.slow;
@@ -150,6 +200,9 @@ fn log_request(
             _ => tracing::Level::DEBUG,
         }
     };
+    if level != tracing::Level::DEBUG && !access.may_write_line(started) {
+        return;
+    }
     let request_id = ids.and_then(|ids| ids.request_id.to_str().ok());
     let error = response
         .extensions()

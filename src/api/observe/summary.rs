@@ -21,6 +21,8 @@ pub struct AccessSummary {
     slow: AtomicU64,
     rows: AtomicU64,
     max_us: AtomicU64,
+    /// Lines of their own (errors, slow requests) left out by the per-second cap.
+    lines_left_out: AtomicU64,
     latency: [AtomicU64; BUCKETS],
     window_started: std::sync::Mutex<Instant>,
 }
@@ -37,6 +39,7 @@ pub struct Window {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    pub lines_left_out: u64,
 }
 
 impl Default for AccessSummary {
@@ -48,6 +51,7 @@ impl Default for AccessSummary {
             slow: AtomicU64::new(0),
             rows: AtomicU64::new(0),
             max_us: AtomicU64::new(0),
+            lines_left_out: AtomicU64::new(0),
             latency: std::array::from_fn(|_| AtomicU64::new(0)),
             window_started: std::sync::Mutex::new(Instant::now()),
         }
@@ -96,6 +100,11 @@ impl AccessSummary {
         }
     }
 
+    /// Counts an error or slow request whose line the per-second cap left out.
+    pub fn line_left_out(&self) {
+        self.lines_left_out.fetch_add(1, Relaxed);
+    }
+
     /// The counts since the last call, reset to zero. Requests finishing meanwhile land in one
     /// window or the next, never in none.
     pub fn take(&self) -> Window {
@@ -133,6 +142,7 @@ impl AccessSummary {
             p50_ms: quantile(0.5),
             p99_ms: quantile(0.99),
             max_ms: max_us as f64 / 1000.0,
+            lines_left_out: self.lines_left_out.swap(0, Relaxed),
         }
     }
 
@@ -152,6 +162,7 @@ impl AccessSummary {
             p50_ms,
             p99_ms,
             max_ms,
+            lines_left_out,
         } = window;
         tracing::info!(
             window_s = (seconds * 10.0).round() / 10.0,
@@ -163,6 +174,7 @@ impl AccessSummary {
             p50_ms,
             p99_ms,
             max_ms,
+            lines_left_out,
             "requests summary"
         );
     }
