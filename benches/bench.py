@@ -65,23 +65,27 @@ def dechunk(data):
 
 
 class Server:
-    def __init__(self, name, command, env=None, probe=SAMPLE):
-        """`probe`: a body the server answers 200 once it is ready."""
+    def __init__(self, name, command, env=None, probe=SAMPLE, probe_path="/score", cpus=SERVER_CPU):
+        """`probe`: a body the server answers 200 on `probe_path` once it is ready; `cpus`: the
+        CPU list the server is pinned to. `{port}` in the command and the environment is the
+        port chosen at start."""
         self.name, self.command, self.env, self.probe = name, command, env, probe
+        self.probe_path, self.cpus = probe_path, cpus
 
     def start(self):
         """Starts the server; returns seconds from spawn to the first answered /score."""
         self.port = free_port()
-        env = dict(os.environ, **(self.env or {}))
+        # A value of None removes the variable.
+        env = {k: v.replace("{port}", str(self.port)) for k, v in dict(os.environ, **(self.env or {})).items() if v is not None}
         env["AML_SCORER_PORT"] = str(self.port)
         command = [c.replace("{port}", str(self.port)) for c in self.command]
         started = time.perf_counter()
         self.log = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(["taskset", "-c", SERVER_CPU, *command], env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
+        self.process = subprocess.Popen(["taskset", "-c", self.cpus, *command], env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
         deadline = started + 60
         while time.perf_counter() < deadline:
             try:
-                if post(self.port, self.probe, timeout=5)[0] == 200:
+                if post(self.port, self.probe, timeout=5, path=self.probe_path)[0] == 200:
                     return time.perf_counter() - started
             except OSError:
                 pass
@@ -115,7 +119,7 @@ class Server:
             self.process.wait()
 
 
-def wrk(port, connections, keep_alive, seconds, body=SAMPLE, path="/score"):
+def wrk(port, connections, keep_alive, seconds, body=SAMPLE, path="/score", cpus=CLIENT_CPU):
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
     headers = 'wrk.headers["Content-Type"] = "application/json"\n'
     if not keep_alive:
@@ -124,7 +128,7 @@ def wrk(port, connections, keep_alive, seconds, body=SAMPLE, path="/score"):
     script.close()
     threads = 1 if CORES <= 2 else 2
     result = subprocess.run(
-        ["taskset", "-c", CLIENT_CPU, "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, f"http://127.0.0.1:{port}{path}"],
+        ["taskset", "-c", cpus, "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, f"http://127.0.0.1:{port}{path}"],
         capture_output=True, text=True, timeout=seconds + 60,
     )
     os.unlink(script.name)
@@ -185,6 +189,7 @@ def main():
     parser.add_argument("--scorer", required=True)
     parser.add_argument("--floor", required=True)
     parser.add_argument("--baseline-venv", required=True)
+    parser.add_argument("--mlserver-venv", required=True)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
@@ -195,7 +200,9 @@ def main():
     os.symlink(pkl, os.path.join(model_dir, "sklearn_regression_model.pkl"))
     venv_bin = pathlib.Path(args.baseline_venv) / "bin"
     servers = {
-        "aml-scorer": Server("aml-scorer", [args.scorer, "--host", "127.0.0.1"], {"AML_SCORER_LOG_FORMAT": "json", "AZUREML_LOG_LEVEL": "warn"}),
+        # The defaults users run: log level info, JSON lines (stdout is a file), the default
+        # access log (errors and slow requests, a summary line a minute).
+        "aml-scorer": Server("aml-scorer", [args.scorer, "--host", "127.0.0.1"], DEFAULTS),
         "baseline": Server("baseline", [str(venv_bin / "azmlinfsrv"), "--entry_script", str(ROOT / "benches" / "baseline" / "score.py"), "--port", "{port}"],
                            {"AZUREML_MODEL_DIR": model_dir, "PATH": f"{venv_bin}:{os.environ['PATH']}", "OPENBLAS_NUM_THREADS": "1"}),
         "HTTP floor": Server("HTTP floor", [args.floor, "{port}"]),
@@ -224,11 +231,78 @@ def main():
                 results[name][f"rows_{rows}"] = (seconds * 1000, check(answer, data), len(body))
         server.stop()
 
+    results["v2"] = v2_peers(args, model_dir)
+    results["two_cores"] = two_cores(args, model_dir)
     results["batching"] = batching(args)
     results["records"] = records(args)
     report = render(results)
     print(report)
     pathlib.Path(args.out).write_text(report)
+
+
+# The server's defaults, with every setting a test environment might carry removed.
+DEFAULTS = {"AML_SCORER_LOG_FORMAT": "json", "AZUREML_LOG_LEVEL": None, "RUST_LOG": None, "AML_SCORER_ACCESS_LOG": None}
+MODEL_NAME = "sklearn_regression_model"
+V2_PATH = f"/v2/models/{MODEL_NAME}/infer"
+
+
+def v2_sample():
+    rows = json.loads(SAMPLE)["data"]
+    tensor = {"name": "input", "shape": [len(rows), len(rows[0])], "datatype": "FP64", "data": rows}
+    return json.dumps({"inputs": [tensor]}).encode()
+
+
+def mlserver(args, model_dir, cpus=SERVER_CPU, workers="0"):
+    """MLServer serving the same pickled model on V2. `parallel_workers` 0 runs inference in the
+    server's own process, as MLServer's docs advise when there is no spare core (with 1, each
+    request crosses to a worker process: on one core it answered 25 requests/s with errors)."""
+    folder = tempfile.mkdtemp()
+    os.symlink(os.path.join(model_dir, "sklearn_regression_model.pkl"), os.path.join(folder, "sklearn_regression_model.pkl"))
+    settings = {"name": MODEL_NAME, "implementation": "mlserver_sklearn.SKLearnModel",
+                "parameters": {"uri": "./sklearn_regression_model.pkl", "version": "1"}}
+    pathlib.Path(folder, "model-settings.json").write_text(json.dumps(settings))
+    venv_bin = pathlib.Path(args.mlserver_venv) / "bin"
+    env = {"MLSERVER_HTTP_PORT": "{port}", "MLSERVER_GRPC_PORT": str(free_port()), "MLSERVER_METRICS_PORT": str(free_port()),
+           "MLSERVER_PARALLEL_WORKERS": workers, "OPENBLAS_NUM_THREADS": "1", "PATH": f"{venv_bin}:{os.environ['PATH']}"}
+    return Server("MLServer", [str(venv_bin / "mlserver"), "start", folder], env, probe=v2_sample(), probe_path=V2_PATH, cpus=cpus)
+
+
+def v2_peers(args, model_dir):
+    """The KServe V2 route: aml-scorer at its defaults and MLServer, one core each, keep-alive."""
+    body = v2_sample()
+    servers = {"aml-scorer": Server("aml-scorer", [args.scorer, "--host", "127.0.0.1"], DEFAULTS), "MLServer": mlserver(args, model_dir)}
+    out = {}
+    for name, server in servers.items():
+        server.start()
+        out[name] = {"answer": json.loads(post(server.port, body, path=V2_PATH)[1])["outputs"][0]["data"]}
+        for connections in (8, 64):
+            runs = [wrk(server.port, connections, True, args.seconds, body=body, path=V2_PATH) for _ in range(args.repeats)]
+            out[name][connections] = tuple(statistics.median(r[i] for r in runs) for i in range(3))
+            print(f"  V2 {name} c={connections}: {out[name][connections]}", file=sys.stderr)
+        server.stop()
+    return out
+
+
+def two_cores(args, model_dir):
+    """Both cores for the server (wrk shares them): aml-scorer at its defaults, the floor, and the
+    baseline with two gunicorn workers (its fair setting for two cores)."""
+    both = f"0-{CORES - 1}"
+    venv_bin = pathlib.Path(args.baseline_venv) / "bin"
+    servers = {
+        "aml-scorer": Server("aml-scorer", [args.scorer, "--host", "127.0.0.1"], DEFAULTS, cpus=both),
+        "HTTP floor": Server("HTTP floor", [args.floor, "{port}"], cpus=both),
+        "baseline": Server("baseline", [str(venv_bin / "azmlinfsrv"), "--entry_script", str(ROOT / "benches" / "baseline" / "score.py"), "--port", "{port}"],
+                           {"AZUREML_MODEL_DIR": model_dir, "PATH": f"{venv_bin}:{os.environ['PATH']}", "OPENBLAS_NUM_THREADS": "1", "WORKER_COUNT": str(CORES)},
+                           cpus=both),
+    }
+    out = {}
+    for name, server in servers.items():
+        server.start()
+        runs = [wrk(server.port, 64, True, args.seconds, cpus=both) for _ in range(args.repeats)]
+        out[name] = tuple(statistics.median(r[i] for r in runs) for i in range(3))
+        print(f"  2 cores {name}: {out[name]}", file=sys.stderr)
+        server.stop()
+    return out
 
 
 def batching(args):
@@ -237,7 +311,7 @@ def batching(args):
     row = json.dumps({"data": [[0.1 * i for i in range(10)]]}).encode()
     out = {}
     for label, extra in (("off", {}), ("on", {"AML_SCORER_BATCH_MAX_ROWS": "64", "AML_SCORER_BATCH_WAIT_US": "500"})):
-        env = {"AML_SCORER_MODEL_FILE": mlp, "AZUREML_LOG_LEVEL": "warn", **extra}
+        env = {"AML_SCORER_MODEL_FILE": mlp, **DEFAULTS, **extra}
         server = Server(f"mlp batching {label}", [args.scorer, "--host", "127.0.0.1"], env)
         server.start()
         runs = [wrk(server.port, 64, True, args.seconds, body=row) for _ in range(args.repeats)]
@@ -254,7 +328,7 @@ def records(args):
     rows = [{f"f{j}": round(rng.uniform(-100, 100), 3) for j in range(15)} for _ in range(10000)]
     body = json.dumps({"data": rows}, separators=(",", ":")).encode()
     probe = json.dumps({"data": rows[:1]}).encode()
-    server = Server("records", [args.scorer, "--host", "127.0.0.1"], {"AML_SCORER_MODEL_FILE": model}, probe)
+    server = Server("records", [args.scorer, "--host", "127.0.0.1"], {"AML_SCORER_MODEL_FILE": model, **DEFAULTS}, probe)
     server.start()
     try:
         seconds, answer = timed_requests(server.port, body, max(5, args.repeats))
@@ -275,9 +349,17 @@ def render(r):
         "generator the other, so absolute numbers are low and the ratios are what matters. Every figure is the median",
         "of the runs of one script run; the machine is shared and noisy.",
         "",
-        "Baseline: `azureml-inference-server-http` 1.5.1 (`azmlinfsrv`, gunicorn, one worker) with Azure's model-1",
-        "`score.py` on the pickled scikit-learn model. HTTP floor: the same axum/tokio stack answering a constant",
-        "39-byte body (`tools/http-floor`).",
+        "aml-scorer runs at its **default settings**, as a container runs it: log level info, JSON lines to a file,",
+        "the default access log (every error and slow request a line, the rest a summary line a minute; see the",
+        "README's \"Logs\"). Peers, each at its fair best settings for one core:",
+        "",
+        "- Baseline: `azureml-inference-server-http` 1.5.1 (`azmlinfsrv`, gunicorn, one worker) with Azure's model-1",
+        "  `score.py` on the pickled scikit-learn model, numpy with one BLAS thread (`OPENBLAS_NUM_THREADS=1`) and",
+        "  OpenBLAS's own core detection; its access log as shipped.",
+        "- MLServer 1.7.1 with mlserver-sklearn 1.7.1 (scikit-learn 1.9.1) serving the same pickle on KServe V2,",
+        "  `parallel_workers` 0 (inference in the server process, as MLServer's docs advise without a spare core; with",
+        "  1 worker process it answered 25 requests/s with errors on one core), one BLAS thread, its logging as shipped.",
+        "- HTTP floor: the same axum/tokio stack answering a constant 39-byte body (`tools/http-floor`), no logging.",
         "",
         "## Throughput and latency (sample request, 2 rows)",
         "",
@@ -302,6 +384,34 @@ def render(r):
         x, y = a[f"rows_{rows}"], b[f"rows_{rows}"]
         ok = "correct" if x[1] and y[1] else "MISMATCH"
         lines.append(f"| {rows:,}-row request ({x[2] / 1e6:.2f} MB), ms per request ({ok}) | {x[0]:.2f} | {y[0]:.1f} | {y[0] / x[0]:.0f}x faster |")
+    v2, two = r["v2"], r["two_cores"]
+    ours, peer = v2["aml-scorer"], v2["MLServer"]
+    lines += [
+        "",
+        "## KServe V2 (`/v2/models/{name}/infer`, the sample as one FP64 [2, 10] tensor, keep-alive)",
+        "",
+        "| connections | aml-scorer req/s | MLServer req/s | vs MLServer | aml-scorer p50 / p99 ms | MLServer p50 / p99 ms | aml-scorer V2 / `/score` |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for c in (8, 64):
+        x, y = ours[c], peer[c]
+        lines.append(f"| {c} | {x[0]:,.0f} | {y[0]:,.0f} | {x[0] / y[0]:.1f}x | {x[1]:.3f} / {x[2]:.3f} | {y[1]:.1f} / {y[2]:.1f} | {100 * x[0] / a[(c, True)][0]:.0f} % |")
+    lines += [
+        "",
+        f"V2 answers: aml-scorer {ours['answer']}, MLServer {peer['answer']}.",
+        "",
+        f"## Two cores (server on CPUs 0-{CORES - 1}, wrk on the same CPUs, 64 keep-alive connections, sample request)",
+        "",
+        "The load generator takes part of the same two cores, so these are not twice the one-core figures. The baseline",
+        f"runs {CORES} gunicorn workers (`WORKER_COUNT={CORES}`), its fair setting for {CORES} cores; aml-scorer its defaults (threads follow the cores).",
+        "",
+        "| server | req/s | p50 / p99 ms | vs one core |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for name, one in (("aml-scorer", a), ("HTTP floor", f), ("baseline", b)):
+        x = two[name]
+        lines.append(f"| {name} | {x[0]:,.0f} | {x[1]:.3f} / {x[2]:.3f} | {x[0] / one[(64, True)][0]:.2f}x |")
+    lines.append(f"| aml-scorer vs baseline | {two['aml-scorer'][0] / two['baseline'][0]:.1f}x | | |")
     off, on = r["batching"]["off"], r["batching"]["on"]
     lines += [
         "",
@@ -325,7 +435,11 @@ def render(r):
     ka, close = a[(64, True)], a[(64, False)]
     targets = [
         ("64 keep-alive connections: x baseline req/s", ">= 50x", ka[0] / b[(64, True)][0], 50, "x"),
+        ("8 keep-alive connections: share of the HTTP floor", ">= 85 %", 100 * a[(8, True)][0] / f[(8, True)][0], 85, " %"),
         ("64 keep-alive connections: share of the HTTP floor", ">= 85 %", 100 * ka[0] / f[(64, True)][0], 85, " %"),
+        ("V2, 64 connections: x MLServer req/s", ">= 50x", ours[64][0] / peer[64][0], 50, "x"),
+        ("V2, 64 connections: p99 (ms)", "< 5", ours[64][2], -5, ""),
+        ("V2 req/s as a share of `/score` (64 connections)", ">= 90 %", 100 * ours[64][0] / ka[0], 90, " %"),
         ("64 keep-alive connections: p99 (ms)", "< 5", ka[2], -5, ""),
         ("64 connections, Connection: close: x baseline", ">= 15x", close[0] / b[(64, False)][0], 15, "x"),
         ("peak resident memory under load (MB)", "< 30", a["rss_mb"], -30, ""),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The side-by-side benchmark: builds the release binary (the same static build as the image) and
-# the HTTP floor (tools/http-floor), sets up the Python baseline in a venv, runs benches/bench.py and writes
+# the HTTP floor (tools/http-floor), sets up the Python baseline and MLServer in venvs, runs benches/bench.py and writes
 # BENCHMARKS.md. Takes about 15 minutes; not part of CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,8 +19,15 @@ if [ ! -x "$venv/bin/azmlinfsrv" ] || [ benches/requirements.txt -nt "$venv/bin/
   touch "$venv/bin/azmlinfsrv"
 fi
 
+mlserver_venv=target/mlserver-venv
+if [ ! -x "$mlserver_venv/bin/mlserver" ] || [ benches/requirements-mlserver.txt -nt "$mlserver_venv/bin/mlserver" ]; then
+  python3 -m venv "$mlserver_venv"
+  "$mlserver_venv/bin/pip" install --quiet --disable-pip-version-check -r benches/requirements-mlserver.txt
+  touch "$mlserver_venv/bin/mlserver"
+fi
+
 # OpenBLAS settings of these machines slow numpy down; the baseline gets numpy's own choice.
 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 benches/bench.py \
   --scorer "$target_dir/$target/release/aml-scorer" \
   --floor "$target_dir/$target/release/http-floor" \
-  --baseline-venv "$venv" "$@"
+  --baseline-venv "$venv" --mlserver-venv "$mlserver_venv" "$@"

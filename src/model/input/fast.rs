@@ -140,7 +140,10 @@ impl Scanner<'_> {
             return match (negative, magnitude) {
                 (true, 0) => T::from_f64(-0.0),
                 (true, _) => T::from_i64(-magnitude),
-                (false, _) => T::from_u64(magnitude as u64),
+                // serde_json's u64 for a positive integer, the same value: converting it from an
+                // i64 is one instruction, from a u64 (to a float) a sequence that took a quarter
+                // of the scanner's time.
+                (false, _) => T::from_i64(magnitude),
             };
         }
         let text = std::str::from_utf8(&bytes[start..at]).ok()?;
