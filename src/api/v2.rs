@@ -118,7 +118,16 @@ pub(super) struct InferInput {
     pub(super) name: String,
     pub(super) shape: Vec<i64>,
     pub(super) datatype: String,
-    pub(super) data: Value,
+    pub(super) data: tensor::Leaves,
+}
+
+/// The protocol's answer.
+#[derive(serde::Serialize)]
+struct InferResponse<'a> {
+    model_name: &'a str,
+    model_version: &'static str,
+    id: Option<&'a str>,
+    outputs: Vec<tensor::OutputTensor<'a>>,
 }
 
 /// An inference request in, the protocol's answer (as JSON bytes) out.
@@ -175,13 +184,13 @@ impl Codec for InferCodec {
                 )
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let answer = json!({
-            "model_name": self.model_name,
-            "model_version": "1",
-            "id": self.id,
-            "outputs": outputs,
-        });
-        Ok(serde_json::to_vec(&answer).expect("a JSON value always serialises"))
+        let answer = InferResponse {
+            model_name: &self.model_name,
+            model_version: "1",
+            id: self.id.as_deref(),
+            outputs,
+        };
+        Ok(serde_json::to_vec(&answer).expect("strings and finite numbers always serialise"))
     }
 }
 

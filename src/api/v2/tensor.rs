@@ -1,7 +1,11 @@
 //! KServe V2 tensors: each request input checked against the model's input of that name and
 //! converted, and the model's outputs as V2 output tensors.
 
-use serde_json::{json, Value};
+use serde::{
+    de::{self, DeserializeSeed, SeqAccess, Visitor},
+    Deserialize, Deserializer, Serialize,
+};
+use serde_json::Value;
 
 use super::{datatype, InferRequest};
 use crate::api::ApiError;
@@ -51,8 +55,7 @@ pub(super) fn to_batch(request: &InferRequest, spec: &ModelSpec) -> Result<Batch
             )));
         }
         let width = input.width.unwrap_or(1);
-        let mut flat = Vec::with_capacity(count * width);
-        flatten(&given.data, &mut flat);
+        let flat = &given.data.0;
         if flat.len() != count * width {
             let message = format!(
                 "input {:?}: shape {:?} needs {} values, data has {}",
@@ -63,7 +66,7 @@ pub(super) fn to_batch(request: &InferRequest, spec: &ModelSpec) -> Result<Batch
             );
             return Err(bad(message));
         }
-        inputs.push(convert(&flat, input)?);
+        inputs.push(convert(flat, input)?);
     }
     Ok(Batch {
         rows: rows.unwrap_or(0),
@@ -86,17 +89,83 @@ fn rows_of(shape: &[i64], input: &TensorSpec) -> Result<usize, ApiError> {
     }
 }
 
-/// Row-major leaves of flat or nested `data`.
-fn flatten<'a>(data: &'a Value, out: &mut Vec<&'a Value>) {
-    match data {
-        Value::Array(items) => items.iter().for_each(|item| flatten(item, out)),
-        leaf => out.push(leaf),
+/// A request tensor's `data`, flat or nested: its leaves in row-major order, collected while
+/// the body is parsed (no `Value` tree of nested arrays to build and walk).
+pub(in crate::api) struct Leaves(pub(in crate::api) Vec<Value>);
+
+impl<'de> Deserialize<'de> for Leaves {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut leaves = Vec::new();
+        deserializer.deserialize_any(Collect(&mut leaves))?;
+        Ok(Leaves(leaves))
     }
 }
 
-fn convert(flat: &[&Value], input: &TensorSpec) -> Result<Values, ApiError> {
+/// Pushes every leaf it visits; arrays are walked into. Numbers keep serde_json's kinds (an
+/// integer stays an integer), as `Value` keeps them.
+struct Collect<'a>(&'a mut Vec<Value>);
+
+impl<'de> DeserializeSeed<'de> for Collect<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Collect<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("tensor data: values or nested arrays of values")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
+        while items.next_element_seed(Collect(&mut *self.0))?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_bool<E: de::Error>(self, value: bool) -> Result<(), E> {
+        self.0.push(Value::Bool(value));
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<(), E> {
+        self.0.push(Value::from(value));
+        Ok(())
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<(), E> {
+        self.0.push(Value::from(value));
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<(), E> {
+        self.0.push(Value::from(value));
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<(), E> {
+        self.0.push(Value::from(value));
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.0.push(Value::Null);
+        Ok(())
+    }
+
+    /// An object is a leaf too (and an error later, naming its place).
+    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        self.0
+            .push(Value::deserialize(de::value::MapAccessDeserializer::new(map))?);
+        Ok(())
+    }
+}
+
+fn convert(flat: &[Value], input: &TensorSpec) -> Result<Values, ApiError> {
     /// Every value converted, or the index of the first that does not fit.
-    fn each<T>(flat: &[&Value], convert: impl Fn(&Value) -> Option<T>) -> Result<Vec<T>, usize> {
+    fn each<T>(flat: &[Value], convert: impl Fn(&Value) -> Option<T>) -> Result<Vec<T>, usize> {
         flat.iter()
             .enumerate()
             .map(|(index, value)| convert(value).ok_or(index))
@@ -111,7 +180,7 @@ fn convert(flat: &[&Value], input: &TensorSpec) -> Result<Values, ApiError> {
         ElementType::String => each(flat, |v| v.as_str().map(str::to_owned)).map(Values::from),
     };
     values.map_err(|index| {
-        let value = flat[index];
+        let value = &flat[index];
         let what = if input.element.is_numeric() && !value.is_number() {
             format!("holds a non-number ({value})")
         } else {
@@ -128,32 +197,57 @@ fn number<T: Element>(value: &Value) -> Option<T> {
     T::from_json(value.as_number()?)
 }
 
-/// One V2 output tensor.
-pub(super) fn output_tensor(spec: &TensorSpec, output: &Output, rows: usize) -> Result<Value, ApiError> {
-    let shape = if spec.rank1 && output.per_row == 1 {
-        json!([rows])
-    } else {
-        json!([rows, output.per_row])
+/// One V2 output tensor, serialised straight from the model's buffer (no `Value` per number).
+#[derive(Serialize)]
+pub(super) struct OutputTensor<'a> {
+    name: &'a str,
+    datatype: &'static str,
+    shape: Vec<usize>,
+    data: Data<'a>,
+}
+
+/// An output's values as a JSON array.
+struct Data<'a>(&'a Values);
+
+impl Serialize for Data<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Values::F32(v) => v.serialize(serializer),
+            Values::F64(v) => v.serialize(serializer),
+            Values::I32(v) => v.serialize(serializer),
+            Values::I64(v) => v.serialize(serializer),
+            Values::Bool(v) => v.serialize(serializer),
+            Values::String(v) => v.serialize(serializer),
+        }
+    }
+}
+
+/// One V2 output tensor; only standard JSON goes out, so a non-finite value is an error.
+pub(super) fn output_tensor<'a>(
+    spec: &'a TensorSpec,
+    output: &'a Output,
+    rows: usize,
+) -> Result<OutputTensor<'a>, ApiError> {
+    let finite = match &output.values {
+        Values::F32(v) => v.iter().all(|x| x.is_finite()),
+        Values::F64(v) => v.iter().all(|x| x.is_finite()),
+        _ => true,
     };
-    let non_finite = || {
-        bad(format!(
+    if !finite {
+        return Err(bad(format!(
             "output {:?}: the model produced a non-finite value",
             spec.name
-        ))
+        )));
+    }
+    let shape = if spec.rank1 && output.per_row == 1 {
+        vec![rows]
+    } else {
+        vec![rows, output.per_row]
     };
-    let data = match &output.values {
-        Values::F32(v) if v.iter().all(|x| x.is_finite()) => json!(v),
-        Values::F64(v) if v.iter().all(|x| x.is_finite()) => json!(v),
-        Values::F32(_) | Values::F64(_) => return Err(non_finite()),
-        Values::I32(v) => json!(v),
-        Values::I64(v) => json!(v),
-        Values::Bool(v) => json!(v),
-        Values::String(v) => json!(v),
-    };
-    Ok(json!({
-        "name": spec.name,
-        "datatype": datatype(output.values.element()),
-        "shape": shape,
-        "data": data,
-    }))
+    Ok(OutputTensor {
+        name: &spec.name,
+        datatype: datatype(output.values.element()),
+        shape,
+        data: Data(&output.values),
+    })
 }
