@@ -9,8 +9,10 @@ use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 
 mod facts;
+mod tensors;
 
-use facts::{declared_input, describe, output_specs};
+use facts::{declared_input, describe, output_specs, tdim_outputs_as_i64};
+use tensors::{from_tensor, into_tensor};
 
 use super::{Batch, ElementType, ModelSpec, Output, PredictError, Predictions, Predictor, Values};
 
@@ -62,7 +64,10 @@ pub struct OnnxModel {
     /// run (`SimpleState::run`), keeping only those allocations. There are at most as many as
     /// runs ever went at once (the scoring slots and the runtime's worker threads).
     states: Mutex<Vec<TypedSimpleState>>,
-    /// False only in the benchmark that measures what the pool saves.
+    /// Whether runs reuse pooled states: only for plans without operator state. An operator
+    /// with state (a `Scan`, as KNeighbors exports use) keeps it from one run to the next, so a
+    /// reused state would carry one request into another; those plans get a fresh state per run.
+    /// False also in the benchmark that measures what the pool saves.
     reuse_states: bool,
     spec: ModelSpec,
     input_shape: String,
@@ -136,9 +141,9 @@ impl OnnxModel {
         let (input_shape, output_shape) = describe(&typed).map_err(optimise)?;
         let plan = typed.into_runnable().map_err(optimise)?;
         let loaded = OnnxModel {
+            reuse_states: stateless(&plan),
             plan,
             states: Mutex::default(),
-            reuse_states: true,
             spec: ModelSpec {
                 inputs,
                 outputs,
@@ -206,6 +211,13 @@ impl OnnxModel {
         }
         Ok(fastest)
     }
+}
+
+/// Whether no operator of `plan` keeps state between runs (checked on a fresh run state).
+fn stateless(plan: &Arc<TypedRunnableModel>) -> bool {
+    plan.spawn()
+        .map(|state| state.op_states.iter().all(Option::is_none))
+        .unwrap_or(false)
 }
 
 impl OnnxModel {
@@ -279,65 +291,38 @@ impl Predictor for OnnxModel {
     }
 }
 
-/// tract reads ONNX's Cast to int64 as a cast to its symbolic dimension type (for shape
-/// arithmetic); an output of that type (a classifier's label cast to int64) is cast back.
-fn tdim_outputs_as_i64(model: &mut TypedModel) -> TractResult<()> {
-    let outputs = model.output_outlets()?.to_vec();
-    let mut changed = false;
-    let mut wired = Vec::with_capacity(outputs.len());
-    for outlet in outputs {
-        if model.outlet_fact(outlet)?.datum_type != DatumType::TDim {
-            wired.push(outlet);
-            continue;
-        }
-        let label = model.outlet_label(outlet).map(str::to_owned);
-        let name = format!("{}.as_i64", model.node(outlet.node).name);
-        let cast = model.wire_node(
-            name,
-            tract_onnx::tract_core::ops::cast::cast(DatumType::I64),
-            &[outlet],
-        )?[0];
-        if let Some(label) = label {
-            model.set_outlet_label(cast, label)?;
-        }
-        wired.push(cast);
-        changed = true;
-    }
-    if changed {
-        model.select_output_outlets(&wired)?;
-    }
-    Ok(())
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// A tensor of `shape` over `values`, without a copy.
-fn into_tensor(values: Values, shape: &[usize]) -> Result<Tensor, PredictError> {
-    fn shaped<T: Datum>(values: Vec<T>, shape: &[usize]) -> Result<Tensor, PredictError> {
-        let array = tract_ndarray::ArrayD::from_shape_vec(shape, values).map_err(PredictError::engine)?;
-        Ok(Tensor::from(array))
+    fn load(path: &str) -> OnnxModel {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        OnnxModel::load(&root.join(path)).expect("the model loads")
     }
-    match values {
-        Values::F32(v) => shaped(v, shape),
-        Values::F64(v) => shaped(v, shape),
-        Values::I32(v) => shaped(v, shape),
-        Values::I64(v) => shaped(v, shape),
-        Values::Bool(v) => shaped(v, shape),
-        Values::String(v) => shaped(v, shape),
-    }
-}
 
-/// The tensor's values, row-major, without a copy when tract hands over its buffer.
-fn from_tensor(tensor: Tensor) -> Result<Values, PredictError> {
-    fn plain<T: Datum>(tensor: Tensor) -> Result<Vec<T>, PredictError> {
-        let array = tensor.into_plain_array::<T>().map_err(PredictError::engine)?;
-        Ok(array.into_raw_vec_and_offset().0)
+    #[test]
+    fn only_plans_without_operator_state_reuse_run_states() {
+        assert!(load("model/sklearn_regression_model.onnx").reuse_states);
+        // Its Scan keeps state between runs: a reused state made the next request panic.
+        let knn = load("tests/fixtures/zoo/kneighbors_regressor.onnx");
+        assert!(!knn.reuse_states);
     }
-    Ok(match tensor.datum_type() {
-        DatumType::F32 => Values::F32(plain(tensor)?),
-        DatumType::F64 => Values::F64(plain(tensor)?),
-        DatumType::I32 => Values::I32(plain(tensor)?),
-        DatumType::I64 => Values::I64(plain(tensor)?),
-        DatumType::Bool => Values::Bool(plain(tensor)?),
-        DatumType::String => Values::String(plain(tensor)?),
-        other => return Err(PredictError::engine(format!("unsupported output type {other:?}"))),
-    })
+
+    #[test]
+    fn a_reused_state_answers_as_a_fresh_one_whatever_the_row_count() {
+        let pooled = load("model/sklearn_regression_model.onnx");
+        let fresh = load("model/sklearn_regression_model.onnx").with_fresh_state_per_run();
+        for rows in [1, 7, 2, 300, 1] {
+            let values: Vec<f64> = (0..rows * 10).map(|i| (i % 13) as f64 - 6.0).collect();
+            let batch = Batch {
+                rows,
+                inputs: vec![Values::F64(values)],
+            };
+            let (a, b) = (
+                pooled.predict(batch.clone()).unwrap(),
+                fresh.predict(batch).unwrap(),
+            );
+            assert_eq!(a.outputs[0].values, b.outputs[0].values, "{rows} rows");
+        }
+    }
 }

@@ -131,3 +131,33 @@ pub(super) fn describe(model: &TypedModel) -> TractResult<(String, String)> {
     })?;
     Ok((inputs, outputs))
 }
+
+/// tract reads ONNX's Cast to int64 as a cast to its symbolic dimension type (for shape
+/// arithmetic); an output of that type (a classifier's label cast to int64) is cast back.
+pub(super) fn tdim_outputs_as_i64(model: &mut TypedModel) -> TractResult<()> {
+    let outputs = model.output_outlets()?.to_vec();
+    let mut changed = false;
+    let mut wired = Vec::with_capacity(outputs.len());
+    for outlet in outputs {
+        if model.outlet_fact(outlet)?.datum_type != DatumType::TDim {
+            wired.push(outlet);
+            continue;
+        }
+        let label = model.outlet_label(outlet).map(str::to_owned);
+        let name = format!("{}.as_i64", model.node(outlet.node).name);
+        let cast = model.wire_node(
+            name,
+            tract_onnx::tract_core::ops::cast::cast(DatumType::I64),
+            &[outlet],
+        )?[0];
+        if let Some(label) = label {
+            model.set_outlet_label(cast, label)?;
+        }
+        wired.push(cast);
+        changed = true;
+    }
+    if changed {
+        model.select_output_outlets(&wired)?;
+    }
+    Ok(())
+}
