@@ -473,8 +473,8 @@ def render(r):
 # targets this machine misses; kept here so that every run of the script carries it.
 LIMITS = """### What limits the targets that runs miss
 
-Runs vary by 10-20 % on this shared machine (the same binary gave 20,000 and 30,000 requests/s
-minutes apart); these are the limits the profiles show (`perf record` on the server under the
+Runs vary by 10-50 % on this shared machine (the same binary gave 20,000 and 33,000 requests/s
+minutes apart, and the baseline 456-704 at 64 connections); these are the limits the profiles show (`perf record` on the server under the
 64-connection load, flat profile by crate).
 
 - **The access log** was the first limit at the defaults: a JSON line per request and a tracing
@@ -482,8 +482,9 @@ minutes apart); these are the limits the profiles show (`perf record` on the ser
   line each and successes a summary line (README "Logs"); the span is gone (error lines carry the
   request id themselves). Profile before: `tracing_subscriber` 3.9 %, `core::fmt` and the JSON line
   7 %, `writev` of the log 1-2 %; after: none of them (summary atomics, well under 1 %).
-- **x the baseline at 64 connections (about 41-48x, target 50x)** and **the share of the HTTP floor
-  (33-40 %, target 85 %).** After the access log, the profile is flat: the kernel's loopback TCP
+- **x the baseline at 64 connections (41x, 73x and 56x in this stop's three full runs, target
+  50x: met in two; p99 2.7-4.5 ms, met in all three)** and **the share of the HTTP floor (33-55 %,
+  target 85 %, missed).** After the access log, the profile is flat: the kernel's loopback TCP
   35-40 % (the floor pays it too), tract 12-14 % (plan, tensors, matmul packing, 2.6 us a run now
   that run states are pooled, 3.6 us with a fresh state: criterion `state_reuse`), mimalloc 5 %,
   hyper 5 %, http headers 3-4 %, tokio 4 %, our parsing, deadlines, metrics and writing 5 %. A scored
@@ -491,15 +492,19 @@ minutes apart); these are the limits the profiles show (`perf record` on the ser
   work. 85 % of the floor would leave 2-3 us for everything a scored request adds, which is
   tract's own per-run cost alone. What is left to try: a native path for linear models (no tract
   plan), fewer headers per answer, a cheaper hasher for the metric families.
-- **V2 at 50x MLServer (36-38x).** MLServer answered 565-875 requests/s on one core across runs
+- **V2 at 50x MLServer (36x, 27x and 41x in three runs; V2 p99 4.5-5.4 ms).** MLServer answered
+  430-875 requests/s on one core across runs
   (with `parallel_workers` 0, its best); 50x of that is 28,000-44,000 requests/s, at or above what
   the floor's share allows `/score` itself. V2 now parses its tensors while reading the body and
-  writes the answer from the model's buffers (V2-specific code is 4-5 % of the profile): it runs at
-  75-95 % of `/score`, the rest being its larger body and answer.
-- **The 228,000-row request (19x, target 20x).** Of our 55 ms: the number scanner (u64-to-float
+  writes the answer from the model's buffers (V2-specific code is 4-5 % of the profile). Measured
+  alternating with `/score` in one process it runs at 94 % of `/score` at 8 connections and 75 % at
+  64 (target 90 %): its body and answer are twice the sample's, and serde's generic
+  deserialisation of the tensor object (names, datatype, shape) is what is left of its own cost.
+- **The 228,000-row request (19x, 14x and 17x in three runs, target 20x; the baseline itself took
+  0.79-1.07 s).** Of our 55-62 ms: the number scanner (u64-to-float
   conversion was a quarter of it; positive integers now convert from i64), tract's f64 matmul
   (no SIMD f64 kernel on this CPU), ryu writing 228,000 answers, the 5 MB body on loopback.
-- **Dynamic batching (1.1-1.9x, target 2x)** at the defaults: batching saves the model's per-call
+- **Dynamic batching (1.1x, 2.2x and 1.6x in three runs, target 2x)** at the defaults: batching saves the model's per-call
   cost, not the per-request HTTP cost, which is most of a 1-row request on one core.
 - **`Connection: close`**: aml-scorer runs at 75-100 % of the HTTP floor there (connection set-up
   and teardown dominate)."""
@@ -517,10 +522,14 @@ per run). Everything else is per connection or per thread: tokio's scheduler kee
 task on its worker, mimalloc has a heap per thread, the model plan is read-only and shared without
 a lock, and the log writer is only touched by errors and the summary.
 
-- **2 cores, measured**: the server on both cores with wrk on the same two answered 1.16x its
-  one-core rate, while the HTTP floor answered 0.75x: wrk takes a core's worth of the two, so the
-  one-core runs (wrk on its own core) are the cleaner comparison. The server's threads follow the
-  cores (logged at start as `cores`), and no lock or atomic shows in the profile above 0.5 %.
+- **2 cores, measured**: the server on both cores with wrk on the same two answered 0.85-1.26x its
+  one-core rate across three runs, while the HTTP floor answered 0.72-0.76x: wrk takes a core's
+  worth of the two, so the one-core runs (wrk on its own core) are the cleaner comparison. The
+  server's threads follow the cores (logged at start as `cores`). A `perf record` of the server on
+  both cores (64 connections, defaults) shows no user-space lock or atomic above 0.5 %: the
+  latency histogram's `observe` 0.46 %, the in-flight budget's semaphore 0.07 %, no futex or
+  parking-lot frames; the kernel's wake-ups (`_raw_spin_unlock_irqrestore`, 3.7 %) are the TCP
+  loopback's, which the floor has too.
 - **4-8 cores**: near-linear, about 20,000-30,000 requests/s a core on the sample, because the
   per-request shared writes are about ten atomic operations, tens of nanoseconds each when another
   core holds the line, against 35-40 us of work.

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod access_log;
 mod bad_input;
 mod container;
 mod hostile;
