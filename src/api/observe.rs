@@ -165,11 +165,7 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     response
 }
 
-/// The access-log policy: errors (5xx at `error`, 4xx at `info`) and slow requests get a line
-/// (up to `MAX_LINES_PER_SECOND`); other requests a line at `info` with
-/// `AML_SCORER_ACCESS_LOG=all`, else at `debug` (so `AZUREML_LOG_LEVEL=debug` shows every
-/// request) and a count in the summary.
-/// A request the access log sees, with its response.
+/// A finished request, as the access log sees it.
 struct Finished<'a> {
     route: &'static str,
     method: &'a Method,
@@ -178,6 +174,10 @@ struct Finished<'a> {
     elapsed: Duration,
 }
 
+/// The access-log policy: errors (5xx at `error`, 4xx at `info`) and slow requests get a line
+/// (up to `MAX_LINES_PER_SECOND`); other requests a line at `info` with
+/// `AML_SCORER_ACCESS_LOG=all`, else at `debug` (so `AZUREML_LOG_LEVEL=debug` shows every
+/// request) and a count in the summary.
 fn log_request(access: &AccessLog, response: &Response, request: &Finished<'_>) {
     let Finished {
         route,
