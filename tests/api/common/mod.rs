@@ -45,6 +45,9 @@ pub struct Server {
     child: Child,
     pub addr: SocketAddr,
     logs: Arc<Mutex<Vec<String>>>,
+    /// The threads reading stdout and stderr: an exited process's last lines may still be in the
+    /// pipe, so `wait_exit` joins them before a test reads the log.
+    readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
@@ -81,16 +84,26 @@ impl Server {
         let (addr_tx, addr_rx) = mpsc::channel();
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
-        spawn_reader(BufReader::new(stdout), logs.clone(), Some(addr_tx));
-        spawn_reader(BufReader::new(stderr), logs.clone(), None);
+        let readers = vec![
+            spawn_reader(BufReader::new(stdout), logs.clone(), Some(addr_tx)),
+            spawn_reader(BufReader::new(stderr), logs.clone(), None),
+        ];
         match addr_rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(addr) => Ok(Server { child, addr, logs }),
+            Ok(addr) => Ok(Server {
+                child,
+                addr,
+                logs,
+                readers,
+            }),
             Err(_) => {
                 let status = wait_with_timeout(&mut child, Duration::from_secs(30)).unwrap_or_else(|| {
                     let _ = child.kill();
                     child.wait().expect("the killed child is reaped")
                 });
-                std::thread::sleep(Duration::from_millis(100));
+                let deadline = Instant::now() + Duration::from_secs(5);
+                while readers.iter().any(|reader| !reader.is_finished()) && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
                 let text = logs.lock().unwrap().join("\n");
                 Err((text, status))
             }
@@ -150,9 +163,15 @@ impl Server {
         assert!(status.success());
     }
 
-    /// Waits for the process to exit.
+    /// Waits for the process to exit, then for its last log lines to be read (the pipes close
+    /// when it exits, unless a child of its own still holds them: bounded by `timeout` too).
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        wait_with_timeout(&mut self.child, timeout)
+        let deadline = Instant::now() + timeout;
+        let status = wait_with_timeout(&mut self.child, timeout)?;
+        while self.readers.iter().any(|reader| !reader.is_finished()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Some(status)
     }
 }
 
@@ -178,7 +197,7 @@ fn spawn_reader(
     reader: impl BufRead + Send + 'static,
     logs: Arc<Mutex<Vec<String>>>,
     addr_tx: Option<mpsc::Sender<SocketAddr>>,
-) {
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         for line in reader.lines().map_while(Result::ok) {
             if std::env::var_os("TEST_LOG").is_some() {
@@ -191,7 +210,7 @@ fn spawn_reader(
             }
             logs.lock().unwrap().push(line);
         }
-    });
+    })
 }
 
 fn listening_address(line: &str) -> Option<SocketAddr> {
