@@ -19,7 +19,13 @@ pub fn snippets(markdown: &str) -> Vec<Snippet> {
             (None, Some(info)) => {
                 let shell = matches!(info.trim(), "sh" | "bash" | "shell");
                 let code = String::new();
-                block = Some((shell, Snippet { line: index + 2, code }));
+                block = Some((
+                    shell,
+                    Snippet {
+                        line: index + 2,
+                        code,
+                    },
+                ));
             }
             (Some(_), Some(_)) => {
                 let (shell, snippet) = block.take().expect("inside a block");
@@ -34,7 +40,10 @@ pub fn snippets(markdown: &str) -> Vec<Snippet> {
             (None, None) => {
                 let spans = line.split('`').skip(1).step_by(2);
                 for span in spans.filter(|span| span.starts_with("curl ")) {
-                    snippets.push(Snippet { line: index + 1, code: format!("{span}\n") });
+                    snippets.push(Snippet {
+                        line: index + 1,
+                        code: format!("{span}\n"),
+                    });
                 }
             }
         }
@@ -63,7 +72,10 @@ pub fn items(code: &str, first_line: usize) -> Vec<Item> {
     let end_word = |word: &mut Option<String>, words: &mut Vec<String>| words.extend(word.take());
     let end_command = |words: &mut Vec<String>, items: &mut Vec<Item>, start: usize| {
         if !words.is_empty() {
-            items.push(Item::Command { line: start, words: std::mem::take(words) });
+            items.push(Item::Command {
+                line: start,
+                words: std::mem::take(words),
+            });
         }
     };
     while let Some(c) = chars.next() {
