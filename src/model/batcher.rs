@@ -9,6 +9,7 @@ use std::{
 };
 
 use super::{Batch, Output, PredictError, Predictions, Predictor, Values};
+use crate::telemetry::Metrics;
 
 /// Dynamic batching settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,15 +34,20 @@ pub(super) struct BatchQueue {
 
 impl BatchQueue {
     /// Starts `workers` threads that each collect up to `max_rows` rows, waiting at most `wait`
-    /// after the first request of a batch, then run them as one call.
-    pub(super) fn start(inner: Arc<dyn Predictor>, settings: Batching, workers: usize) -> Self {
+    /// after the first request of a batch, then run them as one call (counted in `metrics`).
+    pub(super) fn start(
+        inner: Arc<dyn Predictor>,
+        settings: Batching,
+        workers: usize,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let (queue, receiver) = mpsc::channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
         for index in 0..workers.max(1) {
-            let (inner, receiver) = (inner.clone(), receiver.clone());
+            let (inner, receiver, metrics) = (inner.clone(), receiver.clone(), metrics.clone());
             std::thread::Builder::new()
                 .name(format!("batcher-{index}"))
-                .spawn(move || run_worker(inner.as_ref(), &receiver, settings))
+                .spawn(move || run_worker(inner.as_ref(), &receiver, settings, &metrics))
                 .expect("the OS can start a batching thread");
         }
         BatchQueue { queue }
@@ -58,7 +64,12 @@ impl BatchQueue {
 
 /// One worker: holds the queue while it gathers a batch (so the other worker runs meanwhile),
 /// then releases it and runs the model.
-fn run_worker(inner: &dyn Predictor, receiver: &Mutex<mpsc::Receiver<Job>>, settings: Batching) {
+fn run_worker(
+    inner: &dyn Predictor,
+    receiver: &Mutex<mpsc::Receiver<Job>>,
+    settings: Batching,
+    metrics: &Metrics,
+) {
     let max_rows = settings.max_rows.get();
     loop {
         let jobs = {
@@ -85,13 +96,14 @@ fn run_worker(inner: &dyn Predictor, receiver: &Mutex<mpsc::Receiver<Job>>, sett
             }
             jobs
         };
-        run_jobs(inner, jobs);
+        run_jobs(inner, jobs, metrics);
     }
 }
 
-fn run_jobs(inner: &dyn Predictor, mut jobs: Vec<Job>) {
+fn run_jobs(inner: &dyn Predictor, mut jobs: Vec<Job>, metrics: &Metrics) {
     if jobs.len() == 1 {
         let job = jobs.pop().expect("the length was just checked");
+        metrics.observe_model_call(job.batch.rows);
         let _ = job.reply.send(inner.predict(job.batch));
         return;
     }
@@ -113,6 +125,7 @@ fn run_jobs(inner: &dyn Predictor, mut jobs: Vec<Job>) {
         }
         replies.push(job.reply);
     }
+    metrics.observe_model_call(combined.rows);
     match inner.predict(combined) {
         Ok(predictions) => {
             for (reply, part) in replies.into_iter().zip(split(predictions, &counts)) {

@@ -72,7 +72,8 @@ impl Scorer {
         metrics: Arc<Metrics>,
     ) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let batcher = batching.map(|settings| BatchQueue::start(predictor.clone(), settings, cores));
+        let batcher =
+            batching.map(|settings| BatchQueue::start(predictor.clone(), settings, cores, metrics.clone()));
         Scorer {
             predictor,
             batcher,
@@ -170,6 +171,7 @@ fn whole<C: Codec>(
     let batch = codec.decode(body, predictor)?;
     let rows = batch.rows;
     let started = Instant::now();
+    metrics.observe_model_call(rows);
     let predictions = predictor.predict(batch).map_err(ScoreError::from)?;
     metrics.observe_model_run(rows, started.elapsed());
     Ok((codec.encode(predictions, predictor)?, rows))

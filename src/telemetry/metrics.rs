@@ -99,7 +99,11 @@ impl Metrics {
             self.model_run.clone(),
         );
         r.register(ROWS_SCORED, "Rows scored", self.rows.clone());
-        r.register(BATCH_ROWS, "Rows per scoring request", self.batch_rows.clone());
+        r.register(
+            BATCH_ROWS,
+            "Rows per model call (with dynamic batching, every request of the batch)",
+            self.batch_rows.clone(),
+        );
         r.register(
             INIT_STEP_DURATION,
             "Duration of each init step (model, identity, blob)",
@@ -133,10 +137,14 @@ impl Metrics {
             .observe(duration.as_secs_f64());
     }
 
-    /// One model run over `rows` rows.
+    /// One scoring request's model run over its `rows` rows.
     pub fn observe_model_run(&self, rows: usize, duration: Duration) {
         self.model_run.observe(duration.as_secs_f64());
         self.rows.inc_by(rows as u64);
+    }
+
+    /// One call of the model over `rows` rows: a request's own, or a dynamic batch's.
+    pub fn observe_model_call(&self, rows: usize) {
         self.batch_rows.observe(rows as f64);
     }
 

@@ -1,5 +1,5 @@
-//! Scoring through the real server: the bundled model, the Azure ML model layout, many rows, and
-//! a float32 model with several outputs per row.
+//! Scoring through the real server: the bundled model, the Azure ML model layout, many rows, a
+//! float32 model with several outputs per row, and dynamic batching.
 
 use std::time::Duration;
 
@@ -168,55 +168,66 @@ where
 }
 
 #[tokio::test]
-async fn dynamic_batching_gives_each_request_its_own_answers() {
-    let args = ["--model-dir", "benches/models"];
-    let single = Server::start(&args, &[]);
-    let batched = Server::start(
-        &args,
+async fn dynamic_batching_runs_concurrent_requests_as_one_model_call_each_answered_its_own_row() {
+    // A batch closes when it holds `ROWS` rows or after 5 s: only the `ROWS` one-row requests
+    // below, all gathered into one batch, can close it at once.
+    const ROWS: usize = 8;
+    let max_rows = ROWS.to_string();
+    let server = Server::start(
+        &[],
         &[
-            ("AML_SCORER_BATCH_MAX_ROWS", "64"),
-            ("AML_SCORER_BATCH_WAIT_US", "5000"),
+            ("AML_SCORER_BATCH_MAX_ROWS", max_rows.as_str()),
+            ("AML_SCORER_BATCH_WAIT_US", "5000000"),
         ],
     );
-    single.wait_ready(Duration::from_secs(20)).await;
-    batched.wait_ready(Duration::from_secs(20)).await;
-    assert!(batched.logs().contains("dynamic batching on"));
-    let bodies: Vec<String> = (0..32)
-        .map(|i| {
-            serde_json::json!({ "data": [(0..10).map(|j| (i * 10 + j) as f64 / 7.0).collect::<Vec<_>>()] })
-                .to_string()
-        })
+    server.wait_ready(Duration::from_secs(20)).await;
+    let rows: Vec<Vec<f64>> = (0..ROWS)
+        .map(|i| (0..10).map(|j| (i * 10 + j) as f64 / 7.0).collect())
         .collect();
 
     let client = client();
-    let batched_answers = futures_join(bodies.len(), |i| {
-        let (client, url, body) = (client.clone(), batched.url("/score"), bodies[i].clone());
+    let answers = futures_join(ROWS, |i| {
+        let (client, url) = (client.clone(), server.url("/score"));
+        let body = serde_json::json!({ "data": [rows[i]] }).to_string();
         async move {
-            client
-                .post(url)
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
+            let response = client.post(url).body(body).send().await.unwrap();
+            format!(
+                "{} {}",
+                response.status().as_u16(),
+                response.text().await.unwrap()
+            )
         }
     })
     .await;
 
-    for (body, batched_answer) in bodies.iter().zip(batched_answers) {
-        let single_answer = post(&single, body.clone()).await.body;
-        let (a, b): (Vec<f64>, Vec<f64>) = (
-            serde_json::from_str(&single_answer).unwrap(),
-            serde_json::from_str(&batched_answer).unwrap(),
-        );
-        assert_eq!(a.len(), 1);
+    for (row, answer) in rows.iter().zip(&answers) {
+        let body = answer.strip_prefix("200 ").unwrap_or_else(|| panic!("{answer}"));
+        let predictions: Vec<f64> = serde_json::from_str(body).unwrap();
+        let expected = reference_prediction(row);
+        assert_eq!(predictions.len(), 1, "{answer}");
         assert!(
-            (a[0] - b[0]).abs() <= 1e-5 * a[0].abs().max(1.0),
-            "{a:?} vs {b:?}"
+            (predictions[0] - expected).abs() <= 1e-9 * expected.abs().max(1.0),
+            "{row:?}: {} vs the reference model's {expected}",
+            predictions[0]
         );
     }
+    let metrics = get_text(&server, "/metrics").await;
+    let value = |name: &str| -> f64 {
+        let line = metrics
+            .lines()
+            .find(|line| line.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name}\n{metrics}"));
+        line[name.len() + 1..].parse().unwrap()
+    };
+    let (calls, rows_called) = (
+        value("aml_scorer_batch_rows_count"),
+        value("aml_scorer_batch_rows_sum"),
+    );
+    assert_eq!(
+        (calls, rows_called),
+        (1.0, ROWS as f64),
+        "one model call of {ROWS} rows, not {calls} calls of {rows_called} rows in all"
+    );
 }
 
 #[tokio::test]

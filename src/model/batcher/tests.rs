@@ -81,7 +81,12 @@ async fn eight_concurrent(queue: Arc<BatchQueue>) -> Vec<Result<Predictions, Pre
 #[tokio::test]
 async fn concurrent_requests_share_a_run_and_get_their_own_rows_back() {
     let inner = Doubler::new(None);
-    let queue = Arc::new(BatchQueue::start(inner.clone(), settings(), 1));
+    let queue = Arc::new(BatchQueue::start(
+        inner.clone(),
+        settings(),
+        1,
+        Default::default(),
+    ));
     for (i, answer) in eight_concurrent(queue).await.into_iter().enumerate() {
         let expected = Values::F64(vec![2.0 * i as f64, 2.0 * (100.0 + i as f64)]);
         assert_eq!(answer.unwrap().outputs[0].values, expected);
@@ -94,7 +99,12 @@ async fn concurrent_requests_share_a_run_and_get_their_own_rows_back() {
 #[tokio::test]
 async fn a_failed_batched_run_reaches_every_request_unchanged() {
     let inner = Doubler::new(Some(2));
-    let queue = Arc::new(BatchQueue::start(inner.clone(), settings(), 1));
+    let queue = Arc::new(BatchQueue::start(
+        inner.clone(),
+        settings(),
+        1,
+        Default::default(),
+    ));
     let answers = eight_concurrent(queue).await;
     let runs = inner.runs.lock().unwrap().clone();
     assert!(
