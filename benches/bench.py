@@ -362,8 +362,8 @@ def render(r):
         "of the runs of one script run; the machine is shared and noisy.",
         "",
         "aml-scorer runs at its **default settings**, as a container runs it: log level info, JSON lines to a file,",
-        "the default access log (every error and slow request a line, the rest a summary line a minute; see the",
-        "README's \"Logs\"). Peers, each at its fair best settings for one core:",
+        "the default access log (every error and slow request a line, the rest a summary line a minute; see",
+        "docs/observability.md, \"Logs\"). Peers, each at its fair best settings for one core:",
         "",
         "- Baseline: `azureml-inference-server-http` 1.5.1 (`azmlinfsrv`, gunicorn, one worker) with Azure's model-1",
         "  `score.py` on the pickled scikit-learn model, numpy with one BLAS thread (`OPENBLAS_NUM_THREADS=1`) and",
@@ -479,7 +479,7 @@ minutes apart, and the baseline 456-704 at 64 connections); these are the limits
 
 - **The access log** was the first limit at the defaults: a JSON line per request and a tracing
   span per request cost a fifth to a third of the throughput. Now errors and slow requests get a
-  line each and successes a summary line (README "Logs"); the span is gone (error lines carry the
+  line each and successes a summary line (docs/observability.md, "Logs"); the span is gone (error lines carry the
   request id themselves). Profile before: `tracing_subscriber` 3.9 %, `core::fmt` and the JSON line
   7 %, `writev` of the log 1-2 %; after: none of them (summary atomics, well under 1 %).
 - **x the baseline at 64 connections (41x, 73x and 56x in this stop's three full runs, target
@@ -538,7 +538,7 @@ a lock, and the log writer is only touched by errors and the summary.
   percent). The fix is per-thread counters summed at scrape time. The batcher, when turned on, is a
   single queue per model: it serialises batch formation and would need one queue per few cores.
 - **In Azure ML** the front end and the network, not these, set the ceiling: an instance of a few
-  cores answers far more than one deployment's share of the endpoint's traffic (README "Scaling
+  cores answers far more than one deployment's share of the endpoint's traffic (docs/scaling-out.md, "Scaling
   out" sizes instances by CPU)."""
 
 

@@ -1,42 +1,130 @@
 #!/usr/bin/env bash
-# Runs every test. Installs what the tests need when it is missing (openssl for the test CA,
-# Node.js with the pinned Azurite, podman/buildah/runc for the image, a Python venv with the Azure
-# ML SDK for the YAML checks), builds the image `aml-scorer:local`, then runs `cargo test` for the
-# whole workspace and the YAML tests. Safe to run again: finished installs are skipped.
+# Runs every test: the Rust unit and integration tests (with clippy's lints, -D warnings), the
+# image's tests, a 60 s soak of the release binary and the YAML/manifest tests. Installs what they
+# need when it is missing (openssl for the test CA, Node.js with the pinned Azurite,
+# podman/buildah/runc for the image, a Python venv with the Azure ML SDK for the YAML checks).
+# Safe to run again: finished installs are skipped and builds are incremental.
+#
+# Nothing is built twice and both cores stay busy:
+# - one static release build (`scripts/build-binary.sh`) serves the image, the soak and the
+#   container tests; it compiles in the background while the test build and the tests run;
+# - the test build compiles this workspace's crates through clippy-driver (as `cargo clippy`
+#   does), so the lints cost no second build of the dependencies (LINT=0 skips them);
+# - the installs (network) run while the compilers do.
+# Each phase's time is in $PHASE_LOG (target/phases.log); .ci/run prints it.
+#
+# `scripts/test.sh FILTER...` runs only the cargo tests whose names match (after the same
+# installs and builds), e.g. `scripts/test.sh tabular`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-need_apt=()
-command -v openssl >/dev/null || need_apt+=(openssl)
-command -v npm >/dev/null || need_apt+=(nodejs npm)
-command -v podman >/dev/null || need_apt+=(podman)
-command -v buildah >/dev/null || need_apt+=(buildah)
-command -v runc >/dev/null || need_apt+=(runc)
-command -v strip >/dev/null || need_apt+=(binutils)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  echo "installing ${need_apt[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+# Run alone, the script keeps and prints its own phase table; under .ci/run it adds to CI's.
+own_phase_log=0
+if [ -z "${PHASE_LOG:-}" ]; then
+  own_phase_log=1
+  export PHASE_LOG="$PWD/target/phases.log"
+  mkdir -p target
+  : >"$PHASE_LOG"
 fi
-
-if [ ! -x tests/azurite/node_modules/.bin/azurite-blob ] \
-  || [ tests/azurite/package-lock.json -nt tests/azurite/node_modules/.package-lock.json ]; then
-  echo "installing Azurite (pinned in tests/azurite/package-lock.json)"
-  npm ci --prefix tests/azurite --no-audit --no-fund --loglevel=error
-fi
-
+source scripts/phases.sh
+logs=target/test-logs
+mkdir -p "$logs"
 venv=target/yaml-venv
-if [ ! -x "$venv/bin/pytest" ] || [ tests/yaml/requirements.txt -nt "$venv/bin/pytest" ]; then
-  echo "installing the Azure ML SDK for the YAML tests"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/yaml/requirements.txt
-  touch "$venv/bin/pytest"
+
+install_system_packages() {
+  local need=()
+  command -v openssl >/dev/null || need+=(openssl)
+  command -v npm >/dev/null || need+=(nodejs npm)
+  command -v podman >/dev/null || need+=(podman)
+  command -v buildah >/dev/null || need+=(buildah)
+  command -v runc >/dev/null || need+=(runc)
+  command -v strip >/dev/null || need+=(binutils)
+  if [ ${#need[@]} -gt 0 ]; then
+    echo "installing ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+  fi
+}
+
+install_azurite() {
+  if [ ! -x tests/azurite/node_modules/.bin/azurite-blob ] \
+    || [ tests/azurite/package-lock.json -nt tests/azurite/node_modules/.package-lock.json ]; then
+    echo "installing Azurite (pinned in tests/azurite/package-lock.json)"
+    npm ci --prefix tests/azurite --no-audit --no-fund --loglevel=error
+  fi
+}
+
+install_yaml_venv() {
+  if [ ! -x "$venv/bin/pytest" ] || [ tests/yaml/requirements.txt -nt "$venv/bin/pytest" ]; then
+    echo "installing the Azure ML SDK for the YAML tests"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/yaml/requirements.txt
+    touch "$venv/bin/pytest"
+  fi
+}
+
+install_all() {
+  install_system_packages
+  # Azurite (npm) and the venv (pip) download from different registries: side by side.
+  install_azurite &
+  local azurite=$!
+  install_yaml_venv
+  wait "$azurite"
+}
+
+# The workspace's crates compile through clippy-driver, exactly as `cargo clippy` sets it up
+# (RUSTC_WORKSPACE_WRAPPER and CLIPPY_ARGS, its arguments joined by __CLIPPY_HACKERY__), but in a
+# real build: the dependencies compile once, for the tests, instead of a second time as metadata.
+if [ "${LINT:-1}" != 0 ]; then
+  export RUSTC_WORKSPACE_WRAPPER
+  RUSTC_WORKSPACE_WRAPPER="$(dirname "$(rustup which cargo-clippy 2>/dev/null || command -v cargo-clippy)")/clippy-driver"
+  export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 fi
 
-echo "building the image aml-scorer:local"
-scripts/build-image.sh
+# Background jobs report through their logs; a failure prints the log and stops the run.
+wait_for() {
+  local pid=$1 what=$2 log=$3
+  if ! wait "$pid"; then
+    echo "$what failed; its log ($log):" >&2
+    tail -50 "$log" >&2
+    exit 1
+  fi
+}
 
-cargo test --workspace --locked "$@"
-echo "soaking the release binary for 60 s (scripts/soak.sh)"
-SOAK_CHECK_RSS_MB=120 scripts/soak.sh 60 >target/soak-ci.json
-"$venv/bin/pytest" -q -p no:warnings -p no:cacheprovider tests/yaml
+phase "& installs (apt, Azurite, Python venv)" install_all >"$logs/install.log" 2>&1 &
+installs=$!
+# The release build does not lint (the test build already has) and has flags of its own.
+phase "& build: static release binary" env -u RUSTC_WORKSPACE_WRAPPER scripts/build-binary.sh \
+  >"$logs/release-build.log" 2>&1 &
+release=$!
+# Kill the background jobs if the script stops early.
+finish() {
+  kill "$installs" "$release" ${soak:-} 2>/dev/null || true
+  [ "$own_phase_log" = 0 ] || phase_report
+}
+trap finish EXIT
+
+# --all-targets: the benches are linted and kept compiling too.
+phase "build: tests and clippy (all targets)" cargo test --workspace --all-targets --locked --no-run
+wait_for "$installs" "installing the test tools" "$logs/install.log"
+
+if [ $# -gt 0 ]; then
+  wait_for "$release" "the release build" "$logs/release-build.log"
+  phase "image aml-scorer:local" scripts/build-image.sh --prebuilt
+  phase "test: cargo test $*" cargo test --workspace --locked "$@"
+  exit 0
+fi
+
+# Everything but the image's tests runs while the release build finishes.
+phase "test: cargo test (all but the image)" cargo test --workspace --locked -- --skip container::
+wait_for "$release" "the release build" "$logs/release-build.log"
+phase "image aml-scorer:local" scripts/build-image.sh --prebuilt
+
+echo "soaking the release binary for 60 s (scripts/soak.sh) beside the image and YAML tests"
+phase "& soak (60 s, release binary)" env SOAK_CHECK_RSS_MB=120 scripts/soak.sh 60 \
+  >target/soak-ci.json 2>"$logs/soak.log" &
+soak=$!
+phase "test: the image (podman)" cargo test --locked --test api -- container::
+phase "test: YAML and manifests (pytest)" \
+  "$venv/bin/pytest" -q -p no:warnings -p no:cacheprovider tests/yaml
+wait_for "$soak" "the soak" "$logs/soak.log"
+cat "$logs/soak.log"
