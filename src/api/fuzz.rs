@@ -14,7 +14,6 @@ use proptest::prelude::*;
 use tower::ServiceExt;
 
 use super::*;
-use crate::config::ScoreMethod;
 use crate::model::{OnnxModel, Scorer};
 use crate::telemetry::Metrics;
 
@@ -23,20 +22,18 @@ fn serving(model: &str) -> AppState {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(model);
     let loaded = OnnxModel::load(&path).expect("the fuzzed model loads");
     let metrics = Arc::new(Metrics::default());
-    let body = BodyLimits {
-        max_bytes: 64 * 1024,
-        timeout: Duration::from_secs(5),
-        min_rate: 0,
-        inflight_bytes: 1 << 30,
+    let settings = ApiSettings {
+        body: BodyLimits {
+            max_bytes: 64 * 1024,
+            timeout: Duration::from_secs(5),
+            min_rate: 0,
+        },
+        inflight: InflightLimit::default_for(None),
+        score_method: ScoreMethod::Predict,
+        access_log: Default::default(),
     };
-    let state = AppState::new(
-        body,
-        "fuzz",
-        ScoreMethod::Predict,
-        metrics.clone(),
-        Default::default(),
-    );
-    state.readiness.serve(Scorer::new(
+    let state = AppState::new(settings, "fuzz", metrics.clone());
+    state.readiness.start_scoring(Scorer::new(
         Arc::new(loaded),
         Duration::from_secs(5),
         None,
