@@ -37,7 +37,7 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-pub(crate) fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
+fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError {
         setting,
         reason: reason.into(),

@@ -1,4 +1,5 @@
-//! `aml-scorer`: parse the configuration, start logging, serve until stopped.
+//! `aml-scorer`: parse and validate the configuration, start logging, run the application until
+//! it stops.
 
 use std::process::ExitCode;
 

@@ -56,7 +56,7 @@ impl Application {
             chosen_by = %config.api.inflight.chosen_by,
             "in-flight memory budget"
         );
-        let state = api::AppState::new(config.api.clone(), &config.model.name, metrics.clone());
+        let state = api::AppState::new(config.api, &config.model.name, metrics.clone());
         let readiness = state.readiness.clone();
         let access = state.access.clone();
         let summaries = tokio::spawn(access.clone().report_periodically());
