@@ -22,6 +22,10 @@ pub struct ModelSettings {
 
 /// Where the model comes from.
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value, built once at start: a box would only add an indirection"
+)]
 pub enum ModelSource {
     /// A file of the model folder.
     File(PathBuf),
