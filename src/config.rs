@@ -1,199 +1,33 @@
-//! Every setting of the server: one clap struct (flag + environment fallback), validated once into
-//! a `Config` grouped by the part that uses each setting.
+//! Every setting of the server: the flags (`Cli`), validated once by `Cli::validate` into a
+//! `Config` made of each part's own settings type. Only `main`, `startup` and `init` read this
+//! module; every other part takes its settings as a value.
 
-use std::{
-    net::{IpAddr, SocketAddr},
-    num::{NonZeroU64, NonZeroUsize},
-    path::PathBuf,
-    time::Duration,
-};
+use std::{net::SocketAddr, num::NonZeroUsize, time::Duration};
 
 use azure_core::credentials::Secret;
-use clap::Parser;
-use url::Url;
 
-use crate::model::Batching;
+use crate::{
+    api::{AccessLogSettings, ApiSettings, BodyLimits, InflightLimit},
+    azure::{IdentityEnv, IdentitySettings, StartupBlob},
+    init::{ModelSettings, ModelSource},
+    model::{Batching, ScorerSettings},
+    serve::{default_max_connections, ConnectionLimits},
+    telemetry::{LogFormat, LogSettings},
+};
 
-/// Command line and environment of `aml-scorer`. Secrets are read into `Secret`s straight away,
-/// so not even this struct's `Debug` shows them.
-#[derive(Debug, Clone, Parser)]
-#[command(
-    name = "aml-scorer",
-    version,
-    about = "Scoring server for Azure Machine Learning online endpoints"
-)]
-pub struct Cli {
-    /// Address to bind.
-    #[arg(long, env = "AML_SCORER_HOST", default_value = "0.0.0.0")]
-    pub host: IpAddr,
+mod checks;
+mod cli;
+mod model_file;
+mod model_url;
+mod settings;
+#[cfg(test)]
+mod tests;
 
-    /// Port to listen on (0 picks a free one; the Azure ML inference server uses 5001).
-    #[arg(long, env = "AML_SCORER_PORT", default_value_t = 5001)]
-    pub port: u16,
-
-    /// Folder holding the model; searched recursively for one `*.onnx` file.
-    #[arg(long, env = "AZUREML_MODEL_DIR", default_value = "model")]
-    pub model_dir: PathBuf,
-
-    /// The ONNX file to load, absolute or relative to the model folder (default: the only
-    /// `*.onnx` under the model folder).
-    #[arg(long, env = "AML_SCORER_MODEL_FILE")]
-    pub model_file: Option<PathBuf>,
-
-    /// The model's name in the KServe V2 routes (default: the model file's name without `.onnx`).
-    #[arg(long, env = "AML_SCORER_MODEL_NAME")]
-    pub model_name: Option<String>,
-
-    /// Client id of a user-assigned managed identity (none means the system-assigned identity).
-    #[arg(long, env = "UAI_CLIENT_ID")]
-    pub client_id: Option<String>,
-
-    /// The Azure SDKs' name for the client id, used when `UAI_CLIENT_ID` is not set.
-    #[arg(long, env = "AZURE_CLIENT_ID", hide = true)]
-    pub azure_client_id: Option<String>,
-
-    /// Azure ML's identity endpoint (set by Azure ML).
-    #[arg(long, env = "MSI_ENDPOINT", hide = true)]
-    pub msi_endpoint: Option<String>,
-
-    /// Azure ML's identity secret (set by Azure ML).
-    #[arg(long, env = "MSI_SECRET", hide = true, hide_env_values = true, value_parser = secret)]
-    pub msi_secret: Option<Secret>,
-
-    /// An App Service-style identity endpoint.
-    #[arg(long, env = "IDENTITY_ENDPOINT", hide = true)]
-    pub identity_endpoint: Option<String>,
-
-    /// The App Service-style identity header.
-    #[arg(long, env = "IDENTITY_HEADER", hide = true, hide_env_values = true, value_parser = secret)]
-    pub identity_header: Option<Secret>,
-
-    /// The instance metadata service's host (default `http://169.254.169.254`).
-    #[arg(long, env = "AZURE_POD_IDENTITY_AUTHORITY_HOST", hide = true)]
-    pub imds_host: Option<String>,
-
-    /// Storage account to read the start-up blob from.
-    #[arg(long, env = "STORAGE_ACCOUNT_NAME")]
-    pub storage_account: Option<String>,
-
-    /// Container of the start-up blob.
-    #[arg(long, env = "STORAGE_CONTAINER_NAME")]
-    pub storage_container: Option<String>,
-
-    /// Name of the start-up blob.
-    #[arg(long, env = "FILE_NAME")]
-    pub blob_name: Option<String>,
-
-    /// Blob service endpoint (default `https://{account}.blob.core.windows.net`).
-    #[arg(long, env = "STORAGE_BLOB_ENDPOINT")]
-    pub blob_endpoint: Option<Url>,
-
-    /// Extra trusted CA certificates (PEM) for outbound HTTPS, added to the system roots.
-    #[arg(long, env = "AML_SCORER_CA_FILE")]
-    pub ca_file: Option<PathBuf>,
-
-    /// How long, in total, to keep retrying the managed-identity endpoint at start (ms).
-    #[arg(long, env = "AML_SCORER_IDENTITY_RETRY_BUDGET_MS", default_value = "75000")]
-    pub identity_retry_budget_ms: NonZeroU64,
-
-    /// Longest time one request may spend waiting for and running the model (ms).
-    #[arg(long, env = "SCORING_TIMEOUT_MS", default_value = "60000")]
-    pub scoring_timeout_ms: NonZeroU64,
-
-    /// Dynamic batching: the most rows one batched model call may gather (0 turns batching off).
-    #[arg(long, env = "AML_SCORER_BATCH_MAX_ROWS", default_value_t = 0)]
-    pub batch_max_rows: usize,
-
-    /// Dynamic batching: how long the first request of a batch waits for others (microseconds).
-    #[arg(long, env = "AML_SCORER_BATCH_WAIT_US", default_value_t = 500)]
-    pub batch_wait_us: u64,
-
-    /// What `/score` answers when the request does not say (`?method=`, AutoML's
-    /// `GlobalParameters.method`): `predict` or a classifier's `predict_proba`.
-    #[arg(long, env = "AML_SCORER_SCORE_METHOD", value_enum, default_value = "predict")]
-    pub score_method: ScoreMethod,
-
-    /// A request head must arrive within this time (ms) from its first byte (408 once its
-    /// request line is in, else the connection is closed).
-    #[arg(long, env = "AML_SCORER_HEAD_TIMEOUT_MS", default_value = "30000")]
-    pub head_timeout_ms: NonZeroU64,
-
-    /// A keep-alive connection waits this long (ms) for its next request, as nginx's 75 s.
-    #[arg(long, env = "AML_SCORER_IDLE_TIMEOUT_MS", default_value = "75000")]
-    pub idle_timeout_ms: NonZeroU64,
-
-    /// Open connections at most; past it the server stops accepting until one closes (0: the
-    /// open-files limit less room for the model, logs and outbound connections).
-    #[arg(long, env = "AML_SCORER_MAX_CONNECTIONS", default_value_t = 0)]
-    pub max_connections: usize,
-
-    /// A request body must arrive whole within this time (ms), else 408; a response the client
-    /// does not read for this long is dropped.
-    #[arg(long, env = "AML_SCORER_BODY_TIMEOUT_MS", default_value = "60000")]
-    pub body_timeout_ms: NonZeroU64,
-
-    /// A request body must average at least this many bytes per second once 5 s have passed,
-    /// else 408 (0: no minimum).
-    #[arg(long, env = "AML_SCORER_MIN_BODY_RATE", default_value_t = 240)]
-    pub min_body_rate: u64,
-
-    /// Bytes of request bodies and decoded tensors held at once (default: half the container's
-    /// memory limit, or 1 GiB without one); a request that finds no room within 1 s gets 429.
-    #[arg(long, env = "AML_SCORER_MAX_INFLIGHT_BYTES")]
-    pub max_inflight_bytes: Option<NonZeroU64>,
-
-    /// The model as a blob URL (`https://<account>.blob.core.windows.net/<container>/<path>.onnx`,
-    /// or path-style `https://<ip:port>/<account>/<container>/<path>.onnx`), downloaded at `init`
-    /// with the managed identity; replaces the model folder.
-    #[arg(long, env = "AML_SCORER_MODEL_URL")]
-    pub model_url: Option<String>,
-
-    /// The SHA-256 (hex) the downloaded model must have.
-    #[arg(long, env = "AML_SCORER_MODEL_SHA256")]
-    pub model_sha256: Option<String>,
-
-    /// The largest model download, in bytes.
-    #[arg(long, env = "AML_SCORER_MAX_MODEL_BYTES", default_value = "2147483648")]
-    pub max_model_bytes: NonZeroU64,
-
-    /// Largest accepted request body, in bytes.
-    #[arg(long, env = "AML_SCORER_MAX_BODY_BYTES", default_value = "104857600")]
-    pub max_body_bytes: NonZeroUsize,
-
-    /// Log format (default: `json` when stdout is not a terminal, else `text`).
-    #[arg(long, env = "AML_SCORER_LOG_FORMAT", value_enum)]
-    pub log_format: Option<LogFormat>,
-
-    /// Which requests get an access-log line at `info`: `summary` (errors and slow requests,
-    /// the rest counted in a summary line; every request at `debug`) or `all`.
-    #[arg(long, env = "AML_SCORER_ACCESS_LOG", value_enum, default_value = "summary")]
-    pub access_log: AccessLogMode,
-
-    /// A request taking at least this long (ms) gets its own access-log line.
-    #[arg(long, env = "AML_SCORER_SLOW_REQUEST_MS", default_value = "1000")]
-    pub slow_request_ms: NonZeroU64,
-
-    /// How often (s) the access log's summary line is written.
-    #[arg(long, env = "AML_SCORER_LOG_SUMMARY_SECONDS", default_value = "60")]
-    pub log_summary_seconds: NonZeroU64,
-
-    /// Instead of serving, check a server already running on `--port` (for `HEALTHCHECK`):
-    /// exit 0 when its readiness route answers 200, else 1.
-    #[arg(long)]
-    pub probe: bool,
-
-    /// Log level or filter directives (`info`, `debug`, `aml_scorer=debug,info`).
-    #[arg(long, env = "AZUREML_LOG_LEVEL")]
-    pub log_level: Option<String>,
-
-    /// Log filter directives, used when `AZUREML_LOG_LEVEL` is not set.
-    #[arg(long, env = "RUST_LOG", hide = true)]
-    pub rust_log: Option<String>,
-}
-
-fn secret(value: &str) -> Result<Secret, std::convert::Infallible> {
-    Ok(Secret::new(value.to_owned()))
-}
+use checks::{blob_target, check_ca_file, log_filter};
+pub use cli::Cli;
+use model_file::resolve_model_path;
+use model_url::model_blob;
+pub use settings::*;
 
 /// A setting that cannot be used; the message names it.
 #[derive(Debug, thiserror::Error)]
@@ -203,7 +37,7 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-pub(crate) fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
+fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError {
         setting,
         reason: reason.into(),
@@ -220,30 +54,12 @@ fn set_secret(value: Option<Secret>) -> Option<Secret> {
 }
 
 impl Cli {
-    /// Validates the settings; `stdout_is_terminal` picks the default log format.
-    pub fn validate(self, stdout_is_terminal: bool) -> Result<Config, ConfigError> {
-        let source = match set(self.model_url) {
-            Some(url) => ModelSource::Blob(model_blob(
-                &url,
-                set(self.model_sha256).as_deref(),
-                self.max_model_bytes.get(),
-            )?),
-            None => ModelSource::File(resolve_model_path(&self.model_dir, self.model_file.as_deref())?),
-        };
-        let name = set(self.model_name).unwrap_or_else(|| source.stem().unwrap_or("model").to_owned());
-        let blob = blob_target(
-            set(self.storage_account),
-            set(self.storage_container),
-            set(self.blob_name),
-            self.blob_endpoint,
-        )?;
-        if let Some(path) = &self.ca_file {
-            check_ca_file(path)?;
-        }
-        let needs_identity = blob.is_some() || matches!(source, ModelSource::Blob(_));
-        let azure = needs_identity.then(|| AzureSettings {
-            blob,
-            identity: IdentityEnv {
+    /// Validates the settings. What the defaults depend on (the terminal, the open-files limit,
+    /// the container's memory limit) comes in `host`, so that this reads nothing of the machine
+    /// but the model folder and the CA file it names.
+    pub fn validate(self, host: &Host) -> Result<Config, ConfigError> {
+        let identity = IdentitySettings {
+            env: IdentityEnv {
                 msi_endpoint: set(self.msi_endpoint),
                 msi_secret: set_secret(self.msi_secret),
                 identity_endpoint: set(self.identity_endpoint),
@@ -252,66 +68,79 @@ impl Cli {
             },
             client_id: set(self.client_id).or_else(|| set(self.azure_client_id)),
             ca_file: self.ca_file,
-            identity_retry_budget: Duration::from_millis(self.identity_retry_budget_ms.get()),
-        });
-        let batching = NonZeroUsize::new(self.batch_max_rows).map(|max_rows| Batching {
-            max_rows,
-            wait: Duration::from_micros(self.batch_wait_us),
-        });
-        let format = self.log_format.unwrap_or(if stdout_is_terminal {
+            retry_budget: Duration::from_millis(self.identity_retry_budget_ms.get()),
+        };
+        if let Some(path) = &identity.ca_file {
+            check_ca_file(path)?;
+        }
+        let source = match set(self.model_url) {
+            Some(url) => ModelSource::Blob {
+                blob: model_blob(
+                    &url,
+                    set(self.model_sha256).as_deref(),
+                    self.max_model_bytes.get(),
+                )?,
+                identity: identity.clone(),
+            },
+            None => ModelSource::File(resolve_model_path(&self.model_dir, self.model_file.as_deref())?),
+        };
+        let name = set(self.model_name).unwrap_or_else(|| source.stem().unwrap_or("model").to_owned());
+        let startup_blob = blob_target(
+            set(self.storage_account),
+            set(self.storage_container),
+            set(self.blob_name),
+            self.blob_endpoint,
+        )?
+        .map(|target| StartupBlob { target, identity });
+        let format = self.log_format.unwrap_or(if host.stdout_is_terminal {
             LogFormat::Text
         } else {
             LogFormat::Json
         });
         Ok(Config {
             listen: SocketAddr::new(self.host, self.port),
-            model: ModelSettings { source, name },
-            connections: crate::serve::ConnectionLimits {
+            connections: ConnectionLimits {
                 head_timeout: Duration::from_millis(self.head_timeout_ms.get()),
                 idle_timeout: Duration::from_millis(self.idle_timeout_ms.get()),
                 send_timeout: Duration::from_millis(self.body_timeout_ms.get()),
                 max_connections: match self.max_connections {
-                    0 => crate::serve::default_max_connections(),
+                    0 => default_max_connections(host.open_files),
                     set => set,
                 },
             },
-            scoring: ScoringSettings {
+            model: ModelSettings { source, name },
+            scoring: ScorerSettings {
                 timeout: Duration::from_millis(self.scoring_timeout_ms.get()),
-                max_body_bytes: self.max_body_bytes.get(),
-                body_timeout: Duration::from_millis(self.body_timeout_ms.get()),
-                min_body_rate: self.min_body_rate,
+                batching: NonZeroUsize::new(self.batch_max_rows).map(|max_rows| Batching {
+                    max_rows,
+                    wait: Duration::from_micros(self.batch_wait_us),
+                }),
+            },
+            api: ApiSettings {
+                body: BodyLimits {
+                    max_bytes: self.max_body_bytes.get(),
+                    timeout: Duration::from_millis(self.body_timeout_ms.get()),
+                    min_rate: self.min_body_rate,
+                },
                 inflight: match self.max_inflight_bytes {
-                    Some(bytes) => InflightBudget {
+                    Some(bytes) => InflightLimit {
                         bytes: bytes.get(),
                         chosen_by: "AML_SCORER_MAX_INFLIGHT_BYTES".to_owned(),
                     },
-                    None => InflightBudget::default_for(crate::cgroup::memory_limit()),
+                    None => InflightLimit::default_for(host.memory_limit),
                 },
-                method: self.score_method,
-                batching,
-            },
-            azure,
-            log: LogSettings {
-                format,
-                filter: log_filter(set(self.log_level).or_else(|| set(self.rust_log)))?,
-                access: crate::api::AccessLogSettings {
+                score_method: self.score_method,
+                access_log: AccessLogSettings {
                     every_request: self.access_log == AccessLogMode::All,
                     slow: Duration::from_millis(self.slow_request_ms.get()),
                     summary_every: Duration::from_secs(self.log_summary_seconds.get()),
                 },
             },
+            startup_blob,
+            log: LogSettings {
+                format,
+                filter: log_filter(set(self.log_level).or_else(|| set(self.rust_log)))?,
+            },
         })
     }
 }
-
-mod checks;
-mod model_file;
-mod model_url;
-mod settings;
-#[cfg(test)]
-mod tests;
-
-use checks::{blob_target, check_ca_file, log_filter};
-use model_file::resolve_model_path;
-use model_url::model_blob;
-pub use settings::*;

@@ -1,16 +1,50 @@
-//! `init`, top to bottom: load the model, then (when storage is configured) get a managed-identity
-//! token and read the blob. Each step is timed; a failure logs one line naming the step, the
-//! target and the cause, and ends `init` (the process then exits 3, or 2 for a setting the model
-//! cannot take). Success hands over the scorer that serves requests.
+//! `init`, top to bottom: for a model blob, get a managed-identity token and download it; load
+//! the model and check it against the batching setting; then, when the start-up blob is
+//! configured, read it (with the model's identity session, or a new one). Each step is timed; a
+//! failure logs one line naming the step, the target and the cause, and ends `init` (the process
+//! then exits 3, or 2 for a setting the model cannot take). Success hands over the scorer.
 
-use std::{sync::Arc, time::Instant};
+use std::{path::PathBuf, sync::Arc, time::Instant};
 
 use crate::{
-    azure::Session,
-    config::{AzureSettings, BlobTarget, ModelSettings, ModelSource, ScoringSettings},
-    model::{OnnxModel, Predictor, Scorer},
+    azure::{BlobTarget, IdentitySettings, ModelBlob, Session, StartupBlob},
+    model::{OnnxModel, Predictor, Scorer, ScorerSettings},
     telemetry::{ErrorChain, Metrics},
 };
+
+/// The model to load and its name.
+#[derive(Debug, Clone)]
+pub struct ModelSettings {
+    pub source: ModelSource,
+    /// The model's name in the KServe V2 routes.
+    pub name: String,
+}
+
+/// Where the model comes from.
+#[derive(Debug, Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value, built once at start: a box would only add an indirection"
+)]
+pub enum ModelSource {
+    /// A file of the model folder.
+    File(PathBuf),
+    /// A blob, downloaded at `init` with the managed identity.
+    Blob {
+        blob: ModelBlob,
+        identity: IdentitySettings,
+    },
+}
+
+impl ModelSource {
+    /// The file name without `.onnx`: the model's default name.
+    pub fn stem(&self) -> Option<&str> {
+        match self {
+            ModelSource::File(path) => path.file_stem()?.to_str(),
+            ModelSource::Blob { blob, .. } => blob.target.stem(),
+        }
+    }
+}
 
 /// Why `init` stopped; already logged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,22 +55,18 @@ pub enum InitFailed {
     Setting,
 }
 
-/// Runs every step, then hands the scorer to `serve` (which starts scoring and readiness).
+/// Runs every step, then hands the scorer to `ready` (which starts scoring and readiness).
 pub async fn run(
     model: &ModelSettings,
-    scoring: &ScoringSettings,
-    azure: Option<&AzureSettings>,
+    scoring: ScorerSettings,
+    startup_blob: Option<&StartupBlob>,
     metrics: Arc<Metrics>,
-    serve: impl FnOnce(Scorer),
+    ready: impl FnOnce(Scorer),
 ) -> Result<(), InitFailed> {
     let started = Instant::now();
     // The identity comes first when the model itself is a blob; otherwise after the model, as
     // the walkthrough orders its steps.
-    let mut session = match (&model.source, azure) {
-        (ModelSource::Blob(blob), Some(settings)) => Some(connect(settings, &metrics, &blob.target).await?),
-        _ => None,
-    };
-    let (loaded, target, model_ms) = load_model(&model.source, session.as_ref(), &metrics).await?;
+    let (loaded, target, model_ms, mut session) = load_model(&model.source, &metrics).await?;
     tracing::info!(step = "model", path = %target, input = loaded.input_shape(), output = loaded.output_shape(), ms = model_ms, "model loaded");
     let spec = loaded.spec().clone();
     if let (Some(batching), Some(rows)) = (scoring.batching, spec.fixed_rows) {
@@ -66,7 +96,7 @@ pub async fn run(
     );
 
     let step = Instant::now();
-    let blob_ms = match azure.and_then(|settings| Some((settings, settings.blob.as_ref()?))) {
+    let blob_ms = match startup_blob {
         None => {
             tracing::info!(
                 step = "blob",
@@ -75,19 +105,21 @@ pub async fn run(
             );
             None
         }
-        Some((settings, target)) => {
+        Some(StartupBlob { target, identity }) => {
+            // The model's session, when there is one, has the same identity: both are read from
+            // the same settings.
             let session = match session.take() {
                 Some(session) => session,
-                None => connect(settings, &metrics, target).await?,
+                None => connect(identity, &metrics, target).await?,
             };
             session
                 .read_startup_blob(target, &metrics)
                 .await
-                .map_err(|e| fail(e.step(), &described(target), &e))?;
+                .map_err(|e| fail(e.step(), &target.to_string(), &e))?;
             Some(ms(step))
         }
     };
-    serve(scorer);
+    ready(scorer);
     tracing::info!(
         input = %input_shape,
         output = %output_shape,
@@ -103,32 +135,31 @@ pub async fn run(
 
 /// The identity step, for the blob `subject` that needs it.
 async fn connect(
-    settings: &AzureSettings,
+    identity: &IdentitySettings,
     metrics: &Metrics,
     subject: &BlobTarget,
 ) -> Result<Session, InitFailed> {
-    Session::connect(settings, metrics)
+    Session::connect(identity, metrics)
         .await
-        .map_err(|e| fail(e.step(), &described(subject), &e))
+        .map_err(|e| fail(e.step(), &subject.to_string(), &e))
 }
 
-/// The model step (with the download step before it for a blob): the loaded model, what it was
-/// loaded from, and how long loading took.
+/// The model step (with the identity and download steps before it for a blob): the loaded
+/// model, what it was loaded from, how long loading took, and the blob's identity session.
 async fn load_model(
     source: &ModelSource,
-    session: Option<&Session>,
     metrics: &Metrics,
-) -> Result<(OnnxModel, String, f64), InitFailed> {
-    let (target, loaded, step) = match source {
+) -> Result<(OnnxModel, String, f64, Option<Session>), InitFailed> {
+    let (target, loaded, step, session) = match source {
         ModelSource::File(path) => {
             let (path, target) = (path.clone(), path.display().to_string());
             let step = Instant::now();
             let loaded = tokio::task::spawn_blocking(move || OnnxModel::load(&path)).await;
-            (target, loaded, step)
+            (target, loaded, step, None)
         }
-        ModelSource::Blob(blob) => {
-            let target = described(&blob.target);
-            let session = session.expect("a model blob comes with its identity settings");
+        ModelSource::Blob { blob, identity } => {
+            let target = blob.target.to_string();
+            let session = connect(identity, metrics, &blob.target).await?;
             let bytes = session
                 .download_model(blob, metrics)
                 .await
@@ -137,22 +168,14 @@ async fn load_model(
             let described = target.clone();
             // The download is freed as soon as it is decoded (`load_bytes`).
             let loaded = tokio::task::spawn_blocking(move || OnnxModel::load_bytes(bytes, &described)).await;
-            (target, loaded, step)
+            (target, loaded, step, Some(session))
         }
     };
     let loaded = loaded
         .map_err(|e| fail("model", &target, &e))?
         .map_err(|e| fail("model", &target, &e))?;
     metrics.init_step("model", step.elapsed());
-    Ok((loaded, target, ms(step)))
-}
-
-/// A blob, as failure lines name it.
-fn described(target: &BlobTarget) -> String {
-    format!(
-        "{}/{}/{} at {}",
-        target.account, target.container, target.blob, target.endpoint
-    )
+    Ok((loaded, target, ms(step), session))
 }
 
 fn ms(since: Instant) -> f64 {

@@ -1,26 +1,31 @@
 //! `aml-scorer`: a scoring server for Azure Machine Learning online endpoints.
 
-/// HTTP routes, handlers, request ids and the error type clients see.
+/// HTTP: the router, handlers (`/score`, KServe V2, health, metrics, OpenAPI), the middleware
+/// (request ids, metrics, access log), the in-flight memory budget and the errors clients see.
 pub mod api;
-/// Managed-identity tokens and the Blob Storage read of `init`.
+/// Managed-identity tokens, the model download and the start-up blob read of `init`.
 pub mod azure;
 /// The container's limits, as its control group states them.
 pub mod cgroup;
-/// Every setting: flags, environment fallbacks, validation.
+/// Every setting: the flags with their environment fallbacks, validated into each part's own
+/// settings.
 pub mod config;
-/// The `init` sequence: model, identity, blob, each a named, timed step.
+/// The `init` sequence: identity and download (for a model blob), model, start-up blob, each a
+/// named, timed step.
 pub mod init;
 /// Giving freed memory back to the system after large requests.
 pub mod memory;
-/// The model: ONNX loading with tract, JSON input parsing, JSON output writing.
+/// The model: ONNX loading with tract (and the operators tract lacks), request parsing, output
+/// writing, and the `Scorer` that runs requests inline, on blocking threads or in batches.
 pub mod model;
 /// `--probe`: the readiness check a shell-less image runs as its health check.
 pub mod probe;
-/// Accepting and serving connections, with head timeouts and a connection cap.
+/// The accept loop: HTTP/1.1 connections with head, idle and send deadlines and a connection cap.
 pub mod serve;
 /// SIGTERM / SIGINT handling.
 pub mod shutdown;
 /// Binding, serving and draining: the application as tests and `main` run it.
 pub mod startup;
-/// Log setup (JSON or text) and the server's version string.
+/// Logs (JSON or text, access lines buffered off the request path), Prometheus metrics, and the
+/// server's version string.
 pub mod telemetry;

@@ -1,10 +1,11 @@
-//! `aml-scorer`: parse the configuration, start logging, serve until stopped.
+//! `aml-scorer`: parse and validate the configuration, start logging, run the application until
+//! it stops.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use aml_scorer::{
-    config::Cli,
+    api,
+    config::{Cli, Config, Host},
     probe, shutdown,
     startup::{Application, InitFailed},
     telemetry,
@@ -28,15 +29,15 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         };
     }
-    let config = match cli.validate(std::io::stdout().is_terminal()) {
+    let config = match cli.validate(&Host::read()) {
         Ok(config) => config,
         Err(error) => {
             eprintln!("aml-scorer: {error}");
             return ExitCode::from(EXIT_BAD_CONFIG);
         }
     };
-    telemetry::init(config.log.format, &config.log.filter);
-    let exit = serve(config);
+    telemetry::init(&config.log, api::ACCESS_LOG_TARGET);
+    let exit = run(config);
     // Log lines are written by a thread of their own: the last ones (why init failed, say)
     // must be out before the process ends.
     telemetry::flush();
@@ -44,7 +45,7 @@ fn main() -> ExitCode {
 }
 
 /// Runs the server until it stops; the exit code says why.
-fn serve(config: aml_scorer::config::Config) -> ExitCode {
+fn run(config: Config) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

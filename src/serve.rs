@@ -1,7 +1,8 @@
-//! Accepting connections and serving HTTP/1.1 on them, with the bounds that slow or numerous
-//! clients need (axum's own `serve` has none): deadlines for request heads, idle keep-alive
-//! connections and stalled responses (`deadlines`), and a cap on open connections past which the server stops
-//! accepting (the kernel's backlog then holds new clients) rather than failing.
+//! The accept loop: accepting connections and serving HTTP/1.1 on them, with the bounds that
+//! slow or numerous clients need (axum's own `serve` has none): deadlines for request heads, idle
+//! keep-alive connections and stalled responses (`deadlines`), and a cap on open connections past
+//! which the server stops accepting (the kernel's backlog then holds new clients) rather than
+//! failing.
 
 use std::{sync::Arc, time::Duration};
 
@@ -39,17 +40,28 @@ pub struct ConnectionLimits {
 /// identity and storage clients, the runtime's own.
 const RESERVED_FILES: usize = 64;
 
-/// The open-files limit (soft) less the reserve: the default connection cap.
-pub fn default_max_connections() -> usize {
-    let limit = std::fs::read_to_string("/proc/self/limits")
-        .ok()
-        .and_then(|limits| open_files_limit(&limits))
-        .unwrap_or(1024);
-    limit.saturating_sub(RESERVED_FILES).max(16)
+/// The open-files limit assumed when it is unlimited or unknown (the usual soft default).
+const ASSUMED_OPEN_FILES: usize = 1024;
+
+/// The fewest connections the default cap allows, however low the open-files limit.
+const MIN_CONNECTIONS: usize = 16;
+
+/// The default connection cap: the soft open-files limit (`open_files_limit`) less the reserve.
+pub fn default_max_connections(open_files: Option<usize>) -> usize {
+    open_files
+        .unwrap_or(ASSUMED_OPEN_FILES)
+        .saturating_sub(RESERVED_FILES)
+        .max(MIN_CONNECTIONS)
+}
+
+/// This process's soft open-files limit (`None` when unlimited or unreadable).
+pub fn open_files_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    soft_open_files(&limits)
 }
 
 /// The soft "Max open files" of `/proc/self/limits` (`None` when unlimited or absent).
-fn open_files_limit(limits: &str) -> Option<usize> {
+fn soft_open_files(limits: &str) -> Option<usize> {
     let line = limits.lines().find(|line| line.starts_with("Max open files"))?;
     line["Max open files".len()..]
         .split_whitespace()
@@ -126,15 +138,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_open_files_limit_is_read_from_proc_limits() {
+    fn the_soft_open_files_limit_is_read_from_proc_limits() {
         let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
                       Max cpu time              unlimited            unlimited            seconds\n\
                       Max open files            1024                 1048576              files\n";
-        assert_eq!(open_files_limit(limits), Some(1024));
-        assert_eq!(
-            open_files_limit("Max open files  unlimited unlimited files"),
-            None
-        );
-        assert!(default_max_connections() >= 16);
+        assert_eq!(soft_open_files(limits), Some(1024));
+        assert_eq!(soft_open_files("Max open files  unlimited unlimited files"), None);
+    }
+
+    #[test]
+    fn the_default_cap_is_the_open_files_limit_less_64_kept_for_the_server() {
+        assert_eq!(default_max_connections(Some(1_048_576)), 1_048_512);
+        assert_eq!(default_max_connections(Some(4096)), 4032);
+    }
+
+    #[test]
+    fn an_unlimited_or_unknown_open_files_limit_counts_as_1024() {
+        assert_eq!(default_max_connections(None), 960);
+    }
+
+    #[test]
+    fn a_tiny_open_files_limit_still_allows_16_connections() {
+        assert_eq!(default_max_connections(Some(70)), 16);
+        assert_eq!(default_max_connections(Some(10)), 16);
     }
 }

@@ -7,7 +7,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::{api, config::Config, init, telemetry::Metrics};
+use crate::{api, config::Config, init, serve, telemetry::Metrics};
 
 pub use init::InitFailed;
 
@@ -51,24 +51,12 @@ impl Application {
             "cores"
         );
         let metrics = Arc::new(Metrics::default());
-        let body = api::BodyLimits {
-            max_bytes: config.scoring.max_body_bytes,
-            timeout: config.scoring.body_timeout,
-            min_rate: config.scoring.min_body_rate,
-            inflight_bytes: config.scoring.inflight.bytes,
-        };
         tracing::info!(
-            bytes = config.scoring.inflight.bytes,
-            chosen_by = %config.scoring.inflight.chosen_by,
+            bytes = config.api.inflight.bytes,
+            chosen_by = %config.api.inflight.chosen_by,
             "in-flight memory budget"
         );
-        let state = api::AppState::new(
-            body,
-            &config.model.name,
-            config.scoring.method,
-            metrics.clone(),
-            config.log.access,
-        );
+        let state = api::AppState::new(config.api, &config.model.name, metrics.clone());
         let readiness = state.readiness.clone();
         let access = state.access.clone();
         let summaries = tokio::spawn(access.clone().report_periodically());
@@ -84,7 +72,7 @@ impl Application {
         };
         let server = {
             let stop = CancellationToken::new();
-            let serving = crate::serve::serve(listener, api::router(state), config.connections, stop.clone());
+            let serving = serve::serve(listener, api::router(state), config.connections, stop.clone());
             async move {
                 tokio::join!(serving, async move {
                     graceful.await;
@@ -93,13 +81,13 @@ impl Application {
             }
         };
         let init = async {
-            let serve = |scorer| readiness.serve(scorer);
+            let ready = |scorer| readiness.start_scoring(scorer);
             match init::run(
                 &config.model,
-                &config.scoring,
-                config.azure.as_ref(),
+                config.scoring,
+                config.startup_blob.as_ref(),
                 metrics,
-                serve,
+                ready,
             )
             .await
             {

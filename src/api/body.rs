@@ -10,8 +10,7 @@ use tokio::time::Instant;
 use super::budget::{Charge, InflightBudget};
 use super::ApiError;
 
-/// How much body a request may send, how long it may take, and the memory all requests in
-/// flight may hold.
+/// How much body a request may send, and how long it may take.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimits {
     pub max_bytes: usize,
@@ -21,8 +20,6 @@ pub struct BodyLimits {
     /// Bytes per second a body must average once `RATE_GRACE` has passed (0: no minimum), so
     /// that a trickle is cut long before the whole-body deadline.
     pub min_rate: u64,
-    /// The in-flight memory budget (`InflightBudget`), in bytes.
-    pub inflight_bytes: u64,
 }
 
 /// How long a body may take before its rate is checked: the first bytes of a fresh connection
@@ -40,8 +37,8 @@ pub(super) const CHARGE_PER_BODY_BYTE: u64 = 2;
 ///
 /// Not `axum::body::to_bytes`: it keeps every frame until the end and then copies them into a
 /// new buffer, holding the body twice; here each frame is copied into one buffer sized from the
-/// declared length and dropped at once (measured: about 15 % faster on a 5 MB body, and half
-/// the peak memory). A body that arrives in one frame is kept as it is.
+/// declared length and dropped at once (faster and half the peak memory: BENCHMARKS.md,
+/// "Measured choices in the code"). A body that arrives in one frame is kept as it is.
 pub(super) async fn read_body(
     body: Body,
     limits: BodyLimits,

@@ -14,29 +14,26 @@ use proptest::prelude::*;
 use tower::ServiceExt;
 
 use super::*;
-use crate::config::ScoreMethod;
 use crate::model::{OnnxModel, Scorer};
 use crate::telemetry::Metrics;
 
-/// The state serving `model` (a path under the repository) as `fuzz`.
-fn serving(model: &str) -> AppState {
+/// The state scoring with `model` (a path under the repository), named `fuzz`.
+fn scoring_state(model: &str) -> AppState {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(model);
     let loaded = OnnxModel::load(&path).expect("the fuzzed model loads");
     let metrics = Arc::new(Metrics::default());
-    let body = BodyLimits {
-        max_bytes: 64 * 1024,
-        timeout: Duration::from_secs(5),
-        min_rate: 0,
-        inflight_bytes: 1 << 30,
+    let settings = ApiSettings {
+        body: BodyLimits {
+            max_bytes: 64 * 1024,
+            timeout: Duration::from_secs(5),
+            min_rate: 0,
+        },
+        inflight: InflightLimit::default_for(None),
+        score_method: ScoreMethod::Predict,
+        access_log: Default::default(),
     };
-    let state = AppState::new(
-        body,
-        "fuzz",
-        ScoreMethod::Predict,
-        metrics.clone(),
-        Default::default(),
-    );
-    state.readiness.serve(Scorer::new(
+    let state = AppState::new(settings, "fuzz", metrics.clone());
+    state.readiness.start_scoring(Scorer::new(
         Arc::new(loaded),
         Duration::from_secs(5),
         None,
@@ -189,15 +186,15 @@ fn answers_cleanly(runtime: &tokio::runtime::Runtime, state: &AppState, path: &s
     }
 }
 
-/// A runtime, and the states serving `models` (built inside it: the scorer spawns its tasks).
-fn served(models: &[&str]) -> (tokio::runtime::Runtime, Vec<AppState>) {
+/// A runtime, and the states scoring with `models` (built inside it: the scorer spawns its tasks).
+fn scoring_states(models: &[&str]) -> (tokio::runtime::Runtime, Vec<AppState>) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let states = {
         let _inside = runtime.enter();
-        models.iter().map(|m| serving(m)).collect()
+        models.iter().map(|m| scoring_state(m)).collect()
     };
     (runtime, states)
 }
@@ -212,12 +209,12 @@ proptest! {
         mutations in prop::collection::vec(mutation(), 0..6),
     ) {
         thread_local! {
-            static SERVED: (tokio::runtime::Runtime, Vec<AppState>) = served(&[
+            static STATES: (tokio::runtime::Runtime, Vec<AppState>) = scoring_states(&[
                 "model/sklearn_regression_model.onnx",
                 "tests/fixtures/zoo/column_pipeline_forest.onnx",
             ]);
         }
-        SERVED.with(|(runtime, states)| {
+        STATES.with(|(runtime, states)| {
             let bodies = [SAMPLE, PIPELINE][model];
             let (path, body) = bodies[which.index(bodies.len())];
             answers_cleanly(runtime, &states[model], path, mutate(body, &mutations));
@@ -230,10 +227,10 @@ proptest! {
         v2 in any::<bool>(),
     ) {
         thread_local! {
-            static SERVED: (tokio::runtime::Runtime, Vec<AppState>) =
-                served(&["model/sklearn_regression_model.onnx"]);
+            static STATES: (tokio::runtime::Runtime, Vec<AppState>) =
+                scoring_states(&["model/sklearn_regression_model.onnx"]);
         }
-        SERVED.with(|(runtime, states)| {
+        STATES.with(|(runtime, states)| {
             let path = if v2 { "/v2/models/fuzz/infer" } else { "/score" };
             answers_cleanly(runtime, &states[0], path, bytes);
         });
@@ -243,7 +240,7 @@ proptest! {
 /// The bodies the mutations start from are valid: each answers 200 as it is.
 #[test]
 fn every_unmutated_body_answers_200() {
-    let (runtime, states) = served(&[
+    let (runtime, states) = scoring_states(&[
         "model/sklearn_regression_model.onnx",
         "tests/fixtures/zoo/column_pipeline_forest.onnx",
     ]);

@@ -9,6 +9,7 @@ pub(crate) mod openapi;
 mod request_id;
 mod routes;
 mod score;
+mod settings;
 mod state;
 mod v2;
 
@@ -20,8 +21,9 @@ use axum::{
 
 pub use body::BodyLimits;
 pub use error::{ApiError, V2Error};
-pub use observe::{AccessLog, AccessLogSettings};
+pub use observe::{AccessLog, AccessLogSettings, ACCESS_LOG_TARGET};
 pub use routes::*;
+pub use settings::{ApiSettings, InflightLimit, ScoreMethod};
 pub use state::{AppState, Readiness};
 
 /// The router over `state`. Each route is registered here, where it is served; `OPERATIONS`

@@ -4,10 +4,7 @@
 //! tracing span (a span per request cost more than the rest of the middleware together).
 
 use std::{
-    sync::{
-        atomic::{AtomicU64, Ordering::Relaxed},
-        Arc,
-    },
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -20,8 +17,10 @@ use axum::{
 
 use super::{request_id, routes, AppState};
 
+mod cap;
 mod summary;
 
+use cap::LineCap;
 pub use summary::AccessSummary;
 
 /// Rows a handler scored, left in the response's extensions for the access log.
@@ -57,20 +56,15 @@ impl Default for AccessLogSettings {
     }
 }
 
-/// Lines of their own (errors, slow requests) per second at most with the default policy: a
-/// flood of bad requests must not turn into a flood of log lines. The summary counts them all,
-/// and how many lines were left out.
-const MAX_LINES_PER_SECOND: u64 = 100;
+/// The target of the access log's own lines (this module's): the log writer buffers them.
+pub const ACCESS_LOG_TARGET: &str = module_path!();
 
-/// The access log: the settings, the counts of the current summary window, and the lines
-/// written in the current second.
+/// The access log: the settings, the counts of the current summary window, and the cap on lines
+/// of their own.
 pub struct AccessLog {
     pub settings: AccessLogSettings,
     pub summary: AccessSummary,
-    epoch: Instant,
-    /// The second (since `epoch`) that `lines_this_second` counts.
-    second: AtomicU64,
-    lines_this_second: AtomicU64,
+    cap: LineCap,
 }
 
 impl AccessLog {
@@ -78,23 +72,16 @@ impl AccessLog {
         AccessLog {
             settings,
             summary: AccessSummary::default(),
-            epoch: Instant::now(),
-            second: AtomicU64::new(0),
-            lines_this_second: AtomicU64::new(0),
+            cap: LineCap::default(),
         }
     }
 
-    /// Whether a request that started at `started` may have a line of its own now. Two requests
-    /// crossing a second's boundary at once may both start its count: a line more, not fewer.
-    fn may_write_line(&self, started: Instant) -> bool {
+    /// Whether a line of its own may be written now (see `LineCap`).
+    fn may_write_line(&self) -> bool {
         if self.settings.every_request {
             return true;
         }
-        let second = started.saturating_duration_since(self.epoch).as_secs();
-        if self.second.swap(second, Relaxed) != second {
-            self.lines_this_second.store(0, Relaxed);
-        }
-        let allowed = self.lines_this_second.fetch_add(1, Relaxed) < MAX_LINES_PER_SECOND;
+        let allowed = self.cap.may_write_now();
         if !allowed {
             self.summary.line_left_out();
         }
@@ -123,9 +110,9 @@ fn is_probe(route: &str) -> bool {
 macro_rules! access_line {
     ($level:expr, $($fields:tt)*) => {
         match $level {
-            tracing::Level::ERROR => tracing::error!($($fields)*),
-            tracing::Level::INFO => tracing::info!($($fields)*),
-            _ => tracing::debug!($($fields)*),
+            tracing::Level::ERROR => tracing::error!(target: ACCESS_LOG_TARGET, $($fields)*),
+            tracing::Level::INFO => tracing::info!(target: ACCESS_LOG_TARGET, $($fields)*),
+            _ => tracing::debug!(target: ACCESS_LOG_TARGET, $($fields)*),
         }
     };
 }
@@ -153,7 +140,6 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
         route,
         method: &method,
         ids: ids.as_ref(),
-        started,
         elapsed,
     };
     log_request(&state.access, &response, &request);
@@ -170,12 +156,11 @@ struct Finished<'a> {
     route: &'static str,
     method: &'a Method,
     ids: Option<&'a request_id::RequestIds>,
-    started: Instant,
     elapsed: Duration,
 }
 
 /// The access-log policy: errors (5xx at `error`, 4xx at `info`) and slow requests get a line
-/// (up to `MAX_LINES_PER_SECOND`); other requests a line at `info` with
+/// (up to `cap::MAX_LINES_PER_SECOND`); other requests a line at `info` with
 /// `AML_SCORER_ACCESS_LOG=all`, else at `debug` (so `AZUREML_LOG_LEVEL=debug` shows every
 /// request) and a count in the summary.
 fn log_request(access: &AccessLog, response: &Response, request: &Finished<'_>) {
@@ -183,7 +168,6 @@ fn log_request(access: &AccessLog, response: &Response, request: &Finished<'_>) 
         route,
         method,
         ids,
-        started,
         elapsed,
     } = *request;
     let status = response.status().as_u16();
@@ -200,7 +184,7 @@ fn log_request(access: &AccessLog, response: &Response, request: &Finished<'_>) 
             _ => tracing::Level::DEBUG,
         }
     };
-    if level != tracing::Level::DEBUG && !access.may_write_line(started) {
+    if level != tracing::Level::DEBUG && !access.may_write_line() {
         return;
     }
     let request_id = ids.and_then(|ids| ids.request_id.to_str().ok());

@@ -10,7 +10,7 @@ use axum::{
 };
 use serde_json::{json, Map, Value};
 
-use super::{routes::Body, AppState, OPERATIONS};
+use super::{routes::Content, AppState, OPERATIONS};
 use crate::model::{ElementType, ModelSpec};
 
 #[derive(serde::Deserialize)]
@@ -53,15 +53,15 @@ fn example_value(element: ElementType) -> Value {
     }
 }
 
-fn schema(body: Body, model: Option<&ModelSpec>) -> Option<Value> {
+fn schema(content: Content, model: Option<&ModelSpec>) -> Option<Value> {
     let message = json!({ "type": "object", "properties": { "message": { "type": "string" } }, "required": ["message"] });
-    Some(match body {
-        Body::Empty => return None,
-        Body::Text => json!({ "type": "string" }),
-        Body::Json => json!({ "type": "object" }),
-        Body::Message => message,
-        Body::V2Error => json!({ "type": "object", "properties": { "error": { "type": "string" } } }),
-        Body::ScoreOutput => {
+    Some(match content {
+        Content::Empty => return None,
+        Content::Text => json!({ "type": "string" }),
+        Content::Json => json!({ "type": "object" }),
+        Content::Message => message,
+        Content::V2Error => json!({ "type": "object", "properties": { "error": { "type": "string" } } }),
+        Content::ScoreOutput => {
             let first = model.and_then(|m| m.outputs.first());
             let items = first.map_or_else(|| json!({ "type": "number" }), |o| json!({ "oneOf": [json_type(o.element), { "type": "array", "items": json_type(o.element) }] }));
             let sample = model.is_some_and(|m| m.numeric_matrix() == Some((10, ElementType::F64)));

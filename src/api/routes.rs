@@ -41,9 +41,9 @@ pub fn static_path(matched: &str) -> &'static str {
         .unwrap_or(UNMATCHED)
 }
 
-/// What a documented answer carries.
+/// What a documented answer's body carries (its OpenAPI content).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Body {
+pub enum Content {
     Empty,
     Text,
     Json,
@@ -57,33 +57,37 @@ pub struct Operation {
     pub path: &'static str,
     pub method: Method,
     pub summary: &'static str,
-    pub responses: &'static [(u16, &'static str, Body)],
+    pub responses: &'static [(u16, &'static str, Content)],
 }
 
 /// Statuses every route can answer through the middleware.
-const HEADER_TOO_LONG: (u16, &str, Body) = (
+const HEADER_TOO_LONG: (u16, &str, Content) = (
     431,
     "A request-id header is longer than 100 characters",
-    Body::Message,
+    Content::Message,
 );
 
-const SCORE_ERRORS: [(u16, &str, Body); 8] = [
+const SCORE_ERRORS: [(u16, &str, Content); 8] = [
     (
         400,
         "The body is not valid JSON, has the wrong shape, or a value the model cannot take",
-        Body::Message,
+        Content::Message,
     ),
-    (413, BODY_TOO_LARGE, Body::Message),
+    (413, BODY_TOO_LARGE, Content::Message),
     HEADER_TOO_LONG,
     (
         500,
         "An internal error (details in the server log)",
-        Body::Message,
+        Content::Message,
     ),
-    (503, "The model is not ready yet", Body::Message),
-    (504, "Scoring took longer than the scoring timeout", Body::Message),
-    (408, BODY_TIMED_OUT, Body::Message),
-    (429, INFLIGHT_FULL, Body::Message),
+    (503, "The model is not ready yet", Content::Message),
+    (
+        504,
+        "Scoring took longer than the scoring timeout",
+        Content::Message,
+    ),
+    (408, BODY_TIMED_OUT, Content::Message),
+    (429, INFLIGHT_FULL, Content::Message),
 ];
 
 const BODY_TOO_LARGE: &str = "The body is larger than the body limit or the whole in-flight memory budget";
@@ -92,10 +96,10 @@ const BODY_TIMED_OUT: &str =
 const INFLIGHT_FULL: &str =
     "The in-flight memory budget stayed full for 1 s; retry after Retry-After seconds";
 
-const SCORE_POST: [(u16, &str, Body); 9] = {
+const SCORE_POST: [(u16, &str, Content); 9] = {
     let [a, b, c, d, e, f, g, h] = SCORE_ERRORS;
     [
-        (200, "One prediction per row", Body::ScoreOutput),
+        (200, "One prediction per row", Content::ScoreOutput),
         a,
         b,
         c,
@@ -107,24 +111,24 @@ const SCORE_POST: [(u16, &str, Body); 9] = {
     ]
 };
 
-const V2_INFER: [(u16, &str, Body); 10] = [
-    (200, "Inference outputs", Body::Json),
-    (400, "Wrong input name, shape, datatype or data", Body::V2Error),
-    (404, "No model of that name", Body::V2Error),
-    (408, BODY_TIMED_OUT, Body::V2Error),
-    (413, BODY_TOO_LARGE, Body::V2Error),
-    (429, INFLIGHT_FULL, Body::V2Error),
+const V2_INFER: [(u16, &str, Content); 10] = [
+    (200, "Inference outputs", Content::Json),
+    (400, "Wrong input name, shape, datatype or data", Content::V2Error),
+    (404, "No model of that name", Content::V2Error),
+    (408, BODY_TIMED_OUT, Content::V2Error),
+    (413, BODY_TOO_LARGE, Content::V2Error),
+    (429, INFLIGHT_FULL, Content::V2Error),
     HEADER_TOO_LONG,
     (
         500,
         "An internal error (details in the server log)",
-        Body::V2Error,
+        Content::V2Error,
     ),
-    (503, "The model is not ready yet", Body::V2Error),
+    (503, "The model is not ready yet", Content::V2Error),
     (
         504,
         "Inference took longer than the scoring timeout",
-        Body::V2Error,
+        Content::V2Error,
     ),
 ];
 
@@ -132,7 +136,7 @@ const fn op(
     path: &'static str,
     method: Method,
     summary: &'static str,
-    responses: &'static [(u16, &'static str, Body)],
+    responses: &'static [(u16, &'static str, Content)],
 ) -> Operation {
     Operation {
         path,
@@ -148,22 +152,22 @@ pub static OPERATIONS: [Operation; 14] = [
         ROOT_PATH,
         Method::GET,
         "Liveness (answers Healthy)",
-        &[(200, "Alive", Body::Text), HEADER_TOO_LONG],
+        &[(200, "Alive", Content::Text), HEADER_TOO_LONG],
     ),
     op(
         LIVENESS_PATH,
         Method::GET,
         "Liveness probe",
-        &[(200, "Alive", Body::Text), HEADER_TOO_LONG],
+        &[(200, "Alive", Content::Text), HEADER_TOO_LONG],
     ),
     op(
         READINESS_PATH,
         Method::GET,
         "Readiness probe",
         &[
-            (200, "Ready", Body::Message),
+            (200, "Ready", Content::Message),
             HEADER_TOO_LONG,
-            (503, "Init is running or the server is stopping", Body::Message),
+            (503, "Init is running or the server is stopping", Content::Message),
         ],
     ),
     op(SCORING_PATH, Method::POST, "Score rows", &SCORE_POST),
@@ -175,7 +179,7 @@ pub static OPERATIONS: [Operation; 14] = [
             (
                 200,
                 "Predictions, or a description of the call without a query",
-                Body::ScoreOutput,
+                Content::ScoreOutput,
             ),
             SCORE_ERRORS[0],
             HEADER_TOO_LONG,
@@ -188,40 +192,40 @@ pub static OPERATIONS: [Operation; 14] = [
         SCORING_PATH,
         Method::OPTIONS,
         "Allowed methods",
-        &[(200, "Empty", Body::Empty), HEADER_TOO_LONG],
+        &[(200, "Empty", Content::Empty), HEADER_TOO_LONG],
     ),
     op(
         METRICS_PATH,
         Method::GET,
         "Prometheus metrics",
-        &[(200, "OpenMetrics text", Body::Text), HEADER_TOO_LONG],
+        &[(200, "OpenMetrics text", Content::Text), HEADER_TOO_LONG],
     ),
     op(
         SWAGGER_PATH,
         Method::GET,
         "This document (?version=3 for OpenAPI 3)",
-        &[(200, "The document", Body::Json), HEADER_TOO_LONG],
+        &[(200, "The document", Content::Json), HEADER_TOO_LONG],
     ),
     op(
         V2_SERVER_PATH,
         Method::GET,
         "KServe V2 server metadata",
-        &[(200, "Server metadata", Body::Json), HEADER_TOO_LONG],
+        &[(200, "Server metadata", Content::Json), HEADER_TOO_LONG],
     ),
     op(
         V2_LIVE_PATH,
         Method::GET,
         "KServe V2 liveness",
-        &[(200, "Live", Body::Json), HEADER_TOO_LONG],
+        &[(200, "Live", Content::Json), HEADER_TOO_LONG],
     ),
     op(
         V2_READY_PATH,
         Method::GET,
         "KServe V2 readiness",
         &[
-            (200, "Ready", Body::Json),
+            (200, "Ready", Content::Json),
             HEADER_TOO_LONG,
-            (503, "Not ready", Body::Json),
+            (503, "Not ready", Content::Json),
         ],
     ),
     op(
@@ -229,10 +233,10 @@ pub static OPERATIONS: [Operation; 14] = [
         Method::GET,
         "KServe V2 model metadata",
         &[
-            (200, "Inputs and outputs", Body::Json),
-            (404, "No model of that name", Body::V2Error),
+            (200, "Inputs and outputs", Content::Json),
+            (404, "No model of that name", Content::V2Error),
             HEADER_TOO_LONG,
-            (503, "Not ready", Body::V2Error),
+            (503, "Not ready", Content::V2Error),
         ],
     ),
     op(
@@ -240,10 +244,10 @@ pub static OPERATIONS: [Operation; 14] = [
         Method::GET,
         "KServe V2 model readiness",
         &[
-            (200, "Ready", Body::Json),
-            (404, "No model of that name", Body::V2Error),
+            (200, "Ready", Content::Json),
+            (404, "No model of that name", Content::V2Error),
             HEADER_TOO_LONG,
-            (503, "Not ready", Body::V2Error),
+            (503, "Not ready", Content::V2Error),
         ],
     ),
     op(V2_INFER_PATH, Method::POST, "KServe V2 inference", &V2_INFER),

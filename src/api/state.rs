@@ -6,7 +6,7 @@ use std::sync::{
 };
 
 use super::budget::{InflightBudget, INFLIGHT_WAIT};
-use crate::config::ScoreMethod;
+use super::{ApiSettings, ScoreMethod};
 use crate::model::Scorer;
 use crate::telemetry::Metrics;
 
@@ -21,7 +21,7 @@ pub struct Readiness {
 impl Readiness {
     /// `init` is done: scoring starts and readiness answers 200. `init` runs once, so the first
     /// scorer is the only one.
-    pub fn serve(&self, scorer: Scorer) {
+    pub fn start_scoring(&self, scorer: Scorer) {
         let _ = self.scorer.set(Arc::new(scorer));
     }
 
@@ -69,25 +69,21 @@ pub struct Shared {
 }
 
 impl AppState {
-    pub fn new(
-        body: super::body::BodyLimits,
-        model_name: &str,
-        score_method: ScoreMethod,
-        metrics: Arc<Metrics>,
-        access: super::AccessLogSettings,
-    ) -> Self {
+    /// The state of a server not ready yet, serving the model named `model_name` once `init`
+    /// hands over its scorer.
+    pub fn new(settings: ApiSettings, model_name: &str, metrics: Arc<Metrics>) -> Self {
         AppState(Arc::new(Shared {
             readiness: Arc::new(Readiness::default()),
             budget: Arc::new(InflightBudget::new(
-                body.inflight_bytes,
-                body.max_bytes,
+                settings.inflight.bytes,
+                settings.body.max_bytes,
                 INFLIGHT_WAIT,
             )),
-            body,
+            body: settings.body,
             metrics,
             model_name: Arc::from(model_name),
-            score_method,
-            access: Arc::new(super::AccessLog::new(access)),
+            score_method: settings.score_method,
+            access: Arc::new(super::AccessLog::new(settings.access_log)),
         }))
     }
 }

@@ -10,7 +10,6 @@ use axum::{
 use tower::ServiceExt;
 
 use super::*;
-use crate::config::ScoreMethod;
 use crate::model::{
     Batch, ElementType, ModelSpec, Output, PredictError, Predictions, Predictor, Scorer, Values,
 };
@@ -68,21 +67,19 @@ fn scorer(metrics: Arc<Metrics>) -> Scorer {
 /// State before `init` is done, or after (`ready`).
 fn state(ready: bool) -> AppState {
     let metrics = Arc::new(Metrics::default());
-    let body = BodyLimits {
-        max_bytes: 1024,
-        timeout: std::time::Duration::from_millis(500),
-        min_rate: 0,
-        inflight_bytes: 1 << 30,
+    let settings = ApiSettings {
+        body: BodyLimits {
+            max_bytes: 1024,
+            timeout: std::time::Duration::from_millis(500),
+            min_rate: 0,
+        },
+        inflight: InflightLimit::default_for(None),
+        score_method: ScoreMethod::Predict,
+        access_log: Default::default(),
     };
-    let state = AppState::new(
-        body,
-        "fake",
-        ScoreMethod::Predict,
-        metrics.clone(),
-        Default::default(),
-    );
+    let state = AppState::new(settings, "fake", metrics.clone());
     if ready {
-        state.readiness.serve(scorer(metrics));
+        state.readiness.start_scoring(scorer(metrics));
     }
     state
 }
@@ -135,7 +132,7 @@ async fn readiness_follows_init_and_shutdown() {
         send(state.clone(), get(READINESS_PATH)).await.0,
         StatusCode::SERVICE_UNAVAILABLE
     );
-    state.readiness.serve(scorer(state.metrics.clone()));
+    state.readiness.start_scoring(scorer(state.metrics.clone()));
     assert_eq!(send(state.clone(), get(READINESS_PATH)).await.0, StatusCode::OK);
     state.readiness.mark_stopping();
     assert_eq!(

@@ -9,9 +9,7 @@ use azure_core::{
 };
 use azure_storage_blob::{BlobClient, BlobClientOptions};
 
-use crate::config::BlobTarget;
-
-use super::ManagedIdentityCredential;
+use super::{BlobTarget, ManagedIdentityCredential};
 
 /// Why the blob could not be read.
 #[derive(Debug, thiserror::Error)]

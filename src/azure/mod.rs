@@ -1,10 +1,12 @@
-//! Azure access for `init`: the managed-identity credential, the model download and the blob read. Returns plain
-//! values and its own errors; nothing here knows HTTP serving.
+//! Azure access for `init`: the managed-identity credential, the model download and the blob
+//! read, and the settings they take. Returns plain values and its own errors; nothing here knows
+//! HTTP serving.
 
 mod blob;
 mod identity;
 mod model_blob;
 mod retry;
+mod settings;
 mod source;
 mod token;
 
@@ -16,8 +18,8 @@ pub use blob::{read_blob, BlobError, BlobSetting, Located};
 pub use identity::{resource_for_scope, IdentityError, IdentitySource, ManagedIdentityCredential};
 pub use model_blob::{download, DownloadError};
 pub use retry::RetryPolicy;
+pub use settings::{BlobTarget, IdentityEnv, IdentitySettings, ModelBlob, StartupBlob};
 
-use crate::config::{AzureSettings, BlobTarget, IdentityEnv, ModelBlob};
 use crate::telemetry::Metrics;
 
 /// The resource `init` asks a token for, as Azure's walkthrough does.
@@ -109,8 +111,8 @@ pub struct Session {
 impl Session {
     /// The identity step of `init`: picks the identity source and gets a first token (cached
     /// for the steps after it).
-    pub async fn connect(settings: &AzureSettings, metrics: &Metrics) -> Result<Session, StartupError> {
-        let source = identity_source(&settings.identity)?;
+    pub async fn connect(settings: &IdentitySettings, metrics: &Metrics) -> Result<Session, StartupError> {
+        let source = identity_source(&settings.env)?;
         let identity = match &settings.client_id {
             Some(id) => format!("user-assigned managed identity (client id {id})"),
             None => "system-assigned managed identity of the endpoint".to_owned(),
@@ -120,7 +122,7 @@ impl Session {
             source,
             settings.client_id.clone(),
             http_client(None, false)?,
-            RetryPolicy::with_budget(settings.identity_retry_budget),
+            RetryPolicy::with_budget(settings.retry_budget),
         ));
         let started = std::time::Instant::now();
         credential.token_for(STORAGE_RESOURCE).await?;

@@ -8,8 +8,7 @@ use azure_storage_blob::models::BlobClientGetPropertiesResultHeaders;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
-use super::{BlobError, Located};
-use crate::config::ModelBlob;
+use super::{BlobError, Located, ModelBlob};
 
 /// Why the model could not be downloaded, or was refused once it was.
 #[derive(Debug, thiserror::Error)]

@@ -4,7 +4,8 @@ use std::path::Path;
 
 use url::Url;
 
-use super::{invalid, BlobTarget, ConfigError};
+use super::{invalid, ConfigError};
+use crate::azure::BlobTarget;
 
 pub(super) fn blob_target(
     account: Option<String>,

@@ -4,7 +4,8 @@
 
 use url::{Host, Url};
 
-use super::{invalid, BlobTarget, ConfigError, ModelBlob};
+use super::{invalid, ConfigError};
+use crate::azure::{BlobTarget, ModelBlob};
 
 const SETTING: &str = "--model-url (AML_SCORER_MODEL_URL)";
 const DIGEST_SETTING: &str = "--model-sha256 (AML_SCORER_MODEL_SHA256)";

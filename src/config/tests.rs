@@ -1,4 +1,12 @@
 use super::*;
+use clap::Parser;
+
+/// A host without a terminal, a memory limit or a known open-files limit.
+const HOST: Host = Host {
+    stdout_is_terminal: false,
+    open_files: None,
+    memory_limit: None,
+};
 
 fn cli(args: &[&str]) -> Cli {
     let mut argv = vec!["aml-scorer", "--model-dir", "model"];
@@ -7,26 +15,30 @@ fn cli(args: &[&str]) -> Cli {
 }
 
 fn error(args: &[&str]) -> ConfigError {
-    cli(args).validate(false).expect_err("settings are invalid")
+    cli(args).validate(&HOST).expect_err("settings are invalid")
 }
 
 #[test]
 fn defaults_serve_the_bundled_model_on_5001() {
-    let config = cli(&[]).validate(false).unwrap();
+    let config = cli(&[]).validate(&HOST).unwrap();
     assert_eq!(config.listen.port(), 5001);
     let ModelSource::File(path) = &config.model.source else {
         panic!("the bundled model is a file")
     };
     assert!(path.ends_with("sklearn_regression_model.onnx"));
-    assert!(config.azure.is_none());
+    assert!(config.startup_blob.is_none());
     assert_eq!(config.scoring.timeout, Duration::from_secs(60));
-    assert_eq!(config.scoring.max_body_bytes, 104_857_600);
+    assert_eq!(config.api.body.max_bytes, 104_857_600);
 }
 
 #[test]
 fn log_format_defaults_to_text_on_a_terminal_and_json_otherwise() {
-    assert_eq!(cli(&[]).validate(true).unwrap().log.format, LogFormat::Text);
-    assert_eq!(cli(&[]).validate(false).unwrap().log.format, LogFormat::Json);
+    let terminal = Host {
+        stdout_is_terminal: true,
+        ..HOST
+    };
+    assert_eq!(cli(&[]).validate(&terminal).unwrap().log.format, LogFormat::Text);
+    assert_eq!(cli(&[]).validate(&HOST).unwrap().log.format, LogFormat::Json);
 }
 
 #[test]
@@ -49,10 +61,10 @@ fn full_storage_settings_default_to_the_public_endpoint() {
         "--blob-name",
         "b",
     ])
-    .validate(false)
+    .validate(&HOST)
     .unwrap();
     assert_eq!(
-        config.azure.unwrap().blob.unwrap().endpoint.as_str(),
+        config.startup_blob.unwrap().target.endpoint.as_str(),
         "https://acct.blob.core.windows.net/"
     );
 }
@@ -70,12 +82,11 @@ fn the_blob_endpoint_loses_its_trailing_slash() {
         "https://127.0.0.1:10000/devstoreaccount1/",
     ];
     let endpoint = cli(&args)
-        .validate(false)
+        .validate(&HOST)
         .unwrap()
-        .azure
+        .startup_blob
         .unwrap()
-        .blob
-        .unwrap()
+        .target
         .endpoint;
     assert_eq!(endpoint.as_str(), "https://127.0.0.1:10000/devstoreaccount1");
 }
@@ -99,7 +110,7 @@ fn a_plain_http_blob_endpoint_is_refused() {
 fn a_missing_model_folder_is_named() {
     let e = Cli::try_parse_from(["aml-scorer", "--model-dir", "/nonexistent"])
         .unwrap()
-        .validate(false)
+        .validate(&HOST)
         .unwrap_err();
     assert_eq!(e.setting, "--model-dir (AZUREML_MODEL_DIR)");
 }
@@ -136,14 +147,14 @@ fn secrets_never_reach_debug() {
 fn azure_ml_level_names_are_accepted() {
     assert_eq!(
         cli(&["--log-level", "WARNING"])
-            .validate(false)
+            .validate(&HOST)
             .unwrap()
             .log
             .filter,
         "warn"
     );
     assert_eq!(
-        cli(&["--log-level", "DEBUG"]).validate(false).unwrap().log.filter,
+        cli(&["--log-level", "DEBUG"]).validate(&HOST).unwrap().log.filter,
         "debug"
     );
 }
@@ -169,16 +180,44 @@ fn a_model_url_replaces_the_model_folder_and_names_the_model() {
         "/nonexistent",
         "--model-url",
         "https://127.0.0.1:10000/devstoreaccount1/models/v2/forest.onnx",
+        "--client-id",
+        "uai-client",
     ])
     .unwrap()
-    .validate(false)
+    .validate(&HOST)
     .unwrap();
-    let ModelSource::Blob(blob) = &config.model.source else {
+    let ModelSource::Blob { blob, identity } = &config.model.source else {
         panic!("the model is a blob")
     };
     assert_eq!(blob.target.blob, "v2/forest.onnx");
     assert_eq!(blob.max_bytes, 2 << 30);
     assert_eq!(config.model.name, "forest");
     // The identity settings come with it; the start-up blob stays off.
-    assert!(config.azure.unwrap().blob.is_none());
+    assert_eq!(identity.client_id.as_deref(), Some("uai-client"));
+    assert!(config.startup_blob.is_none());
+}
+
+#[test]
+fn without_max_connections_the_cap_follows_the_hosts_open_files_limit() {
+    let host = Host {
+        open_files: Some(4096),
+        ..HOST
+    };
+    assert_eq!(
+        cli(&[]).validate(&host).unwrap().connections.max_connections,
+        4032
+    );
+    let set = cli(&["--max-connections", "7"]).validate(&host).unwrap();
+    assert_eq!(set.connections.max_connections, 7);
+}
+
+#[test]
+fn without_max_inflight_bytes_the_budget_is_half_the_hosts_memory_limit() {
+    let host = Host {
+        memory_limit: Some(4 << 30),
+        ..HOST
+    };
+    assert_eq!(cli(&[]).validate(&host).unwrap().api.inflight.bytes, 2 << 30);
+    let set = cli(&["--max-inflight-bytes", "5000000"]).validate(&host).unwrap();
+    assert_eq!(set.api.inflight.bytes, 5_000_000);
 }

@@ -1,6 +1,9 @@
-//! Parses a scoring body (`{"data": [[...], ...]}` or `{"data": [...]}`) straight into one
-//! contiguous buffer of the model's element type, checking every row's width on the way, with
-//! no intermediate `serde_json::Value` or `Vec<Vec<_>>`.
+//! Parses a scoring body, in any form Azure ML clients send, into the model's batch. The usual
+//! numeric matrix of a one-input model (`{"data": [[...], ...]}` or `{"data": [...]}`) goes
+//! straight into one contiguous buffer of the model's element type, rows checked for width on the
+//! way and no intermediate `serde_json::Value`: by a byte scanner (`fast`) or, when it gives up,
+//! by serde seeds that say what is wrong and where (`document`, `rows`). Every other form
+//! (records, columns, named inputs; `forms`) is read through a `Value`.
 
 use std::fmt;
 

@@ -17,7 +17,7 @@ pub use element::{Element, ElementType, Values};
 pub use input::{parse_request, parse_scoring_request, Envelope, InputError, ScoringRequest};
 pub use onnx::{ModelLoadError, OnnxModel};
 pub use output::{write_output, write_predictions, OutputError};
-pub use scorer::{Batching, Codec, ScoreError, Scored, Scorer};
+pub use scorer::{Batching, Codec, ScoreError, Scored, Scorer, ScorerSettings};
 pub use spec::{ModelSpec, TensorSpec};
 
 /// A request's rows: one buffer per model input, in the model's input order, each row-major.

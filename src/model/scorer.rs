@@ -18,6 +18,15 @@ use crate::telemetry::Metrics;
 /// run and encoded there too): that is faster than a thread hand-off.
 const INLINE_MAX_BYTES: usize = 16 * 1024;
 
+/// How requests are scored, as `config` builds it.
+#[derive(Debug, Clone, Copy)]
+pub struct ScorerSettings {
+    /// The longest one request may spend waiting for and running the model.
+    pub timeout: Duration,
+    /// `None`: dynamic batching off.
+    pub batching: Option<Batching>,
+}
+
 /// How a protocol turns its body into a batch and predictions into its answer. Both run on
 /// whichever thread the scorer picks; `decode` may keep what `encode` needs (a request id).
 pub trait Codec: Send + 'static {

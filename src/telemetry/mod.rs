@@ -1,27 +1,41 @@
-//! Logs and metrics. Logging: JSON lines (for Azure ML's log collection) or text, filtered by the configured level.
+//! Logs and metrics. Logging: JSON lines (for Azure ML's log collection) or text, filtered by the
+//! configured level, with one target's lines (the access log) buffered off the request path.
 
 mod metrics;
 mod writer;
 
+use clap::ValueEnum;
 use tracing_subscriber::{fmt, EnvFilter};
 
 pub use metrics::*;
 pub use writer::flush;
 
-use crate::config::LogFormat;
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// Log output: the format and the filter directives (already validated).
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub filter: String,
+}
 
 /// `aml-scorer/<version>`, sent as `x-ms-server-version`.
 pub const SERVER_VERSION: &str = concat!("aml-scorer/", env!("CARGO_PKG_VERSION"));
 
-/// Installs the global subscriber, writing to stdout as the Azure ML inference server does.
-pub fn init(format: LogFormat, filter: &str) {
+/// Installs the global subscriber, writing to stdout as the Azure ML inference server does. Lines
+/// of the target `buffered` (the access log's) are written off the request path (writer.rs).
+pub fn init(settings: &LogSettings, buffered: &'static str) {
     // The filter was validated with the configuration; fall back to `info` rather than panic.
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    // Off the request path: a request never waits for a write to stdout (writer.rs).
+    let filter = EnvFilter::try_new(&settings.filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = fmt()
         .with_env_filter(filter)
-        .with_writer(writer::BufferedStdout::start());
-    let installed = match format {
+        .with_writer(writer::BufferedStdout::start(buffered));
+    let installed = match settings.format {
         LogFormat::Json => builder
             .json()
             .flatten_event(true)

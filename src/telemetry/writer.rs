@@ -1,9 +1,9 @@
 //! Access-log lines written off the request path: a request appends its formatted line to a
 //! shared buffer (a lock and a copy, no system call) and one writer thread sends whatever has
-//! gathered to stdout in one write every 10 ms, instead of one `write(2)` per request. Every other line (start-up, init
-//! steps, errors) is written at once, after what is buffered, so that it is in the log before
-//! anything that follows it (a readiness answer, an exit) and the order of lines is kept.
-//! `flush` at exit writes what is left.
+//! gathered to stdout in one write every 10 ms, instead of one `write(2)` per request. Every other
+//! line (start-up, init steps, errors) is written at once, after what is buffered, so that it is
+//! in the log before anything that follows it (a readiness answer, an exit) and the order of
+//! lines is kept. `flush` at exit writes what is left.
 
 use std::{
     io::Write,
@@ -16,8 +16,8 @@ use std::{
 const MAX_PENDING: usize = 8 << 20;
 
 /// How long access lines wait to be written at most. Waking the writer thread for every line
-/// costs a context switch per request, more than the write it saves (measured on one core: 9,800
-/// against 12,700 requests/s); waking it on a timer batches a tick's lines into one write.
+/// costs a context switch per request, more than the write it saves (BENCHMARKS.md, "Measured
+/// choices in the code"); waking it on a timer batches a tick's lines into one write.
 const WRITE_EVERY: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// A buffer this large is written at once rather than at the next tick.
@@ -42,10 +42,9 @@ pub struct BufferedStdout {
     shared: Arc<Shared>,
     /// Write at once (after the buffered lines) rather than buffer.
     direct: bool,
+    /// The target of the lines to buffer (the access log's), the only ones buffered.
+    buffered: &'static str,
 }
-
-/// The target of the access-log lines, the only ones buffered.
-const ACCESS_LOG_TARGET: &str = "aml_scorer::api::observe";
 
 /// The buffer and the thread that empties it, one per process.
 struct WriterThread {
@@ -57,8 +56,9 @@ struct WriterThread {
 static WRITER_THREAD: OnceLock<WriterThread> = OnceLock::new();
 
 impl BufferedStdout {
-    /// Starts the writer thread (once per process; later calls share it).
-    pub fn start() -> Self {
+    /// Starts the writer thread (once per process; later calls share it), buffering the lines of
+    /// the target `buffered`.
+    pub fn start(buffered: &'static str) -> Self {
         let WriterThread { shared, .. } = WRITER_THREAD.get_or_init(|| {
             let shared = Arc::new(Shared::default());
             let thread = {
@@ -76,6 +76,7 @@ impl BufferedStdout {
         BufferedStdout {
             shared: shared.clone(),
             direct: false,
+            buffered,
         }
     }
 }
@@ -182,13 +183,15 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for BufferedStdout {
         BufferedStdout {
             shared: self.shared.clone(),
             direct: true,
+            buffered: self.buffered,
         }
     }
 
     fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> Self::Writer {
         BufferedStdout {
             shared: self.shared.clone(),
-            direct: meta.target() != ACCESS_LOG_TARGET,
+            direct: meta.target() != self.buffered,
+            buffered: self.buffered,
         }
     }
 }

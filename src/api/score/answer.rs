@@ -2,7 +2,7 @@
 //! (`predict_proba`), or named outputs (`?outputs=`), wrapped as the request's form expects.
 
 use crate::api::ApiError;
-use crate::config::ScoreMethod as Method;
+use crate::api::ScoreMethod as Method;
 use crate::model::{write_output, Envelope, ModelSpec, Predictions};
 
 /// A method named by the query string or AutoML's `GlobalParameters`.

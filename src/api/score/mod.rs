@@ -14,7 +14,7 @@ use super::{
     observe::ScoredRows,
     ApiError, AppState,
 };
-use crate::config::ScoreMethod as Method;
+use crate::api::ScoreMethod as Method;
 use crate::model::{parse_scoring_request, Batch, Codec, Envelope, Predictions, Predictor, Scored};
 
 mod answer;

@@ -141,8 +141,8 @@ impl Scanner<'_> {
                 (true, 0) => T::from_f64(-0.0),
                 (true, _) => T::from_i64(-magnitude),
                 // serde_json's u64 for a positive integer, the same value: converting it from an
-                // i64 is one instruction, from a u64 (to a float) a sequence that took a quarter
-                // of the scanner's time.
+                // i64 is one instruction, from a u64 (to a float) a sequence that was a large
+                // share of the scanner's time (BENCHMARKS.md).
                 (false, _) => T::from_i64(magnitude),
             };
         }
