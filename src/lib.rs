@@ -1,4 +1,5 @@
 //! `aml-scorer`: a scoring server for Azure Machine Learning online endpoints.
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 /// HTTP routes, handlers, request ids and the error type clients see.
 pub mod api;
