@@ -48,3 +48,19 @@ pub fn floats(ctx: &ParsingContext, node: &NodeProto, name: &str) -> TractResult
 pub fn values<T: Datum + Clone>(tensor: &Tensor) -> TractResult<Vec<T>> {
     Ok(tensor.cast_to::<T>()?.to_plain_array_view::<T>()?.iter().cloned().collect())
 }
+
+/// Calls `read` with a parsing context for a node outside any model (no external data).
+#[cfg(test)]
+pub fn parsing<R>(read: impl FnOnce(&ParsingContext) -> R) -> R {
+    let onnx = tract_onnx::onnx();
+    let model = tract_onnx::pb::ModelProto::default();
+    let ctx = ParsingContext {
+        onnx_operator_set_version: 21,
+        framework: &onnx,
+        model: &model,
+        parent_graphs: vec![],
+        model_dir: None,
+        template: InferenceModel::default(),
+    };
+    read(&ctx)
+}

@@ -188,3 +188,60 @@ impl Expansion for LabelEncoder {
 }
 
 mod lookup;
+
+#[cfg(test)]
+mod tests {
+    use tract_onnx::pb::attribute_proto::AttributeType;
+    use tract_onnx::pb::tensor_proto::DataType;
+    use tract_onnx::pb::{AttributeProto, TensorProto};
+
+    use super::*;
+
+    fn tensor(name: &str, data_type: DataType, dims: Vec<i64>, ints: Vec<i64>, strings: Vec<&str>) -> AttributeProto {
+        AttributeProto {
+            name: name.into(),
+            r#type: AttributeType::Tensor as i32,
+            t: Some(TensorProto {
+                dims,
+                data_type: data_type as i32,
+                int64_data: ints,
+                string_data: strings.into_iter().map(|s| s.as_bytes().to_vec()).collect(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn encoder(default: AttributeProto) -> NodeProto {
+        NodeProto {
+            op_type: "LabelEncoder".into(),
+            attribute: vec![
+                tensor("keys_tensor", DataType::String, vec![2], vec![], vec!["a", "b"]),
+                tensor("values_tensor", DataType::Int64, vec![2], vec![1, 2], vec![]),
+                default,
+            ],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_default_tensor_without_exactly_one_value_of_the_values_type_is_refused() {
+        for default in [
+            tensor("default_tensor", DataType::Int64, vec![0], vec![], vec![]),
+            tensor("default_tensor", DataType::Int64, vec![2], vec![7, 8], vec![]),
+            tensor("default_tensor", DataType::String, vec![1], vec![], vec!["x"]),
+        ] {
+            let error = attribute::parsing(|ctx| parse(ctx, &encoder(default)).map(|_| ()).unwrap_err());
+            assert!(error.to_string().contains("one value of the values' type"), "{error}");
+        }
+        let one = tensor("default_tensor", DataType::Int64, vec![1], vec![-7], vec![]);
+        assert!(attribute::parsing(|ctx| parse(ctx, &encoder(one))).is_ok());
+    }
+
+    #[test]
+    fn a_tensor_whose_values_do_not_fill_its_dims_is_refused() {
+        let short = tensor("default_tensor", DataType::Int64, vec![3], vec![-7], vec![]);
+        let error = attribute::parsing(|ctx| parse(ctx, &encoder(short)).map(|_| ()).unwrap_err());
+        assert!(format!("{error:#}").contains("attribute default_tensor"), "{error:#}");
+    }
+}

@@ -147,3 +147,20 @@ fn a_leaf_shared_by_two_branches_is_copied_for_each() {
     let proto = model(&[(0.0, (0, true), (1, false)), (1.0, (0, true), (1, true))], 2, vec![0]);
     assert_eq!(load_and_run(&proto, &[-1.0, 0.5, 2.0]).unwrap(), [10.0, 10.0, 20.0]);
 }
+
+#[test]
+fn more_targets_than_the_limit_are_refused_at_load() {
+    let mut proto = model(&[(0.0, (0, true), (1, true))], 2, vec![0]);
+    proto.graph.as_mut().unwrap().node[0].attribute.push(AttributeProto {
+        name: "n_targets".into(),
+        r#type: AttributeType::Int as i32,
+        i: 1 << 40,
+        ..Default::default()
+    });
+    let error = refusal(&proto);
+    assert!(
+        error.contains("n_targets is 1099511627776; the limit is 65536"),
+        "{error}"
+    );
+}
+
