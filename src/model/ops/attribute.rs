@@ -29,7 +29,7 @@ fn decode(ctx: &ParsingContext, proto: &TensorProto) -> TractResult<Tensor> {
     }
     let tensor = ctx.load_tensor(proto)?;
     let len = tensor.len();
-    Ok(tensor.into_shape(&[len])?)
+    tensor.into_shape(&[len])
 }
 
 /// A float tensor attribute's values in float64 (float32 or float64 in the file), `None` when
@@ -39,14 +39,22 @@ pub fn floats(ctx: &ParsingContext, node: &NodeProto, name: &str) -> TractResult
         return Ok(None);
     };
     if !t.datum_type().is_float() {
-        bail!("attribute {name}: a float tensor was expected, found {:?}", t.datum_type());
+        bail!(
+            "attribute {name}: a float tensor was expected, found {:?}",
+            t.datum_type()
+        );
     }
     values::<f64>(&t).map(Some)
 }
 
 /// A tensor's values cast to `T` (tract's casting rules).
 pub fn values<T: Datum + Clone>(tensor: &Tensor) -> TractResult<Vec<T>> {
-    Ok(tensor.cast_to::<T>()?.to_plain_array_view::<T>()?.iter().cloned().collect())
+    Ok(tensor
+        .cast_to::<T>()?
+        .to_plain_array_view::<T>()?
+        .iter()
+        .cloned()
+        .collect())
 }
 
 /// Calls `read` with a parsing context for a node outside any model (no external data).

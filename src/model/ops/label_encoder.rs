@@ -62,7 +62,12 @@ fn tensor_list(ctx: &ParsingContext, node: &NodeProto, name: &str) -> TractResul
     } else if datum.is_signed() || datum.is_unsigned() {
         List::Ints(attribute::values::<i64>(&t)?)
     } else if datum.is_float() {
-        List::Floats(attribute::values::<f32>(&t)?.iter().map(|f| f.to_bits()).collect())
+        List::Floats(
+            attribute::values::<f32>(&t)?
+                .iter()
+                .map(|f| f.to_bits())
+                .collect(),
+        )
     } else {
         bail!("LabelEncoder: {name} is a tensor of {datum:?}, which it cannot map");
     }))
@@ -197,7 +202,13 @@ mod tests {
 
     use super::*;
 
-    fn tensor(name: &str, data_type: DataType, dims: Vec<i64>, ints: Vec<i64>, strings: Vec<&str>) -> AttributeProto {
+    fn tensor(
+        name: &str,
+        data_type: DataType,
+        dims: Vec<i64>,
+        ints: Vec<i64>,
+        strings: Vec<&str>,
+    ) -> AttributeProto {
         AttributeProto {
             name: name.into(),
             r#type: AttributeType::Tensor as i32,
@@ -232,7 +243,10 @@ mod tests {
             tensor("default_tensor", DataType::String, vec![1], vec![], vec!["x"]),
         ] {
             let error = attribute::parsing(|ctx| parse(ctx, &encoder(default)).map(|_| ()).unwrap_err());
-            assert!(error.to_string().contains("one value of the values' type"), "{error}");
+            assert!(
+                error.to_string().contains("one value of the values' type"),
+                "{error}"
+            );
         }
         let one = tensor("default_tensor", DataType::Int64, vec![1], vec![-7], vec![]);
         assert!(attribute::parsing(|ctx| parse(ctx, &encoder(one))).is_ok());
@@ -242,6 +256,9 @@ mod tests {
     fn a_tensor_whose_values_do_not_fill_its_dims_is_refused() {
         let short = tensor("default_tensor", DataType::Int64, vec![3], vec![-7], vec![]);
         let error = attribute::parsing(|ctx| parse(ctx, &encoder(short)).map(|_| ()).unwrap_err());
-        assert!(format!("{error:#}").contains("attribute default_tensor"), "{error:#}");
+        assert!(
+            format!("{error:#}").contains("attribute default_tensor"),
+            "{error:#}"
+        );
     }
 }

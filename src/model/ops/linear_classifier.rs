@@ -223,7 +223,8 @@ mod tests {
     fn one_score_with_two_labels_answers_as_onnxruntime() {
         let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/linear_classifier");
         let answers: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(format!("{folder}/answers.json")).unwrap()).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(format!("{folder}/answers.json")).unwrap())
+                .unwrap();
         let answers = answers.as_object().unwrap();
         assert_eq!(answers.len(), 6, "every post_transform, and string labels");
         for (name, answer) in answers {
@@ -238,15 +239,33 @@ mod tests {
             let input = tract_ndarray::Array2::from_shape_vec((x.len(), 2), x.concat()).unwrap();
             let outputs = plan.run(tvec!(Tensor::from(input).into_tvalue())).unwrap();
             let labels: Vec<String> = match outputs[0].datum_type() {
-                DatumType::String => outputs[0].to_plain_array_view::<String>().unwrap().iter().cloned().collect(),
-                _ => outputs[0].to_plain_array_view::<i64>().unwrap().iter().map(i64::to_string).collect(),
+                DatumType::String => outputs[0]
+                    .to_plain_array_view::<String>()
+                    .unwrap()
+                    .iter()
+                    .cloned()
+                    .collect(),
+                _ => outputs[0]
+                    .to_plain_array_view::<i64>()
+                    .unwrap()
+                    .iter()
+                    .map(i64::to_string)
+                    .collect(),
             };
-            let want: Vec<String> = answer["label"].as_array().unwrap().iter().map(|l| l.to_string().replace('"', "")).collect();
+            let want: Vec<String> = answer["label"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l.to_string().replace('"', ""))
+                .collect();
             assert_eq!(labels, want, "{name} labels");
             let scores = outputs[1].to_plain_array_view::<f32>().unwrap();
             // Within 1e-5, relative (absolute near zero), as the zoo's tests compare.
             for (got, want) in scores.iter().zip(expected.concat()) {
-                assert!((got - want).abs() <= 1e-5 * want.abs().max(1.0), "{name}: {got} vs onnxruntime's {want}\n{scores}");
+                assert!(
+                    (got - want).abs() <= 1e-5 * want.abs().max(1.0),
+                    "{name}: {got} vs onnxruntime's {want}\n{scores}"
+                );
             }
         }
     }

@@ -225,7 +225,10 @@ mod tests {
             one_class: false,
         };
         let error = svm.check().unwrap_err().to_string();
-        assert!(error.contains("vectors_per_class add up past any size"), "{error}");
+        assert!(
+            error.contains("vectors_per_class add up past any size"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -80,7 +80,11 @@ impl<T: Float> Forest<T> {
         let max_feature = nodes.iter().map(|n| n.feature as usize).max().unwrap_or(0);
         Ok(Forest {
             has_missing: nodes.iter().any(|n| n.missing_true),
-            same_mode: if modes.len() == 1 { modes.into_iter().next() } else { None },
+            same_mode: if modes.len() == 1 {
+                modes.into_iter().next()
+            } else {
+                None
+            },
             roots: trees.iter().map(|t| t.0).collect(),
             depths: trees.iter().map(|t| t.1).collect(),
             nodes,

@@ -201,7 +201,10 @@ fn sizes(children: &[(usize, usize)], roots: &[usize], limit: usize) -> Result<u
                 size[at] = 1;
             } else if let Some(next) = [on_false, on_true].into_iter().find(|c| state[*c] != DONE) {
                 if state[next] == OPEN {
-                    return Err(Refusal::Cycle { from: at, back_to: next });
+                    return Err(Refusal::Cycle {
+                        from: at,
+                        back_to: next,
+                    });
                 }
                 state[next] = OPEN;
                 path.push(next);

@@ -122,7 +122,14 @@ impl Expansion for TreeEnsemble {
         outputs: &'p [TensorProxy],
     ) -> InferenceResult {
         let labels = self.labels.as_ref().map(Labels::datum_type);
-        super::labels::output_rules(s, inputs, outputs, labels, self.head.width(), self.typed_like_input)
+        super::labels::output_rules(
+            s,
+            inputs,
+            outputs,
+            labels,
+            self.head.width(),
+            self.typed_like_input,
+        )
     }
 
     fn wire(&self, prefix: &str, model: &mut TypedModel, inputs: &[OutletId]) -> TractResult<TVec<OutletId>> {

@@ -148,7 +148,16 @@ pub fn read(ctx: &ParsingContext, node: &NodeProto) -> TractResult<(Attributes, 
             } else {
                 let mode = Mode::from_v5(modes[at])
                     .with_context(|| format!("TreeEnsemble: unknown node mode {}", modes[at]))?;
-                a.push_branch(tree, at as i64, feature, mode, splits[at], on_true, on_false, missing_true);
+                a.push_branch(
+                    tree,
+                    at as i64,
+                    feature,
+                    mode,
+                    splits[at],
+                    on_true,
+                    on_false,
+                    missing_true,
+                );
             }
             pending.push((true_leafs[at] != 0, true_ids[at]));
             pending.push((false_leafs[at] != 0, false_ids[at]));

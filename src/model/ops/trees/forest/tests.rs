@@ -12,26 +12,43 @@ const MODES: [Mode; 6] = [Mode::Leq, Mode::Lt, Mode::Gte, Mode::Gt, Mode::Eq, Mo
 /// One split: which leaf becomes a branch, its feature, mode, threshold and missing tracking.
 type Split = (usize, usize, usize, i8, bool);
 
+/// A branch: feature, mode, threshold, missing tracking, true child id, false child id.
+type Branch = (usize, Mode, f64, bool, i64, i64);
+
 /// Grows tree `tree` from a single leaf, one split at a time, and lists it (root first, then by
 /// id). Every leaf votes its own id plus `1000 * tree`, so a vote names the leaf reached.
 fn list_tree(tree: i64, splits: &[Split], width: usize, mode: Option<usize>, a: &mut Attributes) {
-    // (feature, mode, threshold, missing, true child, false child) per branch id.
-    let mut branches: Vec<Option<(usize, Mode, f64, bool, i64, i64)>> = vec![None];
+    // Per id: a branch, or `None` for a leaf.
+    let mut branches: Vec<Option<Branch>> = vec![None];
     let mut leaves = vec![0i64];
     for &(pick, feature, m, threshold, missing) in splits {
         let leaf = leaves.swap_remove(pick % leaves.len());
         let (on_true, on_false) = (branches.len() as i64, branches.len() as i64 + 1);
         let mode = MODES[mode.unwrap_or(m) % MODES.len()];
-        branches[leaf as usize] = Some((feature % width, mode, f64::from(threshold % 3), missing, on_true, on_false));
+        branches[leaf as usize] = Some((
+            feature % width,
+            mode,
+            f64::from(threshold % 3),
+            missing,
+            on_true,
+            on_false,
+        ));
         branches.extend([None, None]);
         leaves.extend([on_true, on_false]);
     }
     for (id, branch) in branches.iter().enumerate() {
         let id = id as i64;
         match *branch {
-            Some((feature, mode, threshold, missing, on_true, on_false)) => {
-                a.push_branch(tree, id, feature as i64, mode, threshold, on_true, on_false, i64::from(missing))
-            }
+            Some((feature, mode, threshold, missing, on_true, on_false)) => a.push_branch(
+                tree,
+                id,
+                feature as i64,
+                mode,
+                threshold,
+                on_true,
+                on_false,
+                i64::from(missing),
+            ),
             None => a.push_leaf(tree, id, 0, (1000 * tree + id) as f64),
         }
     }
@@ -39,7 +56,11 @@ fn list_tree(tree: i64, splits: &[Split], width: usize, mode: Option<usize>, a: 
 
 /// The vote of the leaf `row` reaches in `tree`, walking the listing by ids with checked reads.
 fn listed_leaf(a: &Attributes, tree: i64, row: &[f32]) -> f32 {
-    let at = |id: i64| (0..a.node_ids.len()).find(|&k| a.tree_ids[k] == tree && a.node_ids[k] == id).unwrap();
+    let at = |id: i64| {
+        (0..a.node_ids.len())
+            .find(|&k| a.tree_ids[k] == tree && a.node_ids[k] == id)
+            .unwrap()
+    };
     let mut k = at(0);
     while a.modes[k] != Mode::Leaf {
         let x = row[a.features[k] as usize];

@@ -48,14 +48,24 @@ fn model(branches: &[Branch], leaves: usize, roots: Vec<i64>) -> ModelProto {
         output: vec!["y".into()],
         attribute: vec![
             tensor("nodes_modes", DataType::Uint8, vec![], vec![0; n]),
-            tensor("nodes_splits", DataType::Float, branches.iter().map(|b| b.0).collect(), vec![]),
+            tensor(
+                "nodes_splits",
+                DataType::Float,
+                branches.iter().map(|b| b.0).collect(),
+                vec![],
+            ),
             ints("nodes_featureids", vec![0; n]),
             ints("nodes_truenodeids", list(|b| b.1 .0)),
             ints("nodes_trueleafs", list(|b| i64::from(b.1 .1))),
             ints("nodes_falsenodeids", list(|b| b.2 .0)),
             ints("nodes_falseleafs", list(|b| i64::from(b.2 .1))),
             ints("leaf_targetids", vec![0; leaves]),
-            tensor("leaf_weights", DataType::Float, (1..=leaves).map(|k| 10.0 * k as f32).collect(), vec![]),
+            tensor(
+                "leaf_weights",
+                DataType::Float,
+                (1..=leaves).map(|k| 10.0 * k as f32).collect(),
+                vec![],
+            ),
             ints("tree_roots", roots),
         ],
         ..Default::default()
@@ -101,13 +111,20 @@ fn load_and_run(proto: &ModelProto, rows: &[f32]) -> TractResult<Vec<f32>> {
 }
 
 fn refusal(proto: &ModelProto) -> String {
-    format!("{:#}", load_and_run(proto, &[0.0]).expect_err("the model is refused"))
+    format!(
+        "{:#}",
+        load_and_run(proto, &[0.0]).expect_err("the model is refused")
+    )
 }
 
 #[test]
 fn a_cycle_is_refused_at_load_naming_the_node() {
     // Node 0's true child is node 1, whose true child is node 0.
-    let proto = model(&[(0.0, (1, false), (0, true)), (1.0, (0, false), (1, true))], 2, vec![0]);
+    let proto = model(
+        &[(0.0, (1, false), (0, true)), (1.0, (0, false), (1, true))],
+        2,
+        vec![0],
+    );
     let error = refusal(&proto);
     assert!(
         error.contains("node 1 of tree 0 leads back to its ancestor, node 0 of tree 0"),
@@ -144,23 +161,31 @@ fn trees_sharing_nodes_are_bounded_in_all_naming_the_tree_and_the_limit() {
 #[test]
 fn a_leaf_shared_by_two_branches_is_copied_for_each() {
     // x <= 0 -> leaf 0 (10); else x <= 1 -> leaf 0 (10) else leaf 1 (20).
-    let proto = model(&[(0.0, (0, true), (1, false)), (1.0, (0, true), (1, true))], 2, vec![0]);
-    assert_eq!(load_and_run(&proto, &[-1.0, 0.5, 2.0]).unwrap(), [10.0, 10.0, 20.0]);
+    let proto = model(
+        &[(0.0, (0, true), (1, false)), (1.0, (0, true), (1, true))],
+        2,
+        vec![0],
+    );
+    assert_eq!(
+        load_and_run(&proto, &[-1.0, 0.5, 2.0]).unwrap(),
+        [10.0, 10.0, 20.0]
+    );
 }
 
 #[test]
 fn more_targets_than_the_limit_are_refused_at_load() {
     let mut proto = model(&[(0.0, (0, true), (1, true))], 2, vec![0]);
-    proto.graph.as_mut().unwrap().node[0].attribute.push(AttributeProto {
-        name: "n_targets".into(),
-        r#type: AttributeType::Int as i32,
-        i: 1 << 40,
-        ..Default::default()
-    });
+    proto.graph.as_mut().unwrap().node[0]
+        .attribute
+        .push(AttributeProto {
+            name: "n_targets".into(),
+            r#type: AttributeType::Int as i32,
+            i: 1 << 40,
+            ..Default::default()
+        });
     let error = refusal(&proto);
     assert!(
         error.contains("n_targets is 1099511627776; the limit is 65536"),
         "{error}"
     );
 }
-
