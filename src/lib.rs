@@ -1,4 +1,5 @@
 //! `aml-scorer`: a scoring server for Azure Machine Learning online endpoints.
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 /// HTTP: the router, handlers (`/score`, KServe V2, health, metrics, OpenAPI), the middleware
 /// (request ids, metrics, access log), the in-flight memory budget and the errors clients see.

@@ -18,6 +18,14 @@ pub fn parse(_: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn Infer
         .into_iter()
         .map(|d| usize::try_from(d).map_err(|_| format_err!("negative input dimension {d}")))
         .collect::<TractResult<Vec<_>>>()?;
+    // The output's declared width: refused rather than wrapped when it overflows.
+    if dimensions
+        .iter()
+        .try_fold(0usize, |sum, d| sum.checked_add(*d))
+        .is_none()
+    {
+        bail!("FeatureVectorizer: the input dimensions add up past any size");
+    }
     Ok((expand(FeatureVectorizer { dimensions }), vec![]))
 }
 

@@ -4,11 +4,12 @@
 //! `values_tensor`, `default_tensor`) and the opset-1 form (`classes_strings`
 //! between strings and their int64 positions).
 
-use std::collections::HashMap;
-
 use tract_onnx::model::ParsingContext;
-use tract_onnx::pb::{NodeProto, TensorProto};
+use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_hir::internal::*;
+
+use super::attribute;
+use lookup::{Lookup, Table};
 
 /// Keys or values: one list of one element type.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -34,9 +35,9 @@ enum Form {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LabelEncoder(Form);
 
-fn list(node: &NodeProto, prefix: &str) -> TractResult<Option<List>> {
-    if let Some(t) = node.get_attr_opt::<&TensorProto>(&format!("{prefix}_tensor"))? {
-        return tensor_list(t).map(Some);
+fn list(ctx: &ParsingContext, node: &NodeProto, prefix: &str) -> TractResult<Option<List>> {
+    if let Some(list) = tensor_list(ctx, node, &format!("{prefix}_tensor"))? {
+        return Ok(Some(list));
     }
     if let Some(v) = node.get_attr_opt_vec::<String>(&format!("{prefix}_strings"))? {
         return Ok(Some(List::Strings(v)));
@@ -51,42 +52,31 @@ fn list(node: &NodeProto, prefix: &str) -> TractResult<Option<List>> {
 }
 
 /// A list from an ml-opset-4 `*_tensor` attribute (float64 values are compared as float32).
-fn tensor_list(t: &TensorProto) -> TractResult<List> {
-    const FLOAT: i32 = 1;
-    const INT32: i32 = 6;
-    const INT64: i32 = 7;
-    const STRING: i32 = 8;
-    const DOUBLE: i32 = 11;
-    fn raw<const N: usize, T>(bytes: &[u8], read: fn([u8; N]) -> T) -> Vec<T> {
-        bytes
-            .chunks_exact(N)
-            .map(|b| read(b.try_into().expect("N bytes")))
-            .collect()
-    }
-    let floats = |values: Vec<f32>| List::Floats(values.iter().map(|f| f.to_bits()).collect());
-    Ok(match t.data_type {
-        STRING => List::Strings(
-            t.string_data
+fn tensor_list(ctx: &ParsingContext, node: &NodeProto, name: &str) -> TractResult<Option<List>> {
+    let Some(t) = attribute::tensor(ctx, node, name)? else {
+        return Ok(None);
+    };
+    let datum = t.datum_type();
+    Ok(Some(if datum == DatumType::String {
+        List::Strings(attribute::values::<String>(&t)?)
+    } else if datum.is_signed() || datum.is_unsigned() {
+        List::Ints(attribute::values::<i64>(&t)?)
+    } else if datum.is_float() {
+        List::Floats(
+            attribute::values::<f32>(&t)?
                 .iter()
-                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .map(|f| f.to_bits())
                 .collect(),
-        ),
-        INT64 if t.raw_data.is_empty() => List::Ints(t.int64_data.clone()),
-        INT64 => List::Ints(raw(&t.raw_data, i64::from_le_bytes)),
-        INT32 if t.raw_data.is_empty() => List::Ints(t.int32_data.iter().map(|v| i64::from(*v)).collect()),
-        INT32 => List::Ints(raw(&t.raw_data, |b| i64::from(i32::from_le_bytes(b)))),
-        FLOAT if t.raw_data.is_empty() => floats(t.float_data.clone()),
-        FLOAT => floats(raw(&t.raw_data, f32::from_le_bytes)),
-        DOUBLE if t.raw_data.is_empty() => floats(t.double_data.iter().map(|v| *v as f32).collect()),
-        DOUBLE => floats(raw(&t.raw_data, |b| f64::from_le_bytes(b) as f32)),
-        other => bail!("LabelEncoder: a tensor of ONNX type {other} is not supported"),
-    })
+        )
+    } else {
+        bail!("LabelEncoder: {name} is a tensor of {datum:?}, which it cannot map");
+    }))
 }
 
-pub fn parse(_: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
-    let form = match (list(node, "keys")?, list(node, "values")?) {
+pub fn parse(ctx: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+    let form = match (list(ctx, node, "keys")?, list(ctx, node, "values")?) {
         (Some(keys), Some(values)) => {
-            let default = match (list(node, "default")?, &values) {
+            let default = match (list(ctx, node, "default")?, &values) {
                 (Some(default), _) => default,
                 (None, values) => match values {
                     List::Strings(_) => List::Strings(vec![node
@@ -101,6 +91,16 @@ pub fn parse(_: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn Infer
                         .to_bits()]),
                 },
             };
+            // The lookup answers `default[0]` for a missing key: one value, of the values' type.
+            let one_like_values = match (&default, &values) {
+                (List::Strings(d), List::Strings(_)) => d.len() == 1,
+                (List::Ints(d), List::Ints(_)) => d.len() == 1,
+                (List::Floats(d), List::Floats(_)) => d.len() == 1,
+                _ => false,
+            };
+            if !one_like_values {
+                bail!("LabelEncoder: default_tensor must hold one value of the values' type");
+            }
             Form::Pairs {
                 keys,
                 values,
@@ -192,111 +192,73 @@ impl Expansion for LabelEncoder {
     }
 }
 
-/// Key positions by key.
-#[derive(Debug)]
-enum Table {
-    Strings(HashMap<String, usize>),
-    Ints(HashMap<i64, usize>),
-    Floats(HashMap<u32, usize>),
-}
+mod lookup;
 
-impl Table {
-    fn new(keys: &List) -> Self {
-        fn index<K: std::hash::Hash + Eq + Clone>(keys: &[K]) -> HashMap<K, usize> {
-            // The first occurrence of a key wins, as onnxruntime's map insertion keeps it.
-            let mut map = HashMap::with_capacity(keys.len());
-            for (at, key) in keys.iter().enumerate() {
-                map.entry(key.clone()).or_insert(at);
-            }
-            map
+#[cfg(test)]
+mod tests {
+    use tract_onnx::pb::attribute_proto::AttributeType;
+    use tract_onnx::pb::tensor_proto::DataType;
+    use tract_onnx::pb::{AttributeProto, TensorProto};
+
+    use super::*;
+
+    fn tensor(
+        name: &str,
+        data_type: DataType,
+        dims: Vec<i64>,
+        ints: Vec<i64>,
+        strings: Vec<&str>,
+    ) -> AttributeProto {
+        AttributeProto {
+            name: name.into(),
+            r#type: AttributeType::Tensor as i32,
+            t: Some(TensorProto {
+                dims,
+                data_type: data_type as i32,
+                int64_data: ints,
+                string_data: strings.into_iter().map(|s| s.as_bytes().to_vec()).collect(),
+                ..Default::default()
+            }),
+            ..Default::default()
         }
-        match keys {
-            List::Strings(k) => Table::Strings(index(k)),
-            List::Ints(k) => Table::Ints(index(k)),
-            List::Floats(k) => Table::Floats(index(k)),
+    }
+
+    fn encoder(default: AttributeProto) -> NodeProto {
+        NodeProto {
+            op_type: "LabelEncoder".into(),
+            attribute: vec![
+                tensor("keys_tensor", DataType::String, vec![2], vec![], vec!["a", "b"]),
+                tensor("values_tensor", DataType::Int64, vec![2], vec![1, 2], vec![]),
+                default,
+            ],
+            ..Default::default()
         }
     }
 
-    /// The position of every input value's key, `None` where it has none.
-    fn positions(&self, input: &Tensor) -> TractResult<Vec<Option<usize>>> {
-        Ok(match self {
-            Table::Strings(map) => input
-                .to_plain_array_view::<String>()?
-                .iter()
-                .map(|v| map.get(v).copied())
-                .collect(),
-            Table::Ints(map) => {
-                let input = input.cast_to::<i64>()?;
-                input
-                    .to_plain_array_view::<i64>()?
-                    .iter()
-                    .map(|v| map.get(v).copied())
-                    .collect()
-            }
-            Table::Floats(map) => {
-                let input = input.cast_to::<f32>()?;
-                input
-                    .to_plain_array_view::<f32>()?
-                    .iter()
-                    .map(|v| map.get(&v.to_bits()).copied())
-                    .collect()
-            }
-        })
-    }
-}
-
-/// The typed op: replaces each value by its key's value or the default.
-#[derive(Debug, Clone)]
-struct Lookup {
-    table: Arc<Table>,
-    values: Arc<List>,
-    default: Arc<List>,
-}
-
-// Built from one node's attributes: the same table is the same op.
-super::op_by_identity!(Lookup, table, "LabelEncoder");
-
-impl EvalOp for Lookup {
-    op_out_of_plan!();
-
-    fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = args_1!(inputs);
-        let positions = self.table.positions(&input)?;
-        fn pick<T: Datum + Clone>(
-            positions: &[Option<usize>],
-            values: &[T],
-            default: &T,
-            shape: &[usize],
-        ) -> TractResult<Tensor> {
-            let out: Vec<T> = positions
-                .iter()
-                .map(|p| p.and_then(|at| values.get(at)).unwrap_or(default).clone())
-                .collect();
-            Ok(tract_ndarray::ArrayD::from_shape_vec(shape, out)?.into())
+    #[test]
+    fn a_default_tensor_without_exactly_one_value_of_the_values_type_is_refused() {
+        for default in [
+            tensor("default_tensor", DataType::Int64, vec![0], vec![], vec![]),
+            tensor("default_tensor", DataType::Int64, vec![2], vec![7, 8], vec![]),
+            tensor("default_tensor", DataType::String, vec![1], vec![], vec!["x"]),
+        ] {
+            let error = attribute::parsing(|ctx| parse(ctx, &encoder(default)).map(|_| ()).unwrap_err());
+            assert!(
+                error.to_string().contains("one value of the values' type"),
+                "{error}"
+            );
         }
-        let shape = input.shape();
-        let tensor = match (&*self.values, &*self.default) {
-            (List::Strings(v), List::Strings(d)) => pick(&positions, v, &d[0], shape)?,
-            (List::Ints(v), List::Ints(d)) => pick(&positions, v, &d[0], shape)?,
-            (List::Floats(v), List::Floats(d)) => {
-                let v: Vec<f32> = v.iter().map(|b| f32::from_bits(*b)).collect();
-                pick(&positions, &v, &f32::from_bits(d[0]), shape)?
-            }
-            _ => bail!("LabelEncoder: the default's type differs from the values'"),
-        };
-        Ok(tvec!(tensor.into_tvalue()))
-    }
-}
-
-impl TypedOp for Lookup {
-    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        let datum = match &*self.values {
-            List::Strings(_) => DatumType::String,
-            List::Ints(_) => DatumType::I64,
-            List::Floats(_) => DatumType::F32,
-        };
-        Ok(tvec!(datum.fact(inputs[0].shape.clone())))
+        let one = tensor("default_tensor", DataType::Int64, vec![1], vec![-7], vec![]);
+        assert!(attribute::parsing(|ctx| parse(ctx, &encoder(one))).is_ok());
     }
 
-    as_op!();
+    #[test]
+    fn a_tensor_whose_values_do_not_fill_its_dims_is_refused() {
+        let short = tensor("default_tensor", DataType::Int64, vec![3], vec![-7], vec![]);
+        let error = attribute::parsing(|ctx| parse(ctx, &encoder(short)).map(|_| ()).unwrap_err());
+        assert!(
+            format!("{error:#}").contains("attribute default_tensor"),
+            "{error:#}"
+        );
+    }
 }

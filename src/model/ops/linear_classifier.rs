@@ -7,7 +7,7 @@ use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_hir::internal::*;
 
 use super::labels::Labels;
-use super::trees::Transform;
+use super::trees::{logistic, probit, Transform};
 
 #[derive(Debug, Clone)]
 pub struct LinearClassifier(Arc<Linear>);
@@ -95,14 +95,14 @@ impl Linear {
             best
         };
         if self.adds_second_class() {
-            // onnxruntime writes [1 - s, s] (or PROBIT of s alone), whatever the transform.
+            // onnxruntime 1.32 writes [1 - σ(s), σ(s)] for LOGISTIC, PROBIT of s alone (`eval`
+            // moves it where onnxruntime puts it) and [1 - s, s] for every other transform.
             let s = out[0];
-            if self.transform == Transform::Probit {
-                self.transform.apply(&mut out[..1]);
-            } else {
-                out[0] = 1.0 - s;
-                out[1] = s;
-            }
+            (out[0], out[1]) = match self.transform {
+                Transform::Logistic => (logistic(-s), logistic(s)),
+                Transform::Probit => (probit(s), 0.0),
+                _ => (1.0 - s, s),
+            };
         } else if self.classes() > 1 || self.transform == Transform::Probit {
             self.transform.apply(out);
         }
@@ -164,6 +164,13 @@ impl EvalOp for Classify {
         {
             labels.push(linear.classify(row, out));
         }
+        if linear.adds_second_class() && linear.transform == Transform::Probit {
+            // onnxruntime writes one PROBIT value per row, row after row, at the start of the
+            // [rows, 2] output, and zeros after them.
+            let probits: Vec<f32> = scores.chunks_exact(2).map(|row| row[0]).collect();
+            scores.fill(0.0);
+            scores[..rows].copy_from_slice(&probits);
+        }
         let scores = Tensor::from(tract_ndarray::Array2::from_shape_vec((rows, width), scores)?.into_dyn());
         Ok(tvec!(
             linear.labels.tensor(&labels)?.into_tvalue(),
@@ -211,17 +218,55 @@ mod tests {
         assert_eq!(l.classify(&[-2.0, -1.0], &mut out), 2);
     }
 
+    /// Each one-score model of tests/models/make_linear.py against onnxruntime's answers.
     #[test]
-    fn one_score_with_two_labels_answers_its_complement() {
-        let l = linear(
-            vec![1.0],
-            vec![-0.25],
-            Labels::Ints(vec![3, 7]),
-            Transform::Logistic,
-        );
-        let mut out = [0.0; 2];
-        assert_eq!(l.classify(&[1.0], &mut out), 1);
-        assert_eq!(out, [0.25, 0.75]);
-        assert_eq!(l.classify(&[0.0], &mut out), 0);
+    fn one_score_with_two_labels_answers_as_onnxruntime() {
+        let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/linear_classifier");
+        let answers: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(format!("{folder}/answers.json")).unwrap())
+                .unwrap();
+        let answers = answers.as_object().unwrap();
+        assert_eq!(answers.len(), 6, "every post_transform, and string labels");
+        for (name, answer) in answers {
+            let x: Vec<Vec<f32>> = serde_json::from_value(answer["x"].clone()).unwrap();
+            let expected: Vec<Vec<f32>> = serde_json::from_value(answer["scores"].clone()).unwrap();
+            let plan = super::super::onnx()
+                .model_for_path(format!("{folder}/{name}.onnx"))
+                .and_then(|m| m.with_input_fact(0, f32::fact([x.len(), 2]).into()))
+                .and_then(|m| m.into_optimized())
+                .and_then(|m| m.into_runnable())
+                .unwrap();
+            let input = tract_ndarray::Array2::from_shape_vec((x.len(), 2), x.concat()).unwrap();
+            let outputs = plan.run(tvec!(Tensor::from(input).into_tvalue())).unwrap();
+            let labels: Vec<String> = match outputs[0].datum_type() {
+                DatumType::String => outputs[0]
+                    .to_plain_array_view::<String>()
+                    .unwrap()
+                    .iter()
+                    .cloned()
+                    .collect(),
+                _ => outputs[0]
+                    .to_plain_array_view::<i64>()
+                    .unwrap()
+                    .iter()
+                    .map(i64::to_string)
+                    .collect(),
+            };
+            let want: Vec<String> = answer["label"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l.to_string().replace('"', ""))
+                .collect();
+            assert_eq!(labels, want, "{name} labels");
+            let scores = outputs[1].to_plain_array_view::<f32>().unwrap();
+            // Within 1e-5, relative (absolute near zero), as the zoo's tests compare.
+            for (got, want) in scores.iter().zip(expected.concat()) {
+                assert!(
+                    (got - want).abs() <= 1e-5 * want.abs().max(1.0),
+                    "{name}: {got} vs onnxruntime's {want}\n{scores}"
+                );
+            }
+        }
     }
 }

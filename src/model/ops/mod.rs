@@ -24,6 +24,7 @@ macro_rules! op_by_identity {
 }
 use op_by_identity;
 
+mod attribute;
 mod binarizer;
 mod feature_vectorizer;
 mod imputer;

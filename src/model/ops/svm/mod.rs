@@ -90,7 +90,10 @@ pub fn parse_classifier(
         .into_iter()
         .map(|v| v.max(0) as usize)
         .collect();
-    let vectors: usize = vectors_per_class.iter().sum();
+    let vectors = vectors_per_class
+        .iter()
+        .try_fold(0usize, |sum, v| sum.checked_add(*v))
+        .context("the SVM's vectors_per_class add up past any size")?;
     let support_vectors = floats(node, "support_vectors")?;
     let coefficients = floats(node, "coefficients")?;
     let features = support_vectors
@@ -204,6 +207,47 @@ mod tests {
         assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{p:?}");
         // The iteration stops within libsvm's tolerance (0.005 / classes).
         assert!(p[0] > 0.7 && (p[1] - p[2]).abs() < 2e-3, "{p:?}");
+    }
+
+    #[test]
+    fn support_vector_counts_that_overflow_are_refused() {
+        let svm = super::Svm {
+            kernel: Kernel::Rbf { gamma: 1.0 },
+            support_vectors: vec![0.0; 2],
+            vectors_per_class: vec![usize::MAX, 2],
+            coefficients: vec![1.0; 2],
+            rho: vec![0.0],
+            prob_a: vec![],
+            prob_b: vec![],
+            transform: super::Transform::None,
+            features: 1,
+            labels: Some(super::Labels::Ints(vec![0, 1])),
+            one_class: false,
+        };
+        let error = svm.check().unwrap_err().to_string();
+        assert!(
+            error.contains("vectors_per_class add up past any size"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn support_vectors_that_do_not_fill_the_declared_counts_are_refused() {
+        let svm = super::Svm {
+            kernel: Kernel::Rbf { gamma: 1.0 },
+            support_vectors: vec![0.0; 5],
+            vectors_per_class: vec![1, 1],
+            coefficients: vec![1.0; 2],
+            rho: vec![0.0],
+            prob_a: vec![],
+            prob_b: vec![],
+            transform: super::Transform::None,
+            features: 2,
+            labels: Some(super::Labels::Ints(vec![0, 1])),
+            one_class: false,
+        };
+        let error = svm.check().unwrap_err().to_string();
+        assert!(error.contains("support_vectors holds 5 values"), "{error}");
     }
 
     #[test]

@@ -12,6 +12,7 @@ impl Svm {
         self.labels.as_ref().map_or(1, Labels::len)
     }
 
+    /// The support vectors (`check` made sure their count fits a `usize`).
     pub(super) fn vectors(&self) -> usize {
         self.vectors_per_class.iter().sum()
     }
@@ -25,14 +26,28 @@ impl Svm {
     }
 
     /// Refuses attribute lists too short for the declared sizes (onnxruntime checks the same).
+    /// Counts drive the loops of every row: each is checked against the list it indexes.
     pub(super) fn check(&self) -> TractResult<()> {
         let classes = self.classes();
-        let (coefficients, rho) = match (&self.labels, self.vectors()) {
+        let vectors = self
+            .vectors_per_class
+            .iter()
+            .try_fold(0usize, |sum, v| sum.checked_add(*v))
+            .context("the SVM's vectors_per_class add up past any size")?;
+        let too_many = || format_err!("the SVM declares more coefficients than any model holds");
+        let (coefficients, rho) = match (&self.labels, vectors) {
             (None, 0) => (self.features, 1),
             (None, v) => (v, 1),
-            (Some(_), 0) => (classes * self.features, 1),
-            (Some(_), v) => ((classes - 1) * v, self.pairs()),
+            (Some(_), 0) => (classes.checked_mul(self.features).ok_or_else(too_many)?, 1),
+            (Some(_), v) => ((classes - 1).checked_mul(v).ok_or_else(too_many)?, self.pairs()),
         };
+        if vectors > 0 && vectors.checked_mul(self.features) != Some(self.support_vectors.len()) {
+            bail!(
+                "the SVM declares {vectors} support vectors of {} features; support_vectors holds {} values",
+                self.features,
+                self.support_vectors.len()
+            );
+        }
         if self.features == 0 || self.coefficients.len() < coefficients || self.rho.len() < rho {
             bail!(
                 "the SVM's coefficients ({}) or rho ({}) are fewer than its sizes need ({coefficients}, {rho})",

@@ -1,17 +1,21 @@
 //! A tree ensemble's ONNX attributes, kept in float64 until the input type picks the forest's
 //! number type, and turned into the forest and its head.
 
-use tract_onnx::pb::{NodeProto, TensorProto};
+use tract_onnx::model::ParsingContext;
+use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_hir::internal::*;
 
+use super::super::attribute::{self, ints};
 use super::ensemble::{Ensemble, Head};
-use super::forest::{Forest, Listing, Mode};
-use super::score::{Score, Transform};
+use super::float::Float;
+use super::layout::lay_out;
+use super::mode::Mode;
+use super::transform::Transform;
 
 /// A float list attribute, from its float32 form or its `*_as_tensor` (float64) form.
-fn floats(node: &NodeProto, name: &str) -> TractResult<Vec<f64>> {
-    if let Some(tensor) = node.get_attr_opt::<&TensorProto>(&format!("{name}_as_tensor"))? {
-        return tensor_values(tensor).with_context(|| format!("attribute {name}_as_tensor"));
+fn floats(ctx: &ParsingContext, node: &NodeProto, name: &str) -> TractResult<Vec<f64>> {
+    if let Some(values) = attribute::floats(ctx, node, &format!("{name}_as_tensor"))? {
+        return Ok(values);
     }
     Ok(node
         .get_attr_opt_vec::<f32>(name)?
@@ -19,32 +23,6 @@ fn floats(node: &NodeProto, name: &str) -> TractResult<Vec<f64>> {
         .into_iter()
         .map(f64::from)
         .collect())
-}
-
-pub(super) fn tensor_values(tensor: &TensorProto) -> TractResult<Vec<f64>> {
-    const FLOAT: i32 = 1;
-    const DOUBLE: i32 = 11;
-    match tensor.data_type {
-        DOUBLE if !tensor.double_data.is_empty() => Ok(tensor.double_data.clone()),
-        DOUBLE => Ok(tensor
-            .raw_data
-            .chunks_exact(8)
-            .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
-            .collect()),
-        FLOAT if !tensor.float_data.is_empty() => {
-            Ok(tensor.float_data.iter().map(|v| f64::from(*v)).collect())
-        }
-        FLOAT => Ok(tensor
-            .raw_data
-            .chunks_exact(4)
-            .map(|b| f64::from(f32::from_le_bytes(b.try_into().expect("4 bytes"))))
-            .collect()),
-        other => bail!("a float tensor was expected, found ONNX type {other}"),
-    }
-}
-
-fn ints(node: &NodeProto, name: &str) -> TractResult<Vec<i64>> {
-    Ok(node.get_attr_opt_vec::<i64>(name)?.unwrap_or_default())
 }
 
 /// The node's attributes, kept in float64 until the input type picks the forest's number type.
@@ -64,11 +42,14 @@ pub(super) struct Attributes {
     pub(super) vote_weights: Vec<f64>,
     pub(super) base: Vec<f64>,
     pub(super) transform: Transform,
+    /// The nodes the model lists (leaves and set members included): the layout's bound grows
+    /// with it.
+    pub(super) listed: usize,
 }
 
 impl Attributes {
     /// `votes` is the prefix of the vote attributes: `target` (regressor) or `class`.
-    pub(super) fn read(node: &NodeProto, votes: &str) -> TractResult<Self> {
+    pub(super) fn read(ctx: &ParsingContext, node: &NodeProto, votes: &str) -> TractResult<Self> {
         let modes = node
             .get_attr_opt_vec::<String>("nodes_modes")?
             .unwrap_or_default()
@@ -84,27 +65,29 @@ impl Attributes {
             "class_ids"
         };
         Ok(Attributes {
+            listed: modes.len(),
             tree_ids: ints(node, "nodes_treeids")?,
             node_ids: ints(node, "nodes_nodeids")?,
             features: ints(node, "nodes_featureids")?,
             modes,
-            values: floats(node, "nodes_values")?,
+            values: floats(ctx, node, "nodes_values")?,
             true_ids: ints(node, "nodes_truenodeids")?,
             false_ids: ints(node, "nodes_falsenodeids")?,
             missing_true: ints(node, "nodes_missing_value_tracks_true")?,
             vote_trees: ints(node, &format!("{votes}_treeids"))?,
             vote_nodes: ints(node, &format!("{votes}_nodeids"))?,
             vote_ids: ints(node, ids)?,
-            vote_weights: floats(node, &format!("{votes}_weights"))?,
-            base: floats(node, "base_values")?,
+            vote_weights: floats(ctx, node, &format!("{votes}_weights"))?,
+            base: floats(ctx, node, "base_values")?,
             transform: Transform::parse(&transform)
                 .ok_or_else(|| format_err!("unknown post_transform {transform}"))?,
         })
     }
 
-    /// No nodes yet (the ml-opset-5 form fills them in).
-    pub(super) fn empty(transform: Transform) -> Self {
+    /// No nodes yet (the ml-opset-5 form fills them in), for a model listing `listed` nodes.
+    pub(super) fn empty(transform: Transform, listed: usize) -> Self {
         Attributes {
+            listed,
             tree_ids: vec![],
             node_ids: vec![],
             features: vec![],
@@ -152,36 +135,9 @@ impl Attributes {
         self.vote_weights.push(weight);
     }
 
-    pub(super) fn ensemble<T: Score>(&self, head: Head) -> TractResult<Ensemble<T>> {
-        let n = self.vote_ids.len();
-        if self.vote_trees.len() != n || self.vote_nodes.len() != n || self.vote_weights.len() != n {
-            bail!("the vote lists (tree ids, node ids, ids, weights) differ in length");
-        }
-        let listing = Listing {
-            tree_ids: self.tree_ids.clone(),
-            node_ids: self.node_ids.clone(),
-            features: self.features.clone(),
-            modes: self.modes.clone(),
-            values: self.values.iter().map(|v| T::from_f64(*v)).collect(),
-            true_ids: self.true_ids.clone(),
-            false_ids: self.false_ids.clone(),
-            missing_true: self.missing_true.clone(),
-            votes: (0..n)
-                .map(|i| {
-                    (
-                        self.vote_trees[i],
-                        self.vote_nodes[i],
-                        self.vote_ids[i],
-                        T::from_f64(self.vote_weights[i]),
-                    )
-                })
-                .collect(),
-        };
-        let targets = match head {
-            Head::Regressor { targets, .. } => targets,
-            Head::Classifier { classes, .. } => classes,
-        };
-        let forest = Forest::build(listing, targets).map_err(|e| format_err!("{e}"))?;
+    /// The forest and its head, in the number type `T`.
+    pub(super) fn ensemble<T: Float>(&self, head: Head) -> TractResult<Ensemble<T>> {
+        let forest = lay_out(self, head.width()).map_err(|e| format_err!("{e}"))?;
         Ok(Ensemble {
             forest,
             head,

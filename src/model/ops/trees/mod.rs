@@ -4,8 +4,12 @@
 
 mod attributes;
 mod ensemble;
+mod float;
 mod forest;
-mod score;
+mod layout;
+mod mode;
+mod output;
+mod transform;
 mod v5;
 
 use std::sync::Arc;
@@ -16,9 +20,9 @@ use tract_onnx::tract_hir::internal::*;
 
 use super::labels::Labels;
 use attributes::Attributes;
-use ensemble::{Aggregate, Ensemble, Head};
-use score::Score;
-pub(super) use score::{logistic, probit, Transform};
+use ensemble::{Aggregate, Ensemble, Head, MAX_TARGETS};
+use float::Float;
+pub(super) use transform::{logistic, probit, Transform};
 
 /// The parsed node: a regressor or a classifier over its attributes.
 #[derive(Debug, Clone)]
@@ -30,16 +34,25 @@ pub struct TreeEnsemble {
     typed_like_input: bool,
 }
 
+/// `n_targets`, at least 1 and at most `MAX_TARGETS`.
+fn targets(node: &NodeProto) -> TractResult<usize> {
+    let targets = node.get_attr_opt::<i64>("n_targets")?.unwrap_or(1).max(1);
+    usize::try_from(targets)
+        .ok()
+        .filter(|t| *t <= MAX_TARGETS)
+        .with_context(|| format!("n_targets is {targets}; the limit is {MAX_TARGETS}"))
+}
+
 pub fn parse_regressor(
-    _: &ParsingContext,
+    ctx: &ParsingContext,
     node: &NodeProto,
 ) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
-    let attributes = Attributes::read(node, "target")?;
+    let attributes = Attributes::read(ctx, node, "target")?;
     let aggregate = node
         .get_attr_opt::<String>("aggregate_function")?
         .unwrap_or_else(|| "SUM".into());
     let head = Head::Regressor {
-        targets: node.get_attr_opt::<i64>("n_targets")?.unwrap_or(1).max(1) as usize,
+        targets: targets(node)?,
         aggregate: Aggregate::parse(&aggregate)
             .ok_or_else(|| format_err!("unknown aggregate_function {aggregate}"))?,
     };
@@ -55,10 +68,10 @@ pub fn parse_regressor(
 }
 
 pub fn parse_classifier(
-    _: &ParsingContext,
+    ctx: &ParsingContext,
     node: &NodeProto,
 ) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
-    let attributes = Attributes::read(node, "class")?;
+    let attributes = Attributes::read(ctx, node, "class")?;
     let labels = Labels::read(node, "classlabels_int64s")?;
     if labels.len() < 2 {
         bail!("a TreeEnsembleClassifier needs at least two class labels");
@@ -80,8 +93,8 @@ pub fn parse_classifier(
     ))
 }
 
-pub fn parse_v5(_: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
-    let (attributes, head) = v5::read(node)?;
+pub fn parse_v5(ctx: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+    let (attributes, head) = v5::read(ctx, node)?;
     Ok((
         expand(TreeEnsemble {
             attributes: Arc::new(attributes),
@@ -109,7 +122,14 @@ impl Expansion for TreeEnsemble {
         outputs: &'p [TensorProxy],
     ) -> InferenceResult {
         let labels = self.labels.as_ref().map(Labels::datum_type);
-        super::labels::output_rules(s, inputs, outputs, labels, self.width(), self.typed_like_input)
+        super::labels::output_rules(
+            s,
+            inputs,
+            outputs,
+            labels,
+            self.head.width(),
+            self.typed_like_input,
+        )
     }
 
     fn wire(&self, prefix: &str, model: &mut TypedModel, inputs: &[OutletId]) -> TractResult<TVec<OutletId>> {
@@ -140,15 +160,6 @@ impl Expansion for TreeEnsemble {
     }
 }
 
-impl TreeEnsemble {
-    fn width(&self) -> usize {
-        match self.head {
-            Head::Regressor { targets, .. } => targets,
-            Head::Classifier { classes, .. } => classes,
-        }
-    }
-}
-
 #[derive(Debug)]
 enum Engine {
     F32(Ensemble<f32>),
@@ -165,17 +176,17 @@ struct Trees {
 super::op_by_identity!(Trees, engine, "TreeEnsemble");
 
 impl Trees {
-    fn evaluate<T: Score + Datum>(
+    fn evaluate<T: Float + Datum>(
         &self,
         ensemble: &Ensemble<T>,
         input: &Tensor,
     ) -> TractResult<TVec<TValue>> {
         let (rows, row_width) = (input.shape()[0], input.shape()[1]);
         // A forest of leaves only reads nothing: its max_feature is 0, and rows are never empty.
-        if ensemble.forest.max_feature >= row_width {
+        if ensemble.forest.max_feature() >= row_width {
             bail!(
                 "the trees read feature {} but rows have {row_width}",
-                ensemble.forest.max_feature
+                ensemble.forest.max_feature()
             );
         }
         let values = super::row_major::<T>(input)?;

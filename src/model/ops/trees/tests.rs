@@ -1,27 +1,37 @@
+use super::attributes::Attributes;
 use super::ensemble::{Aggregate, Ensemble, Head};
-use super::forest::{Forest, Listing, Mode};
-use super::score::Transform;
+use super::forest::Forest;
+use super::layout::lay_out;
+use super::mode::Mode;
+use super::transform::Transform;
 
-/// One stump per entry of `trees`: `x[feature] <= threshold` goes to the first weight, else the
-/// second; votes go to `target`.
-fn stumps(trees: &[(i64, f32, f32, f32)], mode: Mode, missing_true: bool, target: i64) -> Listing<f32> {
-    let mut l = Listing::default();
+/// One stump per entry of `trees`, tree ids from `first`: `x[feature] <= threshold` goes to the
+/// first weight, else the second; votes go to `target`.
+fn stumps_from(
+    first: i64,
+    trees: &[(i64, f64, f64, f64)],
+    mode: Mode,
+    missing_true: bool,
+    target: i64,
+    a: &mut Attributes,
+) {
     for (t, &(feature, threshold, on_true, on_false)) in trees.iter().enumerate() {
-        let t = t as i64;
-        for (node, m, value) in [(0, mode, threshold), (1, Mode::Leaf, 0.0), (2, Mode::Leaf, 0.0)] {
-            l.tree_ids.push(t);
-            l.node_ids.push(node);
-            l.features.push(feature);
-            l.modes.push(m);
-            l.values.push(value);
-            l.true_ids.push(1);
-            l.false_ids.push(2);
-            l.missing_true.push(i64::from(missing_true && node == 0));
-        }
-        l.votes.push((t, 1, target, on_true));
-        l.votes.push((t, 2, target, on_false));
+        let t = first + t as i64;
+        a.push_branch(t, 0, feature, mode, threshold, 1, 2, i64::from(missing_true));
+        a.push_leaf(t, 1, target, on_true);
+        a.push_leaf(t, 2, target, on_false);
     }
-    l
+    a.listed = a.node_ids.len();
+}
+
+fn stumps(trees: &[(i64, f64, f64, f64)], mode: Mode, missing_true: bool, target: i64) -> Attributes {
+    let mut a = Attributes::empty(Transform::None, 0);
+    stumps_from(0, trees, mode, missing_true, target, &mut a);
+    a
+}
+
+fn build(a: &Attributes, targets: usize) -> Result<Forest<f32>, String> {
+    lay_out(a, targets)
 }
 
 fn run(e: &Ensemble<f32>, rows: &[f32], width: usize) -> (Vec<f32>, Vec<usize>) {
@@ -32,9 +42,9 @@ fn run(e: &Ensemble<f32>, rows: &[f32], width: usize) -> (Vec<f32>, Vec<usize>) 
     (scores, labels)
 }
 
-fn regressor(listing: Listing<f32>, aggregate: Aggregate, base: Vec<f32>) -> Ensemble<f32> {
+fn regressor(listing: Attributes, aggregate: Aggregate, base: Vec<f32>) -> Ensemble<f32> {
     Ensemble {
-        forest: Forest::build(listing, 1).unwrap(),
+        forest: build(&listing, 1).unwrap(),
         head: Head::Regressor {
             targets: 1,
             aggregate,
@@ -87,27 +97,16 @@ fn every_mode_and_missing_values_choose_the_branch_as_onnxruntime_does() {
 #[test]
 fn mixed_modes_run_the_general_loop() {
     let mut listing = stumps(&[(0, 1.0, 1.0, 2.0)], Mode::Leq, false, 0);
-    let other = stumps(&[(0, 1.0, 10.0, 20.0)], Mode::Gt, false, 0);
-    listing.tree_ids.extend(other.tree_ids.iter().map(|t| t + 1));
-    listing.node_ids.extend(other.node_ids);
-    listing.features.extend(other.features);
-    listing.modes.extend(other.modes);
-    listing.values.extend(other.values);
-    listing.true_ids.extend(other.true_ids);
-    listing.false_ids.extend(other.false_ids);
-    listing.missing_true.extend(other.missing_true);
-    listing
-        .votes
-        .extend(other.votes.iter().map(|v| (v.0 + 1, v.1, v.2, v.3)));
+    stumps_from(1, &[(0, 1.0, 10.0, 20.0)], Mode::Gt, false, 0, &mut listing);
     let e = regressor(listing, Aggregate::Sum, vec![]);
-    assert_eq!(e.forest.same_mode, None);
+    assert_eq!(e.forest.same_mode(), None);
     assert_eq!(run(&e, &[0.0, 2.0], 1).0, vec![21.0, 12.0]);
 }
 
 #[test]
 fn binary_forest_answers_the_complement_and_boosting_the_mirror() {
     let classifier = |listing, base: Vec<f32>, transform| Ensemble {
-        forest: Forest::build(listing, 2).unwrap(),
+        forest: build(&listing, 2).unwrap(),
         head: Head::Classifier {
             classes: 2,
             binary: true,
@@ -147,53 +146,81 @@ fn binary_forest_answers_the_complement_and_boosting_the_mirror() {
 fn refuses_what_is_not_a_tree() {
     let mut listing = stumps(&[(0, 1.0, 1.0, 2.0)], Mode::Leq, false, 0);
     listing.true_ids[0] = 0;
-    assert!(Forest::build(listing, 1)
-        .unwrap_err()
-        .contains("its own true child"));
+    assert!(build(&listing, 1).unwrap_err().contains("its own true child"));
     let mut listing = stumps(&[(0, 1.0, 1.0, 2.0)], Mode::Leq, false, 0);
-    listing.votes.pop();
-    assert!(Forest::build(listing, 1).unwrap_err().contains("has no vote"));
+    listing.vote_trees.pop();
+    listing.vote_nodes.pop();
+    listing.vote_ids.pop();
+    listing.vote_weights.pop();
+    assert!(build(&listing, 1).unwrap_err().contains("has no vote"));
     let listing = stumps(&[(0, 1.0, 1.0, 2.0)], Mode::Leq, false, 3);
-    assert!(Forest::build(listing, 2)
-        .unwrap_err()
-        .contains("target or class 3"));
+    assert!(build(&listing, 2).unwrap_err().contains("target or class 3"));
 }
 
 #[test]
-fn a_cycle_is_refused_and_a_shared_subtree_is_laid_out_per_path() {
+fn a_cycle_is_refused_naming_its_nodes() {
     let mut listing = stumps(&[(0, 1.0, 1.0, 2.0)], Mode::Leq, false, 0);
     // Node 1 becomes a branch whose true child is the root: a cycle.
     listing.modes[1] = Mode::Leq;
     listing.true_ids[1] = 0;
     listing.false_ids[1] = 2;
-    assert!(Forest::build(listing, 1).unwrap_err().contains("cycle"));
+    let error = build(&listing, 1).unwrap_err();
+    assert!(
+        error.contains("node 1 of tree 0 leads back to its ancestor, node 0 of tree 0"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_shared_subtree_is_laid_out_once_per_path() {
     let mut listing = stumps(&[(0, 1.0, 1.0, 2.0)], Mode::Leq, false, 0);
     listing.true_ids[0] = 2;
-    let forest = Forest::build(listing, 1).unwrap();
-    assert_eq!(forest.nodes.len(), 3, "the root and leaf 2 twice");
+    let forest = build(&listing, 1).unwrap();
+    assert_eq!(forest.nodes().len(), 3, "the root and leaf 2 twice");
+}
+
+/// A chain of `depth` branches whose two children are both the next one: 2^depth paths.
+fn doubling_chain(depth: i64) -> Attributes {
+    let mut a = Attributes::empty(Transform::None, 0);
+    for node in 0..depth {
+        a.push_branch(0, node, 0, Mode::Leq, 0.0, node + 1, node + 1, 0);
+    }
+    a.push_leaf(0, depth, 0, 1.0);
+    a.listed = a.node_ids.len();
+    a
+}
+
+#[test]
+fn shared_subtrees_that_expand_past_the_limit_are_refused_naming_the_node_and_the_limit() {
+    // 64 listed nodes may lay out 64 * 8 + 4096 = 4608; depth 12 needs 8191, depth 11 4095.
+    // 13 listed nodes may lay out 13 * 8 + 4096 = 4200; the chain of 12 needs 2^13 - 1 = 8191.
+    let error = build(&doubling_chain(12), 1).unwrap_err();
+    assert!(
+        error.contains("node 0 of tree 0 expands to more than 4200 nodes"),
+        "{error}"
+    );
+    // 12 listed nodes may lay out 4192; the chain of 11 needs 4095.
+    assert_eq!(build(&doubling_chain(11), 1).unwrap().nodes().len(), 4095);
+    // 2^201 paths: refused at the first node whose copies pass 201 * 8 + 4096 = 5704 (8191 nodes
+    // under node 188), without copying any.
+    let error = build(&doubling_chain(200), 1).unwrap_err();
+    assert!(
+        error.contains("node 188 of tree 0 expands to more than 5704 nodes"),
+        "{error}"
+    );
 }
 
 #[test]
 fn rows_walked_side_by_side_answer_as_rows_walked_alone() {
     // Two-level trees of mixed depth (a stump and a deeper chain), with missing values.
-    let mut listing = stumps(&[(0, 0.5, 1.0, 2.0), (1, -0.5, 10.0, 20.0)], Mode::Leq, true, 0);
-    listing.modes[4] = Mode::Leq; // tree 1's true leaf becomes a branch on feature 2
-    listing.features[4] = 2;
-    listing.values[4] = 0.0;
-    listing.true_ids[4] = 3;
-    listing.false_ids[4] = 4;
-    for (node, weight) in [(3, 100.0), (4, 200.0)] {
-        listing.tree_ids.push(1);
-        listing.node_ids.push(node);
-        listing.features.push(0);
-        listing.modes.push(Mode::Leaf);
-        listing.values.push(0.0);
-        listing.true_ids.push(0);
-        listing.false_ids.push(0);
-        listing.missing_true.push(0);
-        listing.votes.push((1, node, 0, weight));
-    }
-    listing.votes.retain(|v| !(v.0 == 1 && v.1 == 1));
+    let mut listing = stumps(&[(0, 0.5, 1.0, 2.0)], Mode::Leq, true, 0);
+    // Tree 1: its true child is a branch on feature 2 (node 3) over two leaves.
+    listing.push_branch(1, 0, 1, Mode::Leq, -0.5, 3, 2, 1);
+    listing.push_leaf(1, 2, 0, 20.0);
+    listing.push_branch(1, 3, 2, Mode::Leq, 0.0, 4, 5, 0);
+    listing.push_leaf(1, 4, 0, 100.0);
+    listing.push_leaf(1, 5, 0, 200.0);
+    listing.listed = listing.node_ids.len();
     let e = regressor(listing, Aggregate::Sum, vec![]);
     let rows: Vec<f32> = (0..63)
         .map(|i| {
