@@ -11,7 +11,7 @@ duration="${1:-600}"
 binary="${AML_SCORER_BINARY:-dist/aml-scorer}"
 if [ ! -x "$binary" ]; then
   cargo build --release --locked --bin aml-scorer
-  binary=target/release/aml-scorer
+  binary="${CARGO_TARGET_DIR:-target}/release/aml-scorer"
 fi
 log="$(mktemp)"
 # Default settings, as users run them; the model is the bundled sample.
