@@ -37,8 +37,10 @@ fn example_input(width: usize) -> Value {
 /// The JSON Schema type of an element.
 fn json_type(element: ElementType) -> Value {
     match element {
-        ElementType::F32 | ElementType::F64 => json!({ "type": "number" }),
-        ElementType::I32 | ElementType::I64 => json!({ "type": "integer" }),
+        ElementType::F32 | ElementType::F64 | ElementType::F16 => json!({ "type": "number" }),
+        ElementType::I8 | ElementType::U8 | ElementType::I16 | ElementType::I32 | ElementType::I64 => {
+            json!({ "type": "integer" })
+        }
         ElementType::Bool => json!({ "type": "boolean" }),
         ElementType::String => json!({ "type": "string" }),
     }
@@ -47,9 +49,9 @@ fn json_type(element: ElementType) -> Value {
 /// An example value of an element type.
 fn example_value(element: ElementType) -> Value {
     match element {
-        ElementType::F32 | ElementType::F64 | ElementType::I32 | ElementType::I64 => json!(1),
         ElementType::Bool => json!(true),
         ElementType::String => json!("a"),
+        _ => json!(1),
     }
 }
 

@@ -30,6 +30,10 @@ pub(super) fn datatype(element: ElementType) -> &'static str {
     match element {
         ElementType::F32 => "FP32",
         ElementType::F64 => "FP64",
+        ElementType::F16 => "FP16",
+        ElementType::I8 => "INT8",
+        ElementType::U8 => "UINT8",
+        ElementType::I16 => "INT16",
         ElementType::I32 => "INT32",
         ElementType::I64 => "INT64",
         ElementType::Bool => "BOOL",

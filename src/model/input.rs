@@ -123,6 +123,7 @@ pub fn parse_scoring_request(body: &[u8], spec: &ModelSpec) -> Result<ScoringReq
                     batch: Batch {
                         rows,
                         inputs: vec![values],
+                        shapes: Vec::new(),
                     },
                     envelope: Envelope::Bare,
                     method: None,
@@ -156,7 +157,8 @@ fn parse_matrix(body: &[u8], width: usize, element: ElementType) -> Result<(usiz
         ElementType::F64 => parse_typed::<f64>(body, width),
         ElementType::I32 => parse_typed::<i32>(body, width),
         ElementType::I64 => parse_typed::<i64>(body, width),
-        ElementType::Bool | ElementType::String => unreachable!("a numeric matrix has a numeric type"),
+        // `numeric_matrix` answers only the four tabular number types.
+        _ => unreachable!("a numeric matrix has a tabular numeric type"),
     }
 }
 

@@ -6,6 +6,7 @@ use serde::{
     Deserialize, Deserializer, Serialize,
 };
 use serde_json::Value;
+use tract_onnx::prelude::f16;
 
 use super::{datatype, InferRequest};
 use crate::api::ApiError;
@@ -71,6 +72,7 @@ pub(super) fn to_batch(request: &InferRequest, spec: &ModelSpec) -> Result<Batch
     Ok(Batch {
         rows: rows.unwrap_or(0),
         inputs,
+        shapes: Vec::new(),
     })
 }
 
@@ -174,6 +176,10 @@ fn convert(flat: &[Value], input: &TensorSpec) -> Result<Values, ApiError> {
     let values = match input.element {
         ElementType::F32 => each(flat, number::<f32>).map(Values::from),
         ElementType::F64 => each(flat, number::<f64>).map(Values::from),
+        ElementType::F16 => each(flat, number::<f16>).map(Values::from),
+        ElementType::I8 => each(flat, number::<i8>).map(Values::from),
+        ElementType::U8 => each(flat, number::<u8>).map(Values::from),
+        ElementType::I16 => each(flat, number::<i16>).map(Values::from),
         ElementType::I32 => each(flat, number::<i32>).map(Values::from),
         ElementType::I64 => each(flat, number::<i64>).map(Values::from),
         ElementType::Bool => each(flat, Value::as_bool).map(Values::from),
@@ -214,6 +220,11 @@ impl Serialize for Data<'_> {
         match self.0 {
             Values::F32(v) => v.serialize(serializer),
             Values::F64(v) => v.serialize(serializer),
+            // Half precision goes out as the float32 it widens to exactly.
+            Values::F16(v) => serializer.collect_seq(v.iter().map(|x| x.to_f32())),
+            Values::I8(v) => v.serialize(serializer),
+            Values::U8(v) => v.serialize(serializer),
+            Values::I16(v) => v.serialize(serializer),
             Values::I32(v) => v.serialize(serializer),
             Values::I64(v) => v.serialize(serializer),
             Values::Bool(v) => v.serialize(serializer),
@@ -231,6 +242,7 @@ pub(super) fn output_tensor<'a>(
     let finite = match &output.values {
         Values::F32(v) => v.iter().all(|x| x.is_finite()),
         Values::F64(v) => v.iter().all(|x| x.is_finite()),
+        Values::F16(v) => v.iter().all(|x| x.is_finite()),
         _ => true,
     };
     if !finite {
