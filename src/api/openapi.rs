@@ -11,7 +11,7 @@ use axum::{
 use serde_json::{json, Map, Value};
 
 use super::{routes::Content, AppState, OPERATIONS};
-use crate::model::{ElementType, ModelSpec};
+use crate::model::{ElementType, ModelSpec, TensorSpec};
 
 #[derive(serde::Deserialize)]
 pub struct VersionQuery {
@@ -80,6 +80,9 @@ fn schema(content: Content, model: Option<&ModelSpec>) -> Option<Value> {
 /// `{"data": [[...], ...]}` for a model of one numeric matrix input; records, one property per
 /// column, for a model of one input per column.
 fn input_schema(model: Option<&ModelSpec>) -> Value {
+    if let Some(model) = model.filter(|m| !m.is_tabular()) {
+        return tensor_schema(model);
+    }
     let Some(model) = model.filter(|m| m.numeric_matrix().is_none()) else {
         return matrix_schema(model.map(ModelSpec::row_width));
     };
@@ -104,6 +107,49 @@ fn input_schema(model: Option<&ModelSpec>) -> Value {
             "required": names,
         } } },
         "example": { "data": [record] },
+    })
+}
+
+/// Nested lists of `dims` (each fixed size as `minItems`/`maxItems`) of `element`.
+fn nested(element: ElementType, dims: &[Option<usize>]) -> Value {
+    dims.iter().rev().fold(json_type(element), |inner, dim| {
+        let mut list = json!({ "type": "array", "items": inner });
+        if let Some(dim) = dim {
+            list["minItems"] = json!(dim);
+            list["maxItems"] = json!(dim);
+        }
+        list
+    })
+}
+
+/// A model of tensors: `{"data": [item, ...]}` for one input, named inputs otherwise; each
+/// input's schema carries its shape (`x-shape`, -1 for a symbolic dimension).
+fn tensor_schema(model: &ModelSpec) -> Value {
+    let schema = |input: &TensorSpec| {
+        let mut schema = if input.is_scalar() {
+            json_type(input.element)
+        } else {
+            json!({ "type": "array", "items": nested(input.element, input.item_dims()) })
+        };
+        schema["x-shape"] = json!(input.v2_shape());
+        schema["description"] = json!(format!("{} {}", input.element, input.shape_text()));
+        schema
+    };
+    if let [input] = model.inputs.as_slice() {
+        return json!({
+            "type": "object",
+            "required": ["data"],
+            "description": "One item per prediction: nested lists of the input's shape without its batch dimension",
+            "properties": { "data": schema(input) },
+        });
+    }
+    let inputs: Map<String, Value> = model.inputs.iter().map(|i| (i.name.clone(), schema(i))).collect();
+    let names: Vec<&str> = model.inputs.iter().map(|i| i.name.as_str()).collect();
+    json!({
+        "type": "object",
+        "required": ["input_data"],
+        "description": "Every input by name, the same number of items in each (records of named inputs work too)",
+        "properties": { "input_data": { "type": "object", "properties": inputs, "required": names } },
     })
 }
 

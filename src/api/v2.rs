@@ -20,6 +20,7 @@ use super::{
     ApiError, AppState,
 };
 
+mod leaves;
 mod tensor;
 
 use crate::model::{Batch, Codec, ElementType, InputError, Predictions, Predictor, Scorer, TensorSpec};
@@ -122,7 +123,7 @@ pub(super) struct InferInput {
     pub(super) name: String,
     pub(super) shape: Vec<i64>,
     pub(super) datatype: String,
-    pub(super) data: tensor::Leaves,
+    pub(super) data: leaves::Leaves,
 }
 
 /// The protocol's answer.
@@ -207,7 +208,9 @@ pub async fn infer(
     let scorer = model(&state, &name)?;
     let (bytes, charge) = {
         let (parts, body) = request.into_parts();
-        read_body(body, state.body, &state.budget, expects_continue(&parts.headers)).await?
+        read_body(body, state.body, &state.budget, expects_continue(&parts.headers))
+            .await
+            .map_err(|e| e.for_model(scorer.model().spec()))?
     };
     let codec = Charged {
         codec: InferCodec {

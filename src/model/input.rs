@@ -16,6 +16,7 @@ mod document;
 mod fast;
 mod forms;
 mod rows;
+mod tensors;
 
 pub use forms::{Envelope, ScoringRequest};
 
@@ -83,6 +84,18 @@ pub enum InputError {
     RecordsForMatrix { input: String, width: usize },
     #[error("{rows}; read as columns, {columns}")]
     NotRowsNorColumns { rows: String, columns: String },
+    #[error("input {input:?}: {path} {problem} (the input's shape is {shape})")]
+    Tensor {
+        input: String,
+        path: String,
+        problem: String,
+        shape: String,
+    },
+    #[error(
+        "this model takes several inputs ({inputs}): send them by name, {{\"input_data\": {{\"<input>\": [...], ...}}}}, \
+         or as records {{\"data\": [{{\"<input>\": ..., ...}}, ...]}}"
+    )]
+    NeedsNames { inputs: String },
     #[error("record {index} is {found}, not an object of column values")]
     NotARecord { index: usize, found: &'static str },
     #[error("{form}: column {column:?}, row {row}: expected {expected}, found {found}")]
