@@ -262,3 +262,5 @@ impl OnnxModel {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod fixture_tests;

@@ -3,6 +3,7 @@
 //! fresh one.
 
 use super::*;
+use crate::model::{Batch, Predictor, Values};
 
 fn load(path: &str) -> OnnxModel {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
