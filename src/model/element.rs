@@ -29,7 +29,10 @@ impl ElementType {
 
     /// Whether the tabular parsers (rows, records, columns; the byte scanner) read this type.
     pub fn is_tabular(self) -> bool {
-        !matches!(self, ElementType::F16 | ElementType::I8 | ElementType::U8 | ElementType::I16)
+        !matches!(
+            self,
+            ElementType::F16 | ElementType::I8 | ElementType::U8 | ElementType::I16
+        )
     }
 }
 

@@ -132,7 +132,10 @@ impl OnnxModel {
         // One symbol for every input's batch dimension: they all carry the same items, and one
         // optimised plan then serves every batch size. Other declared sizes are kept.
         let rows = model.sym("N").to_dim();
-        let fixed = declared.iter().filter_map(Declared::fixed_batch).find(|&k| k != 1);
+        let fixed = declared
+            .iter()
+            .filter_map(Declared::fixed_batch)
+            .find(|&k| k != 1);
         let loaded = if let Some(k) = fixed {
             let batch = |d: &Declared| d.fixed_batch().map_or_else(|| rows.clone(), |k| k.to_dim());
             Self::build(model, &declared, batch, Some(k), false)?
@@ -151,7 +154,11 @@ impl OnnxModel {
     /// An export whose batch is fixed at 1: typed with a symbolic batch when a warm-up at N=2
     /// answers as two runs of N=1 (a Reshape that hard-codes the batch can pass the type check
     /// and still mix items), else kept at 1 and run once per item.
-    fn fixed_at_one(model: InferenceModel, declared: &[Declared], rows: &TDim) -> Result<Self, ModelLoadError> {
+    fn fixed_at_one(
+        model: InferenceModel,
+        declared: &[Declared],
+        rows: &TDim,
+    ) -> Result<Self, ModelLoadError> {
         let symbolic = Self::build(model.clone(), declared, |_| rows.clone(), None, false);
         if let Ok(symbolic) = symbolic {
             match symbolic.warm_up() {
@@ -159,7 +166,9 @@ impl OnnxModel {
                 _ => {}
             }
         }
-        tracing::info!("the model's batch is fixed at 1 and does not answer as a symbolic batch: one run per item");
+        tracing::info!(
+            "the model's batch is fixed at 1 and does not answer as a symbolic batch: one run per item"
+        );
         Self::build(model, declared, |_| 1.to_dim(), None, true)
     }
 
@@ -173,7 +182,9 @@ impl OnnxModel {
     ) -> Result<Self, ModelLoadError> {
         let parse = |cause: TractError| ModelLoadError::Optimise(format!("{cause:#}"));
         for (index, input) in declared.iter().enumerate() {
-            model.set_input_fact(index, input.fact(&batch(input))).map_err(parse)?;
+            model
+                .set_input_fact(index, input.fact(&batch(input)))
+                .map_err(parse)?;
         }
         let optimise = |e: TractError| ModelLoadError::Optimise(format!("{e:#}"));
         let mut typed = model.into_optimized().map_err(optimise)?;
@@ -261,6 +272,6 @@ impl OnnxModel {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod fixture_tests;
+#[cfg(test)]
+mod tests;

@@ -22,7 +22,11 @@ pub struct TensorSpec {
 impl TensorSpec {
     /// A `[N, width]` tensor (`[N]` when `rank1`), as tabular models have.
     pub fn matrix(name: &str, element: ElementType, width: usize, rank1: bool) -> Self {
-        let shape = if rank1 { vec![None] } else { vec![None, Some(width)] };
+        let shape = if rank1 {
+            vec![None]
+        } else {
+            vec![None, Some(width)]
+        };
         TensorSpec {
             name: name.to_owned(),
             element,
@@ -90,10 +94,13 @@ impl fmt::Display for BatchRule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BatchRule::Symbolic => f.write_str("symbolic batch dimension: one model run per request"),
-            BatchRule::PerItem => f.write_str(
-                "batch fixed at 1 by the export: one model run per item, answered as one batch",
+            BatchRule::PerItem => {
+                f.write_str("batch fixed at 1 by the export: one model run per item, answered as one batch")
+            }
+            BatchRule::Fixed(k) => write!(
+                f,
+                "batch fixed at {k} by the export: a request has exactly {k} items"
             ),
-            BatchRule::Fixed(k) => write!(f, "batch fixed at {k} by the export: a request has exactly {k} items"),
             BatchRule::Scalars => f.write_str("scalar inputs only: one model run per request"),
         }
     }
@@ -147,7 +154,9 @@ impl ModelSpec {
     /// case, parsed straight into one buffer).
     pub fn numeric_matrix(&self) -> Option<(usize, ElementType)> {
         match self.inputs.as_slice() {
-            [input] if input.element.is_numeric() && input.is_tabular() => Some((input.width?, input.element)),
+            [input] if input.element.is_numeric() && input.is_tabular() => {
+                Some((input.width?, input.element))
+            }
             _ => None,
         }
     }

@@ -78,11 +78,7 @@ pub(super) fn to_batch(request: &InferRequest, spec: &ModelSpec) -> Result<Batch
     if tabular {
         return Ok(Batch::new(rows, inputs));
     }
-    Ok(Batch {
-        rows,
-        inputs,
-        shapes,
-    })
+    Ok(Batch { rows, inputs, shapes })
 }
 
 /// The rows and item shape of a request shape that fits a tensor input: its rank, every fixed
@@ -216,7 +212,9 @@ pub(super) fn output_tensor<'a>(
         )));
     }
     let shape = if output.shape.len() >= 2 {
-        std::iter::once(rows).chain(output.shape.iter().copied()).collect()
+        std::iter::once(rows)
+            .chain(output.shape.iter().copied())
+            .collect()
     } else if spec.rank1 && output.per_row == 1 {
         vec![rows]
     } else {

@@ -57,7 +57,10 @@ impl<'s> Reader<'s> {
                 self.items = 1;
             }
             if self.items != 1 {
-                return Err(self.problem(format!("has {} values, the model takes one per request", self.items)));
+                return Err(self.problem(format!(
+                    "has {} values, the model takes one per request",
+                    self.items
+                )));
             }
             return Ok(());
         }
@@ -91,12 +94,18 @@ impl<'s> Reader<'s> {
         let parsed = if items {
             Items { reader: self }.deserialize(&mut de)
         } else {
-            Level { reader: self, depth: 0 }.deserialize(&mut de)
+            Level {
+                reader: self,
+                depth: 0,
+            }
+            .deserialize(&mut de)
         };
         match (parsed.and_then(|()| de.end()), self.error.take()) {
             (_, Some(error)) => Err(error),
             (Ok(()), None) => Ok(()),
-            (Err(e), None) => Err(InputError::InvalidJson { detail: e.to_string() }),
+            (Err(e), None) => Err(InputError::InvalidJson {
+                detail: e.to_string(),
+            }),
         }
     }
 
@@ -126,7 +135,11 @@ impl<'s> Reader<'s> {
         match self.dims[depth] {
             Some(expected) if expected != found => {
                 let model = self.spec.item_dims()[depth].is_some();
-                let who = if model { "the model takes" } else { "the items before it have" };
+                let who = if model {
+                    "the model takes"
+                } else {
+                    "the items before it have"
+                };
                 Err(self.fail(format!("has {found} values, {who} {expected}")))
             }
             Some(_) => Ok(()),
@@ -221,7 +234,13 @@ impl<'de> Visitor<'de> for Items<'_, '_> {
         loop {
             reader.indices.clear();
             reader.indices.push(reader.items);
-            if items.next_element_seed(Level { reader: &mut *reader, depth: 0 })?.is_none() {
+            if items
+                .next_element_seed(Level {
+                    reader: &mut *reader,
+                    depth: 0,
+                })?
+                .is_none()
+            {
                 break;
             }
             reader.items += 1;
@@ -263,7 +282,10 @@ impl<'de> Visitor<'de> for Level<'_, '_> {
         reader.indices.push(0);
         loop {
             *reader.indices.last_mut().expect("pushed above") = count;
-            let next = Level { reader: &mut *reader, depth: depth + 1 };
+            let next = Level {
+                reader: &mut *reader,
+                depth: depth + 1,
+            };
             if list.next_element_seed(next)?.is_none() {
                 break;
             }

@@ -80,7 +80,10 @@ pub(super) fn declared_input(
     let mut dims = TVec::new();
     for (axis, dim) in declared.shape.dims().enumerate() {
         let known = dim.concretize();
-        let fixed = known.as_ref().and_then(TDim::as_i64).and_then(|d| usize::try_from(d).ok());
+        let fixed = known
+            .as_ref()
+            .and_then(TDim::as_i64)
+            .and_then(|d| usize::try_from(d).ok());
         shape.push(fixed);
         dims.push(match (fixed, known) {
             (Some(fixed), _) => fixed.to_dim(),
@@ -130,7 +133,11 @@ pub(super) fn output_specs(model: &TypedModel, batched: bool) -> Result<Vec<Tens
         let width = if rank1 {
             Some(1)
         } else {
-            shape.get(1..).unwrap_or_default().iter().try_fold(1usize, |n, d| Some(n * (*d)?))
+            shape
+                .get(1..)
+                .unwrap_or_default()
+                .iter()
+                .try_fold(1usize, |n, d| Some(n * (*d)?))
         };
         specs.push(TensorSpec {
             name,

@@ -12,7 +12,10 @@ fn fixture(name: &str) -> (OnnxModel, Value) {
     let text = std::fs::read_to_string(root.join(format!("{name}.json"))).expect("the fixture exists");
     let fixture: Value = serde_json::from_str(&text).expect("a fixture is JSON");
     let model = fixture["model"].as_str().expect("the fixture names its model");
-    (OnnxModel::load(&root.join(model)).expect("the model loads"), fixture)
+    (
+        OnnxModel::load(&root.join(model)).expect("the model loads"),
+        fixture,
+    )
 }
 
 fn leaves(value: &Value, into: &mut Vec<Value>) {
@@ -74,7 +77,11 @@ fn check_cases(name: &str, rule: BatchRule) {
             let (got, want) = (as_f64(&output.values), as_f64(&values(expected)));
             assert_eq!(got.len(), want.len());
             for (g, w) in got.iter().zip(&want) {
-                assert!((g - w).abs() <= 1e-5 + 1e-4 * w.abs(), "{name} {}: {g} vs {w}", case["name"]);
+                assert!(
+                    (g - w).abs() <= 1e-5 + 1e-4 * w.abs(),
+                    "{name} {}: {g} vs {w}",
+                    case["name"]
+                );
             }
         }
     }

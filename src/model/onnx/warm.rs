@@ -45,7 +45,9 @@ fn inputs(specs: &[TensorSpec], rows: usize, first: usize, size: usize) -> Batch
             values.append(pattern(spec.element, per_item, item));
         }
         batch.inputs.push(values);
-        batch.shapes.push(if spec.is_scalar() { Vec::new() } else { shape });
+        batch
+            .shapes
+            .push(if spec.is_scalar() { Vec::new() } else { shape });
     }
     batch
 }
@@ -55,8 +57,16 @@ impl OnnxModel {
     /// size its symbolic dimensions took (the first of `SYMBOL_SIZES` that runs).
     pub(super) fn warm_up(&self) -> Result<(Duration, usize), ModelLoadError> {
         let rows = self.spec.fixed_rows.unwrap_or(1);
-        let symbolic = self.spec.inputs.iter().any(|i| i.item_dims().iter().any(Option::is_none));
-        let sizes: &[usize] = if symbolic { &SYMBOL_SIZES } else { &SYMBOL_SIZES[..1] };
+        let symbolic = self
+            .spec
+            .inputs
+            .iter()
+            .any(|i| i.item_dims().iter().any(Option::is_none));
+        let sizes: &[usize] = if symbolic {
+            &SYMBOL_SIZES
+        } else {
+            &SYMBOL_SIZES[..1]
+        };
         let mut failure = None;
         for &size in sizes {
             let batch = inputs(&self.spec.inputs, rows, 0, size);
@@ -72,7 +82,9 @@ impl OnnxModel {
                 Some(error) => failure = Some(error),
             }
         }
-        Err(ModelLoadError::WarmUp(failure.expect("at least one size was tried")))
+        Err(ModelLoadError::WarmUp(
+            failure.expect("at least one size was tried"),
+        ))
     }
 
     /// Whether one run of two items answers as two runs of one (same shapes, values within a
@@ -101,9 +113,13 @@ fn close(a: &Values, b: &Values) -> bool {
         return false;
     }
     match (a, b) {
-        (Values::F32(x), Values::F32(y)) => floats(x.iter().map(|v| f64::from(*v)), y.iter().map(|v| f64::from(*v))),
+        (Values::F32(x), Values::F32(y)) => {
+            floats(x.iter().map(|v| f64::from(*v)), y.iter().map(|v| f64::from(*v)))
+        }
         (Values::F64(x), Values::F64(y)) => floats(x.iter().copied(), y.iter().copied()),
-        (Values::F16(x), Values::F16(y)) => floats(x.iter().map(|v| v.to_f64()), y.iter().map(|v| v.to_f64())),
+        (Values::F16(x), Values::F16(y)) => {
+            floats(x.iter().map(|v| v.to_f64()), y.iter().map(|v| v.to_f64()))
+        }
         _ => a == b,
     }
 }

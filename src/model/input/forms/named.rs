@@ -72,11 +72,15 @@ fn missing(name: &str, spec: &ModelSpec) -> InputError {
 /// items in each; a scalar input's one value.
 fn named(key: &str, raw: &str, spec: &ModelSpec) -> Result<Batch, InputError> {
     let object: HashMap<String, &RawValue> =
-        serde_json::from_str(raw).map_err(|e| InputError::InvalidJson { detail: e.to_string() })?;
+        serde_json::from_str(raw).map_err(|e| InputError::InvalidJson {
+            detail: e.to_string(),
+        })?;
     let mut readers = Vec::with_capacity(spec.inputs.len());
     let mut rows: Option<usize> = None;
     for input in &spec.inputs {
-        let raw = object.get(&input.name).ok_or_else(|| missing(&input.name, spec))?;
+        let raw = object
+            .get(&input.name)
+            .ok_or_else(|| missing(&input.name, spec))?;
         let mut reader = Reader::new(input, format!("{key}.{}", input.name));
         reader.read(raw.get())?;
         if !input.is_scalar() {
@@ -100,8 +104,9 @@ fn named(key: &str, raw: &str, spec: &ModelSpec) -> Result<Batch, InputError> {
 /// `[{"<input>": item, ...}, ...]`: one item of every input per record. A scalar input is given
 /// once, in the first record that has it.
 fn records(key: &str, raw: &str, spec: &ModelSpec) -> Result<Batch, InputError> {
-    let records: Vec<&RawValue> =
-        serde_json::from_str(raw).map_err(|e| InputError::InvalidJson { detail: e.to_string() })?;
+    let records: Vec<&RawValue> = serde_json::from_str(raw).map_err(|e| InputError::InvalidJson {
+        detail: e.to_string(),
+    })?;
     let mut readers: Vec<Reader> = spec
         .inputs
         .iter()
