@@ -187,11 +187,17 @@ fn push(values: &mut Values, leaf: &Leaf<'_>) -> Result<(), String> {
         Values::I32(into) => number(into, leaf),
         Values::I64(into) => number(into, leaf),
         Values::Bool(into) => match leaf {
-            Leaf::Bool(b) => Ok(into.push(*b)),
+            Leaf::Bool(b) => {
+                into.push(*b);
+                Ok(())
+            }
             other => Err(format!("is {}, not a boolean", describe(other))),
         },
         Values::String(into) => match leaf {
-            Leaf::Str(s) => Ok(into.push((*s).to_owned())),
+            Leaf::Str(s) => {
+                into.push((*s).to_owned());
+                Ok(())
+            }
             other => Err(format!("is {}, not a string", describe(other))),
         },
     }
