@@ -34,6 +34,7 @@ fn main() {
             let batch = Batch {
                 rows: count,
                 inputs: vec![Values::F32(rows.to_vec())],
+                shapes: Vec::new(),
             };
             let started = Instant::now();
             model.predict(batch).expect("the model runs");

@@ -87,16 +87,12 @@ fn serialise(c: &mut Criterion) {
 /// 10,000 records of 15 float columns into 15 inputs: the general form parser.
 fn parse_records(c: &mut Criterion) {
     let names: Vec<String> = (0..15).map(|i| format!("f{i}")).collect();
-    let column = |name: &String| TensorSpec {
-        name: name.clone(),
-        element: ElementType::F32,
-        width: Some(1),
-        rank1: false,
-    };
+    let column = |name: &String| TensorSpec::matrix(name, ElementType::F32, 1, false);
     let spec = ModelSpec {
         inputs: names.iter().map(column).collect(),
         outputs: vec![column(&"variable".to_owned())],
         fixed_rows: None,
+        per_item: false,
     };
     let record = names
         .iter()

@@ -8,7 +8,7 @@ use std::{path::PathBuf, sync::Arc, time::Instant};
 
 use crate::{
     azure::{BlobTarget, IdentitySettings, ModelBlob, Session, StartupBlob},
-    model::{OnnxModel, Predictor, Scorer, ScorerSettings},
+    model::{BatchRule, OnnxModel, Predictor, Scorer, ScorerSettings},
     telemetry::{ErrorChain, Metrics},
 };
 
@@ -69,14 +69,14 @@ pub async fn run(
     let (loaded, target, model_ms, mut session) = load_model(&model.source, &metrics).await?;
     tracing::info!(step = "model", path = %target, input = loaded.input_shape(), output = loaded.output_shape(), ms = model_ms, "model loaded");
     let spec = loaded.spec().clone();
-    if let (Some(batching), Some(rows)) = (scoring.batching, spec.fixed_rows) {
+    let rule = spec.batch_rule();
+    tracing::info!(batch = %rule, "batch rule");
+    if let (Some(batching), BatchRule::Fixed(_) | BatchRule::PerItem) = (scoring.batching, rule) {
         tracing::error!(
             max_rows = batching.max_rows.get(),
-            fixed_rows = rows,
             "invalid setting --batch-max-rows (AML_SCORER_BATCH_MAX_ROWS): the model {target} \
-             (--model-file, AML_SCORER_MODEL_FILE) takes exactly {rows} rows per call, so requests \
-             cannot be batched together; turn dynamic batching off or export the model with a \
-             dynamic batch dimension"
+             (--model-file, AML_SCORER_MODEL_FILE) has its {rule}, so requests cannot be batched \
+             together; turn dynamic batching off or export the model with a dynamic batch dimension"
         );
         return Err(InitFailed::Setting);
     }

@@ -46,6 +46,15 @@ pub enum ApiError {
     /// 413: the body is larger than the configured limit.
     #[error("the request body is larger than the limit of {limit} bytes (AML_SCORER_MAX_BODY_BYTES)")]
     TooLarge { limit: usize },
+    /// 413: the body is larger than the limit, and the model takes images (whose JSON is many
+    /// times their binary size).
+    #[error(
+        "the request body is larger than the limit of {limit} bytes (AML_SCORER_MAX_BODY_BYTES); this model \
+         takes images, and images as JSON numbers take several times their binary size (64 images of \
+         224x224 exceed 100 MiB): send fewer images per request; large tensors belong on the binary \
+         transports of the KServe V2 protocol (the binary tensor extension, gRPC)"
+    )]
+    ImagesTooLarge { limit: usize },
     /// 413: one request needs more of the in-flight memory budget than there is.
     #[error(
         "the request needs about {needed} bytes in flight (its body and the tensors decoded from it), more than \
@@ -83,6 +92,16 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// A body over the limit says more when the model takes images.
+    pub fn for_model(self, spec: &crate::model::ModelSpec) -> Self {
+        match self {
+            ApiError::TooLarge { limit } if spec.takes_images() => ApiError::ImagesTooLarge { limit },
+            other => other,
+        }
+    }
+}
+
 /// What clients get instead of an internal error's text.
 const INTERNAL_MESSAGE: &str = "internal error while scoring; the server log has the details";
 
@@ -99,7 +118,9 @@ impl ApiError {
             ApiError::NotFound { .. } | ApiError::UnknownModel { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::BodyTimeout { .. } | ApiError::BodyTooSlow { .. } => StatusCode::REQUEST_TIMEOUT,
-            ApiError::TooLarge { .. } | ApiError::OverBudget { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooLarge { .. } | ApiError::ImagesTooLarge { .. } | ApiError::OverBudget { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             ApiError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::HeaderTooLong(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,

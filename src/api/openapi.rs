@@ -11,7 +11,7 @@ use axum::{
 use serde_json::{json, Map, Value};
 
 use super::{routes::Content, AppState, OPERATIONS};
-use crate::model::{ElementType, ModelSpec};
+use crate::model::{ElementType, ModelSpec, TensorSpec};
 
 #[derive(serde::Deserialize)]
 pub struct VersionQuery {
@@ -37,8 +37,10 @@ fn example_input(width: usize) -> Value {
 /// The JSON Schema type of an element.
 fn json_type(element: ElementType) -> Value {
     match element {
-        ElementType::F32 | ElementType::F64 => json!({ "type": "number" }),
-        ElementType::I32 | ElementType::I64 => json!({ "type": "integer" }),
+        ElementType::F32 | ElementType::F64 | ElementType::F16 => json!({ "type": "number" }),
+        ElementType::I8 | ElementType::U8 | ElementType::I16 | ElementType::I32 | ElementType::I64 => {
+            json!({ "type": "integer" })
+        }
         ElementType::Bool => json!({ "type": "boolean" }),
         ElementType::String => json!({ "type": "string" }),
     }
@@ -47,9 +49,9 @@ fn json_type(element: ElementType) -> Value {
 /// An example value of an element type.
 fn example_value(element: ElementType) -> Value {
     match element {
-        ElementType::F32 | ElementType::F64 | ElementType::I32 | ElementType::I64 => json!(1),
         ElementType::Bool => json!(true),
         ElementType::String => json!("a"),
+        _ => json!(1),
     }
 }
 
@@ -78,6 +80,9 @@ fn schema(content: Content, model: Option<&ModelSpec>) -> Option<Value> {
 /// `{"data": [[...], ...]}` for a model of one numeric matrix input; records, one property per
 /// column, for a model of one input per column.
 fn input_schema(model: Option<&ModelSpec>) -> Value {
+    if let Some(model) = model.filter(|m| !m.is_tabular()) {
+        return tensor_schema(model);
+    }
     let Some(model) = model.filter(|m| m.numeric_matrix().is_none()) else {
         return matrix_schema(model.map(ModelSpec::row_width));
     };
@@ -102,6 +107,49 @@ fn input_schema(model: Option<&ModelSpec>) -> Value {
             "required": names,
         } } },
         "example": { "data": [record] },
+    })
+}
+
+/// Nested lists of `dims` (each fixed size as `minItems`/`maxItems`) of `element`.
+fn nested(element: ElementType, dims: &[Option<usize>]) -> Value {
+    dims.iter().rev().fold(json_type(element), |inner, dim| {
+        let mut list = json!({ "type": "array", "items": inner });
+        if let Some(dim) = dim {
+            list["minItems"] = json!(dim);
+            list["maxItems"] = json!(dim);
+        }
+        list
+    })
+}
+
+/// A model of tensors: `{"data": [item, ...]}` for one input, named inputs otherwise; each
+/// input's schema carries its shape (`x-shape`, -1 for a symbolic dimension).
+fn tensor_schema(model: &ModelSpec) -> Value {
+    let schema = |input: &TensorSpec| {
+        let mut schema = if input.is_scalar() {
+            json_type(input.element)
+        } else {
+            json!({ "type": "array", "items": nested(input.element, input.item_dims()) })
+        };
+        schema["x-shape"] = json!(input.v2_shape());
+        schema["description"] = json!(format!("{} {}", input.element, input.shape_text()));
+        schema
+    };
+    if let [input] = model.inputs.as_slice() {
+        return json!({
+            "type": "object",
+            "required": ["data"],
+            "description": "One item per prediction: nested lists of the input's shape without its batch dimension",
+            "properties": { "data": schema(input) },
+        });
+    }
+    let inputs: Map<String, Value> = model.inputs.iter().map(|i| (i.name.clone(), schema(i))).collect();
+    let names: Vec<&str> = model.inputs.iter().map(|i| i.name.as_str()).collect();
+    json!({
+        "type": "object",
+        "required": ["input_data"],
+        "description": "Every input by name, the same number of items in each (records of named inputs work too)",
+        "properties": { "input_data": { "type": "object", "properties": inputs, "required": names } },
     })
 }
 

@@ -49,6 +49,7 @@ impl Predictor for RowSum {
             outputs: vec![Output {
                 per_row: 1,
                 values: Values::F64(sums),
+                shape: Vec::new(),
             }],
         })
     }

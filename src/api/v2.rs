@@ -20,6 +20,7 @@ use super::{
     ApiError, AppState,
 };
 
+mod leaves;
 mod tensor;
 
 use crate::model::{Batch, Codec, ElementType, InputError, Predictions, Predictor, Scorer, TensorSpec};
@@ -30,6 +31,10 @@ pub(super) fn datatype(element: ElementType) -> &'static str {
     match element {
         ElementType::F32 => "FP32",
         ElementType::F64 => "FP64",
+        ElementType::F16 => "FP16",
+        ElementType::I8 => "INT8",
+        ElementType::U8 => "UINT8",
+        ElementType::I16 => "INT16",
         ElementType::I32 => "INT32",
         ElementType::I64 => "INT64",
         ElementType::Bool => "BOOL",
@@ -118,7 +123,7 @@ pub(super) struct InferInput {
     pub(super) name: String,
     pub(super) shape: Vec<i64>,
     pub(super) datatype: String,
-    pub(super) data: tensor::Leaves,
+    pub(super) data: leaves::Leaves,
 }
 
 /// The protocol's answer.
@@ -203,7 +208,9 @@ pub async fn infer(
     let scorer = model(&state, &name)?;
     let (bytes, charge) = {
         let (parts, body) = request.into_parts();
-        read_body(body, state.body, &state.budget, expects_continue(&parts.headers)).await?
+        read_body(body, state.body, &state.budget, expects_continue(&parts.headers))
+            .await
+            .map_err(|e| e.for_model(scorer.model().spec()))?
     };
     let codec = Charged {
         codec: InferCodec {

@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{Batch, Output, PredictError, Predictions, Predictor, Values};
+use super::{Batch, Output, PredictError, Predictions, Predictor, TensorSpec, Values};
 use crate::telemetry::Metrics;
 
 /// Dynamic batching settings.
@@ -100,7 +100,24 @@ fn run_worker(
     }
 }
 
+/// Runs the gathered jobs: those whose items have one shape (one sequence length, one image
+/// size) share a run; a model with a scalar input (one value per request) runs each alone.
 fn run_jobs(inner: &dyn Predictor, mut jobs: Vec<Job>, metrics: &Metrics) {
+    if inner.spec().inputs.iter().any(TensorSpec::is_scalar) {
+        for job in jobs {
+            run_together(inner, vec![job], metrics);
+        }
+        return;
+    }
+    while !jobs.is_empty() {
+        let shapes = jobs[0].batch.shapes.clone();
+        let (same, others) = jobs.into_iter().partition(|job| job.batch.shapes == shapes);
+        run_together(inner, same, metrics);
+        jobs = others;
+    }
+}
+
+fn run_together(inner: &dyn Predictor, mut jobs: Vec<Job>, metrics: &Metrics) {
     if jobs.len() == 1 {
         let job = jobs.pop().expect("the length was just checked");
         metrics.observe_model_call(job.batch.rows);
@@ -116,6 +133,7 @@ fn run_jobs(inner: &dyn Predictor, mut jobs: Vec<Job>, metrics: &Metrics) {
             .iter()
             .map(|input| Values::with_capacity(input.element(), 0))
             .collect(),
+        shapes: jobs[0].batch.shapes.clone(),
     };
     let mut replies = Vec::with_capacity(jobs.len());
     for job in jobs {
@@ -153,6 +171,7 @@ fn split(mut predictions: Predictions, counts: &[usize]) -> Vec<Predictions> {
                 .map(|output| Output {
                     per_row: output.per_row,
                     values: output.values.take_front(rows * output.per_row),
+                    shape: output.shape.clone(),
                 })
                 .collect(),
         })

@@ -3,11 +3,18 @@
 
 use std::fmt;
 
+use tract_onnx::prelude::f16;
+
 /// Element types supported for model input and output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ElementType {
     F32,
     F64,
+    /// Half precision: float32 at the JSON edges, rounded to the nearest half on the way in.
+    F16,
+    I8,
+    U8,
+    I16,
     I32,
     I64,
     Bool,
@@ -19,6 +26,14 @@ impl ElementType {
     pub fn is_numeric(self) -> bool {
         !matches!(self, ElementType::Bool | ElementType::String)
     }
+
+    /// Whether the tabular parsers (rows, records, columns; the byte scanner) read this type.
+    pub fn is_tabular(self) -> bool {
+        !matches!(
+            self,
+            ElementType::F16 | ElementType::I8 | ElementType::U8 | ElementType::I16
+        )
+    }
 }
 
 impl fmt::Display for ElementType {
@@ -26,6 +41,10 @@ impl fmt::Display for ElementType {
         f.write_str(match self {
             ElementType::F32 => "float32",
             ElementType::F64 => "float64",
+            ElementType::F16 => "float16",
+            ElementType::I8 => "int8",
+            ElementType::U8 => "uint8",
+            ElementType::I16 => "int16",
             ElementType::I32 => "int32",
             ElementType::I64 => "int64",
             ElementType::Bool => "bool",
@@ -40,6 +59,10 @@ impl fmt::Display for ElementType {
 pub enum Values {
     F32(Vec<f32>),
     F64(Vec<f64>),
+    F16(Vec<f16>),
+    I8(Vec<i8>),
+    U8(Vec<u8>),
+    I16(Vec<i16>),
     I32(Vec<i32>),
     I64(Vec<i64>),
     Bool(Vec<bool>),
@@ -52,6 +75,10 @@ macro_rules! each_values {
         match $values {
             Values::F32($v) => $body,
             Values::F64($v) => $body,
+            Values::F16($v) => $body,
+            Values::I8($v) => $body,
+            Values::U8($v) => $body,
+            Values::I16($v) => $body,
             Values::I32($v) => $body,
             Values::I64($v) => $body,
             Values::Bool($v) => $body,
@@ -82,6 +109,10 @@ impl Values {
         match self {
             Values::F32(_) => ElementType::F32,
             Values::F64(_) => ElementType::F64,
+            Values::F16(_) => ElementType::F16,
+            Values::I8(_) => ElementType::I8,
+            Values::U8(_) => ElementType::U8,
+            Values::I16(_) => ElementType::I16,
             Values::I32(_) => ElementType::I32,
             Values::I64(_) => ElementType::I64,
             Values::Bool(_) => ElementType::Bool,
@@ -94,6 +125,10 @@ impl Values {
         match element {
             ElementType::F32 => Values::F32(Vec::with_capacity(capacity)),
             ElementType::F64 => Values::F64(Vec::with_capacity(capacity)),
+            ElementType::F16 => Values::F16(Vec::with_capacity(capacity)),
+            ElementType::I8 => Values::I8(Vec::with_capacity(capacity)),
+            ElementType::U8 => Values::U8(Vec::with_capacity(capacity)),
+            ElementType::I16 => Values::I16(Vec::with_capacity(capacity)),
             ElementType::I32 => Values::I32(Vec::with_capacity(capacity)),
             ElementType::I64 => Values::I64(Vec::with_capacity(capacity)),
             ElementType::Bool => Values::Bool(Vec::with_capacity(capacity)),
@@ -106,12 +141,21 @@ impl Values {
         match (self, more) {
             (Values::F32(a), Values::F32(b)) => a.extend(b),
             (Values::F64(a), Values::F64(b)) => a.extend(b),
+            (Values::F16(a), Values::F16(b)) => a.extend(b),
+            (Values::I8(a), Values::I8(b)) => a.extend(b),
+            (Values::U8(a), Values::U8(b)) => a.extend(b),
+            (Values::I16(a), Values::I16(b)) => a.extend(b),
             (Values::I32(a), Values::I32(b)) => a.extend(b),
             (Values::I64(a), Values::I64(b)) => a.extend(b),
             (Values::Bool(a), Values::Bool(b)) => a.extend(b),
             (Values::String(a), Values::String(b)) => a.extend(b),
             _ => unreachable!("values of one tensor share its element type"),
         }
+    }
+
+    /// A copy of the values `range` (one item of a batch).
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Values {
+        each_values!(self, v => Values::from(v[range].to_vec()))
     }
 
     /// Splits off the first `count` values.
@@ -132,7 +176,10 @@ macro_rules! values_from {
         }
     )*};
 }
-values_from!(f32 => F32, f64 => F64, i32 => I32, i64 => I64, bool => Bool, String => String);
+values_from!(
+    f32 => F32, f64 => F64, f16 => F16, i8 => I8, u8 => U8, i16 => I16, i32 => I32, i64 => I64,
+    bool => Bool, String => String
+);
 
 /// Conversion of one JSON number into an element type; `None` means it does not fit.
 pub trait Element: Copy {
@@ -188,6 +235,24 @@ impl Element for f32 {
     }
 }
 
+impl Element for f16 {
+    const TYPE: ElementType = ElementType::F16;
+    fn from_f64(value: f64) -> Option<Self> {
+        // As for float32: rounding is expected, overflowing (past 65504) to infinity is not.
+        let narrowed = f16::from_f64(value);
+        narrowed.is_finite().then_some(narrowed)
+    }
+    fn from_i64(value: i64) -> Option<Self> {
+        <Self as Element>::from_f64(value as f64)
+    }
+    fn from_u64(value: u64) -> Option<Self> {
+        <Self as Element>::from_f64(value as f64)
+    }
+    fn wrap(values: Vec<Self>) -> Values {
+        Values::F16(values)
+    }
+}
+
 macro_rules! integer_element {
     ($ty:ty, $variant:ident) => {
         impl Element for $ty {
@@ -210,5 +275,8 @@ macro_rules! integer_element {
     };
 }
 
+integer_element!(i8, I8);
+integer_element!(u8, U8);
+integer_element!(i16, I16);
 integer_element!(i32, I32);
 integer_element!(i64, I64);

@@ -16,6 +16,7 @@ mod document;
 mod fast;
 mod forms;
 mod rows;
+mod tensors;
 
 pub use forms::{Envelope, ScoringRequest};
 
@@ -83,6 +84,18 @@ pub enum InputError {
     RecordsForMatrix { input: String, width: usize },
     #[error("{rows}; read as columns, {columns}")]
     NotRowsNorColumns { rows: String, columns: String },
+    #[error("input {input:?}: {path} {problem} (the input's shape is {shape})")]
+    Tensor {
+        input: String,
+        path: String,
+        problem: String,
+        shape: String,
+    },
+    #[error(
+        "this model takes several inputs ({inputs}): send them by name, {{\"input_data\": {{\"<input>\": [...], ...}}}}, \
+         or as records {{\"data\": [{{\"<input>\": ..., ...}}, ...]}}"
+    )]
+    NeedsNames { inputs: String },
     #[error("record {index} is {found}, not an object of column values")]
     NotARecord { index: usize, found: &'static str },
     #[error("{form}: column {column:?}, row {row}: expected {expected}, found {found}")]
@@ -123,6 +136,7 @@ pub fn parse_scoring_request(body: &[u8], spec: &ModelSpec) -> Result<ScoringReq
                     batch: Batch {
                         rows,
                         inputs: vec![values],
+                        shapes: Vec::new(),
                     },
                     envelope: Envelope::Bare,
                     method: None,
@@ -156,7 +170,8 @@ fn parse_matrix(body: &[u8], width: usize, element: ElementType) -> Result<(usiz
         ElementType::F64 => parse_typed::<f64>(body, width),
         ElementType::I32 => parse_typed::<i32>(body, width),
         ElementType::I64 => parse_typed::<i64>(body, width),
-        ElementType::Bool | ElementType::String => unreachable!("a numeric matrix has a numeric type"),
+        // `numeric_matrix` answers only the four tabular number types.
+        _ => unreachable!("a numeric matrix has a tabular numeric type"),
     }
 }
 

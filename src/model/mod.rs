@@ -18,13 +18,27 @@ pub use input::{parse_request, parse_scoring_request, Envelope, InputError, Scor
 pub use onnx::{ModelLoadError, OnnxModel};
 pub use output::{write_output, write_predictions, OutputError};
 pub use scorer::{Batching, Codec, ScoreError, Scored, Scorer, ScorerSettings};
-pub use spec::{ModelSpec, TensorSpec};
+pub use spec::{BatchRule, ModelSpec, TensorSpec};
 
 /// A request's rows: one buffer per model input, in the model's input order, each row-major.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Batch {
     pub rows: usize,
     pub inputs: Vec<Values>,
+    /// Per input, the shape of one item (a scalar input's whole shape, `[]`). Empty when the
+    /// model fixes every item's shape (tabular models), so their parsers need not say it.
+    pub shapes: Vec<Vec<usize>>,
+}
+
+impl Batch {
+    /// A batch whose item shapes the model fixes.
+    pub fn new(rows: usize, inputs: Vec<Values>) -> Self {
+        Batch {
+            rows,
+            inputs,
+            shapes: Vec::new(),
+        }
+    }
 }
 
 /// The model's answer: every output, in the model's order, for `rows` rows.
@@ -39,6 +53,9 @@ pub struct Predictions {
 pub struct Output {
     pub per_row: usize,
     pub values: Values,
+    /// The shape of one row's values (the output's shape without its batch dimension); empty
+    /// when unknown, which answers `per_row` values as a flat list.
+    pub shape: Vec<usize>,
 }
 
 /// The inference engine's own error, shared: one failed batched run reaches every waiter.
@@ -49,7 +66,7 @@ pub type EngineFault = Arc<dyn std::error::Error + Send + Sync>;
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum PredictError {
     /// The model was exported with a fixed batch size and the request has another.
-    #[error("the model takes exactly {expected} rows per request, this request has {found}")]
+    #[error("the model takes exactly {expected} rows (items) per request, this request has {found}")]
     FixedBatch { expected: usize, found: usize },
     /// The inference engine failed; the cause may hold tensor values, so it is only logged.
     #[error("the model run failed")]

@@ -1,4 +1,6 @@
-//! The ONNX model, loaded and optimised once by tract with a symbolic batch dimension.
+//! The ONNX model, loaded and optimised by tract into one plan: with a symbolic batch dimension
+//! (and symbols for the other open dimensions), or, for an export whose batch is fixed and
+//! cannot be typed symbolic, a plan of that batch (run once per item when it is fixed at 1).
 
 use std::{
     path::Path,
@@ -9,12 +11,13 @@ use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 
 mod facts;
+mod run;
 mod tensors;
+mod warm;
 
-use facts::{declared_input, describe, output_specs, tdim_outputs_as_i64};
-use tensors::{from_tensor, into_tensor};
+use facts::{declared_input, describe, output_specs, tdim_outputs_as_i64, Declared};
 
-use super::{Batch, ElementType, ModelSpec, Output, PredictError, Predictions, Predictor, Values};
+use super::{ModelSpec, PredictError, TensorSpec};
 
 /// A model whose one-row run is faster than this is run inline for small requests: handing the
 /// work to a blocking thread and back costs more (tens of microseconds) than the run itself.
@@ -29,16 +32,16 @@ pub enum ModelLoadError {
     NoInputs,
     #[error("{0}")]
     Unsupported(super::ops::Unsupported),
-    #[error("the model's input {name} is {shape}; this server feeds inputs [rows] or [rows, features]")]
+    #[error("the model's input {name} is {shape}, of unknown rank; export it with a known shape")]
     InputRank { name: String, shape: String },
-    #[error("the model's input {name} has an open width ({shape}); export it with a known feature count")]
-    OpenWidth { name: String, shape: String },
     #[error(
-        "the model's input {name} has type {datum:?}; float32, float64, int32, int64, bool and string are supported"
+        "the model's input {name} has type {datum:?}; float32, float64, float16, int8, uint8, int16, int32, \
+         int64, bool and string are supported"
     )]
     InputType { name: String, datum: DatumType },
     #[error(
-        "the model's output {name} has type {datum:?}; float32, float64, int32, int64, bool and string are supported"
+        "the model's output {name} has type {datum:?}; float32, float64, float16, int8, uint8, int16, int32, \
+         int64, bool and string are supported"
     )]
     OutputType { name: String, datum: DatumType },
     #[error("cannot optimise the model (an operator tract does not implement?): {0}")]
@@ -117,30 +120,89 @@ impl OnnxModel {
         if let Some(unsupported) = super::ops::unsupported(&onnx, &proto) {
             return Err(ModelLoadError::Unsupported(unsupported));
         }
-        let mut model = onnx.parse(&proto, folder).map_err(parse)?.model;
+        let model = onnx.parse(&proto, folder).map_err(parse)?.model;
         drop(proto);
         let count = model.input_outlets().map_err(parse)?.len();
         if count == 0 {
             return Err(ModelLoadError::NoInputs);
         }
-        // One symbol for every input's batch dimension: they all carry the same rows, and one
-        // optimised plan then serves every batch size. Declared sizes are kept.
-        let rows = model.sym("N");
-        let mut inputs = Vec::with_capacity(count);
-        let mut fixed_rows = None;
-        for index in 0..count {
-            let (spec, declared_rows, fact) = declared_input(&model, index, &rows, &parse)?;
-            fixed_rows = fixed_rows.or(declared_rows);
-            model.set_input_fact(index, fact).map_err(parse)?;
-            inputs.push(spec);
+        let declared = (0..count)
+            .map(|index| declared_input(&model, index, &parse))
+            .collect::<Result<Vec<_>, _>>()?;
+        // One symbol for every input's batch dimension: they all carry the same items, and one
+        // optimised plan then serves every batch size. Other declared sizes are kept.
+        let rows = model.sym("N").to_dim();
+        let fixed = declared
+            .iter()
+            .filter_map(Declared::fixed_batch)
+            .find(|&k| k != 1);
+        let loaded = if let Some(k) = fixed {
+            let batch = |d: &Declared| d.fixed_batch().map_or_else(|| rows.clone(), |k| k.to_dim());
+            Self::build(model, &declared, batch, Some(k), false)?
+        } else if declared.iter().any(|d| d.fixed_batch() == Some(1)) {
+            Self::fixed_at_one(model, &declared, &rows)?
+        } else {
+            Self::build(model, &declared, |_| rows.clone(), None, false)?
+        };
+        let (run_time, _) = loaded.warm_up()?;
+        Ok(OnnxModel {
+            cheap: run_time < CHEAP_RUN,
+            ..loaded
+        })
+    }
+
+    /// An export whose batch is fixed at 1: typed with a symbolic batch when a warm-up at N=2
+    /// answers as two runs of N=1 (a Reshape that hard-codes the batch can pass the type check
+    /// and still mix items), else kept at 1 and run once per item.
+    fn fixed_at_one(
+        model: InferenceModel,
+        declared: &[Declared],
+        rows: &TDim,
+    ) -> Result<Self, ModelLoadError> {
+        let symbolic = Self::build(model.clone(), declared, |_| rows.clone(), None, false);
+        if let Ok(symbolic) = symbolic {
+            match symbolic.warm_up() {
+                Ok((_, size)) if symbolic.answers_as_items(size) => return Ok(symbolic),
+                _ => {}
+            }
+        }
+        tracing::info!(
+            "the model's batch is fixed at 1 and does not answer as a symbolic batch: one run per item"
+        );
+        Self::build(model, declared, |_| 1.to_dim(), None, true)
+    }
+
+    /// Types every input (dim 0 as `batch` says), optimises the model and makes its plan.
+    fn build(
+        mut model: InferenceModel,
+        declared: &[Declared],
+        batch: impl Fn(&Declared) -> TDim,
+        fixed_rows: Option<usize>,
+        per_item: bool,
+    ) -> Result<Self, ModelLoadError> {
+        let parse = |cause: TractError| ModelLoadError::Optimise(format!("{cause:#}"));
+        for (index, input) in declared.iter().enumerate() {
+            model
+                .set_input_fact(index, input.fact(&batch(input)))
+                .map_err(parse)?;
         }
         let optimise = |e: TractError| ModelLoadError::Optimise(format!("{e:#}"));
         let mut typed = model.into_optimized().map_err(optimise)?;
         tdim_outputs_as_i64(&mut typed).map_err(optimise)?;
-        let outputs = output_specs(&typed)?;
+        let outputs = output_specs(&typed, fixed_rows.is_none())?;
         let (input_shape, output_shape) = describe(&typed).map_err(optimise)?;
         let plan = typed.into_runnable().map_err(optimise)?;
-        let loaded = OnnxModel {
+        let inputs = declared
+            .iter()
+            .map(|input| {
+                let mut spec: TensorSpec = input.spec.clone();
+                if let Some(first) = spec.shape.first_mut() {
+                    *first = fixed_rows;
+                }
+                spec
+            })
+            .collect();
+        Ok(OnnxModel {
             reuse_states: stateless(&plan),
             plan,
             states: Mutex::default(),
@@ -148,15 +210,11 @@ impl OnnxModel {
                 inputs,
                 outputs,
                 fixed_rows,
+                per_item,
             },
             input_shape,
             output_shape,
             cheap: false,
-        };
-        let run_time = loaded.warm_up()?;
-        Ok(OnnxModel {
-            cheap: run_time < CHEAP_RUN,
-            ..loaded
         })
     }
 
@@ -178,38 +236,6 @@ impl OnnxModel {
     /// Output shapes as tract sees them after optimisation.
     pub fn output_shape(&self) -> &str {
         &self.output_shape
-    }
-
-    /// Runs a row of zeros (empty strings, `false`) a few times; returns the fastest run's time.
-    fn warm_up(&self) -> Result<std::time::Duration, ModelLoadError> {
-        let rows = self.spec.fixed_rows.unwrap_or(1);
-        let inputs = self
-            .spec
-            .inputs
-            .iter()
-            .map(|input| {
-                let count = rows * input.width.unwrap_or(1);
-                match input.element {
-                    ElementType::F32 => Values::F32(vec![0.0; count]),
-                    ElementType::F64 => Values::F64(vec![0.0; count]),
-                    ElementType::I32 => Values::I32(vec![0; count]),
-                    ElementType::I64 => Values::I64(vec![0; count]),
-                    ElementType::Bool => Values::Bool(vec![false; count]),
-                    ElementType::String => Values::String(vec![String::new(); count]),
-                }
-            })
-            .collect::<Vec<_>>();
-        let mut fastest = std::time::Duration::MAX;
-        for _ in 0..5 {
-            let started = std::time::Instant::now();
-            self.predict(Batch {
-                rows,
-                inputs: inputs.clone(),
-            })
-            .map_err(ModelLoadError::WarmUp)?;
-            fastest = fastest.min(started.elapsed());
-        }
-        Ok(fastest)
     }
 }
 
@@ -245,51 +271,7 @@ impl OnnxModel {
     }
 }
 
-impl Predictor for OnnxModel {
-    fn spec(&self) -> &ModelSpec {
-        &self.spec
-    }
-
-    fn is_cheap(&self) -> bool {
-        self.cheap
-    }
-
-    fn predict(&self, batch: Batch) -> Result<Predictions, PredictError> {
-        if let Some(expected) = self.spec.fixed_rows {
-            if batch.rows != expected {
-                return Err(PredictError::FixedBatch {
-                    expected,
-                    found: batch.rows,
-                });
-            }
-        }
-        let mut tensors = TVec::with_capacity(batch.inputs.len());
-        for (spec, values) in self.spec.inputs.iter().zip(batch.inputs) {
-            let shape: TVec<usize> = if spec.rank1 {
-                tvec![batch.rows]
-            } else {
-                tvec![batch.rows, spec.width.unwrap_or(1)]
-            };
-            tensors.push(into_tensor(values, &shape)?.into_tvalue());
-        }
-        let outputs = self.run(tensors)?;
-        let outputs = outputs
-            .into_iter()
-            .map(|output| {
-                let output = output.into_tensor();
-                let per_row = output.len().checked_div(batch.rows).unwrap_or(0);
-                Ok(Output {
-                    per_row,
-                    values: from_tensor(output)?,
-                })
-            })
-            .collect::<Result<Vec<_>, PredictError>>()?;
-        Ok(Predictions {
-            rows: batch.rows,
-            outputs,
-        })
-    }
-}
-
+#[cfg(test)]
+mod fixture_tests;
 #[cfg(test)]
 mod tests;

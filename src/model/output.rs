@@ -23,29 +23,39 @@ pub fn write_predictions(predictions: &Predictions) -> Result<Vec<u8>, OutputErr
 }
 
 /// Appends `output` as a JSON array to `out`: a value per row when the output has one value per
-/// row, an array per row otherwise.
+/// row, an array per row for `[N, k]`, nested arrays per row for higher ranks.
 pub fn write_output(out: &mut Vec<u8>, output: &Output) -> Result<(), OutputError> {
     let per_row = output.per_row.max(1);
+    let shape = output.shape.as_slice();
+    fn float(out: &mut Vec<u8>, value: f64, text: &str) -> bool {
+        write_float(out, value.is_finite(), text)
+    }
+    fn int(out: &mut Vec<u8>, value: impl itoa::Integer) -> bool {
+        out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+        true
+    }
     match &output.values {
-        Values::F64(values) => write_rows(out, values, per_row, |out, v: &f64| {
-            write_float(out, v.is_finite(), ryu::Buffer::new().format_finite(*v))
+        Values::F64(values) => write_rows(out, values, per_row, shape, |out, v: &f64| {
+            float(out, *v, ryu::Buffer::new().format_finite(*v))
         }),
-        Values::F32(values) => write_rows(out, values, per_row, |out, v: &f32| {
-            write_float(out, v.is_finite(), ryu::Buffer::new().format_finite(*v))
+        Values::F32(values) => write_rows(out, values, per_row, shape, |out, v: &f32| {
+            float(out, f64::from(*v), ryu::Buffer::new().format_finite(*v))
         }),
-        Values::I64(values) => write_rows(out, values, per_row, |out, v: &i64| {
-            out.extend_from_slice(itoa::Buffer::new().format(*v).as_bytes());
-            true
+        // Half precision goes out as the float32 it widens to exactly.
+        Values::F16(values) => write_rows(out, values, per_row, shape, |out, v| {
+            let wide = v.to_f32();
+            float(out, f64::from(wide), ryu::Buffer::new().format_finite(wide))
         }),
-        Values::I32(values) => write_rows(out, values, per_row, |out, v: &i32| {
-            out.extend_from_slice(itoa::Buffer::new().format(*v).as_bytes());
-            true
-        }),
-        Values::Bool(values) => write_rows(out, values, per_row, |out, v: &bool| {
+        Values::I64(values) => write_rows(out, values, per_row, shape, |out, v: &i64| int(out, *v)),
+        Values::I32(values) => write_rows(out, values, per_row, shape, |out, v: &i32| int(out, *v)),
+        Values::I16(values) => write_rows(out, values, per_row, shape, |out, v: &i16| int(out, *v)),
+        Values::I8(values) => write_rows(out, values, per_row, shape, |out, v: &i8| int(out, *v)),
+        Values::U8(values) => write_rows(out, values, per_row, shape, |out, v: &u8| int(out, *v)),
+        Values::Bool(values) => write_rows(out, values, per_row, shape, |out, v: &bool| {
             out.extend_from_slice(if *v { b"true" } else { b"false" });
             true
         }),
-        Values::String(values) => write_rows(out, values, per_row, |out, v: &String| {
+        Values::String(values) => write_rows(out, values, per_row, shape, |out, v: &String| {
             serde_json::to_writer(&mut *out, v).expect("writing to a Vec cannot fail");
             true
         }),
@@ -59,37 +69,80 @@ fn write_float(out: &mut Vec<u8>, finite: bool, text: &str) -> bool {
     finite
 }
 
-/// Writes `values` as rows of `per_row`; `write` returns false for a value JSON cannot carry.
+/// Writes `values` as rows of `per_row` (nested as `shape` says when it has two dimensions or
+/// more); `write` returns false for a value JSON cannot carry.
 fn write_rows<T: std::fmt::Debug>(
     out: &mut Vec<u8>,
     values: &[T],
     per_row: usize,
+    shape: &[usize],
     write: impl Fn(&mut Vec<u8>, &T) -> bool,
 ) -> Result<(), OutputError> {
     // About 20 bytes per number covers ryu's longest output plus the separator.
     out.reserve(2 + values.len() * 20 + values.len() / per_row * 2);
     out.push(b'[');
+    let nested = shape.len() >= 2 && shape.iter().product::<usize>() == per_row;
     for (row, chunk) in values.chunks(per_row).enumerate() {
         if row > 0 {
             out.push(b',');
         }
-        if per_row > 1 {
-            out.push(b'[');
+        let written = if nested {
+            write_nested(out, chunk, shape, &write)
+        } else {
+            write_row(out, chunk, per_row > 1, &write)
+        };
+        if let Err(value) = written {
+            return Err(OutputError { row, value });
         }
-        for (col, value) in chunk.iter().enumerate() {
-            if col > 0 {
-                out.push(b',');
-            }
-            if !write(out, value) {
-                return Err(OutputError {
-                    row,
-                    value: format!("{value:?}"),
-                });
-            }
+    }
+    out.push(b']');
+    Ok(())
+}
+
+/// One row's values, as a list when `listed`; the value JSON cannot carry, if any.
+fn write_row<T: std::fmt::Debug>(
+    out: &mut Vec<u8>,
+    chunk: &[T],
+    listed: bool,
+    write: &impl Fn(&mut Vec<u8>, &T) -> bool,
+) -> Result<(), String> {
+    if listed {
+        out.push(b'[');
+    }
+    for (col, value) in chunk.iter().enumerate() {
+        if col > 0 {
+            out.push(b',');
         }
-        if per_row > 1 {
-            out.push(b']');
+        if !write(out, value) {
+            return Err(format!("{value:?}"));
         }
+    }
+    if listed {
+        out.push(b']');
+    }
+    Ok(())
+}
+
+/// One row's values as nested lists of `shape` (whose product is the chunk's length).
+fn write_nested<T: std::fmt::Debug>(
+    out: &mut Vec<u8>,
+    chunk: &[T],
+    shape: &[usize],
+    write: &impl Fn(&mut Vec<u8>, &T) -> bool,
+) -> Result<(), String> {
+    let [_, inner @ ..] = shape else {
+        return Ok(());
+    };
+    if inner.is_empty() {
+        return write_row(out, chunk, true, write);
+    }
+    out.push(b'[');
+    let size = inner.iter().product::<usize>().max(1);
+    for (index, part) in chunk.chunks(size).enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        write_nested(out, part, inner, write)?;
     }
     out.push(b']');
     Ok(())
@@ -102,8 +155,29 @@ mod tests {
     fn predictions(per_row: usize, values: Values) -> Predictions {
         Predictions {
             rows: 2,
-            outputs: vec![Output { per_row, values }],
+            outputs: vec![Output {
+                per_row,
+                values,
+                shape: Vec::new(),
+            }],
         }
+    }
+
+    #[test]
+    fn rank_three_outputs_are_nested_per_row() {
+        let mut p = predictions(6, Values::I32((0..12).collect()));
+        p.outputs[0].shape = vec![3, 2];
+        assert_eq!(
+            write_predictions(&p).unwrap(),
+            b"[[[0,1],[2,3],[4,5]],[[6,7],[8,9],[10,11]]]"
+        );
+    }
+
+    #[test]
+    fn half_precision_values_are_written_as_float32() {
+        use tract_onnx::prelude::f16;
+        let p = predictions(1, Values::F16(vec![f16::from_f32(0.5), f16::from_f32(-3.0)]));
+        assert_eq!(write_predictions(&p).unwrap(), b"[0.5,-3.0]");
     }
 
     #[test]

@@ -100,7 +100,9 @@ pub async fn score_body(
     let codec = ScoreQuery::parse(query.as_deref()).codec(&state)?;
     let (bytes, charge) = {
         let (parts, body) = request.into_parts();
-        read_body(body, state.body, &state.budget, expects_continue(&parts.headers)).await?
+        read_body(body, state.body, &state.budget, expects_continue(&parts.headers))
+            .await
+            .map_err(|e| e.for_model(scorer.model().spec()))?
     };
     let codec = Charged {
         codec,

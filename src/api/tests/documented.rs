@@ -157,12 +157,7 @@ fn every_operation_is_in_the_document() {
 
 #[test]
 fn a_model_of_one_input_per_column_is_documented_by_its_columns_and_types() {
-    let tensor = |name: &str, element| crate::model::TensorSpec {
-        name: name.to_owned(),
-        element,
-        width: Some(1),
-        rank1: false,
-    };
+    let tensor = |name: &str, element| crate::model::TensorSpec::matrix(name, element, 1, false);
     let model = ModelSpec {
         inputs: vec![
             tensor("age", ElementType::F32),
@@ -170,6 +165,7 @@ fn a_model_of_one_input_per_column_is_documented_by_its_columns_and_types() {
         ],
         outputs: vec![tensor("label", ElementType::String)],
         fixed_rows: None,
+        per_item: false,
     };
     let doc = document(Some(&model), false);
     let body = &doc["paths"]["/score"]["post"]["parameters"][0]["schema"];

@@ -1,11 +1,9 @@
 //! KServe V2 tensors: each request input checked against the model's input of that name and
 //! converted, and the model's outputs as V2 output tensors.
 
-use serde::{
-    de::{self, DeserializeSeed, SeqAccess, Visitor},
-    Deserialize, Deserializer, Serialize,
-};
+use serde::Serialize;
 use serde_json::Value;
+use tract_onnx::prelude::f16;
 
 use super::{datatype, InferRequest};
 use crate::api::ApiError;
@@ -29,7 +27,9 @@ pub(super) fn to_batch(request: &InferRequest, spec: &ModelSpec) -> Result<Batch
         )));
     }
     let mut rows = None;
+    let tabular = spec.is_tabular();
     let mut inputs = Vec::with_capacity(spec.inputs.len());
+    let mut shapes = Vec::with_capacity(spec.inputs.len());
     for input in &spec.inputs {
         let mut given = request.inputs.iter().filter(|given| given.name == input.name);
         let (Some(given), None) = (given.next(), given.next()) else {
@@ -46,120 +46,82 @@ pub(super) fn to_batch(request: &InferRequest, spec: &ModelSpec) -> Result<Batch
                 given.name, given.datatype
             )));
         }
-        let count = rows_of(&given.shape, input)?;
-        if *rows.get_or_insert(count) != count {
-            return Err(bad(format!(
-                "input {:?} has {count} rows, the inputs before it have {}",
-                given.name,
-                rows.unwrap_or(0)
-            )));
+        let (count, item) = if tabular {
+            (rows_of(&given.shape, input)?, vec![input.width.unwrap_or(1)])
+        } else {
+            tensor_shape(&given.shape, input)?
+        };
+        if let Some(count) = count {
+            if *rows.get_or_insert(count) != count {
+                return Err(bad(format!(
+                    "input {:?} has {count} rows, the inputs before it have {}",
+                    given.name,
+                    rows.unwrap_or(0)
+                )));
+            }
         }
-        let width = input.width.unwrap_or(1);
+        let needed = count.unwrap_or(1) * item.iter().product::<usize>();
         let flat = &given.data.0;
-        if flat.len() != count * width {
+        if flat.len() != needed {
             let message = format!(
-                "input {:?}: shape {:?} needs {} values, data has {}",
+                "input {:?}: shape {:?} needs {needed} values, data has {}",
                 given.name,
                 given.shape,
-                count * width,
                 flat.len()
             );
             return Err(bad(message));
         }
         inputs.push(convert(flat, input)?);
+        shapes.push(item);
     }
-    Ok(Batch {
-        rows: rows.unwrap_or(0),
-        inputs,
-    })
+    let rows = rows.unwrap_or(1);
+    if tabular {
+        return Ok(Batch::new(rows, inputs));
+    }
+    Ok(Batch { rows, inputs, shapes })
 }
 
+/// The rows and item shape of a request shape that fits a tensor input: its rank, every fixed
+/// dimension as the model has it. A scalar input takes `[]` or `[1]`, and no rows.
+fn tensor_shape(shape: &[i64], input: &TensorSpec) -> Result<(Option<usize>, Vec<usize>), ApiError> {
+    let misfit = || {
+        bad(format!(
+            "input {:?} shape {shape:?} does not fit the model's {:?}",
+            input.name,
+            input.v2_shape()
+        ))
+    };
+    if input.is_scalar() {
+        return match shape {
+            [] | [1] => Ok((None, Vec::new())),
+            _ => Err(misfit()),
+        };
+    }
+    if shape.len() != input.shape.len() || shape.first().is_some_and(|&rows| rows < 1) {
+        return Err(misfit());
+    }
+    let mut dims = Vec::with_capacity(shape.len());
+    for (&given, &model) in shape.iter().zip(&input.shape) {
+        let given = usize::try_from(given).map_err(|_| misfit())?;
+        if model.is_some_and(|model| model != given) {
+            return Err(misfit());
+        }
+        dims.push(given);
+    }
+    Ok((Some(dims[0]), dims.split_off(1)))
+}
 /// The rows of a request shape that fits `input`: `[n, width]`, or `[n]` for a rank-1 or
 /// single-column input.
-fn rows_of(shape: &[i64], input: &TensorSpec) -> Result<usize, ApiError> {
+fn rows_of(shape: &[i64], input: &TensorSpec) -> Result<Option<usize>, ApiError> {
     let width = input.width.unwrap_or(1) as i64;
     match shape {
-        [rows, w] if *rows > 0 && *w == width => Ok(*rows as usize),
-        [rows] if *rows > 0 && width == 1 => Ok(*rows as usize),
+        [rows, w] if *rows > 0 && *w == width => Ok(Some(*rows as usize)),
+        [rows] if *rows > 0 && width == 1 => Ok(Some(*rows as usize)),
         _ => Err(bad(format!(
             "input {:?} shape {shape:?} does not fit the model's {:?}",
             input.name,
             input.v2_shape()
         ))),
-    }
-}
-
-/// A request tensor's `data`, flat or nested: its leaves in row-major order, collected while
-/// the body is parsed (no `Value` tree of nested arrays to build and walk).
-pub(in crate::api) struct Leaves(pub(in crate::api) Vec<Value>);
-
-impl<'de> Deserialize<'de> for Leaves {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut leaves = Vec::new();
-        deserializer.deserialize_any(Collect(&mut leaves))?;
-        Ok(Leaves(leaves))
-    }
-}
-
-/// Pushes every leaf it visits; arrays are walked into. Numbers keep serde_json's kinds (an
-/// integer stays an integer), as `Value` keeps them.
-struct Collect<'a>(&'a mut Vec<Value>);
-
-impl<'de> DeserializeSeed<'de> for Collect<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Collect<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("tensor data: values or nested arrays of values")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
-        while items.next_element_seed(Collect(&mut *self.0))?.is_some() {}
-        Ok(())
-    }
-
-    fn visit_bool<E: de::Error>(self, value: bool) -> Result<(), E> {
-        self.0.push(Value::Bool(value));
-        Ok(())
-    }
-
-    fn visit_i64<E: de::Error>(self, value: i64) -> Result<(), E> {
-        self.0.push(Value::from(value));
-        Ok(())
-    }
-
-    fn visit_u64<E: de::Error>(self, value: u64) -> Result<(), E> {
-        self.0.push(Value::from(value));
-        Ok(())
-    }
-
-    fn visit_f64<E: de::Error>(self, value: f64) -> Result<(), E> {
-        self.0.push(Value::from(value));
-        Ok(())
-    }
-
-    fn visit_str<E: de::Error>(self, value: &str) -> Result<(), E> {
-        self.0.push(Value::from(value));
-        Ok(())
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.0.push(Value::Null);
-        Ok(())
-    }
-
-    /// An object is a leaf too (and an error later, naming its place).
-    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        self.0
-            .push(Value::deserialize(de::value::MapAccessDeserializer::new(map))?);
-        Ok(())
     }
 }
 
@@ -174,6 +136,10 @@ fn convert(flat: &[Value], input: &TensorSpec) -> Result<Values, ApiError> {
     let values = match input.element {
         ElementType::F32 => each(flat, number::<f32>).map(Values::from),
         ElementType::F64 => each(flat, number::<f64>).map(Values::from),
+        ElementType::F16 => each(flat, number::<f16>).map(Values::from),
+        ElementType::I8 => each(flat, number::<i8>).map(Values::from),
+        ElementType::U8 => each(flat, number::<u8>).map(Values::from),
+        ElementType::I16 => each(flat, number::<i16>).map(Values::from),
         ElementType::I32 => each(flat, number::<i32>).map(Values::from),
         ElementType::I64 => each(flat, number::<i64>).map(Values::from),
         ElementType::Bool => each(flat, Value::as_bool).map(Values::from),
@@ -214,6 +180,11 @@ impl Serialize for Data<'_> {
         match self.0 {
             Values::F32(v) => v.serialize(serializer),
             Values::F64(v) => v.serialize(serializer),
+            // Half precision goes out as the float32 it widens to exactly.
+            Values::F16(v) => serializer.collect_seq(v.iter().map(|x| x.to_f32())),
+            Values::I8(v) => v.serialize(serializer),
+            Values::U8(v) => v.serialize(serializer),
+            Values::I16(v) => v.serialize(serializer),
             Values::I32(v) => v.serialize(serializer),
             Values::I64(v) => v.serialize(serializer),
             Values::Bool(v) => v.serialize(serializer),
@@ -231,6 +202,7 @@ pub(super) fn output_tensor<'a>(
     let finite = match &output.values {
         Values::F32(v) => v.iter().all(|x| x.is_finite()),
         Values::F64(v) => v.iter().all(|x| x.is_finite()),
+        Values::F16(v) => v.iter().all(|x| x.is_finite()),
         _ => true,
     };
     if !finite {
@@ -239,7 +211,11 @@ pub(super) fn output_tensor<'a>(
             spec.name
         )));
     }
-    let shape = if spec.rank1 && output.per_row == 1 {
+    let shape = if output.shape.len() >= 2 {
+        std::iter::once(rows)
+            .chain(output.shape.iter().copied())
+            .collect()
+    } else if spec.rank1 && output.per_row == 1 {
         vec![rows]
     } else {
         vec![rows, output.per_row]

@@ -11,12 +11,7 @@ struct Doubler {
 
 impl Doubler {
     fn new(fixed_rows: Option<usize>) -> Arc<Self> {
-        let tensor = |name: &str| TensorSpec {
-            name: name.to_owned(),
-            element: ElementType::F64,
-            width: Some(1),
-            rank1: false,
-        };
+        let tensor = |name: &str| TensorSpec::matrix(name, ElementType::F64, 1, false);
         Arc::new(Doubler {
             runs: Mutex::new(Vec::new()),
             fixed_rows,
@@ -24,6 +19,7 @@ impl Doubler {
                 inputs: vec![tensor("x")],
                 outputs: vec![tensor("y")],
                 fixed_rows,
+                per_item: false,
             },
         })
     }
@@ -48,7 +44,11 @@ impl Predictor for Doubler {
         let values = Values::F64(v.iter().map(|x| x * 2.0).collect());
         Ok(Predictions {
             rows: batch.rows,
-            outputs: vec![Output { per_row: 1, values }],
+            outputs: vec![Output {
+                per_row: 1,
+                values,
+                shape: Vec::new(),
+            }],
         })
     }
 }
@@ -67,7 +67,7 @@ async fn eight_concurrent(queue: Arc<BatchQueue>) -> Vec<Result<Predictions, Pre
             let queue = queue.clone();
             tokio::spawn(async move {
                 let inputs = vec![Values::F64(vec![i as f64, 100.0 + i as f64])];
-                queue.run(Batch { rows: 2, inputs }).await
+                queue.run(Batch::new(2, inputs)).await
             })
         })
         .collect();

@@ -9,6 +9,7 @@ use super::InputError;
 use crate::model::{Batch, ModelSpec};
 
 mod assemble;
+mod named;
 
 use assemble::{from_columns, from_records, from_rows, from_split};
 
@@ -60,7 +61,9 @@ pub(super) fn parse_form(body: &[u8], spec: &ModelSpec) -> Result<ScoringRequest
     let value = |raw: &RawValue| -> Result<Value, InputError> {
         serde_json::from_str(raw.get()).map_err(|e| json_error(body, e))
     };
-    let (batch, envelope) = if let Some(data) = top.data {
+    let (batch, envelope) = if !spec.is_tabular() {
+        named::parse(&top, spec)?
+    } else if let Some(data) = top.data {
         (data_form("data", &value(data)?, spec)?, Envelope::Bare)
     } else if let Some(data) = top.input_data {
         (input_data_form(&value(data)?, spec)?, Envelope::Bare)

@@ -18,7 +18,8 @@ fn rows_are_parsed_into_one_row_major_buffer() {
         batch,
         Batch {
             rows: 2,
-            inputs: vec![Values::F64(vec![1.0, 2.5, 3.0, -400.0])]
+            inputs: vec![Values::F64(vec![1.0, 2.5, 3.0, -400.0])],
+            shapes: Vec::new(),
         }
     );
 }

@@ -10,6 +10,10 @@ pub(super) fn element_type(datum: DatumType) -> Option<ElementType> {
     match datum {
         DatumType::F32 => Some(ElementType::F32),
         DatumType::F64 => Some(ElementType::F64),
+        DatumType::F16 => Some(ElementType::F16),
+        DatumType::I8 => Some(ElementType::I8),
+        DatumType::U8 => Some(ElementType::U8),
+        DatumType::I16 => Some(ElementType::I16),
         DatumType::I32 => Some(ElementType::I32),
         DatumType::I64 => Some(ElementType::I64),
         DatumType::Bool => Some(ElementType::Bool),
@@ -28,14 +32,38 @@ where
         .map_or_else(|| model.node(outlet.node).name.clone(), str::to_owned)
 }
 
-/// Input `index` as the model declares it: its spec, its declared batch size (if fixed), and
-/// the fact to set, with `rows` for an unknown batch dimension.
+/// One input as the model declares it.
+pub(super) struct Declared {
+    /// Its spec, with dim 0 as declared (`None` when symbolic or unknown).
+    pub spec: TensorSpec,
+    pub datum: DatumType,
+    /// Every dimension to type it with: fixed ones as declared, others as symbols (the
+    /// export's own names, or a new symbol for an unnamed one). Dim 0 is replaced by the rule.
+    pub dims: TVec<TDim>,
+}
+
+impl Declared {
+    /// The fact to set, with `batch` as dim 0 (a scalar input has none).
+    pub fn fact(&self, batch: &TDim) -> InferenceFact {
+        let mut dims = self.dims.clone();
+        if let Some(first) = dims.first_mut() {
+            *first = batch.clone();
+        }
+        InferenceFact::dt_shape(self.datum, dims)
+    }
+
+    /// Dim 0 when the export fixes it.
+    pub fn fixed_batch(&self) -> Option<usize> {
+        self.spec.shape.first().copied().flatten()
+    }
+}
+
+/// Input `index` as the model declares it: any rank, every dimension fixed or symbolic.
 pub(super) fn declared_input(
     model: &InferenceModel,
     index: usize,
-    rows: &Symbol,
     parse: &dyn Fn(TractError) -> ModelLoadError,
-) -> Result<(TensorSpec, Option<usize>, InferenceFact), ModelLoadError> {
+) -> Result<Declared, ModelLoadError> {
     let outlet = model.input_outlets().map_err(parse)?[index];
     let name = name(model, outlet);
     let declared = model.input_fact(index).map_err(parse)?.clone();
@@ -44,45 +72,40 @@ pub(super) fn declared_input(
         name: name.clone(),
         datum,
     })?;
-    let dims: Vec<Option<usize>> = declared
-        .shape
-        .dims()
-        .map(|d| {
-            d.concretize()
-                .and_then(|d| d.as_i64())
-                .and_then(|d| usize::try_from(d).ok())
-        })
-        .collect();
-    let shape = declared.format_dt_shape();
-    if declared.shape.is_open() || !(1..=2).contains(&dims.len()) {
+    if declared.shape.is_open() {
+        let shape = declared.format_dt_shape();
         return Err(ModelLoadError::InputRank { name, shape });
     }
-    let rank1 = dims.len() == 1;
-    let width = if rank1 {
-        1
-    } else {
-        dims[1].ok_or_else(|| ModelLoadError::OpenWidth {
-            name: name.clone(),
-            shape,
-        })?
-    };
-    let batch = dims[0].map_or_else(|| rows.to_dim(), |fixed| fixed.to_dim());
-    let fact = if rank1 {
-        InferenceFact::dt_shape(datum, tvec![batch])
-    } else {
-        InferenceFact::dt_shape(datum, tvec![batch, width.to_dim()])
-    };
+    let mut shape = Vec::new();
+    let mut dims = TVec::new();
+    for (axis, dim) in declared.shape.dims().enumerate() {
+        let known = dim.concretize();
+        let fixed = known
+            .as_ref()
+            .and_then(TDim::as_i64)
+            .and_then(|d| usize::try_from(d).ok());
+        shape.push(fixed);
+        dims.push(match (fixed, known) {
+            (Some(fixed), _) => fixed.to_dim(),
+            (None, Some(symbolic)) => symbolic,
+            (None, None) => model.sym(&format!("{name}_{axis}")).to_dim(),
+        });
+    }
+    let items = shape.get(1..).unwrap_or_default();
+    let width = items.iter().try_fold(1usize, |n, d| Some(n * (*d)?));
     let spec = TensorSpec {
         name,
         element,
-        width: Some(width),
-        rank1,
+        width,
+        rank1: shape.len() == 1,
+        shape,
     };
-    Ok((spec, dims[0], fact))
+    Ok(Declared { spec, datum, dims })
 }
 
 /// Every output after optimisation; an element type the server cannot answer is refused.
-pub(super) fn output_specs(model: &TypedModel) -> Result<Vec<TensorSpec>, ModelLoadError> {
+/// `batched`: dim 0 is the batch (any number of items), written `None`.
+pub(super) fn output_specs(model: &TypedModel, batched: bool) -> Result<Vec<TensorSpec>, ModelLoadError> {
     let outlets = model
         .output_outlets()
         .map_err(|e| ModelLoadError::Optimise(e.to_string()))?;
@@ -96,20 +119,32 @@ pub(super) fn output_specs(model: &TypedModel) -> Result<Vec<TensorSpec>, ModelL
             name: name.clone(),
             datum: fact.datum_type,
         })?;
-        let rank1 = fact.rank() == 1;
+        let mut shape: Vec<Option<usize>> = fact
+            .shape
+            .iter()
+            .map(|d| d.as_i64().and_then(|d| usize::try_from(d).ok()))
+            .collect();
+        if batched {
+            if let Some(first) = shape.first_mut() {
+                *first = None;
+            }
+        }
+        let rank1 = shape.len() == 1;
         let width = if rank1 {
             Some(1)
         } else {
-            fact.shape
-                .get(1)
-                .and_then(|d| d.as_i64())
-                .and_then(|d| usize::try_from(d).ok())
+            shape
+                .get(1..)
+                .unwrap_or_default()
+                .iter()
+                .try_fold(1usize, |n, d| Some(n * (*d)?))
         };
         specs.push(TensorSpec {
             name,
             element,
             width,
             rank1,
+            shape,
         });
     }
     Ok(specs)

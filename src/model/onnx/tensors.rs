@@ -13,6 +13,10 @@ pub(super) fn into_tensor(values: Values, shape: &[usize]) -> Result<Tensor, Pre
     match values {
         Values::F32(v) => shaped(v, shape),
         Values::F64(v) => shaped(v, shape),
+        Values::F16(v) => shaped(v, shape),
+        Values::I8(v) => shaped(v, shape),
+        Values::U8(v) => shaped(v, shape),
+        Values::I16(v) => shaped(v, shape),
         Values::I32(v) => shaped(v, shape),
         Values::I64(v) => shaped(v, shape),
         Values::Bool(v) => shaped(v, shape),
@@ -29,6 +33,10 @@ pub(super) fn from_tensor(tensor: Tensor) -> Result<Values, PredictError> {
     Ok(match tensor.datum_type() {
         DatumType::F32 => Values::F32(plain(tensor)?),
         DatumType::F64 => Values::F64(plain(tensor)?),
+        DatumType::F16 => Values::F16(plain(tensor)?),
+        DatumType::I8 => Values::I8(plain(tensor)?),
+        DatumType::U8 => Values::U8(plain(tensor)?),
+        DatumType::I16 => Values::I16(plain(tensor)?),
         DatumType::I32 => Values::I32(plain(tensor)?),
         DatumType::I64 => Values::I64(plain(tensor)?),
         DatumType::Bool => Values::Bool(plain(tensor)?),

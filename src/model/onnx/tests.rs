@@ -3,6 +3,7 @@
 //! fresh one.
 
 use super::*;
+use crate::model::{Batch, Predictor, Values};
 
 fn load(path: &str) -> OnnxModel {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -51,6 +52,7 @@ fn a_model_whose_operators_keep_state_answers_consecutive_runs_as_onnxruntime() 
         let batch = Batch {
             rows: count,
             inputs: vec![Values::F32(rows[..count].concat())],
+            shapes: Vec::new(),
         };
         let answer = knn.predict(batch).expect("the run succeeds");
 
@@ -73,6 +75,7 @@ fn a_model_without_operator_state_runs_again_on_the_state_it_kept() {
     let batch = Batch {
         rows: 2,
         inputs: vec![Values::F64((0..20).map(f64::from).collect())],
+        shapes: Vec::new(),
     };
 
     model.predict(batch.clone()).unwrap();
@@ -91,6 +94,7 @@ fn a_reused_state_answers_as_a_fresh_one_whatever_the_row_count() {
         let batch = Batch {
             rows,
             inputs: vec![Values::F64(values)],
+            shapes: Vec::new(),
         };
         let (a, b) = (
             pooled.predict(batch.clone()).unwrap(),

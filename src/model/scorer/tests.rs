@@ -20,7 +20,11 @@ impl Predictor for Echo {
         let values = batch.inputs.into_iter().next().expect("the spec has one input");
         Ok(Predictions {
             rows: batch.rows,
-            outputs: vec![Output { per_row: 1, values }],
+            outputs: vec![Output {
+                per_row: 1,
+                values,
+                shape: Vec::new(),
+            }],
         })
     }
 }
@@ -36,6 +40,7 @@ impl Codec for OneNumber {
         Ok(Batch {
             rows: 1,
             inputs: vec![Values::F64(vec![value])],
+            shapes: Vec::new(),
         })
     }
     fn encode(self, predictions: Predictions, _: &dyn Predictor) -> Result<f64, ScoreError> {

@@ -61,6 +61,7 @@ pub(super) fn from_rows(path: &str, items: &[Value], spec: &ModelSpec) -> Result
     Ok(Batch {
         rows: rows.len(),
         inputs,
+        shapes: Vec::new(),
     })
 }
 
@@ -90,6 +91,7 @@ pub(super) fn from_records(path: &str, items: &[Value], spec: &ModelSpec) -> Res
     Ok(Batch {
         rows: items.len(),
         inputs,
+        shapes: Vec::new(),
     })
 }
 
@@ -140,7 +142,7 @@ pub(super) fn from_columns(
     }
     match rows {
         Some(0) | None => Err(InputError::EmptyData),
-        Some(rows) => Ok(Batch { rows, inputs }),
+        Some(rows) => Ok(Batch::new(rows, inputs)),
     }
 }
 
@@ -186,6 +188,7 @@ pub(super) fn from_split(
     Ok(Batch {
         rows: rows.len(),
         inputs,
+        shapes: Vec::new(),
     })
 }
 
@@ -220,6 +223,10 @@ fn push(buffer: &mut Values, value: &Value) -> Result<(), String> {
         Values::F64(into) => numeric(into, value),
         Values::I32(into) => numeric(into, value),
         Values::I64(into) => numeric(into, value),
+        // The tabular parsers serve only tabular types (`ElementType::is_tabular`).
+        Values::F16(_) | Values::I8(_) | Values::U8(_) | Values::I16(_) => {
+            unreachable!("the tabular parsers serve tabular types only")
+        }
         Values::Bool(into) => match value {
             Value::Bool(b) => {
                 into.push(*b);
