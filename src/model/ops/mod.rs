@@ -31,9 +31,13 @@ mod imputer;
 mod label_encoder;
 mod labels;
 mod linear_classifier;
+mod normalizer;
 mod one_hot_encoder;
 mod scaler;
+mod string_normalizer;
 mod svm;
+mod tfidf;
+mod tokenizer;
 mod trees;
 mod zipmap;
 
@@ -88,7 +92,7 @@ type Parse = fn(
 )>;
 
 /// Our operators, by ONNX name (model/README.md lists them; a test keeps the two in step).
-const OURS: [(&str, Parse); 12] = [
+const OURS: [(&str, Parse); 16] = [
     ("SVMRegressor", svm::parse_regressor),
     ("SVMClassifier", svm::parse_classifier),
     ("Binarizer", binarizer::parse),
@@ -101,6 +105,10 @@ const OURS: [(&str, Parse); 12] = [
     ("FeatureVectorizer", feature_vectorizer::parse),
     ("OneHotEncoder", one_hot_encoder::parse),
     ("LabelEncoder", label_encoder::parse),
+    ("Normalizer", normalizer::parse),
+    ("StringNormalizer", string_normalizer::parse),
+    ("Tokenizer", tokenizer::parse),
+    ("TfIdfVectorizer", tfidf::parse),
 ];
 
 /// The ONNX framework with our operators added (replacing tract's where it has one).
@@ -169,3 +177,5 @@ fn export_option(op: &str) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod text_answers;
