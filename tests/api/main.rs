@@ -16,4 +16,5 @@ mod protocols;
 mod readme;
 mod scoring;
 mod tabular;
+mod text;
 mod zoo;

@@ -27,12 +27,14 @@ use op_by_identity;
 mod attribute;
 mod binarizer;
 mod feature_vectorizer;
+mod flatten;
 mod imputer;
 mod label_encoder;
 mod labels;
 mod linear_classifier;
 mod normalizer;
 mod one_hot_encoder;
+mod reduce_log_sum_exp;
 mod scaler;
 mod string_normalizer;
 mod svm;
@@ -92,7 +94,7 @@ type Parse = fn(
 )>;
 
 /// Our operators, by ONNX name (model/README.md lists them; a test keeps the two in step).
-const OURS: [(&str, Parse); 16] = [
+const OURS: [(&str, Parse); 18] = [
     ("SVMRegressor", svm::parse_regressor),
     ("SVMClassifier", svm::parse_classifier),
     ("Binarizer", binarizer::parse),
@@ -109,6 +111,8 @@ const OURS: [(&str, Parse); 16] = [
     ("StringNormalizer", string_normalizer::parse),
     ("Tokenizer", tokenizer::parse),
     ("TfIdfVectorizer", tfidf::parse),
+    ("Flatten", flatten::parse),
+    ("ReduceLogSumExp", reduce_log_sum_exp::parse),
 ];
 
 /// The ONNX framework with our operators added (replacing tract's where it has one).
