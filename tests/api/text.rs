@@ -80,3 +80,23 @@ text_zoo! {
     tfidf_sgd_hinge,
     text_column_forest,
 }
+
+/// skl2onnx's `keep_empty_string` option (a Scan over StringNormalizer) stops start-up (exit 3)
+/// naming the node and the option to export without.
+#[test]
+fn the_keep_empty_string_export_option_names_itself_at_start() {
+    let args = [
+        "--model-dir",
+        "tests/fixtures/text/unsupported",
+        "--model-file",
+        "keep_empty_string.onnx",
+    ];
+    let mut server = Server::start(&args, &[]);
+    let status = server
+        .wait_exit(std::time::Duration::from_secs(20))
+        .expect("init fails");
+    let logs = server.logs();
+    assert_eq!(status.code(), Some(3), "{logs}");
+    assert!(logs.contains("operator Scan (domain ai.onnx, node"), "{logs}");
+    assert!(logs.contains("`keep_empty_string`"), "{logs}");
+}

@@ -240,6 +240,27 @@ def operators():
     (OUT / "ops" / "answers.json").write_text(json.dumps(dict(cases), ensure_ascii=False, indent=1) + "\n")
 
 
+def keep_empty_string():
+    """skl2onnx's `keep_empty_string` option (a Scan over StringNormalizer), which the server
+    does not run: start-up names it."""
+    import onnx
+    from skl2onnx import to_onnx
+    from skl2onnx.common.data_types import StringTensorType
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    x, y = corpus(100)
+    vectorizer = TfidfVectorizer()
+    model = Pipeline([("vectorizer", vectorizer), ("classifier", LogisticRegression())]).fit(x, y)
+    onx = to_onnx(model, initial_types=[("text", StringTensorType([None, 1]))], target_opset=OPSETS,
+                  options={id(vectorizer): {"keep_empty_string": True}})
+    path = OUT / "unsupported" / "keep_empty_string.onnx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(onx, path)
+    print(f"{path.name}: {sorted({n.op_type for n in onx.graph.node})}")
+
+
 def main():
     from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
     from sklearn.linear_model import LogisticRegression, SGDClassifier
@@ -255,6 +276,7 @@ def main():
                   LogisticRegression(max_iter=500), labels={"billing": 1, "technical": 0, "account": 0})
     text_pipeline("tfidf_sgd_hinge", TfidfVectorizer(), SGDClassifier(loss="hinge", random_state=0))
     column_forest()
+    keep_empty_string()
 
 
 if __name__ == "__main__":

@@ -156,6 +156,14 @@ impl std::fmt::Display for Unsupported {
 /// The first operator of the graph that the server cannot run as onnxruntime would.
 pub fn unsupported(onnx: &Onnx, proto: &ModelProto) -> Option<Unsupported> {
     let graph = proto.graph.as_ref()?;
+    if let Some(node) = graph.node.iter().find(|node| normalizes_in_a_scan(node)) {
+        return Some(Unsupported {
+            op: node.op_type.clone(),
+            domain: node.domain.clone(),
+            node: node.name.clone(),
+            hint: Some(KEEP_EMPTY_STRING),
+        });
+    }
     let node = graph
         .node
         .iter()
@@ -166,6 +174,20 @@ pub fn unsupported(onnx: &Onnx, proto: &ModelProto) -> Option<Unsupported> {
         node: node.name.clone(),
         hint: export_option(&node.op_type),
     })
+}
+
+/// What skl2onnx's `keep_empty_string` option makes, and how to do without it.
+const KEEP_EMPTY_STRING: &str = "a StringNormalizer inside a Scan is skl2onnx's `keep_empty_string` \
+     option of text vectorizers: export without it (the default), which answers the same unless \
+     stop words fill a whole document";
+
+/// A Scan whose body runs a StringNormalizer (tract's Scan does not carry the string rows).
+fn normalizes_in_a_scan(node: &tract_onnx::pb::NodeProto) -> bool {
+    node.op_type == "Scan"
+        && node.attribute.iter().any(|a| {
+            a.g.as_ref()
+                .is_some_and(|body| body.node.iter().any(|n| n.op_type == "StringNormalizer"))
+        })
 }
 
 /// The converter option that exports a model without `op`, where one exists.
