@@ -46,7 +46,7 @@ pub fn parse(ctx: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn Inf
         ),
         None => match node.get_attr_opt::<String>("tokenexp")? {
             Some(e) if e == "." => Rule::Chars,
-            Some(e) if !e.is_empty() => Rule::Expression(pattern::Pattern::new(&e)?),
+            Some(e) if !e.is_empty() => Rule::Expression(Box::new(pattern::Pattern::new(&e)?)),
             _ => bail!("Tokenizer: one of separators or tokenexp is required"),
         },
     };

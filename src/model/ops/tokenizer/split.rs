@@ -12,7 +12,7 @@ pub enum Rule {
     /// Each character is a token (`tokenexp` "." or one empty separator).
     Chars,
     Separators(Vec<Pattern>),
-    Expression(Pattern),
+    Expression(Box<Pattern>),
 }
 
 /// Scratch space reused across the strings of one evaluation.

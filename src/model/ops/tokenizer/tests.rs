@@ -22,8 +22,8 @@ proptest! {
         mark: bool,
     ) {
         let rules = [
-            Rule::Expression(Pattern::new("[a-zA-Z0-9_]+").unwrap()),
-            Rule::Expression(Pattern::new(r"\b\w\w+\b|x*").unwrap()),
+            Rule::Expression(Box::new(Pattern::new("[a-zA-Z0-9_]+").unwrap())),
+            Rule::Expression(Box::new(Pattern::new(r"\b\w\w+\b|x*").unwrap())),
             Rule::Separators(vec![Pattern::new(" ").unwrap(), Pattern::new("[.,;]*").unwrap()]),
             Rule::Chars,
         ];
