@@ -17,4 +17,5 @@ mod readme;
 mod scoring;
 mod tabular;
 mod tensors;
+mod text;
 mod zoo;

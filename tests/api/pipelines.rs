@@ -86,14 +86,14 @@ fn an_operator_nobody_implements_stops_start_up_naming_it() {
         "--model-dir",
         "tests/fixtures/pipelines",
         "--model-file",
-        "string_normalizer.onnx",
+        "string_split.onnx",
     ];
     let mut server = Server::start(&args, &[]);
     let status = server.wait_exit(Duration::from_secs(20)).expect("init fails");
     let logs = server.logs();
     assert_eq!(status.code(), Some(3), "{logs}");
     assert!(
-        logs.contains("operator StringNormalizer (domain ai.onnx, node"),
+        logs.contains("operator StringSplit (domain ai.onnx, node"),
         "{logs}"
     );
 }

@@ -1,6 +1,6 @@
 """Makes scikit-learn pipelines that use the ai.onnx.ml operators this server implements itself
 (Scaler, Imputer, FeatureVectorizer, OneHotEncoder, LabelEncoder), with onnxruntime's answers saved beside them, a
-model with ZipMap, and one with an operator the server does not implement (StringNormalizer). Re-runnable; CI uses the saved files.
+model with ZipMap, and one with an operator the server does not implement (StringSplit). Re-runnable; CI uses the saved files.
 
     /tmp/zoo/bin/python tests/models/make_pipelines.py   (requirements.txt beside this file)
 
@@ -168,19 +168,20 @@ def label_encoder_v1():
          {"data": [{"city": c} for c in cities]})
 
 
-def string_normalizer():
-    """StringNormalizer (the first step of skl2onnx's TfidfVectorizer), which neither tract nor the
-    server implements: start-up names it."""
+def string_split():
+    """StringSplit (ai.onnx opset 20), which neither tract nor the server implements: start-up
+    names it."""
     from onnx import TensorProto, helper
-    node = helper.make_node("StringNormalizer", ["text"], ["normalized"], case_change_action="LOWER")
-    graph = helper.make_graph([node], "string_normalizer",
-                              [helper.make_tensor_value_info("text", TensorProto.STRING, [1, None])],
-                              [helper.make_tensor_value_info("normalized", TensorProto.STRING, [1, None])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)])
-    model.ir_version = 8
+    node = helper.make_node("StringSplit", ["text"], ["words", "counts"], delimiter=" ")
+    graph = helper.make_graph([node], "string_split",
+                              [helper.make_tensor_value_info("text", TensorProto.STRING, [None])],
+                              [helper.make_tensor_value_info("words", TensorProto.STRING, [None, None]),
+                               helper.make_tensor_value_info("counts", TensorProto.INT64, [None])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+    model.ir_version = 9
     OUT.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, OUT / "string_normalizer.onnx")
-    print("string_normalizer.onnx: ['StringNormalizer']")
+    onnx.save(model, OUT / "string_split.onnx")
+    print("string_split.onnx: ['StringSplit']")
 
 
 def label_encoder_v4():
@@ -215,7 +216,7 @@ def main():
     zipmap_classifier()
     ordinal_linear()
     label_encoder_v1()
-    string_normalizer()
+    string_split()
     label_encoder_v4()
 
 

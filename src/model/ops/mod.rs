@@ -27,13 +27,19 @@ use op_by_identity;
 mod attribute;
 mod binarizer;
 mod feature_vectorizer;
+mod flatten;
 mod imputer;
 mod label_encoder;
 mod labels;
 mod linear_classifier;
+mod normalizer;
 mod one_hot_encoder;
+mod reduce_log_sum_exp;
 mod scaler;
+mod string_normalizer;
 mod svm;
+mod tfidf;
+mod tokenizer;
 mod trees;
 mod zipmap;
 
@@ -88,7 +94,7 @@ type Parse = fn(
 )>;
 
 /// Our operators, by ONNX name (model/README.md lists them; a test keeps the two in step).
-const OURS: [(&str, Parse); 12] = [
+const OURS: [(&str, Parse); 18] = [
     ("SVMRegressor", svm::parse_regressor),
     ("SVMClassifier", svm::parse_classifier),
     ("Binarizer", binarizer::parse),
@@ -101,6 +107,12 @@ const OURS: [(&str, Parse); 12] = [
     ("FeatureVectorizer", feature_vectorizer::parse),
     ("OneHotEncoder", one_hot_encoder::parse),
     ("LabelEncoder", label_encoder::parse),
+    ("Normalizer", normalizer::parse),
+    ("StringNormalizer", string_normalizer::parse),
+    ("Tokenizer", tokenizer::parse),
+    ("TfIdfVectorizer", tfidf::parse),
+    ("Flatten", flatten::parse),
+    ("ReduceLogSumExp", reduce_log_sum_exp::parse),
 ];
 
 /// The ONNX framework with our operators added (replacing tract's where it has one).
@@ -144,6 +156,14 @@ impl std::fmt::Display for Unsupported {
 /// The first operator of the graph that the server cannot run as onnxruntime would.
 pub fn unsupported(onnx: &Onnx, proto: &ModelProto) -> Option<Unsupported> {
     let graph = proto.graph.as_ref()?;
+    if let Some(node) = graph.node.iter().find(|node| normalizes_in_a_scan(node)) {
+        return Some(Unsupported {
+            op: node.op_type.clone(),
+            domain: node.domain.clone(),
+            node: node.name.clone(),
+            hint: Some(KEEP_EMPTY_STRING),
+        });
+    }
     let node = graph
         .node
         .iter()
@@ -154,6 +174,20 @@ pub fn unsupported(onnx: &Onnx, proto: &ModelProto) -> Option<Unsupported> {
         node: node.name.clone(),
         hint: export_option(&node.op_type),
     })
+}
+
+/// What skl2onnx's `keep_empty_string` option makes, and how to do without it.
+const KEEP_EMPTY_STRING: &str = "a StringNormalizer inside a Scan is skl2onnx's `keep_empty_string` \
+     option of text vectorizers: export without it (the default), which answers the same unless \
+     stop words fill a whole document";
+
+/// A Scan whose body runs a StringNormalizer (tract's Scan does not carry the string rows).
+fn normalizes_in_a_scan(node: &tract_onnx::pb::NodeProto) -> bool {
+    node.op_type == "Scan"
+        && node.attribute.iter().any(|a| {
+            a.g.as_ref()
+                .is_some_and(|body| body.node.iter().any(|n| n.op_type == "StringNormalizer"))
+        })
 }
 
 /// The converter option that exports a model without `op`, where one exists.
@@ -169,3 +203,5 @@ fn export_option(op: &str) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod text_answers;
