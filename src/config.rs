@@ -1,6 +1,6 @@
 //! Every setting of the server: the flags (`Cli`), validated once by `Cli::validate` into a
-//! `Config` made of each part's own settings type. Only `main`, `startup` and `init` read this
-//! module; every other part takes its settings as a value.
+//! `Config` made of each part's own settings type. Only `main` and `startup` read this module;
+//! every other part takes its settings as a value.
 
 use std::{net::SocketAddr, num::NonZeroUsize, time::Duration};
 
@@ -55,8 +55,8 @@ fn set_secret(value: Option<Secret>) -> Option<Secret> {
 
 impl Cli {
     /// Validates the settings. What the defaults depend on (the terminal, the open-files limit,
-    /// the container's memory limit) comes in `host`, so that this reads nothing of the machine
-    /// but the model folder and the CA file it names.
+    /// the container's memory limit) comes in `host`. It reads the model folder and the CA file
+    /// the settings name, on purpose: a wrong path is a settings error (exit 2) before `init`.
     pub fn validate(self, host: &Host) -> Result<Config, ConfigError> {
         let identity = IdentitySettings {
             env: IdentityEnv {

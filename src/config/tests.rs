@@ -1,5 +1,5 @@
 use super::*;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 /// A host without a terminal, a memory limit or a known open-files limit.
 const HOST: Host = Host {
@@ -8,10 +8,19 @@ const HOST: Host = Host {
     memory_limit: None,
 };
 
+/// Parses `argv` as the flags alone: every setting's environment fallback is switched off, so that
+/// what the test host's environment holds (`RUST_LOG`, `AZUREML_MODEL_DIR`, or `MSI_ENDPOINT` on an
+/// Azure machine) cannot change what a test reads.
+fn parse<'a>(argv: impl IntoIterator<Item = &'a str>) -> Result<Cli, clap::Error> {
+    let command = Cli::command().mut_args(|arg| arg.env(None::<&'static str>));
+    Cli::from_arg_matches(&command.try_get_matches_from(argv)?)
+}
+
+/// The flags `args` after the repository's model folder.
 fn cli(args: &[&str]) -> Cli {
     let mut argv = vec!["aml-scorer", "--model-dir", "model"];
     argv.extend_from_slice(args);
-    Cli::try_parse_from(argv).expect("arguments parse")
+    parse(argv).expect("arguments parse")
 }
 
 fn error(args: &[&str]) -> ConfigError {
@@ -108,7 +117,7 @@ fn a_plain_http_blob_endpoint_is_refused() {
 
 #[test]
 fn a_missing_model_folder_is_named() {
-    let e = Cli::try_parse_from(["aml-scorer", "--model-dir", "/nonexistent"])
+    let e = parse(["aml-scorer", "--model-dir", "/nonexistent"])
         .unwrap()
         .validate(&HOST)
         .unwrap_err();
@@ -125,7 +134,7 @@ fn a_missing_model_file_is_named() {
 
 #[test]
 fn a_zero_scoring_timeout_is_a_parse_error_naming_it() {
-    let error = Cli::try_parse_from(["aml-scorer", "--scoring-timeout-ms", "0"]).unwrap_err();
+    let error = parse(["aml-scorer", "--scoring-timeout-ms", "0"]).unwrap_err();
     assert!(error.to_string().contains("--scoring-timeout-ms"), "{error}");
 }
 
@@ -138,7 +147,7 @@ fn secrets_never_reach_debug() {
         "--identity-header",
         "h3ad3r-value",
     ];
-    let cli = Cli::try_parse_from(argv).unwrap();
+    let cli = parse(argv).unwrap();
     let shown = format!("{cli:?}");
     assert!(!shown.contains("s3cr3t") && !shown.contains("h3ad3r"), "{shown}");
 }
@@ -169,12 +178,12 @@ fn an_unreadable_ca_file_is_named() {
 
 #[test]
 fn a_zero_body_limit_is_a_parse_error() {
-    assert!(Cli::try_parse_from(["aml-scorer", "--max-body-bytes", "0"]).is_err());
+    assert!(parse(["aml-scorer", "--max-body-bytes", "0"]).is_err());
 }
 
 #[test]
 fn a_model_url_replaces_the_model_folder_and_names_the_model() {
-    let config = Cli::try_parse_from([
+    let config = parse([
         "aml-scorer",
         "--model-dir",
         "/nonexistent",
