@@ -126,8 +126,11 @@ finish() {
 }
 trap finish EXIT
 
-# --all-targets: the benches are linted and kept compiling too.
-phase "build: tests and clippy (all targets)" cargo test --workspace --all-targets --locked --no-run
+# --all-targets: the benches are linted and kept compiling too. The release build is the longer
+# path (its last step, the whole-program LTO link, runs on one core for minutes), so the test build
+# runs at a lower priority and takes what the release build leaves.
+phase "build: tests and clippy (all targets)" \
+  nice -n 10 cargo test --workspace --all-targets --locked --no-run
 wait_for "$installs" "installing the test tools" "$logs/install.log"
 
 if [ $# -gt 0 ]; then
