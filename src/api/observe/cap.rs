@@ -55,7 +55,7 @@ fn one_more_line(second_and_lines: u64, second: u64) -> Option<u64> {
 mod tests {
     use super::*;
 
-    /// Lines written one after another in `seconds`, as `may_write_line` counts them: whether
+    /// Lines written one after another in `seconds`, as `may_write_now` counts them: whether
     /// each may be written.
     fn admitted(seconds: &[u64]) -> Vec<bool> {
         let mut window = 0;

@@ -29,6 +29,10 @@ impl Svm {
     /// Counts drive the loops of every row: each is checked against the list it indexes.
     pub(super) fn check(&self) -> TractResult<()> {
         let classes = self.classes();
+        // First: the sizes below take `classes - 1`.
+        if classes < 2 && self.labels.is_some() {
+            bail!("an SVMClassifier needs at least two class labels");
+        }
         let vectors = self
             .vectors_per_class
             .iter()
@@ -64,9 +68,6 @@ impl Svm {
         if self.has_probabilities() && (self.prob_a.len() < self.pairs() || self.prob_b.len() < self.pairs())
         {
             bail!("prob_a and prob_b need one value per pair of classes");
-        }
-        if classes < 2 && self.labels.is_some() {
-            bail!("an SVMClassifier needs at least two class labels");
         }
         Ok(())
     }
@@ -205,4 +206,30 @@ fn argmax(values: &[f32]) -> usize {
         }
     }
     best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::kernel::Kernel;
+    use super::*;
+
+    #[test]
+    fn a_classifier_without_labels_is_refused_before_its_sizes_are_computed() {
+        // One support vector and no labels: the coefficient count would take `0 - 1` classes.
+        let svm = Svm {
+            kernel: Kernel::Rbf { gamma: 1.0 },
+            support_vectors: vec![0.0],
+            vectors_per_class: vec![1],
+            coefficients: vec![1.0],
+            rho: vec![0.0],
+            prob_a: vec![],
+            prob_b: vec![],
+            transform: Transform::None,
+            features: 1,
+            labels: Some(Labels::Ints(vec![])),
+            one_class: false,
+        };
+        let error = svm.check().unwrap_err().to_string();
+        assert!(error.contains("needs at least two class labels"), "{error}");
+    }
 }

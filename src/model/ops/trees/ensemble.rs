@@ -70,19 +70,22 @@ pub struct Ensemble<T> {
 }
 
 impl<T: Float> Ensemble<T> {
-    /// Scores per row (`width()` each) and, for a classifier, each row's class index.
+    /// Scores per row (`width()` each) and, for a classifier, each row's class index. Rows are
+    /// `row_width` wide, which is more than the forest's `max_feature()` (so never 0).
     pub fn run(&self, rows: &[T], row_width: usize, scores: &mut [f32], labels: &mut [usize]) {
         let width = self.width();
-        let per_row = self.width();
-        let mut acc = vec![Acc::EMPTY; BLOCK_ROWS * per_row];
+        // One block's running scores, no larger than the request: a wide model (up to
+        // `MAX_TARGETS` a row) scoring one row needs one row of them, not `BLOCK_ROWS`.
+        let block_rows = (rows.len() / row_width).min(BLOCK_ROWS);
+        let mut acc = vec![Acc::EMPTY; block_rows * width];
         for (block_at, block) in rows.chunks(BLOCK_ROWS * row_width).enumerate() {
             let count = block.len() / row_width;
-            acc[..count * per_row].fill(Acc::EMPTY);
-            self.accumulate(block, row_width, &mut acc[..count * per_row]);
+            acc[..count * width].fill(Acc::EMPTY);
+            self.accumulate(block, row_width, &mut acc[..count * width]);
             for r in 0..count {
                 let row = block_at * BLOCK_ROWS + r;
                 let out = &mut scores[row * width..(row + 1) * width];
-                let label = self.finish(&mut acc[r * per_row..(r + 1) * per_row], out);
+                let label = self.finish(&mut acc[r * width..(r + 1) * width], out);
                 if let Some(slot) = labels.get_mut(row) {
                     *slot = label;
                 }

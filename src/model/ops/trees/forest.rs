@@ -35,8 +35,9 @@ pub struct Vote<T> {
     pub weight: T,
 }
 
-/// Checked by `new`: every root is a node; a branch's children (`at + 1` and `jump`) are nodes;
-/// a leaf's votes are in `votes`; every node's feature is at most `max_feature`.
+/// Checked by `new`: every root is a node; a branch's children (`at + 1` and `jump`) are nodes
+/// after it (`jump > at`); a leaf's votes are in `votes`; each tree's depth is its deepest leaf's;
+/// every node's feature is at most `max_feature`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Forest<T> {
     nodes: Vec<Node<T>>,
@@ -60,22 +61,38 @@ impl<T: Float> Forest<T> {
         }
         let mut modes = HashSet::new();
         for (at, node) in nodes.iter().enumerate() {
-            let (first, end) = if node.mode == Mode::Leaf {
-                (node.jump as usize, node.jump as usize + usize::from(node.count))
-            } else {
-                modes.insert(node.mode);
-                (at + 1, node.jump as usize + 1)
-            };
-            let (within, what) = match node.mode {
-                Mode::Leaf => (end <= votes.len(), "votes"),
-                _ => (first < nodes.len() && end <= nodes.len(), "children"),
-            };
-            if !within {
-                return Err(format!("node {at} of the layout has {what} outside it"));
+            let jump = node.jump as usize;
+            if node.mode == Mode::Leaf {
+                // Checked: `jump + count` wraps past `usize::MAX` on a 32-bit target.
+                let end = jump.checked_add(usize::from(node.count));
+                if end.is_none_or(|end| end > votes.len()) {
+                    return Err(format!("node {at} of the layout has votes outside it"));
+                }
+                continue;
+            }
+            modes.insert(node.mode);
+            // Both children after their parent: every step of a walk moves forwards, so the
+            // checked walk ends and each node's depth follows from its children's (`depths`).
+            if jump <= at {
+                return Err(format!("node {at} of the layout jumps back to node {jump}"));
+            }
+            // The false child `at + 1` is at most `jump`: both are in the layout.
+            if jump >= nodes.len() {
+                return Err(format!("node {at} of the layout has children outside it"));
             }
         }
         if let Some((root, _)) = trees.iter().find(|(root, _)| *root as usize >= nodes.len()) {
             return Err(format!("a tree's root {root} is outside the layout"));
+        }
+        // A walk takes as many steps as its tree is deep: fewer would stop rows at a branch.
+        let depths = depths(&nodes);
+        for &(root, given) in trees {
+            let depth = depths[root as usize];
+            if given != depth {
+                return Err(format!(
+                    "the tree at {root} is {depth} branches deep, not {given}"
+                ));
+            }
         }
         let max_feature = nodes.iter().map(|n| n.feature as usize).max().unwrap_or(0);
         Ok(Forest {
@@ -159,7 +176,8 @@ impl<T: Float> Forest<T> {
         for (&root, &depth) in self.roots.iter().zip(&self.depths) {
             // LANES rows walk the tree together, one level at a time for its whole depth (a row
             // at a leaf stays there): no branch depends on the data, and the rows' loads overlap.
-            // Twice as fast as walking each row alone, whose exit branch is unpredictable.
+            // Faster than walking each row alone, whose exit branch is unpredictable (BENCHMARKS.md,
+            // "Measured choices in the code").
             for first in (0..side_by_side).step_by(LANES) {
                 let lanes: [&[T]; LANES] =
                     std::array::from_fn(|k| &block[(first + k) * row_width..(first + k + 1) * row_width]);
@@ -185,7 +203,7 @@ impl<T: Float> Forest<T> {
 
     /// One level down for `row` from the node at `at`; a leaf stays where it is. Without a
     /// branch, so that several rows can walk one tree side by side. This loop is the engine's
-    /// hottest; the bounds checks cost about a tenth of it.
+    /// hottest, hence no bounds checks (their cost: BENCHMARKS.md, "Measured choices in the code").
     ///
     /// # Safety
     /// `at` is a node (`at < nodes.len()`) and `row` is longer than `max_feature`. The node it
@@ -208,7 +226,8 @@ impl<T: Float> Forest<T> {
         at.wrapping_add(down & is_branch)
     }
 
-    /// The leaf that `row` reaches from the root at `at`, with checked reads.
+    /// The leaf that `row` reaches from the root at `at`, with checked reads. The loop ends: each
+    /// step moves forwards (`new` checked that a branch's children come after it).
     #[inline(always)]
     fn leaf<M: Compare, const MISSING: bool>(&self, mut at: usize, row: &[T]) -> &Node<T> {
         loop {
@@ -225,5 +244,20 @@ impl<T: Float> Forest<T> {
     }
 }
 
+/// Each node's depth: the most branches on a path from it to a leaf. From the last node back, so
+/// that a branch's children (after it, as `Forest::new` checked) are known before it.
+fn depths<T>(nodes: &[Node<T>]) -> Vec<u32> {
+    let mut depths = vec![0u32; nodes.len()];
+    for (at, node) in nodes.iter().enumerate().rev() {
+        if node.mode != Mode::Leaf {
+            // At most `nodes.len() - 1`, which fits a `u32` (`new` checked): no overflow.
+            depths[at] = 1 + depths[at + 1].max(depths[node.jump as usize]);
+        }
+    }
+    depths
+}
+
+#[cfg(test)]
+mod refusals;
 #[cfg(test)]
 mod tests;
