@@ -135,14 +135,25 @@ impl Server {
         false
     }
 
-    /// Polls readiness until it answers 200.
+    /// Polls readiness until it answers 200, then waits for the server's `ready` log line: the
+    /// server logs it right after readiness turns, and once the reader has it, every line logged
+    /// before it (the `init` steps a test may check) has been read too.
     pub async fn wait_ready(&self, timeout: Duration) {
         let client = client();
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Ok(response) = client.get(self.url("/health/ready")).send().await {
                 if response.status() == 200 {
-                    return;
+                    while Instant::now() < deadline {
+                        if self.logs().contains(r#""message":"ready""#) {
+                            return;
+                        }
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    panic!(
+                        "ready, but no `ready` log line within {timeout:?}:\n{}",
+                        self.logs()
+                    );
                 }
             }
             let logs = self.logs();
