@@ -49,6 +49,33 @@ async fn assert_text_model_answers_as_onnxruntime(name: &str) {
     }
 }
 
+/// A single-text-column model takes the documents as a plain list too, in every form that carries
+/// one (`data`, MLflow `instances` and `inputs`), and answers as for the records.
+#[tokio::test]
+async fn a_plain_list_of_documents_is_one_document_per_row() {
+    let (server, fixture) = serve_fixture(TEXT, "tfidf_logistic").await;
+    let label = fixture["label"].as_str().expect("the label output");
+    let case = &fixture["cases"][0];
+    let documents: Vec<Value> = case["request"]["data"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|record| record["text"].clone())
+        .collect();
+    assert!(documents.len() > 1, "the case has several documents");
+    for (form, body) in [
+        ("data", json!({ "data": documents })),
+        ("instances", json!({ "instances": documents })),
+        ("inputs", json!({ "inputs": documents })),
+    ] {
+        let answer = post(&server, body.to_string()).await;
+        assert_eq!(answer.status, 200, "{form}: {}", answer.body);
+        let labels = answer.json();
+        let labels = labels.get("predictions").unwrap_or(&labels);
+        assert_eq!(labels, &case["outputs"][label], "{form}");
+    }
+}
+
 macro_rules! text_zoo {
     ($($name:ident),* $(,)?) => {
         $(

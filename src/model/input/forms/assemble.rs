@@ -22,10 +22,13 @@ fn missing(name: &str, spec: &ModelSpec) -> InputError {
 }
 
 /// Positional rows: each row's values fill the inputs in the model's order. A list of plain
-/// values is one row.
+/// values is one row, unless the model takes one value per row: then each value is a row (a list
+/// of documents for a text model, as clients send them).
 pub(super) fn from_rows(path: &str, items: &[Value], spec: &ModelSpec) -> Result<Batch, InputError> {
     let flat = !items[0].is_array();
-    let rows: Vec<&[Value]> = if flat {
+    let rows: Vec<&[Value]> = if flat && spec.row_width() == 1 {
+        items.iter().map(std::slice::from_ref).collect()
+    } else if flat {
         vec![items]
     } else {
         items
