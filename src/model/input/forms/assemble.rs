@@ -223,10 +223,12 @@ fn push(buffer: &mut Values, value: &Value) -> Result<(), String> {
         Values::F64(into) => numeric(into, value),
         Values::I32(into) => numeric(into, value),
         Values::I64(into) => numeric(into, value),
-        // The tabular parsers serve only tabular types (`ElementType::is_tabular`).
-        Values::F16(_) | Values::I8(_) | Values::U8(_) | Values::I16(_) => {
-            unreachable!("the tabular parsers serve tabular types only")
-        }
+        // The tabular parsers serve only tabular types (`ElementType::is_tabular`); should a
+        // spec ever say otherwise, the request is refused rather than the thread ended.
+        Values::F16(_) | Values::I8(_) | Values::U8(_) | Values::I16(_) => Err(format!(
+            "a value the tabular forms do not read for a {} input (send nested lists per item)",
+            buffer.element()
+        )),
         Values::Bool(into) => match value {
             Value::Bool(b) => {
                 into.push(*b);
@@ -271,5 +273,15 @@ impl FloatNull for i32 {
 impl FloatNull for i64 {
     fn missing() -> Option<Self> {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_type_the_tabular_forms_do_not_read_is_refused_not_a_panic() {
+        let mut buffer = super::Values::F16(Vec::new());
+        let found = super::push(&mut buffer, &serde_json::json!(1.5)).unwrap_err();
+        assert!(found.contains("float16 input"), "{found}");
     }
 }
