@@ -111,7 +111,7 @@ impl ApiError {
         use ScoreError::{Input, Output, Predict, Task, Timeout};
         match self {
             ApiError::Score(
-                Input(_) | Output(_) | Predict(PredictError::FixedBatch { .. } | PredictError::Refused),
+                Input(_) | Output(_) | Predict(PredictError::FixedBatch { .. } | PredictError::Refused(_)),
             )
             | ApiError::InvalidTensor(_)
             | ApiError::BadRequest(_)
@@ -137,7 +137,10 @@ impl ApiError {
         let status = self.status();
         // An output that is not per item is told as it is: its message holds names and sizes,
         // no values, and says what to change in the model.
-        let told = matches!(self, ApiError::Score(ScoreError::Predict(PredictError::OutputRows { .. })));
+        let told = matches!(
+            self,
+            ApiError::Score(ScoreError::Predict(PredictError::OutputRows { .. }))
+        );
         if status == StatusCode::INTERNAL_SERVER_ERROR && !told {
             return (status, INTERNAL_MESSAGE.to_owned());
         }
@@ -148,7 +151,12 @@ impl ApiError {
     /// log (which logs it once, with the request id): the client's message, or an internal
     /// cause with its whole `source()` chain.
     fn finish(&self, mut response: Response, message: &str) -> Response {
-        let logged = if response.status() == StatusCode::INTERNAL_SERVER_ERROR {
+        // A refusal's cause is the engine's message: the log's, not the client's.
+        let refused = matches!(
+            self,
+            ApiError::Score(ScoreError::Predict(PredictError::Refused(_)))
+        );
+        let logged = if response.status() == StatusCode::INTERNAL_SERVER_ERROR || refused {
             ErrorChain(self).to_string()
         } else {
             message.to_owned()

@@ -68,14 +68,15 @@ pub enum PredictError {
     /// The model was exported with a fixed batch size and the request has another.
     #[error("the model takes exactly {expected} rows (items) per request, this request has {found}")]
     FixedBatch { expected: usize, found: usize },
-    /// The inference engine stopped on these input values (tract indexes without checking: a
+    /// The inference engine stopped on these input values: a run of the warmed-up plan that
+    /// fails or panics (tract indexes without checking) fails on what this request holds (a
     /// token id outside the vocabulary, a sequence longer than the position table). The cause
-    /// may hold values, so it is only logged, where it is caught.
+    /// may hold tensor values, so it is only logged.
     #[error(
         "the model refused these input values (an index out of its range, such as a token id outside its \
-         vocabulary or a sequence longer than it takes?)"
+         vocabulary, or a sequence longer than it takes?); the server log has the engine's message"
     )]
-    Refused,
+    Refused(#[source] EngineFault),
     /// An output's dim 0 is not the request's item count (an output that is not per item, such
     /// as a constant `[1, k]` or a sequence-first `[T, N, H]`, or a pipeline that dropped an
     /// item): answering it would give items each other's values.
@@ -97,6 +98,11 @@ impl PredictError {
     /// An engine failure from any error (tract's `anyhow` errors included), keeping its chain.
     pub fn engine(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         PredictError::Engine(Arc::from(cause.into()))
+    }
+
+    /// The model's refusal of a request's values, keeping the engine's cause for the log.
+    pub fn refused(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        PredictError::Refused(Arc::from(cause.into()))
     }
 }
 

@@ -261,4 +261,6 @@ fn stateless(plan: &Arc<TypedRunnableModel>) -> bool {
 #[cfg(test)]
 mod fixture_tests;
 #[cfg(test)]
+mod shape_tests;
+#[cfg(test)]
 mod tests;

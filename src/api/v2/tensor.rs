@@ -99,8 +99,7 @@ const MAX_EMPTY_ITEMS: usize = 1 << 16;
 
 /// The values `count` items (one when `None`, a scalar) of shape `item` hold; `None` past `usize`.
 fn values_needed(count: Option<usize>, item: &[usize]) -> Option<usize> {
-    item.iter()
-        .try_fold(count.unwrap_or(1), |n, &d| n.checked_mul(d))
+    item.iter().try_fold(count.unwrap_or(1), |n, &d| n.checked_mul(d))
 }
 
 /// The rows and item shape of a request shape that fits a tensor input: its rank, every fixed
@@ -128,13 +127,11 @@ fn tensor_shape(shape: &[i64], input: &TensorSpec) -> Result<(Option<usize>, Vec
         let given = usize::try_from(given).map_err(|_| misfit())?;
         match model {
             Some(model) if model != given => return Err(misfit()),
-            None if given == 0 => {
-                return Err(bad(format!(
-                    "input {:?} shape {shape:?}: dimension {axis} is 0; the model's {:?} takes at least 1 there",
-                    input.name,
-                    input.v2_shape()
-                )))
-            }
+            None if given == 0 => return Err(bad(format!(
+                "input {:?} shape {shape:?}: dimension {axis} is 0; the model's {:?} takes at least 1 there",
+                input.name,
+                input.v2_shape()
+            ))),
             _ => {}
         }
         dims.push(given);
@@ -257,7 +254,9 @@ pub(super) fn output_tensor<'a>(
     let shape = if !batched || (spec.shape.is_empty() && rows == 1) {
         output.shape.clone()
     } else if known {
-        std::iter::once(rows).chain(output.shape.iter().copied()).collect()
+        std::iter::once(rows)
+            .chain(output.shape.iter().copied())
+            .collect()
     } else {
         vec![rows, output.per_row]
     };

@@ -63,7 +63,12 @@ fn two_to_the_63_as_a_float_does_not_fit_int64() {
     let int_spec = spec(1, ElementType::I64);
     // 2^63 is one past i64::MAX, the first float above the largest one below 2^63.
     let error = parse_request(br#"{"data": [[9223372036854775808.0]]}"#, &int_spec).unwrap_err();
-    assert!(error.to_string().contains("does not fit the model's input type int64"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("does not fit the model's input type int64"),
+        "{error}"
+    );
     let largest = parse_request(br#"{"data": [[9223372036854774784.0]]}"#, &int_spec).unwrap();
     assert_eq!(largest.inputs[0], Values::I64(vec![9_223_372_036_854_774_784]));
     let int32 = spec(1, ElementType::I32);
@@ -231,5 +236,10 @@ fn duplicate_data_is_rejected() {
 #[test]
 fn the_rows_parser_refuses_a_type_it_does_not_read_instead_of_panicking() {
     let error = parse_matrix(br#"{"data": [[1]]}"#, 1, ElementType::U8).unwrap_err();
-    assert_eq!(error, InputError::NotTabular { element: ElementType::U8 });
+    assert_eq!(
+        error,
+        InputError::NotTabular {
+            element: ElementType::U8
+        }
+    );
 }

@@ -134,19 +134,20 @@ impl OnnxModel {
 
 impl OnnxModel {
     /// Runs the plan on a pooled state. A state whose run failed is dropped rather than reused:
-    /// it may hold that run's values. A panic inside tract (its `Gather` indexes without
-    /// checking: a token id outside the vocabulary panics) is this request's refusal, not the
-    /// thread's end: the state it panicked in is dropped here, never pooled.
+    /// it may hold that run's values. The plan was typed, optimised and warmed up, so a run
+    /// that fails, or panics inside tract (its `Gather` indexes without checking: a token id
+    /// outside the vocabulary panics), fails on this request's values: refused, and the thread
+    /// goes on. The state it panicked in is dropped here, never pooled.
     fn run(&self, inputs: TVec<TValue>) -> Result<TVec<TValue>, PredictError> {
         if !self.reuse_states {
-            return caught(|| self.plan.run(inputs))?.map_err(PredictError::engine);
+            return caught(|| self.plan.run(inputs))?.map_err(PredictError::refused);
         }
         let pooled = self.pool().pop();
         let mut state = match pooled {
             Some(state) => state,
             None => self.plan.spawn().map_err(PredictError::engine)?,
         };
-        let outputs = caught(|| state.run(inputs))?.map_err(PredictError::engine)?;
+        let outputs = caught(|| state.run(inputs))?.map_err(PredictError::refused)?;
         self.pool().push(state);
         Ok(outputs)
     }
@@ -159,9 +160,9 @@ impl OnnxModel {
     }
 }
 
-/// Runs `run`, a panic in it becoming `PredictError::Refused`. Its message may hold the
-/// request's values: it is logged here, never answered. `AssertUnwindSafe`: what `run` borrows
-/// (the shared plan, a run state) is read-only or dropped after a panic.
+/// Runs `run`, a panic in it becoming `PredictError::Refused` with the panic's message as its
+/// cause (logged by the edge, never answered: it may hold values). `AssertUnwindSafe`: what
+/// `run` borrows (the shared plan, a run state) is read-only or dropped after a panic.
 fn caught<T>(run: impl FnOnce() -> T) -> Result<T, PredictError> {
     std::panic::catch_unwind(AssertUnwindSafe(run)).map_err(|payload| {
         let message = payload
@@ -169,7 +170,6 @@ fn caught<T>(run: impl FnOnce() -> T) -> Result<T, PredictError> {
             .map(|s| (*s).to_owned())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_default();
-        tracing::warn!(panic = %message, "the model run panicked on a request's values");
-        PredictError::Refused
+        PredictError::refused(format!("the model run panicked: {message}"))
     })
 }

@@ -92,6 +92,8 @@ fn an_empty_symbolic_dimension_is_refused_naming_the_input_and_the_dimension() {
     }
     // A deeper symbolic dimension, as one item.
     let deeper = spec(vec![None, Some(2), None], ElementType::I64);
-    let error = parse_request(br#"{"data": [[], []]}"#, &deeper).unwrap_err().to_string();
+    let error = parse_request(br#"{"data": [[], []]}"#, &deeper)
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("data[0] has no values; dimension 2"), "{error}");
 }
