@@ -201,7 +201,9 @@ impl OnnxModel {
         let optimise = |e: TractError| ModelLoadError::Optimise(format!("{e:#}"));
         let mut typed = model.into_optimized().map_err(optimise)?;
         tdim_outputs_as_i64(&mut typed).map_err(optimise)?;
-        let outputs = output_specs(&typed, fixed_rows.is_none())?;
+        // Dim 0 of the outputs is the batch unless it is fixed, or every input is a scalar.
+        let batched = fixed_rows.is_none() && declared.iter().any(|d| !d.spec.is_scalar());
+        let outputs = output_specs(&typed, batched)?;
         let (input_shape, output_shape) = describe(&typed).map_err(optimise)?;
         let plan = typed.into_runnable().map_err(optimise)?;
         let inputs = declared

@@ -127,11 +127,13 @@ fn tensor_shape(shape: &[i64], input: &TensorSpec) -> Result<(Option<usize>, Vec
         let given = usize::try_from(given).map_err(|_| misfit())?;
         match model {
             Some(model) if model != given => return Err(misfit()),
-            None if given == 0 => return Err(bad(format!(
+            None if given == 0 => {
+                return Err(bad(format!(
                 "input {:?} shape {shape:?}: dimension {axis} is 0; the model's {:?} takes at least 1 there",
                 input.name,
                 input.v2_shape()
-            ))),
+            )))
+            }
             _ => {}
         }
         dims.push(given);
@@ -266,4 +268,28 @@ pub(super) fn output_tensor<'a>(
         shape,
         data: Data(&output.values),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_output_answers_its_real_shape() {
+        let spec = TensorSpec::matrix("y", ElementType::F32, 3, false);
+        let output = Output {
+            per_row: 3,
+            values: Values::F32(vec![0.0; 3]),
+            shape: vec![3],
+        };
+        // Every input a scalar: the tensor is the whole `[3]`, no batch.
+        assert_eq!(output_tensor(&spec, &output, 1, false).unwrap().shape, [3]);
+        assert_eq!(output_tensor(&spec, &output, 1, true).unwrap().shape, [1, 3]);
+        let empty = Output {
+            per_row: 0,
+            values: Values::F32(Vec::new()),
+            shape: vec![0],
+        };
+        assert_eq!(output_tensor(&spec, &empty, 2, true).unwrap().shape, [2, 0]);
+    }
 }

@@ -6,11 +6,21 @@ use serde_json::{Map, Value};
 use super::describe;
 use crate::model::{input::InputError, Batch, Element, ModelSpec, TensorSpec, Values};
 
+/// The most values reserved ahead for one input; past it the buffer grows as values arrive.
+/// Rows counted from the body (even empty records) times a width from the model file could
+/// otherwise reserve far more than the body holds.
+const MAX_RESERVED: usize = 1 << 20;
+
+/// The values to reserve for `rows` rows of `width`.
+fn reserved(rows: usize, width: usize) -> usize {
+    rows.saturating_mul(width).min(MAX_RESERVED)
+}
+
 /// Buffers for every input, sized for `rows`.
 fn buffers(spec: &ModelSpec, rows: usize) -> Vec<Values> {
     spec.inputs
         .iter()
-        .map(|input| Values::with_capacity(input.element, rows * input.width.unwrap_or(1)))
+        .map(|input| Values::with_capacity(input.element, reserved(rows, input.width.unwrap_or(1))))
         .collect()
 }
 
@@ -120,7 +130,7 @@ pub(super) fn from_columns(
             });
         }
         let width = input.width.unwrap_or(1);
-        let mut buffer = Values::with_capacity(input.element, count * width);
+        let mut buffer = Values::with_capacity(input.element, reserved(count, width));
         for (row, cell) in cells.iter().enumerate() {
             // A cell is one value, or (for an input of several values per row) a list of them.
             let values = match cell {
