@@ -15,8 +15,9 @@ use crate::telemetry::ErrorChain;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// 400 for what the request sent (input, a fixed batch size, a non-finite answer), 504 for
-    /// the scoring timeout, 500 for a model or task failure.
+    /// 400 for what the request sent (input, a fixed batch size, values the model refused, a
+    /// non-finite answer), 504 for the scoring timeout, 500 for a model or task failure (an
+    /// output whose dim 0 is not the batch is the model's fault, not the request's).
     #[error(transparent)]
     Score(#[from] ScoreError),
     /// 400: a KServe V2 input tensor that does not fit the model (name, datatype, shape, data).
@@ -109,12 +110,16 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         use ScoreError::{Input, Output, Predict, Task, Timeout};
         match self {
-            ApiError::Score(Input(_) | Output(_) | Predict(PredictError::FixedBatch { .. }))
+            ApiError::Score(
+                Input(_) | Output(_) | Predict(PredictError::FixedBatch { .. } | PredictError::Refused(_)),
+            )
             | ApiError::InvalidTensor(_)
             | ApiError::BadRequest(_)
             | ApiError::UnreadableBody(_) => StatusCode::BAD_REQUEST,
             ApiError::Score(Timeout(_)) => StatusCode::GATEWAY_TIMEOUT,
-            ApiError::Score(Predict(PredictError::Engine(_)) | Task(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Score(Predict(PredictError::Engine(_) | PredictError::OutputRows { .. }) | Task(_)) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             ApiError::NotFound { .. } | ApiError::UnknownModel { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::BodyTimeout { .. } | ApiError::BodyTooSlow { .. } => StatusCode::REQUEST_TIMEOUT,
@@ -130,7 +135,13 @@ impl ApiError {
     /// The status and the text the client may see.
     fn answer(&self) -> (StatusCode, String) {
         let status = self.status();
-        if status == StatusCode::INTERNAL_SERVER_ERROR {
+        // An output that is not per item is told as it is: its message holds names and sizes,
+        // no values, and says what to change in the model.
+        let told = matches!(
+            self,
+            ApiError::Score(ScoreError::Predict(PredictError::OutputRows { .. }))
+        );
+        if status == StatusCode::INTERNAL_SERVER_ERROR && !told {
             return (status, INTERNAL_MESSAGE.to_owned());
         }
         (status, self.to_string())
@@ -140,7 +151,12 @@ impl ApiError {
     /// log (which logs it once, with the request id): the client's message, or an internal
     /// cause with its whole `source()` chain.
     fn finish(&self, mut response: Response, message: &str) -> Response {
-        let logged = if response.status() == StatusCode::INTERNAL_SERVER_ERROR {
+        // A refusal's cause is the engine's message: the log's, not the client's.
+        let refused = matches!(
+            self,
+            ApiError::Score(ScoreError::Predict(PredictError::Refused(_)))
+        );
+        let logged = if response.status() == StatusCode::INTERNAL_SERVER_ERROR || refused {
             ErrorChain(self).to_string()
         } else {
             message.to_owned()

@@ -186,6 +186,7 @@ impl Codec for InferCodec {
                     &spec.outputs[index],
                     &predictions.outputs[index],
                     predictions.rows,
+                    spec.is_batched(),
                 )
             })
             .collect::<Result<Vec<_>, _>>()?;

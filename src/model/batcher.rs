@@ -121,7 +121,7 @@ fn run_together(inner: &dyn Predictor, mut jobs: Vec<Job>, metrics: &Metrics) {
     if jobs.len() == 1 {
         let job = jobs.pop().expect("the length was just checked");
         metrics.observe_model_call(job.batch.rows);
-        let _ = job.reply.send(inner.predict(job.batch));
+        let _ = job.reply.send(super::predict_caught(inner, job.batch));
         return;
     }
     let counts: Vec<usize> = jobs.iter().map(|job| job.batch.rows).collect();
@@ -144,7 +144,7 @@ fn run_together(inner: &dyn Predictor, mut jobs: Vec<Job>, metrics: &Metrics) {
         replies.push(job.reply);
     }
     metrics.observe_model_call(combined.rows);
-    match inner.predict(combined) {
+    match super::predict_caught(inner, combined) {
         Ok(predictions) => {
             for (reply, part) in replies.into_iter().zip(split(predictions, &counts)) {
                 let _ = reply.send(Ok(part));

@@ -259,7 +259,9 @@ macro_rules! integer_element {
             const TYPE: ElementType = ElementType::$variant;
             fn from_f64(value: f64) -> Option<Self> {
                 // Only whole numbers in range: 1.0 is accepted for an integer model, 1.5 is not.
-                let in_range = value >= <$ty>::MIN as f64 && value <= <$ty>::MAX as f64;
+                // The upper bound is MAX + 1, exclusive: `i64::MAX as f64` rounds up to 2^63,
+                // which an inclusive bound would take (and `as` saturate to MAX).
+                let in_range = value >= <$ty>::MIN as f64 && value < <$ty>::MAX as f64 + 1.0;
                 (value.fract() == 0.0 && in_range).then_some(value as $ty)
             }
             fn from_i64(value: i64) -> Option<Self> {

@@ -82,6 +82,8 @@ pub enum InputError {
          {{\"input_data\": {{\"columns\": [...], \"data\": [[...], ...]}}}}"
     )]
     RecordsForMatrix { input: String, width: usize },
+    #[error("the rows form reads float32, float64, int32 and int64 inputs, this one is {element}: send nested lists per item")]
+    NotTabular { element: ElementType },
     #[error("{rows}; read as columns, {columns}")]
     NotRowsNorColumns { rows: String, columns: String },
     #[error("input {input:?}: {path} {problem} (the input's shape is {shape})")]
@@ -170,8 +172,9 @@ fn parse_matrix(body: &[u8], width: usize, element: ElementType) -> Result<(usiz
         ElementType::F64 => parse_typed::<f64>(body, width),
         ElementType::I32 => parse_typed::<i32>(body, width),
         ElementType::I64 => parse_typed::<i64>(body, width),
-        // `numeric_matrix` answers only the four tabular number types.
-        _ => unreachable!("a numeric matrix has a tabular numeric type"),
+        // `numeric_matrix` answers only the four tabular number types; should it answer
+        // another, the request is refused rather than the thread ended.
+        other => Err(InputError::NotTabular { element: other }),
     }
 }
 

@@ -68,6 +68,27 @@ pub enum PredictError {
     /// The model was exported with a fixed batch size and the request has another.
     #[error("the model takes exactly {expected} rows (items) per request, this request has {found}")]
     FixedBatch { expected: usize, found: usize },
+    /// The inference engine stopped on these input values: a run of the warmed-up plan that
+    /// fails or panics (tract indexes without checking) fails on what this request holds (a
+    /// token id outside the vocabulary, a sequence longer than the position table). The cause
+    /// may hold tensor values, so it is only logged.
+    #[error(
+        "the model refused these input values (an index out of its range, such as a token id outside its \
+         vocabulary, or a sequence longer than it takes?); the server log has the engine's message"
+    )]
+    Refused(#[source] EngineFault),
+    /// An output's dim 0 is not the request's item count (an output that is not per item, such
+    /// as a constant `[1, k]` or a sequence-first `[T, N, H]`, or a pipeline that dropped an
+    /// item): answering it would give items each other's values.
+    #[error(
+        "the model's output {output:?} is {shape:?} for a batch of {rows} items: its dim 0 is not the batch, \
+         so its values cannot be answered per item"
+    )]
+    OutputRows {
+        output: String,
+        rows: usize,
+        shape: Vec<usize>,
+    },
     /// The inference engine failed; the cause may hold tensor values, so it is only logged.
     #[error("the model run failed")]
     Engine(#[source] EngineFault),
@@ -78,6 +99,19 @@ impl PredictError {
     pub fn engine(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         PredictError::Engine(Arc::from(cause.into()))
     }
+
+    /// The model's refusal of a request's values, keeping the engine's cause for the log.
+    pub fn refused(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        PredictError::Refused(Arc::from(cause.into()))
+    }
+}
+
+/// `predictor.predict(batch)`, a panic in it an engine failure of this batch rather than the end
+/// of the thread (a batching worker) or of the connection (an inline run). The ONNX model
+/// catches tract's own panics closer, as a refusal of the input values.
+fn predict_caught(predictor: &dyn Predictor, batch: Batch) -> Result<Predictions, PredictError> {
+    let run = std::panic::AssertUnwindSafe(|| predictor.predict(batch));
+    std::panic::catch_unwind(run).unwrap_or_else(|_| Err(PredictError::engine("the model run panicked")))
 }
 
 /// Anything that turns a batch into predictions. The ONNX model implements it; router tests use

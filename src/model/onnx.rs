@@ -44,6 +44,18 @@ pub enum ModelLoadError {
          int64, bool and string are supported"
     )]
     OutputType { name: String, datum: DatumType },
+    #[error(
+        "the model's {tensor} is {shape}: one item holds {elements} values, more than the limit of {limit} \
+         (MAX_ITEM_ELEMENTS) this server sizes one item's buffers by"
+    )]
+    ItemTooLarge {
+        /// `input "x"` or `output "y"`.
+        tensor: String,
+        shape: String,
+        /// The count, or `more than 2^64` past `usize`.
+        elements: String,
+        limit: usize,
+    },
     #[error("cannot optimise the model (an operator tract does not implement?): {0}")]
     Optimise(String),
     #[error("the warm-up run failed")]
@@ -189,7 +201,9 @@ impl OnnxModel {
         let optimise = |e: TractError| ModelLoadError::Optimise(format!("{e:#}"));
         let mut typed = model.into_optimized().map_err(optimise)?;
         tdim_outputs_as_i64(&mut typed).map_err(optimise)?;
-        let outputs = output_specs(&typed, fixed_rows.is_none())?;
+        // Dim 0 of the outputs is the batch unless it is fixed, or every input is a scalar.
+        let batched = fixed_rows.is_none() && declared.iter().any(|d| !d.spec.is_scalar());
+        let outputs = output_specs(&typed, batched)?;
         let (input_shape, output_shape) = describe(&typed).map_err(optimise)?;
         let plan = typed.into_runnable().map_err(optimise)?;
         let inputs = declared
@@ -246,32 +260,9 @@ fn stateless(plan: &Arc<TypedRunnableModel>) -> bool {
         .unwrap_or(false)
 }
 
-impl OnnxModel {
-    /// Runs the plan on a pooled state. A state whose run failed is dropped rather than reused:
-    /// it may hold that run's values.
-    fn run(&self, inputs: TVec<TValue>) -> Result<TVec<TValue>, PredictError> {
-        if !self.reuse_states {
-            return self.plan.run(inputs).map_err(PredictError::engine);
-        }
-        let pooled = self.pool().pop();
-        let mut state = match pooled {
-            Some(state) => state,
-            None => self.plan.spawn().map_err(PredictError::engine)?,
-        };
-        let outputs = state.run(inputs).map_err(PredictError::engine)?;
-        self.pool().push(state);
-        Ok(outputs)
-    }
-
-    fn pool(&self) -> std::sync::MutexGuard<'_, Vec<TypedSimpleState>> {
-        // A panic while the lock was held left a valid Vec: keep using it.
-        self.states
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
 #[cfg(test)]
 mod fixture_tests;
+#[cfg(test)]
+mod shape_tests;
 #[cfg(test)]
 mod tests;

@@ -15,17 +15,18 @@ pub struct OutputError {
 pub fn write_predictions(predictions: &Predictions) -> Result<Vec<u8>, OutputError> {
     let mut out = Vec::new();
     if let Some(output) = predictions.outputs.first() {
-        write_output(&mut out, output)?;
+        write_output(&mut out, output, predictions.rows)?;
     } else {
         out.extend_from_slice(b"[]");
     }
     Ok(out)
 }
 
-/// Appends `output` as a JSON array to `out`: a value per row when the output has one value per
-/// row, an array per row for `[N, k]`, nested arrays per row for higher ranks.
-pub fn write_output(out: &mut Vec<u8>, output: &Output) -> Result<(), OutputError> {
-    let per_row = output.per_row.max(1);
+/// Appends `output`, `rows` rows of it, as a JSON array to `out`: a value per row when the
+/// output has one value per row, an array per row for `[N, k]` (an empty one for `[N, 0]`),
+/// nested arrays per row for higher ranks.
+pub fn write_output(out: &mut Vec<u8>, output: &Output, rows: usize) -> Result<(), OutputError> {
+    let per_row = output.per_row;
     let shape = output.shape.as_slice();
     fn float(out: &mut Vec<u8>, value: f64, text: &str) -> bool {
         write_float(out, value.is_finite(), text)
@@ -35,27 +36,27 @@ pub fn write_output(out: &mut Vec<u8>, output: &Output) -> Result<(), OutputErro
         true
     }
     match &output.values {
-        Values::F64(values) => write_rows(out, values, per_row, shape, |out, v: &f64| {
+        Values::F64(values) => write_rows(out, values, (rows, per_row), shape, |out, v: &f64| {
             float(out, *v, ryu::Buffer::new().format_finite(*v))
         }),
-        Values::F32(values) => write_rows(out, values, per_row, shape, |out, v: &f32| {
+        Values::F32(values) => write_rows(out, values, (rows, per_row), shape, |out, v: &f32| {
             float(out, f64::from(*v), ryu::Buffer::new().format_finite(*v))
         }),
         // Half precision goes out as the float32 it widens to exactly.
-        Values::F16(values) => write_rows(out, values, per_row, shape, |out, v| {
+        Values::F16(values) => write_rows(out, values, (rows, per_row), shape, |out, v| {
             let wide = v.to_f32();
             float(out, f64::from(wide), ryu::Buffer::new().format_finite(wide))
         }),
-        Values::I64(values) => write_rows(out, values, per_row, shape, |out, v: &i64| int(out, *v)),
-        Values::I32(values) => write_rows(out, values, per_row, shape, |out, v: &i32| int(out, *v)),
-        Values::I16(values) => write_rows(out, values, per_row, shape, |out, v: &i16| int(out, *v)),
-        Values::I8(values) => write_rows(out, values, per_row, shape, |out, v: &i8| int(out, *v)),
-        Values::U8(values) => write_rows(out, values, per_row, shape, |out, v: &u8| int(out, *v)),
-        Values::Bool(values) => write_rows(out, values, per_row, shape, |out, v: &bool| {
+        Values::I64(values) => write_rows(out, values, (rows, per_row), shape, |out, v: &i64| int(out, *v)),
+        Values::I32(values) => write_rows(out, values, (rows, per_row), shape, |out, v: &i32| int(out, *v)),
+        Values::I16(values) => write_rows(out, values, (rows, per_row), shape, |out, v: &i16| int(out, *v)),
+        Values::I8(values) => write_rows(out, values, (rows, per_row), shape, |out, v: &i8| int(out, *v)),
+        Values::U8(values) => write_rows(out, values, (rows, per_row), shape, |out, v: &u8| int(out, *v)),
+        Values::Bool(values) => write_rows(out, values, (rows, per_row), shape, |out, v: &bool| {
             out.extend_from_slice(if *v { b"true" } else { b"false" });
             true
         }),
-        Values::String(values) => write_rows(out, values, per_row, shape, |out, v: &String| {
+        Values::String(values) => write_rows(out, values, (rows, per_row), shape, |out, v: &String| {
             serde_json::to_writer(&mut *out, v).expect("writing to a Vec cannot fail");
             true
         }),
@@ -74,22 +75,28 @@ fn write_float(out: &mut Vec<u8>, finite: bool, text: &str) -> bool {
 fn write_rows<T: std::fmt::Debug>(
     out: &mut Vec<u8>,
     values: &[T],
-    per_row: usize,
+    (rows, per_row): (usize, usize),
     shape: &[usize],
     write: impl Fn(&mut Vec<u8>, &T) -> bool,
 ) -> Result<(), OutputError> {
+    // Rows of no values (an output `[N, 0]`) are still rows; otherwise the values say how many.
+    let rows = match values.len().checked_div(per_row) {
+        Some(whole) => whole,
+        None => rows,
+    };
     // About 20 bytes per number covers ryu's longest output plus the separator.
-    out.reserve(2 + values.len() * 20 + values.len() / per_row * 2);
+    out.reserve(2 + values.len() * 20 + rows * 2);
     out.push(b'[');
     let nested = shape.len() >= 2 && shape.iter().product::<usize>() == per_row;
-    for (row, chunk) in values.chunks(per_row).enumerate() {
+    for row in 0..rows {
         if row > 0 {
             out.push(b',');
         }
+        let chunk = &values[row * per_row..(row + 1) * per_row];
         let written = if nested {
             write_nested(out, chunk, shape, &write)
         } else {
-            write_row(out, chunk, per_row > 1, &write)
+            write_row(out, chunk, per_row != 1, &write)
         };
         if let Err(value) = written {
             return Err(OutputError { row, value });
@@ -137,12 +144,12 @@ fn write_nested<T: std::fmt::Debug>(
         return write_row(out, chunk, true, write);
     }
     out.push(b'[');
-    let size = inner.iter().product::<usize>().max(1);
-    for (index, part) in chunk.chunks(size).enumerate() {
+    let size = inner.iter().product::<usize>();
+    for index in 0..shape[0] {
         if index > 0 {
             out.push(b',');
         }
-        write_nested(out, part, inner, write)?;
+        write_nested(out, &chunk[index * size..(index + 1) * size], inner, write)?;
     }
     out.push(b']');
     Ok(())
@@ -171,6 +178,15 @@ mod tests {
             write_predictions(&p).unwrap(),
             b"[[[0,1],[2,3],[4,5]],[[6,7],[8,9],[10,11]]]"
         );
+    }
+
+    #[test]
+    fn an_output_of_no_values_per_row_answers_an_empty_list_per_row() {
+        let mut p = predictions(0, Values::F32(Vec::new()));
+        p.outputs[0].shape = vec![0];
+        assert_eq!(write_predictions(&p).unwrap(), b"[[],[]]");
+        p.outputs[0].shape = vec![2, 0];
+        assert_eq!(write_predictions(&p).unwrap(), b"[[[],[]],[[],[]]]");
     }
 
     #[test]

@@ -181,7 +181,7 @@ fn whole<C: Codec>(
     let rows = batch.rows;
     let started = Instant::now();
     metrics.observe_model_call(rows);
-    let predictions = predictor.predict(batch).map_err(ScoreError::from)?;
+    let predictions = super::predict_caught(predictor, batch).map_err(ScoreError::from)?;
     metrics.observe_model_run(rows, started.elapsed());
     Ok((codec.encode(predictions, predictor)?, rows))
 }

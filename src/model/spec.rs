@@ -145,6 +145,12 @@ impl ModelSpec {
         self.inputs.iter().all(TensorSpec::is_tabular)
     }
 
+    /// Whether dim 0 of the inputs and outputs is the batch: false when every input is a scalar
+    /// (one run per request of one item, its outputs whole).
+    pub fn is_batched(&self) -> bool {
+        !self.inputs.iter().all(TensorSpec::is_scalar)
+    }
+
     /// Whether the model takes images (a rank-4 input), whose JSON bodies grow large.
     pub fn takes_images(&self) -> bool {
         self.inputs.iter().any(TensorSpec::is_image)

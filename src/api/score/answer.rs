@@ -73,7 +73,7 @@ impl Selection {
             Envelope::Predictions => br#"{"predictions":"#,
         });
         match self {
-            Selection::One(index) => write_output(&mut out, &predictions.outputs[*index])?,
+            Selection::One(index) => write_output(&mut out, &predictions.outputs[*index], predictions.rows)?,
             Selection::Named(indices) => {
                 out.push(b'{');
                 for (n, &index) in indices.iter().enumerate() {
@@ -83,7 +83,7 @@ impl Selection {
                     serde_json::to_writer(&mut out, &spec.outputs[index].name)
                         .expect("a Vec takes any write");
                     out.push(b':');
-                    write_output(&mut out, &predictions.outputs[index])?;
+                    write_output(&mut out, &predictions.outputs[index], predictions.rows)?;
                 }
                 out.push(b'}');
             }

@@ -60,7 +60,19 @@ pub(super) fn to_batch(request: &InferRequest, spec: &ModelSpec) -> Result<Batch
                 )));
             }
         }
-        let needed = count.unwrap_or(1) * item.iter().product::<usize>();
+        let needed = values_needed(count, &item).ok_or_else(|| {
+            bad(format!(
+                "input {:?}: shape {:?} holds more values than this server can address",
+                given.name, given.shape
+            ))
+        })?;
+        // Items of no values cost nothing to send and may cost much to answer: bounded.
+        if needed == 0 && count.unwrap_or(0) > MAX_EMPTY_ITEMS {
+            return Err(bad(format!(
+                "input {:?}: shape {:?} has more than {MAX_EMPTY_ITEMS} items of no values",
+                given.name, given.shape
+            )));
+        }
         let flat = &given.data.0;
         if flat.len() != needed {
             let message = format!(
@@ -81,8 +93,18 @@ pub(super) fn to_batch(request: &InferRequest, spec: &ModelSpec) -> Result<Batch
     Ok(Batch { rows, inputs, shapes })
 }
 
+/// The most items a request may declare when its items hold no values (an input with a
+/// zero-size fixed dimension): the JSON of so many empty items would be about as large.
+const MAX_EMPTY_ITEMS: usize = 1 << 16;
+
+/// The values `count` items (one when `None`, a scalar) of shape `item` hold; `None` past `usize`.
+fn values_needed(count: Option<usize>, item: &[usize]) -> Option<usize> {
+    item.iter().try_fold(count.unwrap_or(1), |n, &d| n.checked_mul(d))
+}
+
 /// The rows and item shape of a request shape that fits a tensor input: its rank, every fixed
-/// dimension as the model has it. A scalar input takes `[]` or `[1]`, and no rows.
+/// dimension as the model has it, every symbolic one at least 1. A scalar input takes `[]` or
+/// `[1]`, and no rows.
 fn tensor_shape(shape: &[i64], input: &TensorSpec) -> Result<(Option<usize>, Vec<usize>), ApiError> {
     let misfit = || {
         bad(format!(
@@ -101,28 +123,42 @@ fn tensor_shape(shape: &[i64], input: &TensorSpec) -> Result<(Option<usize>, Vec
         return Err(misfit());
     }
     let mut dims = Vec::with_capacity(shape.len());
-    for (&given, &model) in shape.iter().zip(&input.shape) {
+    for (axis, (&given, &model)) in shape.iter().zip(&input.shape).enumerate() {
         let given = usize::try_from(given).map_err(|_| misfit())?;
-        if model.is_some_and(|model| model != given) {
-            return Err(misfit());
+        match model {
+            Some(model) if model != given => return Err(misfit()),
+            None if given == 0 => {
+                return Err(bad(format!(
+                "input {:?} shape {shape:?}: dimension {axis} is 0; the model's {:?} takes at least 1 there",
+                input.name,
+                input.v2_shape()
+            )))
+            }
+            _ => {}
         }
         dims.push(given);
     }
     Ok((Some(dims[0]), dims.split_off(1)))
 }
+
 /// The rows of a request shape that fits `input`: `[n, width]`, or `[n]` for a rank-1 or
 /// single-column input.
 fn rows_of(shape: &[i64], input: &TensorSpec) -> Result<Option<usize>, ApiError> {
-    let width = input.width.unwrap_or(1) as i64;
+    let width = input.width.unwrap_or(1);
+    let rows = |n: i64| usize::try_from(n).ok().filter(|&n| n > 0);
     match shape {
-        [rows, w] if *rows > 0 && *w == width => Ok(Some(*rows as usize)),
-        [rows] if *rows > 0 && width == 1 => Ok(Some(*rows as usize)),
-        _ => Err(bad(format!(
+        [n, w] if usize::try_from(*w) == Ok(width) => rows(*n),
+        [n] if width == 1 => rows(*n),
+        _ => None,
+    }
+    .map(Some)
+    .ok_or_else(|| {
+        bad(format!(
             "input {:?} shape {shape:?} does not fit the model's {:?}",
             input.name,
             input.v2_shape()
-        ))),
-    }
+        ))
+    })
 }
 
 fn convert(flat: &[Value], input: &TensorSpec) -> Result<Values, ApiError> {
@@ -198,6 +234,7 @@ pub(super) fn output_tensor<'a>(
     spec: &'a TensorSpec,
     output: &'a Output,
     rows: usize,
+    batched: bool,
 ) -> Result<OutputTensor<'a>, ApiError> {
     let finite = match &output.values {
         Values::F32(v) => v.iter().all(|x| x.is_finite()),
@@ -211,12 +248,17 @@ pub(super) fn output_tensor<'a>(
             spec.name
         )));
     }
-    let shape = if output.shape.len() >= 2 {
+    // The tensor's real shape: the batch and one item's shape, or the whole tensor when dim 0
+    // is no batch (every input a scalar, or a rank-0 output). A predictor that does not say its
+    // item shape answers `per_row` values per row.
+    let known = output.shape.iter().product::<usize>() == output.per_row
+        && (spec.rank1 || spec.shape.is_empty() || !output.shape.is_empty());
+    let shape = if !batched || (spec.shape.is_empty() && rows == 1) {
+        output.shape.clone()
+    } else if known {
         std::iter::once(rows)
             .chain(output.shape.iter().copied())
             .collect()
-    } else if spec.rank1 && output.per_row == 1 {
-        vec![rows]
     } else {
         vec![rows, output.per_row]
     };
@@ -226,4 +268,28 @@ pub(super) fn output_tensor<'a>(
         shape,
         data: Data(&output.values),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_output_answers_its_real_shape() {
+        let spec = TensorSpec::matrix("y", ElementType::F32, 3, false);
+        let output = Output {
+            per_row: 3,
+            values: Values::F32(vec![0.0; 3]),
+            shape: vec![3],
+        };
+        // Every input a scalar: the tensor is the whole `[3]`, no batch.
+        assert_eq!(output_tensor(&spec, &output, 1, false).unwrap().shape, [3]);
+        assert_eq!(output_tensor(&spec, &output, 1, true).unwrap().shape, [1, 3]);
+        let empty = Output {
+            per_row: 0,
+            values: Values::F32(Vec::new()),
+            shape: vec![0],
+        };
+        assert_eq!(output_tensor(&spec, &empty, 2, true).unwrap().shape, [2, 0]);
+    }
 }

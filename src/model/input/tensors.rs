@@ -147,6 +147,12 @@ impl<'s> Reader<'s> {
                 Err(self.fail(format!("has {found} values, {who} {expected}")))
             }
             Some(_) => Ok(()),
+            // A symbolic dimension (a sequence length, an image size) of 0 would run the model
+            // on empty tensors, which few graphs expect.
+            None if found == 0 => Err(self.fail(format!(
+                "has no values; dimension {} of the input is symbolic and takes at least one",
+                depth + 1
+            ))),
             None => {
                 self.dims[depth] = Some(found);
                 Ok(())

@@ -59,6 +59,25 @@ fn integer_models_take_whole_numbers_only() {
 }
 
 #[test]
+fn two_to_the_63_as_a_float_does_not_fit_int64() {
+    let int_spec = spec(1, ElementType::I64);
+    // 2^63 is one past i64::MAX, the first float above the largest one below 2^63.
+    let error = parse_request(br#"{"data": [[9223372036854775808.0]]}"#, &int_spec).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("does not fit the model's input type int64"),
+        "{error}"
+    );
+    let largest = parse_request(br#"{"data": [[9223372036854774784.0]]}"#, &int_spec).unwrap();
+    assert_eq!(largest.inputs[0], Values::I64(vec![9_223_372_036_854_774_784]));
+    let int32 = spec(1, ElementType::I32);
+    let bounds = parse_request(br#"{"data": [[2147483647.0], [-2147483648.0]]}"#, &int32).unwrap();
+    assert_eq!(bounds.inputs[0], Values::I32(vec![i32::MAX, i32::MIN]));
+    assert!(parse_request(br#"{"data": [[2147483648.0]]}"#, &int32).is_err());
+}
+
+#[test]
 fn empty_body_says_what_to_send() {
     assert_eq!(parse_f64("  \n", 2).unwrap_err(), InputError::EmptyBody);
 }
@@ -211,5 +230,16 @@ fn duplicate_data_is_rejected() {
     assert_eq!(
         parse_f64(r#"{"data": [[1, 2]], "data": [[3, 4]]}"#, 2).unwrap_err(),
         InputError::DuplicateData
+    );
+}
+
+#[test]
+fn the_rows_parser_refuses_a_type_it_does_not_read_instead_of_panicking() {
+    let error = parse_matrix(br#"{"data": [[1]]}"#, 1, ElementType::U8).unwrap_err();
+    assert_eq!(
+        error,
+        InputError::NotTabular {
+            element: ElementType::U8
+        }
     );
 }

@@ -22,6 +22,47 @@ pub(super) fn element_type(datum: DatumType) -> Option<ElementType> {
     }
 }
 
+/// The most values one item of an input or output may hold, as the model declares its fixed
+/// dimensions (symbolic ones counted at 1): buffers of one item (the warm-up's, a request's
+/// rows) are sized from them, so a model file cannot make the server allocate without bound.
+/// 2^26 values: a 3 x 2048 x 2048 image is 12.6 million, 2 GiB of float32 is 2^29.
+pub(crate) const MAX_ITEM_ELEMENTS: usize = 1 << 26;
+
+/// The values one item of `shape` holds (dim 0 left out, symbolic dimensions counted at 1),
+/// refused past `MAX_ITEM_ELEMENTS`: `tensor` names it in the message.
+pub(super) fn item_elements(shape: &[Option<usize>], tensor: String) -> Result<usize, ModelLoadError> {
+    let items = shape.get(1..).unwrap_or_default();
+    let elements = items
+        .iter()
+        .try_fold(1usize, |n, d| n.checked_mul(d.unwrap_or(1)));
+    match elements {
+        Some(elements) if elements <= MAX_ITEM_ELEMENTS => Ok(elements),
+        _ => Err(ModelLoadError::ItemTooLarge {
+            tensor,
+            shape: shape_text(shape),
+            elements: elements.map_or_else(|| "more than 2^64".to_owned(), |e| e.to_string()),
+            limit: MAX_ITEM_ELEMENTS,
+        }),
+    }
+}
+
+fn shape_text(shape: &[Option<usize>]) -> String {
+    let dims: Vec<String> = shape
+        .iter()
+        .map(|d| d.map_or_else(|| "?".to_owned(), |d| d.to_string()))
+        .collect();
+    format!("[{}]", dims.join(", "))
+}
+
+/// Values per item when every dimension of the item is fixed (checked by `item_elements`).
+fn width(shape: &[Option<usize>]) -> Option<usize> {
+    shape
+        .get(1..)
+        .unwrap_or_default()
+        .iter()
+        .try_fold(1usize, |n, d| n.checked_mul((*d)?))
+}
+
 /// The name of an input or output, as the ONNX graph declares it.
 fn name<F: Fact + Clone + 'static, O>(model: &Graph<F, O>, outlet: OutletId) -> String
 where
@@ -91,8 +132,8 @@ pub(super) fn declared_input(
             (None, None) => model.sym(&format!("{name}_{axis}")).to_dim(),
         });
     }
-    let items = shape.get(1..).unwrap_or_default();
-    let width = items.iter().try_fold(1usize, |n, d| Some(n * (*d)?));
+    item_elements(&shape, format!("input {name:?}"))?;
+    let width = width(&shape);
     let spec = TensorSpec {
         name,
         element,
@@ -129,16 +170,9 @@ pub(super) fn output_specs(model: &TypedModel, batched: bool) -> Result<Vec<Tens
                 *first = None;
             }
         }
+        item_elements(&shape, format!("output {name:?}"))?;
         let rank1 = shape.len() == 1;
-        let width = if rank1 {
-            Some(1)
-        } else {
-            shape
-                .get(1..)
-                .unwrap_or_default()
-                .iter()
-                .try_fold(1usize, |n, d| Some(n * (*d)?))
-        };
+        let width = if rank1 { Some(1) } else { width(&shape) };
         specs.push(TensorSpec {
             name,
             element,

@@ -1,6 +1,8 @@
 //! One request through the plan: its buffers as tensors of the model's shapes, one run (or one
 //! per item for a batch fixed at 1), and the outputs back as buffers with their item shapes.
 
+use std::panic::AssertUnwindSafe;
+
 use tract_onnx::prelude::*;
 
 use super::tensors::{from_tensor, into_tensor};
@@ -56,11 +58,24 @@ impl OnnxModel {
             tensors.push(into_tensor(values, &shape)?.into_tvalue());
         }
         let outputs = self.run(tensors)?;
-        let batched = !self.spec.inputs.iter().all(TensorSpec::is_scalar);
+        let batched = self.spec.is_batched();
         let outputs = outputs
             .into_iter()
-            .map(|output| {
+            .enumerate()
+            .map(|(index, output)| {
                 let output = output.into_tensor();
+                // Values are split per item by dim 0: it must be the batch. A batch fixed at 1
+                // and run per item is exempt (its outputs are whatever one run gives).
+                if batched && !self.spec.per_item && output.shape().first() != Some(&batch.rows) {
+                    let scalar_of_one = output.rank() == 0 && batch.rows == 1;
+                    if !scalar_of_one {
+                        return Err(PredictError::OutputRows {
+                            output: self.spec.outputs[index].name.clone(),
+                            rows: batch.rows,
+                            shape: output.shape().to_vec(),
+                        });
+                    }
+                }
                 let per_row = output.len().checked_div(batch.rows).unwrap_or(0);
                 let shape = match output.shape() {
                     [_, rest @ ..] if batched => rest.to_vec(),
@@ -115,4 +130,46 @@ impl OnnxModel {
         }
         stacked.ok_or_else(|| PredictError::engine("a batch of no items"))
     }
+}
+
+impl OnnxModel {
+    /// Runs the plan on a pooled state. A state whose run failed is dropped rather than reused:
+    /// it may hold that run's values. The plan was typed, optimised and warmed up, so a run
+    /// that fails, or panics inside tract (its `Gather` indexes without checking: a token id
+    /// outside the vocabulary panics), fails on this request's values: refused, and the thread
+    /// goes on. The state it panicked in is dropped here, never pooled.
+    fn run(&self, inputs: TVec<TValue>) -> Result<TVec<TValue>, PredictError> {
+        if !self.reuse_states {
+            return caught(|| self.plan.run(inputs))?.map_err(PredictError::refused);
+        }
+        let pooled = self.pool().pop();
+        let mut state = match pooled {
+            Some(state) => state,
+            None => self.plan.spawn().map_err(PredictError::engine)?,
+        };
+        let outputs = caught(|| state.run(inputs))?.map_err(PredictError::refused)?;
+        self.pool().push(state);
+        Ok(outputs)
+    }
+
+    pub(super) fn pool(&self) -> std::sync::MutexGuard<'_, Vec<TypedSimpleState>> {
+        // A panic while the lock was held left a valid Vec: keep using it.
+        self.states
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Runs `run`, a panic in it becoming `PredictError::Refused` with the panic's message as its
+/// cause (logged by the edge, never answered: it may hold values). `AssertUnwindSafe`: what
+/// `run` borrows (the shared plan, a run state) is read-only or dropped after a panic.
+fn caught<T>(run: impl FnOnce() -> T) -> Result<T, PredictError> {
+    std::panic::catch_unwind(AssertUnwindSafe(run)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        PredictError::refused(format!("the model run panicked: {message}"))
+    })
 }

@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 
 use tract_onnx::prelude::f16;
 
+use super::facts::MAX_ITEM_ELEMENTS;
 use super::{ModelLoadError, OnnxModel};
-use crate::model::{Batch, ElementType, Predictor, TensorSpec, Values};
+use crate::model::{Batch, ElementType, PredictError, Predictor, TensorSpec, Values};
 
 /// Sizes tried, in turn, for symbolic dimensions other than the batch at warm-up: a sequence
 /// length of 1 runs on any text model, an image model may need a larger size (a ResNet
@@ -33,14 +34,28 @@ fn pattern(element: ElementType, count: usize, item: usize) -> Values {
 }
 
 /// A batch of `rows` items (items `first..first + rows` of the pattern), symbolic dimensions
-/// at `size`.
-fn inputs(specs: &[TensorSpec], rows: usize, first: usize, size: usize) -> Batch {
+/// at `size`; refused when one input's values would pass `MAX_ITEM_ELEMENTS` (a model file's
+/// shapes, a fixed batch of many items, or many symbolic dimensions at `size`).
+fn inputs(specs: &[TensorSpec], rows: usize, first: usize, size: usize) -> Result<Batch, ModelLoadError> {
     let mut batch = Batch::new(rows, Vec::new());
     for spec in specs {
         let shape: Vec<usize> = spec.item_dims().iter().map(|d| d.unwrap_or(size)).collect();
-        let per_item: usize = shape.iter().product();
         let items = if spec.is_scalar() { 1 } else { rows };
-        let mut values = Values::with_capacity(spec.element, per_item * items);
+        let total = shape.iter().try_fold(items, |n, &d| n.checked_mul(d));
+        let (per_item, total) = match total {
+            Some(total) if total <= MAX_ITEM_ELEMENTS => (total.checked_div(items).unwrap_or(0), total),
+            _ => {
+                let mut dims = vec![rows];
+                dims.extend(&shape);
+                return Err(ModelLoadError::ItemTooLarge {
+                    tensor: format!("input {:?} (at warm-up, as {dims:?})", spec.name),
+                    shape: spec.shape_text(),
+                    elements: total.map_or_else(|| "more than 2^64".to_owned(), |t| t.to_string()),
+                    limit: MAX_ITEM_ELEMENTS,
+                });
+            }
+        };
+        let mut values = Values::with_capacity(spec.element, total);
         for item in first..first + items {
             values.append(pattern(spec.element, per_item, item));
         }
@@ -49,7 +64,7 @@ fn inputs(specs: &[TensorSpec], rows: usize, first: usize, size: usize) -> Batch
             .shapes
             .push(if spec.is_scalar() { Vec::new() } else { shape });
     }
-    batch
+    Ok(batch)
 }
 
 impl OnnxModel {
@@ -69,7 +84,13 @@ impl OnnxModel {
         };
         let mut failure = None;
         for &size in sizes {
-            let batch = inputs(&self.spec.inputs, rows, 0, size);
+            let batch = match inputs(&self.spec.inputs, rows, 0, size) {
+                Ok(batch) => batch,
+                // Too large at the first size: the model's own shapes are; past it, larger
+                // sizes only grow.
+                Err(too_large) if failure.is_none() => return Err(too_large),
+                Err(_) => break,
+            };
             let mut fastest = Duration::MAX;
             let mut runs = (0..5).map(|_| {
                 let started = Instant::now();
@@ -90,7 +111,10 @@ impl OnnxModel {
     /// Whether one run of two items answers as two runs of one (same shapes, values within a
     /// tolerance for summation order: matrix kernels may tile two rows otherwise than one).
     pub(super) fn answers_as_items(&self, size: usize) -> bool {
-        let run = |rows, first| self.run_once(inputs(&self.spec.inputs, rows, first, size));
+        let run = |rows, first| match inputs(&self.spec.inputs, rows, first, size) {
+            Ok(batch) => self.run_once(batch),
+            Err(_) => Err(PredictError::engine("the warm-up batch is too large")),
+        };
         let (Ok(both), Ok(one), Ok(two)) = (run(2, 0), run(1, 0), run(1, 1)) else {
             return false;
         };

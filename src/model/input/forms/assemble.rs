@@ -6,11 +6,21 @@ use serde_json::{Map, Value};
 use super::describe;
 use crate::model::{input::InputError, Batch, Element, ModelSpec, TensorSpec, Values};
 
+/// The most values reserved ahead for one input; past it the buffer grows as values arrive.
+/// Rows counted from the body (even empty records) times a width from the model file could
+/// otherwise reserve far more than the body holds.
+const MAX_RESERVED: usize = 1 << 20;
+
+/// The values to reserve for `rows` rows of `width`.
+fn reserved(rows: usize, width: usize) -> usize {
+    rows.saturating_mul(width).min(MAX_RESERVED)
+}
+
 /// Buffers for every input, sized for `rows`.
 fn buffers(spec: &ModelSpec, rows: usize) -> Vec<Values> {
     spec.inputs
         .iter()
-        .map(|input| Values::with_capacity(input.element, rows * input.width.unwrap_or(1)))
+        .map(|input| Values::with_capacity(input.element, reserved(rows, input.width.unwrap_or(1))))
         .collect()
 }
 
@@ -123,7 +133,7 @@ pub(super) fn from_columns(
             });
         }
         let width = input.width.unwrap_or(1);
-        let mut buffer = Values::with_capacity(input.element, count * width);
+        let mut buffer = Values::with_capacity(input.element, reserved(count, width));
         for (row, cell) in cells.iter().enumerate() {
             // A cell is one value, or (for an input of several values per row) a list of them.
             let values = match cell {
@@ -226,10 +236,12 @@ fn push(buffer: &mut Values, value: &Value) -> Result<(), String> {
         Values::F64(into) => numeric(into, value),
         Values::I32(into) => numeric(into, value),
         Values::I64(into) => numeric(into, value),
-        // The tabular parsers serve only tabular types (`ElementType::is_tabular`).
-        Values::F16(_) | Values::I8(_) | Values::U8(_) | Values::I16(_) => {
-            unreachable!("the tabular parsers serve tabular types only")
-        }
+        // The tabular parsers serve only tabular types (`ElementType::is_tabular`); should a
+        // spec ever say otherwise, the request is refused rather than the thread ended.
+        Values::F16(_) | Values::I8(_) | Values::U8(_) | Values::I16(_) => Err(format!(
+            "a value the tabular forms do not read for a {} input (send nested lists per item)",
+            buffer.element()
+        )),
         Values::Bool(into) => match value {
             Value::Bool(b) => {
                 into.push(*b);
@@ -274,5 +286,15 @@ impl FloatNull for i32 {
 impl FloatNull for i64 {
     fn missing() -> Option<Self> {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_type_the_tabular_forms_do_not_read_is_refused_not_a_panic() {
+        let mut buffer = super::Values::F16(Vec::new());
+        let found = super::push(&mut buffer, &serde_json::json!(1.5)).unwrap_err();
+        assert!(found.contains("float16 input"), "{found}");
     }
 }

@@ -81,3 +81,19 @@ fn a_scalar_input_takes_one_value_bare_or_in_a_list_of_one() {
     let two = parse_request(br#"{"input_data": {"x": [[1, 2]], "t": [0.5, 1]}}"#, &spec).unwrap_err();
     assert!(two.to_string().contains("one per request"), "{two}");
 }
+
+#[test]
+fn an_empty_symbolic_dimension_is_refused_naming_the_input_and_the_dimension() {
+    let sequence = spec(vec![None, None], ElementType::I64);
+    for body in [br#"{"data": [[]]}"#.as_slice(), br#"{"data": [[], [1]]}"#] {
+        let error = parse_request(body, &sequence).unwrap_err().to_string();
+        assert!(error.contains("input \"x\""), "{error}");
+        assert!(error.contains("dimension 1 of the input is symbolic"), "{error}");
+    }
+    // A deeper symbolic dimension, as one item.
+    let deeper = spec(vec![None, Some(2), None], ElementType::I64);
+    let error = parse_request(br#"{"data": [[], []]}"#, &deeper)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("data[0] has no values; dimension 2"), "{error}");
+}
