@@ -116,7 +116,11 @@ impl Pattern {
             .build(&pattern)
             .map_err(|e| format_err!("regular expression {re2:?}: {e}"))?;
         let class = ascii_run(&pattern, &first);
-        Ok(Pattern { first, longest, class })
+        Ok(Pattern {
+            first,
+            longest,
+            class,
+        })
     }
 
     /// Scratch space for `find_at`, one per evaluation.
