@@ -33,13 +33,31 @@ fn upper(c: char) -> char {
     }
 }
 
-/// `text` with its case changed, written into `out` (cleared first).
+/// `text` with its case changed, written into `out` (cleared first). ASCII text (the common
+/// case) is copied and changed in place, byte by byte: ASCII letters map within ASCII, as the
+/// simple mappings do.
 pub fn change(case: Case, text: &str, out: &mut String) {
     out.clear();
+    if case == Case::None || text.is_ascii() {
+        out.push_str(text);
+        match case {
+            Case::Lower => out.make_ascii_lowercase(),
+            Case::Upper => out.make_ascii_uppercase(),
+            Case::None => {}
+        }
+        return;
+    }
+    let ascii_or = |c: char, ascii: fn(&char) -> char, other: fn(char) -> char| {
+        if c.is_ascii() {
+            ascii(&c)
+        } else {
+            other(c)
+        }
+    };
     match case {
-        Case::Lower => out.extend(text.chars().map(lower)),
-        Case::Upper => out.extend(text.chars().map(upper)),
-        Case::None => out.push_str(text),
+        Case::Lower => out.extend(text.chars().map(|c| ascii_or(c, char::to_ascii_lowercase, lower))),
+        Case::Upper => out.extend(text.chars().map(|c| ascii_or(c, char::to_ascii_uppercase, upper))),
+        Case::None => {}
     }
 }
 
@@ -61,20 +79,32 @@ impl Filter {
         let mut kept = Vec::new();
         let mut compared = String::new();
         for s in strings {
-            let keep = match self.compare {
-                None => !self.stopwords.contains(s.as_str()),
-                Some(compare) => {
+            let mut out = String::with_capacity(s.len());
+            let keep = match (self.compare, self.case) {
+                (None, _) => {
+                    // Case-sensitive: the stop words are compared as written.
+                    let keep = !self.stopwords.contains(s.as_str());
+                    if keep {
+                        change(self.case, s, &mut out);
+                    }
+                    keep
+                }
+                (Some(compare), Case::None) => {
                     change(compare, s, &mut compared);
-                    !self.stopwords.contains(compared.as_str())
+                    let keep = !self.stopwords.contains(compared.as_str());
+                    if keep {
+                        out.push_str(s);
+                    }
+                    keep
+                }
+                // Case-insensitive with a case change: the compared form is the output (the
+                // comparison is in the output's case).
+                (Some(compare), _) => {
+                    change(compare, s, &mut out);
+                    self.stopwords.is_empty() || !self.stopwords.contains(out.as_str())
                 }
             };
             if keep {
-                let mut out = String::with_capacity(s.len());
-                // Case-insensitive filters answer the compared form (it is the output case).
-                match (self.compare, self.case) {
-                    (Some(_), Case::None) | (None, _) => change(self.case, s, &mut out),
-                    (Some(_), _) => out.push_str(&compared),
-                }
                 kept.push(out);
             }
         }

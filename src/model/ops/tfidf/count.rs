@@ -33,7 +33,7 @@ impl Counter {
         let (mut shortest, longest) = self.lengths;
         if shortest == 1 {
             for &id in ids {
-                if let Some(&column) = self.pool.ngrams.get(std::slice::from_ref(&id)) {
+                if let Some(column) = self.pool.unigram(id) {
                     counts[column] += 1;
                 }
             }

@@ -124,7 +124,9 @@ impl EvalOp for TfIdfVectorizer {
             .enumerate()
             .map(|(at, &count)| counter.weigh(count, at % width))
             .collect();
-        Ok(tvec!(Tensor::from_shape(&shape, &values)?.into_tvalue()))
+        Ok(tvec!(
+            tract_ndarray::ArrayD::from_shape_vec(&*shape, values)?.into_tvalue()
+        ))
     }
 }
 
