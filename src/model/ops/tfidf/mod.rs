@@ -21,6 +21,10 @@ pub const MAX_GRAM_LENGTH: i64 = 32;
 pub const MAX_SKIP_COUNT: i64 = 64;
 /// The widest output row: every row allocates this many counts.
 pub const MAX_WIDTH: i64 = 1 << 24;
+/// The most output cells (rows × width) one evaluation may write: the dense output is 4 bytes a
+/// cell, so a request of many short documents on a wide vocabulary would otherwise size an
+/// allocation of its rows times the vocabulary (10,000 empty documents on 50,000 words: 2 GB).
+pub const MAX_OUTPUT_CELLS: usize = 1 << 26;
 
 pub fn parse(_: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     let mode = match node.get_attr::<String>("mode")?.as_str() {
@@ -108,7 +112,7 @@ impl EvalOp for TfIdfVectorizer {
         if input.len() > 0 {
             counter.pool.ids(&input, &mut ids)?;
         }
-        let mut counts = vec![0u32; rows * counter.width];
+        let mut counts = vec![0u32; output_cells(rows, counter.width)?];
         let mut sample = Vec::with_capacity(counter.lengths.1);
         if row_len > 0 {
             for (row, out) in ids
@@ -119,14 +123,27 @@ impl EvalOp for TfIdfVectorizer {
             }
         }
         let width = counter.width.max(1);
+        // Consumed in place (a u32 and an f32 are the same size): one buffer of the output's
+        // size at a time, not two.
         let values: Vec<f32> = counts
-            .iter()
+            .into_iter()
             .enumerate()
-            .map(|(at, &count)| counter.weigh(count, at % width))
+            .map(|(at, count)| counter.weigh(count, at % width))
             .collect();
         Ok(tvec!(
             tract_ndarray::ArrayD::from_shape_vec(&*shape, values)?.into_tvalue()
         ))
+    }
+}
+
+/// The output's cells for `rows` rows of `width` columns, refused past `MAX_OUTPUT_CELLS`.
+fn output_cells(rows: usize, width: usize) -> TractResult<usize> {
+    match rows.checked_mul(width) {
+        Some(cells) if cells <= MAX_OUTPUT_CELLS => Ok(cells),
+        _ => bail!(
+            "TfIdfVectorizer: {rows} rows of {width} columns is over MAX_OUTPUT_CELLS \
+             ({MAX_OUTPUT_CELLS}): send fewer documents per request"
+        ),
     }
 }
 

@@ -47,3 +47,13 @@ proptest! {
         prop_assert!(counts.iter().all(|&n| n <= most.max(tokens.len() as u32)));
     }
 }
+
+#[test]
+fn an_output_of_more_cells_than_the_limit_is_refused_before_it_is_allocated() {
+    use super::{output_cells, MAX_OUTPUT_CELLS};
+    assert_eq!(output_cells(2, MAX_OUTPUT_CELLS / 2).unwrap(), MAX_OUTPUT_CELLS);
+    let error = output_cells(10_000, 50_000).unwrap_err().to_string();
+    assert!(error.contains("10000 rows of 50000 columns"), "{error}");
+    assert!(error.contains("MAX_OUTPUT_CELLS"), "{error}");
+    assert!(output_cells(usize::MAX, 2).is_err());
+}
