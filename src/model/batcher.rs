@@ -144,19 +144,48 @@ fn run_together(inner: &dyn Predictor, mut jobs: Vec<Job>, metrics: &Metrics) {
         replies.push(job.reply);
     }
     metrics.observe_model_call(combined.rows);
+    // Kept to run each request alone if the shared run fails: one request's values (a token id
+    // past the vocabulary) must not fail the others it was batched with. A copy of the inputs
+    // costs little beside a run heavy enough to batch.
+    let kept = combined.clone();
     match super::predict_caught(inner, combined) {
         Ok(predictions) => {
             for (reply, part) in replies.into_iter().zip(split(predictions, &counts)) {
                 let _ = reply.send(Ok(part));
             }
         }
-        Err(error) => {
-            // Every request of the batch gets the same error, unchanged (its status included).
-            for reply in replies {
-                let _ = reply.send(Err(error.clone()));
+        Err(_) => {
+            // Each request alone gets its own answer or its own error (the shared error is one of
+            // those, or a limit of the batch's size that a single request does not reach).
+            for (reply, batch) in replies.into_iter().zip(unbatch(kept, &counts)) {
+                metrics.observe_model_call(batch.rows);
+                let _ = reply.send(super::predict_caught(inner, batch));
             }
         }
     }
+}
+
+/// Splits a combined batch back into the requests it was made of, by row counts. Every input
+/// holds the same number of values per row (scalar-input models are never combined).
+fn unbatch(mut combined: Batch, counts: &[usize]) -> Vec<Batch> {
+    let per_row: Vec<usize> = combined
+        .inputs
+        .iter()
+        .map(|input| input.len() / combined.rows.max(1))
+        .collect();
+    counts
+        .iter()
+        .map(|&rows| Batch {
+            rows,
+            inputs: combined
+                .inputs
+                .iter_mut()
+                .zip(&per_row)
+                .map(|(input, &width)| input.take_front(rows * width))
+                .collect(),
+            shapes: combined.shapes.clone(),
+        })
+        .collect()
 }
 
 /// Splits a batched answer back into one answer per request, by row counts.
