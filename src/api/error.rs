@@ -111,7 +111,11 @@ impl ApiError {
         use ScoreError::{Input, Output, Predict, Task, Timeout};
         match self {
             ApiError::Score(
-                Input(_) | Output(_) | Predict(PredictError::FixedBatch { .. } | PredictError::Refused(_)),
+                Input(_)
+                | Output(_)
+                | Predict(
+                    PredictError::FixedBatch { .. } | PredictError::Refused(_) | PredictError::TooLarge(_),
+                ),
             )
             | ApiError::InvalidTensor(_)
             | ApiError::BadRequest(_)

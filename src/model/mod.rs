@@ -77,6 +77,10 @@ pub enum PredictError {
          vocabulary, or a sequence longer than it takes?); the server log has the engine's message"
     )]
     Refused(#[source] EngineFault),
+    /// One of our operators' named limits on a request's size (`ops::RequestLimit`): its message
+    /// names sizes and the limit, never values, so it is answered as it is.
+    #[error("{0}")]
+    TooLarge(String),
     /// An output's dim 0 is not the request's item count (an output that is not per item, such
     /// as a constant `[1, k]` or a sequence-first `[T, N, H]`, or a pipeline that dropped an
     /// item): answering it would give items each other's values.

@@ -7,6 +7,7 @@ use tract_onnx::prelude::*;
 
 use super::tensors::{from_tensor, into_tensor};
 use super::OnnxModel;
+use crate::model::ops::RequestLimit;
 use crate::model::{Batch, ModelSpec, Output, PredictError, Predictions, Predictor, TensorSpec};
 
 impl Predictor for OnnxModel {
@@ -140,14 +141,14 @@ impl OnnxModel {
     /// goes on. The state it panicked in is dropped here, never pooled.
     fn run(&self, inputs: TVec<TValue>) -> Result<TVec<TValue>, PredictError> {
         if !self.reuse_states {
-            return caught(|| self.plan.run(inputs))?.map_err(PredictError::refused);
+            return caught(|| self.plan.run(inputs))?.map_err(refusal);
         }
         let pooled = self.pool().pop();
         let mut state = match pooled {
             Some(state) => state,
             None => self.plan.spawn().map_err(PredictError::engine)?,
         };
-        let outputs = caught(|| state.run(inputs))?.map_err(PredictError::refused)?;
+        let outputs = caught(|| state.run(inputs))?.map_err(refusal)?;
         self.pool().push(state);
         Ok(outputs)
     }
@@ -157,6 +158,18 @@ impl OnnxModel {
         self.states
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A failed run's error: an operator's named limit on the request's size is answered as it is;
+/// anything else is the model's refusal of these values (its cause only logged).
+fn refusal(error: TractError) -> PredictError {
+    match error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<RequestLimit>())
+    {
+        Some(limit) => PredictError::TooLarge(limit.0.clone()),
+        None => PredictError::refused(error),
     }
 }
 
@@ -172,4 +185,20 @@ fn caught<T>(run: impl FnOnce() -> T) -> Result<T, PredictError> {
             .unwrap_or_default();
         PredictError::refused(format!("the model run panicked: {message}"))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_operators_request_limit_is_answered_as_it_is_and_other_failures_are_refusals() {
+        let limit: TractError = RequestLimit("4 rows of 3 columns is over MAX_CELLS (10)".into()).into();
+        let failed = limit.context("evaluating node #7 \"TfIdfVectorizer\"");
+        assert!(
+            matches!(refusal(failed), PredictError::TooLarge(m) if m == "4 rows of 3 columns is over MAX_CELLS (10)")
+        );
+        let other = refusal(anyhow::anyhow!("Slice: Invalid range 0..40"));
+        assert!(matches!(other, PredictError::Refused(_)), "{other:?}");
+    }
 }

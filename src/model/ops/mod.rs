@@ -31,6 +31,7 @@ mod flatten;
 mod imputer;
 mod label_encoder;
 mod labels;
+mod limit;
 mod linear_classifier;
 mod normalizer;
 mod one_hot_encoder;
@@ -43,6 +44,7 @@ mod tokenizer;
 mod trees;
 mod zipmap;
 
+pub use limit::RequestLimit;
 pub use zipmap::unwrap as unwrap_zipmap;
 
 use tract_onnx::pb::ModelProto;

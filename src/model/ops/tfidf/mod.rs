@@ -140,10 +140,11 @@ impl EvalOp for TfIdfVectorizer {
 fn output_cells(rows: usize, width: usize) -> TractResult<usize> {
     match rows.checked_mul(width) {
         Some(cells) if cells <= MAX_OUTPUT_CELLS => Ok(cells),
-        _ => bail!(
-            "TfIdfVectorizer: {rows} rows of {width} columns is over MAX_OUTPUT_CELLS \
-             ({MAX_OUTPUT_CELLS}): send fewer documents per request"
-        ),
+        _ => Err(super::RequestLimit(format!(
+            "the request is too large for the model's TfIdfVectorizer: {rows} rows of {width} columns is \
+             over MAX_OUTPUT_CELLS ({MAX_OUTPUT_CELLS}): send fewer documents per request"
+        ))
+        .into()),
     }
 }
 

@@ -94,10 +94,12 @@ impl Attributes {
         let width = longest + if self.mark { 2 } else { 0 };
         let cells = width.saturating_mul(ends.len());
         if cells > MAX_TOKEN_CELLS {
-            bail!(
-                "Tokenizer: {} rows of up to {width} tokens (MAX_TOKEN_CELLS is {MAX_TOKEN_CELLS})",
+            return Err(super::RequestLimit(format!(
+                "the text is too large for the model's Tokenizer: {} rows of up to {width} tokens is over \
+                 MAX_TOKEN_CELLS ({MAX_TOKEN_CELLS}): send fewer or shorter documents per request",
                 ends.len()
-            );
+            ))
+            .into());
         }
         let mut out = Vec::with_capacity(cells);
         let mut start = 0;
