@@ -173,11 +173,34 @@ fn refusal(error: TractError) -> PredictError {
     }
 }
 
+thread_local! {
+    /// True while this thread runs a model inside `caught`.
+    static IN_MODEL_RUN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+static QUIET_HOOK: std::sync::Once = std::sync::Once::new();
+
+/// Rust's default panic hook writes every panic to stderr, a raw line outside the JSON log and
+/// its rate cap, with the panic's message (which may hold a request's values). A panic inside a
+/// model run is caught and logged once by the edge as the refusal's cause, so the hook stays
+/// silent for those and prints every other panic as before.
+fn install_quiet_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !IN_MODEL_RUN.get() {
+            default(info);
+        }
+    }));
+}
+
 /// Runs `run`, a panic in it becoming `PredictError::Refused` with the panic's message as its
 /// cause (logged by the edge, never answered: it may hold values). `AssertUnwindSafe`: what
 /// `run` borrows (the shared plan, a run state) is read-only or dropped after a panic.
 fn caught<T>(run: impl FnOnce() -> T) -> Result<T, PredictError> {
-    std::panic::catch_unwind(AssertUnwindSafe(run)).map_err(|payload| {
+    QUIET_HOOK.call_once(install_quiet_hook);
+    IN_MODEL_RUN.set(true);
+    let result = std::panic::catch_unwind(AssertUnwindSafe(run));
+    IN_MODEL_RUN.set(false);
+    result.map_err(|payload| {
         let message = payload
             .downcast_ref::<&str>()
             .map(|s| (*s).to_owned())
