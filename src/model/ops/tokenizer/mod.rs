@@ -17,8 +17,10 @@ use tract_onnx::tract_hir::internal::*;
 use split::Rule;
 
 /// The most output cells (rows × the longest row's tokens) one evaluation may write: the padded
-/// output grows with the longest row times the number of rows.
-pub const MAX_TOKEN_CELLS: usize = 1 << 24;
+/// output grows with the longest row times the number of rows, and each cell is a string of its
+/// own (some 32 bytes and more), so a few hundred KB of body (one long document and many empty
+/// ones) could otherwise cost a gigabyte. 4M cells: 400 documents padded to 10,000 tokens.
+pub const MAX_TOKEN_CELLS: usize = 1 << 22;
 
 #[derive(Debug)]
 struct Attributes {
