@@ -140,13 +140,19 @@ fn a_panic_inside_tract_refuses_the_request_and_pools_no_state() {
         inputs: vec![Values::I64(vec![1, id, 2]), Values::I64(vec![1, 1, 1])],
         shapes: vec![vec![3], vec![3]],
     };
+    assert!(
+        model.reuse_states,
+        "tiny_bert keeps no operator state: its run states are pooled"
+    );
+    model.predict(request(3)).expect("a known id");
     let pooled = model.pool().len();
+    assert_eq!(pooled, 1, "the good run's state went back to the pool");
     let error = model
         .predict(request(999_999))
         .expect_err("an id outside the vocabulary");
     assert!(matches!(error, PredictError::Refused(_)), "{error:?}");
     assert!(
-        model.pool().len() < pooled.max(1),
+        model.pool().len() < pooled,
         "the state it panicked in is not pooled"
     );
     let answer = model.predict(request(17)).expect("the next request runs");
