@@ -111,8 +111,13 @@ fn a_run_split_over_a_pool_answers_exactly_as_one_thread() {
     tract_linalg::multithread::set_threading_panel_threshold(0);
     tract_linalg::multithread::set_threading_element_threshold(0);
     let path = "tests/fixtures/tensors/cnn_dynamic_batch.onnx";
-    let (one, two) = (load(path), load(path).with_threads(crate::model::RunThreads::new(2)));
-    let image: Vec<f32> = (0..3 * 3 * 8 * 8).map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0).collect();
+    let (one, two) = (
+        load(path),
+        load(path).with_threads(crate::model::RunThreads::new(2)),
+    );
+    let image: Vec<f32> = (0..3 * 3 * 8 * 8)
+        .map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0)
+        .collect();
     let batch = || Batch::new(3, vec![Values::F32(image.clone())]);
     let (by_one, by_two) = (one.predict(batch()).unwrap(), two.predict(batch()).unwrap());
     let floats = |p: &crate::model::Predictions| format!("{:?}", p.outputs[0].values);
