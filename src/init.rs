@@ -88,8 +88,7 @@ pub async fn run(
             "dynamic batching on"
         );
     }
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let (threads, why) = scoring.intra_op_threads.resolve(cores, loaded.warm_run());
+    let (threads, why) = scoring.intra_op_threads.resolve(loaded.warm_run());
     tracing::info!(threads, reason = %why, "intra-op threads per model run");
     let loaded = loaded.with_threads(RunThreads::new(threads));
     let scorer = Scorer::new(

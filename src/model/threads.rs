@@ -6,12 +6,12 @@ use std::{num::NonZeroUsize, time::Duration};
 
 use tract_linalg::multithread::{multithread_tract_scope, Executor};
 
-/// A model whose warm-up run (one item, fastest of five, single thread) takes at least this long
-/// gets every core per run under `auto`: measured in BENCHMARKS.md ("Deep-learning models
-/// against onnxruntime"), a run of ~100 ms gains from the split, while for runs of microseconds
-/// to a few milliseconds the pool's hand-offs cost more than they save.
-pub const AUTO_MIN_RUN: Duration = Duration::from_millis(20);
-
+/// `auto` is one thread per run, from BENCHMARKS.md ("Deep-learning models against onnxruntime",
+/// 2 cores): a pool of 2 cut ResNet-50's single-image latency from 138 to 88 ms but made
+/// DenseNet-121's slower (267 to 278 ms, its many small kernels), and cost both 7-9 % of images per
+/// second at 8 concurrent requests, where the per-core scoring slots already fill the cores. The
+/// warm-up run time does not tell the two apart (DenseNet's is the longer), so `auto` does not
+/// split; a latency-bound model like ResNet sets `--intra-op-threads 2`.
 /// The setting as `config` builds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IntraOpThreads {
@@ -28,26 +28,17 @@ impl IntraOpThreads {
         NonZeroUsize::new(count).map_or(IntraOpThreads::Auto, IntraOpThreads::Fixed)
     }
 
-    /// The threads per run and why, for a model whose single-thread warm-up run took `run`, on
-    /// `cores` cores.
-    pub fn resolve(self, cores: usize, run: Duration) -> (usize, String) {
+    /// The threads per run and why, for a model whose single-thread warm-up run took `run`.
+    pub fn resolve(self, run: Duration) -> (usize, String) {
         match self {
             IntraOpThreads::Fixed(n) => (n.get(), "set by --intra-op-threads".to_owned()),
-            IntraOpThreads::Auto if cores > 1 && run >= AUTO_MIN_RUN => (
-                cores,
-                format!(
-                    "auto: one run takes {} ms at warm-up (>= {} ms), so a run uses every core",
-                    run.as_millis(),
-                    AUTO_MIN_RUN.as_millis()
-                ),
-            ),
             IntraOpThreads::Auto => (
                 1,
                 format!(
-                    "auto: one run takes {} us at warm-up (< {} ms) or one core, so a run stays \
-                     on its thread",
-                    run.as_micros(),
-                    AUTO_MIN_RUN.as_millis()
+                    "auto: one thread per run (warm-up run {} us); splitting a run over a pool \
+                     helped some models' latency and cost every model throughput when measured \
+                     (BENCHMARKS.md): set --intra-op-threads for a latency-bound model",
+                    run.as_micros()
                 ),
             ),
         }
@@ -96,13 +87,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn auto_splits_long_runs_only() {
+    fn auto_is_one_thread_and_a_count_is_kept() {
         let auto = IntraOpThreads::from_count(0);
         assert_eq!(auto, IntraOpThreads::Auto);
-        assert_eq!(auto.resolve(2, Duration::from_millis(100)).0, 2);
-        assert_eq!(auto.resolve(2, Duration::from_micros(30)).0, 1);
-        assert_eq!(auto.resolve(1, Duration::from_millis(100)).0, 1);
-        assert_eq!(IntraOpThreads::from_count(3).resolve(2, Duration::ZERO).0, 3);
+        assert_eq!(auto.resolve(Duration::from_millis(100)).0, 1);
+        assert_eq!(IntraOpThreads::from_count(3).resolve(Duration::ZERO).0, 3);
     }
 
     #[test]
