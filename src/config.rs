@@ -10,7 +10,7 @@ use crate::{
     api::{AccessLogSettings, ApiSettings, BodyLimits, InflightLimit},
     azure::{IdentityEnv, IdentitySettings, StartupBlob},
     init::{ModelSettings, ModelSource},
-    model::{Batching, ScorerSettings},
+    model::{Batching, IntraOpThreads, ScorerSettings},
     serve::{default_max_connections, ConnectionLimits},
     telemetry::{LogFormat, LogSettings},
 };
@@ -115,6 +115,7 @@ impl Cli {
                     max_rows,
                     wait: Duration::from_micros(self.batch_wait_us),
                 }),
+                intra_op_threads: IntraOpThreads::from_count(self.intra_op_threads),
             },
             api: ApiSettings {
                 body: BodyLimits {

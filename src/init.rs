@@ -8,7 +8,7 @@ use std::{path::PathBuf, sync::Arc, time::Instant};
 
 use crate::{
     azure::{BlobTarget, IdentitySettings, ModelBlob, Session, StartupBlob},
-    model::{BatchRule, OnnxModel, Predictor, Scorer, ScorerSettings},
+    model::{BatchRule, OnnxModel, Predictor, RunThreads, Scorer, ScorerSettings},
     telemetry::{ErrorChain, Metrics},
 };
 
@@ -88,6 +88,9 @@ pub async fn run(
             "dynamic batching on"
         );
     }
+    let (threads, why) = scoring.intra_op_threads.resolve(loaded.warm_run());
+    tracing::info!(threads, reason = %why, "intra-op threads per model run");
+    let loaded = loaded.with_threads(RunThreads::new(threads));
     let scorer = Scorer::new(
         Arc::new(loaded),
         scoring.timeout,

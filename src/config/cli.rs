@@ -107,6 +107,11 @@ pub struct Cli {
     #[arg(long, env = "AML_SCORER_BATCH_WAIT_US", default_value_t = 500)]
     pub batch_wait_us: u64,
 
+    /// Threads one model run may use (0 = auto: 1, as measured in BENCHMARKS.md; see
+    /// docs/settings.md).
+    #[arg(long, env = "AML_SCORER_INTRA_OP_THREADS", default_value_t = 0)]
+    pub intra_op_threads: usize,
+
     /// What `/score` answers when the request does not say (`?method=`, AutoML's
     /// `GlobalParameters.method`): `predict` or a classifier's `predict_proba`.
     #[arg(long, env = "AML_SCORER_SCORE_METHOD", value_enum, default_value = "predict")]

@@ -230,3 +230,26 @@ fn without_max_inflight_bytes_the_budget_is_half_the_hosts_memory_limit() {
     let set = cli(&["--max-inflight-bytes", "5000000"]).validate(&host).unwrap();
     assert_eq!(set.api.inflight.bytes, 5_000_000);
 }
+
+#[test]
+fn intra_op_threads_default_to_auto_and_reach_the_scorer_settings() {
+    use crate::model::IntraOpThreads;
+    let threads = |args: &[&str]| cli(args).validate(&HOST).unwrap().scoring.intra_op_threads;
+    assert_eq!(threads(&[]), IntraOpThreads::Auto);
+    assert_eq!(threads(&["--intra-op-threads", "0"]), IntraOpThreads::Auto);
+    assert_eq!(
+        threads(&["--intra-op-threads", "2"]),
+        IntraOpThreads::Fixed(NonZeroUsize::new(2).unwrap())
+    );
+    assert!(parse(["aml-scorer", "--intra-op-threads", "-1"]).is_err());
+    assert!(parse(["aml-scorer", "--intra-op-threads", "two"]).is_err());
+    let command = Cli::command();
+    let arg = command
+        .get_arguments()
+        .find(|arg| arg.get_long() == Some("intra-op-threads"))
+        .expect("the flag exists");
+    assert_eq!(
+        arg.get_env().and_then(|env| env.to_str()),
+        Some("AML_SCORER_INTRA_OP_THREADS")
+    );
+}

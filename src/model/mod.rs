@@ -10,6 +10,7 @@ mod ops;
 mod output;
 mod scorer;
 mod spec;
+mod threads;
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ pub use onnx::{ModelLoadError, OnnxModel};
 pub use output::{write_output, write_predictions, OutputError};
 pub use scorer::{Batching, Codec, ScoreError, Scored, Scorer, ScorerSettings};
 pub use spec::{BatchRule, ModelSpec, TensorSpec};
+pub use threads::{IntraOpThreads, RunThreads};
 
 /// A request's rows: one buffer per model input, in the model's input order, each row-major.
 #[derive(Debug, Clone, PartialEq)]

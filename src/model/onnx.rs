@@ -17,7 +17,7 @@ mod warm;
 
 use facts::{declared_input, describe, output_specs, tdim_outputs_as_i64, Declared};
 
-use super::{ModelSpec, PredictError, TensorSpec};
+use super::{ModelSpec, PredictError, RunThreads, TensorSpec};
 
 /// A model whose one-row run is faster than this is run inline for small requests: handing the
 /// work to a blocking thread and back costs more (tens of microseconds) than the run itself.
@@ -89,6 +89,10 @@ pub struct OnnxModel {
     output_shape: String,
     /// Whether one small run takes only microseconds (measured at warm-up).
     cheap: bool,
+    /// The fastest single-thread warm-up run of one item.
+    warm_run: std::time::Duration,
+    /// Where runs go: one thread, or split over the intra-op pool.
+    threads: RunThreads,
 }
 
 impl std::fmt::Debug for OnnxModel {
@@ -159,6 +163,7 @@ impl OnnxModel {
         let (run_time, _) = loaded.warm_up()?;
         Ok(OnnxModel {
             cheap: run_time < CHEAP_RUN,
+            warm_run: run_time,
             ..loaded
         })
     }
@@ -229,6 +234,8 @@ impl OnnxModel {
             input_shape,
             output_shape,
             cheap: false,
+            warm_run: std::time::Duration::ZERO,
+            threads: RunThreads::default(),
         })
     }
 
@@ -240,6 +247,16 @@ impl OnnxModel {
             reuse_states: false,
             ..self
         }
+    }
+
+    /// The same model with its runs split over `threads` threads (1: on the calling thread).
+    pub fn with_threads(self, threads: RunThreads) -> Self {
+        OnnxModel { threads, ..self }
+    }
+
+    /// The fastest single-thread warm-up run of one item, measured at load.
+    pub fn warm_run(&self) -> std::time::Duration {
+        self.warm_run
     }
 
     /// Input shapes as tract sees them after optimisation, e.g. `N,10,F64`.

@@ -25,6 +25,8 @@ pub struct ScorerSettings {
     pub timeout: Duration,
     /// `None`: dynamic batching off.
     pub batching: Option<Batching>,
+    /// Threads one model run may use (`--intra-op-threads`).
+    pub intra_op_threads: super::IntraOpThreads,
 }
 
 /// How a protocol turns its body into a batch and predictions into its answer. Both run on

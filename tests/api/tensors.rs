@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use crate::common::{assert_close_to, post, post_to, serve_fixture, Server};
 
 mod refusals;
+mod threads;
 mod v2;
 
 const DIR: &str = "tests/fixtures/tensors";

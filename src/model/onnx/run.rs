@@ -140,6 +140,10 @@ impl OnnxModel {
     /// outside the vocabulary panics), fails on this request's values: refused, and the thread
     /// goes on. The state it panicked in is dropped here, never pooled.
     fn run(&self, inputs: TVec<TValue>) -> Result<TVec<TValue>, PredictError> {
+        self.threads.scope(|| self.run_here(inputs))
+    }
+
+    fn run_here(&self, inputs: TVec<TValue>) -> Result<TVec<TValue>, PredictError> {
         if !self.reuse_states {
             return caught(|| self.plan.run(inputs))?.map_err(refusal);
         }

@@ -103,3 +103,23 @@ fn a_reused_state_answers_as_a_fresh_one_whatever_the_row_count() {
         assert_eq!(a.outputs[0].values, b.outputs[0].values, "{rows} rows");
     }
 }
+
+#[test]
+fn a_run_split_over_a_pool_answers_exactly_as_one_thread() {
+    // The thresholds below which tract keeps a kernel on one thread are global; at 0 even this
+    // small CNN's products and element-wise ops are split, so the pool really runs them.
+    tract_linalg::multithread::set_threading_panel_threshold(0);
+    tract_linalg::multithread::set_threading_element_threshold(0);
+    let path = "tests/fixtures/tensors/cnn_dynamic_batch.onnx";
+    let (one, two) = (
+        load(path),
+        load(path).with_threads(crate::model::RunThreads::new(2)),
+    );
+    let image: Vec<f32> = (0..3 * 3 * 8 * 8)
+        .map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0)
+        .collect();
+    let batch = || Batch::new(3, vec![Values::F32(image.clone())]);
+    let (by_one, by_two) = (one.predict(batch()).unwrap(), two.predict(batch()).unwrap());
+    let floats = |p: &crate::model::Predictions| format!("{:?}", p.outputs[0].values);
+    assert_eq!(floats(&by_one), floats(&by_two));
+}
