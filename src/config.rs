@@ -115,7 +115,7 @@ impl Cli {
                     max_rows,
                     wait: Duration::from_micros(self.batch_wait_us),
                 }),
-                intra_op_threads: IntraOpThreads::from_count(self.intra_op_threads),
+                intra_op_threads: IntraOpThreads::from_count(self.intra_op_threads.into()),
             },
             api: ApiSettings {
                 body: BodyLimits {

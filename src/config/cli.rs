@@ -108,9 +108,14 @@ pub struct Cli {
     pub batch_wait_us: u64,
 
     /// Threads one model run may use (0 = auto: 1, as measured in BENCHMARKS.md; see
-    /// docs/settings.md).
-    #[arg(long, env = "AML_SCORER_INTRA_OP_THREADS", default_value_t = 0)]
-    pub intra_op_threads: usize,
+    /// docs/settings.md), at most 256.
+    #[arg(
+        long,
+        env = "AML_SCORER_INTRA_OP_THREADS",
+        default_value_t = 0,
+        value_parser = clap::value_parser!(u16).range(0..=256)
+    )]
+    pub intra_op_threads: u16,
 
     /// What `/score` answers when the request does not say (`?method=`, AutoML's
     /// `GlobalParameters.method`): `predict` or a classifier's `predict_proba`.

@@ -243,6 +243,8 @@ fn intra_op_threads_default_to_auto_and_reach_the_scorer_settings() {
     );
     assert!(parse(["aml-scorer", "--intra-op-threads", "-1"]).is_err());
     assert!(parse(["aml-scorer", "--intra-op-threads", "two"]).is_err());
+    assert!(parse(["aml-scorer", "--intra-op-threads", "257"]).is_err());
+    assert!(parse(["aml-scorer", "--intra-op-threads", "256"]).is_ok());
     let command = Cli::command();
     let arg = command
         .get_arguments()

@@ -154,12 +154,21 @@ fn run_together(inner: &dyn Predictor, mut jobs: Vec<Job>, metrics: &Metrics) {
                 let _ = reply.send(Ok(part));
             }
         }
-        Err(_) => {
-            // Each request alone gets its own answer or its own error (the shared error is one of
-            // those, or a limit of the batch's size that a single request does not reach).
+        // Refused values or a size limit come from the requests: each request alone gets its own
+        // answer or its own error (a limit of the batch's size may not be one request's).
+        Err(PredictError::Refused(_) | PredictError::TooLarge(_)) => {
             for (reply, batch) in replies.into_iter().zip(unbatch(kept, &counts)) {
+                if reply.is_closed() {
+                    continue;
+                }
                 metrics.observe_model_call(batch.rows);
                 let _ = reply.send(super::predict_caught(inner, batch));
+            }
+        }
+        // The model's or the engine's own failure: every request gets it, unchanged.
+        Err(error) => {
+            for reply in replies {
+                let _ = reply.send(Err(error.clone()));
             }
         }
     }

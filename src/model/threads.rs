@@ -12,10 +12,11 @@ use tract_linalg::multithread::{multithread_tract_scope, Executor};
 /// second at 8 concurrent requests, where the per-core scoring slots already fill the cores. The
 /// warm-up run time does not tell the two apart (DenseNet's is the longer), so `auto` does not
 /// split; a latency-bound model like ResNet sets `--intra-op-threads 2`.
-/// The setting as `config` builds it.
+///
+/// The setting as `config` builds it (at most 256 threads, checked there).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IntraOpThreads {
-    /// `0`: chosen from the model's warm-up run time and the cores (`resolve`).
+    /// `0`: one thread per run, for the reasons above (`resolve` logs it with the warm-up time).
     #[default]
     Auto,
     /// This many threads per run; 1 runs as without the feature.

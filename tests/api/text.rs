@@ -76,6 +76,24 @@ async fn a_plain_list_of_documents_is_one_document_per_row() {
     }
 }
 
+/// A request past one of the text operators' size limits (here the Tokenizer's padded output:
+/// one 5,000-word document among 900 empty ones) is a 400 that names the limit, and the server
+/// answers the next request.
+#[tokio::test]
+async fn a_request_past_a_text_operators_limit_is_400_naming_it() {
+    let (server, fixture) = serve_fixture(TEXT, "tfidf_logistic").await;
+    let long = vec!["refund"; 5_000].join(" ");
+    let mut documents = vec![long.as_str()];
+    documents.extend(std::iter::repeat_n("", 900));
+    let answer = post(&server, json!({ "data": documents }).to_string()).await;
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    let message = answer.message();
+    assert!(message.contains("MAX_TOKEN_CELLS"), "{message}");
+    let case = &fixture["cases"][0];
+    let again = post(&server, case["request"].to_string()).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+}
+
 macro_rules! text_zoo {
     ($($name:ident),* $(,)?) => {
         $(
