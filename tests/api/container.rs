@@ -106,7 +106,10 @@ fn the_image_is_small_and_runs_as_a_non_root_user() {
     let size: u64 = size.parse().unwrap();
     println!("image {IMAGE}: {:.1} MB, user {user}", size as f64 / 1e6);
     assert_eq!(user, USER);
-    assert!(size < 30_000_000, "{size} bytes");
+    // 40 MB (30 MB until tensors of any rank): tract's multithread-mm for --intra-op-threads
+    // (rayon and the kernels' pool-splitting variants) added about 4.8 MB to the binary, the text
+    // operators and tensor types about 1.5 MB (34.3 MB measured with all of them).
+    assert!(size < 40_000_000, "{size} bytes");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
