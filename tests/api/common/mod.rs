@@ -4,8 +4,11 @@
 
 pub mod azurite;
 mod http;
+mod python;
 
 pub use http::*;
+#[allow(unused_imports)] // used once the client tests land
+pub use python::run_client;
 
 use std::{
     io::{BufRead, BufReader},
