@@ -21,13 +21,13 @@ use super::{
 };
 
 mod leaves;
-mod tensor;
+pub(crate) mod tensor;
 
 use crate::model::{Batch, Codec, ElementType, InputError, Predictions, Predictor, Scorer, TensorSpec};
-use tensor::{output_tensor, to_batch};
+use tensor::{output_tensor, to_batch, RequestTensor, TensorData};
 
 /// The protocol's datatype name for an element type.
-pub(super) fn datatype(element: ElementType) -> &'static str {
+pub(crate) fn datatype(element: ElementType) -> &'static str {
     match element {
         ElementType::F32 => "FP32",
         ElementType::F64 => "FP64",
@@ -173,7 +173,17 @@ impl Codec for InferCodec {
                 .collect::<Result<_, _>>()?,
         };
         self.id = request.id.clone();
-        to_batch(&request, spec)
+        let inputs = request
+            .inputs
+            .iter()
+            .map(|input| RequestTensor {
+                name: &input.name,
+                datatype: &input.datatype,
+                shape: &input.shape,
+                data: TensorData::Json(&input.data.0),
+            })
+            .collect();
+        to_batch(inputs, spec)
     }
 
     fn encode(self, predictions: Predictions, model: &dyn Predictor) -> Result<Vec<u8>, ApiError> {

@@ -1,22 +1,43 @@
-//! KServe V2 tensors: each request input checked against the model's input of that name and
-//! converted, and the model's outputs as V2 output tensors.
+//! KServe V2 tensors, whichever transport carries them (JSON `data`, the binary extension's
+//! bytes, gRPC's typed or raw contents): each request input checked against the model's input of
+//! that name and converted, and the model's outputs as V2 output tensors.
 
 use serde::Serialize;
 use serde_json::Value;
 use tract_onnx::prelude::f16;
 
-use super::{datatype, InferRequest};
+use super::datatype;
 use crate::api::ApiError;
-use crate::model::{Batch, Element, ElementType, ModelSpec, Output, TensorSpec, Values};
+use crate::model::{values_from_raw, Batch, Element, ElementType, ModelSpec, Output, TensorSpec, Values};
 
 fn bad(message: String) -> ApiError {
     ApiError::InvalidTensor(message)
 }
 
+/// One request input as a transport carries it.
+pub(crate) struct RequestTensor<'a> {
+    pub name: &'a str,
+    /// The protocol's datatype name (`FP32`, `BYTES`, ...).
+    pub datatype: &'a str,
+    pub shape: &'a [i64],
+    pub data: TensorData<'a>,
+}
+
+/// A request input's values, before they are checked against the model's input.
+// The binary extension and gRPC (issue 22) construct `Raw` and `Typed`; remove once they do.
+#[allow(dead_code)]
+pub(crate) enum TensorData<'a> {
+    /// JSON leaves in row-major order (the REST `data`, flat or nested).
+    Json(&'a [Value]),
+    /// Raw little-endian bytes (the binary extension; gRPC's `raw_input_contents`).
+    Raw(&'a [u8]),
+    /// Values already typed by the transport (gRPC's `contents`), in the input's element type.
+    Typed(Values),
+}
+
 /// Checks every input tensor against the model and converts its data.
-pub(super) fn to_batch(request: &InferRequest, spec: &ModelSpec) -> Result<Batch, ApiError> {
-    if let Some(unknown) = request
-        .inputs
+pub(crate) fn to_batch(given_inputs: Vec<RequestTensor<'_>>, spec: &ModelSpec) -> Result<Batch, ApiError> {
+    if let Some(unknown) = given_inputs
         .iter()
         .find(|given| !spec.inputs.iter().any(|input| input.name == given.name))
     {
@@ -26,19 +47,23 @@ pub(super) fn to_batch(request: &InferRequest, spec: &ModelSpec) -> Result<Batch
             spec.input_names()
         )));
     }
+    let mut given_inputs: Vec<Option<RequestTensor<'_>>> = given_inputs.into_iter().map(Some).collect();
     let mut rows = None;
     let tabular = spec.is_tabular();
     let mut inputs = Vec::with_capacity(spec.inputs.len());
     let mut shapes = Vec::with_capacity(spec.inputs.len());
     for input in &spec.inputs {
-        let mut given = request.inputs.iter().filter(|given| given.name == input.name);
-        let (Some(given), None) = (given.next(), given.next()) else {
+        let mut matching = given_inputs
+            .iter_mut()
+            .filter(|given| given.as_ref().is_some_and(|given| given.name == input.name));
+        let (Some(given), None) = (matching.next(), matching.next()) else {
             return Err(bad(format!(
                 "expected input {:?} exactly once; the model's inputs are {}",
                 input.name,
                 spec.input_names()
             )));
         };
+        let given = given.take().expect("matched inputs are present");
         let expected = datatype(input.element);
         if given.datatype != expected {
             return Err(bad(format!(
@@ -47,9 +72,9 @@ pub(super) fn to_batch(request: &InferRequest, spec: &ModelSpec) -> Result<Batch
             )));
         }
         let (count, item) = if tabular {
-            (rows_of(&given.shape, input)?, vec![input.width.unwrap_or(1)])
+            (rows_of(given.shape, input)?, vec![input.width.unwrap_or(1)])
         } else {
-            tensor_shape(&given.shape, input)?
+            tensor_shape(given.shape, input)?
         };
         if let Some(count) = count {
             if *rows.get_or_insert(count) != count {
@@ -73,17 +98,7 @@ pub(super) fn to_batch(request: &InferRequest, spec: &ModelSpec) -> Result<Batch
                 given.name, given.shape
             )));
         }
-        let flat = &given.data.0;
-        if flat.len() != needed {
-            let message = format!(
-                "input {:?}: shape {:?} needs {needed} values, data has {}",
-                given.name,
-                given.shape,
-                flat.len()
-            );
-            return Err(bad(message));
-        }
-        inputs.push(convert(flat, input)?);
+        inputs.push(values_of(given, input, needed)?);
         shapes.push(item);
     }
     let rows = rows.unwrap_or(1);
@@ -91,6 +106,25 @@ pub(super) fn to_batch(request: &InferRequest, spec: &ModelSpec) -> Result<Batch
         return Ok(Batch::new(rows, inputs));
     }
     Ok(Batch { rows, inputs, shapes })
+}
+
+/// The `needed` values of `given`, in `input`'s element type.
+fn values_of(given: RequestTensor<'_>, input: &TensorSpec, needed: usize) -> Result<Values, ApiError> {
+    let name = given.name;
+    let shape = given.shape;
+    let count_error = |has: usize| {
+        bad(format!(
+            "input {name:?}: shape {shape:?} needs {needed} values, data has {has}"
+        ))
+    };
+    match given.data {
+        TensorData::Json(flat) if flat.len() != needed => Err(count_error(flat.len())),
+        TensorData::Json(flat) => convert(flat, input),
+        TensorData::Raw(bytes) => values_from_raw(input.element, needed, bytes)
+            .map_err(|e| bad(format!("input {name:?} of shape {shape:?}: the tensor {e}"))),
+        TensorData::Typed(values) if values.len() != needed => Err(count_error(values.len())),
+        TensorData::Typed(values) => Ok(values),
+    }
 }
 
 /// The most items a request may declare when its items hold no values (an input with a
@@ -248,12 +282,21 @@ pub(super) fn output_tensor<'a>(
             spec.name
         )));
     }
-    // The tensor's real shape: the batch and one item's shape, or the whole tensor when dim 0
-    // is no batch (every input a scalar, or a rank-0 output). A predictor that does not say its
-    // item shape answers `per_row` values per row.
+    Ok(OutputTensor {
+        name: &spec.name,
+        datatype: datatype(output.values.element()),
+        shape: output_shape(spec, output, rows, batched),
+        data: Data(&output.values),
+    })
+}
+
+/// An output tensor's real shape: the batch and one item's shape, or the whole tensor when dim 0
+/// is no batch (every input a scalar, or a rank-0 output). A predictor that does not say its item
+/// shape answers `per_row` values per row.
+pub(crate) fn output_shape(spec: &TensorSpec, output: &Output, rows: usize, batched: bool) -> Vec<usize> {
     let known = output.shape.iter().product::<usize>() == output.per_row
         && (spec.rank1 || spec.shape.is_empty() || !output.shape.is_empty());
-    let shape = if !batched || (spec.shape.is_empty() && rows == 1) {
+    if !batched || (spec.shape.is_empty() && rows == 1) {
         output.shape.clone()
     } else if known {
         std::iter::once(rows)
@@ -261,18 +304,49 @@ pub(super) fn output_tensor<'a>(
             .collect()
     } else {
         vec![rows, output.per_row]
-    };
-    Ok(OutputTensor {
-        name: &spec.name,
-        datatype: datatype(output.values.element()),
-        shape,
-        data: Data(&output.values),
-    })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn one_input(data: TensorData<'_>) -> Result<Batch, ApiError> {
+        let spec = ModelSpec::matrix(2, ElementType::F32);
+        let shape = [1, 2];
+        to_batch(
+            vec![RequestTensor {
+                name: "input",
+                datatype: "FP32",
+                shape: &shape,
+                data,
+            }],
+            &spec,
+        )
+    }
+
+    #[test]
+    fn every_transport_form_gives_the_same_batch() {
+        let json = [Value::from(1.5), Value::from(2)];
+        let raw: Vec<u8> = [1.5f32, 2.0].iter().flat_map(|x| x.to_le_bytes()).collect();
+        let expected = Values::F32(vec![1.5, 2.0]);
+        for data in [
+            TensorData::Json(&json),
+            TensorData::Raw(&raw),
+            TensorData::Typed(expected.clone()),
+        ] {
+            assert_eq!(one_input(data).unwrap().inputs, std::slice::from_ref(&expected));
+        }
+        let short = one_input(TensorData::Raw(&raw[..4])).unwrap_err().to_string();
+        assert!(
+            short.contains("input \"input\" of shape [1, 2]: the tensor holds 4 bytes"),
+            "{short}"
+        );
+        let few = one_input(TensorData::Typed(Values::F32(vec![1.0])))
+            .unwrap_err()
+            .to_string();
+        assert!(few.contains("needs 2 values, data has 1"), "{few}");
+    }
 
     #[test]
     fn an_output_answers_its_real_shape() {
