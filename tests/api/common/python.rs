@@ -8,6 +8,7 @@ use super::repo_path;
 /// Runs `tests/clients/<script>` with the test venv's Python (`scripts/test.sh` installs it from
 /// `tests/yaml/requirements.txt`) and `args`; panics with the script's output unless it exits 0.
 /// Returns its stdout.
+#[allow(dead_code)] // used once the client tests land (issue 22)
 pub fn run_client(script: &str, args: &[&str]) -> String {
     let python = repo_path("target/yaml-venv/bin/python");
     assert!(
