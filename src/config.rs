@@ -7,7 +7,7 @@ use std::{net::SocketAddr, num::NonZeroUsize, time::Duration};
 use azure_core::credentials::Secret;
 
 use crate::{
-    api::{AccessLogSettings, ApiSettings, BodyLimits, InflightLimit},
+    api::{AccessLogSettings, ApiSettings, BodyLimits, CorsOrigins, InflightLimit},
     azure::{IdentityEnv, IdentitySettings, StartupBlob},
     init::{ModelSettings, ModelSource},
     model::{Batching, IntraOpThreads, ScorerSettings},
@@ -136,6 +136,10 @@ impl Cli {
                     slow: Duration::from_millis(self.slow_request_ms.get()),
                     summary_every: Duration::from_secs(self.log_summary_seconds.get()),
                 },
+                cors: set(self.cors_origins)
+                    .map(|list| CorsOrigins::parse(&list))
+                    .transpose()
+                    .map_err(|e| invalid("--cors-origins (AML_CORS_ORIGINS)", e.to_string()))?,
             },
             startup_blob,
             log: LogSettings {

@@ -66,6 +66,8 @@ pub struct Shared {
     /// What `/score` answers when the request does not say.
     pub score_method: ScoreMethod,
     pub access: Arc<super::AccessLog>,
+    /// Browser origins allowed to call (the router adds the CORS layer when set).
+    pub cors: Option<super::CorsOrigins>,
 }
 
 impl AppState {
@@ -84,6 +86,7 @@ impl AppState {
             model_name: Arc::from(model_name),
             score_method: settings.score_method,
             access: Arc::new(super::AccessLog::new(settings.access_log)),
+            cors: settings.cors,
         }))
     }
 }
