@@ -7,7 +7,8 @@ use clap::ValueEnum;
 
 use crate::{
     api::ApiSettings, azure::StartupBlob, init::ModelSettings, model::ScorerSettings,
-    serve::ConnectionLimits, telemetry::LogSettings,
+    serve::ConnectionLimits,
+    telemetry::{LogSettings, TraceSettings},
 };
 
 /// The validated configuration.
@@ -20,6 +21,8 @@ pub struct Config {
     pub api: ApiSettings,
     /// `None` when `STORAGE_ACCOUNT_NAME`, `STORAGE_CONTAINER_NAME` and `FILE_NAME` are not set.
     pub startup_blob: Option<StartupBlob>,
+    /// Request telemetry's exporters (none: no spans at all).
+    pub traces: TraceSettings,
     pub log: LogSettings,
 }
 
