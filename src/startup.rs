@@ -64,7 +64,10 @@ impl Application {
         let request_tracing = match RequestTracing::start(&config.traces, &metrics) {
             Ok(request_tracing) => request_tracing.map(Arc::new),
             Err(error) => {
-                tracing::error!(error = format!("{error:#}"), "request telemetry cannot start; serving without it");
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    "request telemetry cannot start; serving without it"
+                );
                 None
             }
         };

@@ -57,7 +57,11 @@ impl CorsOrigins {
                 _ => Err(CorsOriginError::StarNotAlone),
             };
         }
-        values.into_iter().map(exact_origin).collect::<Result<_, _>>().map(CorsOrigins::Exact)
+        values
+            .into_iter()
+            .map(exact_origin)
+            .collect::<Result<_, _>>()
+            .map(CorsOrigins::Exact)
     }
 
     /// The layer: preflights from an allowed origin are answered with GET and POST and the
@@ -106,10 +110,16 @@ mod tests {
 
     #[test]
     fn a_comma_separated_list_gives_the_browsers_spelling_of_each_origin() {
-        let origins = CorsOrigins::parse(" https://App.Contoso.com , http://localhost:3000/,https://a.example:443").unwrap();
+        let origins =
+            CorsOrigins::parse(" https://App.Contoso.com , http://localhost:3000/,https://a.example:443")
+                .unwrap();
         assert_eq!(
             origins,
-            exact(&["https://app.contoso.com", "http://localhost:3000", "https://a.example"])
+            exact(&[
+                "https://app.contoso.com",
+                "http://localhost:3000",
+                "https://a.example"
+            ])
         );
     }
 
@@ -125,13 +135,21 @@ mod tests {
     #[test]
     fn regular_expressions_are_refused_naming_the_value() {
         let error = CorsOrigins::parse("https://a.example, https://.*\\.contoso\\.com").unwrap_err();
-        assert_eq!(error, CorsOriginError::Pattern("https://.*\\.contoso\\.com".into()));
+        assert_eq!(
+            error,
+            CorsOriginError::Pattern("https://.*\\.contoso\\.com".into())
+        );
         assert!(error.to_string().contains("regular expressions are not"));
     }
 
     #[test]
     fn paths_and_bare_hosts_are_not_origins() {
-        for value in ["https://a.example/app", "app.contoso.com", "https://a.example/?q=1", ","] {
+        for value in [
+            "https://a.example/app",
+            "app.contoso.com",
+            "https://a.example/?q=1",
+            ",",
+        ] {
             assert!(CorsOrigins::parse(value).is_err(), "{value}");
         }
     }

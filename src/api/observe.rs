@@ -127,7 +127,13 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     let method = request.method().clone();
     // A span only when an exporter is on: otherwise this is the one check it costs.
     let span = state.request_tracing.as_deref().map(|tracing| {
-        trace::start(tracing, request.headers(), method_label(&method), route, request.uri().path())
+        trace::start(
+            tracing,
+            request.headers(),
+            method_label(&method),
+            route,
+            request.uri().path(),
+        )
     });
     let (ids, mut response) = match request_id::resolve(request.headers()) {
         Ok(ids) => {

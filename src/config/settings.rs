@@ -6,7 +6,10 @@ use std::{io::IsTerminal, net::SocketAddr};
 use clap::ValueEnum;
 
 use crate::{
-    api::ApiSettings, azure::StartupBlob, init::ModelSettings, model::ScorerSettings,
+    api::ApiSettings,
+    azure::StartupBlob,
+    init::ModelSettings,
+    model::ScorerSettings,
     serve::ConnectionLimits,
     telemetry::{LogSettings, TraceSettings},
 };

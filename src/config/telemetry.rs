@@ -40,7 +40,10 @@ pub(super) fn trace_settings(
                      APPLICATIONINSIGHTS_CONNECTION_STRING)",
                 )
             })?;
-            Some(AppInsights::from_key(key.trim()).map_err(|e| invalid("AML_APP_INSIGHTS_KEY", e.to_string()))?)
+            Some(
+                AppInsights::from_key(key.trim())
+                    .map_err(|e| invalid("AML_APP_INSIGHTS_KEY", e.to_string()))?,
+            )
         }
         (None, false) => None,
     };
@@ -52,12 +55,17 @@ pub(super) fn trace_settings(
             ));
         }
     }
-    let otlp = env("OTEL_EXPORTER_OTLP_ENDPOINT").map(|base| otlp_traces(&base)).transpose()?;
+    let otlp = env("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .map(|base| otlp_traces(&base))
+        .transpose()?;
     Ok(TraceSettings {
         app_insights,
         otlp,
         service_name: env("OTEL_SERVICE_NAME").unwrap_or_else(|| "aml-scorer".to_owned()),
-        log_response: flag(env("APP_INSIGHTS_LOG_RESPONSE_ENABLED"), "APP_INSIGHTS_LOG_RESPONSE_ENABLED")?,
+        log_response: flag(
+            env("APP_INSIGHTS_LOG_RESPONSE_ENABLED"),
+            "APP_INSIGHTS_LOG_RESPONSE_ENABLED",
+        )?,
         ca_file,
     })
 }
@@ -96,8 +104,14 @@ mod tests {
     use super::*;
 
     fn settings(pairs: &[(&str, &str)]) -> Result<TraceSettings, ConfigError> {
-        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        trace_settings(&|name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()), None)
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        trace_settings(
+            &|name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
+            None,
+        )
     }
 
     #[test]
@@ -112,17 +126,23 @@ mod tests {
         let found = settings(&[
             ("AML_APP_INSIGHTS_ENABLED", "true"),
             ("AML_APP_INSIGHTS_KEY", "k"),
-            ("APPLICATIONINSIGHTS_CONNECTION_STRING", "InstrumentationKey=c;IngestionEndpoint=http://127.0.0.1:1/"),
+            (
+                "APPLICATIONINSIGHTS_CONNECTION_STRING",
+                "InstrumentationKey=c;IngestionEndpoint=http://127.0.0.1:1/",
+            ),
         ])
         .unwrap();
         let target = found.app_insights.unwrap();
         assert_eq!(target.chosen_by, "APPLICATIONINSIGHTS_CONNECTION_STRING");
-        assert_eq!(target.ingestion.as_str(), "http://127.0.0.1:1/");
+        assert_eq!(target.ingestion.as_str(), "https://127.0.0.1:1/");
     }
 
     #[test]
     fn the_key_counts_only_when_enabled_and_enabled_needs_a_key() {
-        assert!(settings(&[("AML_APP_INSIGHTS_KEY", "k")]).unwrap().app_insights.is_none());
+        assert!(settings(&[("AML_APP_INSIGHTS_KEY", "k")])
+            .unwrap()
+            .app_insights
+            .is_none());
         let error = settings(&[("AML_APP_INSIGHTS_ENABLED", "True")]).unwrap_err();
         assert_eq!(error.setting, "AML_APP_INSIGHTS_KEY");
         let error = settings(&[("AML_APP_INSIGHTS_ENABLED", "maybe")]).unwrap_err();
@@ -133,15 +153,21 @@ mod tests {
     fn the_otlp_base_gets_the_traces_path() {
         let found = settings(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")]).unwrap();
         assert_eq!(found.otlp.unwrap().as_str(), "http://collector:4318/v1/traces");
-        let error = settings(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")])
-            .unwrap_err();
+        let error = settings(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ])
+        .unwrap_err();
         assert_eq!(error.setting, "OTEL_EXPORTER_OTLP_PROTOCOL");
     }
 
     #[test]
     fn a_bad_connection_string_is_refused_without_quoting_the_key() {
-        let error = settings(&[("APPLICATIONINSIGHTS_CONNECTION_STRING", "InstrumentationKey=s3cret;IngestionEndpoint=nope")])
-            .unwrap_err();
+        let error = settings(&[(
+            "APPLICATIONINSIGHTS_CONNECTION_STRING",
+            "InstrumentationKey=s3cret;IngestionEndpoint=nope",
+        )])
+        .unwrap_err();
         assert_eq!(error.setting, "APPLICATIONINSIGHTS_CONNECTION_STRING");
         assert!(!error.to_string().contains("s3cret"));
     }

@@ -63,7 +63,11 @@ impl RequestTracing {
                 client.clone(),
             )
             .map_err(|e| anyhow::anyhow!("{} cannot be used: {e}", target.chosen_by))?;
-            provider = provider.with_span_processor(batching(export::Counted::new(exporter, "app_insights", metrics.clone())));
+            provider = provider.with_span_processor(batching(export::Counted::new(
+                exporter,
+                "app_insights",
+                metrics.clone(),
+            )));
             tracing::info!(
                 ingestion = %target.ingestion,
                 set_by = target.chosen_by,
@@ -78,7 +82,11 @@ impl RequestTracing {
                 .with_protocol(Protocol::HttpBinary)
                 .with_endpoint(endpoint.as_str())
                 .build()?;
-            provider = provider.with_span_processor(batching(export::Counted::new(exporter, "otlp", metrics.clone())));
+            provider = provider.with_span_processor(batching(export::Counted::new(
+                exporter,
+                "otlp",
+                metrics.clone(),
+            )));
             tracing::info!(endpoint = %endpoint, log_response = settings.log_response, "request telemetry to OTLP/HTTP");
         }
         let provider = provider.build();
@@ -93,7 +101,13 @@ impl RequestTracing {
 
     /// A server span for a request, child of the caller's `traceparent` (and `tracestate`)
     /// when they are valid, else the root of a new trace.
-    pub fn start_span(&self, incoming: &TraceHeaders<'_>, method: &'static str, route: &'static str, path: &str) -> RequestSpan {
+    pub fn start_span(
+        &self,
+        incoming: &TraceHeaders<'_>,
+        method: &'static str,
+        route: &'static str,
+        path: &str,
+    ) -> RequestSpan {
         let parent = self.propagator.extract(incoming);
         let attributes = vec![
             KeyValue::new("http.request.method", method),
@@ -126,7 +140,9 @@ fn batching(exporter: impl opentelemetry_sdk::trace::SpanExporter + 'static) -> 
         .with_max_queue_size(MAX_QUEUED_SPANS)
         .with_scheduled_delay(Duration::from_secs(2))
         .build();
-    BatchSpanProcessor::builder(exporter).with_batch_config(config).build()
+    BatchSpanProcessor::builder(exporter)
+        .with_batch_config(config)
+        .build()
 }
 
 /// The request's W3C trace context headers.
@@ -181,13 +197,19 @@ impl RequestSpan {
         if !span.is_recording() {
             return;
         }
-        span.set_attribute(KeyValue::new("http.response.status_code", i64::from(outcome.status)));
+        span.set_attribute(KeyValue::new(
+            "http.response.status_code",
+            i64::from(outcome.status),
+        ));
         if let Some(id) = outcome.request_id {
             span.set_attribute(KeyValue::new("request_id", id.to_owned()));
         }
         if let Some(body) = outcome.response {
             let cut = &body[..body.len().min(MAX_ATTACHED_RESPONSE)];
-            span.set_attribute(KeyValue::new("response", String::from_utf8_lossy(cut).into_owned()));
+            span.set_attribute(KeyValue::new(
+                "response",
+                String::from_utf8_lossy(cut).into_owned(),
+            ));
         }
         // Server spans fail on 5xx only: a 4xx is the caller's error (OpenTelemetry's HTTP
         // conventions), and Application Insights marks `success` from the status.

@@ -37,7 +37,8 @@ pub async fn finish(
     log_response: bool,
 ) -> Response {
     let status = response.status().as_u16();
-    let scored = matches!(route, routes::SCORING_PATH | routes::V2_INFER_PATH) && (200..300).contains(&status);
+    let scored =
+        matches!(route, routes::SCORING_PATH | routes::V2_INFER_PATH) && (200..300).contains(&status);
     let (mut response, attached) = if log_response && scored {
         let (parts, body) = response.into_parts();
         // Scoring answers are whole in memory already: collecting them copies nothing.
@@ -55,7 +56,10 @@ pub async fn finish(
     if let Ok(value) = HeaderValue::from_str(&span.traceparent()) {
         response.headers_mut().insert(request_id::TRACEPARENT, value);
     }
-    let failure = response.extensions().get::<Failure>().map(|failure| failure.0.as_str());
+    let failure = response
+        .extensions()
+        .get::<Failure>()
+        .map(|failure| failure.0.as_str());
     span.finish(Outcome {
         status,
         request_id,

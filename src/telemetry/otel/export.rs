@@ -31,7 +31,9 @@ pub struct Counted<E> {
 
 impl<E: std::fmt::Debug> std::fmt::Debug for Counted<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Counted").field("exporter", &self.name).finish_non_exhaustive()
+        f.debug_struct("Counted")
+            .field("exporter", &self.name)
+            .finish_non_exhaustive()
     }
 }
 

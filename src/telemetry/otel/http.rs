@@ -42,7 +42,9 @@ impl HttpClient for RuntimeClient {
                 }
                 body.extend_from_slice(&chunk);
             }
-            let mut response = Response::builder().status(answer.status()).body(Bytes::from(body))?;
+            let mut response = Response::builder()
+                .status(answer.status())
+                .body(Bytes::from(body))?;
             *response.headers_mut() = std::mem::take(answer.headers_mut());
             Ok(response)
         };

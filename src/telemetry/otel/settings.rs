@@ -70,10 +70,13 @@ impl AppInsights {
             (None, Some(suffix)) => format!("https://dc.{suffix}/"),
             (None, None) => GLOBAL_INGESTION.to_owned(),
         };
-        let ingestion = Url::parse(&ingestion)
+        let mut ingestion = Url::parse(&ingestion)
             .ok()
             .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
             .ok_or(AppInsightsError::BadEndpoint)?;
+        // The exporter (as Azure Monitor's own SDKs) sends over https whatever the string says:
+        // the payload carries the key. Say so where it is logged.
+        let _ = ingestion.set_scheme("https");
         Ok(AppInsights {
             connection_string: Secret::new(value.to_owned()),
             ingestion,
@@ -106,13 +109,23 @@ mod tests {
             "InstrumentationKey=k-1;IngestionEndpoint=http://127.0.0.1:9/;LiveEndpoint=http://x/",
         )
         .unwrap();
-        assert_eq!(found.ingestion.as_str(), "http://127.0.0.1:9/");
+        assert_eq!(
+            found.ingestion.as_str(),
+            "https://127.0.0.1:9/",
+            "always over TLS"
+        );
     }
 
     #[test]
     fn without_an_endpoint_the_suffix_or_the_global_endpoint_is_used() {
-        let suffixed = AppInsights::from_connection_string("instrumentationkey=k;EndpointSuffix=applicationinsights.azure.cn").unwrap();
-        assert_eq!(suffixed.ingestion.as_str(), "https://dc.applicationinsights.azure.cn/");
+        let suffixed = AppInsights::from_connection_string(
+            "instrumentationkey=k;EndpointSuffix=applicationinsights.azure.cn",
+        )
+        .unwrap();
+        assert_eq!(
+            suffixed.ingestion.as_str(),
+            "https://dc.applicationinsights.azure.cn/"
+        );
         let bare = AppInsights::from_key("00000000-0000-0000-0000-000000000000").unwrap();
         assert_eq!(bare.ingestion.as_str(), GLOBAL_INGESTION);
         assert_eq!(bare.chosen_by, "AML_APP_INSIGHTS_KEY");
@@ -124,8 +137,9 @@ mod tests {
             AppInsights::from_connection_string("IngestionEndpoint=http://a/").unwrap_err(),
             AppInsightsError::NoKey
         );
-        let error = AppInsights::from_connection_string("InstrumentationKey=s3cret;IngestionEndpoint=ftp://a/")
-            .unwrap_err();
+        let error =
+            AppInsights::from_connection_string("InstrumentationKey=s3cret;IngestionEndpoint=ftp://a/")
+                .unwrap_err();
         assert_eq!(error, AppInsightsError::BadEndpoint);
         assert!(!error.to_string().contains("s3cret"));
     }
