@@ -212,7 +212,7 @@ async fn a_5xx_is_an_exception_answers_are_attached_on_request_and_shutdown_flus
 
 // Multi-threaded: the stand-in must keep serving while the test blocks waiting for the exit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_response_logging_on_a_scoring_answer_is_attached_to_its_request() {
+async fn with_response_logging_on_a_scoring_answer_is_attached_and_no_log_level_shows_the_key() {
     let stand_in = StandIn::start_tls().await;
     let mut server = Server::start(
         &["--ca-file", &ca_file(&stand_in)],
@@ -222,6 +222,8 @@ async fn with_response_logging_on_a_scoring_answer_is_attached_to_its_request() 
                 &connection_string(&stand_in),
             ),
             ("APP_INSIGHTS_LOG_RESPONSE_ENABLED", "true"),
+            // Every line the server and its libraries write, for the key check below.
+            ("AZUREML_LOG_LEVEL", "debug"),
         ],
     );
     server.wait_ready(Duration::from_secs(20)).await;
@@ -237,5 +239,10 @@ async fn with_response_logging_on_a_scoring_answer_is_attached_to_its_request() 
     assert_eq!(
         scored["data"]["baseData"]["properties"]["response"],
         answer.body.as_str()
+    );
+    let logs = server.logs();
+    assert!(
+        !logs.contains(KEY),
+        "the instrumentation key was logged at debug:\n{logs}"
     );
 }

@@ -127,3 +127,63 @@ fn grpc_otlp_is_refused_at_start_naming_the_setting() {
     assert_eq!(status.code(), Some(2), "{logs}");
     assert!(logs.contains("OTEL_EXPORTER_OTLP_PROTOCOL"), "{logs}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collector_that_is_down_is_counted_and_logged_while_scoring_goes_on() {
+    // A port nothing listens on: every export is refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let server = Server::start(
+        &[],
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", &format!("http://{closed}"))],
+    );
+    server.wait_ready(Duration::from_secs(20)).await;
+    for _ in 0..20 {
+        let answer = post(&server, sample_request()).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert!(answer.headers.contains_key("traceparent"));
+    }
+    assert!(
+        server.wait_for_log("telemetry export failed", Duration::from_secs(15)),
+        "{}",
+        server.logs()
+    );
+    let metrics = get_text(&server, "/metrics").await;
+    let failed: u64 = metrics
+        .lines()
+        .find(|l| l.starts_with(r#"aml_scorer_telemetry_spans_total{exporter="otlp",outcome="failed"}"#))
+        .unwrap_or_else(|| panic!("no failed count in\n{metrics}"))
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        failed >= 20,
+        "{failed} spans counted as failed, 21 were sent or queued\n{metrics}"
+    );
+    let answer = post(&server, sample_request()).await;
+    assert_eq!(answer.status, 200);
+}
+
+#[tokio::test]
+async fn without_an_exporter_there_is_no_span_and_no_traceparent() {
+    let server = Server::start(&[], &[]);
+    server.wait_ready(Duration::from_secs(20)).await;
+    let answer = client()
+        .post(server.url("/score"))
+        .header("traceparent", format!("00-{CALLER_TRACE}-{CALLER_SPAN}-01"))
+        .body(sample_request())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(!answer.headers().contains_key("traceparent"));
+    assert!(
+        server.logs().contains("request telemetry off"),
+        "{}",
+        server.logs()
+    );
+}
