@@ -61,6 +61,10 @@ impl Application {
             chosen_by = %config.api.inflight.chosen_by,
             "in-flight memory budget"
         );
+        match &config.api.cors {
+            Some(origins) => tracing::info!(%origins, "CORS on"),
+            None => tracing::info!("CORS off (AML_CORS_ORIGINS not set)"),
+        }
         let request_tracing = match RequestTracing::start(&config.traces, &metrics) {
             Ok(request_tracing) => request_tracing.map(Arc::new),
             Err(error) => {

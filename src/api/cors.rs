@@ -82,6 +82,19 @@ impl CorsOrigins {
     }
 }
 
+/// The origins as configured: `*`, or the list, for the start-up line.
+impl std::fmt::Display for CorsOrigins {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CorsOrigins::Any => f.write_str("*"),
+            CorsOrigins::Exact(origins) => {
+                let names: Vec<&str> = origins.iter().filter_map(|o| o.to_str().ok()).collect();
+                f.write_str(&names.join(","))
+            }
+        }
+    }
+}
+
 /// One exact origin, as the browser writes it in `Origin`: `scheme://host[:port]`, lower case,
 /// without a default port or a trailing slash.
 fn exact_origin(value: &str) -> Result<HeaderValue, CorsOriginError> {

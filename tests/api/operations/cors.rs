@@ -111,6 +111,13 @@ async fn a_refused_origin_gets_no_cors_headers_but_its_answer_is_unchanged() {
 #[tokio::test]
 async fn answers_to_an_allowed_origin_carry_it_and_expose_the_request_ids() {
     let server = server_with_origins(ALLOWED).await;
+    let started = server.logs();
+    let line = started
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|line| line["message"] == "CORS on")
+        .unwrap_or_else(|| panic!("no `CORS on` line:\n{started}"));
+    assert_eq!(line["origins"], ALLOWED, "the start line names the origins");
     let (status, headers, body) = simple(&server, Method::POST, "/score", ALLOWED, sample_request()).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(header(&headers, "access-control-allow-origin"), Some(ALLOWED));
@@ -158,6 +165,7 @@ async fn a_star_allows_any_origin_and_a_plain_options_on_score_still_answers_200
 async fn without_origins_no_answer_carries_cors_headers() {
     let server = Server::start(&[], &[]);
     server.wait_ready(Duration::from_secs(20)).await;
+    assert!(server.logs().contains("CORS off"), "{}", server.logs());
     let (_, headers) = preflight(&server, "/score", ALLOWED).await;
     assert_eq!(header(&headers, "access-control-allow-origin"), None);
     let (_, headers, _) = simple(&server, Method::POST, "/score", ALLOWED, sample_request()).await;
