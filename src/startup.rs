@@ -65,14 +65,13 @@ impl Application {
             Some(origins) => tracing::info!(%origins, "CORS on"),
             None => tracing::info!("CORS off (AML_CORS_ORIGINS not set)"),
         }
+        // Its settings were checked with the configuration; what the exporters read themselves
+        // (OTEL_EXPORTER_OTLP_HEADERS, ...) is checked here, and stops the start as any setting.
         let request_tracing = match RequestTracing::start(&config.traces, &metrics) {
             Ok(request_tracing) => request_tracing.map(Arc::new),
             Err(error) => {
-                tracing::error!(
-                    error = format!("{error:#}"),
-                    "request telemetry cannot start; serving without it"
-                );
-                None
+                tracing::error!(error = format!("{error:#}"), "cannot start request telemetry");
+                return Err(InitFailed::Setting);
             }
         };
         let state = api::AppState::new(config.api, &config.model.name, metrics.clone())

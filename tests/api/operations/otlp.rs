@@ -187,3 +187,22 @@ async fn without_an_exporter_there_is_no_span_and_no_traceparent() {
         server.logs()
     );
 }
+
+#[test]
+fn an_otlp_setting_the_exporter_cannot_use_stops_the_start() {
+    // The exporter reads this one itself, once the port is bound; compression is not built in
+    // (spans are small and the collector is usually beside the server).
+    let mut server = Server::start(
+        &[],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+        ],
+    );
+    let status = server
+        .wait_exit(Duration::from_secs(20))
+        .expect("the server stops");
+    let logs = server.logs();
+    assert_eq!(status.code(), Some(2), "{logs}");
+    assert!(logs.contains("cannot start request telemetry"), "{logs}");
+}
