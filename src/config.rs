@@ -7,7 +7,7 @@ use std::{net::SocketAddr, num::NonZeroUsize, time::Duration};
 use azure_core::credentials::Secret;
 
 use crate::{
-    api::{AccessLogSettings, ApiSettings, BodyLimits, InflightLimit},
+    api::{AccessLogSettings, ApiSettings, BodyLimits, CorsOrigins, InflightLimit},
     azure::{IdentityEnv, IdentitySettings, StartupBlob},
     init::{ModelSettings, ModelSource},
     model::{Batching, IntraOpThreads, ScorerSettings},
@@ -20,6 +20,7 @@ mod cli;
 mod model_file;
 mod model_url;
 mod settings;
+mod telemetry;
 #[cfg(test)]
 mod tests;
 
@@ -28,6 +29,7 @@ pub use cli::Cli;
 use model_file::resolve_model_path;
 use model_url::model_blob;
 pub use settings::*;
+pub use telemetry::TELEMETRY_ENVIRONMENT;
 
 /// A setting that cannot be used; the message names it.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +75,8 @@ impl Cli {
         if let Some(path) = &identity.ca_file {
             check_ca_file(path)?;
         }
+        // Azure's and OpenTelemetry's names: environment only.
+        let traces = telemetry::trace_settings(&|name| std::env::var(name).ok(), identity.ca_file.clone())?;
         let source = match set(self.model_url) {
             Some(url) => ModelSource::Blob {
                 blob: model_blob(
@@ -136,8 +140,13 @@ impl Cli {
                     slow: Duration::from_millis(self.slow_request_ms.get()),
                     summary_every: Duration::from_secs(self.log_summary_seconds.get()),
                 },
+                cors: set(self.cors_origins)
+                    .map(|list| CorsOrigins::parse(&list))
+                    .transpose()
+                    .map_err(|e| invalid("--cors-origins (AML_CORS_ORIGINS)", e.to_string()))?,
             },
             startup_blob,
+            traces,
             log: LogSettings {
                 format,
                 filter: log_filter(set(self.log_level).or_else(|| set(self.rust_log)))?,

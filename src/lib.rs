@@ -2,7 +2,8 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 /// HTTP: the router, handlers (`/score`, KServe V2, health, metrics, OpenAPI), the middleware
-/// (request ids, metrics, access log), the in-flight memory budget and the errors clients see.
+/// (request ids, metrics, access log, request spans, CORS), the in-flight memory budget and the
+/// errors clients see.
 pub mod api;
 /// Managed-identity tokens, the model download and the start-up blob read of `init`.
 pub mod azure;
@@ -27,6 +28,6 @@ pub mod serve;
 pub mod shutdown;
 /// Binding, serving and draining: the application as tests and `main` run it.
 pub mod startup;
-/// Logs (JSON or text, access lines buffered off the request path), Prometheus metrics, and the
-/// server's version string.
+/// Logs (JSON or text, access lines buffered off the request path), Prometheus metrics, request
+/// telemetry to Application Insights and OTLP (when configured), and the server's version string.
 pub mod telemetry;

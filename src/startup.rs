@@ -7,7 +7,12 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::{api, config::Config, init, serve, telemetry::Metrics};
+use crate::{
+    api,
+    config::Config,
+    init, serve,
+    telemetry::{Metrics, RequestTracing},
+};
 
 pub use init::InitFailed;
 
@@ -56,7 +61,21 @@ impl Application {
             chosen_by = %config.api.inflight.chosen_by,
             "in-flight memory budget"
         );
-        let state = api::AppState::new(config.api, &config.model.name, metrics.clone());
+        match &config.api.cors {
+            Some(origins) => tracing::info!(%origins, "CORS on"),
+            None => tracing::info!("CORS off (AML_CORS_ORIGINS not set)"),
+        }
+        // Its settings were checked with the configuration; what the exporters read themselves
+        // (OTEL_EXPORTER_OTLP_HEADERS, ...) is checked here, and stops the start as any setting.
+        let request_tracing = match RequestTracing::start(&config.traces, &metrics) {
+            Ok(request_tracing) => request_tracing.map(Arc::new),
+            Err(error) => {
+                tracing::error!(error = format!("{error:#}"), "cannot start request telemetry");
+                return Err(InitFailed::Setting);
+            }
+        };
+        let state = api::AppState::new(config.api, &config.model.name, metrics.clone())
+            .with_request_tracing(request_tracing.clone());
         let readiness = state.readiness.clone();
         let access = state.access.clone();
         let summaries = tokio::spawn(access.clone().report_periodically());
@@ -118,6 +137,10 @@ impl Application {
         // The last, partial window's summary: what was served since the previous line.
         summaries.abort();
         access.summary.report();
+        if let Some(request_tracing) = request_tracing {
+            // Bounded (FLUSH_BOUND); blocking, and the exporters send on this runtime's workers.
+            let _ = tokio::task::spawn_blocking(move || request_tracing.shutdown()).await;
+        }
         stopped
     }
 }

@@ -31,6 +31,7 @@ fn scoring_state(model: &str) -> AppState {
         inflight: InflightLimit::default_for(None),
         score_method: ScoreMethod::Predict,
         access_log: Default::default(),
+        cors: None,
     };
     let state = AppState::new(settings, "fuzz", metrics.clone());
     state.readiness.start_scoring(Scorer::new(

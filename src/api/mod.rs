@@ -2,6 +2,7 @@
 
 mod body;
 mod budget;
+mod cors;
 mod error;
 mod health;
 mod observe;
@@ -20,6 +21,7 @@ use axum::{
 };
 
 pub use body::BodyLimits;
+pub use cors::{CorsOriginError, CorsOrigins};
 pub use error::{ApiError, V2Error};
 pub use observe::{AccessLog, AccessLogSettings, ACCESS_LOG_TARGET};
 pub use routes::*;
@@ -29,7 +31,7 @@ pub use state::{AppState, Readiness};
 /// The router over `state`. Each route is registered here, where it is served; `OPERATIONS`
 /// documents the same operations and a router test keeps the two in step.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route(ROOT_PATH, get(health::root))
         .route(LIVENESS_PATH, get(health::live))
         .route(READINESS_PATH, get(health::ready))
@@ -48,7 +50,14 @@ pub fn router(state: AppState) -> Router {
         .route(V2_MODEL_READY_PATH, get(v2::model_ready))
         .route(V2_INFER_PATH, post(v2::infer))
         .fallback(error::not_found)
-        .method_not_allowed_fallback(error::method_not_allowed)
+        .method_not_allowed_fallback(error::method_not_allowed);
+    // Inside the middleware, so that preflights (which CORS answers itself, on every route) get
+    // request ids and metrics like any other request.
+    let routes = match &state.cors {
+        Some(origins) => routes.layer(origins.layer()),
+        None => routes,
+    };
+    routes
         .layer(middleware::from_fn_with_state(state.clone(), observe::observe))
         .with_state(state)
 }

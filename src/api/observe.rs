@@ -19,6 +19,7 @@ use super::{request_id, routes, AppState};
 
 mod cap;
 mod summary;
+mod trace;
 
 use cap::LineCap;
 pub use summary::AccessSummary;
@@ -124,6 +125,16 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
         .get::<MatchedPath>()
         .map_or(routes::UNMATCHED, |path| routes::static_path(path.as_str()));
     let method = request.method().clone();
+    // A span only when an exporter is on: otherwise this is the one check it costs.
+    let span = state.request_tracing.as_deref().map(|tracing| {
+        trace::start(
+            tracing,
+            request.headers(),
+            method_label(&method),
+            route,
+            request.uri().path(),
+        )
+    });
     let (ids, mut response) = match request_id::resolve(request.headers()) {
         Ok(ids) => {
             let _in_flight = state.metrics.in_flight();
@@ -143,6 +154,11 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
         elapsed,
     };
     log_request(&state.access, &response, &request);
+    if let Some(span) = span {
+        let request_id = ids.as_ref().and_then(|ids| ids.request_id.to_str().ok());
+        let log_response = state.request_tracing.as_ref().is_some_and(|t| t.log_response);
+        response = trace::finish(span, response, request_id, route, log_response).await;
+    }
     let headers = response.headers_mut();
     if let Some(ids) = ids {
         ids.stamp(headers);

@@ -9,6 +9,10 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const MS_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
 const MS_CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
 const SERVER_VERSION_HEADER: HeaderName = HeaderName::from_static("x-ms-server-version");
+/// The W3C trace context header, read and answered when request telemetry is on.
+pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+/// The headers a browser's script may read on a cross-origin answer (CORS).
+pub const EXPOSED_HEADERS: [HeaderName; 4] = [MS_REQUEST_ID, REQUEST_ID, MS_CLIENT_REQUEST_ID, TRACEPARENT];
 /// Longer ids are refused with 431, as the Python server does.
 const MAX_ID_CHARS: usize = 100;
 

@@ -3,7 +3,7 @@
 
 use clap::ValueEnum;
 
-use super::{AccessLogSettings, BodyLimits};
+use super::{AccessLogSettings, BodyLimits, CorsOrigins};
 
 /// Everything the HTTP layer is configured with, one value per concern.
 #[derive(Debug, Clone)]
@@ -13,6 +13,8 @@ pub struct ApiSettings {
     /// What `/score` answers when the request does not say.
     pub score_method: ScoreMethod,
     pub access_log: AccessLogSettings,
+    /// The origins browsers may call from (`AML_CORS_ORIGINS`); `None`: no CORS headers at all.
+    pub cors: Option<CorsOrigins>,
 }
 
 /// What `/score` answers, as scikit-learn names it.

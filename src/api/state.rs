@@ -8,7 +8,7 @@ use std::sync::{
 use super::budget::{InflightBudget, INFLIGHT_WAIT};
 use super::{ApiSettings, ScoreMethod};
 use crate::model::Scorer;
-use crate::telemetry::Metrics;
+use crate::telemetry::{Metrics, RequestTracing};
 
 /// Whether the server may score: the scorer is set once every `init` step is done, `stopping`
 /// once shutdown began.
@@ -66,6 +66,10 @@ pub struct Shared {
     /// What `/score` answers when the request does not say.
     pub score_method: ScoreMethod,
     pub access: Arc<super::AccessLog>,
+    /// Browser origins allowed to call (the router adds the CORS layer when set).
+    pub cors: Option<super::CorsOrigins>,
+    /// Request spans, when a telemetry exporter is on (`None`: no tracing work at all).
+    pub request_tracing: Option<Arc<RequestTracing>>,
 }
 
 impl AppState {
@@ -84,6 +88,16 @@ impl AppState {
             model_name: Arc::from(model_name),
             score_method: settings.score_method,
             access: Arc::new(super::AccessLog::new(settings.access_log)),
+            cors: settings.cors,
+            request_tracing: None,
         }))
+    }
+
+    /// The same state with request spans. Called once, before the state is shared.
+    pub fn with_request_tracing(mut self, request_tracing: Option<Arc<RequestTracing>>) -> Self {
+        Arc::get_mut(&mut self.0)
+            .expect("request tracing is set before the state is shared")
+            .request_tracing = request_tracing;
+        self
     }
 }

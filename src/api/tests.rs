@@ -77,6 +77,7 @@ fn state(ready: bool) -> AppState {
         inflight: InflightLimit::default_for(None),
         score_method: ScoreMethod::Predict,
         access_log: Default::default(),
+        cors: None,
     };
     let state = AppState::new(settings, "fake", metrics.clone());
     if ready {

@@ -186,6 +186,11 @@ pub struct Cli {
     #[arg(long, env = "AML_SCORER_LOG_SUMMARY_SECONDS", default_value = "60")]
     pub log_summary_seconds: NonZeroU64,
 
+    /// Origins a browser may call from, comma-separated and exact (`https://app.contoso.com`),
+    /// or `*` for any (default: none, no CORS headers).
+    #[arg(long, env = "AML_CORS_ORIGINS")]
+    pub cors_origins: Option<String>,
+
     /// Instead of serving, check a server already running on `--port` (for `HEALTHCHECK`):
     /// exit 0 when its readiness route answers 200, else 1.
     #[arg(long)]

@@ -6,8 +6,12 @@ use std::{io::IsTerminal, net::SocketAddr};
 use clap::ValueEnum;
 
 use crate::{
-    api::ApiSettings, azure::StartupBlob, init::ModelSettings, model::ScorerSettings,
-    serve::ConnectionLimits, telemetry::LogSettings,
+    api::ApiSettings,
+    azure::StartupBlob,
+    init::ModelSettings,
+    model::ScorerSettings,
+    serve::ConnectionLimits,
+    telemetry::{LogSettings, TraceSettings},
 };
 
 /// The validated configuration.
@@ -20,6 +24,8 @@ pub struct Config {
     pub api: ApiSettings,
     /// `None` when `STORAGE_ACCOUNT_NAME`, `STORAGE_CONTAINER_NAME` and `FILE_NAME` are not set.
     pub startup_blob: Option<StartupBlob>,
+    /// Request telemetry's exporters (none: no spans at all).
+    pub traces: TraceSettings,
     pub log: LogSettings,
 }
 

@@ -19,6 +19,7 @@ pub const ROWS_SCORED: &str = "aml_scorer_rows_scored";
 pub const BATCH_ROWS: &str = "aml_scorer_batch_rows";
 pub const INIT_STEP_DURATION: &str = "aml_scorer_init_step_duration_seconds";
 pub const MODEL_LOAD_DURATION: &str = "aml_scorer_model_load_duration_seconds";
+pub const TELEMETRY_SPANS: &str = "aml_scorer_telemetry_spans";
 
 /// Latency buckets from 50 us to 10 s: scoring a small batch takes microseconds.
 const LATENCY_BUCKETS: [f64; 16] = [
@@ -38,6 +39,12 @@ struct RouteLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ExportLabels {
+    exporter: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StepLabels {
     step: String,
 }
@@ -53,6 +60,7 @@ pub struct Metrics {
     batch_rows: Histogram,
     init_steps: Family<StepLabels, Gauge<f64, AtomicU64>>,
     model_load: Gauge<f64, AtomicU64>,
+    telemetry_spans: Family<ExportLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -70,6 +78,7 @@ impl Default for Metrics {
             )),
             init_steps: Family::default(),
             model_load: Gauge::default(),
+            telemetry_spans: Family::default(),
         };
         metrics.described()
     }
@@ -113,6 +122,11 @@ impl Metrics {
             MODEL_LOAD_DURATION,
             "Time to load, optimise and warm up the model",
             self.model_load.clone(),
+        );
+        r.register(
+            TELEMETRY_SPANS,
+            "Request spans sent to each telemetry exporter, by outcome (exported, failed)",
+            self.telemetry_spans.clone(),
         );
         self
     }
@@ -164,6 +178,14 @@ impl Metrics {
         if step == "model" {
             self.model_load.set(duration.as_secs_f64());
         }
+    }
+
+    /// A batch of `spans` request spans that `exporter` sent (`exported`) or could not send
+    /// (`failed`).
+    pub fn telemetry_export(&self, exporter: &'static str, outcome: &'static str, spans: usize) {
+        self.telemetry_spans
+            .get_or_create(&ExportLabels { exporter, outcome })
+            .inc_by(spans as u64);
     }
 
     /// The Prometheus (OpenMetrics) text exposition.

@@ -1,13 +1,19 @@
 //! Logs and metrics. Logging: JSON lines (for Azure ML's log collection) or text, filtered by the
 //! configured level, with one target's lines (the access log) buffered off the request path.
+//! Request telemetry (OpenTelemetry spans to Application Insights or OTLP) when configured.
 
 mod metrics;
+mod otel;
 mod writer;
 
 use clap::ValueEnum;
 use tracing_subscriber::{fmt, EnvFilter};
 
 pub use metrics::*;
+pub use otel::{
+    AppInsights, AppInsightsError, Outcome, RequestSpan, RequestTracing, TraceHeaders, TraceSettings,
+    MAX_ATTACHED_RESPONSE,
+};
 pub use writer::flush;
 
 /// How log lines are written.

@@ -11,6 +11,7 @@ mod http_fuzz;
 mod identity;
 mod init;
 mod lifecycle;
+mod operations;
 mod pipelines;
 mod protocols;
 mod readme;

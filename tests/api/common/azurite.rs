@@ -140,7 +140,7 @@ fn free_port() -> u16 {
 
 /// A test CA and a leaf certificate for 127.0.0.1 signed by it (rustls refuses a self-signed
 /// certificate used as its own CA).
-fn make_certificates(dir: &Path) -> PathBuf {
+pub fn make_certificates(dir: &Path) -> PathBuf {
     let ext = dir.join("leaf.ext");
     let mut file = std::fs::File::create(&ext).unwrap();
     writeln!(

@@ -7,7 +7,6 @@ mod http;
 mod python;
 
 pub use http::*;
-#[allow(unused_imports)] // used once the client tests land
 pub use python::run_client;
 
 use std::{
@@ -20,13 +19,15 @@ use std::{
 };
 
 /// Every environment variable the server reads, from clap's own argument list (so the list cannot
-/// drift): the host environment may carry any of them, and they would change what a test runs.
+/// drift) and the config module's environment-only names: the host environment may carry any of them, and they would change what a test runs.
 fn server_settings() -> Vec<String> {
     use clap::CommandFactory;
     aml_scorer::config::Cli::command()
         .get_arguments()
         .filter_map(|arg| arg.get_env())
         .map(|name| name.to_string_lossy().into_owned())
+        // Azure's and OpenTelemetry's names, read from the environment only.
+        .chain(aml_scorer::config::TELEMETRY_ENVIRONMENT.map(str::to_owned))
         .collect()
 }
 
