@@ -2,6 +2,7 @@
 
 mod body;
 mod budget;
+mod compression;
 mod error;
 mod health;
 mod observe;
