@@ -18,4 +18,5 @@ mod scoring;
 mod tabular;
 mod tensors;
 mod text;
+mod v2_binary;
 mod zoo;
