@@ -162,7 +162,10 @@ async fn binary_and_mixed_requests_answer_the_json_answer_bit_for_bit() {
         let mut expected = flat(&expected["data"]);
         if output["datatype"] == "FP16" {
             // JSON carries FP16 as the f32 it widens to, written as the shortest f32.
-            expected = expected.iter().map(|v| json!(v.as_f64().unwrap() as f32)).collect();
+            expected = expected
+                .iter()
+                .map(|v| json!(v.as_f64().unwrap() as f32))
+                .collect();
         }
         let decoded: Vec<Value> = match output["datatype"].as_str().unwrap() {
             "FP64" => mine
