@@ -596,3 +596,53 @@ async fn the_kserve_rest_client_sends_and_reads_binary_tensors() {
         &["errors", "sklearn_regression_model"],
     );
 }
+
+/// The ```python blocks of `doc`, each with what it prints: the comment after its `print(...)`,
+/// on the same line or on the `# ` lines under it.
+fn python_examples(doc: &str) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(repo_path(doc)).unwrap();
+    let mut examples = Vec::new();
+    for block in text.split("```python\n").skip(1) {
+        let block = block.split("```").next().unwrap();
+        let mut code = Vec::new();
+        let mut printed = Vec::new();
+        for line in block.lines() {
+            match line.strip_prefix("# ") {
+                Some(output) => printed.push(output.to_owned()),
+                None => {
+                    // A comment after a `print(...)` on its line is what it prints.
+                    if let Some((_, output)) = line.split_once(")  ").filter(|_| line.starts_with("print(")) {
+                        printed.push(output.trim_start().trim_start_matches("# ").to_owned());
+                    }
+                    code.push(line.to_owned());
+                }
+            }
+        }
+        examples.push((code.join("\n"), printed.join("\n")));
+    }
+    examples
+}
+
+#[tokio::test]
+async fn the_documented_tritonclient_calls_print_what_their_comments_say() {
+    let server = Server::start(&[], &[]);
+    server.wait_ready(Duration::from_secs(20)).await;
+    for doc in ["README.md", "docs/http.md"] {
+        let examples = python_examples(doc);
+        assert!(!examples.is_empty(), "{doc} shows a tritonclient call");
+        for (code, printed) in examples {
+            let code = code.replace("localhost:5001", &server.addr.to_string());
+            let output = std::process::Command::new(repo_path("target/yaml-venv/bin/python"))
+                .args(["-c", &code])
+                .output()
+                .expect("the test venv's Python runs");
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert!(
+                output.status.success(),
+                "{doc}:\n{code}\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert_eq!(stdout.trim(), printed, "{doc}:\n{code}");
+        }
+    }
+}
