@@ -113,7 +113,11 @@ impl Inflater {
     /// Inflates up to `chunk` more bytes: true once the stream has ended; 413 past the limit.
     fn step(&mut self, chunk: usize) -> Result<bool, ApiError> {
         // One byte past the limit tells a body over it from one exactly at it.
-        let room = (self.limit + 1).saturating_sub(self.out.len()).min(chunk);
+        let room = self
+            .limit
+            .saturating_add(1)
+            .saturating_sub(self.out.len())
+            .min(chunk);
         self.out.reserve_exact(room);
         let read = (&mut self.decoder)
             .take(room as u64)
