@@ -25,7 +25,7 @@ use crate::model::{
     Batch, Codec, ElementType, InputError, ModelSpec, Predictions, Predictor, Scorer, TensorSpec,
 };
 use binary::{binary_output, AnswerTensor, Framed, TensorParameters};
-use tensor::{output_tensor, to_batch, RequestTensor, TensorData};
+use tensor::{output_tensor, to_batch, RequestTensor};
 
 /// The protocol's datatype name for an element type.
 pub(crate) fn datatype(element: ElementType) -> &'static str {
@@ -204,20 +204,16 @@ impl Codec for InferCodec {
         let spec = model.spec();
         self.outputs = Self::outputs(&request, spec)?;
         self.id = request.id.clone();
-        let sections = binary::sections(&request.inputs, binary)?;
+        let data = binary::tensor_data(&request.inputs, binary)?;
         let inputs = request
             .inputs
             .iter()
-            .zip(sections)
-            .map(|(input, section)| RequestTensor {
+            .zip(data)
+            .map(|(input, data)| RequestTensor {
                 name: &input.name,
                 datatype: &input.datatype,
                 shape: &input.shape,
-                data: match (section, &input.data) {
-                    (Some(bytes), _) => TensorData::Raw(bytes),
-                    (None, Some(leaves)) => TensorData::Json(&leaves.0),
-                    (None, None) => unreachable!("sections gives every input without data its bytes"),
-                },
+                data,
             })
             .collect();
         to_batch(inputs, spec)
@@ -225,16 +221,16 @@ impl Codec for InferCodec {
 
     fn encode(self, predictions: Predictions, model: &dyn Predictor) -> Result<Framed, ApiError> {
         let spec = model.spec();
+        let (rows, batched) = (predictions.rows, spec.is_batched());
         let outputs = self
             .outputs
             .iter()
             .map(|&(index, binary)| {
-                let (spec, output) = (&spec.outputs[index], &predictions.outputs[index]);
-                let batched = model.spec().is_batched();
+                let (tensor, output) = (&spec.outputs[index], &predictions.outputs[index]);
                 Ok(if binary {
-                    AnswerTensor::Binary(binary_output(spec, output, predictions.rows, batched))
+                    AnswerTensor::Binary(binary_output(tensor, output, rows, batched))
                 } else {
-                    AnswerTensor::Json(output_tensor(spec, output, predictions.rows, batched)?)
+                    AnswerTensor::Json(output_tensor(tensor, output, rows, batched)?)
                 })
             })
             .collect::<Result<Vec<_>, ApiError>>()?;

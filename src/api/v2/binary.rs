@@ -7,7 +7,7 @@
 use axum::http::{HeaderMap, HeaderName};
 use serde::{Deserialize, Serialize};
 
-use super::tensor::{output_shape, OutputTensor};
+use super::tensor::{output_shape, OutputTensor, TensorData};
 use super::{datatype, InferInput};
 use crate::api::ApiError;
 use crate::model::{raw_len, write_raw, Output, TensorSpec, Values};
@@ -70,18 +70,18 @@ pub(in crate::api) fn split(body: &[u8], header_length: Option<usize>) -> Result
     Ok(body.split_at(length))
 }
 
-/// Each input's binary bytes (`None` for an input with JSON `data`), cut from `binary` in the
-/// order of the inputs; the sizes must add up to exactly the binary data there is.
-pub(in crate::api) fn sections<'a>(
-    inputs: &[InferInput],
+/// Each input's data: its JSON `data`, or its bytes cut from `binary` in the order of the inputs;
+/// the sizes must add up to exactly the binary data there is.
+pub(in crate::api) fn tensor_data<'a>(
+    inputs: &'a [InferInput],
     binary: &'a [u8],
-) -> Result<Vec<Option<&'a [u8]>>, ApiError> {
+) -> Result<Vec<TensorData<'a>>, ApiError> {
     let mut rest = binary;
-    let mut sections = Vec::with_capacity(inputs.len());
+    let mut data = Vec::with_capacity(inputs.len());
     for input in inputs {
         let name = &input.name;
         let size = input.parameters.as_ref().and_then(|p| p.binary_data_size);
-        let section = match (size, &input.data) {
+        data.push(match (size, &input.data) {
             (Some(_), Some(_)) => {
                 return Err(bad(format!(
                     "input {name:?} has both data and parameters.binary_data_size; send one"
@@ -92,7 +92,7 @@ pub(in crate::api) fn sections<'a>(
                     "input {name:?} has neither data nor parameters.binary_data_size"
                 )))
             }
-            (None, Some(_)) => None,
+            (None, Some(leaves)) => TensorData::Json(&leaves.0),
             (Some(size), None) => {
                 let offset = binary.len() - rest.len();
                 let Some(section) = usize::try_from(size).ok().and_then(|size| rest.get(..size)) else {
@@ -103,10 +103,9 @@ pub(in crate::api) fn sections<'a>(
                     )));
                 };
                 rest = &rest[section.len()..];
-                Some(section)
+                TensorData::Raw(section)
             }
-        };
-        sections.push(section);
+        });
     }
     if !rest.is_empty() {
         return Err(bad(format!(
@@ -116,7 +115,7 @@ pub(in crate::api) fn sections<'a>(
             binary.len() - rest.len()
         )));
     }
-    Ok(sections)
+    Ok(data)
 }
 
 /// One output of an answer: its values as JSON `data`, or as raw bytes after the JSON header.
