@@ -3,6 +3,7 @@
 inputs, outputs asked for in binary, and its httpx transport asking for gzip answers.
 
     kserve_rest.py http://HOST:PORT tensors FIXTURE.json   every case of a tests/fixtures/tensors fixture
+    kserve_rest.py http://HOST:PORT tabular FIXTURE.json   the rows of a tests/fixtures/tabular fixture
     kserve_rest.py http://HOST:PORT errors MODEL           refusals surface as httpx.HTTPStatusError
 
 Binary answers must equal the JSON answers exactly, and those onnxruntime's within 1e-5. Exits
@@ -26,6 +27,13 @@ def as_array(datatype, data):
     return np.array(data, dtype=to_np_dtype(datatype))
 
 
+def comparable(array):
+    """Strings as str whichever way they came (JSON gives str, binary gives bytes)."""
+    if array.dtype == np.object_:
+        return np.vectorize(lambda s: s.decode() if isinstance(s, bytes) else s, otypes=[object])(array)
+    return array
+
+
 async def call(client, url, model, tensors, binary_inputs, binary_outputs, outputs):
     inputs = []
     for name, (datatype, array) in tensors.items():
@@ -39,7 +47,35 @@ async def call(client, url, model, tensors, binary_inputs, binary_outputs, outpu
     )
     framed = "inference-header-content-length" in headers
     assert framed == binary_outputs, f"binary_outputs={binary_outputs} but headers {headers}"
-    return {output.name: (output.datatype, output.as_numpy()) for output in response.outputs}
+    return {output.name: (output.datatype, comparable(output.as_numpy())) for output in response.outputs}
+
+
+async def check_every_way(client, url, model, tensors, expected):
+    """JSON and binary inputs, JSON and binary outputs: the same answer, and onnxruntime's."""
+    outputs = list(expected)
+    # The SDK refuses FP16 as JSON: those inputs go in binary whatever the call.
+    half = {n for n, (datatype, _) in tensors.items() if datatype == "FP16"}
+    reference = await call(client, url, model, tensors, half, False, outputs)
+    for name, (datatype, want) in expected.items():
+        got_type, got = reference[name]
+        assert got_type == datatype, f"{name}: {got_type} vs {datatype}"
+        assert got.shape == want.shape, f"{name}: {got.shape} vs {want.shape}"
+        if np.issubdtype(want.dtype, np.floating):
+            assert np.allclose(got, want, rtol=1e-5, atol=1e-5), f"{name}: {got} vs {want}"
+        else:
+            assert np.array_equal(got, want), f"{name}: {got} vs {want}"
+    for binary_inputs in [set(tensors), half]:
+        answer = await call(client, url, model, tensors, binary_inputs, True, outputs)
+        for name, (datatype, want) in reference.items():
+            got_type, got = answer[name]
+            assert (got_type, got.dtype, got.shape) == (datatype, want.dtype, want.shape), (
+                f"{name}: {got_type} {got.dtype} {got.shape} vs {datatype} {want.dtype} {want.shape}"
+            )
+            if got.dtype == np.object_:
+                assert np.array_equal(got, want), f"{name}: {got} vs {want}"
+            else:
+                assert got.tobytes() == want.tobytes(), f"{name}: {got} vs {want}"
+    return 3
 
 
 async def tensors_mode(client, url, fixture_path):
@@ -48,30 +84,30 @@ async def tensors_mode(client, url, fixture_path):
     calls = 0
     for case in fixture["cases"]:
         tensors = {n: (t["datatype"], as_array(t["datatype"], t["data"])) for n, t in case["inputs"].items()}
-        outputs = list(case["outputs"])
-        # The SDK refuses FP16 as JSON: those inputs go in binary whatever the call.
-        half = {n for n, (datatype, _) in tensors.items() if datatype == "FP16"}
-        reference = await call(client, url, model, tensors, half, False, outputs)
-        for name, tensor in case["outputs"].items():
-            datatype, got = reference[name]
-            want = as_array(tensor["datatype"], tensor["data"])
-            assert datatype == tensor["datatype"], f"{name}: {datatype}"
-            assert got.shape == want.shape, f"{name}: {got.shape} vs {want.shape}"
-            if np.issubdtype(want.dtype, np.floating):
-                assert np.allclose(got, want, rtol=1e-5, atol=1e-5), f"{name}: {got} vs {want}"
-            else:
-                assert np.array_equal(got, want), f"{name}: {got} vs {want}"
-        for binary_inputs in [set(tensors), half]:
-            answer = await call(client, url, model, tensors, binary_inputs, True, outputs)
-            calls += 1
-            for name, (datatype, want) in reference.items():
-                got_type, got = answer[name]
-                assert (got_type, got.dtype, got.shape) == (datatype, want.dtype, want.shape), (
-                    f"{name}: {got_type} {got.dtype} {got.shape} vs {datatype} {want.dtype} {want.shape}"
-                )
-                assert got.tobytes() == want.tobytes(), f"{name}: {got} vs {want}"
-        calls += 1
+        expected = {n: (t["datatype"], as_array(t["datatype"], t["data"])) for n, t in case["outputs"].items()}
+        calls += await check_every_way(client, url, model, tensors, expected)
     print(f"{model}: {len(fixture['cases'])} cases, {calls} calls")
+
+
+async def tabular_mode(client, url, fixture_path):
+    """One input per column (FP32, INT64, BYTES, BOOL), or one matrix; every output."""
+    fixture = json.load(open(fixture_path))
+    model = fixture_path.rsplit("/", 1)[-1].removesuffix(".json")
+    metadata = httpx.get(f"{url}/v2/models/{model}").json()
+    rows = fixture["rows"]
+    tensors = {}
+    for index, spec in enumerate(metadata["inputs"]):
+        data = rows if len(metadata["inputs"]) == 1 else [[row[index]] for row in rows]
+        array = as_array(spec["datatype"], data)
+        if spec["datatype"] == "BYTES":
+            array = np.vectorize(str.encode, otypes=[object])(array)
+        tensors[spec["name"]] = (spec["datatype"], array.reshape(-1) if len(spec["shape"]) == 1 else array)
+    expected = {}
+    for spec in metadata["outputs"]:
+        shape = [len(rows)] + spec["shape"][1:]
+        expected[spec["name"]] = (spec["datatype"], as_array(spec["datatype"], fixture["outputs"][spec["name"]]).reshape(shape))
+    calls = await check_every_way(client, url, model, tensors, expected)
+    print(f"{model}: {len(rows)} rows, {calls} calls")
 
 
 async def errors_mode(client, url, model):
@@ -93,7 +129,7 @@ async def errors_mode(client, url, model):
 async def main():
     url, mode, arg = sys.argv[1:4]
     client = InferenceRESTClient(RESTConfig(protocol="v2", retries=0))
-    await {"tensors": tensors_mode, "errors": errors_mode}[mode](client, url, arg)
+    await {"tensors": tensors_mode, "tabular": tabular_mode, "errors": errors_mode}[mode](client, url, arg)
 
 
 if __name__ == "__main__":

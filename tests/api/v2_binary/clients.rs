@@ -57,7 +57,7 @@ async fn tritonclient_gets_our_messages_as_exceptions_and_large_answers_in_every
 }
 
 #[tokio::test]
-async fn the_kserve_rest_client_sends_and_reads_binary_tensors() {
+async fn the_kserve_rest_client_sends_and_reads_binary_tensors_strings_included() {
     for name in ["fp16_uint8", "fp64_int32_bool"] {
         let (server, _) = serve_fixture(TENSORS, name).await;
         let fixture = repo_path(&format!("{TENSORS}/{name}.json"));
@@ -67,6 +67,16 @@ async fn the_kserve_rest_client_sends_and_reads_binary_tensors() {
             &["tensors", fixture.to_str().unwrap()],
         );
         assert!(out.contains(&format!("{name}: 2 cases")), "{out}");
+    }
+    for name in ["string_classifier", "columns_regressor"] {
+        let (server, _) = serve_fixture(TABULAR, name).await;
+        let fixture = repo_path(&format!("{TABULAR}/{name}.json"));
+        let out = python_client(
+            "kserve_rest.py",
+            server.url(""),
+            &["tabular", fixture.to_str().unwrap()],
+        );
+        assert!(out.contains(&format!("{name}: ")), "{out}");
     }
     let server = Server::start(&[], &[]);
     server.wait_ready(Duration::from_secs(20)).await;
