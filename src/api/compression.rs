@@ -118,7 +118,16 @@ impl Inflater {
             .saturating_add(1)
             .saturating_sub(self.out.len())
             .min(chunk);
-        self.out.reserve_exact(room);
+        // Capacity doubles (as `reserve` would), never past the limit: growing by one chunk at a
+        // time would copy the body once per chunk.
+        if self.out.capacity() - self.out.len() < room {
+            let target = self
+                .out
+                .capacity()
+                .saturating_mul(2)
+                .clamp(self.out.len() + room, self.limit.saturating_add(1));
+            self.out.reserve_exact(target - self.out.len());
+        }
         let read = (&mut self.decoder)
             .take(room as u64)
             .read_to_end(&mut self.out)
