@@ -146,7 +146,10 @@ impl Inflater {
 
 /// A zlib stream starts with a header whose two bytes are a multiple of 31 (RFC 1950), method 8.
 fn is_zlib(bytes: &[u8]) -> bool {
-    matches!(bytes, [cmf, flg, ..] if cmf & 0x0f == 8 && cmf >> 4 <= 7 && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0)
+    let [cmf, flg, ..] = *bytes else {
+        return false;
+    };
+    cmf & 0x0f == 8 && cmf >> 4 <= 7 && (u16::from(cmf) << 8 | u16::from(flg)) % 31 == 0
 }
 
 /// Inflates `compressed`, charging `charge` for each chunk before it is inflated: 413 once the

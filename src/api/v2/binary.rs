@@ -98,7 +98,8 @@ pub(in crate::api) fn tensor_data<'a>(
                 let Some(section) = usize::try_from(size).ok().and_then(|size| rest.get(..size)) else {
                     return Err(bad(format!(
                         "input {name:?} has binary_data_size {size} at byte {offset} of the binary data, \
-                         past its end: the body has {} bytes after the JSON header (Inference-Header-Content-Length)",
+                         past its end: the body has {} bytes after the JSON header \
+                         (Inference-Header-Content-Length)",
                         binary.len()
                     )));
                 };
