@@ -253,8 +253,8 @@ pub(super) async fn compress_answer(
     Ok(Response::from_parts(parts, Body::from(compressed)))
 }
 
-/// `bytes` compressed at the fastest level: tensors and JSON numbers compress about as well at
-/// level 1 as at 6 (their entropy is in the digits), for a fraction of the time.
+/// `bytes` compressed at the fastest level: on the 228,000-row answer (zlib, measured once), level
+/// 1 took a fifth of level 6's time for output 25 % larger as JSON, 10 % larger as FP64 bytes.
 fn deflate(encoding: Encoding, bytes: &[u8]) -> Vec<u8> {
     let out = Vec::with_capacity(bytes.len() / 2);
     let written = match encoding {
