@@ -11,6 +11,9 @@ use crate::{api, config::Config, init, serve, telemetry::Metrics};
 
 pub use init::InitFailed;
 
+/// How long the shutdown waits for collected payloads still queued to be sent.
+const COLLECTION_FLUSH_BOUND: Duration = Duration::from_secs(5);
+
 /// A bound, not yet serving, application.
 pub struct Application {
     listener: TcpListener,
@@ -56,6 +59,7 @@ impl Application {
             chosen_by = %config.api.inflight.chosen_by,
             "in-flight memory budget"
         );
+        let collector = crate::collect::Collector::start(config.collect.clone(), metrics.clone());
         let state = api::AppState::new(config.api, &config.model.name, metrics.clone());
         let readiness = state.readiness.clone();
         let access = state.access.clone();
@@ -81,7 +85,8 @@ impl Application {
             }
         };
         let init = async {
-            let ready = |scorer| readiness.start_scoring(scorer);
+            let sink = collector.clone().map(|c| c as Arc<dyn crate::model::Collect>);
+            let ready = |scorer: crate::model::Scorer| readiness.start_scoring(scorer.with_collection(sink));
             match init::run(
                 &config.model,
                 config.scoring,
@@ -118,6 +123,9 @@ impl Application {
         // The last, partial window's summary: what was served since the previous line.
         summaries.abort();
         access.summary.report();
+        if let Some(collector) = collector {
+            collector.flush(COLLECTION_FLUSH_BOUND).await;
+        }
         stopped
     }
 }

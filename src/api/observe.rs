@@ -117,7 +117,7 @@ macro_rules! access_line {
     };
 }
 
-pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn observe(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = request
         .extensions()
@@ -126,6 +126,9 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     let method = request.method().clone();
     let (ids, mut response) = match request_id::resolve(request.headers()) {
         Ok(ids) => {
+            // Handlers pass it to the scorer: data collection joins inputs and outputs by it.
+            let id = request_id::RequestId(ids.request_id.clone());
+            request.extensions_mut().insert(id);
             let _in_flight = state.metrics.in_flight();
             (Some(ids), next.run(request).await)
         }

@@ -17,6 +17,7 @@ use super::{
     budget::Charged,
     error::V2Error,
     observe::ScoredRows,
+    request_id::RequestId,
     ApiError, AppState,
 };
 
@@ -204,6 +205,7 @@ impl Codec for InferCodec {
 pub async fn infer(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    id: RequestId,
     request: axum::extract::Request,
 ) -> Result<Response, V2Error> {
     let scorer = model(&state, &name)?;
@@ -222,7 +224,7 @@ pub async fn infer(
         charge,
         budget: state.budget.clone(),
     };
-    let scored = scorer.score(bytes, codec).await?;
+    let scored = scorer.score_as(id.as_str(), bytes, codec).await?;
     let content_type = [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))];
     let mut response = (content_type, scored.answer).into_response();
     response.extensions_mut().insert(ScoredRows(scored.rows));

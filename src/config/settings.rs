@@ -6,8 +6,8 @@ use std::{io::IsTerminal, net::SocketAddr};
 use clap::ValueEnum;
 
 use crate::{
-    api::ApiSettings, azure::StartupBlob, init::ModelSettings, model::ScorerSettings,
-    serve::ConnectionLimits, telemetry::LogSettings,
+    api::ApiSettings, azure::StartupBlob, collect::CollectSettings, init::ModelSettings,
+    model::ScorerSettings, serve::ConnectionLimits, telemetry::LogSettings,
 };
 
 /// The validated configuration.
@@ -20,6 +20,8 @@ pub struct Config {
     pub api: ApiSettings,
     /// `None` when `STORAGE_ACCOUNT_NAME`, `STORAGE_CONTAINER_NAME` and `FILE_NAME` are not set.
     pub startup_blob: Option<StartupBlob>,
+    /// Model data collection (`AZUREML_MDC_*`, environment only).
+    pub collect: CollectSettings,
     pub log: LogSettings,
 }
 

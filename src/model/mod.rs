@@ -18,7 +18,9 @@ pub use element::{Element, ElementType, Values};
 pub use input::{parse_request, parse_scoring_request, Envelope, InputError, ScoringRequest};
 pub use onnx::{ModelLoadError, OnnxModel};
 pub use output::{write_output, write_predictions, OutputError};
-pub use scorer::{Batching, Codec, ScoreError, Scored, Scorer, ScorerSettings};
+pub use scorer::{
+    Answered, Batching, Codec, Collect, Draw, Enqueue, ScoreError, Scored, Scorer, ScorerSettings,
+};
 pub use spec::{BatchRule, ModelSpec, TensorSpec};
 pub use threads::{IntraOpThreads, RunThreads};
 

@@ -3,7 +3,7 @@
 
 use crate::api::ApiError;
 use crate::api::ScoreMethod as Method;
-use crate::model::{write_output, Envelope, ModelSpec, Predictions};
+use crate::model::{write_output, Answered, Envelope, ModelSpec, Predictions};
 
 /// A method named by the query string or AutoML's `GlobalParameters`.
 pub fn method(name: &str) -> Result<Method, ApiError> {
@@ -56,6 +56,16 @@ impl Selection {
                         .to_owned(),
                 )
             }),
+        }
+    }
+
+    /// What the answer holds, for data collection: `predict_proba`'s one output is a
+    /// classifier's probabilities.
+    pub fn answered(&self, method: Method) -> Answered {
+        match (self, method) {
+            (Selection::One(index), Method::PredictProba) => Answered::Probabilities(*index),
+            (Selection::One(index), Method::Predict) => Answered::Outputs(vec![*index]),
+            (Selection::Named(indices), _) => Answered::Outputs(indices.clone()),
         }
     }
 
