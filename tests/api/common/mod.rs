@@ -7,7 +7,6 @@ mod http;
 mod python;
 
 pub use http::*;
-#[allow(unused_imports)] // used once the client tests land
 pub use python::run_client;
 
 use std::{
