@@ -5,6 +5,7 @@
 //! values and a non-blocking enqueue; the JSON is written and sent by one sender task, and a
 //! full queue or a sidecar that is down drops payloads (counted, logged at most once a minute).
 
+mod drops;
 mod records;
 mod sender;
 mod settings;
@@ -25,8 +26,9 @@ pub use settings::{
 
 use crate::model::{Answered, Batch, Collect, Draw, Enqueue, ModelSpec, Predictions};
 use crate::telemetry::Metrics;
+use drops::{DropReason, Drops, Pending};
+use sender::Sender;
 pub use sender::CAPTURE_LOG_TARGET;
-use sender::{DropReason, Drops, Pending, Sender};
 
 /// Copied values waiting in the queue, at most: a burst of large requests drops payloads
 /// rather than holding their tensors twice.

@@ -1,11 +1,11 @@
 //! The sender task: takes captures off the queue, writes their records and posts them to the
 //! sidecar (`POST http://{host}:{port}/modeldata/log` with the library's headers), retrying
-//! with backoff; or, with local capture, writes them as log lines. Drops are counted by reason
-//! and logged at most once a minute.
+//! with backoff; or, with local capture, writes them as log lines. What is not delivered is
+//! counted in `drops`.
 
 use std::sync::{
-    atomic::{AtomicU64, AtomicUsize, Ordering},
-    Arc, Mutex,
+    atomic::{AtomicUsize, Ordering},
+    Arc,
 };
 use std::time::{Duration, Instant};
 
@@ -14,9 +14,12 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use tokio::{sync::mpsc, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
+use super::drops::{DropReason, Drops, Pending};
 use super::{Capture, CollectSettings, Collection};
 use crate::telemetry::{Metrics, SERVER_VERSION};
 
+/// Payloads being posted at once, at most.
+const MAX_IN_FLIGHT: usize = 4;
 /// Tries per payload: the first and two retries.
 const ATTEMPTS: u32 = 3;
 /// The first retry's wait; each next one doubles it (with jitter).
@@ -26,92 +29,8 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Captures holding more than this are written on a blocking thread, not the executor's.
 const LARGE_CAPTURE_BYTES: usize = 256 * 1024;
-/// Drop lines at most this often.
-const DROP_LOG_EVERY: Duration = Duration::from_secs(60);
 /// The target of local-capture lines.
 pub const CAPTURE_LOG_TARGET: &str = "aml_scorer::collect";
-
-/// Why a payload was not delivered (the `reason` label).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DropReason {
-    /// The queue was full (payloads or bytes).
-    QueueFull,
-    /// The sidecar could not be reached (or did not answer in time) on every try.
-    Unreachable,
-    /// The sidecar answered an error status on every try, or one not worth retrying.
-    Rejected,
-    /// Still queued when the shutdown's flush ran out of time.
-    Shutdown,
-}
-
-impl DropReason {
-    fn label(self) -> &'static str {
-        match self {
-            DropReason::QueueFull => "queue_full",
-            DropReason::Unreachable => "unreachable",
-            DropReason::Rejected => "rejected",
-            DropReason::Shutdown => "shutdown",
-        }
-    }
-}
-
-/// Counts drops and logs them, at most once a minute.
-pub struct Drops {
-    metrics: Arc<Metrics>,
-    /// Drops since the last line.
-    unlogged: AtomicU64,
-    last_line: Mutex<Option<Instant>>,
-}
-
-impl Drops {
-    pub fn new(metrics: Arc<Metrics>) -> Self {
-        Drops {
-            metrics,
-            unlogged: AtomicU64::new(0),
-            last_line: Mutex::new(None),
-        }
-    }
-
-    pub fn count(&self, collection: Collection, reason: DropReason, count: u64) {
-        self.metrics
-            .data_collection_dropped(collection.name(), reason.label(), count);
-        self.unlogged.fetch_add(count, Ordering::AcqRel);
-        // `try_lock`: the request path never waits here; a line skipped now is written later.
-        let Ok(mut last) = self.last_line.try_lock() else {
-            return;
-        };
-        if last.is_some_and(|at| at.elapsed() < DROP_LOG_EVERY) {
-            return;
-        }
-        *last = Some(Instant::now());
-        let dropped = self.unlogged.swap(0, Ordering::AcqRel);
-        tracing::warn!(
-            dropped,
-            collection = collection.name(),
-            reason = reason.label(),
-            "model data collection dropped payloads (counted by reason in \
-             aml_scorer_data_collection_dropped_total; at most one such line a minute)"
-        );
-    }
-}
-
-/// Payloads enqueued and not yet delivered or dropped, per collection.
-#[derive(Default)]
-pub struct Pending([AtomicU64; 2]);
-
-impl Pending {
-    fn slot(&self, collection: Collection) -> &AtomicU64 {
-        &self.0[collection as usize]
-    }
-
-    pub fn add(&self, collection: Collection) {
-        self.slot(collection).fetch_add(1, Ordering::AcqRel);
-    }
-
-    pub fn done(&self, collection: Collection) {
-        self.slot(collection).fetch_sub(1, Ordering::AcqRel);
-    }
-}
 
 /// What the sender task needs.
 pub struct Sender {
@@ -167,20 +86,26 @@ impl Sender {
 
     pub fn start(self, received: mpsc::Receiver<Capture>) -> Running {
         let closing = CancellationToken::new();
-        let running = Running {
+        Running {
             closing: closing.clone(),
             pending: self.pending.clone(),
             drops: self.drops.clone(),
             metrics: self.metrics.clone(),
-            task: tokio::spawn(async move { self.run(received, closing).await }),
-        };
-        running
+            task: tokio::spawn(Arc::new(self).run(received, closing)),
+        }
     }
 
-    /// Delivers every capture, one at a time, until the queue is closed and empty.
-    async fn run(self, mut received: mpsc::Receiver<Capture>, closing: CancellationToken) {
+    /// Delivers every capture until the queue is closed and empty, `MAX_IN_FLIGHT` at a time:
+    /// one payload per request and collection makes many small posts, and one at a time would
+    /// cap them at one per round trip.
+    async fn run(self: Arc<Self>, mut received: mpsc::Receiver<Capture>, closing: CancellationToken) {
+        let mut sending = tokio::task::JoinSet::new();
         let mut closed = false;
         loop {
+            // A full set takes nothing from the queue: it fills, and drops at its door.
+            while sending.len() >= MAX_IN_FLIGHT {
+                sending.join_next().await;
+            }
             let next = if closed {
                 received.recv().await
             } else {
@@ -195,14 +120,18 @@ impl Sender {
                 }
             };
             let Some(capture) = next else {
-                return;
+                break;
             };
             self.metrics.data_collection_queued(-1);
             self.queued_bytes.fetch_sub(capture.bytes(), Ordering::AcqRel);
-            let collection = capture.collection;
-            self.deliver(capture).await;
-            self.pending.done(collection);
+            let sender = self.clone();
+            sending.spawn(async move {
+                let collection = capture.collection;
+                sender.deliver(capture).await;
+                sender.pending.done(collection);
+            });
         }
+        while sending.join_next().await.is_some() {}
     }
 
     async fn deliver(&self, capture: Capture) {
