@@ -18,17 +18,15 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-pub use records::{Capture, Column, Layout};
+pub use records::Capture;
 pub use settings::{
     model_version, parse_bool, read_config_file, CollectSettings, Collection, ConfigFileError, Percent,
-    DEFAULT_HOST, DEFAULT_PORT, DEFAULT_QUEUE_CAPACITY,
 };
 
-use crate::model::{Answered, Batch, Collect, Draw, Enqueue, ModelSpec, Predictions};
+use crate::model::{Answered, Batch, Collect, Draw, Enqueue, ModelSpec, Predictions, Predictor};
 use crate::telemetry::Metrics;
 use drops::{DropReason, Drops, Pending};
 use sender::Sender;
-pub use sender::CAPTURE_LOG_TARGET;
 
 /// Copied values waiting in the queue, at most: a burst of large requests drops payloads
 /// rather than holding their tensors twice.
@@ -158,9 +156,15 @@ impl Collect for Collector {
         request_id: &str,
         predictions: &Predictions,
         answered: &Answered,
-        spec: &ModelSpec,
+        model: &dyn Predictor,
     ) -> Enqueue {
-        let capture = Capture::outputs(request_id, predictions, answered, spec);
+        let capture = Capture::outputs(
+            request_id,
+            predictions,
+            answered,
+            model.spec(),
+            model.class_labels(),
+        );
         let queue = self.queue.clone();
         Box::new(move || queue.enqueue(capture))
     }

@@ -86,18 +86,23 @@ impl Capture {
     }
 
     /// The outputs a request was answered: one column per output, named by the output; a
-    /// classifier's probabilities (`predict_proba`) one column per class.
+    /// classifier's probabilities (`predict_proba`) one column per class, named by its label
+    /// when the model gives as many labels, else `"0"`, `"1"`, ... in class order.
     pub fn outputs(
         request_id: &str,
         predictions: &Predictions,
         answered: &Answered,
         spec: &ModelSpec,
+        labels: Option<&[String]>,
     ) -> Self {
         let rows = predictions.rows;
         let column = |index: usize, split: bool| {
             let output = &predictions.outputs[index];
             let layout = if split {
-                Layout::Split(numbered(output.per_row))
+                Layout::Split(match labels {
+                    Some(labels) if labels.len() == output.per_row => labels.to_vec(),
+                    _ => numbered(output.per_row),
+                })
             } else {
                 let shape = if output.shape.is_empty() {
                     vec![output.per_row]

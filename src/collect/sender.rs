@@ -30,7 +30,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Captures holding more than this are written on a blocking thread, not the executor's.
 const LARGE_CAPTURE_BYTES: usize = 256 * 1024;
 /// The target of local-capture lines.
-pub const CAPTURE_LOG_TARGET: &str = "aml_scorer::collect";
+const CAPTURE_LOG_TARGET: &str = "aml_scorer::collect";
 
 /// What the sender task needs.
 pub struct Sender {

@@ -7,9 +7,9 @@ use std::{fmt, io::Read, num::NonZeroUsize, path::Path};
 use serde_json::Value;
 
 /// The library's defaults.
-pub const DEFAULT_HOST: &str = "127.0.0.1";
-pub const DEFAULT_PORT: u16 = 50011;
-pub const DEFAULT_QUEUE_CAPACITY: usize = 1500;
+const DEFAULT_HOST: &str = "127.0.0.1";
+const DEFAULT_PORT: u16 = 50011;
+const DEFAULT_QUEUE_CAPACITY: usize = 1500;
 /// A configuration file is a few hundred bytes; anything past this is not one.
 const MAX_CONFIG_FILE_BYTES: u64 = 64 * 1024;
 

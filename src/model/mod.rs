@@ -132,4 +132,9 @@ pub trait Predictor: Send + Sync + 'static {
     fn is_cheap(&self) -> bool {
         false
     }
+    /// A classifier's class labels in the order of its probabilities, when the model says (for
+    /// collected `predict_proba` outputs).
+    fn class_labels(&self) -> Option<&[String]> {
+        None
+    }
 }

@@ -132,7 +132,7 @@ fn classifier() -> (ModelSpec, Predictions) {
 #[test]
 fn predict_collects_the_label_column_named_by_the_output() {
     let (model, predictions) = classifier();
-    let capture = Capture::outputs("r", &predictions, &Answered::Outputs(vec![0]), &model);
+    let capture = Capture::outputs("r", &predictions, &Answered::Outputs(vec![0]), &model, None);
     assert_eq!(
         records(&capture),
         json!([{"output_label": 2}, {"output_label": 0}])
@@ -143,7 +143,7 @@ fn predict_collects_the_label_column_named_by_the_output() {
 #[test]
 fn predict_proba_collects_one_column_per_class() {
     let (model, predictions) = classifier();
-    let capture = Capture::outputs("r", &predictions, &Answered::Probabilities(1), &model);
+    let capture = Capture::outputs("r", &predictions, &Answered::Probabilities(1), &model, None);
     assert_eq!(
         records(&capture),
         json!([{"0": 0.1, "1": 0.2, "2": 0.7}, {"0": 0.5, "1": 0.25, "2": 0.25}])
@@ -153,7 +153,7 @@ fn predict_proba_collects_one_column_per_class() {
 #[test]
 fn several_outputs_are_a_column_each_with_lists_for_wide_ones() {
     let (model, predictions) = classifier();
-    let capture = Capture::outputs("r", &predictions, &Answered::all(&model), &model);
+    let capture = Capture::outputs("r", &predictions, &Answered::all(&model), &model, None);
     assert_eq!(
         records(&capture),
         json!([
@@ -169,4 +169,19 @@ fn float32_values_are_written_shortest_as_the_answer_is() {
     let batch = Batch::new(1, vec![Values::F32(vec![0.1])]);
     let json = Capture::inputs("r", &batch, &model).to_json();
     assert_eq!(String::from_utf8(json).unwrap(), r#"[{"input":0.1}]"#);
+}
+
+#[test]
+fn predict_proba_columns_are_named_by_the_class_labels_when_the_model_has_them() {
+    let (model, predictions) = classifier();
+    let labels = ["cat".to_owned(), "dog".to_owned(), "fish".to_owned()];
+    let proba = Answered::Probabilities(1);
+    let capture = Capture::outputs("r", &predictions, &proba, &model, Some(&labels));
+    assert_eq!(
+        records(&capture),
+        json!([{"cat": 0.1, "dog": 0.2, "fish": 0.7}, {"cat": 0.5, "dog": 0.25, "fish": 0.25}])
+    );
+    // Labels that do not match the probabilities' width are not used.
+    let capture = Capture::outputs("r", &predictions, &proba, &model, Some(&labels[..2]));
+    assert_eq!(records(&capture)[0], json!({"0": 0.1, "1": 0.2, "2": 0.7}));
 }

@@ -46,7 +46,7 @@ pub trait Collect: Send + Sync + 'static {
         request_id: &str,
         predictions: &Predictions,
         answered: &Answered,
-        spec: &ModelSpec,
+        model: &dyn Predictor,
     ) -> Enqueue;
 }
 
@@ -77,7 +77,7 @@ impl<C: Codec> Codec for Collecting<C> {
         let enqueue = self.draw.outputs.then(|| {
             let answered = self.codec.answered(model);
             self.sink
-                .outputs(&self.request_id, &predictions, &answered, model.spec())
+                .outputs(&self.request_id, &predictions, &answered, model)
         });
         let answer = self.codec.encode(predictions, model)?;
         if let Some(enqueue) = enqueue {
