@@ -174,6 +174,10 @@ impl<C: Codec<Error = ApiError>> Codec for Charged<C> {
     fn answered(&self, model: &dyn Predictor) -> Answered {
         self.codec.answered(model)
     }
+
+    fn feature_names(&self, body: &[u8], model: &dyn Predictor) -> Option<Vec<String>> {
+        self.codec.feature_names(body, model)
+    }
 }
 
 #[cfg(test)]

@@ -147,8 +147,9 @@ impl Collect for Collector {
         }
     }
 
-    fn inputs(&self, request_id: &str, batch: &Batch, spec: &ModelSpec) {
-        self.queue.enqueue(Capture::inputs(request_id, batch, spec));
+    fn inputs(&self, request_id: &str, batch: &Batch, spec: &ModelSpec, features: Option<Vec<String>>) {
+        self.queue
+            .enqueue(Capture::inputs(request_id, batch, spec, features));
     }
 
     fn outputs(

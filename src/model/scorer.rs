@@ -43,6 +43,12 @@ pub trait Codec: Send + 'static {
     fn answered(&self, model: &dyn Predictor) -> Answered {
         Answered::all(model.spec())
     }
+    /// The names the request gave the features of a model's one matrix input (the split
+    /// form's `columns`), for data collection; only asked of requests whose inputs are
+    /// collected. None by default.
+    fn feature_names(&self, _body: &[u8], _model: &dyn Predictor) -> Option<Vec<String>> {
+        None
+    }
 }
 
 /// Why a request was not scored, apart from what its codec reports.

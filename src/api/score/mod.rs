@@ -65,6 +65,11 @@ impl Codec for ScoreCodec {
             .clone()
             .unwrap_or_else(|| Answered::all(model.spec()))
     }
+
+    fn feature_names(&self, body: &[u8], model: &dyn Predictor) -> Option<Vec<String>> {
+        model.spec().numeric_matrix()?;
+        answer::split_columns(body)
+    }
 }
 
 /// The query parameters of `/score`: `data` (GET), `method`, `outputs`.

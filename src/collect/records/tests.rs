@@ -44,7 +44,7 @@ fn named_tabular_columns_keep_their_names_one_scalar_each() {
             Values::Bool(vec![true, false]),
         ],
     );
-    let capture = Capture::inputs("r1", &batch, &model);
+    let capture = Capture::inputs("r1", &batch, &model, None);
     assert_eq!(
         records(&capture),
         json!([
@@ -61,7 +61,7 @@ fn a_matrix_input_gets_one_column_per_feature_named_as_pandas_does() {
     let model = ModelSpec::matrix(3, ElementType::F64);
     let batch = Batch::new(2, vec![Values::F64(vec![1.0, 2.5, -3.0, 4.0, 5.0, 6.0])]);
     assert_eq!(
-        records(&Capture::inputs("r", &batch, &model)),
+        records(&Capture::inputs("r", &batch, &model, None)),
         json!([{"0": 1.0, "1": 2.5, "2": -3.0}, {"0": 4.0, "1": 5.0, "2": 6.0}])
     );
 }
@@ -78,7 +78,7 @@ fn a_rank_3_input_is_nested_lists_in_one_column() {
         shapes: vec![vec![2, 3]],
     };
     assert_eq!(
-        records(&Capture::inputs("r", &batch, &model)),
+        records(&Capture::inputs("r", &batch, &model, None)),
         json!([{"pixels": [[0, 1, 2], [3, 4, 5]]}, {"pixels": [[6, 7, 8], [9, 10, 11]]}])
     );
 }
@@ -98,7 +98,7 @@ fn a_symbolic_sequence_among_several_inputs_is_a_list_per_row() {
         shapes: vec![vec![3], vec![3]],
     };
     assert_eq!(
-        records(&Capture::inputs("r", &batch, &model)),
+        records(&Capture::inputs("r", &batch, &model, None)),
         json!([{"input_ids": [101, 7, 102], "attention_mask": [1, 1, 1]}])
     );
 }
@@ -167,7 +167,7 @@ fn several_outputs_are_a_column_each_with_lists_for_wide_ones() {
 fn float32_values_are_written_shortest_as_the_answer_is() {
     let model = ModelSpec::matrix(1, ElementType::F32);
     let batch = Batch::new(1, vec![Values::F32(vec![0.1])]);
-    let json = Capture::inputs("r", &batch, &model).to_json();
+    let json = Capture::inputs("r", &batch, &model, None).to_json();
     assert_eq!(String::from_utf8(json).unwrap(), r#"[{"input":0.1}]"#);
 }
 
@@ -184,4 +184,20 @@ fn predict_proba_columns_are_named_by_the_class_labels_when_the_model_has_them()
     // Labels that do not match the probabilities' width are not used.
     let capture = Capture::outputs("r", &predictions, &proba, &model, Some(&labels[..2]));
     assert_eq!(records(&capture)[0], json!({"0": 0.1, "1": 0.2, "2": 0.7}));
+}
+
+#[test]
+fn a_matrix_inputs_features_take_the_names_the_request_gave_when_there_are_as_many() {
+    let model = ModelSpec::matrix(2, ElementType::F64);
+    let batch = Batch::new(1, vec![Values::F64(vec![1.0, 2.0])]);
+    let named = Some(vec!["age".to_owned(), "bmi".to_owned()]);
+    assert_eq!(
+        records(&Capture::inputs("r", &batch, &model, named)),
+        json!([{"age": 1.0, "bmi": 2.0}])
+    );
+    let short = Some(vec!["age".to_owned()]);
+    assert_eq!(
+        records(&Capture::inputs("r", &batch, &model, short)),
+        json!([{"0": 1.0, "1": 2.0}])
+    );
 }

@@ -37,8 +37,9 @@ pub struct Draw {
 pub trait Collect: Send + Sync + 'static {
     /// Samples one request.
     fn draw(&self) -> Draw;
-    /// The request's decoded inputs.
-    fn inputs(&self, request_id: &str, batch: &Batch, spec: &ModelSpec);
+    /// The request's decoded inputs; `features` names a matrix input's features when the
+    /// request did.
+    fn inputs(&self, request_id: &str, batch: &Batch, spec: &ModelSpec, features: Option<Vec<String>>);
     /// The model's predictions, of which the request answers `answered`: copied now, enqueued
     /// by the returned call once the answer is encoded (an answer that fails is not collected).
     fn outputs(
@@ -68,7 +69,8 @@ impl<C: Codec> Codec for Collecting<C> {
     fn decode(&mut self, body: &[u8], model: &dyn Predictor) -> Result<Batch, C::Error> {
         let batch = self.codec.decode(body, model)?;
         if self.draw.inputs {
-            self.sink.inputs(&self.request_id, &batch, model.spec());
+            let features = self.codec.feature_names(body, model);
+            self.sink.inputs(&self.request_id, &batch, model.spec(), features);
         }
         Ok(batch)
     }
@@ -88,5 +90,9 @@ impl<C: Codec> Codec for Collecting<C> {
 
     fn answered(&self, model: &dyn Predictor) -> Answered {
         self.codec.answered(model)
+    }
+
+    fn feature_names(&self, body: &[u8], model: &dyn Predictor) -> Option<Vec<String>> {
+        self.codec.feature_names(body, model)
     }
 }

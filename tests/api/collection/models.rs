@@ -119,3 +119,24 @@ async fn pandas_reads_the_inputs_as_the_frame_the_library_would_have_sent() {
     .to_string();
     run_client("pandas_records.py", &["records", &payload, &records.to_string()]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_split_frame_names_the_matrix_features() {
+    let sidecar = Sidecar::start().await;
+    let server = serve(&sidecar, &ON).await;
+    let columns = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"];
+    let body =
+        json!({"input_data": {"columns": columns, "index": [0], "data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]]}});
+    let answer = post_as(&server, "/score", &body.to_string(), None).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let received = sidecar.wait_for(2, Duration::from_secs(10)).await;
+    let expected: serde_json::Map<String, Value> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, name)| ((*name).to_owned(), json!(i + 1)))
+        .collect();
+    assert_records(
+        &by_collection(&received, "model_inputs")[0].body,
+        &json!([expected]),
+    );
+}
