@@ -24,7 +24,9 @@ use super::{
 mod leaves;
 mod tensor;
 
-use crate::model::{Batch, Codec, ElementType, InputError, Predictions, Predictor, Scorer, TensorSpec};
+use crate::model::{
+    Answered, Batch, Codec, ElementType, InputError, Predictions, Predictor, Scorer, TensorSpec,
+};
 use tensor::{output_tensor, to_batch};
 
 /// The protocol's datatype name for an element type.
@@ -198,6 +200,10 @@ impl Codec for InferCodec {
             outputs,
         };
         Ok(serde_json::to_vec(&answer).expect("strings and finite numbers always serialise"))
+    }
+
+    fn answered(&self, _: &dyn Predictor) -> Answered {
+        Answered::Outputs(self.outputs.clone())
     }
 }
 

@@ -140,3 +140,37 @@ async fn a_split_frame_names_the_matrix_features() {
         &json!([expected]),
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_v2_request_naming_outputs_is_collected_with_those_outputs_only() {
+    let sidecar = Sidecar::start().await;
+    let args = [
+        "--model-dir",
+        "tests/fixtures/zoo",
+        "--model-file",
+        "column_pipeline_forest.onnx",
+    ];
+    let server = serve_model(&args, &sidecar, &ON).await;
+    let path = repo_path("tests/fixtures/zoo/column_pipeline_forest.json");
+    let fixture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let inputs: Vec<Value> = fixture["v2"]["inputs"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, tensor)| json!({"name": name, "datatype": tensor["datatype"], "shape": tensor["shape"], "data": tensor["data"]}))
+        .collect();
+    let body = json!({"inputs": inputs, "outputs": [{"name": "output_label"}]});
+    let path = "/v2/models/column_pipeline_forest/infer";
+    let answer = post_as(&server, path, &body.to_string(), None).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let received = sidecar.wait_for(2, Duration::from_secs(10)).await;
+    let labels = fixture["outputs"]["output_label"].as_array().unwrap();
+    let expected: Vec<Value> = labels
+        .iter()
+        .map(|label| json!({"output_label": label}))
+        .collect();
+    assert_records(
+        &by_collection(&received, "model_outputs")[0].body,
+        &Value::Array(expected),
+    );
+}
