@@ -84,3 +84,91 @@ fn flag(setting: &'static str, value: Option<String>) -> Result<bool, ConfigErro
             .ok_or_else(|| invalid(setting, format!("{text:?} is neither true nor false"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> CollectEnv {
+        CollectEnv {
+            host: None,
+            port: None,
+            config_path: None,
+            enabled: None,
+            sample_rate: None,
+            queue_capacity: None,
+            local_capture: None,
+        }
+    }
+
+    #[test]
+    fn nothing_set_is_off_with_the_librarys_sidecar_address() {
+        let settings = collect_settings(env(), None).unwrap();
+        assert!(!settings.enabled());
+        assert_eq!((settings.host.as_str(), settings.port), ("127.0.0.1", 50011));
+        assert_eq!(settings.queue_capacity.get(), 1500);
+    }
+
+    #[test]
+    fn enabled_collects_both_at_the_sample_rate_with_the_queue_and_capture_asked_for() {
+        let settings = collect_settings(
+            CollectEnv {
+                host: Some("10.0.0.7".into()),
+                port: Some("6000".into()),
+                enabled: Some("True".into()),
+                sample_rate: Some("12.5".into()),
+                queue_capacity: Some("10".into()),
+                local_capture: Some("FALSE".into()),
+                ..env()
+            },
+            Some("3".into()),
+        )
+        .unwrap();
+        assert_eq!(
+            (settings.inputs, settings.outputs),
+            (Percent::new(12.5), Percent::new(12.5))
+        );
+        assert_eq!((settings.host.as_str(), settings.port), ("10.0.0.7", 6000));
+        assert_eq!(settings.queue_capacity.get(), 10);
+        assert!(!settings.local_capture);
+        assert_eq!(settings.model_version.as_deref(), Some("3"));
+    }
+
+    #[test]
+    fn a_config_file_wins_over_the_variables_but_not_over_host_and_port() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mdc.json");
+        std::fs::write(
+            &path,
+            r#"{"runMode": "local", "collections": {"model_outputs": {"enabled": "True"}}}"#,
+        )
+        .unwrap();
+        let settings = collect_settings(
+            CollectEnv {
+                port: Some("6001".into()),
+                config_path: Some(path),
+                enabled: Some("true".into()),
+                sample_rate: Some("not read".into()),
+                ..env()
+            },
+            None,
+        )
+        .unwrap();
+        assert_eq!((settings.inputs, settings.outputs), (None, Some(Percent::ALL)));
+        assert!(settings.local_capture);
+        assert_eq!(settings.port, 6001);
+    }
+
+    #[test]
+    fn a_bad_port_is_named() {
+        let error = collect_settings(
+            CollectEnv {
+                port: Some("50011x".into()),
+                ..env()
+            },
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(error.setting, "AZUREML_MDC_PORT");
+    }
+}
