@@ -33,9 +33,12 @@ pub struct Column {
 pub enum Layout {
     /// One value per row, under this name.
     Scalar(String),
-    /// One field per value of the row, named in order (`"0"`, `"1"`, ... as pandas names the
-    /// columns of a 2-D array, or a classifier's classes).
+    /// One field per value of the row, named in order (a request's feature names, a
+    /// classifier's class labels).
     Split(Vec<String>),
+    /// One field per value of the row, named `"0"`, `"1"`, ... as pandas names the columns of a
+    /// 2-D array (the names are made in the sender, not on the request path).
+    Numbered,
     /// The row's values as nested lists of `shape` under `name` (flat when the shape does not
     /// match the row).
     Nested { name: String, shape: Vec<usize> },
@@ -73,10 +76,10 @@ impl Capture {
                     None => input.item_dims().iter().map(|d| d.unwrap_or(per_row)).collect(),
                 };
                 let layout = match input.item_dims() {
-                    [Some(width)] if spec.inputs.len() == 1 && *width > 1 => Layout::Split(match &features {
-                        Some(names) if names.len() == *width => names.clone(),
-                        _ => numbered(*width),
-                    }),
+                    [Some(width)] if spec.inputs.len() == 1 && *width > 1 => match &features {
+                        Some(names) if names.len() == *width => Layout::Split(names.clone()),
+                        _ => Layout::Numbered,
+                    },
                     _ => layout(&input.name, per_row, shape),
                 };
                 Column {
@@ -103,10 +106,10 @@ impl Capture {
         let column = |index: usize, split: bool| {
             let output = &predictions.outputs[index];
             let layout = if split {
-                Layout::Split(match labels {
-                    Some(labels) if labels.len() == output.per_row => labels.to_vec(),
-                    _ => numbered(output.per_row),
-                })
+                match labels {
+                    Some(labels) if labels.len() == output.per_row => Layout::Split(labels.to_vec()),
+                    _ => Layout::Numbered,
+                }
             } else {
                 let shape = if output.shape.is_empty() {
                     vec![output.per_row]
@@ -143,6 +146,7 @@ impl Capture {
             .map(|column| match &column.layout {
                 Layout::Scalar(name) | Layout::Nested { name, .. } => vec![key(name)],
                 Layout::Split(names) => names.iter().map(|name| key(name)).collect(),
+                Layout::Numbered => (0..column.per_row).map(|index| key(&index.to_string())).collect(),
             })
             .collect();
         out.push(b'[');
@@ -165,7 +169,7 @@ impl Capture {
                         field(&mut out, &keys[0]);
                         write_value(&mut out, &column.values, start);
                     }
-                    Layout::Split(_) => {
+                    Layout::Split(_) | Layout::Numbered => {
                         for (offset, key) in keys.iter().enumerate().take(column.per_row) {
                             field(&mut out, key);
                             write_value(&mut out, &column.values, start + offset);
@@ -189,11 +193,6 @@ impl Capture {
 
 fn per_row(values: &Values, rows: usize) -> usize {
     values.len().checked_div(rows).unwrap_or(0)
-}
-
-/// `"0"`, `"1"`, ... as pandas names the columns of a 2-D array.
-fn numbered(count: usize) -> Vec<String> {
-    (0..count).map(|index| index.to_string()).collect()
 }
 
 /// A scalar column for one value per row of a rank-0 or rank-1 item, else nested lists.
