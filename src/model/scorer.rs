@@ -136,6 +136,11 @@ impl Scorer {
         })
     }
 
+    /// Whether requests scored with `score_as` may be collected.
+    pub fn collects(&self) -> bool {
+        self.collection.is_some()
+    }
+
     /// `score` for a request with an id (every transport's): when data collection is on and
     /// the request is sampled, its inputs and answered outputs are collected under `request_id`.
     pub async fn score_as<C: Codec>(

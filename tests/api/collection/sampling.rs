@@ -78,11 +78,15 @@ async fn local_capture_writes_payloads_as_log_lines_instead_of_sending() {
         Some("local-1"),
     )
     .await;
-    assert!(
-        server.wait_for_log(r#""collection":"model_outputs""#, Duration::from_secs(10)),
-        "{}",
-        server.logs()
-    );
+    // Payloads go out side by side: either may be written first.
+    for collection in ["model_inputs", "model_outputs"] {
+        let needle = format!(r#""message":"collected","collection":"{collection}""#);
+        assert!(
+            server.wait_for_log(&needle, Duration::from_secs(10)),
+            "{}",
+            server.logs()
+        );
+    }
     let logs = server.logs();
     let line = logs
         .lines()
