@@ -71,7 +71,7 @@ impl Sender {
             .unwrap_or_default();
         Sender {
             client,
-            url: format!("http://{}:{}/modeldata/log", settings.host, settings.port),
+            url: settings.log_url(),
             local: settings.local_capture,
             model_version: settings
                 .model_version

@@ -93,6 +93,16 @@ impl CollectSettings {
         self.inputs.is_some() || self.outputs.is_some()
     }
 
+    /// Where payloads are posted: `http://{host}:{port}/modeldata/log` (an IPv6 host in
+    /// brackets).
+    pub fn log_url(&self) -> String {
+        let host = match self.host.parse::<std::net::Ipv6Addr>() {
+            Ok(_) => format!("[{}]", self.host),
+            Err(_) => self.host.clone(),
+        };
+        format!("http://{host}:{}/modeldata/log", self.port)
+    }
+
     /// The rate of `collection`.
     pub fn rate(&self, collection: Collection) -> Option<Percent> {
         match collection {

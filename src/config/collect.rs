@@ -35,6 +35,19 @@ pub fn collect_settings(
             .parse()
             .map_err(|_| invalid("AZUREML_MDC_PORT", format!("{port:?} is not a port number")))?;
     }
+    let url = settings.log_url();
+    match url::Url::parse(&url) {
+        Ok(parsed) if parsed.host_str().is_some() && parsed.path() == "/modeldata/log" => {}
+        _ => {
+            return Err(invalid(
+                "AZUREML_MDC_HOST",
+                format!(
+                    "{:?} does not make a URL ({url}); give a host name or an IP address",
+                    settings.host
+                ),
+            ))
+        }
+    }
     if let Some(path) = env.config_path.filter(|path| !path.as_os_str().is_empty()) {
         let file = collect::read_config_file(&path)
             .map_err(|e| invalid("AZUREML_MDC_CONFIG_PATH", e.to_string()))?;
@@ -157,6 +170,26 @@ mod tests {
         assert_eq!((settings.inputs, settings.outputs), (None, Some(Percent::ALL)));
         assert!(settings.local_capture);
         assert_eq!(settings.port, 6001);
+    }
+
+    #[test]
+    fn a_host_that_makes_no_url_is_named_and_an_ipv6_one_is_bracketed() {
+        let host = |host: &str| {
+            collect_settings(
+                CollectEnv {
+                    host: Some(host.into()),
+                    ..env()
+                },
+                None,
+            )
+        };
+        assert_eq!(host("http://x/").unwrap_err().setting, "AZUREML_MDC_HOST");
+        assert_eq!(host("a b").unwrap_err().setting, "AZUREML_MDC_HOST");
+        assert_eq!(host("::1").unwrap().log_url(), "http://[::1]:50011/modeldata/log");
+        assert_eq!(
+            host("mdc-sidecar").unwrap().log_url(),
+            "http://mdc-sidecar:50011/modeldata/log"
+        );
     }
 
     #[test]
