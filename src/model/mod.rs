@@ -20,7 +20,9 @@ pub use input::{parse_request, parse_scoring_request, Envelope, InputError, Scor
 pub use onnx::{ModelLoadError, OnnxModel};
 pub use output::{write_output, write_predictions, OutputError};
 pub use raw::{raw_len, raw_width, values_from_raw, write_raw, RawError};
-pub use scorer::{Batching, Codec, ScoreError, Scored, Scorer, ScorerSettings};
+pub use scorer::{
+    Answered, Batching, Codec, Collect, Draw, Enqueue, ScoreError, Scored, Scorer, ScorerSettings,
+};
 pub use spec::{BatchRule, ModelSpec, TensorSpec};
 pub use threads::{IntraOpThreads, RunThreads};
 
@@ -131,5 +133,10 @@ pub trait Predictor: Send + Sync + 'static {
     /// another one (a few microseconds per call).
     fn is_cheap(&self) -> bool {
         false
+    }
+    /// A classifier's class labels in the order of its probabilities, when the model says (for
+    /// collected `predict_proba` outputs).
+    fn class_labels(&self) -> Option<&[String]> {
+        None
     }
 }
