@@ -11,6 +11,9 @@ pub mod cgroup;
 /// Every setting: the flags with their environment fallbacks, validated into each part's own
 /// settings.
 pub mod config;
+/// gRPC: KServe V2's `inference.GRPCInferenceService`, on the same scorer, limits and metrics as
+/// HTTP.
+pub mod grpc;
 /// The `init` sequence: identity and download (for a model blob), model, start-up blob, each a
 /// named, timed step.
 pub mod init;
@@ -21,7 +24,8 @@ pub mod memory;
 pub mod model;
 /// `--probe`: the readiness check a shell-less image runs as its health check.
 pub mod probe;
-/// The accept loop: HTTP/1.1 connections with head, idle and send deadlines and a connection cap.
+/// The accept loops: HTTP/1.1 connections with head, idle and send deadlines, h2c connections for
+/// gRPC with keep-alive and idle bounds, and one connection cap for both.
 pub mod serve;
 /// SIGTERM / SIGINT handling.
 pub mod shutdown;

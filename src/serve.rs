@@ -1,21 +1,24 @@
-//! The accept loop: accepting connections and serving HTTP/1.1 on them, with the bounds that
-//! slow or numerous clients need (axum's own `serve` has none): deadlines for request heads, idle
-//! keep-alive connections and stalled responses (`deadlines`), and a cap on open connections past
-//! which the server stops accepting (the kernel's backlog then holds new clients) rather than
-//! failing.
+//! The accept loops: accepting connections and serving HTTP/1.1 (`serve`) or HTTP/2 without
+//! TLS, for gRPC (`serve_h2`), with the bounds that slow or numerous clients need (axum's own
+//! `serve` has none): deadlines for request heads, idle keep-alive connections and stalled
+//! responses (`deadlines`; for HTTP/2 in `h2`), and one cap on open connections, shared by both
+//! listeners, past which the server stops accepting (the kernel's backlog then holds new
+//! clients) rather than failing.
 
 use std::{sync::Arc, time::Duration};
 
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 mod deadlines;
+mod h2;
 
 use deadlines::{is_deadline, Timeouts, Watched};
+pub use h2::serve_h2;
 
 /// How long to wait before accepting again after `accept` failed (out of file descriptors, say):
 /// long enough not to spin, short enough to pick up again quickly.
@@ -70,15 +73,49 @@ fn soft_open_files(limits: &str) -> Option<usize> {
         .ok()
 }
 
-/// Serves `router` on `listener` until `stop` is cancelled, then stops accepting and waits for
-/// the open connections to finish their requests.
+/// The cap on open connections, shared by every listener (HTTP and gRPC): one permit per open
+/// connection.
+pub fn connection_cap(limits: &ConnectionLimits) -> Arc<Semaphore> {
+    Arc::new(Semaphore::new(limits.max_connections.max(1)))
+}
+
+/// The next connection and its permit, or `None` once `stop` is cancelled. At the cap, the
+/// server stops calling accept() (the kernel's backlog holds new clients).
+async fn accept(
+    listener: &TcpListener,
+    permits: &Arc<Semaphore>,
+    stop: &CancellationToken,
+) -> Option<(TcpStream, OwnedSemaphorePermit)> {
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit.ok()?,
+            () = stop.cancelled() => return None,
+        };
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    return Some((stream, permit));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot accept a connection; retrying shortly");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                }
+            },
+            () = stop.cancelled() => return None,
+        }
+    }
+}
+
+/// Serves `router` over HTTP/1.1 on `listener` until `stop` is cancelled, then stops accepting
+/// and waits for the open connections to finish their requests.
 pub async fn serve(
     listener: TcpListener,
     router: axum::Router,
     limits: ConnectionLimits,
+    permits: Arc<Semaphore>,
     stop: CancellationToken,
 ) {
-    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     // The head, idle and send deadlines are kept by `Watched`; hyper's single header timer
@@ -94,27 +131,7 @@ pub async fn serve(
         idle: limits.idle_timeout,
         send: limits.send_timeout,
     };
-    loop {
-        // A permit first: at the cap, the server stops calling accept().
-        let permit = tokio::select! {
-            permit = permits.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-            () = stop.cancelled() => break,
-        };
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(error) => {
-                    tracing::warn!(%error, "cannot accept a connection; retrying shortly");
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
-                    continue;
-                }
-            },
-            () = stop.cancelled() => break,
-        };
-        let _ = stream.set_nodelay(true);
+    while let Some((stream, permit)) = accept(&listener, &permits, &stop).await {
         let service = TowerToHyperService::new(router.clone());
         let stream = TokioIo::new(Watched::new(stream, timeouts));
         let connection = graceful.watch(http.serve_connection(stream, service));

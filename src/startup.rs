@@ -7,13 +7,15 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::{api, config::Config, init, serve, telemetry::Metrics};
+use crate::{api, config::Config, grpc, init, serve, telemetry::Metrics};
 
 pub use init::InitFailed;
 
 /// A bound, not yet serving, application.
 pub struct Application {
     listener: TcpListener,
+    /// `None` with `--grpc-port off`.
+    grpc_listener: Option<TcpListener>,
     config: Config,
 }
 
@@ -23,7 +25,19 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
-        Ok(Application { listener, config })
+        let grpc_listener = match config.grpc_listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("binding {address} for gRPC (AML_SCORER_GRPC_PORT)"))?,
+            ),
+            None => None,
+        };
+        Ok(Application {
+            listener,
+            grpc_listener,
+            config,
+        })
     }
 
     /// The address actually bound.
@@ -33,6 +47,15 @@ impl Application {
             .expect("a bound listener has a local address")
     }
 
+    /// The gRPC address actually bound, if gRPC is on.
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
+        self.grpc_listener.as_ref().map(|listener| {
+            listener
+                .local_addr()
+                .expect("a bound listener has a local address")
+        })
+    }
+
     /// Serves until `shutdown` resolves (then drains in-flight requests, bounded by the scoring
     /// timeout) or until `init` fails.
     pub async fn run_until_stopped(
@@ -40,7 +63,16 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), InitFailed> {
         let address = self.local_addr();
-        let Application { listener, config } = self;
+        // Logged before `listening`: whoever waits for that line (the tests) has this one too.
+        match self.grpc_addr() {
+            Some(address) => tracing::info!(%address, "listening for gRPC"),
+            None => tracing::info!("gRPC off (AML_SCORER_GRPC_PORT=off)"),
+        }
+        let Application {
+            listener,
+            grpc_listener,
+            config,
+        } = self;
         tracing::info!(%address, "listening");
         tracing::info!(?config, "configuration");
         // The runtime's worker threads and the scoring slots both follow this count, which
@@ -72,12 +104,43 @@ impl Application {
         };
         let server = {
             let stop = CancellationToken::new();
-            let serving = serve::serve(listener, api::router(state), config.connections, stop.clone());
+            // One cap on open connections for both listeners.
+            let permits = serve::connection_cap(&config.connections);
+            let grpc = grpc_listener.map(|listener| {
+                // A call may take its body's time and then the scoring's; a response may then
+                // stall up to the send timeout.
+                let call_deadline = state.body.timeout + config.scoring.timeout;
+                let service = grpc::service(state.clone(), state.body.max_bytes, call_deadline);
+                let busy_bound = call_deadline + config.connections.send_timeout;
+                serve::serve_h2(
+                    listener,
+                    service,
+                    config.connections,
+                    busy_bound,
+                    permits.clone(),
+                    stop.clone(),
+                )
+            });
+            let serving = serve::serve(
+                listener,
+                api::router(state),
+                config.connections,
+                permits,
+                stop.clone(),
+            );
             async move {
-                tokio::join!(serving, async move {
-                    graceful.await;
-                    stop.cancel();
-                });
+                tokio::join!(
+                    serving,
+                    async move {
+                        if let Some(grpc) = grpc {
+                            grpc.await;
+                        }
+                    },
+                    async move {
+                        graceful.await;
+                        stop.cancel();
+                    }
+                );
             }
         };
         let init = async {

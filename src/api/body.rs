@@ -29,7 +29,7 @@ const RATE_GRACE: Duration = Duration::from_secs(5);
 /// The memory charged per body byte before decoding: the body itself, and as much again for
 /// the tensors decoded from it (a number in JSON takes about as many bytes as its value in
 /// memory). The charge is corrected to the real tensor sizes once they are decoded.
-pub(super) const CHARGE_PER_BODY_BYTE: u64 = 2;
+pub(crate) const CHARGE_PER_BODY_BYTE: u64 = 2;
 
 /// Reads the whole body, refusing more than `limits.max_bytes`: at once when the declared
 /// length is over it (nothing is read), else as soon as the bytes read pass it. The body's

@@ -1,0 +1,258 @@
+//! `ModelInfer` as a scorer `Codec`: the request's tensors (typed `contents` or
+//! `raw_input_contents`) checked by the same `to_batch` as REST, the outputs answered in
+//! `raw_output_contents` (the only place `tritonclient.grpc` reads them).
+
+use bytes::Bytes;
+use prost::Message;
+
+use super::messages::{
+    model_infer_request::InferInputTensor, model_infer_response::InferOutputTensor, InferTensorContents,
+    ModelInferRequest, ModelInferResponse,
+};
+use crate::api::v2::datatype;
+use crate::api::v2::tensor::{output_shape, to_batch, RequestTensor, TensorData};
+use crate::api::ApiError;
+use crate::model::{write_raw, Batch, Codec, Predictions, Predictor, Values};
+
+fn bad(message: String) -> ApiError {
+    ApiError::InvalidTensor(message)
+}
+
+/// A `ModelInferRequest` in (still encoded: decoded by `decode`, on the thread the scorer picks),
+/// a `ModelInferResponse` out.
+pub(super) struct InferCodec {
+    /// The encoded request; the same bytes the scorer is given as the body.
+    pub body: Bytes,
+    /// The model this server serves, which the request must name.
+    pub model_name: std::sync::Arc<str>,
+    /// The request's `id`, echoed in the answer.
+    pub id: String,
+    /// Indices of the outputs to answer, in the request's order.
+    pub outputs: Vec<usize>,
+}
+
+impl Codec for InferCodec {
+    type Answer = ModelInferResponse;
+    type Error = ApiError;
+
+    fn decode(&mut self, _body: &[u8], model: &dyn Predictor) -> Result<Batch, ApiError> {
+        // Decoded from `Bytes`, the raw contents are views of the message, not copies.
+        let mut request = ModelInferRequest::decode(self.body.clone())
+            .map_err(|e| ApiError::BadRequest(format!("the ModelInferRequest message is malformed: {e}")))?;
+        if request.model_name != *self.model_name {
+            return Err(ApiError::UnknownModel {
+                asked: request.model_name,
+                served: self.model_name.to_string(),
+            });
+        }
+        let spec = model.spec();
+        self.outputs = request
+            .outputs
+            .iter()
+            .map(|wanted| {
+                spec.outputs
+                    .iter()
+                    .position(|o| o.name == wanted.name)
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = spec.outputs.iter().map(|o| o.name.as_str()).collect();
+                        bad(format!(
+                            "unknown output {:?}; the model's outputs are {}",
+                            wanted.name,
+                            names.join(", ")
+                        ))
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        if self.outputs.is_empty() {
+            self.outputs = (0..spec.outputs.len()).collect();
+        }
+        self.id = std::mem::take(&mut request.id);
+        let raw = &request.raw_input_contents;
+        if !raw.is_empty() && raw.len() != request.inputs.len() {
+            return Err(bad(format!(
+                "raw_input_contents has {} entries, the request has {} inputs: send every input in \
+                 raw_input_contents or none",
+                raw.len(),
+                request.inputs.len()
+            )));
+        }
+        let mut typed = Vec::with_capacity(request.inputs.len());
+        for (index, input) in request.inputs.iter_mut().enumerate() {
+            typed.push(match raw.get(index) {
+                Some(_) if input.contents.is_some() => {
+                    return Err(bad(format!(
+                        "input {:?} has both contents and raw_input_contents",
+                        input.name
+                    )))
+                }
+                Some(_) => None,
+                None => Some(typed_values(input)?),
+            });
+        }
+        let tensors = request
+            .inputs
+            .iter()
+            .zip(typed)
+            .enumerate()
+            .map(|(index, (input, typed))| RequestTensor {
+                name: &input.name,
+                datatype: &input.datatype,
+                shape: &input.shape,
+                data: match typed {
+                    Some(Some(values)) => TensorData::Typed(values),
+                    // A datatype no model input has: `to_batch` refuses it before the data.
+                    Some(None) => TensorData::Raw(&[]),
+                    None => TensorData::Raw(&raw[index]),
+                },
+            })
+            .collect();
+        to_batch(tensors, spec)
+    }
+
+    fn encode(self, predictions: Predictions, model: &dyn Predictor) -> Result<ModelInferResponse, ApiError> {
+        let spec = model.spec();
+        let mut outputs = Vec::with_capacity(self.outputs.len());
+        let mut raw_output_contents = Vec::with_capacity(self.outputs.len());
+        for &index in &self.outputs {
+            let (tensor, output) = (&spec.outputs[index], &predictions.outputs[index]);
+            let shape = output_shape(tensor, output, predictions.rows, spec.is_batched());
+            outputs.push(InferOutputTensor {
+                name: tensor.name.clone(),
+                datatype: datatype(output.values.element()).to_owned(),
+                shape: shape.iter().map(|&d| d as i64).collect(),
+                ..Default::default()
+            });
+            let mut raw = Vec::new();
+            write_raw(&output.values, &mut raw);
+            raw_output_contents.push(Bytes::from(raw));
+        }
+        Ok(ModelInferResponse {
+            model_name: self.model_name.to_string(),
+            model_version: "1".to_owned(),
+            id: self.id,
+            outputs,
+            raw_output_contents,
+            ..Default::default()
+        })
+    }
+}
+
+/// An input's typed `contents` as values of its declared datatype (moved, not copied, where the
+/// field's type is the element type); `None` for a datatype no model input has.
+fn typed_values(input: &mut InferInputTensor) -> Result<Option<Values>, ApiError> {
+    let name = &input.name;
+    let contents = input.contents.take().unwrap_or_default();
+    let InferTensorContents {
+        bool_contents,
+        int_contents,
+        int64_contents,
+        uint_contents,
+        fp32_contents,
+        fp64_contents,
+        bytes_contents,
+        ..
+    } = contents;
+    let values = match input.datatype.as_str() {
+        "BOOL" => Values::Bool(bool_contents),
+        "INT8" => Values::I8(narrow(name, "int_contents", &int_contents)?),
+        "INT16" => Values::I16(narrow(name, "int_contents", &int_contents)?),
+        "INT32" => Values::I32(int_contents),
+        "INT64" => Values::I64(int64_contents),
+        "UINT8" => Values::U8(narrow(name, "uint_contents", &uint_contents)?),
+        "FP32" => Values::F32(fp32_contents),
+        "FP64" => Values::F64(fp64_contents),
+        "FP16" => {
+            return Err(bad(format!(
+                "input {name:?}: FP16 has no typed contents field; send it in raw_input_contents"
+            )))
+        }
+        "BYTES" => Values::String(
+            bytes_contents
+                .into_iter()
+                .enumerate()
+                .map(|(index, bytes)| {
+                    String::from_utf8(bytes).map_err(|_| {
+                        bad(format!(
+                            "input {name:?}: bytes_contents[{index}] is not UTF-8 text"
+                        ))
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        _ => return Ok(None),
+    };
+    Ok(Some(values))
+}
+
+/// `wide` narrowed to `T`, or an error naming the first value that does not fit.
+fn narrow<T: TryFrom<W>, W: Copy + std::fmt::Display>(
+    name: &str,
+    field: &str,
+    wide: &[W],
+) -> Result<Vec<T>, ApiError> {
+    wide.iter()
+        .enumerate()
+        .map(|(index, &value)| {
+            T::try_from(value).map_err(|_| {
+                bad(format!(
+                    "input {name:?}: {field}[{index}] = {value} does not fit the input's {}",
+                    std::any::type_name::<T>()
+                ))
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(datatype: &str, contents: InferTensorContents) -> InferInputTensor {
+        InferInputTensor {
+            name: "x".to_owned(),
+            datatype: datatype.to_owned(),
+            shape: vec![2],
+            contents: Some(contents),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn int_contents_narrow_to_int8_with_a_range_check() {
+        let fits = InferTensorContents {
+            int_contents: vec![-128, 127],
+            ..Default::default()
+        };
+        assert_eq!(
+            typed_values(&mut input("INT8", fits)).unwrap(),
+            Some(Values::I8(vec![-128, 127]))
+        );
+        let over = InferTensorContents {
+            int_contents: vec![1, 128],
+            ..Default::default()
+        };
+        let error = typed_values(&mut input("INT8", over)).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "input \"x\": int_contents[1] = 128 does not fit the input's i8"
+        );
+    }
+
+    #[test]
+    fn bytes_contents_must_be_utf8_text() {
+        let text = InferTensorContents {
+            bytes_contents: vec![b"abc".to_vec(), vec![0xff]],
+            ..Default::default()
+        };
+        let error = typed_values(&mut input("BYTES", text)).unwrap_err().to_string();
+        assert!(error.contains("bytes_contents[1] is not UTF-8"), "{error}");
+    }
+
+    #[test]
+    fn fp16_has_no_typed_field_and_unknown_datatypes_are_left_to_to_batch() {
+        let empty = InferTensorContents::default;
+        let error = typed_values(&mut input("FP16", empty())).unwrap_err().to_string();
+        assert!(error.contains("raw_input_contents"), "{error}");
+        assert_eq!(typed_values(&mut input("UINT32", empty())).unwrap(), None);
+    }
+}
