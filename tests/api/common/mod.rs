@@ -7,7 +7,6 @@ mod http;
 mod python;
 
 pub use http::*;
-#[allow(unused_imports)] // used once the client tests land
 pub use python::run_client;
 
 use std::{
@@ -71,6 +70,9 @@ impl Server {
         for name in server_settings() {
             command.env_remove(name);
         }
+        // gRPC on a free port too (its default, 8081, would be shared by every test's server);
+        // a test's `env` or `--grpc-port` may set it otherwise.
+        command.env("AML_SCORER_GRPC_PORT", "0");
         command.envs(env.iter().copied());
         Self::spawn(command)
     }
@@ -115,6 +117,16 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// The gRPC address the server logged (`listening for gRPC`, logged before `listening`).
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.logs
+            .lock()
+            .unwrap()
+            .iter()
+            .find_map(|line| logged_address(line, "listening for gRPC"))
+            .unwrap_or_else(|| panic!("no `listening for gRPC` line:\n{}", self.logs()))
     }
 
     pub fn pid(&self) -> u32 {
@@ -228,9 +240,14 @@ fn spawn_reader(
 }
 
 fn listening_address(line: &str) -> Option<SocketAddr> {
+    logged_address(line, "listening")
+}
+
+/// The address of a JSON log line whose message is `message`.
+fn logged_address(line: &str, message: &str) -> Option<SocketAddr> {
     let value: serde_json::Value = serde_json::from_str(line).ok()?;
     let mut addr: SocketAddr =
-        (value["message"] == "listening").then(|| value["address"].as_str()?.parse().ok())??;
+        (value["message"] == message).then(|| value["address"].as_str()?.parse().ok())??;
     if addr.ip().is_unspecified() {
         // A container binds 0.0.0.0; with host networking it is reached on loopback.
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
