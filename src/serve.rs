@@ -18,7 +18,8 @@ mod deadlines;
 mod h2;
 
 use deadlines::{is_deadline, Timeouts, Watched};
-pub use h2::serve_h2;
+pub use h2::Grpc;
+use h2::H2;
 
 /// How long to wait before accepting again after `accept` failed (out of file descriptors, say):
 /// long enough not to spin, short enough to pick up again quickly.
@@ -73,49 +74,71 @@ fn soft_open_files(limits: &str) -> Option<usize> {
         .ok()
 }
 
-/// The cap on open connections, shared by every listener (HTTP and gRPC): one permit per open
-/// connection.
-pub fn connection_cap(limits: &ConnectionLimits) -> Arc<Semaphore> {
-    Arc::new(Semaphore::new(limits.max_connections.max(1)))
+/// A connection accepted, by the listener it came to.
+enum Accepted {
+    Http(TcpStream),
+    Grpc(TcpStream),
 }
 
-/// The next connection and its permit, or `None` once `stop` is cancelled. At the cap, the
-/// server stops calling accept() (the kernel's backlog holds new clients).
+/// The next connection on either listener and its permit, or `None` once `stop` is cancelled.
+/// One loop and one permit for both listeners: at the cap, the server stops calling accept() on
+/// both (the kernel's backlog holds new clients).
 async fn accept(
-    listener: &TcpListener,
+    http: &TcpListener,
+    grpc: Option<&TcpListener>,
     permits: &Arc<Semaphore>,
     stop: &CancellationToken,
-) -> Option<(TcpStream, OwnedSemaphorePermit)> {
+) -> Option<(Accepted, OwnedSemaphorePermit)> {
+    let grpc_accept = || async {
+        match grpc {
+            Some(listener) => listener.accept().await,
+            None => std::future::pending().await,
+        }
+    };
     loop {
         let permit = tokio::select! {
             permit = permits.clone().acquire_owned() => permit.ok()?,
             () = stop.cancelled() => return None,
         };
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let _ = stream.set_nodelay(true);
-                    return Some((stream, permit));
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "cannot accept a connection; retrying shortly");
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
-                }
-            },
+        let accepted = tokio::select! {
+            accepted = http.accept() => accepted.map(|(stream, _)| Accepted::Http(stream)),
+            accepted = grpc_accept() => accepted.map(|(stream, _)| Accepted::Grpc(stream)),
             () = stop.cancelled() => return None,
+        };
+        match accepted {
+            Ok(accepted) => {
+                let (Accepted::Http(stream) | Accepted::Grpc(stream)) = &accepted;
+                let _ = stream.set_nodelay(true);
+                return Some((accepted, permit));
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot accept a connection; retrying shortly");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+            }
         }
     }
 }
 
-/// Serves `router` over HTTP/1.1 on `listener` until `stop` is cancelled, then stops accepting
-/// and waits for the open connections to finish their requests.
-pub async fn serve(
+/// Serves `router` over HTTP/1.1 on `listener`, and `grpc` (if on) over h2c on its own listener,
+/// until `stop` is cancelled; then stops accepting and waits for the open connections to finish
+/// their requests.
+pub async fn serve<S, B>(
     listener: TcpListener,
     router: axum::Router,
+    grpc: Option<Grpc<S>>,
     limits: ConnectionLimits,
-    permits: Arc<Semaphore>,
     stop: CancellationToken,
-) {
+) where
+    S: tower::Service<hyper::Request<hyper::body::Incoming>, Response = hyper::Response<B>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     // The head, idle and send deadlines are kept by `Watched`; hyper's single header timer
@@ -131,7 +154,19 @@ pub async fn serve(
         idle: limits.idle_timeout,
         send: limits.send_timeout,
     };
-    while let Some((stream, permit)) = accept(&listener, &permits, &stop).await {
+    let h2 = grpc
+        .as_ref()
+        .map(|grpc| H2::new(limits.idle_timeout, grpc.busy_bound));
+    let grpc_listener = grpc.as_ref().map(|grpc| &grpc.listener);
+    while let Some((accepted, permit)) = accept(&listener, grpc_listener, &permits, &stop).await {
+        let stream = match (accepted, &grpc, &h2) {
+            (Accepted::Http(stream), _, _) => stream,
+            (Accepted::Grpc(stream), Some(grpc), Some(h2)) => {
+                h2.serve_connection(stream, grpc.service.clone(), permit, &graceful);
+                continue;
+            }
+            (Accepted::Grpc(_), _, _) => unreachable!("gRPC connections come only from its listener"),
+        };
         let service = TowerToHyperService::new(router.clone());
         let stream = TokioIo::new(Watched::new(stream, timeouts));
         let connection = graceful.watch(http.serve_connection(stream, service));
@@ -147,6 +182,7 @@ pub async fn serve(
         });
     }
     drop(listener);
+    drop(grpc);
     graceful.shutdown().await;
 }
 

@@ -104,43 +104,28 @@ impl Application {
         };
         let server = {
             let stop = CancellationToken::new();
-            // One cap on open connections for both listeners.
-            let permits = serve::connection_cap(&config.connections);
             let grpc = grpc_listener.map(|listener| {
-                // A call may take its body's time and then the scoring's; a response may then
+                // A call may take its body's time and then the scoring's; its response may then
                 // stall up to the send timeout.
                 let call_deadline = state.body.timeout + config.scoring.timeout;
-                let service = grpc::service(state.clone(), state.body.max_bytes, call_deadline);
-                let busy_bound = call_deadline + config.connections.send_timeout;
-                serve::serve_h2(
+                serve::Grpc {
                     listener,
-                    service,
-                    config.connections,
-                    busy_bound,
-                    permits.clone(),
-                    stop.clone(),
-                )
+                    service: grpc::service(state.clone(), state.body.max_bytes, call_deadline),
+                    busy_bound: call_deadline + config.connections.send_timeout,
+                }
             });
             let serving = serve::serve(
                 listener,
                 api::router(state),
+                grpc,
                 config.connections,
-                permits,
                 stop.clone(),
             );
             async move {
-                tokio::join!(
-                    serving,
-                    async move {
-                        if let Some(grpc) = grpc {
-                            grpc.await;
-                        }
-                    },
-                    async move {
-                        graceful.await;
-                        stop.cancel();
-                    }
-                );
+                tokio::join!(serving, async move {
+                    graceful.await;
+                    stop.cancel();
+                });
             }
         };
         let init = async {

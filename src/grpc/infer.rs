@@ -67,42 +67,39 @@ impl Codec for InferCodec {
             self.outputs = (0..spec.outputs.len()).collect();
         }
         self.id = std::mem::take(&mut request.id);
+        // Inputs without `contents` take the raw entries in order: every input (tritonclient),
+        // or those without a typed field (the KServe SDK sends FP16 raw beside typed inputs).
         let raw = &request.raw_input_contents;
-        if !raw.is_empty() && raw.len() != request.inputs.len() {
+        let raw_inputs = request.inputs.iter().filter(|i| i.contents.is_none()).count();
+        if !raw.is_empty() && raw.len() != raw_inputs {
             return Err(bad(format!(
-                "raw_input_contents has {} entries, the request has {} inputs: send every input in \
-                 raw_input_contents or none",
-                raw.len(),
-                request.inputs.len()
+                "raw_input_contents has {} entries for the {raw_inputs} inputs without contents",
+                raw.len()
             )));
         }
-        let mut typed = Vec::with_capacity(request.inputs.len());
-        for (index, input) in request.inputs.iter_mut().enumerate() {
-            typed.push(match raw.get(index) {
-                Some(_) if input.contents.is_some() => {
-                    return Err(bad(format!(
-                        "input {:?} has both contents and raw_input_contents",
-                        input.name
-                    )))
-                }
-                Some(_) => None,
-                None => Some(typed_values(input)?),
+        let mut next_raw = raw.iter();
+        let mut data = Vec::with_capacity(request.inputs.len());
+        for input in &mut request.inputs {
+            // Typed, or no data at all (then counted as no values).
+            data.push(if input.contents.is_some() || raw.is_empty() {
+                Data::Typed(typed_values(input)?)
+            } else {
+                Data::Raw(next_raw.next().expect("one raw entry per input without contents"))
             });
         }
         let tensors = request
             .inputs
             .iter()
-            .zip(typed)
-            .enumerate()
-            .map(|(index, (input, typed))| RequestTensor {
+            .zip(data)
+            .map(|(input, data)| RequestTensor {
                 name: &input.name,
                 datatype: &input.datatype,
                 shape: &input.shape,
-                data: match typed {
-                    Some(Some(values)) => TensorData::Typed(values),
+                data: match data {
+                    Data::Typed(Some(values)) => TensorData::Typed(values),
                     // A datatype no model input has: `to_batch` refuses it before the data.
-                    Some(None) => TensorData::Raw(&[]),
-                    None => TensorData::Raw(&raw[index]),
+                    Data::Typed(None) => TensorData::Raw(&[]),
+                    Data::Raw(bytes) => TensorData::Raw(bytes),
                 },
             })
             .collect();
@@ -135,6 +132,12 @@ impl Codec for InferCodec {
             ..Default::default()
         })
     }
+}
+
+/// An input's data before `to_batch` checks it.
+enum Data<'a> {
+    Typed(Option<Values>),
+    Raw(&'a Bytes),
 }
 
 /// An input's typed `contents` as values of its declared datatype (moved, not copied, where the
