@@ -129,6 +129,29 @@ async fn every_call_answers_as_its_rest_route_and_is_counted_by_route() {
 }
 
 #[tokio::test]
+async fn the_documented_python_example_answers_what_is_written_under_it() {
+    let doc = std::fs::read_to_string(repo_path("docs/grpc.md")).unwrap();
+    let block = doc
+        .split("```python\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("docs/grpc.md has a python example");
+    let (written, code): (Vec<&str>, Vec<&str>) = block.lines().partition(|line| line.starts_with("# "));
+    let server = Server::start(&[], &[]);
+    server.wait_ready(Duration::from_secs(20)).await;
+    let code = code
+        .join("\n")
+        .replace("localhost:8081", &server.grpc_addr().to_string());
+    let file = tempfile::Builder::new().suffix(".py").tempfile().unwrap();
+    std::fs::write(file.path(), code).unwrap();
+
+    let printed = run_python(file.path(), &[]);
+
+    let written: Vec<&str> = written.iter().map(|line| &line[2..]).collect();
+    assert_eq!(printed.trim(), written.join("\n"));
+}
+
+#[tokio::test]
 async fn every_datatype_in_raw_and_typed_contents_answers_as_rest_json_and_onnxruntime() {
     let dir = "tests/fixtures/tensors";
     // FP16, UINT8; FP64, INT32, BOOL in and five outputs (FP16 and BOOL among them); INT8,

@@ -7,7 +7,7 @@ mod http;
 mod python;
 
 pub use http::*;
-pub use python::run_client;
+pub use python::{run_client, run_python};
 
 use std::{
     io::{BufRead, BufReader},
