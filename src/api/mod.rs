@@ -22,7 +22,7 @@ use axum::{
 pub use body::BodyLimits;
 // For gRPC (src/grpc), which serves the same model with the same budget, errors and access log.
 pub(crate) use body::CHARGE_PER_BODY_BYTE;
-pub(crate) use budget::{Charge, Charged};
+pub(crate) use budget::{Charge, Charged, InflightBudget};
 pub use error::{ApiError, V2Error};
 pub(crate) use observe::{record_call, Failure, ScoredRows};
 pub use observe::{AccessLog, AccessLogSettings, ACCESS_LOG_TARGET};

@@ -47,8 +47,13 @@ fn grpc_serves_on_8081_by_default_on_a_free_port_with_0_and_not_at_all_with_off(
     assert_eq!(port(&["--grpc-port", "0", "--port", "0"]), Some(0));
     assert_eq!(port(&["--grpc-port", "off"]), None);
     assert_eq!(port(&["--grpc-port", "OFF"]), None);
-    let text = parse(["aml-scorer", "--grpc-port", "grpc"]).unwrap_err().to_string();
-    assert!(text.contains("--grpc-port") && text.contains("neither a port"), "{text}");
+    let text = parse(["aml-scorer", "--grpc-port", "grpc"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("--grpc-port") && text.contains("neither a port"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! log as HTTP; `serve::serve_h2` runs it on its own listener.
 
 mod body;
+mod budget;
 mod infer;
 mod observe;
 mod service;

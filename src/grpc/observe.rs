@@ -14,6 +14,7 @@ use std::{
 use axum::http::{self, StatusCode};
 use tonic::{Code, Status};
 
+use super::budget::{ChargedBody, Handover};
 use crate::api::{record_call, request_id, ApiError, AppState, Failure, ScoredRows};
 use crate::telemetry::ErrorChain;
 
@@ -131,7 +132,10 @@ type Response = http::Response<tonic::body::Body>;
 
 impl<S, B> tower::Service<http::Request<B>> for Observed<S>
 where
-    S: tower::Service<http::Request<B>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S: tower::Service<http::Request<ChargedBody<B>>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
     B: Send + 'static,
 {
@@ -145,11 +149,16 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        // (The message is charged to the in-flight budget as it arrives: `ChargedBody`.)
         let started = Instant::now();
         let route = route(request.uri().path());
         let ids = request_id::resolve(request.headers());
         let outcome = Outcome::default();
         request.extensions_mut().insert(outcome.clone());
+        let handover = Handover::default();
+        request.extensions_mut().insert(handover.clone());
+        let budget = self.state.budget.clone();
+        let request = request.map(|body| ChargedBody::new(body, budget, handover, outcome.clone()));
         let mut inner = self.inner.clone();
         let (state, limit, deadline) = (self.state.clone(), self.max_message_bytes, self.deadline);
         Box::pin(async move {

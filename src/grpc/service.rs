@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
+use super::budget::Handover;
 use super::infer::InferCodec;
 use super::messages::{
     model_metadata_response::TensorMetadata, ModelInferResponse, ModelMetadataRequest, ModelMetadataResponse,
@@ -15,7 +16,7 @@ use super::observe::Outcome;
 use super::server::grpc_inference_service_server::GrpcInferenceService;
 use super::InferBody;
 use crate::api::v2::datatype;
-use crate::api::{ApiError, AppState, Charge, Charged, CHARGE_PER_BODY_BYTE};
+use crate::api::{ApiError, AppState, Charge, Charged};
 use crate::model::{Scorer, TensorSpec};
 
 /// The service over the server's state.
@@ -115,16 +116,16 @@ impl GrpcInferenceService for Inference {
 
     async fn model_infer(&self, request: Request<InferBody>) -> Result<Response<ModelInferResponse>, Status> {
         let outcome = outcome(&request);
+        // What the message was charged as it arrived (as an HTTP body of its size is), corrected
+        // to the decoded tensors' size by `Charged`.
+        let charge = request
+            .extensions()
+            .get::<Handover>()
+            .map_or_else(Charge::none, Handover::take);
         let body = request.into_inner().0;
         let scored = async {
             let scorer = self.scorer()?;
-            // The message is in memory already: charged as an HTTP body of its size is, and
-            // corrected to the decoded tensors' size by `Charged`.
-            let mut charge = Charge::none();
             let budget = &self.state.budget;
-            budget
-                .grow(&mut charge, body.len() as u64 * CHARGE_PER_BODY_BYTE)
-                .await?;
             let codec = Charged {
                 codec: InferCodec {
                     body: body.clone(),

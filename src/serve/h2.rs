@@ -266,6 +266,10 @@ mod tests {
         drop(open);
         let closed = Instant::now();
         assert_eq!(activity.expired(IDLE, BUSY).await, "idle");
-        assert!(closed.elapsed() >= IDLE && closed.elapsed() < BUSY, "{:?}", closed.elapsed());
+        assert!(
+            closed.elapsed() >= IDLE && closed.elapsed() < BUSY,
+            "{:?}",
+            closed.elapsed()
+        );
     }
 }

@@ -47,6 +47,59 @@ async fn a_message_over_the_body_limit_is_resource_exhausted_and_the_server_keep
 }
 
 #[tokio::test]
+async fn a_message_larger_than_the_in_flight_budget_is_resource_exhausted() {
+    let server = Server::start(&["--max-inflight-bytes", "10000"], &[]);
+    server.wait_ready(Duration::from_secs(20)).await;
+
+    // 8000 bytes of raw contents, charged twice over (the message and its tensors), as REST
+    // charges a body.
+    let over = infer(TRITON, &server, MODEL, &rows(100));
+    let fits = infer(TRITON, &server, MODEL, &rows(2));
+
+    assert_eq!(over["error"]["code"], "StatusCode.RESOURCE_EXHAUSTED", "{over}");
+    let message = over["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("whole in-flight memory budget of 10000 bytes"),
+        "{message}"
+    );
+    assert_eq!(fits["outputs"][0]["shape"], json!([2, 1]), "{fits}");
+    assert!(
+        server
+            .logs()
+            .contains(r#""route":"grpc:ModelInfer","status":413"#),
+        "{}",
+        server.logs()
+    );
+}
+
+#[tokio::test]
+async fn the_budget_is_charged_as_a_message_arrives_not_once_it_is_whole() {
+    let server = Server::start(&["--max-inflight-bytes", "10000"], &[]);
+    server.wait_ready(Duration::from_secs(20)).await;
+    let (response, mut body) = start_call(server.grpc_addr()).await;
+
+    // A message declaring 100 rows, all but its last byte sent: already over the budget.
+    let frame = frame_of(&rows_request(100));
+    body.send_data(Bytes::copy_from_slice(&frame[..frame.len() - 1]), false)
+        .unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(10), response)
+        .await
+        .expect("refused before the message is whole")
+        .unwrap();
+
+    let status = answer
+        .headers()
+        .get("grpc-status")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(
+        status.as_deref(),
+        Some("8"),
+        "RESOURCE_EXHAUSTED: {:?}",
+        answer.headers()
+    );
+}
+
+#[tokio::test]
 async fn grpc_off_binds_no_port_and_a_bad_port_stops_the_process_naming_the_setting() {
     let server = Server::start(&["--grpc-port", "off"], &[]);
     server.wait_ready(Duration::from_secs(20)).await;
@@ -110,27 +163,25 @@ fn held_connection(server: &Server) -> std::net::TcpStream {
     stream
 }
 
-/// A `ModelInfer` of the sample request as a gRPC frame: flag, length, message.
-fn sample_frame() -> Vec<u8> {
-    let sample: Value = serde_json::from_str(&sample_request()).unwrap();
-    let raw: Vec<u8> = sample["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|row| row.as_array().unwrap().iter())
-        .flat_map(|x| x.as_f64().unwrap().to_le_bytes())
+/// A `ModelInfer` of `rows` as a gRPC frame: flag, length, message.
+fn rows_request(rows: usize) -> ModelInferRequest {
+    let raw: Vec<u8> = (0..rows * 10)
+        .flat_map(|i| ((i % 10) as f64).to_le_bytes())
         .collect();
-    let request = ModelInferRequest {
+    ModelInferRequest {
         model_name: MODEL.to_owned(),
         inputs: vec![InferInputTensor {
             name: "input".to_owned(),
             datatype: "FP64".to_owned(),
-            shape: vec![2, 10],
+            shape: vec![rows as i64, 10],
             ..Default::default()
         }],
         raw_input_contents: vec![Bytes::from(raw)],
         ..Default::default()
-    };
+    }
+}
+
+fn frame_of(request: &ModelInferRequest) -> Vec<u8> {
     let message = request.encode_to_vec();
     let mut frame = vec![0];
     frame.extend_from_slice(&(message.len() as u32).to_be_bytes());
@@ -138,11 +189,8 @@ fn sample_frame() -> Vec<u8> {
     frame
 }
 
-#[tokio::test]
-async fn sigterm_lets_a_grpc_call_in_flight_finish_then_exits_0() {
-    let mut server = Server::start(&[], &[]);
-    server.wait_ready(Duration::from_secs(20)).await;
-    let addr = server.grpc_addr();
+/// A `ModelInfer` call opened over a raw HTTP/2 connection, its message still to send.
+async fn start_call(addr: std::net::SocketAddr) -> (h2::client::ResponseFuture, h2::SendStream<Bytes>) {
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (client, connection) = h2::client::handshake(tcp).await.unwrap();
     tokio::spawn(connection);
@@ -153,8 +201,27 @@ async fn sigterm_lets_a_grpc_call_in_flight_finish_then_exits_0() {
             .header("te", "trailers")
             .body(())
             .unwrap();
-    let (response, mut body) = client.send_request(request, false).unwrap();
-    let frame = sample_frame();
+    client.send_request(request, false).unwrap()
+}
+
+#[tokio::test]
+async fn sigterm_lets_a_grpc_call_in_flight_finish_then_exits_0() {
+    let mut server = Server::start(&[], &[]);
+    server.wait_ready(Duration::from_secs(20)).await;
+    let addr = server.grpc_addr();
+    let (response, mut body) = start_call(addr).await;
+    // The sample request's two rows.
+    let sample: Value = serde_json::from_str(&sample_request()).unwrap();
+    let mut request = rows_request(2);
+    let raw: Vec<u8> = sample["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|row| row.as_array().unwrap().iter())
+        .flat_map(|x| x.as_f64().unwrap().to_le_bytes())
+        .collect();
+    request.raw_input_contents = vec![Bytes::from(raw)];
+    let frame = frame_of(&request);
     let (head, tail) = frame.split_at(frame.len() / 2);
     body.send_data(Bytes::copy_from_slice(head), false).unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
