@@ -14,7 +14,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use tonic::Status;
 
-use super::observe::Outcome;
+use super::outcome::Outcome;
 use crate::api::{ApiError, Charge, InflightBudget, CHARGE_PER_BODY_BYTE};
 
 /// Where a call's body leaves its charge for the handler (in the request's extensions).

@@ -4,8 +4,10 @@
 
 mod body;
 mod budget;
+mod contents;
 mod infer;
 mod observe;
+mod outcome;
 mod service;
 
 /// The protocol's messages, generated from `proto/grpc_predict_v2.proto` by `scripts/gen-grpc.sh`.

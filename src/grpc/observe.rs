@@ -1,12 +1,11 @@
 //! What every gRPC call goes through, as every HTTP request goes through `api::observe`: request
 //! ids, the in-flight gauge, a deadline, the metrics (route `grpc:<method>`, the HTTP status the
-//! outcome maps to) and the access log; and the one error table turned into gRPC statuses.
+//! outcome maps to) and the access log.
 
 use std::{
     convert::Infallible,
     future::Future,
     pin::Pin,
-    sync::{Arc, Mutex},
     task::{Context, Poll},
     time::{Duration, Instant},
 };
@@ -15,8 +14,8 @@ use axum::http::{self, StatusCode};
 use tonic::{Code, Status};
 
 use super::budget::{ChargedBody, Handover};
+use super::outcome::{Outcome, Recorded};
 use crate::api::{record_call, request_id, ApiError, AppState, Failure, ScoredRows};
-use crate::telemetry::ErrorChain;
 
 /// The service's path prefix: `/inference.GRPCInferenceService/<method>`.
 const SERVICE_PATH: &str = "/inference.GRPCInferenceService/";
@@ -34,18 +33,6 @@ fn route(path: &str) -> &'static str {
     }
 }
 
-/// The gRPC code of an error of the table, by its HTTP status.
-fn code(status: StatusCode) -> Code {
-    match status.as_u16() {
-        400 | 405 | 431 => Code::InvalidArgument,
-        404 => Code::NotFound,
-        408 | 504 => Code::DeadlineExceeded,
-        413 | 429 => Code::ResourceExhausted,
-        503 => Code::Unavailable,
-        _ => Code::Internal,
-    }
-}
-
 /// The HTTP status a status from tonic itself (not from our handlers) counts as.
 fn http_status(code: Code) -> StatusCode {
     match code {
@@ -56,55 +43,6 @@ fn http_status(code: Code) -> StatusCode {
         Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
         Code::Internal | Code::Unknown => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
-    }
-}
-
-/// What a handler reports about its call, for the metrics and the access log.
-#[derive(Clone, Default)]
-pub(super) struct Outcome(Arc<Mutex<Option<Recorded>>>);
-
-struct Recorded {
-    status: StatusCode,
-    rows: Option<usize>,
-    /// The client's message, or an internal error's whole cause (never sent).
-    failure: Option<String>,
-}
-
-impl Outcome {
-    fn set(&self, recorded: Recorded) {
-        *self.0.lock().expect("an outcome is set under no other lock") = Some(recorded);
-    }
-
-    pub(super) fn scored(&self, rows: usize) {
-        self.set(Recorded {
-            status: StatusCode::OK,
-            rows: Some(rows),
-            failure: None,
-        });
-    }
-
-    /// Records `error` and gives the status the client gets: the code of its HTTP status and
-    /// the HTTP answer's message (the generic one for an internal error).
-    pub(super) fn failed(&self, error: &ApiError) -> Status {
-        let (status, message) = error.answer();
-        let failure = if status == StatusCode::INTERNAL_SERVER_ERROR {
-            ErrorChain(error).to_string()
-        } else {
-            message.clone()
-        };
-        self.set(Recorded {
-            status,
-            rows: None,
-            failure: Some(failure),
-        });
-        Status::new(code(status), message)
-    }
-
-    fn take(&self) -> Option<Recorded> {
-        self.0
-            .lock()
-            .expect("an outcome is set under no other lock")
-            .take()
     }
 }
 
@@ -224,22 +162,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn each_error_status_has_its_grpc_code() {
-        let cases = [
-            (400, Code::InvalidArgument),
-            (404, Code::NotFound),
-            (413, Code::ResourceExhausted),
-            (429, Code::ResourceExhausted),
-            (503, Code::Unavailable),
-            (504, Code::DeadlineExceeded),
-            (500, Code::Internal),
-        ];
-        for (status, expected) in cases {
-            assert_eq!(code(StatusCode::from_u16(status).unwrap()), expected, "{status}");
-        }
-    }
 
     #[test]
     fn routes_are_the_method_names() {

@@ -12,7 +12,7 @@ use super::messages::{
     ModelReadyRequest, ModelReadyResponse, ServerLiveRequest, ServerLiveResponse, ServerMetadataRequest,
     ServerMetadataResponse, ServerReadyRequest, ServerReadyResponse,
 };
-use super::observe::Outcome;
+use super::outcome::Outcome;
 use super::server::grpc_inference_service_server::GrpcInferenceService;
 use super::InferBody;
 use crate::api::v2::datatype;
