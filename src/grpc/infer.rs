@@ -137,3 +137,6 @@ enum Data<'a> {
     Typed(Option<Values>),
     Raw(&'a Bytes),
 }
+
+#[cfg(test)]
+mod tests;
