@@ -1,6 +1,6 @@
 //! gRPC: the Open Inference Protocol's `inference.GRPCInferenceService` (KServe V2 over gRPC,
 //! `proto/grpc_predict_v2.proto`), served by the same scorer, state, limits, metrics and access
-//! log as HTTP; `serve::serve_h2` runs it on its own listener.
+//! log as HTTP; `serve::serve` runs it on its own listener (`--grpc-port`).
 
 mod body;
 mod budget;

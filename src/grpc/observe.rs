@@ -46,6 +46,20 @@ fn http_status(code: Code) -> StatusCode {
     }
 }
 
+/// A call's outcome as the HTTP answer the metrics and the access log read: its status, and the
+/// rows scored or the failure in its extensions.
+fn as_http(recorded: Recorded) -> axum::response::Response {
+    let mut seen = axum::response::Response::default();
+    *seen.status_mut() = recorded.status;
+    if let Some(rows) = recorded.rows {
+        seen.extensions_mut().insert(ScoredRows(rows));
+    }
+    if let Some(failure) = recorded.failure {
+        seen.extensions_mut().insert(Failure(failure));
+    }
+    seen
+}
+
 /// The gRPC service with every call observed and bounded.
 #[derive(Clone)]
 pub struct Observed<S> {
@@ -140,17 +154,10 @@ where
                         .map(|s| s.message().to_owned()),
                 }
             });
-            let mut seen = axum::response::Response::default();
-            *seen.status_mut() = recorded.status;
-            if let Some(rows) = recorded.rows {
-                seen.extensions_mut().insert(ScoredRows(rows));
-            }
-            if let Some(failure) = recorded.failure {
-                seen.extensions_mut().insert(Failure(failure));
-            }
-            record_call(&state, route, ids.as_ref().ok(), &seen, started.elapsed());
+            let ids = ids.ok();
+            record_call(&state, route, ids.as_ref(), &as_http(recorded), started.elapsed());
             let headers = response.headers_mut();
-            if let Ok(ids) = ids {
+            if let Some(ids) = ids {
                 ids.stamp(headers);
             }
             request_id::stamp_version(headers);
