@@ -24,8 +24,8 @@ pub mod memory;
 pub mod model;
 /// `--probe`: the readiness check a shell-less image runs as its health check.
 pub mod probe;
-/// The accept loops: HTTP/1.1 connections with head, idle and send deadlines, h2c connections for
-/// gRPC with keep-alive and idle bounds, and one connection cap for both.
+/// The accept loop: HTTP/1.1 connections with head, idle and send deadlines, h2c connections for
+/// gRPC with keep-alive, idle and stall bounds, and one connection cap for both listeners.
 pub mod serve;
 /// SIGTERM / SIGINT handling.
 pub mod shutdown;

@@ -1,9 +1,9 @@
-//! The accept loops: accepting connections and serving HTTP/1.1 (`serve`) or HTTP/2 without
-//! TLS, for gRPC (`serve_h2`), with the bounds that slow or numerous clients need (axum's own
-//! `serve` has none): deadlines for request heads, idle keep-alive connections and stalled
-//! responses (`deadlines`; for HTTP/2 in `h2`), and one cap on open connections, shared by both
-//! listeners, past which the server stops accepting (the kernel's backlog then holds new
-//! clients) rather than failing.
+//! The accept loop: accepting connections on the HTTP listener and, when gRPC is on, the gRPC
+//! one, and serving HTTP/1.1 or HTTP/2 without TLS (h2c, `h2`) on them, with the bounds that slow
+//! or numerous clients need (axum's own `serve` has none): deadlines for request heads, idle
+//! keep-alive connections and stalled responses (`deadlines`; for HTTP/2 in `h2`), and one cap on
+//! open connections for both listeners, past which the server stops accepting (the kernel's
+//! backlog then holds new clients) rather than failing.
 
 use std::{sync::Arc, time::Duration};
 
