@@ -191,17 +191,62 @@ fn frame_of(request: &ModelInferRequest) -> Vec<u8> {
 
 /// A `ModelInfer` call opened over a raw HTTP/2 connection, its message still to send.
 async fn start_call(addr: std::net::SocketAddr) -> (h2::client::ResponseFuture, h2::SendStream<Bytes>) {
+    start_call_with(addr, &[]).await
+}
+
+async fn start_call_with(
+    addr: std::net::SocketAddr,
+    metadata: &[(&str, &str)],
+) -> (h2::client::ResponseFuture, h2::SendStream<Bytes>) {
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (client, connection) = h2::client::handshake(tcp).await.unwrap();
     tokio::spawn(connection);
     let mut client = client.ready().await.unwrap();
-    let request =
-        axum::http::Request::post(format!("http://{addr}/inference.GRPCInferenceService/ModelInfer"))
-            .header("content-type", "application/grpc")
-            .header("te", "trailers")
-            .body(())
-            .unwrap();
-    client.send_request(request, false).unwrap()
+    let path = format!("http://{addr}/inference.GRPCInferenceService/ModelInfer");
+    let mut request = axum::http::Request::post(path)
+        .header("content-type", "application/grpc")
+        .header("te", "trailers");
+    for (name, value) in metadata {
+        request = request.header(*name, *value);
+    }
+    client.send_request(request.body(()).unwrap(), false).unwrap()
+}
+
+#[tokio::test]
+async fn request_ids_follow_the_http_rules_and_the_answer_carries_them() {
+    let server = Server::start(&[], &[]);
+    server.wait_ready(Duration::from_secs(20)).await;
+    let addr = server.grpc_addr();
+
+    let (response, mut body) = start_call_with(addr, &[("x-request-id", "call-42")]).await;
+    body.send_data(Bytes::from(frame_of(&rows_request(2))), true)
+        .unwrap();
+    let answer = response.await.unwrap();
+    let long = "x".repeat(101);
+    let (response, mut body) = start_call_with(addr, &[("x-request-id", &long)]).await;
+    body.send_data(Bytes::from(frame_of(&rows_request(2))), true)
+        .unwrap();
+    let refused = response.await.unwrap();
+
+    let headers = answer.headers();
+    assert_eq!(headers["x-request-id"], "call-42");
+    assert_eq!(headers["x-ms-client-request-id"], "call-42");
+    assert!(headers.contains_key("x-ms-run-fn-exec-ms"), "{headers:?}");
+    assert!(headers["x-ms-server-version"]
+        .to_str()
+        .unwrap()
+        .starts_with("aml-scorer/"));
+    assert_eq!(
+        refused.headers()["grpc-status"],
+        "3",
+        "INVALID_ARGUMENT: {:?}",
+        refused.headers()
+    );
+    let message = percent_encoding::percent_decode_str(refused.headers()["grpc-message"].to_str().unwrap())
+        .decode_utf8()
+        .unwrap()
+        .into_owned();
+    assert_eq!(message, "header x-request-id is longer than 100 characters");
 }
 
 #[tokio::test]
