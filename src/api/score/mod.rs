@@ -9,8 +9,8 @@ use axum::{
 };
 
 use super::{
-    body::read_request_body, budget::Charged, compression, observe::ScoredRows, request_id::RequestId, ApiError,
-    AppState,
+    body::read_request_body, budget::Charged, compression, observe::ScoredRows, request_id::RequestId,
+    ApiError, AppState,
 };
 use crate::api::ScoreMethod as Method;
 use crate::model::{parse_scoring_request, Answered, Batch, Codec, Envelope, Predictions, Predictor, Scored};
