@@ -8,7 +8,6 @@ use super::repo_path;
 /// Runs `tests/clients/<script>` with the test venv's Python (`scripts/test.sh` installs it from
 /// `tests/yaml/requirements.txt`) and `args`; panics with the script's output unless it exits 0.
 /// Returns its stdout.
-#[allow(dead_code)] // used once the client tests land (issue 22)
 pub fn run_client(script: &str, args: &[&str]) -> String {
     run_python(&repo_path(&format!("tests/clients/{script}")), args)
 }
