@@ -1,0 +1,282 @@
+//! Text in (SPEC 10): with `tokenizer.json` beside a model that takes `input_ids` (and
+//! `attention_mask`, `token_type_ids`), requests carry strings in the input `text`. Each request
+//! is tokenized on the thread that runs it (one item after another: no second thread pool),
+//! truncated to `model_max_length`, padded to its longest item with the pad token, and run on
+//! the ONNX model. Models that answer `last_hidden_state [N, T, H]` gain an output `embedding`
+//! `[N, H]`: the hidden states mean-pooled over the attention mask and L2-normalized
+//! (`?method=embed`).
+
+use std::path::Path;
+
+use tokenizers::{PaddingDirection, Tokenizer, TruncationParams};
+
+use crate::hf::{read_optional, FileError};
+use crate::model::{
+    Batch, ElementType, ModelSpec, Output, PredictError, Predictions, Predictor, TensorSpec, Values,
+};
+
+mod files;
+
+/// The request-facing input of a text model.
+pub const TEXT_INPUT: &str = "text";
+/// The pooled output a text model with hidden states gains.
+pub const EMBEDDING_OUTPUT: &str = "embedding";
+
+/// Where each tokenizer output goes among the inner model's inputs, and its element type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Feed {
+    Ids,
+    Mask,
+    Types,
+}
+
+/// A model that takes token ids, served as a model that takes text.
+pub struct TextModel<P> {
+    inner: P,
+    tokenizer: Tokenizer,
+    /// Per inner input, in its order: what fills it and its element type (int64 or int32).
+    feeds: Vec<(Feed, ElementType)>,
+    pad_id: u32,
+    pad_type_id: u32,
+    pad_left: bool,
+    /// The hidden-states output `[N, T, H]` pooled into `embedding`, and H.
+    hidden: Option<(usize, usize)>,
+    spec: ModelSpec,
+    /// Said in the start line: which files turned the preprocessing on and its length.
+    pub summary: String,
+}
+
+impl<P: Predictor> TextModel<P> {
+    /// `Ok(None)` when the folder has no `tokenizer.json` or the model takes no `input_ids`.
+    pub fn load(folder: &Path, inner: P) -> Result<Result<Self, P>, FileError> {
+        let path = folder.join("tokenizer.json");
+        let inner_spec = inner.spec();
+        if !inner_spec.inputs.iter().any(|i| i.name == "input_ids") {
+            return Ok(Err(inner));
+        }
+        let Some(text) = read_optional(&path)? else {
+            return Ok(Err(inner));
+        };
+        let feeds = feeds(inner_spec, &path)?;
+        let mut tokenizer = Tokenizer::from_bytes(text.as_bytes()).map_err(|e| {
+            FileError::new(&path, "(file)", format!("is not a tokenizer Hugging Face's tokenizers reads: {e}"))
+        })?;
+        let config_path = folder.join("tokenizer_config.json");
+        let config = files::tokenizer_config(&config_path)?;
+        let max_length = match config.model_max_length {
+            Some(length) => length,
+            None => files::max_position_embeddings(&folder.join("config.json"))?.ok_or_else(|| {
+                FileError::new(
+                    &config_path,
+                    "model_max_length",
+                    "is missing, and config.json has no \"max_position_embeddings\" to bound the token count instead",
+                )
+            })?,
+        };
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length,
+                ..TruncationParams::default()
+            }))
+            .map_err(|e| FileError::new(&path, "truncation", format!("cannot truncate to {max_length} tokens: {e}")))?;
+        // Padding is ours (to the request's longest item); tokenizer.json's own settings, when it
+        // has some, give the pad ids, else tokenizer_config.json's pad token does.
+        let padding = tokenizer.get_padding().cloned();
+        tokenizer.with_padding(None);
+        let (pad_id, pad_type_id, pad_left) = match (&padding, &config.pad_token) {
+            (Some(p), _) => (p.pad_id, p.pad_type_id, p.direction == PaddingDirection::Left),
+            (None, Some(token)) => {
+                let id = tokenizer.token_to_id(token).ok_or_else(|| {
+                    FileError::new(&config_path, "pad_token", format!("{token:?} is not in tokenizer.json's vocabulary"))
+                })?;
+                (id, 0, config.pad_left)
+            }
+            // No pad token: padded places are masked out, so any id serves; 0 is in every vocabulary.
+            (None, None) => (0, 0, config.pad_left),
+        };
+        let hidden = hidden_states(inner_spec);
+        let spec = text_spec(inner_spec, hidden.map(|(_, h)| h));
+        let summary = format!(
+            "text: tokenizer.json, up to {max_length} tokens, inputs {}{}",
+            inner_spec.input_names(),
+            if hidden.is_some() { ", ?method=embed" } else { "" }
+        );
+        Ok(Ok(TextModel {
+            inner,
+            tokenizer,
+            feeds,
+            pad_id,
+            pad_type_id,
+            pad_left,
+            hidden,
+            spec,
+            summary,
+        }))
+    }
+
+    /// The inner model's inputs for `texts`: every item tokenized, padded to the longest.
+    fn tokenize(&self, texts: &[String]) -> Result<Batch, PredictError> {
+        let mut encodings = Vec::with_capacity(texts.len());
+        for text in texts {
+            let encoding = self
+                .tokenizer
+                .encode(text.as_str(), true)
+                .map_err(|e| PredictError::engine(format!("tokenizing failed: {e}")))?;
+            encodings.push(encoding);
+        }
+        let longest = encodings.iter().map(|e| e.len()).max().unwrap_or(0);
+        let inputs = self
+            .feeds
+            .iter()
+            .map(|&(feed, element)| {
+                let mut values = Vec::with_capacity(texts.len() * longest);
+                for encoding in &encodings {
+                    let (tokens, pad): (&[u32], u32) = match feed {
+                        Feed::Ids => (encoding.get_ids(), self.pad_id),
+                        Feed::Mask => (encoding.get_attention_mask(), 0),
+                        Feed::Types => (encoding.get_type_ids(), self.pad_type_id),
+                    };
+                    let padding = std::iter::repeat_n(pad, longest - tokens.len());
+                    if self.pad_left {
+                        values.extend(padding.chain(tokens.iter().copied()));
+                    } else {
+                        values.extend(tokens.iter().copied().chain(padding));
+                    }
+                }
+                match element {
+                    ElementType::I32 => Values::I32(values.into_iter().map(|v| v as i32).collect()),
+                    _ => Values::I64(values.into_iter().map(i64::from).collect()),
+                }
+            })
+            .collect::<Vec<_>>();
+        let shapes = vec![vec![longest]; inputs.len()];
+        Ok(Batch {
+            rows: texts.len(),
+            inputs,
+            shapes,
+        })
+    }
+
+    /// The mask the tokenizer gave, whichever inner input carries it.
+    fn mask<'a>(&self, batch: &'a Batch) -> Option<&'a Values> {
+        let index = self.feeds.iter().position(|(feed, _)| *feed == Feed::Mask)?;
+        batch.inputs.get(index)
+    }
+}
+
+impl<P: Predictor> Predictor for TextModel<P> {
+    fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    fn predict(&self, batch: Batch) -> Result<Predictions, PredictError> {
+        let texts = match batch.inputs.first() {
+            Some(Values::String(texts)) => texts,
+            _ => return Err(PredictError::engine("the text model's input is not strings")),
+        };
+        let tokens = self.tokenize(texts)?;
+        let (rows, longest) = (tokens.rows, tokens.shapes.first().map_or(0, |s| s[0]));
+        let mask: Vec<f64> = match self.mask(&tokens) {
+            Some(Values::I64(mask)) => mask.iter().map(|&m| m as f64).collect(),
+            Some(Values::I32(mask)) => mask.iter().map(|&m| f64::from(m)).collect(),
+            _ => vec![1.0; rows * longest],
+        };
+        let mut predictions = self.inner.predict(tokens)?;
+        if let Some((index, width)) = self.hidden {
+            let embedding = pool(&predictions.outputs[index], &mask, rows, longest, width)?;
+            predictions.outputs.push(embedding);
+        }
+        Ok(predictions)
+    }
+}
+
+/// Masked mean pooling of `[N, T, H]` hidden states, each item L2-normalized.
+fn pool(hidden: &Output, mask: &[f64], rows: usize, longest: usize, width: usize) -> Result<Output, PredictError> {
+    let Values::F32(states) = &hidden.values else {
+        return Err(PredictError::engine("the hidden states are not float32"));
+    };
+    if states.len() != rows * longest * width {
+        return Err(PredictError::engine(format!(
+            "the hidden states have {} values, not {rows} x {longest} x {width}",
+            states.len()
+        )));
+    }
+    let mut pooled = Vec::with_capacity(rows * width);
+    for row in 0..rows {
+        let mut sum = vec![0f64; width];
+        let mut count = 0f64;
+        for t in 0..longest {
+            let m = mask[row * longest + t];
+            count += m;
+            let state = &states[(row * longest + t) * width..][..width];
+            for (s, &v) in sum.iter_mut().zip(state) {
+                *s += m * f64::from(v);
+            }
+        }
+        let mean: Vec<f64> = sum.iter().map(|s| s / count.max(1e-9)).collect();
+        let norm = mean.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-12);
+        pooled.extend(mean.iter().map(|v| (v / norm) as f32));
+    }
+    Ok(Output {
+        per_row: width,
+        values: Values::F32(pooled),
+        shape: vec![width],
+    })
+}
+
+/// Which tokenizer output fills each inner input; any other input is a model this cannot feed.
+fn feeds(spec: &ModelSpec, path: &Path) -> Result<Vec<(Feed, ElementType)>, FileError> {
+    spec.inputs
+        .iter()
+        .map(|input| {
+            let feed = match input.name.as_str() {
+                "input_ids" => Feed::Ids,
+                "attention_mask" => Feed::Mask,
+                "token_type_ids" => Feed::Types,
+                other => {
+                    return Err(FileError::new(path, "(file)", format!(
+                        "is beside a model with an input {other:?}; text models take input_ids, attention_mask and \
+                         token_type_ids only"
+                    )))
+                }
+            };
+            let element = match (input.element, input.shape.len()) {
+                (ElementType::I64 | ElementType::I32, 2) => input.element,
+                _ => {
+                    return Err(FileError::new(path, "(file)", format!(
+                        "is beside a model whose input {:?} is {} {}, not int64 or int32 [N, T]",
+                        input.name,
+                        input.element,
+                        input.shape_text()
+                    )))
+                }
+            };
+            Ok((feed, element))
+        })
+        .collect()
+}
+
+/// A float output `[N, T, H]` named `last_hidden_state` (or the only rank-3 output), and H.
+fn hidden_states(spec: &ModelSpec) -> Option<(usize, usize)> {
+    let rank3 = |o: &TensorSpec| o.shape.len() == 3 && o.element == ElementType::F32;
+    let index = spec
+        .outputs
+        .iter()
+        .position(|o| o.name == "last_hidden_state" && rank3(o))
+        .or_else(|| match spec.outputs.iter().filter(|o| rank3(o)).count() {
+            1 => spec.outputs.iter().position(rank3),
+            _ => None,
+        })?;
+    Some((index, spec.outputs[index].shape[2]?))
+}
+
+/// The inner spec with one string input `text`, and `embedding [N, H]` when there are hidden states.
+fn text_spec(inner: &ModelSpec, hidden: Option<usize>) -> ModelSpec {
+    let mut spec = inner.clone();
+    spec.inputs = vec![TensorSpec::matrix(TEXT_INPUT, ElementType::String, 1, true)];
+    if let Some(width) = hidden {
+        spec.outputs
+            .push(TensorSpec::matrix(EMBEDDING_OUTPUT, ElementType::F32, width, false));
+    }
+    spec
+}
