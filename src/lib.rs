@@ -12,6 +12,9 @@ pub mod cgroup;
 /// Every setting: the flags with their environment fallbacks, validated into each part's own
 /// settings.
 pub mod config;
+/// Hugging Face's files beside a model: labels and score rules (`config.json`), for the image and
+/// text pre- and postprocessing.
+pub mod hf;
 /// The `init` sequence: identity and download (for a model blob), model, start-up blob, each a
 /// named, timed step.
 pub mod init;
