@@ -10,7 +10,7 @@ use std::path::Path;
 
 use tokenizers::{PaddingDirection, Tokenizer, TruncationParams};
 
-use crate::hf::{read_optional, FileError};
+use crate::hf::{config::ModelConfig, read_optional, FileError};
 use crate::model::{
     Batch, ElementType, ModelSpec, Output, PredictError, Predictions, Predictor, TensorSpec, Values,
 };
@@ -42,6 +42,8 @@ pub struct TextModel<P> {
     /// The hidden-states output `[N, T, H]` pooled into `embedding`, and H.
     hidden: Option<(usize, usize)>,
     spec: ModelSpec,
+    /// `config.json`'s labels for the first output, when it has some.
+    labels: Option<ModelConfig>,
     /// Said in the start line: which files turned the preprocessing on and its length.
     pub summary: String,
 }
@@ -59,7 +61,11 @@ impl<P: Predictor> TextModel<P> {
         };
         let feeds = feeds(inner_spec, &path)?;
         let mut tokenizer = Tokenizer::from_bytes(text.as_bytes()).map_err(|e| {
-            FileError::new(&path, "(file)", format!("is not a tokenizer Hugging Face's tokenizers reads: {e}"))
+            FileError::new(
+                &path,
+                "(file)",
+                format!("is not a tokenizer Hugging Face's tokenizers reads: {e}"),
+            )
         })?;
         let config_path = folder.join("tokenizer_config.json");
         let config = files::tokenizer_config(&config_path)?;
@@ -78,22 +84,37 @@ impl<P: Predictor> TextModel<P> {
                 max_length,
                 ..TruncationParams::default()
             }))
-            .map_err(|e| FileError::new(&path, "truncation", format!("cannot truncate to {max_length} tokens: {e}")))?;
+            .map_err(|e| {
+                FileError::new(
+                    &path,
+                    "truncation",
+                    format!("cannot truncate to {max_length} tokens: {e}"),
+                )
+            })?;
         // Padding is ours (to the request's longest item); tokenizer.json's own settings, when it
         // has some, give the pad ids, else tokenizer_config.json's pad token does.
         let padding = tokenizer.get_padding().cloned();
         tokenizer.with_padding(None);
         let (pad_id, pad_type_id, pad_left) = match (&padding, &config.pad_token) {
-            (Some(p), _) => (p.pad_id, p.pad_type_id, p.direction == PaddingDirection::Left),
+            (Some(p), _) => (
+                p.pad_id,
+                p.pad_type_id,
+                matches!(p.direction, PaddingDirection::Left),
+            ),
             (None, Some(token)) => {
                 let id = tokenizer.token_to_id(token).ok_or_else(|| {
-                    FileError::new(&config_path, "pad_token", format!("{token:?} is not in tokenizer.json's vocabulary"))
+                    FileError::new(
+                        &config_path,
+                        "pad_token",
+                        format!("{token:?} is not in tokenizer.json's vocabulary"),
+                    )
                 })?;
                 (id, 0, config.pad_left)
             }
             // No pad token: padded places are masked out, so any id serves; 0 is in every vocabulary.
             (None, None) => (0, 0, config.pad_left),
         };
+        let labels = ModelConfig::read(folder)?;
         let hidden = hidden_states(inner_spec);
         let spec = text_spec(inner_spec, hidden.map(|(_, h)| h));
         let summary = format!(
@@ -110,6 +131,7 @@ impl<P: Predictor> TextModel<P> {
             pad_left,
             hidden,
             spec,
+            labels,
             summary,
         }))
     }
@@ -188,10 +210,20 @@ impl<P: Predictor> Predictor for TextModel<P> {
         }
         Ok(predictions)
     }
+
+    fn labels(&self) -> Option<&ModelConfig> {
+        self.labels.as_ref()
+    }
 }
 
 /// Masked mean pooling of `[N, T, H]` hidden states, each item L2-normalized.
-fn pool(hidden: &Output, mask: &[f64], rows: usize, longest: usize, width: usize) -> Result<Output, PredictError> {
+fn pool(
+    hidden: &Output,
+    mask: &[f64],
+    rows: usize,
+    longest: usize,
+    width: usize,
+) -> Result<Output, PredictError> {
     let Values::F32(states) = &hidden.values else {
         return Err(PredictError::engine("the hidden states are not float32"));
     };
@@ -275,8 +307,12 @@ fn text_spec(inner: &ModelSpec, hidden: Option<usize>) -> ModelSpec {
     let mut spec = inner.clone();
     spec.inputs = vec![TensorSpec::matrix(TEXT_INPUT, ElementType::String, 1, true)];
     if let Some(width) = hidden {
-        spec.outputs
-            .push(TensorSpec::matrix(EMBEDDING_OUTPUT, ElementType::F32, width, false));
+        spec.outputs.push(TensorSpec::matrix(
+            EMBEDDING_OUTPUT,
+            ElementType::F32,
+            width,
+            false,
+        ));
     }
     spec
 }

@@ -39,9 +39,21 @@ pub fn tokenizer_config(path: &Path) -> Result<TokenizerConfig, FileError> {
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Object(token)) => match token.get("content") {
             Some(Value::String(s)) => Some(s.clone()),
-            _ => return Err(field(path, "pad_token", "a string or an object with a \"content\" string")),
+            _ => {
+                return Err(field(
+                    path,
+                    "pad_token",
+                    "a string or an object with a \"content\" string",
+                ))
+            }
         },
-        Some(_) => return Err(field(path, "pad_token", "a string or an object with a \"content\" string")),
+        Some(_) => {
+            return Err(field(
+                path,
+                "pad_token",
+                "a string or an object with a \"content\" string",
+            ))
+        }
     };
     let pad_left = match object.get("padding_side") {
         None | Some(Value::Null) => false,
@@ -107,7 +119,8 @@ mod tests {
 
     #[test]
     fn a_pad_token_may_be_an_added_token_object() {
-        let read = config(r#"{"pad_token": {"content": "<pad>", "lstrip": false}, "padding_side": "left"}"#).unwrap();
+        let read = config(r#"{"pad_token": {"content": "<pad>", "lstrip": false}, "padding_side": "left"}"#)
+            .unwrap();
         assert_eq!(read.pad_token.as_deref(), Some("<pad>"));
         assert!(read.pad_left);
     }
