@@ -1,6 +1,6 @@
-"""The Hugging Face text fixtures (issue 24, SPEC 10): a WordPiece tokenizer trained here by the
-`tokenizers` package, and two tiny BERT-style encoders written with onnx.helper (opset 17, seeded
-weights): a classifier (`logits [N, 3]`, config.json with id2label) and an embedder
+"""The Hugging Face text fixtures (issue 24, SPEC 10): a WordPiece tokenizer (`tokenizers`) whose
+vocabulary (150 tokens) is learnt here from a small corpus, and two tiny BERT-style encoders
+written with onnx.helper (opset 17, seeded weights): a classifier (`logits [N, 3]`, config.json with id2label) and an embedder
 (`last_hidden_state [N, T, H]`). The expected token ids come from the Python `tokenizers`
 package, the expected answers from onnxruntime. Re-runnable and deterministic; CI uses the saved
 files.
@@ -25,7 +25,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
-from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "hf_text"
 RNG = np.random.default_rng(24)
@@ -62,12 +62,24 @@ TEXTS = [
 
 
 def tokenizer():
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    """A WordPiece tokenizer whose vocabulary is learnt from CORPUS here: every word seen twice or
+    more, every character alone and as a continuation, and common English suffixes. (The
+    `tokenizers` trainer breaks ties in hash-map order, so its vocabulary changes from run to run;
+    this one is the same on every run.)"""
+    normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True)
+    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    counts = {}
+    for line in CORPUS:
+        for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(line)):
+            counts[word] = counts.get(word, 0) + 1
+    chars = {c for word in counts for c in word}
+    learnt = {w for w, n in counts.items() if n >= 2} | chars | {"##" + c for c in chars}
+    learnt |= {"##s", "##ed", "##ing", "##ly", "##er", "##est"}
+    vocab = SPECIALS + sorted(learnt - set(SPECIALS))
+    tok = Tokenizer(models.WordPiece({t: i for i, t in enumerate(vocab)}, unk_token="[UNK]"))
+    tok.normalizer = normalizer
+    tok.pre_tokenizer = pre_tokenizer
     tok.decoder = decoders.WordPiece()
-    trainer = trainers.WordPieceTrainer(vocab_size=300, special_tokens=SPECIALS)
-    tok.train_from_iterator(CORPUS, trainer)
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
@@ -89,10 +101,8 @@ def encoder(vocab, positions, head):
         weight("type", [2, HIDDEN]), weight("dense_w", [HIDDEN, HIDDEN]), weight("dense_b", [HIDDEN]),
         numpy_helper.from_array(np.ones(HIDDEN, np.float32), "gamma"),
         numpy_helper.from_array(np.zeros(HIDDEN, np.float32), "beta"),
-        numpy_helper.from_array(np.array([1], np.int64), "one_i"),
         numpy_helper.from_array(np.array(0, np.int64), "zero_s"),
         numpy_helper.from_array(np.array(1, np.int64), "one_s"),
-        numpy_helper.from_array(np.array([-1], np.int64), "last_axis"),
     ]
     nodes = [
         helper.make_node("Gather", ["word", "input_ids"], ["we"]),
@@ -109,7 +119,11 @@ def encoder(vocab, positions, head):
         helper.make_node("Tanh", ["da"], ["hidden"]),
     ]
     if head:
-        inits += [weight("cls_w", [HIDDEN, head], 1.5), weight("cls_b", [head])]
+        inits += [
+            weight("cls_w", [HIDDEN, head], 1.5), weight("cls_b", [head]),
+            numpy_helper.from_array(np.array([1], np.int64), "one_i"),
+            numpy_helper.from_array(np.array([-1], np.int64), "last_axis"),
+        ]
         nodes += [
             helper.make_node("Cast", ["attention_mask"], ["mf"], to=TensorProto.FLOAT),
             helper.make_node("Unsqueeze", ["mf", "last_axis"], ["m3"]),
