@@ -154,6 +154,22 @@ async fn embed_mean_pools_over_the_mask_and_normalizes_as_numpy_does() {
     assert!(answer.message().contains("embed"), "{}", answer.message());
 }
 
+/// OpenAPI names the request's column (`text`, a string) and the label answer with its labels.
+#[tokio::test]
+async fn openapi_documents_the_text_column_and_the_label_answer() {
+    let server = serve(CLASSIFIER).await;
+    let doc: Value = serde_json::from_str(&get_text(&server, "/swagger.json").await).unwrap();
+    let post = &doc["paths"]["/score"]["post"];
+    let column = &post["parameters"][0]["schema"]["properties"]["data"]["items"]["properties"]["text"];
+    assert_eq!(column["type"], "string", "{post}");
+    let item = &post["responses"]["200"]["schema"]["items"]["oneOf"][0];
+    assert_eq!(
+        item["properties"]["label"]["enum"],
+        json!(["negative", "neutral", "positive"]),
+        "{post}"
+    );
+}
+
 #[tokio::test]
 async fn an_item_that_is_not_a_string_is_a_400_naming_it_and_the_server_goes_on() {
     let server = serve(CLASSIFIER).await;
