@@ -17,6 +17,13 @@ use crate::model::{
 
 mod files;
 
+/// Characters of one item read per token kept (at least `MIN_CHARS`): the tokenizer holds
+/// alignments for every character it normalizes, so a 100 MB string would cost gigabytes before
+/// truncation drops all but `max_length` tokens. WordPiece reads at most 100 characters into one
+/// token, so the cut only changes the ids of an item whose first `max_length` tokens span more.
+const CHARS_PER_TOKEN: usize = 100;
+const MIN_CHARS: usize = 65_536;
+
 /// The request-facing input of a text model.
 pub const TEXT_INPUT: &str = "text";
 /// The pooled output a text model with hidden states gains.
@@ -39,6 +46,8 @@ pub struct TextModel<P> {
     pad_id: u32,
     pad_type_id: u32,
     pad_left: bool,
+    /// The characters of one item that are tokenized (`CHARS_PER_TOKEN`).
+    max_chars: usize,
     /// The hidden-states output `[N, T, H]` pooled into `embedding`, and H.
     hidden: Option<(usize, usize)>,
     spec: ModelSpec,
@@ -129,6 +138,7 @@ impl<P: Predictor> TextModel<P> {
             pad_id,
             pad_type_id,
             pad_left,
+            max_chars: max_length.saturating_mul(CHARS_PER_TOKEN).max(MIN_CHARS),
             hidden,
             spec,
             labels,
@@ -142,7 +152,7 @@ impl<P: Predictor> TextModel<P> {
         for text in texts {
             let encoding = self
                 .tokenizer
-                .encode(text.as_str(), true)
+                .encode(prefix(text, self.max_chars), true)
                 .map_err(|e| PredictError::engine(format!("tokenizing failed: {e}")))?;
             encodings.push(encoding);
         }
@@ -213,6 +223,14 @@ impl<P: Predictor> Predictor for TextModel<P> {
 
     fn labels(&self) -> Option<&ModelConfig> {
         self.labels.as_ref()
+    }
+}
+
+/// The first `chars` characters of `text`.
+fn prefix(text: &str, chars: usize) -> &str {
+    match text.char_indices().nth(chars) {
+        Some((end, _)) => &text[..end],
+        None => text,
     }
 }
 
@@ -315,4 +333,39 @@ fn text_spec(inner: &ModelSpec, hidden: Option<usize>) -> ModelSpec {
         ));
     }
     spec
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prefix_is_cut_on_a_character_boundary() {
+        assert_eq!(prefix("crème", 3), "crè");
+        assert_eq!(prefix("ab", 5), "ab");
+    }
+
+    #[test]
+    fn pooling_averages_the_unmasked_states_and_normalizes() {
+        // Two items of two tokens, H = 2; the second item's second token is padding.
+        let hidden = Output {
+            per_row: 4,
+            values: Values::F32(vec![3.0, 0.0, 1.0, 4.0, 0.0, 2.0, 9.0, 9.0]),
+            shape: vec![2, 2],
+        };
+        let pooled = pool(&hidden, &[1.0, 1.0, 1.0, 0.0], 2, 2, 2).unwrap();
+        let Values::F32(values) = pooled.values else {
+            panic!("float32")
+        };
+        // Item 0: mean (2, 2), normalized (0.7071, 0.7071); item 1: (0, 2) -> (0, 1).
+        let expected = [
+            std::f32::consts::FRAC_1_SQRT_2,
+            std::f32::consts::FRAC_1_SQRT_2,
+            0.0,
+            1.0,
+        ];
+        for (v, e) in values.iter().zip(expected) {
+            assert!((v - e).abs() < 1e-6, "{values:?}");
+        }
+    }
 }

@@ -98,8 +98,16 @@ async fn token_ids_equal_the_tokenizers_package_padded_and_truncated() {
         assert_eq!(answer.status, 200, "{}", answer.body);
         assert_eq!(answer.json()["token_ids"], case["input_ids"]);
     }
-    let longest = &expected("classifier")[1]["input_ids"][4];
+    let case = &expected("classifier")[1];
+    let longest = &case["input_ids"][4];
     assert_eq!(longest.as_array().unwrap().len(), 16, "the fixture truncates");
+    // A 2 MB item reads only the characters its first tokens can span, and still answers the
+    // ids of its beginning.
+    let huge = format!("{} ", case["texts"][4].as_str().unwrap()).repeat(20_000);
+    let body = json!({ "data": [huge] });
+    let answer = post_to(&server, "/score?outputs=token_ids", body.to_string()).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.json()["token_ids"][0], *longest);
 }
 
 #[tokio::test]
