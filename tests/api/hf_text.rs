@@ -50,6 +50,11 @@ fn assert_labels(answer: &Value, expected: &[Value]) {
 #[tokio::test]
 async fn strings_in_every_form_answer_labels_as_onnxruntime_and_softmax_do() {
     let server = serve(CLASSIFIER).await;
+    assert!(
+        server.logs().contains("text preprocessing on"),
+        "the start says which preprocessing is on: {}",
+        server.logs()
+    );
     for case in expected("classifier") {
         let texts = case["texts"].as_array().unwrap().clone();
         let records: Vec<Value> = texts.iter().map(|t| json!({ "text": t })).collect();
