@@ -11,11 +11,14 @@ use std::path::Path;
 use tokenizers::{PaddingDirection, Tokenizer, TruncationParams};
 
 use crate::hf::{config::ModelConfig, read_optional, FileError};
-use crate::model::{
-    Batch, ElementType, ModelSpec, Output, PredictError, Predictions, Predictor, TensorSpec, Values,
-};
+use crate::model::{Batch, ElementType, ModelSpec, PredictError, Predictions, Predictor, Values};
 
 mod files;
+mod pool;
+mod spec;
+
+use pool::pool;
+use spec::{feeds, hidden_states, text_spec, Feed};
 
 /// Characters of one item read per token kept (at least `MIN_CHARS`): the tokenizer holds
 /// alignments for every character it normalizes, so a 100 MB string would cost gigabytes before
@@ -28,14 +31,6 @@ const MIN_CHARS: usize = 65_536;
 pub const TEXT_INPUT: &str = "text";
 /// The pooled output a text model with hidden states gains.
 pub const EMBEDDING_OUTPUT: &str = "embedding";
-
-/// Where each tokenizer output goes among the inner model's inputs, and its element type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Feed {
-    Ids,
-    Mask,
-    Types,
-}
 
 /// A model that takes token ids, served as a model that takes text.
 pub struct TextModel<P> {
@@ -58,7 +53,8 @@ pub struct TextModel<P> {
 }
 
 impl<P: Predictor> TextModel<P> {
-    /// `Ok(None)` when the folder has no `tokenizer.json` or the model takes no `input_ids`.
+    /// The text model, or `Ok(Err(inner))` back when the folder has no `tokenizer.json` or the
+    /// model takes no `input_ids`; a file that cannot be used is an error naming it and its field.
     pub fn load(folder: &Path, inner: P) -> Result<Result<Self, P>, FileError> {
         let path = folder.join("tokenizer.json");
         let inner_spec = inner.spec();
@@ -234,107 +230,6 @@ fn prefix(text: &str, chars: usize) -> &str {
     }
 }
 
-/// Masked mean pooling of `[N, T, H]` hidden states, each item L2-normalized.
-fn pool(
-    hidden: &Output,
-    mask: &[f64],
-    rows: usize,
-    longest: usize,
-    width: usize,
-) -> Result<Output, PredictError> {
-    let Values::F32(states) = &hidden.values else {
-        return Err(PredictError::engine("the hidden states are not float32"));
-    };
-    if states.len() != rows * longest * width {
-        return Err(PredictError::engine(format!(
-            "the hidden states have {} values, not {rows} x {longest} x {width}",
-            states.len()
-        )));
-    }
-    let mut pooled = Vec::with_capacity(rows * width);
-    for row in 0..rows {
-        let mut sum = vec![0f64; width];
-        let mut count = 0f64;
-        for t in 0..longest {
-            let m = mask[row * longest + t];
-            count += m;
-            let state = &states[(row * longest + t) * width..][..width];
-            for (s, &v) in sum.iter_mut().zip(state) {
-                *s += m * f64::from(v);
-            }
-        }
-        let mean: Vec<f64> = sum.iter().map(|s| s / count.max(1e-9)).collect();
-        let norm = mean.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-12);
-        pooled.extend(mean.iter().map(|v| (v / norm) as f32));
-    }
-    Ok(Output {
-        per_row: width,
-        values: Values::F32(pooled),
-        shape: vec![width],
-    })
-}
-
-/// Which tokenizer output fills each inner input; any other input is a model this cannot feed.
-fn feeds(spec: &ModelSpec, path: &Path) -> Result<Vec<(Feed, ElementType)>, FileError> {
-    spec.inputs
-        .iter()
-        .map(|input| {
-            let feed = match input.name.as_str() {
-                "input_ids" => Feed::Ids,
-                "attention_mask" => Feed::Mask,
-                "token_type_ids" => Feed::Types,
-                other => {
-                    return Err(FileError::new(path, "(file)", format!(
-                        "is beside a model with an input {other:?}; text models take input_ids, attention_mask and \
-                         token_type_ids only"
-                    )))
-                }
-            };
-            let element = match (input.element, input.shape.len()) {
-                (ElementType::I64 | ElementType::I32, 2) => input.element,
-                _ => {
-                    return Err(FileError::new(path, "(file)", format!(
-                        "is beside a model whose input {:?} is {} {}, not int64 or int32 [N, T]",
-                        input.name,
-                        input.element,
-                        input.shape_text()
-                    )))
-                }
-            };
-            Ok((feed, element))
-        })
-        .collect()
-}
-
-/// A float output `[N, T, H]` named `last_hidden_state` (or the only rank-3 output), and H.
-fn hidden_states(spec: &ModelSpec) -> Option<(usize, usize)> {
-    let rank3 = |o: &TensorSpec| o.shape.len() == 3 && o.element == ElementType::F32;
-    let index = spec
-        .outputs
-        .iter()
-        .position(|o| o.name == "last_hidden_state" && rank3(o))
-        .or_else(|| match spec.outputs.iter().filter(|o| rank3(o)).count() {
-            1 => spec.outputs.iter().position(rank3),
-            _ => None,
-        })?;
-    Some((index, spec.outputs[index].shape[2]?))
-}
-
-/// The inner spec with one string input `text`, and `embedding [N, H]` when there are hidden states.
-fn text_spec(inner: &ModelSpec, hidden: Option<usize>) -> ModelSpec {
-    let mut spec = inner.clone();
-    spec.inputs = vec![TensorSpec::matrix(TEXT_INPUT, ElementType::String, 1, true)];
-    if let Some(width) = hidden {
-        spec.outputs.push(TensorSpec::matrix(
-            EMBEDDING_OUTPUT,
-            ElementType::F32,
-            width,
-            false,
-        ));
-    }
-    spec
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,29 +238,5 @@ mod tests {
     fn a_prefix_is_cut_on_a_character_boundary() {
         assert_eq!(prefix("crème", 3), "crè");
         assert_eq!(prefix("ab", 5), "ab");
-    }
-
-    #[test]
-    fn pooling_averages_the_unmasked_states_and_normalizes() {
-        // Two items of two tokens, H = 2; the second item's second token is padding.
-        let hidden = Output {
-            per_row: 4,
-            values: Values::F32(vec![3.0, 0.0, 1.0, 4.0, 0.0, 2.0, 9.0, 9.0]),
-            shape: vec![2, 2],
-        };
-        let pooled = pool(&hidden, &[1.0, 1.0, 1.0, 0.0], 2, 2, 2).unwrap();
-        let Values::F32(values) = pooled.values else {
-            panic!("float32")
-        };
-        // Item 0: mean (2, 2), normalized (0.7071, 0.7071); item 1: (0, 2) -> (0, 1).
-        let expected = [
-            std::f32::consts::FRAC_1_SQRT_2,
-            std::f32::consts::FRAC_1_SQRT_2,
-            0.0,
-            1.0,
-        ];
-        for (v, e) in values.iter().zip(expected) {
-            assert!((v - e).abs() < 1e-6, "{values:?}");
-        }
     }
 }
