@@ -8,6 +8,7 @@ use std::{path::PathBuf, sync::Arc, time::Instant};
 
 use crate::{
     azure::{BlobTarget, IdentitySettings, ModelBlob, Session, StartupBlob},
+    hf::text::TextModel,
     model::{BatchRule, OnnxModel, Predictor, RunThreads, Scorer, ScorerSettings},
     telemetry::{ErrorChain, Metrics},
 };
@@ -91,12 +92,8 @@ pub async fn run(
     let (threads, why) = scoring.intra_op_threads.resolve(loaded.warm_run());
     tracing::info!(threads, reason = %why, "intra-op threads per model run");
     let loaded = loaded.with_threads(RunThreads::new(threads));
-    let scorer = Scorer::new(
-        Arc::new(loaded),
-        scoring.timeout,
-        scoring.batching,
-        metrics.clone(),
-    );
+    let predictor = preprocessing(&model.source, loaded, &target)?;
+    let scorer = Scorer::new(predictor, scoring.timeout, scoring.batching, metrics.clone());
 
     let step = Instant::now();
     let blob_ms = match startup_blob {
@@ -134,6 +131,27 @@ pub async fn run(
         "ready"
     );
     Ok(())
+}
+
+/// The model as clients call it: wrapped in the preprocessing that Hugging Face's files beside a
+/// model file ask for (SPEC 10), or as it is. A file that cannot be used fails the step.
+fn preprocessing(
+    source: &ModelSource,
+    model: OnnxModel,
+    target: &str,
+) -> Result<Arc<dyn Predictor>, InitFailed> {
+    let ModelSource::File(path) = source else {
+        return Ok(Arc::new(model));
+    };
+    let folder = path.parent().unwrap_or(std::path::Path::new("."));
+    match TextModel::load(folder, model) {
+        Err(e) => Err(fail("preprocessing", target, &e)),
+        Ok(Ok(text)) => {
+            tracing::info!(step = "preprocessing", preprocessing = %text.summary, "text preprocessing on");
+            Ok(Arc::new(text))
+        }
+        Ok(Err(model)) => Ok(Arc::new(model)),
+    }
 }
 
 /// The identity step, for the blob `subject` that needs it.

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod labels;
+pub mod text;
 
 use std::path::{Path, PathBuf};
 
