@@ -2,11 +2,16 @@
 //! path) in MB/s per core on three corpora as clients write them: full-precision floats (what
 //! pandas and numpy write, `14.285714285714286`), short floats (`5.25`) and integers.
 //!
+//! Times are the thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), not wall time: the benchmark
+//! machines are shared, and time spent waiting for a core is not parsing. MB/s are decimal.
+//!
 //! `cargo bench --bench numbers` (add `-- --quick` for a short run).
 
 use std::hint::black_box;
 
+use aml_scorer::model::number::{self, Number};
 use aml_scorer::model::{parse_request, ElementType, ModelSpec};
+use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 const ROWS: usize = 10_000;
@@ -41,7 +46,7 @@ fn body(numbers: &[String]) -> Vec<u8> {
 }
 
 /// Whole-body decode through the `/score` parser into a float32 and a float64 input.
-fn decode(c: &mut Criterion) {
+fn decode(c: &mut Criterion<CpuTime>) {
     let mut group = c.benchmark_group("decode");
     for (name, body) in corpora() {
         group.throughput(Throughput::Bytes(body.len() as u64));
@@ -55,5 +60,179 @@ fn decode(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decode);
+
+/// Number by number through a corpus's body, the way the `/score` scanner walks it (skip the
+/// punctuation, read a number, push it), with each candidate number reader: the same walk, so
+/// the difference is the reader's.
+fn walk(body: &[u8], values: &mut Vec<f64>, read: impl Fn(&[u8], usize) -> Option<(f64, usize)>) {
+    let mut at = 0;
+    while at < body.len() {
+        match body[at] {
+            b'-' | b'0'..=b'9' => {
+                let (value, end) = read(body, at).expect("a valid number");
+                values.push(value);
+                at = end;
+            }
+            _ => at += 1,
+        }
+    }
+}
+
+/// Today's reader before issue 25: JSON's grammar checked in one pass, then the text parsed
+/// again by `str::parse` (integers of up to 18 digits summed directly).
+fn grammar_then_str_parse(bytes: &[u8], start: usize) -> Option<(f64, usize)> {
+    let digits = |at: &mut usize| {
+        let from = *at;
+        while bytes.get(*at).is_some_and(u8::is_ascii_digit) {
+            *at += 1;
+        }
+        *at > from
+    };
+    let mut at = start;
+    if bytes.get(at) == Some(&b'-') {
+        at += 1;
+    }
+    let int_start = at;
+    if !digits(&mut at) || (bytes[int_start] == b'0' && at - int_start > 1) {
+        return None;
+    }
+    let mut integer = true;
+    if bytes.get(at) == Some(&b'.') {
+        at += 1;
+        integer = false;
+        if !digits(&mut at) {
+            return None;
+        }
+    }
+    if matches!(bytes.get(at), Some(b'e' | b'E')) {
+        at += 1;
+        integer = false;
+        if matches!(bytes.get(at), Some(b'+' | b'-')) {
+            at += 1;
+        }
+        if !digits(&mut at) {
+            return None;
+        }
+    }
+    if integer && at - int_start <= 18 {
+        let magnitude = bytes[int_start..at]
+            .iter()
+            .fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+        let value = if int_start > start { -magnitude } else { magnitude };
+        return Some((value as f64, at));
+    }
+    let text = std::str::from_utf8(&bytes[start..at]).ok()?;
+    Some((text.parse::<f64>().ok()?, at))
+}
+
+/// The same grammar check, then fast-float2 (fast_float's port) instead of `str::parse`.
+fn grammar_then_fast_float2(bytes: &[u8], start: usize) -> Option<(f64, usize)> {
+    let (_, end) = grammar_then_str_parse(bytes, start)?;
+    Some((fast_float2::parse(&bytes[start..end]).ok()?, end))
+}
+
+/// The reader of issue 25 (`model::number::scan`): the digits read once.
+fn one_pass(bytes: &[u8], start: usize) -> Option<(f64, usize)> {
+    let (number, end) = number::scan(bytes, start)?;
+    let value = match number {
+        Number::Int(value) => value as f64,
+        Number::UInt(value) => value as f64,
+        Number::Float(value) => value,
+    };
+    Some((value, end))
+}
+
+/// The candidate readers side by side in one run (the machine is shared: only a comparison
+/// within one run means much).
+fn readers(c: &mut Criterion<CpuTime>) {
+    let mut group = c.benchmark_group("readers");
+    for (name, body) in corpora() {
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        let mut values = Vec::with_capacity(ROWS * WIDTH);
+        group.bench_with_input(BenchmarkId::new(name, "grammar_then_str_parse"), &body, |b, body| {
+            b.iter(|| {
+                values.clear();
+                walk(black_box(body), &mut values, grammar_then_str_parse);
+            })
+        });
+        group.bench_with_input(BenchmarkId::new(name, "grammar_then_fast_float2"), &body, |b, body| {
+            b.iter(|| {
+                values.clear();
+                walk(black_box(body), &mut values, grammar_then_fast_float2);
+            })
+        });
+        group.bench_with_input(BenchmarkId::new(name, "one_pass"), &body, |b, body| {
+            b.iter(|| {
+                values.clear();
+                walk(black_box(body), &mut values, one_pass);
+            })
+        });
+    }
+    group.finish();
+}
+
+/// The calling thread's CPU time, in nanoseconds.
+struct CpuTime;
+
+fn thread_cpu_nanos() -> u64 {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `now` is a valid, writable timespec for the duration of the call.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    assert_eq!(status, 0, "the thread CPU clock is readable on Linux");
+    now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
+}
+
+impl Measurement for CpuTime {
+    type Intermediate = u64;
+    type Value = u64;
+    fn start(&self) -> u64 {
+        thread_cpu_nanos()
+    }
+    fn end(&self, start: u64) -> u64 {
+        thread_cpu_nanos() - start
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, value: &u64) -> f64 {
+        *value as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &CpuTimeFormatter
+    }
+}
+
+/// Nanoseconds shown as ms of CPU time, throughput as decimal MB/s of CPU time.
+struct CpuTimeFormatter;
+
+impl ValueFormatter for CpuTimeFormatter {
+    fn scale_values(&self, _typical: f64, values: &mut [f64]) -> &'static str {
+        values.iter_mut().for_each(|ns| *ns /= 1e6);
+        "ms (CPU)"
+    }
+    fn scale_throughputs(&self, _typical: f64, throughput: &Throughput, values: &mut [f64]) -> &'static str {
+        let bytes = match *throughput {
+            Throughput::Bytes(n) | Throughput::BytesDecimal(n) => n as f64,
+            _ => unreachable!("these benchmarks measure bytes"),
+        };
+        values.iter_mut().for_each(|ns| *ns = bytes * 1e3 / *ns);
+        "MB/s (CPU)"
+    }
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
+
+fn cpu_time() -> Criterion<CpuTime> {
+    Criterion::default().with_measurement(CpuTime)
+}
+
+criterion_group! {
+    name = benches;
+    config = cpu_time();
+    targets = decode, readers
+}
 criterion_main!(benches);

@@ -121,6 +121,34 @@ proptest! {
         check(&format!("{}{}", big.max(1), value.unsigned_abs()))?;
     }
 
+    /// Integers exactly halfway between two doubles (past 2^53, where the halves are whole), in
+    /// the forms that send them down each conversion path: ties round to the even double.
+    #[test]
+    fn exact_halfway_points_round_to_even(n in (1u64 << 53)..(1u64 << 63)) {
+        let below = n as f64;
+        let ulp = 1u128 << (below.log2().floor() as u32 - 52);
+        let halfway = below as u128 + ulp / 2;
+        for text in [
+            format!("{halfway}"),
+            format!("{halfway}.0"),
+            format!("{halfway}e0"),
+            format!("-{halfway}000e-3"),
+            format!("{}.{:03}e3", halfway / 1000, halfway % 1000),
+        ] {
+            check(&text)?;
+        }
+    }
+
+    /// The eight-digit step against the digit-by-digit reading, and its check against any bytes.
+    #[test]
+    fn eight_digits_at_once_read_as_one_by_one(text in "[0-9]{8}", other in any::<[u8; 8]>()) {
+        let word = u64::from_le_bytes(text.as_bytes().try_into().unwrap());
+        prop_assert!(are_eight_digits(word));
+        prop_assert_eq!(eight_digits(word), text.parse::<u64>().unwrap());
+        let all_digits = other.iter().all(u8::is_ascii_digit);
+        prop_assert_eq!(are_eight_digits(u64::from_le_bytes(other)), all_digits);
+    }
+
     /// Strings of number characters: read whole exactly when JSON's grammar takes them.
     #[test]
     fn only_what_json_calls_a_number_is_read_whole(text in "[-+0-9.eE]{1,12}|[0-9]{0,3}(inf|nan|Infinity|NaN)") {
