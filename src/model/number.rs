@@ -45,23 +45,34 @@ pub fn scan(bytes: &[u8], start: usize) -> Option<(Number, usize)> {
     if negative {
         at += 1;
     }
-    let mut digits = Digits::default();
+    // The mantissa's first MAX_DIGITS significant digits (leading zeros are not significant),
+    // the decimal exponent that scales it, and whether a non-zero digit was left out of it.
+    let mut mantissa: u64 = 0;
+    let mut significant: u32 = 0;
     let mut exponent: i64 = 0;
+    let mut truncated = false;
+    let mut push = |d: u8, mantissa: &mut u64| {
+        if significant < MAX_DIGITS {
+            *mantissa = *mantissa * 10 + u64::from(d);
+            significant += u32::from(*mantissa != 0);
+            true
+        } else {
+            truncated |= d != 0;
+            false
+        }
+    };
     // Integer part: `0`, or a non-zero digit and any digits.
     let int_start = at;
     match digit(at)? {
         0 => at += 1,
-        _ => loop {
-            if digits.push_eight(bytes, at) {
-                at += 8;
-                continue;
+        _ => {
+            while let Some(d) = digit(at) {
+                if !push(d, &mut mantissa) {
+                    exponent += 1;
+                }
+                at += 1;
             }
-            let Some(d) = digit(at) else { break };
-            if !digits.push(d) {
-                exponent += 1;
-            }
-            at += 1;
-        },
+        }
     }
     let int_digits = at - int_start;
     let mut integer = true;
@@ -69,14 +80,8 @@ pub fn scan(bytes: &[u8], start: usize) -> Option<(Number, usize)> {
         integer = false;
         at += 1;
         let from = at;
-        loop {
-            if digits.push_eight(bytes, at) {
-                exponent -= 8;
-                at += 8;
-                continue;
-            }
-            let Some(d) = digit(at) else { break };
-            if digits.push(d) {
+        while let Some(d) = digit(at) {
+            if push(d, &mut mantissa) {
                 exponent -= 1;
             }
             at += 1;
@@ -104,9 +109,6 @@ pub fn scan(bytes: &[u8], start: usize) -> Option<(Number, usize)> {
         exponent += if negative_exponent { -written } else { written };
     }
     let text = &bytes[start..at];
-    let Digits {
-        mantissa, truncated, ..
-    } = digits;
     let number = if integer && int_digits <= MAX_DIGITS as usize {
         integer_value(negative, mantissa)
     } else if integer {
@@ -115,73 +117,6 @@ pub fn scan(bytes: &[u8], start: usize) -> Option<(Number, usize)> {
         Number::Float(float_value(negative, mantissa, exponent, truncated, text)?)
     };
     Some((number, at))
-}
-
-/// The mantissa's first `MAX_DIGITS` significant digits (leading zeros are not significant),
-/// and whether a non-zero digit was left out of it.
-#[derive(Default)]
-struct Digits {
-    mantissa: u64,
-    significant: u32,
-    truncated: bool,
-}
-
-impl Digits {
-    /// Adds one digit; false when it was left out (the mantissa is full).
-    #[inline]
-    fn push(&mut self, d: u8) -> bool {
-        if self.significant < MAX_DIGITS {
-            self.mantissa = self.mantissa * 10 + u64::from(d);
-            self.significant += u32::from(self.mantissa != 0);
-            true
-        } else {
-            self.truncated |= d != 0;
-            false
-        }
-    }
-
-    /// Adds the eight digits at `bytes[at..]` in one step when there are eight, the mantissa has
-    /// room for them, and it already holds a significant digit (so that all eight count);
-    /// false (nothing read) otherwise. Most full-precision numbers have two such runs.
-    #[inline]
-    fn push_eight(&mut self, bytes: &[u8], at: usize) -> bool {
-        if self.mantissa == 0 || self.significant > MAX_DIGITS - 8 {
-            return false;
-        }
-        let Some(chunk) = bytes.get(at..at + 8) else {
-            return false;
-        };
-        let word = u64::from_le_bytes(chunk.try_into().expect("a slice of 8 bytes"));
-        if !are_eight_digits(word) {
-            return false;
-        }
-        // At most 11 digits before, 19 after: no overflow.
-        self.mantissa = self.mantissa * 100_000_000 + eight_digits(word);
-        self.significant += 8;
-        true
-    }
-}
-
-/// Whether each byte of `word` is an ASCII digit (SWAR, as in fast_float).
-#[inline]
-fn are_eight_digits(word: u64) -> bool {
-    let above = word.wrapping_add(0x4646_4646_4646_4646);
-    let below = word.wrapping_sub(0x3030_3030_3030_3030);
-    (above | below) & 0x8080_8080_8080_8080 == 0
-}
-
-/// The value of eight ASCII digits read little-endian (the first digit in the lowest byte):
-/// pairs, then fours, then the eight combined with three multiplications (fast_float's method).
-#[inline]
-fn eight_digits(word: u64) -> u64 {
-    const MASK: u64 = 0x0000_00FF_0000_00FF;
-    const MUL1: u64 = 0x000F_4240_0000_0064;
-    const MUL2: u64 = 0x0000_2710_0000_0001;
-    let word = word - 0x3030_3030_3030_3030;
-    let word = (word * 10) + (word >> 8);
-    let v1 = (word & MASK).wrapping_mul(MUL1);
-    let v2 = ((word >> 16) & MASK).wrapping_mul(MUL2);
-    u64::from(((v1.wrapping_add(v2)) >> 32) as u32)
 }
 
 /// An integer of at most 19 digits.

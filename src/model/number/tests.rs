@@ -139,16 +139,6 @@ proptest! {
         }
     }
 
-    /// The eight-digit step against the digit-by-digit reading, and its check against any bytes.
-    #[test]
-    fn eight_digits_at_once_read_as_one_by_one(text in "[0-9]{8}", other in any::<[u8; 8]>()) {
-        let word = u64::from_le_bytes(text.as_bytes().try_into().unwrap());
-        prop_assert!(are_eight_digits(word));
-        prop_assert_eq!(eight_digits(word), text.parse::<u64>().unwrap());
-        let all_digits = other.iter().all(u8::is_ascii_digit);
-        prop_assert_eq!(are_eight_digits(u64::from_le_bytes(other)), all_digits);
-    }
-
     /// Strings of number characters: read whole exactly when JSON's grammar takes them.
     #[test]
     fn only_what_json_calls_a_number_is_read_whole(text in "[-+0-9.eE]{1,12}|[0-9]{0,3}(inf|nan|Infinity|NaN)") {
