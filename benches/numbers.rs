@@ -30,11 +30,17 @@ fn corpora() -> Vec<(&'static str, Vec<u8>)> {
     let short: Vec<String> = (0..ROWS * WIDTH)
         .map(|_| format!("{}.{}", rng.i32(-99..1000), rng.u32(0..1000)))
         .collect();
-    let integers: Vec<String> = (0..ROWS * WIDTH).map(|_| rng.i64(-100_000..1_000_000).to_string()).collect();
-    [("full_precision", full), ("short_floats", short), ("integers", integers)]
-        .into_iter()
-        .map(|(name, numbers)| (name, body(&numbers)))
-        .collect()
+    let integers: Vec<String> = (0..ROWS * WIDTH)
+        .map(|_| rng.i64(-100_000..1_000_000).to_string())
+        .collect();
+    [
+        ("full_precision", full),
+        ("short_floats", short),
+        ("integers", integers),
+    ]
+    .into_iter()
+    .map(|(name, numbers)| (name, body(&numbers)))
+    .collect()
 }
 
 fn body(numbers: &[String]) -> Vec<u8> {
@@ -59,7 +65,6 @@ fn decode(c: &mut Criterion<CpuTime>) {
     }
     group.finish();
 }
-
 
 /// Number by number through a corpus's body, the way the `/score` scanner walks it (skip the
 /// punctuation, read a number, push it), with each candidate number reader: the same walk, so
@@ -149,18 +154,26 @@ fn readers(c: &mut Criterion<CpuTime>) {
     for (name, body) in corpora() {
         group.throughput(Throughput::Bytes(body.len() as u64));
         let mut values = Vec::with_capacity(ROWS * WIDTH);
-        group.bench_with_input(BenchmarkId::new(name, "grammar_then_str_parse"), &body, |b, body| {
-            b.iter(|| {
-                values.clear();
-                walk(black_box(body), &mut values, grammar_then_str_parse);
-            })
-        });
-        group.bench_with_input(BenchmarkId::new(name, "grammar_then_fast_float2"), &body, |b, body| {
-            b.iter(|| {
-                values.clear();
-                walk(black_box(body), &mut values, grammar_then_fast_float2);
-            })
-        });
+        group.bench_with_input(
+            BenchmarkId::new(name, "grammar_then_str_parse"),
+            &body,
+            |b, body| {
+                b.iter(|| {
+                    values.clear();
+                    walk(black_box(body), &mut values, grammar_then_str_parse);
+                })
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new(name, "grammar_then_fast_float2"),
+            &body,
+            |b, body| {
+                b.iter(|| {
+                    values.clear();
+                    walk(black_box(body), &mut values, grammar_then_fast_float2);
+                })
+            },
+        );
         group.bench_with_input(BenchmarkId::new(name, "one_pass"), &body, |b, body| {
             b.iter(|| {
                 values.clear();
@@ -171,11 +184,27 @@ fn readers(c: &mut Criterion<CpuTime>) {
     group.finish();
 }
 
+/// serde_json reading the whole body into a `Value` (its `float_roundtrip` parser): what the
+/// request forms that go through a `Value` (records, columns, split frames) pay per number.
+fn serde_value(c: &mut Criterion<CpuTime>) {
+    let mut group = c.benchmark_group("serde_json_value");
+    for (name, body) in corpora() {
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(name), &body, |b, body| {
+            b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(body)).expect("valid"))
+        });
+    }
+    group.finish();
+}
+
 /// The calling thread's CPU time, in nanoseconds.
 struct CpuTime;
 
 fn thread_cpu_nanos() -> u64 {
-    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `now` is a valid, writable timespec for the duration of the call.
     let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
     assert_eq!(status, 0, "the thread CPU clock is readable on Linux");
@@ -233,6 +262,6 @@ fn cpu_time() -> Criterion<CpuTime> {
 criterion_group! {
     name = benches;
     config = cpu_time();
-    targets = decode, readers
+    targets = decode, readers, serde_value
 }
 criterion_main!(benches);

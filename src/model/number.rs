@@ -30,8 +30,8 @@ const MAX_EXPONENT: i64 = 1 << 20;
 
 /// Powers of ten that f64 holds exactly (10^22 < 2^53 * 2^22: 5^22 < 2^53).
 const EXACT_POWERS: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+    1e19, 1e20, 1e21, 1e22,
 ];
 
 /// Reads the JSON number that starts at `bytes[start]`: its value and the offset just past it.

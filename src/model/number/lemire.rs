@@ -245,7 +245,10 @@ mod tests {
             // Normalised mantissas in [2^63, 2^64): their product is 2^126 or 2^127, within
             // the rounding of the 64-bit high words.
             let product = high(q) * high(-q) / 2f64.powi(126);
-            assert!((product - 1.0).abs() < 1e-15 || (product - 2.0).abs() < 1e-15, "5^±{q}: {product}");
+            assert!(
+                (product - 1.0).abs() < 1e-15 || (product - 2.0).abs() < 1e-15,
+                "5^±{q}: {product}"
+            );
         }
     }
 }
