@@ -35,7 +35,7 @@ fn read(text: &str) -> Result<Vec<Value>, String> {
                     Number::Int(value) => Value::from(value),
                     Number::UInt(value) => Value::from(value),
                     Number::Float(value) if value.is_finite() => Value::from(value),
-                    Number::Float(_) => return Err(format!("number out of range: {}", &text[at..end])),
+                    Number::Float(_) => return Err(out_of_range(&text[at..end])),
                 });
                 at = end;
             }
@@ -52,6 +52,15 @@ fn read(text: &str) -> Result<Vec<Value>, String> {
         }
     }
     Ok(leaves)
+}
+
+/// serde_json's message for a number past f64, with the number (its first digits, when long).
+fn out_of_range(number: &str) -> String {
+    const SHOWN: usize = 32;
+    match number.get(..SHOWN) {
+        Some(start) if number.len() > SHOWN => format!("number out of range: {start}..."),
+        _ => format!("number out of range: {number}"),
+    }
 }
 
 #[cfg(test)]
@@ -103,7 +112,22 @@ mod tests {
     #[test]
     fn a_number_past_f64_is_refused_as_serde_json_refuses_it() {
         let error = leaves("[1, 1e999]").unwrap_err();
-        assert!(error.contains("number out of range"), "{error}");
+        assert!(error.contains("number out of range: 1e999"), "{error}");
+        let long = format!("[{}e999]", "1".repeat(10_000));
+        let error = leaves(&long).unwrap_err();
+        assert!(
+            error.len() < 100,
+            "the message shows the number's start only: {error}"
+        );
+    }
+
+    /// Both serde_json's check of `data` and the walk are loops, not recursion: any depth the
+    /// body limit allows costs no stack (the shape check refuses it afterwards).
+    #[test]
+    fn deep_nesting_is_walked_without_recursing() {
+        let depth = 100_000;
+        let data = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+        assert_eq!(leaves(&data).unwrap(), [Value::from(1)]);
     }
 
     #[test]
