@@ -5,6 +5,8 @@
 mod batcher;
 mod element;
 mod input;
+/// JSON numbers read from bytes with JSON's grammar, to the bits `str::parse::<f64>` gives.
+pub mod number;
 mod onnx;
 mod ops;
 mod output;

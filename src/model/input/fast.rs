@@ -4,6 +4,7 @@
 //! makes it give up, and the full parser then reads the body and explains what is wrong.
 
 use super::Element;
+use crate::model::number::{self, Number};
 
 /// The row count when `body` has the usual shape and every value fits `T`; `None` otherwise
 /// (with `values` left in any state: the caller clears it).
@@ -89,74 +90,18 @@ impl Scanner<'_> {
         Some(())
     }
 
-    /// One JSON number, checked against JSON's grammar (which is stricter than Rust's).
+    /// One JSON number, checked against JSON's grammar (which is stricter than Rust's), with the
+    /// integer kinds serde_json gives (`number::Number`), so that both paths give the same bits.
+    #[inline]
     fn number<T: Element>(&mut self) -> Option<T> {
         self.skip_whitespace();
-        let start = self.at;
-        let bytes = self.bytes;
-        let digits = |at: &mut usize| {
-            let from = *at;
-            while bytes.get(*at).is_some_and(u8::is_ascii_digit) {
-                *at += 1;
-            }
-            *at > from
-        };
-        let mut at = start;
-        if bytes.get(at) == Some(&b'-') {
-            at += 1;
+        let (number, end) = number::scan(self.bytes, self.at)?;
+        self.at = end;
+        match number {
+            Number::Int(value) => T::from_i64(value),
+            Number::UInt(value) => T::from_u64(value),
+            Number::Float(value) => T::from_f64(value),
         }
-        let int_start = at;
-        if !digits(&mut at) || (bytes[int_start] == b'0' && at - int_start > 1) {
-            return None;
-        }
-        let mut integer = true;
-        if bytes.get(at) == Some(&b'.') {
-            at += 1;
-            integer = false;
-            if !digits(&mut at) {
-                return None;
-            }
-        }
-        if matches!(bytes.get(at), Some(b'e' | b'E')) {
-            at += 1;
-            integer = false;
-            if matches!(bytes.get(at), Some(b'+' | b'-')) {
-                at += 1;
-            }
-            if !digits(&mut at) {
-                return None;
-            }
-        }
-        self.at = at;
-        let negative = int_start > start;
-        // The same conversions as serde_json's, so that both paths give the same bits: a
-        // negative integer is an i64 (but `-0` is the float -0.0), a positive one a u64, and
-        // anything beyond those ranges or with a fraction or exponent an f64.
-        // Up to 18 digits cannot overflow an i64: add them up directly, the common case.
-        if integer && at - int_start <= 18 {
-            let magnitude = bytes[int_start..at]
-                .iter()
-                .fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
-            return match (negative, magnitude) {
-                (true, 0) => T::from_f64(-0.0),
-                (true, _) => T::from_i64(-magnitude),
-                // serde_json's u64 for a positive integer, the same value: converting it from an
-                // i64 is one instruction, from a u64 (to a float) a sequence that was a large
-                // share of the scanner's time (BENCHMARKS.md).
-                (false, _) => T::from_i64(magnitude),
-            };
-        }
-        let text = std::str::from_utf8(&bytes[start..at]).ok()?;
-        if integer {
-            if negative {
-                if let Ok(value) = text.parse::<i64>() {
-                    return T::from_i64(value);
-                }
-            } else if let Ok(value) = text.parse::<u64>() {
-                return T::from_u64(value);
-            }
-        }
-        T::from_f64(text.parse::<f64>().ok()?)
     }
 }
 

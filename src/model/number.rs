@@ -1,0 +1,196 @@
+//! JSON numbers read from bytes in one pass: JSON's grammar checked (no `+`, `.5`, `1.`, leading
+//! zeros, `inf` or `nan`) while the digits are gathered into a 64-bit mantissa and a decimal
+//! exponent, then converted from those: exactly when the mantissa and the power of ten are exact
+//! in f64 (Clinger's fast path), else by Eisel-Lemire (`lemire`), else (more than 19 significant
+//! digits, extreme exponents, the rare undecided case) by the standard library's correctly
+//! rounded parser. Every value has the bits `str::parse::<f64>` gives for its text, and the
+//! integer kinds serde_json gives, so that the byte scanners and the serde paths agree.
+
+mod lemire;
+
+/// A JSON number, kept as serde_json keeps it: an integer stays an integer (so that an int64
+/// input gets every digit), anything with a fraction or an exponent is a float.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Number {
+    /// An integer in `i64`'s range (except `-0`, which is the float `-0.0`, as serde_json reads it).
+    Int(i64),
+    /// A positive integer past `i64::MAX` that fits a `u64`.
+    UInt(u64),
+    /// A fraction, an exponent, or an integer past the 64-bit ranges; infinite when the text is
+    /// past `f64::MAX` (the caller refuses it).
+    Float(f64),
+}
+
+/// The most decimal digits a `u64` always holds (10^19 - 1 < 2^64).
+const MAX_DIGITS: u32 = 19;
+
+/// Exponents past this are saturated: every value with a larger one is already 0 or infinite, and
+/// the saturation keeps an exponent of any length from overflowing.
+const MAX_EXPONENT: i64 = 1 << 20;
+
+/// Powers of ten that f64 holds exactly (10^22 < 2^53 * 2^22: 5^22 < 2^53).
+const EXACT_POWERS: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+    1e19, 1e20, 1e21, 1e22,
+];
+
+/// Reads the JSON number that starts at `bytes[start]`: its value and the offset just past it.
+/// `None` when no JSON number starts there. What follows the number is the caller's to check
+/// (`1.5.3` reads `1.5` and stops at the second `.`).
+#[inline]
+pub fn scan(bytes: &[u8], start: usize) -> Option<(Number, usize)> {
+    let digit = |at: usize| bytes.get(at).map(|b| b.wrapping_sub(b'0')).filter(|&d| d < 10);
+    let mut at = start;
+    let negative = bytes.get(at) == Some(&b'-');
+    if negative {
+        at += 1;
+    }
+    // The mantissa's first MAX_DIGITS significant digits (leading zeros are not significant),
+    // the decimal exponent that scales it, and whether a non-zero digit was left out of it.
+    let mut mantissa: u64 = 0;
+    let mut significant: u32 = 0;
+    let mut exponent: i64 = 0;
+    let mut truncated = false;
+    let mut push = |d: u8, mantissa: &mut u64| {
+        if significant < MAX_DIGITS {
+            *mantissa = *mantissa * 10 + u64::from(d);
+            significant += u32::from(*mantissa != 0);
+            true
+        } else {
+            truncated |= d != 0;
+            false
+        }
+    };
+    // Integer part: `0`, or a non-zero digit and any digits.
+    let int_start = at;
+    match digit(at)? {
+        0 => at += 1,
+        _ => {
+            while let Some(d) = digit(at) {
+                if !push(d, &mut mantissa) {
+                    exponent += 1;
+                }
+                at += 1;
+            }
+        }
+    }
+    let int_digits = at - int_start;
+    let mut integer = true;
+    if bytes.get(at) == Some(&b'.') {
+        integer = false;
+        at += 1;
+        let from = at;
+        while let Some(d) = digit(at) {
+            if push(d, &mut mantissa) {
+                exponent -= 1;
+            }
+            at += 1;
+        }
+        if at == from {
+            return None;
+        }
+    }
+    if matches!(bytes.get(at), Some(b'e' | b'E')) {
+        integer = false;
+        at += 1;
+        let negative_exponent = bytes.get(at) == Some(&b'-');
+        if matches!(bytes.get(at), Some(b'+' | b'-')) {
+            at += 1;
+        }
+        let from = at;
+        let mut written: i64 = 0;
+        while let Some(d) = digit(at) {
+            written = (written * 10 + i64::from(d)).min(MAX_EXPONENT);
+            at += 1;
+        }
+        if at == from {
+            return None;
+        }
+        exponent += if negative_exponent { -written } else { written };
+    }
+    let text = &bytes[start..at];
+    let number = if integer && int_digits <= MAX_DIGITS as usize {
+        integer_value(negative, mantissa)
+    } else if integer {
+        long_integer(negative, text)?
+    } else {
+        Number::Float(float_value(negative, mantissa, exponent, truncated, text)?)
+    };
+    Some((number, at))
+}
+
+/// An integer of at most 19 digits.
+#[inline]
+fn integer_value(negative: bool, magnitude: u64) -> Number {
+    match (negative, i64::try_from(magnitude)) {
+        (true, _) if magnitude == 0 => Number::Float(-0.0),
+        (false, Ok(value)) => Number::Int(value),
+        (false, Err(_)) => Number::UInt(magnitude),
+        (true, Ok(value)) => Number::Int(-value),
+        // 2^63 <= magnitude: only -2^63 itself is an i64.
+        (true, Err(_)) if magnitude == 1 << 63 => Number::Int(i64::MIN),
+        (true, Err(_)) => Number::Float(-(magnitude as f64)),
+    }
+}
+
+/// An integer of 20 digits or more: a `u64` when it fits, else the float of its text.
+#[cold]
+fn long_integer(negative: bool, text: &[u8]) -> Option<Number> {
+    let text = std::str::from_utf8(text).ok()?;
+    if !negative {
+        if let Ok(value) = text.parse::<u64>() {
+            return Some(Number::UInt(value));
+        }
+    }
+    text.parse::<f64>().ok().map(Number::Float)
+}
+
+/// `±mantissa * 10^exponent`, correctly rounded.
+#[inline]
+fn float_value(negative: bool, mantissa: u64, exponent: i64, truncated: bool, text: &[u8]) -> Option<f64> {
+    let value = if mantissa == 0 && !truncated {
+        // Zero with any exponent (`0e999` too).
+        Some(0.0)
+    } else if truncated {
+        None
+    } else {
+        exact(mantissa, exponent).or_else(|| lemire::to_f64(exponent, mantissa))
+    };
+    match value {
+        Some(value) if negative => Some(-value),
+        Some(value) => Some(value),
+        None => slow(text),
+    }
+}
+
+/// The value when both the mantissa and the power of ten are exact in f64, so that one
+/// correctly rounded multiplication or division gives the correctly rounded result (Clinger's fast
+/// path); `None` otherwise.
+#[inline]
+fn exact(mantissa: u64, exponent: i64) -> Option<f64> {
+    const EXACT_MANTISSA: u64 = 1 << 53;
+    if mantissa > EXACT_MANTISSA {
+        return None;
+    }
+    let value = mantissa as f64;
+    match exponent {
+        0..=22 => Some(value * EXACT_POWERS[exponent as usize]),
+        -22..=-1 => Some(value / EXACT_POWERS[(-exponent) as usize]),
+        // A small mantissa with a larger exponent: move the excess into the mantissa while it
+        // stays exact (`12e25` is `12000e22`).
+        23..=37 => {
+            let scaled = mantissa.checked_mul(10u64.pow((exponent - 22) as u32))?;
+            (scaled <= EXACT_MANTISSA).then(|| scaled as f64 * EXACT_POWERS[22])
+        }
+        _ => None,
+    }
+}
+
+/// The standard library's correctly rounded parser, for what the fast paths cannot decide: more
+/// than 19 significant digits, a power of ten outside `lemire`'s table, a subnormal.
+fn slow(text: &[u8]) -> Option<f64> {
+    std::str::from_utf8(text).ok()?.parse::<f64>().ok()
+}
+
+#[cfg(test)]
+mod tests;
