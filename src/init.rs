@@ -8,6 +8,7 @@ use std::{path::PathBuf, sync::Arc, time::Instant};
 
 use crate::{
     azure::{BlobTarget, IdentitySettings, ModelBlob, Session, StartupBlob},
+    hf::image::ImageModel,
     model::{BatchRule, OnnxModel, Predictor, RunThreads, Scorer, ScorerSettings},
     telemetry::{ErrorChain, Metrics},
 };
@@ -18,6 +19,8 @@ pub struct ModelSettings {
     pub source: ModelSource,
     /// The model's name in the KServe V2 routes.
     pub name: String,
+    /// The most pixels one request image may have (`--max-image-pixels`).
+    pub max_image_pixels: u64,
 }
 
 /// Where the model comes from.
@@ -91,8 +94,9 @@ pub async fn run(
     let (threads, why) = scoring.intra_op_threads.resolve(loaded.warm_run());
     tracing::info!(threads, reason = %why, "intra-op threads per model run");
     let loaded = loaded.with_threads(RunThreads::new(threads));
+    let predictor = preprocessing(&model.source, Arc::new(loaded), model.max_image_pixels, &target)?;
     let scorer = Scorer::new(
-        Arc::new(loaded),
+        predictor,
         scoring.timeout,
         scoring.batching,
         metrics.clone(),
@@ -134,6 +138,32 @@ pub async fn run(
         "ready"
     );
     Ok(())
+}
+
+/// The model behind the preprocessing its folder's Hugging Face files configure (a model file
+/// only: a blob has no folder), or as it is.
+fn preprocessing(
+    source: &ModelSource,
+    model: Arc<dyn Predictor>,
+    max_image_pixels: u64,
+    target: &str,
+) -> Result<Arc<dyn Predictor>, InitFailed> {
+    let ModelSource::File(path) = source else {
+        tracing::info!(preprocessing = "none", "preprocessing");
+        return Ok(model);
+    };
+    let folder = path.parent().unwrap_or(std::path::Path::new("."));
+    match ImageModel::wrap(folder, model.clone(), max_image_pixels) {
+        Ok(Some(images)) => {
+            tracing::info!(preprocessing = %images.describe(), max_image_pixels, "preprocessing");
+            Ok(Arc::new(images))
+        }
+        Ok(None) => {
+            tracing::info!(preprocessing = "none", "preprocessing");
+            Ok(model)
+        }
+        Err(e) => Err(fail("model", target, &e)),
+    }
 }
 
 /// The identity step, for the blob `subject` that needs it.

@@ -97,6 +97,10 @@ pub enum PredictError {
         rows: usize,
         shape: Vec<usize>,
     },
+    /// One item of the request cannot be preprocessed (an image that does not decode); the
+    /// message names the item and holds no values.
+    #[error("{0}")]
+    BadItem(String),
     /// The inference engine failed; the cause may hold tensor values, so it is only logged.
     #[error("the model run failed")]
     Engine(#[source] EngineFault),
@@ -131,5 +135,10 @@ pub trait Predictor: Send + Sync + 'static {
     /// another one (a few microseconds per call).
     fn is_cheap(&self) -> bool {
         false
+    }
+    /// Memory the predictor will take for `batch` beyond its values (decoded images), known
+    /// before it runs so the in-flight budget is charged first; a bad item is refused here.
+    fn decoded_bytes(&self, _batch: &Batch) -> Result<u64, InputError> {
+        Ok(0)
     }
 }
