@@ -95,12 +95,7 @@ pub async fn run(
     tracing::info!(threads, reason = %why, "intra-op threads per model run");
     let loaded = loaded.with_threads(RunThreads::new(threads));
     let predictor = preprocessing(&model.source, Arc::new(loaded), model.max_image_pixels, &target)?;
-    let scorer = Scorer::new(
-        predictor,
-        scoring.timeout,
-        scoring.batching,
-        metrics.clone(),
-    );
+    let scorer = Scorer::new(predictor, scoring.timeout, scoring.batching, metrics.clone());
 
     let step = Instant::now();
     let blob_ms = match startup_blob {

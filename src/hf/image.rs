@@ -6,6 +6,7 @@
 
 mod config;
 mod decode;
+mod pillow;
 mod pixels;
 
 use std::{path::Path, sync::Arc};
@@ -14,7 +15,9 @@ pub use config::{ConfigError, ImageConfig, Resample, Resize};
 pub use decode::{decode_rgb, image_bytes, ImageError, Rgb};
 pub use pixels::{to_tensor, Layout};
 
-use crate::model::{Batch, ElementType, InputError, ModelSpec, PredictError, Predictions, Predictor, TensorSpec, Values};
+use crate::model::{
+    Batch, ElementType, InputError, ModelSpec, PredictError, Predictions, Predictor, TensorSpec, Values,
+};
 
 /// The file that turns image preprocessing on.
 pub const PREPROCESSOR_FILE: &str = "preprocessor_config.json";
@@ -40,7 +43,11 @@ impl ImageModel {
     /// Wraps `inner` when `folder` holds `preprocessor_config.json` and the model takes one image
     /// input; `Ok(None)` when the file is absent. A malformed file, or one that does not fit the
     /// model, is an error naming the file and the field.
-    pub fn wrap(folder: &Path, inner: Arc<dyn Predictor>, max_pixels: u64) -> Result<Option<Self>, ConfigError> {
+    pub fn wrap(
+        folder: &Path,
+        inner: Arc<dyn Predictor>,
+        max_pixels: u64,
+    ) -> Result<Option<Self>, ConfigError> {
         let path = folder.join(PREPROCESSOR_FILE);
         if !path.is_file() {
             return Ok(None);
@@ -157,7 +164,9 @@ fn describe_inputs(spec: &ModelSpec) -> String {
 fn items(batch: &Batch) -> Result<&[String], PredictError> {
     match batch.inputs.as_slice() {
         [Values::String(items)] => Ok(items),
-        _ => Err(PredictError::engine("an image model's batch holds one string input")),
+        _ => Err(PredictError::engine(
+            "an image model's batch holds one string input",
+        )),
     }
 }
 
@@ -190,8 +199,10 @@ impl Predictor for ImageModel {
         let tensor = 3 * 4 * u64::from(h) * u64::from(w);
         let mut total = 0u64;
         for (index, item) in items.iter().enumerate() {
-            let bytes = image_bytes(item.as_bytes()).map_err(|e| InputError::BadItem(item_error(index, &e)))?;
-            let (width, height) = decode::header_size(&bytes).map_err(|e| InputError::BadItem(item_error(index, &e)))?;
+            let bytes =
+                image_bytes(item.as_bytes()).map_err(|e| InputError::BadItem(item_error(index, &e)))?;
+            let (width, height) =
+                decode::header_size(&bytes).map_err(|e| InputError::BadItem(item_error(index, &e)))?;
             let pixels = decode::check_pixels(width, height, self.max_pixels)
                 .map_err(|e| InputError::BadItem(item_error(index, &e)))?;
             // The decoder's buffer (up to four bytes a pixel), its RGB copy, and the tensor.
@@ -200,3 +211,6 @@ impl Predictor for ImageModel {
         Ok(total)
     }
 }
+
+#[cfg(test)]
+mod fixture_tests;

@@ -69,7 +69,9 @@ impl ImageConfig {
             file: path.display().to_string(),
             problem,
         };
-        let size = std::fs::metadata(path).map_err(|e| fail(format!("cannot read it: {e}")))?.len();
+        let size = std::fs::metadata(path)
+            .map_err(|e| fail(format!("cannot read it: {e}")))?
+            .len();
         if size > MAX_FILE_BYTES {
             return Err(fail(format!(
                 "{size} bytes, more than an image processor's configuration ({MAX_FILE_BYTES} bytes at most)"
@@ -85,11 +87,16 @@ impl ImageConfig {
 
     /// The steps from the file's fields, with transformers' defaults for those it leaves out.
     pub fn from_fields(fields: &Map<String, Value>) -> Result<Self, String> {
-        let processor = fields.get("image_processor_type").and_then(Value::as_str).unwrap_or("");
+        let processor = fields
+            .get("image_processor_type")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         let crop_pct = optional_f32(fields, "crop_pct")?;
         let shortest_by_default = crop_pct.is_some() || SHORTEST_EDGE_PROCESSORS.contains(&processor);
         let resize = if flag(fields, "do_resize", true)? {
-            let size = fields.get("size").ok_or("field \"size\" is missing, and do_resize is on")?;
+            let size = fields
+                .get("size")
+                .ok_or("field \"size\" is missing, and do_resize is on")?;
             Some(size_of(size, "size", shortest_by_default)?)
         } else {
             None
@@ -121,7 +128,9 @@ impl ImageConfig {
                     .ok_or("field \"crop_size\" is missing, and do_center_crop is on")?;
                 match size_of(size, "crop_size", false)? {
                     Resize::Exact { height, width } => Some((height, width)),
-                    Resize::ShortestEdge(_) => return Err("field \"crop_size\" must give height and width".into()),
+                    Resize::ShortestEdge(_) => {
+                        return Err("field \"crop_size\" must give height and width".into())
+                    }
                 }
             }
             None => None,
@@ -135,7 +144,11 @@ impl ImageConfig {
                 Some(3) => Resample::Bicubic,
                 Some(4) => Resample::Box,
                 Some(5) => Resample::Hamming,
-                _ => return Err(format!("field \"resample\" is {value}, not one of Pillow's filters 0 to 5")),
+                _ => {
+                    return Err(format!(
+                        "field \"resample\" is {value}, not one of Pillow's filters 0 to 5"
+                    ))
+                }
             },
         };
         let rescale = if flag(fields, "do_rescale", true)? {
@@ -147,7 +160,10 @@ impl ImageConfig {
             let mean = triple(fields, "image_mean")?;
             let std = triple(fields, "image_std")?;
             if let Some(zero) = std.iter().position(|s| *s <= 0.0) {
-                return Err(format!("field \"image_std\"[{zero}] is {}, not positive", std[zero]));
+                return Err(format!(
+                    "field \"image_std\"[{zero}] is {}, not positive",
+                    std[zero]
+                ));
             }
             Some((mean, std))
         } else {
@@ -201,7 +217,9 @@ fn triple(fields: &Map<String, Value>, name: &str) -> Result<[f32; 3], String> {
     };
     match numbers.as_deref() {
         Some(&[a, b, c]) => Ok([a, b, c]),
-        _ => Err(format!("field \"{name}\" is {value}, not three numbers (one per channel)")),
+        _ => Err(format!(
+            "field \"{name}\" is {value}, not three numbers (one per channel)"
+        )),
     }
 }
 
@@ -226,7 +244,10 @@ fn size_of(value: &Value, name: &str, shortest_by_default: bool) -> Result<Resiz
             if dims.get("longest_edge").is_some_and(|v| !v.is_null()) {
                 return Err(format!("field \"{name}\".longest_edge is not supported"));
             }
-            Ok(Resize::ShortestEdge(side(dims.get("shortest_edge"), ".shortest_edge")?))
+            Ok(Resize::ShortestEdge(side(
+                dims.get("shortest_edge"),
+                ".shortest_edge",
+            )?))
         }
         Value::Object(dims) => Ok(Resize::Exact {
             height: side(dims.get("height"), ".height")?,
@@ -243,7 +264,9 @@ mod tests {
     use super::*;
 
     fn config(json: &str) -> Result<ImageConfig, String> {
-        let Value::Object(fields) = serde_json::from_str(json).unwrap() else { panic!() };
+        let Value::Object(fields) = serde_json::from_str(json).unwrap() else {
+            panic!()
+        };
         ImageConfig::from_fields(&fields)
     }
 
@@ -256,8 +279,15 @@ mod tests {
 
     #[test]
     fn an_integer_size_is_a_square_for_vit() {
-        let c = config(r#"{"image_processor_type": "ViTImageProcessor", "size": 32, "do_normalize": false}"#).unwrap();
-        assert_eq!(c.resize, Some(Resize::Exact { height: 32, width: 32 }));
+        let c = config(r#"{"image_processor_type": "ViTImageProcessor", "size": 32, "do_normalize": false}"#)
+            .unwrap();
+        assert_eq!(
+            c.resize,
+            Some(Resize::Exact {
+                height: 32,
+                width: 32
+            })
+        );
         assert_eq!(c.output_size(), Some((32, 32)));
     }
 

@@ -40,7 +40,11 @@ pub fn image_bytes(item: &[u8]) -> Result<Vec<u8>, ImageError> {
     if image::guess_format(item).is_ok() && !looks_like_base64(item) {
         return Ok(item.to_vec());
     }
-    let text: Vec<u8> = item.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let text: Vec<u8> = item
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
     base64::engine::general_purpose::STANDARD
         .decode(&text)
         .map_err(|e| ImageError::NotBase64(e.to_string()))
@@ -67,8 +71,11 @@ pub fn decode_rgb(bytes: &[u8], max_pixels: u64) -> Result<Rgb, ImageError> {
     let (width, height) = decoder.dimensions();
     check_pixels(width, height, max_pixels)?;
     // An unreadable orientation tag is no orientation, as Pillow's exif_transpose treats it.
-    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut image = image::DynamicImage::from_decoder(decoder).map_err(|e| ImageError::Undecodable(e.to_string()))?;
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut image =
+        image::DynamicImage::from_decoder(decoder).map_err(|e| ImageError::Undecodable(e.to_string()))?;
     image.apply_orientation(orientation);
     let rgb = image.into_rgb8();
     Ok(Rgb {
@@ -119,7 +126,10 @@ mod tests {
 
     #[test]
     fn text_that_is_not_base64_is_refused() {
-        assert!(matches!(image_bytes(b"not an image!"), Err(ImageError::NotBase64(_))));
+        assert!(matches!(
+            image_bytes(b"not an image!"),
+            Err(ImageError::NotBase64(_))
+        ));
     }
 
     #[test]

@@ -1,8 +1,6 @@
 //! Decoded RGB pixels to the model's float tensor, as the `transformers` slow image processors
-//! do it: resize with Pillow's filter on 8-bit pixels, center crop (padding with zeros when the
+//! do it: resize with Pillow's filter on 8-bit pixels (`pillow`), center crop (padding with zeros when the
 //! image is smaller), rescale, normalize, channels first or last.
-
-use fast_image_resize::{images::Image, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 
 use super::config::{ImageConfig, Resample, Resize};
 use super::decode::Rgb;
@@ -82,28 +80,15 @@ fn resized_size(resize: Resize, height: u32, width: u32) -> (u32, u32) {
 }
 
 fn resize_rgb(image: Rgb, height: u32, width: u32, resample: Resample) -> Rgb {
+    // Pillow returns a copy for the same size.
     if (height, width) == (image.height, image.width) {
         return image;
     }
-    let algorithm = match resample {
-        Resample::Nearest => ResizeAlg::Nearest,
-        Resample::Lanczos => ResizeAlg::Convolution(FilterType::Lanczos3),
-        Resample::Bilinear => ResizeAlg::Convolution(FilterType::Bilinear),
-        // Pillow's bicubic is the a = -0.5 kernel, Catmull-Rom.
-        Resample::Bicubic => ResizeAlg::Convolution(FilterType::CatmullRom),
-        Resample::Box => ResizeAlg::Convolution(FilterType::Box),
-        Resample::Hamming => ResizeAlg::Convolution(FilterType::Hamming),
-    };
-    let source = Image::from_vec_u8(image.width, image.height, image.pixels, PixelType::U8x3)
-        .expect("an RGB buffer of width * height * 3 bytes, as the decoder wrote it");
-    let mut target = Image::new(width, height, PixelType::U8x3);
-    Resizer::new()
-        .resize(&source, &mut target, &ResizeOptions::new().resize_alg(algorithm))
-        .expect("source and target are both U8x3 images");
+    let pixels = super::pillow::resize(&image.pixels, image.width, image.height, width, height, resample);
     Rgb {
         width,
         height,
-        pixels: target.into_vec(),
+        pixels,
     }
 }
 
