@@ -12,8 +12,8 @@ pub mod cgroup;
 /// Every setting: the flags with their environment fallbacks, validated into each part's own
 /// settings.
 pub mod config;
-/// Hugging Face's files beside the model (`preprocessor_config.json`): preprocessing images
-/// into the model's tensor.
+/// Hugging Face's files beside a model: labels and score rules (`config.json`), for the image and
+/// text pre- and postprocessing; images into the model's tensor (`preprocessor_config.json`).
 pub mod hf;
 /// The `init` sequence: identity and download (for a model blob), model, start-up blob, each a
 /// named, timed step.

@@ -4,11 +4,12 @@
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
+use axum::http::HeaderMap;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tokio::time::Instant;
 
 use super::budget::{Charge, InflightBudget};
-use super::ApiError;
+use super::{compression, ApiError, AppState};
 
 /// How much body a request may send, and how long it may take.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +31,24 @@ const RATE_GRACE: Duration = Duration::from_secs(5);
 /// the tensors decoded from it (a number in JSON takes about as many bytes as its value in
 /// memory). The charge is corrected to the real tensor sizes once they are decoded.
 pub(super) const CHARGE_PER_BODY_BYTE: u64 = 2;
+
+/// Reads the whole body of a scoring request, inflated when its `Content-Encoding` is gzip or
+/// deflate (415 for any other): the body limit and the in-flight budget then count the inflated
+/// bytes, as they are inflated.
+pub(super) async fn read_request_body(
+    headers: &HeaderMap,
+    body: Body,
+    state: &AppState,
+) -> Result<(Bytes, Charge), ApiError> {
+    let encoding = compression::request_encoding(headers)?;
+    let (bytes, mut charge) = read_body(body, state.body, &state.budget, expects_continue(headers)).await?;
+    let Some(encoding) = encoding else {
+        return Ok((bytes, charge));
+    };
+    let inflated =
+        compression::inflate(encoding, bytes, state.body.max_bytes, &state.budget, &mut charge).await?;
+    Ok((inflated, charge))
+}
 
 /// Reads the whole body, refusing more than `limits.max_bytes`: at once when the declared
 /// length is over it (nothing is read), else as soon as the bytes read pass it. The body's
@@ -65,7 +84,7 @@ pub(super) async fn read_body(
 }
 
 /// True when the client waits for `100 Continue` before it sends its body.
-pub(super) fn expects_continue(headers: &axum::http::HeaderMap) -> bool {
+pub(super) fn expects_continue(headers: &HeaderMap) -> bool {
     headers
         .get(axum::http::header::EXPECT)
         .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"))

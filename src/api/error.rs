@@ -76,6 +76,9 @@ pub enum ApiError {
     /// 431: a request-id header longer than 100 characters, as the Azure ML server answers.
     #[error("header {0} is longer than 100 characters")]
     HeaderTooLong(&'static str),
+    /// 415: a request body in a `Content-Encoding` the server does not read.
+    #[error("{0}; send the body as it is, or in gzip or deflate")]
+    UnsupportedEncoding(String),
     /// 503: `init` is not done (or the server is stopping).
     #[error("the model is not ready yet; retry after the readiness probe answers 200")]
     NotReady,
@@ -135,6 +138,7 @@ impl ApiError {
             }
             ApiError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::HeaderTooLong(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ApiError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
         }
     }

@@ -1,6 +1,7 @@
-//! Fuzzing the scoring routes: valid bodies of every request form and of V2, mutated at random
-//! (bytes deleted, inserted, duplicated; numbers made huge, negative, strings or null), and
-//! random bytes, sent through the real router to real models (the bundled sample; a pipeline of
+//! Fuzzing the scoring routes: valid bodies of every request form and of V2 (JSON and the binary
+//! tensor extension), mutated at random (bytes deleted, inserted, duplicated; numbers made huge,
+//! negative, strings or null), gzip-compressed before or after the mutation, and random bytes,
+//! sent through the real router to real models (the bundled sample; a pipeline of
 //! string and float columns into a forest). Every answer is 200 or a 4xx with a JSON message:
 //! never a 5xx, a panic or a hang. `PROPTEST_CASES` runs more.
 
@@ -90,6 +91,51 @@ const PIPELINE: &[(&str, &str)] = &[
     ),
 ];
 
+/// A V2 body in the binary tensor extension: the JSON header, then the inputs' bytes; with
+/// the header's length.
+fn binary_body(header: &str, binary: &[u8]) -> (Vec<u8>, usize) {
+    let mut body = header.as_bytes().to_vec();
+    body.extend_from_slice(binary);
+    (body, header.len())
+}
+
+/// The sample model's V2 body with its 10 values in binary (FP64, little-endian).
+fn sample_binary() -> (Vec<u8>, usize) {
+    let values: Vec<u8> = (1..=10).flat_map(|x| f64::from(x).to_le_bytes()).collect();
+    binary_body(
+        r#"{"inputs": [{"name": "input", "shape": [1, 10], "datatype": "FP64", "parameters": {"binary_data_size": 80}}], "parameters": {"binary_data_output": true}}"#,
+        &values,
+    )
+}
+
+/// The pipeline's V2 body with its float and string columns in binary.
+fn pipeline_binary() -> (Vec<u8>, usize) {
+    let mut values: Vec<u8> = [39.0f32, 40.0].iter().flat_map(|x| x.to_le_bytes()).collect();
+    values.extend_from_slice(&7u32.to_le_bytes());
+    values.extend_from_slice(b"Private");
+    binary_body(
+        r#"{"inputs": [{"name": "age", "shape": [1, 1], "datatype": "FP32", "parameters": {"binary_data_size": 4}}, {"name": "hours", "shape": [1, 1], "datatype": "FP32", "parameters": {"binary_data_size": 4}}, {"name": "workclass", "shape": [1, 1], "datatype": "BYTES", "parameters": {"binary_data_size": 11}}], "outputs": [{"name": "output_label", "parameters": {"binary_data": true}}]}"#,
+        &values,
+    )
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).expect("writing to a Vec");
+    encoder.finish().expect("writing to a Vec")
+}
+
+/// A POST of a binary body with its header length, gzip-compressed when `gzip`.
+fn binary_request(path: &str, length: i64, gzip: bool) -> axum::http::request::Builder {
+    let request = Request::post(path).header("inference-header-content-length", length.to_string());
+    if gzip {
+        request.header("content-encoding", "gzip")
+    } else {
+        request
+    }
+}
+
 /// What a mutation may insert: JSON's punctuation, digits, signs, and values of other types.
 const PIECES: &[&str] = &[
     "[",
@@ -135,8 +181,8 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     ]
 }
 
-fn mutate(body: &str, mutations: &[Mutation]) -> Vec<u8> {
-    let mut bytes = body.as_bytes().to_vec();
+fn mutate(body: impl AsRef<[u8]>, mutations: &[Mutation]) -> Vec<u8> {
+    let mut bytes = body.as_ref().to_vec();
     for m in mutations {
         let len = bytes.len().max(1);
         match m {
@@ -162,7 +208,18 @@ fn mutate(body: &str, mutations: &[Mutation]) -> Vec<u8> {
 
 /// Sends `body` to `path`; fails unless the answer is 200 or a 4xx with a JSON message.
 fn answers_cleanly(runtime: &tokio::runtime::Runtime, state: &AppState, path: &str, body: Vec<u8>) {
-    let request = Request::post(path).body(Body::from(body.clone())).unwrap();
+    answers_cleanly_with(runtime, state, Request::post(path), body);
+}
+
+/// `answers_cleanly` for a request with headers of its own.
+fn answers_cleanly_with(
+    runtime: &tokio::runtime::Runtime,
+    state: &AppState,
+    request: axum::http::request::Builder,
+    body: Vec<u8>,
+) {
+    let path = request.uri_ref().expect("a request with a path").to_string();
+    let request = request.body(Body::from(body.clone())).unwrap();
     let answer = router(state.clone()).oneshot(request);
     let response = runtime
         .block_on(async { tokio::time::timeout(Duration::from_secs(10), answer).await })
@@ -238,6 +295,52 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Binary framings and gzip bodies, mutated: in the JSON header, the tensor bytes, the
+    /// header length, or the compressed stream itself.
+    #[test]
+    fn mutated_binary_and_gzip_bodies_get_200_or_a_4xx(
+        model in 0..2usize,
+        binary in any::<bool>(),
+        which in any::<prop::sample::Index>(),
+        mutations in prop::collection::vec(mutation(), 0..6),
+        length_shift in -3i64..=3,
+        compressed in 0..3u8,
+    ) {
+        thread_local! {
+            static STATES: (tokio::runtime::Runtime, Vec<AppState>) = scoring_states(&[
+                "model/sklearn_regression_model.onnx",
+                "tests/fixtures/zoo/column_pipeline_forest.onnx",
+            ]);
+        }
+        STATES.with(|(runtime, states)| {
+            let path = "/v2/models/fuzz/infer";
+            if binary {
+                let (body, length) = [sample_binary, pipeline_binary][model]();
+                // 0: plain, 1: mutated then compressed, 2: compressed then mutated.
+                let mutated = match compressed {
+                    0 => mutate(&body, &mutations),
+                    1 => gzip(&mutate(&body, &mutations)),
+                    _ => mutate(gzip(&body), &mutations),
+                };
+                let request = binary_request(path, length as i64 + length_shift, compressed > 0);
+                answers_cleanly_with(runtime, &states[model], request, mutated);
+            } else {
+                let bodies = [SAMPLE, PIPELINE][model];
+                let (path, body) = bodies[which.index(bodies.len())];
+                let mutated = match compressed {
+                    0 | 1 => gzip(&mutate(body, &mutations)),
+                    _ => mutate(gzip(body.as_bytes()), &mutations),
+                };
+                let request = Request::post(path).header("content-encoding", "gzip");
+                answers_cleanly_with(runtime, &states[model], request, mutated);
+            }
+        });
+    }
+}
+
 /// The bodies the mutations start from are valid: each answers 200 as it is.
 #[test]
 fn every_unmutated_body_answers_200() {
@@ -250,6 +353,35 @@ fn every_unmutated_body_answers_200() {
             let request = Request::post(*path).body(Body::from(*body)).unwrap();
             let response = runtime.block_on(router(state.clone()).oneshot(request)).unwrap();
             assert_eq!(response.status(), 200, "{path} {body}");
+            let request = Request::post(*path)
+                .header("content-encoding", "gzip")
+                .body(Body::from(gzip(body.as_bytes())))
+                .unwrap();
+            let response = runtime.block_on(router(state.clone()).oneshot(request)).unwrap();
+            assert_eq!(response.status(), 200, "gzip {path} {body}");
+        }
+    }
+    for (state, (body, length)) in states.iter().zip([sample_binary(), pipeline_binary()]) {
+        for compressed in [false, true] {
+            let body = if compressed { gzip(&body) } else { body.clone() };
+            let request = binary_request("/v2/models/fuzz/infer", length as i64, compressed)
+                .body(Body::from(body))
+                .unwrap();
+            let response = runtime.block_on(router(state.clone()).oneshot(request)).unwrap();
+            let (status, framed) = (
+                response.status(),
+                response.headers().contains_key("inference-header-content-length"),
+            );
+            let text = runtime
+                .block_on(to_bytes(response.into_body(), usize::MAX))
+                .unwrap();
+            assert_eq!(
+                status,
+                200,
+                "binary, gzip {compressed}: {}",
+                String::from_utf8_lossy(&text)
+            );
+            assert!(framed);
         }
     }
 }

@@ -2,6 +2,7 @@
 
 mod body;
 mod budget;
+mod compression;
 mod cors;
 mod error;
 mod health;

@@ -96,7 +96,9 @@ const BODY_TIMED_OUT: &str =
 const INFLIGHT_FULL: &str =
     "The in-flight memory budget stayed full for 1 s; retry after Retry-After seconds";
 
-const SCORE_POST: [(u16, &str, Content); 9] = {
+const UNSUPPORTED_ENCODING: &str = "The body's Content-Encoding is neither gzip nor deflate";
+
+const SCORE_POST: [(u16, &str, Content); 10] = {
     let [a, b, c, d, e, f, g, h] = SCORE_ERRORS;
     [
         (200, "One prediction per row", Content::ScoreOutput),
@@ -108,11 +110,16 @@ const SCORE_POST: [(u16, &str, Content); 9] = {
         f,
         g,
         h,
+        (415, UNSUPPORTED_ENCODING, Content::Message),
     ]
 };
 
-const V2_INFER: [(u16, &str, Content); 10] = [
-    (200, "Inference outputs", Content::Json),
+const V2_INFER: [(u16, &str, Content); 11] = [
+    (
+        200,
+        "Inference outputs (JSON, or JSON then binary tensors with Inference-Header-Content-Length)",
+        Content::Json,
+    ),
     (400, "Wrong input name, shape, datatype or data", Content::V2Error),
     (404, "No model of that name", Content::V2Error),
     (408, BODY_TIMED_OUT, Content::V2Error),
@@ -130,6 +137,7 @@ const V2_INFER: [(u16, &str, Content); 10] = [
         "Inference took longer than the scoring timeout",
         Content::V2Error,
     ),
+    (415, UNSUPPORTED_ENCODING, Content::V2Error),
 ];
 
 const fn op(

@@ -13,18 +13,19 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{
-    body::{expects_continue, read_body},
-    budget::Charged,
-    error::V2Error,
-    observe::ScoredRows,
-    ApiError, AppState,
+    body::read_request_body, budget::Charged, compression, error::V2Error, observe::ScoredRows, ApiError,
+    AppState,
 };
 
+mod binary;
 mod leaves;
 pub(crate) mod tensor;
 
-use crate::model::{Batch, Codec, ElementType, InputError, Predictions, Predictor, Scorer, TensorSpec};
-use tensor::{output_tensor, to_batch, RequestTensor, TensorData};
+use crate::model::{
+    Batch, Codec, ElementType, InputError, ModelSpec, Predictions, Predictor, Scorer, TensorSpec,
+};
+use binary::{binary_output, AnswerTensor, Framed, TensorParameters};
+use tensor::{output_tensor, to_batch, RequestTensor};
 
 /// The protocol's datatype name for an element type.
 pub(crate) fn datatype(element: ElementType) -> &'static str {
@@ -111,11 +112,20 @@ pub(super) struct InferRequest {
     pub(super) inputs: Vec<InferInput>,
     /// The outputs to answer; all of them when absent.
     outputs: Option<Vec<RequestedOutput>>,
+    parameters: Option<RequestParameters>,
+}
+
+#[derive(Deserialize)]
+struct RequestParameters {
+    /// Every output in binary, unless the output says otherwise (tritonclient sends this when a
+    /// call names no outputs).
+    binary_data_output: Option<bool>,
 }
 
 #[derive(Deserialize)]
 struct RequestedOutput {
     name: String,
+    parameters: Option<TensorParameters>,
 }
 
 #[derive(Deserialize)]
@@ -123,7 +133,9 @@ pub(super) struct InferInput {
     pub(super) name: String,
     pub(super) shape: Vec<i64>,
     pub(super) datatype: String,
-    pub(super) data: leaves::Leaves,
+    /// `None` when the values come in binary (`parameters.binary_data_size`).
+    pub(super) data: Option<leaves::Leaves>,
+    pub(super) parameters: Option<TensorParameters>,
 }
 
 /// The protocol's answer.
@@ -132,100 +144,123 @@ struct InferResponse<'a> {
     model_name: &'a str,
     model_version: &'static str,
     id: Option<&'a str>,
-    outputs: Vec<tensor::OutputTensor<'a>>,
+    outputs: &'a [AnswerTensor<'a>],
 }
 
-/// An inference request in, the protocol's answer (as JSON bytes) out.
+/// An inference request in (JSON, or JSON and binary tensors), the protocol's answer out.
 struct InferCodec {
     model_name: String,
+    /// The JSON header's length when the body carries binary tensors.
+    header_length: Option<usize>,
     /// The request's `id`, echoed in the answer.
     id: Option<String>,
-    /// Indices of the outputs to answer, in the request's order.
-    outputs: Vec<usize>,
+    /// Indices of the outputs to answer, in the request's order, each with whether it goes out in
+    /// binary.
+    outputs: Vec<(usize, bool)>,
+}
+
+impl InferCodec {
+    /// The outputs `request` asks for, and which of them in binary.
+    fn outputs(request: &InferRequest, spec: &ModelSpec) -> Result<Vec<(usize, bool)>, ApiError> {
+        let all_binary = request
+            .parameters
+            .as_ref()
+            .and_then(|p| p.binary_data_output)
+            .unwrap_or(false);
+        let Some(wanted) = &request.outputs else {
+            return Ok((0..spec.outputs.len()).map(|index| (index, all_binary)).collect());
+        };
+        wanted
+            .iter()
+            .map(|wanted| {
+                let index = spec
+                    .outputs
+                    .iter()
+                    .position(|o| o.name == wanted.name)
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = spec.outputs.iter().map(|o| o.name.as_str()).collect();
+                        ApiError::InvalidTensor(format!(
+                            "unknown output {:?}; the model's outputs are {}",
+                            wanted.name,
+                            names.join(", ")
+                        ))
+                    })?;
+                let binary = wanted.parameters.as_ref().and_then(|p| p.binary_data);
+                Ok((index, binary.unwrap_or(all_binary)))
+            })
+            .collect()
+    }
 }
 
 impl Codec for InferCodec {
-    type Answer = Vec<u8>;
+    type Answer = Framed;
     type Error = ApiError;
 
     fn decode(&mut self, body: &[u8], model: &dyn Predictor) -> Result<Batch, ApiError> {
-        let request: InferRequest = serde_json::from_slice(body).map_err(|e| InputError::InvalidJson {
+        let (header, binary) = binary::split(body, self.header_length)?;
+        let request: InferRequest = serde_json::from_slice(header).map_err(|e| InputError::InvalidJson {
             detail: e.to_string(),
         })?;
         let spec = model.spec();
-        self.outputs = match &request.outputs {
-            None => (0..spec.outputs.len()).collect(),
-            Some(wanted) => wanted
-                .iter()
-                .map(|wanted| {
-                    spec.outputs
-                        .iter()
-                        .position(|o| o.name == wanted.name)
-                        .ok_or_else(|| {
-                            let names: Vec<&str> = spec.outputs.iter().map(|o| o.name.as_str()).collect();
-                            ApiError::InvalidTensor(format!(
-                                "unknown output {:?}; the model's outputs are {}",
-                                wanted.name,
-                                names.join(", ")
-                            ))
-                        })
-                })
-                .collect::<Result<_, _>>()?,
-        };
+        self.outputs = Self::outputs(&request, spec)?;
         self.id = request.id.clone();
+        let data = binary::tensor_data(&request.inputs, binary)?;
         let inputs = request
             .inputs
             .iter()
-            .map(|input| RequestTensor {
+            .zip(data)
+            .map(|(input, data)| RequestTensor {
                 name: &input.name,
                 datatype: &input.datatype,
                 shape: &input.shape,
-                data: TensorData::Json(&input.data.0),
+                data,
             })
             .collect();
         to_batch(inputs, spec)
     }
 
-    fn encode(self, predictions: Predictions, model: &dyn Predictor) -> Result<Vec<u8>, ApiError> {
+    fn encode(self, predictions: Predictions, model: &dyn Predictor) -> Result<Framed, ApiError> {
         let spec = model.spec();
+        let (rows, batched) = (predictions.rows, spec.is_batched());
         let outputs = self
             .outputs
             .iter()
-            .map(|&index| {
-                output_tensor(
-                    &spec.outputs[index],
-                    &predictions.outputs[index],
-                    predictions.rows,
-                    spec.is_batched(),
-                )
+            .map(|&(index, binary)| {
+                let (tensor, output) = (&spec.outputs[index], &predictions.outputs[index]);
+                Ok(if binary {
+                    AnswerTensor::Binary(binary_output(tensor, output, rows, batched))
+                } else {
+                    AnswerTensor::Json(output_tensor(tensor, output, rows, batched)?)
+                })
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, ApiError>>()?;
         let answer = InferResponse {
             model_name: &self.model_name,
             model_version: "1",
             id: self.id.as_deref(),
-            outputs,
+            outputs: &outputs,
         };
-        Ok(serde_json::to_vec(&answer).expect("strings and finite numbers always serialise"))
+        Ok(binary::frame(&answer, &outputs))
     }
 }
 
-/// `POST /v2/models/{name}/infer`.
+/// `POST /v2/models/{name}/infer`: JSON, or JSON and binary tensors; gzip or deflate bodies.
 pub async fn infer(
     State(state): State<AppState>,
     Path(name): Path<String>,
     request: axum::extract::Request,
 ) -> Result<Response, V2Error> {
     let scorer = model(&state, &name)?;
-    let (bytes, charge) = {
-        let (parts, body) = request.into_parts();
-        read_body(body, state.body, &state.budget, expects_continue(&parts.headers))
-            .await
-            .map_err(|e| e.for_model(scorer.model().spec()))?
-    };
+    let (parts, body) = request.into_parts();
+    let header_length = binary::header_length(&parts.headers)?;
+    let answer_encoding = compression::accepted(&parts.headers);
+    let (bytes, charge) = read_request_body(&parts.headers, body, &state)
+        .await
+        .map_err(|e| e.for_model(scorer.model().spec()))?;
     let codec = Charged {
         codec: InferCodec {
             model_name: name,
+            header_length,
             id: None,
             outputs: Vec::new(),
         },
@@ -233,8 +268,21 @@ pub async fn infer(
         budget: state.budget.clone(),
     };
     let scored = scorer.score(bytes, codec).await?;
-    let content_type = [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))];
-    let mut response = (content_type, scored.answer).into_response();
+    let Framed { body, header_length } = scored.answer;
+    let content_type = match header_length {
+        Some(_) => "application/octet-stream",
+        None => "application/json",
+    };
+    let mut response = (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        body,
+    )
+        .into_response();
+    if let Some(length) = header_length {
+        response
+            .headers_mut()
+            .insert(binary::HEADER_LENGTH, length.into());
+    }
     response.extensions_mut().insert(ScoredRows(scored.rows));
-    Ok(response)
+    Ok(compression::compress_answer(answer_encoding, response).await?)
 }

@@ -19,4 +19,5 @@ mod scoring;
 mod tabular;
 mod tensors;
 mod text;
+mod v2_binary;
 mod zoo;

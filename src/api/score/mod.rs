@@ -8,12 +8,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::{
-    body::{expects_continue, read_body},
-    budget::Charged,
-    observe::ScoredRows,
-    ApiError, AppState,
-};
+use super::{body::read_request_body, budget::Charged, compression, observe::ScoredRows, ApiError, AppState};
 use crate::api::ScoreMethod as Method;
 use crate::model::{parse_scoring_request, Batch, Codec, Envelope, Predictions, Predictor, Scored};
 
@@ -90,7 +85,8 @@ impl ScoreQuery {
     }
 }
 
-/// `POST /score`: any Content-Type is read as JSON, as the Azure ML server does.
+/// `POST /score`: any Content-Type is read as JSON, as the Azure ML server does; a gzip or
+/// deflate body (`Content-Encoding`) is inflated first.
 pub async fn score_body(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -98,18 +94,17 @@ pub async fn score_body(
 ) -> Result<Response, ApiError> {
     let scorer = state.readiness.scorer().ok_or(ApiError::NotReady)?;
     let codec = ScoreQuery::parse(query.as_deref()).codec(&state)?;
-    let (bytes, charge) = {
-        let (parts, body) = request.into_parts();
-        read_body(body, state.body, &state.budget, expects_continue(&parts.headers))
-            .await
-            .map_err(|e| e.for_model(scorer.model().spec()))?
-    };
+    let (parts, body) = request.into_parts();
+    let (bytes, charge) = read_request_body(&parts.headers, body, &state)
+        .await
+        .map_err(|e| e.for_model(scorer.model().spec()))?;
     let codec = Charged {
         codec,
         charge,
         budget: state.budget.clone(),
     };
-    Ok(scored(scorer.score(bytes, codec).await?))
+    let answer = scored(scorer.score(bytes, codec).await?);
+    compression::compress_answer(compression::accepted(&parts.headers), answer).await
 }
 
 /// `GET /score`: `?data=[[...]]` is scored like a body; without it, how to call the endpoint.

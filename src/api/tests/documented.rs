@@ -72,6 +72,10 @@ async fn each_documented_score_status_is_answered_by_some_request() {
         .header("x-request-id", "x".repeat(101))
         .body(Body::empty())
         .unwrap();
+    let brotli = Request::post(SCORING_PATH)
+        .header("content-encoding", "br")
+        .body(Body::from("x"))
+        .unwrap();
     let cases = vec![
         (state(true), post(r#"{"data": [[1, 2, 3]]}"#)),
         (state(true), post("{")),
@@ -82,6 +86,7 @@ async fn each_documented_score_status_is_answered_by_some_request() {
         (state(true), slow),
         (state(true), stalled_body()),
         (full_budget(), post(r#"{"data": [[1, 2, 3]]}"#)),
+        (state(true), brotli),
     ];
     let mut answered = Vec::new();
     for (state, request) in cases {

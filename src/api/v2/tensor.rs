@@ -24,7 +24,7 @@ pub(crate) struct RequestTensor<'a> {
 }
 
 /// A request input's values, before they are checked against the model's input.
-// The binary extension and gRPC (issue 22) construct `Raw` and `Typed`; remove once they do.
+// gRPC's typed contents (issue 22) construct `Typed`; remove once they do.
 #[allow(dead_code)]
 pub(crate) enum TensorData<'a> {
     /// JSON leaves in row-major order (the REST `data`, flat or nested).
