@@ -11,7 +11,9 @@ mod pixels;
 
 use std::{path::Path, sync::Arc};
 
-pub use config::{ConfigError, ImageConfig, Resample, Resize};
+use super::FileError;
+
+pub use config::{Fault, ImageConfig, Resample, Resize};
 pub use decode::{decode_rgb, image_bytes, ImageError, Rgb};
 pub use pixels::{to_tensor, Layout};
 
@@ -47,35 +49,38 @@ impl ImageModel {
         folder: &Path,
         inner: Arc<dyn Predictor>,
         max_pixels: u64,
-    ) -> Result<Option<Self>, ConfigError> {
-        let path = folder.join(PREPROCESSOR_FILE);
-        if !path.is_file() {
+    ) -> Result<Option<Self>, FileError> {
+        let Some(config) = ImageConfig::read(folder)? else {
             return Ok(None);
-        }
-        let config = ImageConfig::read(&path)?;
-        let fail = |problem: String| ConfigError {
-            file: path.display().to_string(),
-            problem,
         };
+        let path = folder.join(PREPROCESSOR_FILE);
+        // What does not fit the model: the model's input, or the size the steps end at.
+        let fail = |field: &str, reason: String| FileError::new(&path, field, reason);
         let input = match inner.spec().inputs.as_slice() {
             [input] if input.is_image() && input.element == ElementType::F32 => input.clone(),
             _ => {
-                return Err(fail(format!(
+                return Err(fail(
+                    "(file)",
+                    format!(
                     "image preprocessing needs a model of one float32 input [N, 3, H, W] or [N, H, W, 3]; \
                      this model takes {}",
                     describe_inputs(inner.spec())
-                )))
+                ),
+                ))
             }
         };
         let layout = match (input.shape[1], input.shape[3]) {
             (Some(3), _) => Layout::ChannelsFirst,
             (_, Some(3)) => Layout::ChannelsLast,
             _ => {
-                return Err(fail(format!(
-                    "the model's input {:?} is {}: neither [N, 3, H, W] nor [N, H, W, 3]",
-                    input.name,
-                    input.shape_text()
-                )))
+                return Err(fail(
+                    "(file)",
+                    format!(
+                        "the model's input {:?} is {}: neither [N, 3, H, W] nor [N, H, W, 3]",
+                        input.name,
+                        input.shape_text()
+                    ),
+                ))
             }
         };
         let (h, w) = match layout {
@@ -84,17 +89,26 @@ impl ImageModel {
         };
         let size = match (config.output_size(), h, w) {
             (Some((ch, cw)), Some(mh), Some(mw)) if (ch as usize, cw as usize) != (mh, mw) => {
-                return Err(fail(format!(
-                    "its steps (crop_size, size) give {ch}x{cw} images, the model's input {:?} takes {mh}x{mw} ({})",
-                    input.name,
-                    input.shape_text()
-                )))
+                let field = if config.crop.is_some() {
+                    "crop_size"
+                } else {
+                    "size"
+                };
+                return Err(fail(
+                    field,
+                    format!(
+                        "the steps give {ch}x{cw} images, the model's input {:?} takes {mh}x{mw} ({})",
+                        input.name,
+                        input.shape_text()
+                    ),
+                ));
             }
             (Some(size), _, _) => size,
             (None, Some(mh), Some(mw)) => (mh as u32, mw as u32),
             (None, _, _) => {
                 return Err(fail(
-                    "field \"size\" is a shortest edge and nothing crops (do_center_crop), so images would have \
+                    "size",
+                    "is a shortest edge and nothing crops (do_center_crop), so images would have \
                      different sizes, and the model's input does not fix one"
                         .to_owned(),
                 ))

@@ -5,8 +5,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-/// A preprocessor file larger than this is not an image processor's configuration.
-const MAX_FILE_BYTES: u64 = 1024 * 1024;
+use crate::hf::{read_optional, FileError};
 
 /// An image side larger than this in a configuration is a mistake, not a model.
 const MAX_SIDE: u64 = 8192;
@@ -54,39 +53,36 @@ pub struct ImageConfig {
     pub normalize: Option<([f32; 3], [f32; 3])>,
 }
 
-/// A file that cannot be used; the message names the file and the field.
-#[derive(Debug, thiserror::Error)]
-#[error("{file}: {problem}")]
-pub struct ConfigError {
-    pub file: String,
-    pub problem: String,
+/// A field that cannot be used, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fault {
+    pub field: String,
+    pub reason: String,
+}
+
+fn fault(field: impl Into<String>, reason: impl Into<String>) -> Fault {
+    Fault {
+        field: field.into(),
+        reason: reason.into(),
+    }
 }
 
 impl ImageConfig {
-    /// Reads and checks `path`.
-    pub fn read(path: &Path) -> Result<Self, ConfigError> {
-        let fail = |problem: String| ConfigError {
-            file: path.display().to_string(),
-            problem,
+    /// Reads and checks `folder/preprocessor_config.json`; `None` when it is absent.
+    pub fn read(folder: &Path) -> Result<Option<Self>, FileError> {
+        let file = folder.join(super::PREPROCESSOR_FILE);
+        let Some(text) = read_optional(&file)? else {
+            return Ok(None);
         };
-        let size = std::fs::metadata(path)
-            .map_err(|e| fail(format!("cannot read it: {e}")))?
-            .len();
-        if size > MAX_FILE_BYTES {
-            return Err(fail(format!(
-                "{size} bytes, more than an image processor's configuration ({MAX_FILE_BYTES} bytes at most)"
-            )));
-        }
-        let text = std::fs::read(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
-        let value: Value = serde_json::from_slice(&text).map_err(|e| fail(format!("not valid JSON: {e}")))?;
-        let Value::Object(fields) = value else {
-            return Err(fail("not a JSON object".to_owned()));
-        };
-        Self::from_fields(&fields).map_err(fail)
+        let fields: Map<String, Value> = serde_json::from_str(&text)
+            .map_err(|e| FileError::new(&file, "(file)", format!("is not a JSON object: {e}")))?;
+        Self::from_fields(&fields)
+            .map(Some)
+            .map_err(|Fault { field, reason }| FileError::new(&file, field, reason))
     }
 
     /// The steps from the file's fields, with transformers' defaults for those it leaves out.
-    pub fn from_fields(fields: &Map<String, Value>) -> Result<Self, String> {
+    pub fn from_fields(fields: &Map<String, Value>) -> Result<Self, Fault> {
         let processor = fields
             .get("image_processor_type")
             .and_then(Value::as_str)
@@ -96,7 +92,7 @@ impl ImageConfig {
         let resize = if flag(fields, "do_resize", true)? {
             let size = fields
                 .get("size")
-                .ok_or("field \"size\" is missing, and do_resize is on")?;
+                .ok_or_else(|| fault("size", "is missing, and do_resize is on"))?;
             Some(size_of(size, "size", shortest_by_default)?)
         } else {
             None
@@ -106,7 +102,7 @@ impl ImageConfig {
         let (resize, crop_from_pct) = match (resize, crop_pct) {
             (Some(Resize::ShortestEdge(edge)), Some(pct)) if edge < 384 => {
                 if !(pct > 0.0 && pct <= 1.0) {
-                    return Err(format!("field \"crop_pct\" is {pct}, not in (0, 1]"));
+                    return Err(fault("crop_pct", format!("is {pct}, not in (0, 1]")));
                 }
                 let scaled = (edge as f64 / f64::from(pct)) as u32;
                 (Some(Resize::ShortestEdge(scaled)), Some((edge, edge)))
@@ -125,12 +121,10 @@ impl ImageConfig {
             None if flag(fields, "do_center_crop", false)? => {
                 let size = fields
                     .get("crop_size")
-                    .ok_or("field \"crop_size\" is missing, and do_center_crop is on")?;
+                    .ok_or_else(|| fault("crop_size", "is missing, and do_center_crop is on"))?;
                 match size_of(size, "crop_size", false)? {
                     Resize::Exact { height, width } => Some((height, width)),
-                    Resize::ShortestEdge(_) => {
-                        return Err("field \"crop_size\" must give height and width".into())
-                    }
+                    Resize::ShortestEdge(_) => return Err(fault("crop_size", "must give height and width")),
                 }
             }
             None => None,
@@ -145,8 +139,9 @@ impl ImageConfig {
                 Some(4) => Resample::Box,
                 Some(5) => Resample::Hamming,
                 _ => {
-                    return Err(format!(
-                        "field \"resample\" is {value}, not one of Pillow's filters 0 to 5"
+                    return Err(fault(
+                        "resample",
+                        format!("is {value}, not one of Pillow's filters 0 to 5"),
                     ))
                 }
             },
@@ -160,9 +155,9 @@ impl ImageConfig {
             let mean = triple(fields, "image_mean")?;
             let std = triple(fields, "image_std")?;
             if let Some(zero) = std.iter().position(|s| *s <= 0.0) {
-                return Err(format!(
-                    "field \"image_std\"[{zero}] is {}, not positive",
-                    std[zero]
+                return Err(fault(
+                    format!("image_std[{zero}]"),
+                    format!("is {}, not positive", std[zero]),
                 ));
             }
             Some((mean, std))
@@ -188,28 +183,28 @@ impl ImageConfig {
     }
 }
 
-fn flag(fields: &Map<String, Value>, name: &str, default: bool) -> Result<bool, String> {
+fn flag(fields: &Map<String, Value>, name: &str, default: bool) -> Result<bool, Fault> {
     match fields.get(name) {
         None | Some(Value::Null) => Ok(default),
         Some(Value::Bool(b)) => Ok(*b),
-        Some(other) => Err(format!("field \"{name}\" is {other}, not true or false")),
+        Some(other) => Err(fault(name, format!("is {other}, not true or false"))),
     }
 }
 
-fn optional_f32(fields: &Map<String, Value>, name: &str) -> Result<Option<f32>, String> {
+fn optional_f32(fields: &Map<String, Value>, name: &str) -> Result<Option<f32>, Fault> {
     match fields.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(value) => match value.as_f64() {
             Some(v) if v.is_finite() => Ok(Some(v as f32)),
-            _ => Err(format!("field \"{name}\" is {value}, not a number")),
+            _ => Err(fault(name, format!("is {value}, not a number"))),
         },
     }
 }
 
-fn triple(fields: &Map<String, Value>, name: &str) -> Result<[f32; 3], String> {
+fn triple(fields: &Map<String, Value>, name: &str) -> Result<[f32; 3], Fault> {
     let value = fields
         .get(name)
-        .ok_or_else(|| format!("field \"{name}\" is missing, and do_normalize is on"))?;
+        .ok_or_else(|| fault(name, "is missing, and do_normalize is on"))?;
     let numbers: Option<Vec<f32>> = match value {
         Value::Array(items) => items.iter().map(|v| v.as_f64().map(|v| v as f32)).collect(),
         Value::Number(n) => n.as_f64().map(|v| vec![v as f32; 3]),
@@ -217,20 +212,24 @@ fn triple(fields: &Map<String, Value>, name: &str) -> Result<[f32; 3], String> {
     };
     match numbers.as_deref() {
         Some(&[a, b, c]) => Ok([a, b, c]),
-        _ => Err(format!(
-            "field \"{name}\" is {value}, not three numbers (one per channel)"
+        _ => Err(fault(
+            name,
+            format!("is {value}, not three numbers (one per channel)"),
         )),
     }
 }
 
 /// `size` / `crop_size`: an integer, `{"shortest_edge"}` or `{"height", "width"}`.
-fn size_of(value: &Value, name: &str, shortest_by_default: bool) -> Result<Resize, String> {
-    let side = |v: Option<&Value>, field: &str| -> Result<u32, String> {
+fn size_of(value: &Value, name: &str, shortest_by_default: bool) -> Result<Resize, Fault> {
+    let side = |v: Option<&Value>, field: &str| -> Result<u32, Fault> {
         match v.and_then(Value::as_u64) {
             Some(n) if (1..=MAX_SIDE).contains(&n) => Ok(n as u32),
-            _ => Err(format!(
-                "field \"{name}\"{field} is {}, not a side of 1 to {MAX_SIDE} pixels",
-                v.map_or("missing".to_owned(), Value::to_string)
+            _ => Err(fault(
+                format!("{name}{field}"),
+                format!(
+                    "is {}, not a side of 1 to {MAX_SIDE} pixels",
+                    v.map_or("missing".to_owned(), Value::to_string)
+                ),
             )),
         }
     };
@@ -242,7 +241,7 @@ fn size_of(value: &Value, name: &str, shortest_by_default: bool) -> Result<Resiz
         }
         Value::Object(dims) if dims.contains_key("shortest_edge") => {
             if dims.get("longest_edge").is_some_and(|v| !v.is_null()) {
-                return Err(format!("field \"{name}\".longest_edge is not supported"));
+                return Err(fault(format!("{name}.longest_edge"), "is not supported"));
             }
             Ok(Resize::ShortestEdge(side(
                 dims.get("shortest_edge"),
@@ -253,8 +252,9 @@ fn size_of(value: &Value, name: &str, shortest_by_default: bool) -> Result<Resiz
             height: side(dims.get("height"), ".height")?,
             width: side(dims.get("width"), ".width")?,
         }),
-        other => Err(format!(
-            "field \"{name}\" is {other}, not an integer, {{\"shortest_edge\"}} or {{\"height\", \"width\"}}"
+        other => Err(fault(
+            name,
+            format!("is {other}, not an integer, {{\"shortest_edge\"}} or {{\"height\", \"width\"}}"),
         )),
     }
 }
@@ -263,7 +263,7 @@ fn size_of(value: &Value, name: &str, shortest_by_default: bool) -> Result<Resiz
 mod tests {
     use super::*;
 
-    fn config(json: &str) -> Result<ImageConfig, String> {
+    fn config(json: &str) -> Result<ImageConfig, Fault> {
         let Value::Object(fields) = serde_json::from_str(json).unwrap() else {
             panic!()
         };
@@ -294,10 +294,10 @@ mod tests {
     #[test]
     fn a_malformed_field_is_named() {
         let error = config(r#"{"size": {"height": 0, "width": 3}, "do_normalize": false}"#).unwrap_err();
-        assert!(error.contains("\"size\".height"), "{error}");
+        assert_eq!(error.field, "size.height");
         let error = config(r#"{"size": 4, "image_mean": [0.5, 0.5]}"#).unwrap_err();
-        assert!(error.contains("image_mean"), "{error}");
+        assert_eq!(error.field, "image_mean");
         let error = config(r#"{"size": 4, "resample": 9, "do_normalize": false}"#).unwrap_err();
-        assert!(error.contains("resample"), "{error}");
+        assert_eq!(error.field, "resample");
     }
 }
