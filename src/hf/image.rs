@@ -11,7 +11,7 @@ mod pixels;
 
 use std::{path::Path, sync::Arc};
 
-use super::FileError;
+use super::{config::ModelConfig, FileError};
 
 pub use config::{Fault, ImageConfig, Resample, Resize};
 pub use decode::{decode_rgb, image_bytes, ImageError, Rgb};
@@ -39,6 +39,8 @@ pub struct ImageModel {
     /// `(height, width)` of the tensor each image becomes.
     size: (u32, u32),
     max_pixels: u64,
+    /// `config.json`'s labels, when they name the first output's values.
+    labels: Option<ModelConfig>,
 }
 
 impl ImageModel {
@@ -114,6 +116,8 @@ impl ImageModel {
                 ))
             }
         };
+        let labels =
+            ModelConfig::read(folder)?.filter(|config| spec_labels_fit(inner.spec(), config.labels.len()));
         let mut spec = inner.spec().clone();
         spec.inputs = vec![TensorSpec::matrix(IMAGE_INPUT, ElementType::String, 1, true)];
         Ok(Some(ImageModel {
@@ -123,6 +127,7 @@ impl ImageModel {
             layout,
             size,
             max_pixels,
+            labels,
         }))
     }
 
@@ -166,6 +171,13 @@ impl ImageModel {
     }
 }
 
+/// Whether the first output is `[N, labels]` floats, one score per label.
+fn spec_labels_fit(spec: &ModelSpec, labels: usize) -> bool {
+    spec.outputs
+        .first()
+        .is_some_and(|o| o.element == ElementType::F32 && o.width == Some(labels) && !o.rank1)
+}
+
 fn describe_inputs(spec: &ModelSpec) -> String {
     let inputs: Vec<String> = spec
         .inputs
@@ -191,6 +203,10 @@ fn item_error(index: usize, error: &ImageError) -> String {
 impl Predictor for ImageModel {
     fn spec(&self) -> &ModelSpec {
         &self.spec
+    }
+
+    fn labels(&self) -> Option<&ModelConfig> {
+        self.labels.as_ref()
     }
 
     fn predict(&self, batch: Batch) -> Result<Predictions, PredictError> {

@@ -141,4 +141,9 @@ pub trait Predictor: Send + Sync + 'static {
     fn decoded_bytes(&self, _batch: &Batch) -> Result<u64, InputError> {
         Ok(0)
     }
+    /// The labels of the first output (`config.json`'s `id2label`) and how its values become
+    /// scores, when the model was exported with them.
+    fn labels(&self) -> Option<&crate::hf::config::ModelConfig> {
+        None
+    }
 }

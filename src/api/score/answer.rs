@@ -3,7 +3,8 @@
 
 use crate::api::ApiError;
 use crate::api::ScoreMethod as Method;
-use crate::model::{write_output, Envelope, ModelSpec, Predictions};
+use crate::hf::{config::ModelConfig, labels::scores};
+use crate::model::{write_output, Envelope, ModelSpec, Output, Predictions, Values};
 
 /// A method named by the query string or AutoML's `GlobalParameters`.
 pub fn method(name: &str) -> Result<Method, ApiError> {
@@ -68,7 +69,7 @@ impl Selection {
     ) -> Result<Vec<u8>, ApiError> {
         let mut out = Vec::new();
         out.extend_from_slice(match envelope {
-            Envelope::Bare => b"".as_slice(),
+            Envelope::Bare | Envelope::AutoMlImages => b"".as_slice(),
             Envelope::Results => br#"{"Results":"#,
             Envelope::Predictions => br#"{"predictions":"#,
         });
@@ -88,9 +89,27 @@ impl Selection {
                 out.push(b'}');
             }
         }
-        if envelope != Envelope::Bare {
+        if !matches!(envelope, Envelope::Bare | Envelope::AutoMlImages) {
             out.push(b'}');
         }
         Ok(out)
     }
+}
+
+/// AutoML's image answer: per image, `{"probs": [...], "labels": [...]}`, every label in
+/// `config.json`'s order with its score (the pipelines' rule: softmax, sigmoid, or none).
+/// `None` when the output is not one score per label.
+pub fn write_automl_images(output: &Output, rows: usize, config: &ModelConfig) -> Option<Vec<u8>> {
+    let Values::F32(values) = &output.values else {
+        return None;
+    };
+    let width = config.labels.len();
+    if output.per_row != width || values.len() != rows * width {
+        return None;
+    }
+    let items: Vec<serde_json::Value> = values
+        .chunks_exact(width)
+        .map(|logits| serde_json::json!({ "probs": scores(logits, config.problem), "labels": config.labels }))
+        .collect();
+    Some(serde_json::to_vec(&items).expect("a Vec takes any write"))
 }
