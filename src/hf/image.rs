@@ -197,7 +197,7 @@ fn items(batch: &Batch) -> Result<&[String], PredictError> {
 }
 
 fn item_error(index: usize, error: &ImageError) -> String {
-    format!("image {index} (item {index} of the request) {error}")
+    format!("image {index} of the request {error}")
 }
 
 impl Predictor for ImageModel {

@@ -6,6 +6,7 @@ mod common;
 mod access_log;
 mod bad_input;
 mod container;
+mod hf_image;
 mod hostile;
 mod http_fuzz;
 mod identity;

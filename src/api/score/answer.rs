@@ -107,9 +107,17 @@ pub fn write_automl_images(output: &Output, rows: usize, config: &ModelConfig) -
     if output.per_row != width || values.len() != rows * width {
         return None;
     }
-    let items: Vec<serde_json::Value> = values
+    #[derive(serde::Serialize)]
+    struct Item<'a> {
+        probs: Vec<f32>,
+        labels: &'a [String],
+    }
+    let items: Vec<Item> = values
         .chunks_exact(width)
-        .map(|logits| serde_json::json!({ "probs": scores(logits, config.problem), "labels": config.labels }))
+        .map(|logits| Item {
+            probs: scores(logits, config.problem),
+            labels: &config.labels,
+        })
         .collect();
     Some(serde_json::to_vec(&items).expect("a Vec takes any write"))
 }

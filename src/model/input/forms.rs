@@ -69,8 +69,14 @@ pub(super) fn parse_form(body: &[u8], spec: &ModelSpec) -> Result<ScoringRequest
     } else if let Some(data) = top.data {
         (data_form("data", &value(data)?, spec)?, Envelope::Bare)
     } else if let Some(data) = top.input_data {
-        let data = value(data)?;
+        let mut data = value(data)?;
         let envelope = if is_automl_images(&data, spec) {
+            // AutoML sends each image as a bare string, not a row of one.
+            if let Some(Value::Array(rows)) = data.get_mut("data") {
+                for row in rows.iter_mut().filter(|row| row.is_string()) {
+                    *row = Value::Array(vec![row.take()]);
+                }
+            }
             Envelope::AutoMlImages
         } else {
             Envelope::Bare

@@ -1,0 +1,223 @@
+//! Image models with Hugging Face's `preprocessor_config.json` (SPEC 10) through the real server:
+//! base64 images in every request form, V2 BYTES, AutoML's answer, and every refusal, against the
+//! tensors of the `transformers` Pillow processor and onnxruntime's answers in
+//! `tests/fixtures/hf_image` (made by `tests/models/make_hf_image.py`).
+
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::{json, Value};
+
+use crate::common::{post, post_to, repo_path, Server};
+
+const DIR: &str = "tests/fixtures/hf_image";
+
+fn expected() -> Value {
+    serde_json::from_slice(&std::fs::read(repo_path(&format!("{DIR}/expected.json"))).unwrap()).unwrap()
+}
+
+fn image(name: &str) -> Vec<u8> {
+    std::fs::read(repo_path(&format!("{DIR}/images/{name}"))).unwrap()
+}
+
+fn b64(name: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(image(name))
+}
+
+async fn serve(folder: &str, args: &[&str]) -> Server {
+    let dir = format!("{DIR}/{folder}");
+    let mut all = vec!["--model-dir", dir.as_str(), "--model-file", "model.onnx"];
+    all.extend_from_slice(args);
+    let server = Server::start(&all, &[]);
+    server.wait_ready(Duration::from_secs(20)).await;
+    server
+}
+
+/// Each answered item's values within `tolerance` of onnxruntime's on the processor's tensor.
+fn assert_items(answer: &Value, expected: &[&Value], tolerance: f64) {
+    let items = answer.as_array().unwrap_or_else(|| panic!("a list: {answer}"));
+    assert_eq!(items.len(), expected.len(), "{answer}");
+    for (got, want) in items.iter().zip(expected) {
+        for (g, w) in got.as_array().unwrap().iter().zip(want.as_array().unwrap()) {
+            let (g, w) = (g.as_f64().unwrap(), w.as_f64().unwrap());
+            assert!((g - w).abs() <= tolerance, "{got} vs onnxruntime's {want}");
+        }
+    }
+}
+
+/// JPEG decoders differ by a level or two; the logits of this small CNN move by less than this.
+const JPEG_TOLERANCE: f64 = 0.02;
+
+#[tokio::test]
+async fn every_format_in_the_data_form_answers_as_transformers_and_onnxruntime() {
+    let server = serve("cnn", &[]).await;
+    let expected = expected();
+    let names = [
+        "rgb.png",
+        "tall.png",
+        "gray.png",
+        "rgba.png",
+        "rgb.webp",
+        "rgb.bmp",
+        "rgb.gif",
+        "rgb.jpg",
+        "exif6.jpg",
+    ];
+    let body = json!({ "data": names.iter().map(|n| b64(n)).collect::<Vec<_>>() }).to_string();
+    let answer = post(&server, body).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let want: Vec<&Value> = names.iter().map(|n| &expected["answers"][n]["logits"]).collect();
+    let items = answer.json().as_array().expect("a list").clone();
+    assert_items(&Value::Array(items[..7].to_vec()), &want[..7], 1e-4);
+    assert_items(&Value::Array(items[7..].to_vec()), &want[7..], JPEG_TOLERANCE);
+    assert!(
+        server.logs().contains("preprocessing"),
+        "the start line says preprocessing is on"
+    );
+}
+
+#[tokio::test]
+async fn records_and_base64_with_line_breaks_answer_the_same() {
+    let server = serve("cnn", &[]).await;
+    let expected = expected();
+    // base64.encodebytes: lines of 76 characters, each ending in a newline.
+    let wrapped: String = b64("rgb.png")
+        .as_bytes()
+        .chunks(76)
+        .map(|line| format!("{}\n", std::str::from_utf8(line).unwrap()))
+        .collect();
+    let body = json!({ "data": [{ "image": wrapped }, { "image": b64("tall.png") }] }).to_string();
+    let answer = post(&server, body).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let want = [
+        &expected["answers"]["rgb.png"]["logits"],
+        &expected["answers"]["tall.png"]["logits"],
+    ];
+    assert_items(&answer.json(), &want, 1e-4);
+}
+
+#[tokio::test]
+async fn automl_image_form_answers_probs_and_labels_per_image() {
+    let server = serve("cnn", &[]).await;
+    let expected = expected();
+    let body = json!({ "input_data": { "columns": ["image"], "data": [b64("rgb.png"), b64("gray.png")] } })
+        .to_string();
+    let answer = post(&server, body).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let items = answer.json();
+    assert_eq!(items.as_array().unwrap().len(), 2, "{items}");
+    for (item, name) in items.as_array().unwrap().iter().zip(["rgb.png", "gray.png"]) {
+        assert_eq!(item["labels"], expected["labels"], "{item}");
+        assert_items(
+            &json!([item["probs"]]),
+            &[&expected["answers"][name]["probs"]],
+            1e-5,
+        );
+    }
+}
+
+#[tokio::test]
+async fn v2_bytes_take_base64_in_json() {
+    let server = serve("cnn", &[]).await;
+    let expected = expected();
+    let body = json!({ "inputs": [{ "name": "image", "datatype": "BYTES", "shape": [1], "data": [b64("rgb.png")] }] });
+    let answer = post_to(&server, "/v2/models/model/infer", body.to_string()).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let output = &answer.json()["outputs"][0];
+    assert_eq!(output["shape"], json!([1, 3]), "{output}");
+    assert_items(
+        &json!([output["data"]]),
+        &[&expected["answers"]["rgb.png"]["logits"]],
+        1e-4,
+    );
+}
+
+#[tokio::test]
+async fn a_channels_last_model_is_fed_channels_last() {
+    let server = serve("nhwc", &[]).await;
+    let answer = post(&server, json!({ "data": [b64("rgb.png")] }).to_string()).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.json().as_array().unwrap()[0].as_array().unwrap().len(), 3);
+    assert!(server.logs().contains("channels last"), "{}", server.logs());
+}
+
+/// A 400 whose message names `item` and says `problem`.
+async fn assert_refused(server: &Server, body: Value, item: &str, problem: &str) {
+    let answer = post(server, body.to_string()).await;
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    let message = answer.message();
+    assert!(message.contains(item) && message.contains(problem), "{message}");
+}
+
+#[tokio::test]
+async fn bad_items_are_400s_naming_the_item_and_the_server_keeps_serving() {
+    let server = serve("cnn", &[]).await;
+    assert_refused(
+        &server,
+        json!({ "data": [b64("rgb.png"), "not base64!"] }),
+        "image 1",
+        "not base64",
+    )
+    .await;
+    assert_refused(
+        &server,
+        json!({ "data": ["aGVsbG8gd29ybGQ="] }),
+        "image 0",
+        "not an image",
+    )
+    .await;
+    // A PNG cut short after its header: the header passes, decoding fails.
+    let mut truncated = image("tall.png");
+    truncated.truncate(60);
+    let body =
+        json!({ "data": [b64("rgb.png"), base64::engine::general_purpose::STANDARD.encode(&truncated)] });
+    assert_refused(&server, body, "image 1", "not an image").await;
+    let ok = post(&server, json!({ "data": [b64("rgb.png")] }).to_string()).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+}
+
+#[tokio::test]
+async fn an_image_over_max_image_pixels_is_refused_from_its_header() {
+    // 48x40 = 1920 pixels, over a limit of 1000.
+    let server = serve("cnn", &["--max-image-pixels", "1000"]).await;
+    let body = json!({ "data": [b64("rgb.jpg")] });
+    assert_refused(
+        &server,
+        body,
+        "image 0",
+        "(1920 pixels), more than the 1000 pixels",
+    )
+    .await;
+    let answer = post(&server, json!({ "data": [b64("rgb.jpg")] }).to_string()).await;
+    assert!(
+        answer.message().contains("AML_SCORER_MAX_IMAGE_PIXELS"),
+        "{}",
+        answer.body
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_preprocessor_config_exits_3_naming_the_file_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        repo_path(&format!("{DIR}/cnn/model.onnx")),
+        dir.path().join("model.onnx"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("preprocessor_config.json"),
+        r#"{"size": {"shortest_edge": 20}, "do_center_crop": true, "crop_size": 16, "resample": 9}"#,
+    )
+    .unwrap();
+    let folder = dir.path().to_str().unwrap();
+    let mut server = Server::start(&["--model-dir", folder, "--model-file", "model.onnx"], &[]);
+    let status = server
+        .wait_exit(Duration::from_secs(30))
+        .expect("init fails and the process exits");
+    let logs = server.logs();
+    assert_eq!(status.code(), Some(3), "{logs}");
+    assert!(
+        logs.contains("preprocessor_config.json") && logs.contains("resample"),
+        "{logs}"
+    );
+}
