@@ -17,6 +17,7 @@ use crate::{
 
 mod checks;
 mod cli;
+mod collect;
 mod model_file;
 mod model_url;
 mod settings;
@@ -26,6 +27,7 @@ mod tests;
 
 use checks::{blob_target, check_ca_file, log_filter};
 pub use cli::Cli;
+use collect::{collect_settings, CollectEnv};
 use model_file::resolve_model_path;
 use model_url::model_blob;
 pub use settings::*;
@@ -88,6 +90,21 @@ impl Cli {
             },
             None => ModelSource::File(resolve_model_path(&self.model_dir, self.model_file.as_deref())?),
         };
+        let collect = collect_settings(
+            CollectEnv {
+                host: self.mdc_host,
+                port: self.mdc_port,
+                config_path: self.mdc_config_path,
+                enabled: self.mdc_enabled,
+                sample_rate: self.mdc_sample_rate,
+                queue_capacity: self.mdc_queue_capacity,
+                local_capture: self.mdc_local_capture,
+            },
+            match &source {
+                ModelSource::File(path) => crate::collect::model_version(path),
+                ModelSource::Blob { .. } => None,
+            },
+        )?;
         let name = set(self.model_name).unwrap_or_else(|| source.stem().unwrap_or("model").to_owned());
         let startup_blob = blob_target(
             set(self.storage_account),
@@ -151,6 +168,7 @@ impl Cli {
             },
             startup_blob,
             traces,
+            collect,
             log: LogSettings {
                 format,
                 filter: log_filter(set(self.log_level).or_else(|| set(self.rust_log)))?,

@@ -9,6 +9,9 @@ pub mod api;
 pub mod azure;
 /// The container's limits, as its control group states them.
 pub mod cgroup;
+/// Model data collection for Azure ML model monitoring: sampled requests' inputs and outputs
+/// as JSON records to the collector sidecar, off the request path.
+pub mod collect;
 /// Every setting: the flags with their environment fallbacks, validated into each part's own
 /// settings.
 pub mod config;

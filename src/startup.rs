@@ -16,6 +16,9 @@ use crate::{
 
 pub use init::InitFailed;
 
+/// How long the shutdown waits for collected payloads still queued to be sent.
+const COLLECTION_FLUSH_BOUND: Duration = Duration::from_secs(5);
+
 /// A bound, not yet serving, application.
 pub struct Application {
     listener: TcpListener,
@@ -74,6 +77,7 @@ impl Application {
                 return Err(InitFailed::Setting);
             }
         };
+        let collector = crate::collect::Collector::start(config.collect.clone(), metrics.clone());
         let state = api::AppState::new(config.api, &config.model.name, metrics.clone())
             .with_request_tracing(request_tracing.clone());
         let readiness = state.readiness.clone();
@@ -100,7 +104,8 @@ impl Application {
             }
         };
         let init = async {
-            let ready = |scorer| readiness.start_scoring(scorer);
+            let sink = collector.clone().map(|c| c as Arc<dyn crate::model::Collect>);
+            let ready = |scorer: crate::model::Scorer| readiness.start_scoring(scorer.with_collection(sink));
             match init::run(
                 &config.model,
                 config.scoring,
@@ -137,6 +142,9 @@ impl Application {
         // The last, partial window's summary: what was served since the previous line.
         summaries.abort();
         access.summary.report();
+        if let Some(collector) = collector {
+            collector.flush(COLLECTION_FLUSH_BOUND).await;
+        }
         if let Some(request_tracing) = request_tracing {
             // Bounded (FLUSH_BOUND); blocking, and the exporters send on this runtime's workers.
             let _ = tokio::task::spawn_blocking(move || request_tracing.shutdown()).await;

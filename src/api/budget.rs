@@ -8,7 +8,7 @@ use std::{sync::Arc, time::Duration};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::ApiError;
-use crate::model::{Batch, Codec, Predictions, Predictor, Values};
+use crate::model::{Answered, Batch, Codec, Predictions, Predictor, Values};
 
 /// The budget is counted in KiB so that one charge of up to 4 TiB fits a semaphore's `u32`.
 const UNIT: u64 = 1024;
@@ -171,6 +171,14 @@ impl<C: Codec<Error = ApiError>> Codec for Charged<C> {
 
     fn encode(self, predictions: Predictions, model: &dyn Predictor) -> Result<C::Answer, ApiError> {
         self.codec.encode(predictions, model)
+    }
+
+    fn answered(&self, model: &dyn Predictor) -> Answered {
+        self.codec.answered(model)
+    }
+
+    fn feature_names(&self, body: &[u8], model: &dyn Predictor) -> Option<Vec<String>> {
+        self.codec.feature_names(body, model)
     }
 }
 

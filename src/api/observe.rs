@@ -118,7 +118,7 @@ macro_rules! access_line {
     };
 }
 
-pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn observe(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = request
         .extensions()
@@ -137,6 +137,12 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     });
     let (ids, mut response) = match request_id::resolve(request.headers()) {
         Ok(ids) => {
+            // Handlers pass it to the scorer: data collection joins inputs and outputs by it
+            // (left out when nothing is collected: the copy and the map cost an allocation).
+            if state.readiness.scorer().is_some_and(|scorer| scorer.collects()) {
+                let id = request_id::RequestId(ids.request_id.clone());
+                request.extensions_mut().insert(id);
+            }
             let _in_flight = state.metrics.in_flight();
             (Some(ids), next.run(request).await)
         }

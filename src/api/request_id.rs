@@ -24,6 +24,31 @@ pub struct RequestIds {
     pub client_request_id: HeaderValue,
 }
 
+/// A request's `x-request-id` (the client's or a new UUID), in the request's extensions for
+/// handlers.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub HeaderValue);
+
+impl RequestId {
+    /// The id as text (a header value that is not visible ASCII, sent by a client, as empty).
+    pub fn as_str(&self) -> &str {
+        self.0.to_str().unwrap_or_default()
+    }
+}
+
+/// Handlers take it as an argument; outside the middleware (never in the router) it is empty.
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let id = parts.extensions.get::<RequestId>().cloned();
+        Ok(id.unwrap_or(RequestId(HeaderValue::from_static(""))))
+    }
+}
+
 /// Applies the rules: `x-request-id` is the client's or a new UUID; `x-ms-client-request-id`
 /// is the client's, else its legacy `x-ms-request-id`; the answer's `x-ms-request-id` is the
 /// client's, else `x-ms-client-request-id`, else `x-request-id`.

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{
-    body::read_request_body, budget::Charged, compression, error::V2Error, observe::ScoredRows, ApiError,
-    AppState,
+    body::read_request_body, budget::Charged, compression, error::V2Error, observe::ScoredRows,
+    request_id::RequestId, ApiError, AppState,
 };
 
 mod binary;
@@ -22,7 +22,7 @@ mod leaves;
 pub(crate) mod tensor;
 
 use crate::model::{
-    Batch, Codec, ElementType, InputError, ModelSpec, Predictions, Predictor, Scorer, TensorSpec,
+    Answered, Batch, Codec, ElementType, InputError, ModelSpec, Predictions, Predictor, Scorer, TensorSpec,
 };
 use binary::{binary_output, AnswerTensor, Framed, TensorParameters};
 use tensor::{output_tensor, to_batch, RequestTensor};
@@ -242,12 +242,17 @@ impl Codec for InferCodec {
         };
         Ok(binary::frame(&answer, &outputs))
     }
+
+    fn answered(&self, _: &dyn Predictor) -> Answered {
+        Answered::Outputs(self.outputs.iter().map(|&(index, _)| index).collect())
+    }
 }
 
 /// `POST /v2/models/{name}/infer`: JSON, or JSON and binary tensors; gzip or deflate bodies.
 pub async fn infer(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    id: RequestId,
     request: axum::extract::Request,
 ) -> Result<Response, V2Error> {
     let scorer = model(&state, &name)?;
@@ -267,7 +272,7 @@ pub async fn infer(
         charge,
         budget: state.budget.clone(),
     };
-    let scored = scorer.score(bytes, codec).await?;
+    let scored = scorer.score_as(id.as_str(), bytes, codec).await?;
     let Framed { body, header_length } = scored.answer;
     let content_type = match header_length {
         Some(_) => "application/octet-stream",

@@ -196,6 +196,35 @@ pub struct Cli {
     #[arg(long, env = "AML_CORS_ORIGINS")]
     pub cors_origins: Option<String>,
 
+    /// Model data collection (set by Azure ML from the deployment's `data_collector`): the
+    /// collector sidecar's host (default 127.0.0.1).
+    #[arg(long, env = "AZUREML_MDC_HOST", hide = true)]
+    pub mdc_host: Option<String>,
+
+    /// The collector sidecar's port (default 50011).
+    #[arg(long, env = "AZUREML_MDC_PORT", hide = true)]
+    pub mdc_port: Option<String>,
+
+    /// The data collector's JSON configuration file; when set, the variables below are ignored.
+    #[arg(long, env = "AZUREML_MDC_CONFIG_PATH", hide = true)]
+    pub mdc_config_path: Option<PathBuf>,
+
+    /// `true` collects `model_inputs` and `model_outputs` (without a configuration file).
+    #[arg(long, env = "AZUREML_MDC_ENABLED", hide = true)]
+    pub mdc_enabled: Option<String>,
+
+    /// Percent of requests collected (default 100).
+    #[arg(long, env = "AZUREML_MDC_SAMPLE_RATE", hide = true)]
+    pub mdc_sample_rate: Option<String>,
+
+    /// Payloads waiting to be sent, at most (default 1500).
+    #[arg(long, env = "AZUREML_MDC_QUEUE_CAPACITY", hide = true)]
+    pub mdc_queue_capacity: Option<String>,
+
+    /// `true` writes payloads as log lines instead of sending them.
+    #[arg(long, env = "AZUREML_MDC_LOCAL_CAPTURE", hide = true)]
+    pub mdc_local_capture: Option<String>,
+
     /// Instead of serving, check a server already running on `--port` (for `HEALTHCHECK`):
     /// exit 0 when its readiness route answers 200, else 1.
     #[arg(long)]

@@ -8,6 +8,7 @@ use clap::ValueEnum;
 use crate::{
     api::ApiSettings,
     azure::StartupBlob,
+    collect::CollectSettings,
     init::ModelSettings,
     model::ScorerSettings,
     serve::ConnectionLimits,
@@ -26,6 +27,8 @@ pub struct Config {
     pub startup_blob: Option<StartupBlob>,
     /// Request telemetry's exporters (none: no spans at all).
     pub traces: TraceSettings,
+    /// Model data collection (`AZUREML_MDC_*`, environment only).
+    pub collect: CollectSettings,
     pub log: LogSettings,
 }
 

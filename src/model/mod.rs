@@ -20,7 +20,9 @@ pub use input::{parse_request, parse_scoring_request, Envelope, InputError, Scor
 pub use onnx::{ModelLoadError, OnnxModel};
 pub use output::{write_output, write_predictions, OutputError};
 pub use raw::{raw_len, raw_width, values_from_raw, write_raw, RawError};
-pub use scorer::{Batching, Codec, ScoreError, Scored, Scorer, ScorerSettings};
+pub use scorer::{
+    Answered, Batching, Codec, Collect, Draw, Enqueue, ScoreError, Scored, Scorer, ScorerSettings,
+};
 pub use spec::{BatchRule, ModelSpec, TensorSpec};
 pub use threads::{IntraOpThreads, RunThreads};
 
@@ -144,6 +146,11 @@ pub trait Predictor: Send + Sync + 'static {
     /// The labels of the first output (`config.json`'s `id2label`) and how its values become
     /// scores, when the model was exported with them.
     fn labels(&self) -> Option<&crate::hf::config::ModelConfig> {
+        None
+    }
+    /// A classifier's class labels in the order of its probabilities, when the model says (for
+    /// collected `predict_proba` outputs).
+    fn class_labels(&self) -> Option<&[String]> {
         None
     }
 }

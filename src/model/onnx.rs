@@ -93,6 +93,8 @@ pub struct OnnxModel {
     warm_run: std::time::Duration,
     /// Where runs go: one thread, or split over the intra-op pool.
     threads: RunThreads,
+    /// A classifier's class labels, in the order of its probabilities, when the graph says.
+    class_labels: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for OnnxModel {
@@ -132,6 +134,7 @@ impl OnnxModel {
     ) -> Result<Self, ModelLoadError> {
         let parse = |cause: TractError| parse_error(described, cause);
         let onnx = super::ops::onnx();
+        let class_labels = super::ops::class_labels(&proto);
         super::ops::unwrap_zipmap(&mut proto);
         if let Some(unsupported) = super::ops::unsupported(&onnx, &proto) {
             return Err(ModelLoadError::Unsupported(unsupported));
@@ -164,6 +167,7 @@ impl OnnxModel {
         Ok(OnnxModel {
             cheap: run_time < CHEAP_RUN,
             warm_run: run_time,
+            class_labels,
             ..loaded
         })
     }
@@ -236,6 +240,7 @@ impl OnnxModel {
             cheap: false,
             warm_run: std::time::Duration::ZERO,
             threads: RunThreads::default(),
+            class_labels: None,
         })
     }
 

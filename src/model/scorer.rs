@@ -13,6 +13,8 @@ use tokio::sync::Semaphore;
 pub use super::batcher::Batching;
 use super::{batcher::BatchQueue, Batch, InputError, OutputError, PredictError, Predictions, Predictor};
 use crate::telemetry::Metrics;
+use collecting::Collecting;
+pub use collecting::{Answered, Collect, Draw, Enqueue};
 
 /// Bodies up to this size are decoded on the request's own task (and, when the model is cheap,
 /// run and encoded there too): that is faster than a thread hand-off.
@@ -36,6 +38,17 @@ pub trait Codec: Send + 'static {
     type Error: From<ScoreError> + Send + 'static;
     fn decode(&mut self, body: &[u8], model: &dyn Predictor) -> Result<Batch, Self::Error>;
     fn encode(self, predictions: Predictions, model: &dyn Predictor) -> Result<Self::Answer, Self::Error>;
+    /// What `encode` answers (known once `decode` ran), for data collection: every output
+    /// unless the codec says otherwise. A codec that wraps another forwards it.
+    fn answered(&self, model: &dyn Predictor) -> Answered {
+        Answered::all(model.spec())
+    }
+    /// The names the request gave the features of a model's one matrix input (the split
+    /// form's `columns`), for data collection; only asked of requests whose inputs are
+    /// collected. None by default.
+    fn feature_names(&self, _body: &[u8], _model: &dyn Predictor) -> Option<Vec<String>> {
+        None
+    }
 }
 
 /// Why a request was not scored, apart from what its codec reports.
@@ -72,6 +85,8 @@ pub struct Scorer {
     slots: Arc<Semaphore>,
     timeout: Duration,
     metrics: Arc<Metrics>,
+    /// Where sampled requests' inputs and outputs go (`None`: data collection off).
+    collection: Option<Arc<dyn Collect>>,
 }
 
 impl Scorer {
@@ -91,7 +106,14 @@ impl Scorer {
             slots: Arc::new(Semaphore::new(cores)),
             timeout,
             metrics,
+            collection: None,
         }
+    }
+
+    /// This scorer, sending the requests `score_as` scores to `sink` as its draws say.
+    pub fn with_collection(mut self, sink: Option<Arc<dyn Collect>>) -> Self {
+        self.collection = sink;
+        self
     }
 
     /// The model, for protocols that describe it.
@@ -112,6 +134,35 @@ impl Scorer {
             rows,
             elapsed: started.elapsed(),
         })
+    }
+
+    /// Whether requests scored with `score_as` may be collected.
+    pub fn collects(&self) -> bool {
+        self.collection.is_some()
+    }
+
+    /// `score` for a request with an id (every transport's): when data collection is on and
+    /// the request is sampled, its inputs and answered outputs are collected under `request_id`.
+    pub async fn score_as<C: Codec>(
+        &self,
+        request_id: &str,
+        body: Bytes,
+        codec: C,
+    ) -> Result<Scored<C::Answer>, C::Error> {
+        let Some(sink) = &self.collection else {
+            return self.score(body, codec).await;
+        };
+        let draw = sink.draw();
+        if draw == Draw::default() {
+            return self.score(body, codec).await;
+        }
+        let codec = Collecting {
+            codec,
+            sink: sink.clone(),
+            request_id: request_id.to_owned(),
+            draw,
+        };
+        self.score(body, codec).await
     }
 
     async fn run<C: Codec>(&self, body: Bytes, mut codec: C) -> Result<(C::Answer, usize), C::Error> {
@@ -188,5 +239,6 @@ fn whole<C: Codec>(
     Ok((codec.encode(predictions, predictor)?, rows))
 }
 
+mod collecting;
 #[cfg(test)]
 mod tests;

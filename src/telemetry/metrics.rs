@@ -20,6 +20,10 @@ pub const BATCH_ROWS: &str = "aml_scorer_batch_rows";
 pub const INIT_STEP_DURATION: &str = "aml_scorer_init_step_duration_seconds";
 pub const MODEL_LOAD_DURATION: &str = "aml_scorer_model_load_duration_seconds";
 pub const TELEMETRY_SPANS: &str = "aml_scorer_telemetry_spans";
+pub const DATA_COLLECTION_SENT: &str = "aml_scorer_data_collection_sent";
+pub const DATA_COLLECTION_DROPPED: &str = "aml_scorer_data_collection_dropped";
+pub const DATA_COLLECTION_QUEUE_DEPTH: &str = "aml_scorer_data_collection_queue_depth";
+pub const DATA_COLLECTION_ENCODE_DURATION: &str = "aml_scorer_data_collection_encode_duration_seconds";
 
 /// Latency buckets from 50 us to 10 s: scoring a small batch takes microseconds.
 const LATENCY_BUCKETS: [f64; 16] = [
@@ -45,6 +49,17 @@ struct ExportLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CollectionLabels {
+    collection: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DropLabels {
+    collection: &'static str,
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StepLabels {
     step: String,
 }
@@ -61,6 +76,10 @@ pub struct Metrics {
     init_steps: Family<StepLabels, Gauge<f64, AtomicU64>>,
     model_load: Gauge<f64, AtomicU64>,
     telemetry_spans: Family<ExportLabels, Counter>,
+    collection_sent: Family<CollectionLabels, Counter>,
+    collection_dropped: Family<DropLabels, Counter>,
+    collection_queue: Gauge,
+    collection_encode: Histogram,
 }
 
 impl Default for Metrics {
@@ -79,6 +98,10 @@ impl Default for Metrics {
             init_steps: Family::default(),
             model_load: Gauge::default(),
             telemetry_spans: Family::default(),
+            collection_sent: Family::default(),
+            collection_dropped: Family::default(),
+            collection_queue: Gauge::default(),
+            collection_encode: latency(),
         };
         metrics.described()
     }
@@ -127,6 +150,26 @@ impl Metrics {
             TELEMETRY_SPANS,
             "Request spans sent to each telemetry exporter, by outcome (exported, failed)",
             self.telemetry_spans.clone(),
+        );
+        r.register(
+            DATA_COLLECTION_SENT,
+            "Model data collection payloads delivered to the collector sidecar (or the log, with local capture), by collection",
+            self.collection_sent.clone(),
+        );
+        r.register(
+            DATA_COLLECTION_DROPPED,
+            "Model data collection payloads dropped, by collection and reason (queue_full, unreachable, rejected, shutdown)",
+            self.collection_dropped.clone(),
+        );
+        r.register(
+            DATA_COLLECTION_QUEUE_DEPTH,
+            "Model data collection payloads waiting to be sent",
+            self.collection_queue.clone(),
+        );
+        r.register(
+            DATA_COLLECTION_ENCODE_DURATION,
+            "Time to write one collected payload's JSON records (in the sender task, off the request path)",
+            self.collection_encode.clone(),
         );
         self
     }
@@ -186,6 +229,35 @@ impl Metrics {
         self.telemetry_spans
             .get_or_create(&ExportLabels { exporter, outcome })
             .inc_by(spans as u64);
+    }
+
+    /// One model data collection payload delivered.
+    pub fn data_collection_sent(&self, collection: &'static str) {
+        self.collection_sent
+            .get_or_create(&CollectionLabels { collection })
+            .inc();
+    }
+
+    /// `count` model data collection payloads dropped for `reason`.
+    pub fn data_collection_dropped(&self, collection: &'static str, reason: &'static str, count: u64) {
+        self.collection_dropped
+            .get_or_create(&DropLabels { collection, reason })
+            .inc_by(count);
+    }
+
+    /// Payloads added to (or, negative, taken from) the data collection queue.
+    pub fn data_collection_queued(&self, change: i64) {
+        self.collection_queue.inc_by(change);
+    }
+
+    /// The data collection queue was dropped whole (at shutdown).
+    pub fn data_collection_queue_cleared(&self) {
+        self.collection_queue.set(0);
+    }
+
+    /// How long writing one payload's records took.
+    pub fn data_collection_encoded(&self, duration: Duration) {
+        self.collection_encode.observe(duration.as_secs_f64());
     }
 
     /// The Prometheus (OpenMetrics) text exposition.

@@ -5,6 +5,7 @@ mod common;
 
 mod access_log;
 mod bad_input;
+mod collection;
 mod container;
 mod hf_image;
 mod hostile;

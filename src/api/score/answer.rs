@@ -4,7 +4,7 @@
 use crate::api::ApiError;
 use crate::api::ScoreMethod as Method;
 use crate::hf::{config::ModelConfig, labels::scores};
-use crate::model::{write_output, Envelope, ModelSpec, Output, Predictions, Values};
+use crate::model::{write_output, Answered, Envelope, ModelSpec, Output, Predictions, Values};
 
 /// A method named by the query string or AutoML's `GlobalParameters`.
 pub fn method(name: &str) -> Result<Method, ApiError> {
@@ -57,6 +57,16 @@ impl Selection {
                         .to_owned(),
                 )
             }),
+        }
+    }
+
+    /// What the answer holds, for data collection: `predict_proba`'s one output is a
+    /// classifier's probabilities.
+    pub fn answered(&self, method: Method) -> Answered {
+        match (self, method) {
+            (Selection::One(index), Method::PredictProba) => Answered::Probabilities(*index),
+            (Selection::One(index), Method::Predict) => Answered::Outputs(vec![*index]),
+            (Selection::Named(indices), _) => Answered::Outputs(indices.clone()),
         }
     }
 
@@ -120,4 +130,48 @@ pub fn write_automl_images(output: &Output, rows: usize, config: &ModelConfig) -
         })
         .collect();
     Some(serde_json::to_vec(&items).expect("a Vec takes any write"))
+}
+
+/// The `columns` of a split-form body (`input_data` or `dataframe_split`), which name a matrix
+/// model's features, for data collection. Only asked for collected requests: the body is read
+/// again, and only when it holds the key at all.
+pub fn split_columns(body: &[u8]) -> Option<Vec<String>> {
+    #[derive(serde::Deserialize)]
+    struct Top<'a> {
+        #[serde(borrow)]
+        input_data: Option<&'a serde_json::value::RawValue>,
+        #[serde(borrow)]
+        dataframe_split: Option<&'a serde_json::value::RawValue>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Split {
+        columns: Vec<String>,
+    }
+    const KEY: &[u8] = b"\"columns\"";
+    if !body.windows(KEY.len()).any(|window| window == KEY) {
+        return None;
+    }
+    let top: Top<'_> = serde_json::from_slice(body).ok()?;
+    let split = top.input_data.or(top.dataframe_split)?;
+    let split: Split = serde_json::from_str(split.get()).ok()?;
+    Some(split.columns)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn split_columns_are_read_from_either_split_form_and_nothing_else() {
+        let body = br#"{"input_data": {"columns": ["a", "b"], "index": [0], "data": [[1, 2]]}}"#;
+        assert_eq!(
+            super::split_columns(body),
+            Some(vec!["a".to_owned(), "b".to_owned()])
+        );
+        let body = br#"{"dataframe_split": {"columns": ["x"], "data": [[1]]}}"#;
+        assert_eq!(super::split_columns(body), Some(vec!["x".to_owned()]));
+        assert_eq!(super::split_columns(br#"{"data": [[1, 2]]}"#), None);
+        assert_eq!(
+            super::split_columns(br#"{"input_data": [[1, 2]], "columns": 1}"#),
+            None
+        );
+    }
 }

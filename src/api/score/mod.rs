@@ -8,9 +8,12 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::{body::read_request_body, budget::Charged, compression, observe::ScoredRows, ApiError, AppState};
+use super::{
+    body::read_request_body, budget::Charged, compression, observe::ScoredRows, request_id::RequestId,
+    ApiError, AppState,
+};
 use crate::api::ScoreMethod as Method;
-use crate::model::{parse_scoring_request, Batch, Codec, Envelope, Predictions, Predictor, Scored};
+use crate::model::{parse_scoring_request, Answered, Batch, Codec, Envelope, Predictions, Predictor, Scored};
 
 mod answer;
 
@@ -28,6 +31,8 @@ struct ScoreCodec {
     outputs: Option<String>,
     /// What to answer and how to wrap it, set by `decode`.
     answer: Option<(Selection, Envelope)>,
+    /// What the answer holds, for data collection, set by `decode`.
+    answered: Option<Answered>,
 }
 
 impl Codec for ScoreCodec {
@@ -42,6 +47,7 @@ impl Codec for ScoreCodec {
             (None, None) => self.default_method,
         };
         let selection = Selection::new(model.spec(), method, self.outputs.as_deref())?;
+        self.answered = Some(selection.answered(method));
         self.answer = Some((selection, request.envelope));
         Ok(request.batch)
     }
@@ -60,6 +66,17 @@ impl Codec for ScoreCodec {
             }
         }
         selection.write(envelope, &predictions, model.spec())
+    }
+
+    fn answered(&self, model: &dyn Predictor) -> Answered {
+        self.answered
+            .clone()
+            .unwrap_or_else(|| Answered::all(model.spec()))
+    }
+
+    fn feature_names(&self, body: &[u8], model: &dyn Predictor) -> Option<Vec<String>> {
+        model.spec().numeric_matrix()?;
+        answer::split_columns(body)
     }
 }
 
@@ -92,6 +109,7 @@ impl ScoreQuery {
             default_method: state.score_method,
             outputs: self.outputs.clone(),
             answer: None,
+            answered: None,
         })
     }
 }
@@ -101,6 +119,7 @@ impl ScoreQuery {
 pub async fn score_body(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
+    id: RequestId,
     request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
     let scorer = state.readiness.scorer().ok_or(ApiError::NotReady)?;
@@ -114,7 +133,7 @@ pub async fn score_body(
         charge,
         budget: state.budget.clone(),
     };
-    let answer = scored(scorer.score(bytes, codec).await?);
+    let answer = scored(scorer.score_as(id.as_str(), bytes, codec).await?);
     compression::compress_answer(compression::accepted(&parts.headers), answer).await
 }
 
@@ -122,6 +141,7 @@ pub async fn score_body(
 pub async fn score_query(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
+    id: RequestId,
 ) -> Result<Response, ApiError> {
     let query = ScoreQuery::parse(query.as_deref());
     let Some(data) = &query.data else {
@@ -130,7 +150,7 @@ pub async fn score_query(
     let scorer = state.readiness.scorer().ok_or(ApiError::NotReady)?;
     let codec = query.codec(&state)?;
     let body = Bytes::from(format!("{{\"data\": {data}}}"));
-    Ok(scored(scorer.score(body, codec).await?))
+    Ok(scored(scorer.score_as(id.as_str(), body, codec).await?))
 }
 
 /// `OPTIONS /score`: 200, with the methods the route takes.

@@ -19,6 +19,10 @@ impl Predictor for OnnxModel {
         self.cheap
     }
 
+    fn class_labels(&self) -> Option<&[String]> {
+        self.class_labels.as_deref()
+    }
+
     fn predict(&self, batch: Batch) -> Result<Predictions, PredictError> {
         if let Some(expected) = self.spec.fixed_rows {
             if batch.rows != expected {

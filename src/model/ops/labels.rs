@@ -46,6 +46,31 @@ impl Labels {
     }
 }
 
+/// The class labels a model's probabilities are in the order of, as text: a ZipMap's (which the
+/// probabilities pass through), else the one classifier operator's. `None` when the graph does
+/// not say (labels in a constant tensor, several classifiers without a ZipMap). Read before the
+/// ZipMap is unwrapped, which clears its attributes.
+pub fn class_labels(proto: &tract_onnx::pb::ModelProto) -> Option<Vec<String>> {
+    let nodes = &proto.graph.as_ref()?.node;
+    let labels = |node: &tract_onnx::pb::NodeProto, ints: &str| match Labels::read(node, ints).ok()? {
+        Labels::Ints(ints) if ints.is_empty() => None,
+        Labels::Ints(ints) => Some(ints.iter().map(i64::to_string).collect()),
+        Labels::Strings(strings) => Some(strings),
+    };
+    if let Some(zipmap) = nodes.iter().find(|n| n.op_type == "ZipMap") {
+        return labels(zipmap, "classlabels_int64s");
+    }
+    let mut classifiers = nodes.iter().filter_map(|node| match node.op_type.as_str() {
+        "TreeEnsembleClassifier" => Some((node, "classlabels_int64s")),
+        "LinearClassifier" | "SVMClassifier" => Some((node, "classlabels_ints")),
+        _ => None,
+    });
+    match (classifiers.next(), classifiers.next()) {
+        (Some((node, ints)), None) => labels(node, ints),
+        _ => None,
+    }
+}
+
 /// The rules of a model's outputs: `[rows]` labels (a classifier's, when `labels` gives their
 /// type) and `[rows, width]` scores, float32 or of the input's type.
 pub fn output_rules<'r, 'p: 'r>(

@@ -44,6 +44,7 @@ mod tokenizer;
 mod trees;
 mod zipmap;
 
+pub use labels::class_labels;
 pub use limit::RequestLimit;
 pub use zipmap::unwrap as unwrap_zipmap;
 

@@ -88,3 +88,89 @@ async fn with_batching_more_waiting_requests_than_cores_share_runs_and_get_their
     let runs = echo.runs.lock().unwrap().clone();
     assert!(runs.len() < 32, "requests were batched: {runs:?}");
 }
+
+/// What a sink was given: request id, collection, the one value.
+type Seen = Arc<Mutex<Vec<(String, &'static str, f64)>>>;
+
+/// Records what it is given.
+#[derive(Default)]
+struct Recording {
+    seen: Seen,
+}
+
+fn first(values: &Values) -> f64 {
+    let Values::F64(values) = values else {
+        unreachable!("the model takes and answers float64")
+    };
+    values[0]
+}
+
+impl Collect for Recording {
+    fn draw(&self) -> Draw {
+        Draw {
+            inputs: true,
+            outputs: true,
+        }
+    }
+    fn inputs(&self, id: &str, batch: &Batch, _: &ModelSpec, _: Option<Vec<String>>) {
+        let value = first(&batch.inputs[0]);
+        self.seen.lock().unwrap().push((id.to_owned(), "inputs", value));
+    }
+    fn outputs(&self, id: &str, predictions: &Predictions, _: &Answered, _: &dyn Predictor) -> Enqueue {
+        let (seen, id, value) = (
+            self.seen.clone(),
+            id.to_owned(),
+            first(&predictions.outputs[0].values),
+        );
+        Box::new(move || seen.lock().unwrap().push((id, "outputs", value)))
+    }
+}
+
+/// `OneNumber`, whose answer fails for a negative number.
+struct PositiveOnly;
+
+impl Codec for PositiveOnly {
+    type Answer = f64;
+    type Error = ScoreError;
+    fn decode(&mut self, body: &[u8], model: &dyn Predictor) -> Result<Batch, ScoreError> {
+        OneNumber.decode(body, model)
+    }
+    fn encode(self, predictions: Predictions, model: &dyn Predictor) -> Result<f64, ScoreError> {
+        match OneNumber.encode(predictions, model)? {
+            negative if negative < 0.0 => Err(ScoreError::Timeout(Duration::ZERO)),
+            positive => Ok(positive),
+        }
+    }
+}
+
+#[tokio::test]
+async fn score_as_collects_inputs_and_answered_outputs_under_the_id_inline_and_batched() {
+    let batched = Batching {
+        max_rows: NonZeroUsize::new(8).unwrap(),
+        wait: Duration::from_millis(1),
+    };
+    for batching in [None, Some(batched)] {
+        let (scorer, _) = scorer(Duration::ZERO, Duration::from_secs(5), batching);
+        let recording = Recording::default();
+        let seen = recording.seen.clone();
+        let scorer = Arc::into_inner(scorer)
+            .unwrap()
+            .with_collection(Some(Arc::new(recording)));
+        scorer
+            .score_as("id-1", Bytes::from("4"), PositiveOnly)
+            .await
+            .unwrap();
+        scorer
+            .score_as("id-2", Bytes::from("-2"), PositiveOnly)
+            .await
+            .unwrap_err();
+        scorer.score(Bytes::from("7"), PositiveOnly).await.unwrap();
+        let expected = [
+            ("id-1".to_owned(), "inputs", 4.0),
+            ("id-1".to_owned(), "outputs", 4.0),
+            // A failed answer's outputs are not collected; `score` collects nothing.
+            ("id-2".to_owned(), "inputs", -2.0),
+        ];
+        assert_eq!(*seen.lock().unwrap(), expected, "batching {batching:?}");
+    }
+}

@@ -1,0 +1,172 @@
+//! Model data collection for Azure ML model monitoring, as `azureml-ai-monitoring` does it for
+//! a `score.py`: sampled requests' inputs (`model_inputs`) and answered outputs
+//! (`model_outputs`) go as JSON records to the collector sidecar the platform runs beside the
+//! container, joined by the request id. On the request path: one random draw, a copy of the
+//! values and a non-blocking enqueue; the JSON is written and sent by one sender task, and a
+//! full queue or a sidecar that is down drops payloads (counted, logged at most once a minute).
+
+mod drops;
+mod records;
+mod sender;
+mod settings;
+
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    Arc,
+};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+pub use records::Capture;
+pub use settings::{
+    model_version, parse_bool, read_config_file, CollectSettings, Collection, ConfigFileError, Percent,
+};
+
+use crate::model::{Answered, Batch, Collect, Draw, Enqueue, ModelSpec, Predictions, Predictor};
+use crate::telemetry::Metrics;
+use drops::{DropReason, Drops, Pending};
+use sender::Sender;
+
+/// Copied values waiting in the queue, at most: a burst of large requests drops payloads
+/// rather than holding their tensors twice.
+const MAX_QUEUED_BYTES: usize = 64 * 1024 * 1024;
+
+/// The running collector: the sampling rates and the queue. Scorers hold it as their `Collect`
+/// sink.
+pub struct Collector {
+    settings: CollectSettings,
+    queue: Arc<Queue>,
+    sender: std::sync::Mutex<Option<sender::Running>>,
+}
+
+/// The queue's sending end and its bounds.
+struct Queue {
+    sending: mpsc::Sender<Capture>,
+    /// Bytes of the captures in the queue (bounded by `MAX_QUEUED_BYTES`).
+    queued_bytes: Arc<AtomicUsize>,
+    /// Enqueued and not yet delivered or dropped.
+    pending: Arc<Pending>,
+    drops: Arc<Drops>,
+    metrics: Arc<Metrics>,
+}
+
+impl Collector {
+    /// Starts the sender task, when collection is on (`None` otherwise). Logs one line either
+    /// way, saying where payloads go and at which rates.
+    pub fn start(settings: CollectSettings, metrics: Arc<Metrics>) -> Option<Arc<Collector>> {
+        if !settings.enabled() {
+            tracing::info!(enabled = false, "model data collection off");
+            return None;
+        }
+        let rate = |collection| settings.rate(collection).map(|rate| rate.to_string());
+        tracing::info!(
+            enabled = true,
+            sidecar = format!("{}:{}", settings.host, settings.port),
+            model_inputs = rate(Collection::Inputs),
+            model_outputs = rate(Collection::Outputs),
+            queue_capacity = settings.queue_capacity.get(),
+            local_capture = settings.local_capture,
+            model_version = settings.model_version,
+            "model data collection on"
+        );
+        let (sending, received) = mpsc::channel(settings.queue_capacity.get());
+        let queued_bytes = Arc::new(AtomicUsize::new(0));
+        let pending = Arc::new(Pending::default());
+        let drops = Arc::new(Drops::new(metrics.clone()));
+        let sender = Sender::new(
+            &settings,
+            queued_bytes.clone(),
+            pending.clone(),
+            drops.clone(),
+            metrics.clone(),
+        );
+        let running = sender.start(received);
+        Some(Arc::new(Collector {
+            settings,
+            queue: Arc::new(Queue {
+                sending,
+                queued_bytes,
+                pending,
+                drops,
+                metrics,
+            }),
+            sender: std::sync::Mutex::new(Some(running)),
+        }))
+    }
+
+    /// Stops taking payloads and sends what is queued, for at most `bound`; what is left then
+    /// is dropped (counted as `shutdown`).
+    pub async fn flush(&self, bound: Duration) {
+        let running = self
+            .sender
+            .lock()
+            .expect("no panics while holding the lock")
+            .take();
+        if let Some(running) = running {
+            running.finish(bound).await;
+        }
+    }
+}
+
+impl Queue {
+    /// Enqueues `capture` without waiting; a full queue drops it.
+    fn enqueue(&self, capture: Capture) {
+        let collection = capture.collection;
+        let bytes = capture.bytes();
+        if self.queued_bytes.fetch_add(bytes, Ordering::AcqRel) + bytes > MAX_QUEUED_BYTES {
+            self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+            self.drops.count(collection, DropReason::QueueFull, 1);
+            return;
+        }
+        // Counted before the send: the sender may take it out at once.
+        self.metrics.data_collection_queued(1);
+        self.pending.add(collection);
+        if self.sending.try_send(capture).is_err() {
+            self.pending.done(collection);
+            self.metrics.data_collection_queued(-1);
+            self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+            self.drops.count(collection, DropReason::QueueFull, 1);
+        }
+    }
+}
+
+impl Collect for Collector {
+    fn draw(&self) -> Draw {
+        // One draw for both collections: with equal rates a request is collected whole or not
+        // at all, so its inputs and outputs always join.
+        let draw = fastrand::f64();
+        let takes = |collection| {
+            self.settings
+                .rate(collection)
+                .is_some_and(|rate| rate.takes(draw))
+        };
+        Draw {
+            inputs: takes(Collection::Inputs),
+            outputs: takes(Collection::Outputs),
+        }
+    }
+
+    fn inputs(&self, request_id: &str, batch: &Batch, spec: &ModelSpec, features: Option<Vec<String>>) {
+        self.queue
+            .enqueue(Capture::inputs(request_id, batch, spec, features));
+    }
+
+    fn outputs(
+        &self,
+        request_id: &str,
+        predictions: &Predictions,
+        answered: &Answered,
+        model: &dyn Predictor,
+    ) -> Enqueue {
+        let capture = Capture::outputs(
+            request_id,
+            predictions,
+            answered,
+            model.spec(),
+            model.class_labels(),
+        );
+        let queue = self.queue.clone();
+        Box::new(move || queue.enqueue(capture))
+    }
+}

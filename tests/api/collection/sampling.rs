@@ -1,0 +1,103 @@
+//! Sampling (one draw per request, so inputs and outputs join) and local capture.
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sampling_at_0_percent_sends_nothing() {
+    let sidecar = Sidecar::start().await;
+    let server = serve(
+        &sidecar,
+        &[("AZUREML_MDC_ENABLED", "true"), ("AZUREML_MDC_SAMPLE_RATE", "0")],
+    )
+    .await;
+    for _ in 0..20 {
+        assert_eq!(
+            post_as(&server, "/score", r#"{"data": [[1,2,3,4,5,6,7,8,9,10]]}"#, None)
+                .await
+                .status,
+            200
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(sidecar.received().is_empty(), "{:#?}", sidecar.received());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sampling_at_50_percent_sends_about_half_and_every_sampled_request_whole() {
+    let sidecar = Sidecar::start().await;
+    let server = serve(
+        &sidecar,
+        &[("AZUREML_MDC_ENABLED", "true"), ("AZUREML_MDC_SAMPLE_RATE", "50")],
+    )
+    .await;
+    let requests = 200;
+    for n in 0..requests {
+        let id = format!("r{n}");
+        post_as(
+            &server,
+            "/score",
+            r#"{"data": [[1,2,3,4,5,6,7,8,9,10]]}"#,
+            Some(&id),
+        )
+        .await;
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let received = sidecar.received();
+    let inputs: Vec<&str> = by_collection(&received, "model_inputs")
+        .iter()
+        .map(|r| r.header("ce-x-request-id"))
+        .collect();
+    let mut outputs: Vec<&str> = by_collection(&received, "model_outputs")
+        .iter()
+        .map(|r| r.header("ce-x-request-id"))
+        .collect();
+    // Binomial(200, 0.5): 100 +- 7; outside 60..140 is a one-in-a-billion draw.
+    assert!(
+        (60..=140).contains(&inputs.len()),
+        "{} of {requests}",
+        inputs.len()
+    );
+    let mut inputs = inputs.clone();
+    inputs.sort_unstable();
+    outputs.sort_unstable();
+    assert_eq!(inputs, outputs, "one draw per request: inputs and outputs join");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_capture_writes_payloads_as_log_lines_instead_of_sending() {
+    let sidecar = Sidecar::start().await;
+    let env = [
+        ("AZUREML_MDC_ENABLED", "True"),
+        ("AZUREML_MDC_LOCAL_CAPTURE", "true"),
+    ];
+    let server = serve(&sidecar, &env).await;
+    post_as(
+        &server,
+        "/score",
+        r#"{"data": [[1,2,3,4,5,6,7,8,9,10]]}"#,
+        Some("local-1"),
+    )
+    .await;
+    // Payloads go out side by side: either may be written first.
+    for collection in ["model_inputs", "model_outputs"] {
+        let needle = format!(r#""message":"collected","collection":"{collection}""#);
+        assert!(
+            server.wait_for_log(&needle, Duration::from_secs(10)),
+            "{}",
+            server.logs()
+        );
+    }
+    let logs = server.logs();
+    let line = logs
+        .lines()
+        .find(|line| line.contains(r#""message":"collected""#) && line.contains("model_inputs"))
+        .unwrap_or_else(|| panic!("no collected line: {logs}"));
+    let line: Value = serde_json::from_str(line).unwrap();
+    assert_eq!(line["request_id"], "local-1");
+    let payload: Value = serde_json::from_str(line["payload"].as_str().unwrap()).unwrap();
+    assert_records(
+        &payload,
+        &matrix_records(&json!([[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]])),
+    );
+    assert!(sidecar.received().is_empty());
+}
