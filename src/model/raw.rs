@@ -14,7 +14,7 @@ use super::{ElementType, Values};
 /// Why raw bytes are not the tensor they claim to be; the message reads after the tensor's name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct RawError(String);
+pub struct RawError(pub String);
 
 /// The size of one value of `element` in raw form (`None` for strings, whose size varies).
 pub fn raw_width(element: ElementType) -> Option<usize> {

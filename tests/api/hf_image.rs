@@ -221,3 +221,51 @@ async fn a_malformed_preprocessor_config_exits_3_naming_the_file_and_field() {
         "{logs}"
     );
 }
+
+#[tokio::test]
+async fn v2_binary_bytes_take_raw_image_bytes() {
+    let server = serve("cnn", &[]).await;
+    let expected = expected();
+    let mut binary = Vec::new();
+    for name in ["rgb.png", "tall.png"] {
+        let bytes = image(name);
+        binary.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        binary.extend_from_slice(&bytes);
+    }
+    let header = json!({ "inputs": [{ "name": "image", "datatype": "BYTES", "shape": [2],
+                                      "parameters": { "binary_data_size": binary.len() } }] });
+    let mut body = header.to_string().into_bytes();
+    let length = body.len().to_string();
+    body.extend_from_slice(&binary);
+    let response = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(server.url("/v2/models/model/infer"))
+        .header("Inference-Header-Content-Length", length)
+        .header("content-type", "application/octet-stream")
+        .body(body)
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(response.status(), 200);
+    let answer: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    let data = answer["outputs"][0]["data"].as_array().unwrap();
+    let rows = [Value::Array(data[..3].to_vec()), Value::Array(data[3..].to_vec())];
+    let want = [
+        &expected["answers"]["rgb.png"]["logits"],
+        &expected["answers"]["tall.png"]["logits"],
+    ];
+    assert_items(&Value::Array(rows.to_vec()), &want, 1e-4);
+}
+
+#[tokio::test]
+async fn decoded_pixels_are_charged_to_the_in_flight_budget_before_decoding() {
+    // The 640x480 JPEG's body (60 KB of base64) fits a 1 MB budget; its decoded pixels (2 MB
+    // and more) do not: 413 before anything is decoded.
+    let server = serve("cnn", &["--max-inflight-bytes", "1000000"]).await;
+    let answer = post(&server, json!({ "data": [b64("photo640x480.jpg")] }).to_string()).await;
+    assert_eq!(answer.status, 413, "{}", answer.body);
+    let small = post(&server, json!({ "data": [b64("rgb.png")] }).to_string()).await;
+    assert_eq!(small.status, 200, "{}", small.body);
+}
