@@ -92,6 +92,8 @@ def make_images():
     exif = Image.Exif()
     exif[0x0112] = 6
     names.append(save(rgb.transpose(Image.Transpose.ROTATE_90), "exif6.jpg", "JPEG", quality=95, exif=exif))
+    # The docs' example: small enough to write its base64 inline.
+    save(Image.fromarray(smooth(8, 6, 5)), "tiny.png", "PNG")
     # The benchmark's photo-sized JPEG (not in expected.json: only its size matters).
     save(Image.fromarray(smooth(640, 480, 4)), "photo640x480.jpg", "JPEG", quality=85)
     return names
