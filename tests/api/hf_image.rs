@@ -269,3 +269,13 @@ async fn decoded_pixels_are_charged_to_the_in_flight_budget_before_decoding() {
     let small = post(&server, json!({ "data": [b64("rgb.png")] }).to_string()).await;
     assert_eq!(small.status, 200, "{}", small.body);
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_base64_images() {
+    let server = serve("cnn", &[]).await;
+    let document = crate::common::get_text(&server, "/swagger.json").await;
+    assert!(
+        document.contains("Base64 images") && document.contains("\"byte\""),
+        "{document}"
+    );
+}
