@@ -15,7 +15,7 @@ use super::{config::ModelConfig, FileError};
 
 pub use config::{Fault, ImageConfig, Resample, Resize};
 pub use decode::{decode_rgb, image_bytes, ImageError, Rgb};
-pub use pixels::{to_tensor, Layout};
+pub use pixels::{resized_size, to_tensor, Layout};
 
 use crate::model::{
     Batch, ElementType, InputError, ModelSpec, PredictError, Predictions, Predictor, TensorSpec, Values,
@@ -196,11 +196,36 @@ impl ImageModel {
         let mut out = Vec::new();
         for (index, item) in items.iter().enumerate() {
             let image = image_bytes(item.as_bytes())
-                .and_then(|bytes| decode_rgb(&bytes, self.max_pixels))
+                .and_then(|bytes| {
+                    // The resize's size from the header (EXIF rotation keeps its pixel count).
+                    let (width, height) = decode::header_size(&bytes)?;
+                    self.check_resized(width, height)?;
+                    decode_rgb(&bytes, self.max_pixels)
+                })
                 .map_err(|e| (index, e))?;
             to_tensor(image, &self.config, self.size, self.layout, &mut out);
         }
         Ok(out)
+    }
+
+    /// The pixels an image of `width` x `height` is resized to, refused past the limit (a
+    /// thin image resized by its shortest edge grows along the other).
+    fn check_resized(&self, width: u32, height: u32) -> Result<u64, ImageError> {
+        let Some(resize) = self.config.resize else {
+            return Ok(0);
+        };
+        let (resized_height, resized_width) = resized_size(resize, height, width);
+        let pixels = u64::from(resized_width) * u64::from(resized_height);
+        if pixels > self.max_pixels {
+            return Err(ImageError::ResizedTooLarge {
+                width,
+                height,
+                resized_width,
+                resized_height,
+                limit: self.max_pixels,
+            });
+        }
+        Ok(pixels)
     }
 
     fn item_shape(&self) -> Vec<usize> {
@@ -275,9 +300,12 @@ impl Predictor for ImageModel {
             let (width, height) =
                 decode::header_size(&bytes).map_err(|e| InputError::BadItem(item_error(index, &e)))?;
             let pixels = decode::check_pixels(width, height, self.max_pixels)
-                .map_err(|e| InputError::BadItem(item_error(index, &e)))?;
-            // The decoder's buffer (up to four bytes a pixel), its RGB copy, and the tensor.
-            total += bytes.len() as u64 + pixels * 7 + tensor;
+                .and_then(|pixels| Ok((pixels, self.check_resized(width, height)?)))
+                .map_err(|e| InputError::BadItem(item_error(index, &e)));
+            let (pixels, resized) = pixels?;
+            // The decoder's buffer (up to four bytes a pixel), its RGB copy, the resized copy and
+            // the tensor.
+            total += bytes.len() as u64 + pixels * 7 + resized * 3 + tensor;
         }
         Ok(total)
     }

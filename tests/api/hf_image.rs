@@ -279,3 +279,16 @@ async fn the_openapi_document_describes_base64_images() {
         "{document}"
     );
 }
+
+#[tokio::test]
+async fn a_thin_image_whose_resize_would_pass_the_pixel_limit_is_refused() {
+    // 2000x1 is 2000 pixels, under the limit; its shortest edge to 20 makes it 40000x20.
+    let server = serve("cnn", &["--max-image-pixels", "100000"]).await;
+    let mut png = Vec::new();
+    let thin = image::RgbImage::from_pixel(2000, 1, image::Rgb([10, 20, 30]));
+    image::DynamicImage::ImageRgb8(thin)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let body = json!({ "data": [base64::engine::general_purpose::STANDARD.encode(&png)] });
+    assert_refused(&server, body, "image 0", "40000x20").await;
+}

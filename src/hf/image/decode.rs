@@ -32,6 +32,17 @@ pub enum ImageError {
         pixels: u64,
         limit: u64,
     },
+    #[error(
+        "is a {width}x{height} image that its resize (size.shortest_edge) would make {resized_width}x{resized_height}, \
+         more than the {limit} pixels an image may have (--max-image-pixels, AML_SCORER_MAX_IMAGE_PIXELS)"
+    )]
+    ResizedTooLarge {
+        width: u32,
+        height: u32,
+        resized_width: u32,
+        resized_height: u32,
+        limit: u64,
+    },
 }
 
 /// The bytes of an item: base64 text, or raw image bytes (as the V2 binary extension carries
@@ -69,6 +80,9 @@ pub fn decode_rgb(bytes: &[u8], max_pixels: u64) -> Result<Rgb, ImageError> {
         .into_decoder()
         .map_err(|e| ImageError::Undecodable(e.to_string()))?;
     let (width, height) = decoder.dimensions();
+    if width == 0 || height == 0 {
+        return Err(ImageError::Undecodable(format!("it is {width}x{height} pixels")));
+    }
     check_pixels(width, height, max_pixels)?;
     // An unreadable orientation tag is no orientation, as Pillow's exif_transpose treats it.
     let orientation = decoder

@@ -64,7 +64,7 @@ pub fn to_tensor(image: Rgb, config: &ImageConfig, size: (u32, u32), layout: Lay
 
 /// The size after resizing: exact, or the shortest edge scaled with the other edge truncated, as
 /// transformers' `get_resize_output_image_size` does.
-fn resized_size(resize: Resize, height: u32, width: u32) -> (u32, u32) {
+pub fn resized_size(resize: Resize, height: u32, width: u32) -> (u32, u32) {
     match resize {
         Resize::Exact { height, width } => (height, width),
         Resize::ShortestEdge(edge) => {
