@@ -292,3 +292,20 @@ async fn a_thin_image_whose_resize_would_pass_the_pixel_limit_is_refused() {
     let body = json!({ "data": [base64::engine::general_purpose::STANDARD.encode(&png)] });
     assert_refused(&server, body, "image 0", "40000x20").await;
 }
+
+#[tokio::test]
+async fn a_model_of_symbolic_height_and_width_takes_the_size_the_steps_give() {
+    let server = serve("dynamic", &[]).await;
+    let expected = expected();
+    let answer = post(
+        &server,
+        json!({ "data": [b64("rgb.png"), b64("tall.png")] }).to_string(),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let want = [
+        &expected["answers"]["dynamic"]["rgb.png"],
+        &expected["answers"]["dynamic"]["tall.png"],
+    ];
+    assert_items(&answer.json(), &want, 1e-4);
+}

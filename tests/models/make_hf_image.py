@@ -10,10 +10,12 @@ CI uses the saved files. No torch: the processors' Pillow backend needs none.
 Writes tests/fixtures/hf_image/:
     cnn/model.onnx, cnn/preprocessor_config.json, cnn/config.json   (NCHW [N, 3, 16, 16], CLIP-style)
     nhwc/model.onnx, nhwc/preprocessor_config.json                  (NHWC [N, 16, 16, 3], ViT-style)
+    dynamic/model.onnx, dynamic/preprocessor_config.json            (NCHW [N, 3, H, W], ViT-style)
     images/<name>.<ext>                                              the request images
     expected.json: {"configs": {"<config>": {preprocessor fields}},
                     "tensors": [{"image", "config", "shape", "data": flat floats}],
-                    "answers": {"<image>": {"logits": [...], "probs": [...]}}}   (cnn model)
+                    "answers": {"<image>": {"logits": [...], "probs": [...]}   (cnn model),
+                                "dynamic": {"<image>": [logits]}}}                   (dynamic model)
 """
 
 import base64
@@ -106,7 +108,7 @@ def load(name):
 
 def cnn(layout):
     """Conv 3->4 (3x3) -> Relu -> global average pool -> Gemm to 3 logits."""
-    shape = ["N", 3, SIDE, SIDE] if layout == "nchw" else ["N", SIDE, SIDE, 3]
+    shape = {"nchw": ["N", 3, SIDE, SIDE], "nhwc": ["N", SIDE, SIDE, 3], "dynamic": ["N", 3, "H", "W"]}[layout]
     nodes, inputs = [], "pixel_values"
     if layout == "nhwc":
         nodes.append(helper.make_node("Transpose", [inputs], ["nchw"], perm=[0, 3, 1, 2]))
@@ -148,6 +150,8 @@ def main():
     names = make_images()
     write_model("cnn", "nchw", "clip", True)
     write_model("nhwc", "nhwc", "vit", False)
+    # Height and width symbolic: the size comes from the steps (ViT's 16x16).
+    write_model("dynamic", "dynamic", "vit", False)
     tensors = []
     for config, (processor_type, fields) in CONFIGS.items():
         processor = processor_type(**{k: v for k, v in fields.items() if k != "image_processor_type"})
@@ -166,6 +170,11 @@ def main():
         logits = session.run(None, {"pixel_values": x})[0][0]
         probs = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
         answers[t["image"]] = {"logits": [float(v) for v in logits], "probs": [float(v) for v in probs]}
+    dynamic = ort.InferenceSession(str(OUT / "dynamic" / "model.onnx"), options, providers=["CPUExecutionProvider"])
+    for t in tensors:
+        if t["config"] == "vit":
+            x = np.array(t["data"], np.float32).reshape([1] + t["shape"])
+            answers.setdefault("dynamic", {})[t["image"]] = [float(v) for v in dynamic.run(None, {"pixel_values": x})[0][0]]
     expected = {"configs": {k: v[1] for k, v in CONFIGS.items()}, "labels": LABELS,
                 "tensors": tensors, "answers": answers}
     (OUT / "expected.json").write_text(json.dumps(expected) + "\n")
