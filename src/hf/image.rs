@@ -8,6 +8,7 @@ mod config;
 mod decode;
 mod pillow;
 mod pixels;
+mod raw;
 
 use std::{path::Path, sync::Arc};
 
@@ -16,6 +17,7 @@ use super::{config::ModelConfig, FileError};
 pub use config::{Fault, ImageConfig, Resample, Resize};
 pub use decode::{decode_rgb, image_bytes, ImageError, Rgb};
 pub use pixels::{resized_size, to_tensor, Layout};
+pub use raw::{images_from_raw, takes_images};
 
 use crate::model::{
     Batch, ElementType, InputError, ModelSpec, PredictError, Predictions, Predictor, TensorSpec, Values,
@@ -26,47 +28,6 @@ pub const PREPROCESSOR_FILE: &str = "preprocessor_config.json";
 
 /// The name of the request-facing input: AutoML's image column.
 pub const IMAGE_INPUT: &str = "image";
-
-/// Whether `input` is an image model's request-facing input (`ImageModel`'s STRING `image`).
-pub fn takes_images(input: &TensorSpec) -> bool {
-    input.name == IMAGE_INPUT && input.element == ElementType::String && input.shape.len() == 1
-}
-
-/// The images of a V2 binary BYTES tensor: each value's raw image bytes (carried base64-encoded
-/// in the batch's strings, which the model decodes), or base64 text as it is.
-pub fn images_from_raw(count: usize, bytes: &[u8]) -> Result<Values, crate::model::RawError> {
-    use base64::Engine;
-    let mut images = Vec::with_capacity(count.min(bytes.len() / 4));
-    let mut rest = bytes;
-    for index in 0..count {
-        let Some((length, after)) = rest.split_first_chunk::<4>() else {
-            return Err(crate::model::RawError(format!(
-                "ends at BYTES value {index} of {count}: {} bytes left where a 4-byte length belongs",
-                rest.len()
-            )));
-        };
-        let length = u32::from_le_bytes(*length) as usize;
-        if length > after.len() {
-            return Err(crate::model::RawError(format!(
-                "has BYTES value {index} of length {length}, past the {} bytes left of the tensor",
-                after.len()
-            )));
-        }
-        let (value, after) = after.split_at(length);
-        images.push(match std::str::from_utf8(value) {
-            Ok(text) => text.to_owned(),
-            Err(_) => base64::engine::general_purpose::STANDARD.encode(value),
-        });
-        rest = after;
-    }
-    if !rest.is_empty() {
-        return Err(crate::model::RawError(format!(
-            "has {} bytes after its {count} BYTES values",
-            rest.len()
-        )));
-    }
-    Ok(Values::String(images))
-}
 
 /// The default of `--max-image-pixels`.
 pub const DEFAULT_MAX_IMAGE_PIXELS: u64 = 40_000_000;

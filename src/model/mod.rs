@@ -19,7 +19,7 @@ pub use element::{Element, ElementType, Values};
 pub use input::{parse_request, parse_scoring_request, Envelope, InputError, ScoringRequest};
 pub use onnx::{ModelLoadError, OnnxModel};
 pub use output::{write_output, write_predictions, OutputError};
-pub use raw::{raw_len, raw_width, values_from_raw, write_raw, RawError};
+pub use raw::{bytes_values, raw_len, raw_width, values_from_raw, write_raw, RawError};
 pub use scorer::{
     Answered, Batching, Codec, Collect, Draw, Enqueue, ScoreError, Scored, Scorer, ScorerSettings,
 };
