@@ -118,8 +118,16 @@ impl Cli {
         } else {
             LogFormat::Json
         });
+        let grpc_listen = self.grpc_port.0.map(|port| SocketAddr::new(self.host, port));
+        if self.port != 0 && grpc_listen.is_some_and(|grpc| grpc.port() == self.port) {
+            return Err(invalid(
+                "AML_SCORER_GRPC_PORT",
+                format!("{} is the HTTP port (AML_SCORER_PORT) too", self.port),
+            ));
+        }
         Ok(Config {
             listen: SocketAddr::new(self.host, self.port),
+            grpc_listen,
             connections: ConnectionLimits {
                 head_timeout: Duration::from_millis(self.head_timeout_ms.get()),
                 idle_timeout: Duration::from_millis(self.idle_timeout_ms.get()),

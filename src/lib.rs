@@ -15,6 +15,9 @@ pub mod collect;
 /// Every setting: the flags with their environment fallbacks, validated into each part's own
 /// settings.
 pub mod config;
+/// gRPC: KServe V2's `inference.GRPCInferenceService`, on the same scorer, limits and metrics as
+/// HTTP.
+pub mod grpc;
 /// Hugging Face's files beside a model: labels and score rules (`config.json`), for the image and
 /// text pre- and postprocessing; images into the model's tensor (`preprocessor_config.json`).
 pub mod hf;
@@ -28,7 +31,8 @@ pub mod memory;
 pub mod model;
 /// `--probe`: the readiness check a shell-less image runs as its health check.
 pub mod probe;
-/// The accept loop: HTTP/1.1 connections with head, idle and send deadlines and a connection cap.
+/// The accept loop: HTTP/1.1 connections with head, idle and send deadlines, h2c connections for
+/// gRPC with keep-alive, idle and stall bounds, and one connection cap for both listeners.
 pub mod serve;
 /// SIGTERM / SIGINT handling.
 pub mod shutdown;

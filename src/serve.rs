@@ -1,21 +1,25 @@
-//! The accept loop: accepting connections and serving HTTP/1.1 on them, with the bounds that
-//! slow or numerous clients need (axum's own `serve` has none): deadlines for request heads, idle
-//! keep-alive connections and stalled responses (`deadlines`), and a cap on open connections past
-//! which the server stops accepting (the kernel's backlog then holds new clients) rather than
-//! failing.
+//! The accept loop: accepting connections on the HTTP listener and, when gRPC is on, the gRPC
+//! one, and serving HTTP/1.1 or HTTP/2 without TLS (h2c, `h2`) on them, with the bounds that slow
+//! or numerous clients need (axum's own `serve` has none): deadlines for request heads, idle
+//! keep-alive connections and stalled responses (`deadlines`; for HTTP/2 in `h2`), and one cap on
+//! open connections for both listeners, past which the server stops accepting (the kernel's
+//! backlog then holds new clients) rather than failing.
 
 use std::{sync::Arc, time::Duration};
 
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 mod deadlines;
+mod h2;
 
 use deadlines::{is_deadline, Timeouts, Watched};
+pub use h2::Grpc;
+use h2::H2;
 
 /// How long to wait before accepting again after `accept` failed (out of file descriptors, say):
 /// long enough not to spin, short enough to pick up again quickly.
@@ -70,14 +74,70 @@ fn soft_open_files(limits: &str) -> Option<usize> {
         .ok()
 }
 
-/// Serves `router` on `listener` until `stop` is cancelled, then stops accepting and waits for
-/// the open connections to finish their requests.
-pub async fn serve(
+/// A connection accepted, by the listener it came to.
+enum Accepted {
+    Http(TcpStream),
+    Grpc(TcpStream),
+}
+
+/// The next connection on either listener and its permit, or `None` once `stop` is cancelled.
+/// One loop and one permit for both listeners: at the cap, the server stops calling accept() on
+/// both (the kernel's backlog holds new clients).
+async fn accept(
+    http: &TcpListener,
+    grpc: Option<&TcpListener>,
+    permits: &Arc<Semaphore>,
+    stop: &CancellationToken,
+) -> Option<(Accepted, OwnedSemaphorePermit)> {
+    let grpc_accept = || async {
+        match grpc {
+            Some(listener) => listener.accept().await,
+            None => std::future::pending().await,
+        }
+    };
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit.ok()?,
+            () = stop.cancelled() => return None,
+        };
+        let accepted = tokio::select! {
+            accepted = http.accept() => accepted.map(|(stream, _)| Accepted::Http(stream)),
+            accepted = grpc_accept() => accepted.map(|(stream, _)| Accepted::Grpc(stream)),
+            () = stop.cancelled() => return None,
+        };
+        match accepted {
+            Ok(accepted) => {
+                let (Accepted::Http(stream) | Accepted::Grpc(stream)) = &accepted;
+                let _ = stream.set_nodelay(true);
+                return Some((accepted, permit));
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot accept a connection; retrying shortly");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+            }
+        }
+    }
+}
+
+/// Serves `router` over HTTP/1.1 on `listener`, and `grpc` (if on) over h2c on its own listener,
+/// until `stop` is cancelled; then stops accepting and waits for the open connections to finish
+/// their requests.
+pub async fn serve<S, B>(
     listener: TcpListener,
     router: axum::Router,
+    grpc: Option<Grpc<S>>,
     limits: ConnectionLimits,
     stop: CancellationToken,
-) {
+) where
+    S: tower::Service<hyper::Request<hyper::body::Incoming>, Response = hyper::Response<B>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -94,27 +154,19 @@ pub async fn serve(
         idle: limits.idle_timeout,
         send: limits.send_timeout,
     };
-    loop {
-        // A permit first: at the cap, the server stops calling accept().
-        let permit = tokio::select! {
-            permit = permits.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-            () = stop.cancelled() => break,
+    let h2 = grpc
+        .as_ref()
+        .map(|grpc| H2::new(limits.idle_timeout, grpc.busy_bound));
+    let grpc_listener = grpc.as_ref().map(|grpc| &grpc.listener);
+    while let Some((accepted, permit)) = accept(&listener, grpc_listener, &permits, &stop).await {
+        let stream = match (accepted, &grpc, &h2) {
+            (Accepted::Http(stream), _, _) => stream,
+            (Accepted::Grpc(stream), Some(grpc), Some(h2)) => {
+                h2.serve_connection(stream, grpc.service.clone(), permit, &graceful);
+                continue;
+            }
+            (Accepted::Grpc(_), _, _) => unreachable!("gRPC connections come only from its listener"),
         };
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(error) => {
-                    tracing::warn!(%error, "cannot accept a connection; retrying shortly");
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
-                    continue;
-                }
-            },
-            () = stop.cancelled() => break,
-        };
-        let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(router.clone());
         let stream = TokioIo::new(Watched::new(stream, timeouts));
         let connection = graceful.watch(http.serve_connection(stream, service));
@@ -130,6 +182,7 @@ pub async fn serve(
         });
     }
     drop(listener);
+    drop(grpc);
     graceful.shutdown().await;
 }
 

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     api,
     config::Config,
-    init, serve,
+    grpc, init, serve,
     telemetry::{Metrics, RequestTracing},
 };
 
@@ -22,6 +22,8 @@ const COLLECTION_FLUSH_BOUND: Duration = Duration::from_secs(5);
 /// A bound, not yet serving, application.
 pub struct Application {
     listener: TcpListener,
+    /// `None` with `--grpc-port off`.
+    grpc_listener: Option<TcpListener>,
     config: Config,
 }
 
@@ -31,7 +33,19 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
-        Ok(Application { listener, config })
+        let grpc_listener = match config.grpc_listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("binding {address} for gRPC (AML_SCORER_GRPC_PORT)"))?,
+            ),
+            None => None,
+        };
+        Ok(Application {
+            listener,
+            grpc_listener,
+            config,
+        })
     }
 
     /// The address actually bound.
@@ -41,6 +55,15 @@ impl Application {
             .expect("a bound listener has a local address")
     }
 
+    /// The gRPC address actually bound, if gRPC is on.
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
+        self.grpc_listener.as_ref().map(|listener| {
+            listener
+                .local_addr()
+                .expect("a bound listener has a local address")
+        })
+    }
+
     /// Serves until `shutdown` resolves (then drains in-flight requests, bounded by the scoring
     /// timeout) or until `init` fails.
     pub async fn run_until_stopped(
@@ -48,7 +71,16 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), InitFailed> {
         let address = self.local_addr();
-        let Application { listener, config } = self;
+        // Logged before `listening`: whoever waits for that line (the tests) has this one too.
+        match self.grpc_addr() {
+            Some(address) => tracing::info!(%address, "listening for gRPC"),
+            None => tracing::info!("gRPC off (AML_SCORER_GRPC_PORT=off)"),
+        }
+        let Application {
+            listener,
+            grpc_listener,
+            config,
+        } = self;
         tracing::info!(%address, "listening");
         tracing::info!(?config, "configuration");
         // The runtime's worker threads and the scoring slots both follow this count, which
@@ -95,7 +127,23 @@ impl Application {
         };
         let server = {
             let stop = CancellationToken::new();
-            let serving = serve::serve(listener, api::router(state), config.connections, stop.clone());
+            let grpc = grpc_listener.map(|listener| {
+                // A call may take its body's time and then the scoring's; its response may then
+                // stall up to the send timeout.
+                let call_deadline = state.body.timeout + config.scoring.timeout;
+                serve::Grpc {
+                    listener,
+                    service: grpc::service(state.clone(), state.body.max_bytes, call_deadline),
+                    busy_bound: call_deadline + config.connections.send_timeout,
+                }
+            });
+            let serving = serve::serve(
+                listener,
+                api::router(state),
+                grpc,
+                config.connections,
+                stop.clone(),
+            );
             async move {
                 tokio::join!(serving, async move {
                     graceful.await;

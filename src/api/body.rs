@@ -30,7 +30,7 @@ const RATE_GRACE: Duration = Duration::from_secs(5);
 /// The memory charged per body byte before decoding: the body itself, and as much again for
 /// the tensors decoded from it (a number in JSON takes about as many bytes as its value in
 /// memory). The charge is corrected to the real tensor sizes once they are decoded.
-pub(super) const CHARGE_PER_BODY_BYTE: u64 = 2;
+pub(crate) const CHARGE_PER_BODY_BYTE: u64 = 2;
 
 /// Reads the whole body of a scoring request, inflated when its `Content-Encoding` is gzip or
 /// deflate (415 for any other): the body limit and the in-flight budget then count the inflated

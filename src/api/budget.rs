@@ -145,7 +145,7 @@ impl Charge {
 
 /// A codec whose request keeps its charge until its answer is encoded, corrected to the real
 /// size of the decoded tensors once they exist.
-pub(super) struct Charged<C> {
+pub(crate) struct Charged<C> {
     pub codec: C,
     pub charge: Charge,
     pub budget: Arc<InflightBudget>,

@@ -144,7 +144,7 @@ impl ApiError {
     }
 
     /// The status and the text the client may see.
-    fn answer(&self) -> (StatusCode, String) {
+    pub(crate) fn answer(&self) -> (StatusCode, String) {
         let status = self.status();
         // An output that is not per item is told as it is: its message holds names and sizes,
         // no values, and says what to change in the model.

@@ -8,12 +8,12 @@ mod error;
 mod health;
 mod observe;
 pub(crate) mod openapi;
-mod request_id;
+pub(crate) mod request_id;
 mod routes;
 mod score;
 mod settings;
 mod state;
-mod v2;
+pub(crate) mod v2;
 
 use axum::{
     middleware,
@@ -23,7 +23,11 @@ use axum::{
 
 pub use body::BodyLimits;
 pub use cors::{CorsOriginError, CorsOrigins};
+// For gRPC (src/grpc), which serves the same model with the same budget, errors and access log.
+pub(crate) use body::CHARGE_PER_BODY_BYTE;
+pub(crate) use budget::{Charge, Charged, InflightBudget};
 pub use error::{ApiError, V2Error};
+pub(crate) use observe::{record_call, Failure, ScoredRows};
 pub use observe::{AccessLog, AccessLogSettings, ACCESS_LOG_TARGET};
 pub use routes::*;
 pub use settings::{ApiSettings, InflightLimit, ScoreMethod};

@@ -104,7 +104,10 @@ impl AccessLog {
 /// Probes are logged at debug so that they do not flood the deployment log, and are left out of
 /// the summary.
 fn is_probe(route: &str) -> bool {
-    matches!(route, "/" | "/metrics") || route.contains("/health/") || route.ends_with("/ready")
+    matches!(route, "/" | "/metrics")
+        || route.contains("/health/")
+        || route.ends_with("/ready")
+        || matches!(route, "grpc:ServerLive" | "grpc:ServerReady" | "grpc:ModelReady")
 }
 
 /// One access-log event at a level chosen at run time, with the same fields at every level.
@@ -171,6 +174,27 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
     }
     request_id::stamp_version(headers);
     response
+}
+
+/// A call served outside the router (gRPC, routes `grpc:<method>`), recorded by the same rules as
+/// every request: metrics by route and the HTTP status its outcome maps to, and the access-log
+/// line `outcome` calls for (its status, `ScoredRows` and `Failure`).
+pub(crate) fn record_call(
+    state: &AppState,
+    route: &'static str,
+    ids: Option<&request_id::RequestIds>,
+    outcome: &Response,
+    elapsed: Duration,
+) {
+    let status = outcome.status().as_u16();
+    state.metrics.observe_request(route, "POST", status, elapsed);
+    let call = Finished {
+        route,
+        method: &Method::POST,
+        ids,
+        elapsed,
+    };
+    log_request(&state.access, outcome, &call);
 }
 
 /// A finished request, as the access log sees it.

@@ -30,6 +30,11 @@ pub struct Cli {
     #[arg(long, env = "AML_SCORER_PORT", default_value_t = 5001)]
     pub port: u16,
 
+    /// Port of the KServe V2 gRPC service (`inference.GRPCInferenceService`, h2c); 0 picks a free
+    /// one, `off` serves no gRPC (KServe's runtimes use 8081).
+    #[arg(long, env = "AML_SCORER_GRPC_PORT", default_value = "8081", value_parser = grpc_port)]
+    pub grpc_port: GrpcPort,
+
     /// Folder holding the model; searched recursively for one `*.onnx` file.
     #[arg(long, env = "AZUREML_MODEL_DIR", default_value = "model")]
     pub model_dir: PathBuf,
@@ -237,6 +242,20 @@ pub struct Cli {
     /// Log filter directives, used when `AZUREML_LOG_LEVEL` is not set.
     #[arg(long, env = "RUST_LOG", hide = true)]
     pub rust_log: Option<String>,
+}
+
+/// `--grpc-port`: a port, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrpcPort(pub Option<u16>);
+
+fn grpc_port(value: &str) -> Result<GrpcPort, String> {
+    if value.eq_ignore_ascii_case("off") {
+        return Ok(GrpcPort(None));
+    }
+    value
+        .parse()
+        .map(|port| GrpcPort(Some(port)))
+        .map_err(|_| format!("{value:?} is neither a port (0 to 65535) nor `off`"))
 }
 
 fn secret(value: &str) -> Result<Secret, std::convert::Infallible> {

@@ -19,6 +19,8 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// The gRPC service's address; `None` with `--grpc-port off`.
+    pub grpc_listen: Option<SocketAddr>,
     pub connections: ConnectionLimits,
     pub model: ModelSettings,
     pub scoring: ScorerSettings,

@@ -41,6 +41,29 @@ fn defaults_serve_the_bundled_model_on_5001() {
 }
 
 #[test]
+fn grpc_serves_on_8081_by_default_on_a_free_port_with_0_and_not_at_all_with_off() {
+    let port = |args: &[&str]| cli(args).validate(&HOST).unwrap().grpc_listen.map(|a| a.port());
+    assert_eq!(port(&[]), Some(8081));
+    assert_eq!(port(&["--grpc-port", "0", "--port", "0"]), Some(0));
+    assert_eq!(port(&["--grpc-port", "off"]), None);
+    assert_eq!(port(&["--grpc-port", "OFF"]), None);
+    let text = parse(["aml-scorer", "--grpc-port", "grpc"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("--grpc-port") && text.contains("neither a port"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_grpc_port_cannot_be_the_http_port() {
+    let error = error(&["--port", "9000", "--grpc-port", "9000"]);
+    assert_eq!(error.setting, "AML_SCORER_GRPC_PORT");
+    assert!(error.reason.contains("9000 is the HTTP port"), "{}", error.reason);
+}
+
+#[test]
 fn log_format_defaults_to_text_on_a_terminal_and_json_otherwise() {
     let terminal = Host {
         stdout_is_terminal: true,

@@ -182,3 +182,50 @@ async fn v2_requests_are_collected_with_every_output_under_its_name() {
     assert_records(&outputs[0].body, &json!([{"variable": value}]));
     assert_eq!(outputs[0].header("ce-x-request-id"), "v2-1");
 }
+
+/// gRPC calls are collected like REST's: tritonclient's call with an `x-request-id` header joins
+/// its inputs and outputs under that id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grpc_call_is_collected_under_its_request_id() {
+    let sidecar = Sidecar::start().await;
+    let server = serve(&sidecar, &ON).await;
+    let call = r#"
+import sys, numpy as np, tritonclient.grpc as grpc
+client = grpc.InferenceServerClient(sys.argv[1])
+x = grpc.InferInput("input", [2, 10], "FP64")
+rows = np.array([range(1, 11), range(10, 0, -1)], dtype=np.float64)
+x.set_data_from_numpy(rows)
+answer = client.infer("sklearn_regression_model", [x], headers={"x-request-id": "grpc-join-1"})
+print(list(answer.as_numpy("variable").ravel()))
+"#;
+    let file = tempfile::NamedTempFile::with_suffix(".py").unwrap();
+    std::fs::write(file.path(), call).unwrap();
+    let printed = run_python(file.path(), &[&server.grpc_addr().to_string()]);
+    let predictions: Vec<f64> = printed
+        .trim()
+        .trim_matches(['[', ']'])
+        .split(',')
+        .map(|v| {
+            v.trim()
+                .trim_start_matches("np.float64(")
+                .trim_end_matches(')')
+                .parse()
+                .unwrap()
+        })
+        .collect();
+
+    let received = sidecar.wait_for(2, Duration::from_secs(10)).await;
+    let inputs = by_collection(&received, "model_inputs");
+    let outputs = by_collection(&received, "model_outputs");
+    assert_eq!((inputs.len(), outputs.len()), (1, 1), "{received:#?}");
+    let rows: Vec<Vec<f64>> = vec![
+        (1..=10).map(f64::from).collect(),
+        (1..=10).rev().map(f64::from).collect(),
+    ];
+    assert_records(&inputs[0].body, &matrix_records(&json!(rows)));
+    let expected: Vec<Value> = predictions.iter().map(|v| json!({"variable": v})).collect();
+    assert_records(&outputs[0].body, &Value::Array(expected));
+    for payload in [inputs[0], outputs[0]] {
+        assert_eq!(payload.header("ce-x-request-id"), "grpc-join-1");
+    }
+}

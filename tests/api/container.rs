@@ -73,6 +73,9 @@ fn run(env: &[(&str, String)], volumes: &[String]) -> (Server, Container) {
     command.args([
         "-e",
         &format!("AML_SCORER_PORT={}", free_port()),
+        // Containers share the host network: gRPC's default port would be taken by the first.
+        "-e",
+        "AML_SCORER_GRPC_PORT=0",
         "-e",
         "AML_SCORER_LOG_FORMAT=json",
     ]);

@@ -7,6 +7,7 @@ mod access_log;
 mod bad_input;
 mod collection;
 mod container;
+mod grpc;
 mod hf_image;
 mod hostile;
 mod http_fuzz;

@@ -87,7 +87,13 @@ def strict_load(value, type_name):
 
 
 @pytest.mark.parametrize(
-    "name,model", [("servingruntime.yaml", "V1alpha1ServingRuntime"), ("inferenceservice.yaml", "V1beta1InferenceService")]
+    "name,model",
+    [
+        ("servingruntime.yaml", "V1alpha1ServingRuntime"),
+        ("inferenceservice.yaml", "V1beta1InferenceService"),
+        ("servingruntime-grpc.yaml", "V1alpha1ServingRuntime"),
+        ("inferenceservice-grpc.yaml", "V1beta1InferenceService"),
+    ],
 )
 def test_kserve_objects_load_into_the_sdk_models(name, model):
     (doc,) = documents(DEPLOY / "kserve" / name)
@@ -107,6 +113,27 @@ def test_the_inference_service_uses_the_runtime_on_the_v2_protocol():
     assert "--model-name={{.Name}}" in container["args"] and "--model-dir=/mnt/models" in container["args"]
     assert f"--port={container['ports'][0]['containerPort']}" in container["args"]
     assert container["readinessProbe"]["httpGet"]["path"] == routes()["V2_READY_PATH"]
+
+
+def test_the_grpc_runtime_exposes_the_grpc_port_as_h2c_and_probes_readiness_over_http():
+    (runtime,) = documents(DEPLOY / "kserve" / "servingruntime-grpc.yaml")
+    (service,) = documents(DEPLOY / "kserve" / "inferenceservice-grpc.yaml")
+    model = service["spec"]["predictor"]["model"]
+    assert model["runtime"] == runtime["metadata"]["name"]
+    assert model["protocolVersion"] in runtime["spec"]["protocolVersions"] == ["grpc-v2"]
+    container = runtime["spec"]["containers"][0]
+    # Knative routes one port: the gRPC one, named h2c (HTTP/2 cleartext), as the server serves it.
+    (port,) = container["ports"]
+    assert port["name"] == "h2c" and port["containerPort"] == 8081
+    assert f"--grpc-port={port['containerPort']}" in container["args"]
+    cli = (ROOT / "src" / "config" / "cli.rs").read_text()
+    assert 'env = "AML_SCORER_GRPC_PORT", default_value = "8081"' in cli
+    # Readiness over the HTTP port inside the pod (a gRPC port answers no HTTP/1.1 probe).
+    (http_port,) = [arg.split("=", 1)[1] for arg in container["args"] if arg.startswith("--port=")]
+    assert container["readinessProbe"]["exec"]["command"] == ["/aml-scorer", "--probe", f"--port={http_port}"]
+    assert 'ENTRYPOINT ["/aml-scorer"]' in (ROOT / "Dockerfile").read_text()
+    assert container["livenessProbe"]["tcpSocket"]["port"] == port["containerPort"]
+    assert "--model-name={{.Name}}" in container["args"] and "--model-dir=/mnt/models" in container["args"]
 
 
 def test_the_azure_ml_kubernetes_deployment_loads_with_requests_and_limits():

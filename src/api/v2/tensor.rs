@@ -24,8 +24,6 @@ pub(crate) struct RequestTensor<'a> {
 }
 
 /// A request input's values, before they are checked against the model's input.
-// gRPC's typed contents (issue 22) construct `Typed`; remove once they do.
-#[allow(dead_code)]
 pub(crate) enum TensorData<'a> {
     /// JSON leaves in row-major order (the REST `data`, flat or nested).
     Json(&'a [Value]),

@@ -7,7 +7,7 @@ mod http;
 mod python;
 
 pub use http::*;
-pub use python::run_client;
+pub use python::{run_client, run_python};
 
 use std::{
     io::{BufRead, BufReader},
@@ -72,6 +72,9 @@ impl Server {
         for name in server_settings() {
             command.env_remove(name);
         }
+        // gRPC on a free port too (its default, 8081, would be shared by every test's server);
+        // a test's `env` or `--grpc-port` may set it otherwise.
+        command.env("AML_SCORER_GRPC_PORT", "0");
         command.envs(env.iter().copied());
         Self::spawn(command)
     }
@@ -116,6 +119,16 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// The gRPC address the server logged (`listening for gRPC`, logged before `listening`).
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.logs
+            .lock()
+            .unwrap()
+            .iter()
+            .find_map(|line| logged_address(line, "listening for gRPC"))
+            .unwrap_or_else(|| panic!("no `listening for gRPC` line:\n{}", self.logs()))
     }
 
     pub fn pid(&self) -> u32 {
@@ -229,9 +242,14 @@ fn spawn_reader(
 }
 
 fn listening_address(line: &str) -> Option<SocketAddr> {
+    logged_address(line, "listening")
+}
+
+/// The address of a JSON log line whose message is `message`.
+fn logged_address(line: &str, message: &str) -> Option<SocketAddr> {
     let value: serde_json::Value = serde_json::from_str(line).ok()?;
     let mut addr: SocketAddr =
-        (value["message"] == "listening").then(|| value["address"].as_str()?.parse().ok())??;
+        (value["message"] == message).then(|| value["address"].as_str()?.parse().ok())??;
     if addr.ip().is_unspecified() {
         // A container binds 0.0.0.0; with host networking it is reached on loopback.
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());

@@ -1,0 +1,132 @@
+//! The in-flight memory budget, charged while a call's message arrives, as REST charges a body
+//! while it reads it: a burst of large calls waits for room or is refused, instead of being
+//! buffered whole first. The charge is handed to the call's handler when tonic has read the
+//! message, and kept until the answer is encoded.
+
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Mutex},
+    task::{ready, Context, Poll},
+};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use tonic::Status;
+
+use super::outcome::Outcome;
+use crate::api::{ApiError, Charge, InflightBudget, CHARGE_PER_BODY_BYTE};
+
+/// Where a call's body leaves its charge for the handler (in the request's extensions).
+#[derive(Clone, Default)]
+pub(super) struct Handover(Arc<Mutex<Option<Charge>>>);
+
+impl Handover {
+    /// The charge of the message read so far (none when nothing was charged).
+    pub(super) fn take(&self) -> Charge {
+        self.0
+            .lock()
+            .expect("a handover is taken under no other lock")
+            .take()
+            .unwrap_or_else(Charge::none)
+    }
+}
+
+type Growing = Pin<Box<dyn Future<Output = (Charge, Result<(), ApiError>)> + Send>>;
+
+/// A request body that charges the budget for each frame before tonic sees it.
+pub(super) struct ChargedBody<B> {
+    body: B,
+    budget: Arc<InflightBudget>,
+    /// `None` while `growing` holds it.
+    charge: Option<Charge>,
+    /// Waiting for room for `held`.
+    growing: Option<Growing>,
+    held: Option<Frame<Bytes>>,
+    handover: Handover,
+    outcome: Outcome,
+}
+
+impl<B> ChargedBody<B> {
+    pub(super) fn new(body: B, budget: Arc<InflightBudget>, handover: Handover, outcome: Outcome) -> Self {
+        ChargedBody {
+            body,
+            budget,
+            charge: Some(Charge::none()),
+            growing: None,
+            held: None,
+            handover,
+            outcome,
+        }
+    }
+}
+
+impl<B> Drop for ChargedBody<B> {
+    fn drop(&mut self) {
+        if let Some(charge) = self.charge.take() {
+            *self
+                .handover
+                .0
+                .lock()
+                .expect("a handover is set under no other lock") = Some(charge);
+        }
+    }
+}
+
+impl<B> Body for ChargedBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        let this = self.get_mut();
+        if let Some(growing) = &mut this.growing {
+            let (charge, charged) = ready!(growing.as_mut().poll(cx));
+            this.growing = None;
+            this.charge = Some(charge);
+            return Poll::Ready(match charged {
+                Ok(()) => this.held.take().map(Ok),
+                Err(error) => Some(Err(this.outcome.failed(&error))),
+            });
+        }
+        let frame = match ready!(Pin::new(&mut this.body).poll_frame(cx)) {
+            Some(Ok(frame)) => frame,
+            Some(Err(error)) => return Poll::Ready(Some(Err(Status::from_error(error.into())))),
+            None => return Poll::Ready(None),
+        };
+        let bytes = frame.data_ref().map_or(0, |data| data.len() as u64) * CHARGE_PER_BODY_BYTE;
+        let mut charge = this.charge.take().expect("no charge is growing here");
+        match this.budget.try_grow(&mut charge, bytes) {
+            // The usual case: room at once.
+            Ok(()) => {
+                this.charge = Some(charge);
+                Poll::Ready(Some(Ok(frame)))
+            }
+            // No room now: wait for it, as REST does, up to the budget's wait.
+            Err(ApiError::Busy { .. }) => {
+                let budget = this.budget.clone();
+                this.held = Some(frame);
+                this.growing = Some(Box::pin(async move {
+                    let grown = budget.grow(&mut charge, bytes).await;
+                    (charge, grown)
+                }));
+                Pin::new(this).poll_frame(cx)
+            }
+            Err(error) => {
+                this.charge = Some(charge);
+                Poll::Ready(Some(Err(this.outcome.failed(&error))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.growing.is_none() && self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}

@@ -1,0 +1,153 @@
+//! The six calls of `inference.GRPCInferenceService`, answered as their REST routes answer
+//! (`api::v2`), from the same state.
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+
+use super::budget::Handover;
+use super::infer::InferCodec;
+use super::messages::{
+    model_metadata_response::TensorMetadata, ModelInferResponse, ModelMetadataRequest, ModelMetadataResponse,
+    ModelReadyRequest, ModelReadyResponse, ServerLiveRequest, ServerLiveResponse, ServerMetadataRequest,
+    ServerMetadataResponse, ServerReadyRequest, ServerReadyResponse,
+};
+use super::outcome::Outcome;
+use super::server::grpc_inference_service_server::GrpcInferenceService;
+use super::InferBody;
+use crate::api::v2::datatype;
+use crate::api::request_id::RequestId;
+use crate::api::{ApiError, AppState, Charge, Charged};
+use crate::model::{Scorer, TensorSpec};
+
+/// The service over the server's state.
+pub(crate) struct Inference {
+    state: AppState,
+}
+
+impl Inference {
+    pub(super) fn new(state: AppState) -> Self {
+        Inference { state }
+    }
+
+    /// The scorer, once `init` is done.
+    fn scorer(&self) -> Result<Arc<Scorer>, ApiError> {
+        self.state.readiness.scorer().cloned().ok_or(ApiError::NotReady)
+    }
+
+    /// The scorer, if `name` is our model's and it is loaded.
+    fn model(&self, name: &str) -> Result<Arc<Scorer>, ApiError> {
+        if name != self.state.model_name.as_ref() {
+            return Err(ApiError::UnknownModel {
+                asked: name.to_owned(),
+                served: self.state.model_name.to_string(),
+            });
+        }
+        self.scorer()
+    }
+}
+
+/// The call's outcome slot, which `Observed` put in its extensions.
+fn outcome<T>(request: &Request<T>) -> Outcome {
+    request.extensions().get::<Outcome>().cloned().unwrap_or_default()
+}
+
+fn describe(tensor: &TensorSpec) -> TensorMetadata {
+    TensorMetadata {
+        name: tensor.name.clone(),
+        datatype: datatype(tensor.element).to_owned(),
+        shape: tensor.v2_shape(),
+    }
+}
+
+#[tonic::async_trait]
+impl GrpcInferenceService for Inference {
+    async fn server_live(
+        &self,
+        _request: Request<ServerLiveRequest>,
+    ) -> Result<Response<ServerLiveResponse>, Status> {
+        Ok(Response::new(ServerLiveResponse { live: true }))
+    }
+
+    async fn server_ready(
+        &self,
+        _request: Request<ServerReadyRequest>,
+    ) -> Result<Response<ServerReadyResponse>, Status> {
+        let ready = self.state.readiness.is_ready();
+        Ok(Response::new(ServerReadyResponse { ready }))
+    }
+
+    async fn model_ready(
+        &self,
+        request: Request<ModelReadyRequest>,
+    ) -> Result<Response<ModelReadyResponse>, Status> {
+        self.model(&request.get_ref().name)
+            .map_err(|error| outcome(&request).failed(&error))?;
+        Ok(Response::new(ModelReadyResponse { ready: true }))
+    }
+
+    async fn server_metadata(
+        &self,
+        _request: Request<ServerMetadataRequest>,
+    ) -> Result<Response<ServerMetadataResponse>, Status> {
+        Ok(Response::new(ServerMetadataResponse {
+            name: "aml-scorer".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            extensions: Vec::new(),
+        }))
+    }
+
+    async fn model_metadata(
+        &self,
+        request: Request<ModelMetadataRequest>,
+    ) -> Result<Response<ModelMetadataResponse>, Status> {
+        let name = &request.get_ref().name;
+        let scorer = self
+            .model(name)
+            .map_err(|error| outcome(&request).failed(&error))?;
+        let spec = scorer.model().spec();
+        Ok(Response::new(ModelMetadataResponse {
+            name: name.clone(),
+            versions: vec!["1".to_owned()],
+            platform: "onnx".to_owned(),
+            inputs: spec.inputs.iter().map(describe).collect(),
+            outputs: spec.outputs.iter().map(describe).collect(),
+        }))
+    }
+
+    async fn model_infer(&self, request: Request<InferBody>) -> Result<Response<ModelInferResponse>, Status> {
+        let outcome = outcome(&request);
+        // What the message was charged as it arrived (as an HTTP body of its size is), corrected
+        // to the decoded tensors' size by `Charged`.
+        let charge = request
+            .extensions()
+            .get::<Handover>()
+            .map_or_else(Charge::none, Handover::take);
+        let request_id = request.extensions().get::<RequestId>().cloned();
+        let body = request.into_inner().0;
+        let scored = async {
+            let scorer = self.scorer()?;
+            let budget = &self.state.budget;
+            let codec = Charged {
+                codec: InferCodec {
+                    body: body.clone(),
+                    model_name: self.state.model_name.clone(),
+                    id: String::new(),
+                    outputs: Vec::new(),
+                },
+                charge,
+                budget: budget.clone(),
+            };
+            let request_id = request_id.as_ref().map_or("", RequestId::as_str);
+            scorer.score_as(request_id, body, codec).await
+        };
+        let scored = scored.await.map_err(|error: ApiError| outcome.failed(&error))?;
+        outcome.scored(scored.rows);
+        let mut response = Response::new(scored.answer);
+        let elapsed_ms = scored.elapsed.as_millis().to_string();
+        if let Ok(value) = elapsed_ms.parse() {
+            response.metadata_mut().insert("x-ms-run-fn-exec-ms", value);
+        }
+        Ok(response)
+    }
+}
