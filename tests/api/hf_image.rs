@@ -309,3 +309,36 @@ async fn a_model_of_symbolic_height_and_width_takes_the_size_the_steps_give() {
     ];
     assert_items(&answer.json(), &want, 1e-4);
 }
+
+#[tokio::test]
+async fn tritonclient_sends_raw_image_bytes_over_http_and_grpc() {
+    let server = serve("cnn", &[]).await;
+    let expected = expected();
+    let (http, grpc) = (server.addr.to_string(), server.grpc_addr().to_string());
+    let png = repo_path(&format!("{DIR}/images/rgb.png"));
+    let jpg = repo_path(&format!("{DIR}/images/exif6.jpg"));
+    let args = [
+        http.as_str(),
+        grpc.as_str(),
+        "model",
+        png.to_str().unwrap(),
+        jpg.to_str().unwrap(),
+    ];
+    let out = crate::common::run_client("hf_image_triton.py", &args);
+    let answers: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    for protocol in ["http", "grpc"] {
+        let rows = answers[protocol]
+            .as_array()
+            .unwrap_or_else(|| panic!("{answers}"));
+        assert_items(
+            &json!([rows[0]]),
+            &[&expected["answers"]["rgb.png"]["logits"]],
+            1e-4,
+        );
+        assert_items(
+            &json!([rows[1]]),
+            &[&expected["answers"]["exif6.jpg"]["logits"]],
+            JPEG_TOLERANCE,
+        );
+    }
+}
