@@ -202,7 +202,7 @@ def main():
     servers = {
         # The defaults users run: log level info, JSON lines (stdout is a file), the default
         # access log (errors and slow requests, a summary line a minute).
-        "aml-scorer": Server("aml-scorer", [args.scorer, "--host", "127.0.0.1"], DEFAULTS),
+        "aml-scorer": Server("aml-scorer", [args.scorer, "--host", "127.0.0.1", "--grpc-port", "0"], DEFAULTS),
         "baseline": Server("baseline", [str(venv_bin / "azmlinfsrv"), "--entry_script", str(ROOT / "benches" / "baseline" / "score.py"), "--port", "{port}"],
                            {"AZUREML_MODEL_DIR": model_dir, "PATH": f"{venv_bin}:{os.environ['PATH']}", "OPENBLAS_NUM_THREADS": "1"}),
         "HTTP floor": Server("HTTP floor", [args.floor, "{port}"]),
@@ -276,7 +276,7 @@ def v2_peers(args, model_dir):
     aml-scorer's `/score` is measured again in the same process, alternating with V2, so that
     the V2 / `/score` share does not depend on the machine's drift between sections."""
     body = v2_sample()
-    servers = {"aml-scorer": Server("aml-scorer", [args.scorer, "--host", "127.0.0.1"], DEFAULTS), "MLServer": mlserver(args, model_dir)}
+    servers = {"aml-scorer": Server("aml-scorer", [args.scorer, "--host", "127.0.0.1", "--grpc-port", "0"], DEFAULTS), "MLServer": mlserver(args, model_dir)}
     out = {}
     for name, server in servers.items():
         server.start()
@@ -301,7 +301,7 @@ def two_cores(args, model_dir):
     both = f"0-{CORES - 1}"
     venv_bin = pathlib.Path(args.baseline_venv) / "bin"
     servers = {
-        "aml-scorer": Server("aml-scorer", [args.scorer, "--host", "127.0.0.1"], DEFAULTS, cpus=both),
+        "aml-scorer": Server("aml-scorer", [args.scorer, "--host", "127.0.0.1", "--grpc-port", "0"], DEFAULTS, cpus=both),
         "HTTP floor": Server("HTTP floor", [args.floor, "{port}"], cpus=both),
         "baseline": Server("baseline", [str(venv_bin / "azmlinfsrv"), "--entry_script", str(ROOT / "benches" / "baseline" / "score.py"), "--port", "{port}"],
                            {"AZUREML_MODEL_DIR": model_dir, "PATH": f"{venv_bin}:{os.environ['PATH']}", "OPENBLAS_NUM_THREADS": "1", "WORKER_COUNT": str(CORES)},
@@ -324,7 +324,7 @@ def batching(args):
     out = {}
     for label, extra in (("off", {}), ("on", {"AML_SCORER_BATCH_MAX_ROWS": "64", "AML_SCORER_BATCH_WAIT_US": "500"})):
         env = {"AML_SCORER_MODEL_FILE": mlp, **DEFAULTS, **extra}
-        server = Server(f"mlp batching {label}", [args.scorer, "--host", "127.0.0.1"], env)
+        server = Server(f"mlp batching {label}", [args.scorer, "--host", "127.0.0.1", "--grpc-port", "0"], env)
         server.start()
         runs = [wrk(server.port, 64, True, args.seconds, body=row) for _ in range(args.repeats)]
         out[label] = tuple(statistics.median(r[i] for r in runs) for i in range(3))
@@ -340,7 +340,7 @@ def records(args):
     rows = [{f"f{j}": round(rng.uniform(-100, 100), 3) for j in range(15)} for _ in range(10000)]
     body = json.dumps({"data": rows}, separators=(",", ":")).encode()
     probe = json.dumps({"data": rows[:1]}).encode()
-    server = Server("records", [args.scorer, "--host", "127.0.0.1"], {"AML_SCORER_MODEL_FILE": model, **DEFAULTS}, probe)
+    server = Server("records", [args.scorer, "--host", "127.0.0.1", "--grpc-port", "0"], {"AML_SCORER_MODEL_FILE": model, **DEFAULTS}, probe)
     server.start()
     try:
         seconds, answer = timed_requests(server.port, body, max(5, args.repeats))

@@ -20,7 +20,7 @@ V2_BODY = json.dumps({
 
 def measure(binary, seconds, big_body, log_level):
     env = {"AML_SCORER_LOG_FORMAT": "json", "AZUREML_LOG_LEVEL": log_level}
-    server = Server(binary, [binary, "--host", "127.0.0.1"], env)
+    server = Server(binary, [binary, "--host", "127.0.0.1", "--grpc-port", "0"], env)
     server.start()
     try:
         out = {

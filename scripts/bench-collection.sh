@@ -74,8 +74,8 @@ def metrics(port):
 
 sidecar_port, sidecar = sidecar_process()
 scorer = os.environ["SCORER"]
-off = Server("collection off", [scorer, "--host", "127.0.0.1"], DEFAULTS)
-on = Server("collection on", [scorer, "--host", "127.0.0.1"], dict(DEFAULTS, AZUREML_MDC_ENABLED="true",
+off = Server("collection off", [scorer, "--host", "127.0.0.1", "--grpc-port", "0"], DEFAULTS)
+on = Server("collection on", [scorer, "--host", "127.0.0.1", "--grpc-port", "0"], dict(DEFAULTS, AZUREML_MDC_ENABLED="true",
             AZUREML_MDC_HOST="127.0.0.1", AZUREML_MDC_PORT=str(sidecar_port)))
 runs = {"off": [], "on": []}
 collected = {}

@@ -15,7 +15,7 @@ if [ ! -x "$binary" ]; then
 fi
 log="$(mktemp)"
 # Default settings, as users run them; the model is the bundled sample.
-env -u AZUREML_LOG_LEVEL -u RUST_LOG "$binary" --host 127.0.0.1 --port 0 --log-format json >"$log" 2>&1 &
+env -u AZUREML_LOG_LEVEL -u RUST_LOG "$binary" --host 127.0.0.1 --port 0 --grpc-port 0 --log-format json >"$log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
 port=""

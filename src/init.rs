@@ -8,7 +8,7 @@ use std::{path::PathBuf, sync::Arc, time::Instant};
 
 use crate::{
     azure::{BlobTarget, IdentitySettings, ModelBlob, Session, StartupBlob},
-    hf::image::ImageModel,
+    hf::{image::ImageModel, text::TextModel},
     model::{BatchRule, OnnxModel, Predictor, RunThreads, Scorer, ScorerSettings},
     telemetry::{ErrorChain, Metrics},
 };
@@ -94,7 +94,7 @@ pub async fn run(
     let (threads, why) = scoring.intra_op_threads.resolve(loaded.warm_run());
     tracing::info!(threads, reason = %why, "intra-op threads per model run");
     let loaded = loaded.with_threads(RunThreads::new(threads));
-    let predictor = preprocessing(&model.source, Arc::new(loaded), model.max_image_pixels, &target)?;
+    let predictor = preprocessing(&model.source, loaded, model.max_image_pixels, &target)?;
     let scorer = Scorer::new(predictor, scoring.timeout, scoring.batching, metrics.clone());
 
     let step = Instant::now();
@@ -135,29 +135,34 @@ pub async fn run(
     Ok(())
 }
 
-/// The model behind the preprocessing its folder's Hugging Face files configure (a model file
-/// only: a blob has no folder), or as it is.
+/// The model as clients call it: wrapped in the preprocessing that Hugging Face's files beside a
+/// model file ask for (SPEC 10): text (`tokenizer.json`), else images (`preprocessor_config.json`),
+/// or as it is. A file that cannot be used fails the step.
 fn preprocessing(
     source: &ModelSource,
-    model: Arc<dyn Predictor>,
+    model: OnnxModel,
     max_image_pixels: u64,
     target: &str,
 ) -> Result<Arc<dyn Predictor>, InitFailed> {
     let ModelSource::File(path) = source else {
-        tracing::info!(preprocessing = "none", "preprocessing");
-        return Ok(model);
+        return Ok(Arc::new(model));
     };
     let folder = path.parent().unwrap_or(std::path::Path::new("."));
+    let model: Arc<dyn Predictor> = match TextModel::load(folder, model) {
+        Err(e) => return Err(fail("preprocessing", target, &e)),
+        Ok(Ok(text)) => {
+            tracing::info!(step = "preprocessing", preprocessing = %text.summary, "text preprocessing on");
+            return Ok(Arc::new(text));
+        }
+        Ok(Err(model)) => Arc::new(model),
+    };
     match ImageModel::wrap(folder, model.clone(), max_image_pixels) {
+        Err(e) => Err(fail("preprocessing", target, &e)),
         Ok(Some(images)) => {
-            tracing::info!(preprocessing = %images.describe(), max_image_pixels, "preprocessing");
+            tracing::info!(step = "preprocessing", preprocessing = %images.describe(), max_image_pixels, "image preprocessing on");
             Ok(Arc::new(images))
         }
-        Ok(None) => {
-            tracing::info!(preprocessing = "none", "preprocessing");
-            Ok(model)
-        }
-        Err(e) => Err(fail("model", target, &e)),
+        Ok(None) => Ok(model),
     }
 }
 

@@ -21,7 +21,33 @@ pub struct VersionQuery {
 pub async fn swagger(State(state): State<AppState>, Query(query): Query<VersionQuery>) -> Json<Value> {
     let scorer = state.readiness.scorer();
     let openapi3 = query.version.as_deref().is_some_and(|v| v.starts_with('3'));
-    Json(document(scorer.map(|s| s.model().spec()), openapi3))
+    let mut doc = document(scorer.map(|s| s.model().spec()), openapi3);
+    if let Some(config) = scorer.and_then(|s| s.model().labels()) {
+        describe_labels(&mut doc, &config.labels, openapi3);
+    }
+    Json(doc)
+}
+
+/// A model with `config.json` labels (SPEC 10) answers `/score` with labels and scores: the
+/// 200 schema of `POST /score` says so, with its labels.
+fn describe_labels(doc: &mut Value, labels: &[String], openapi3: bool) {
+    let item = json!({
+        "type": "object",
+        "properties": { "label": { "type": "string", "enum": labels }, "score": { "type": "number" } },
+        "required": ["label", "score"],
+    });
+    let answer = json!({
+        "type": "array",
+        "description": "Per item its best label and score; with ?top_k=N a list of the N best, best first. \
+                        ?outputs=a,b answers raw outputs by name",
+        "items": { "oneOf": [item, { "type": "array", "items": item }] },
+    });
+    let ok = &mut doc["paths"][super::SCORING_PATH]["post"]["responses"]["200"];
+    if openapi3 {
+        ok["content"]["application/json"]["schema"] = answer;
+    } else {
+        ok["schema"] = answer;
+    }
 }
 
 /// The example row count and values: the sample request's first row, cut or padded to `width`.

@@ -26,6 +26,10 @@ pub enum ScoreMethod {
     /// A classifier's probabilities, one list per row in class order.
     #[value(name = "predict_proba")]
     PredictProba,
+    /// A text model's sentence embeddings: hidden states mean-pooled over the attention mask,
+    /// L2-normalized (SPEC 10).
+    #[value(name = "embed")]
+    Embed,
 }
 
 /// The size of the in-flight memory budget (`budget::InflightBudget`), and what chose it (logged

@@ -15,8 +15,8 @@ use super::messages::{
 use super::outcome::Outcome;
 use super::server::grpc_inference_service_server::GrpcInferenceService;
 use super::InferBody;
-use crate::api::v2::datatype;
 use crate::api::request_id::RequestId;
+use crate::api::v2::datatype;
 use crate::api::{ApiError, AppState, Charge, Charged};
 use crate::model::{Scorer, TensorSpec};
 

@@ -5,6 +5,7 @@ pub mod config;
 /// `preprocessor_config.json`: base64 images in, the model's float tensor out.
 pub mod image;
 pub mod labels;
+pub mod text;
 
 use std::path::{Path, PathBuf};
 

@@ -18,7 +18,7 @@ use std::sync::Arc;
 pub use element::{Element, ElementType, Values};
 pub use input::{parse_request, parse_scoring_request, Envelope, InputError, ScoringRequest};
 pub use onnx::{ModelLoadError, OnnxModel};
-pub use output::{write_output, write_predictions, OutputError};
+pub use output::{write_labels, write_output, write_predictions, OutputError};
 pub use raw::{bytes_values, raw_len, raw_width, values_from_raw, write_raw, RawError};
 pub use scorer::{
     Answered, Batching, Codec, Collect, Draw, Enqueue, ScoreError, Scored, Scorer, ScorerSettings,
@@ -143,14 +143,14 @@ pub trait Predictor: Send + Sync + 'static {
     fn decoded_bytes(&self, _batch: &Batch) -> Result<u64, InputError> {
         Ok(0)
     }
-    /// The labels of the first output (`config.json`'s `id2label`) and how its values become
-    /// scores, when the model was exported with them.
-    fn labels(&self) -> Option<&crate::hf::config::ModelConfig> {
-        None
-    }
     /// A classifier's class labels in the order of its probabilities, when the model says (for
     /// collected `predict_proba` outputs).
     fn class_labels(&self) -> Option<&[String]> {
+        None
+    }
+    /// The labels of the first output (`config.json`'s `id2label`) and how its values become
+    /// scores, when the model was exported with them: `/score` then answers labels.
+    fn labels(&self) -> Option<&crate::hf::config::ModelConfig> {
         None
     }
 }

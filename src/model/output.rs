@@ -2,6 +2,7 @@
 //! model gives one value per row, an array per row otherwise. Only standard JSON goes out.
 
 use super::{Output, Predictions, Values};
+use crate::hf::{config::ModelConfig, labels};
 
 /// A prediction that JSON cannot carry.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -61,6 +62,58 @@ pub fn write_output(out: &mut Vec<u8>, output: &Output, rows: usize) -> Result<(
             true
         }),
     }
+}
+
+/// Appends a classifier's first output as labels, `rows` items of `config.labels.len()` values:
+/// per item the best `{"label": ..., "score": ...}`, or with `top_k` a list of the `k` best, as
+/// the `transformers` pipelines answer.
+pub fn write_labels(
+    out: &mut Vec<u8>,
+    output: &Output,
+    rows: usize,
+    config: &ModelConfig,
+    top_k: Option<usize>,
+) -> Result<(), OutputError> {
+    let logits: Vec<f32> = match &output.values {
+        Values::F32(values) => values.clone(),
+        Values::F64(values) => values.iter().map(|&v| v as f32).collect(),
+        Values::F16(values) => values.iter().map(|v| v.to_f32()).collect(),
+        _ => Vec::new(),
+    };
+    let width = config.labels.len();
+    out.push(b'[');
+    for row in 0..rows {
+        if row > 0 {
+            out.push(b',');
+        }
+        let item = logits.get(row * width..(row + 1) * width).unwrap_or_default();
+        let scores = labels::scores(item, config.problem);
+        let best = labels::top_k(&config.labels, &scores, top_k.unwrap_or(1));
+        if top_k.is_some() {
+            out.push(b'[');
+        }
+        for (n, scored) in best.iter().enumerate() {
+            if !scored.score.is_finite() {
+                return Err(OutputError {
+                    row,
+                    value: scored.score.to_string(),
+                });
+            }
+            if n > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(br#"{"label":"#);
+            serde_json::to_writer(&mut *out, scored.label).expect("writing to a Vec cannot fail");
+            out.extend_from_slice(br#","score":"#);
+            out.extend_from_slice(ryu::Buffer::new().format_finite(scored.score).as_bytes());
+            out.push(b'}');
+        }
+        if top_k.is_some() {
+            out.push(b']');
+        }
+    }
+    out.push(b']');
+    Ok(())
 }
 
 fn write_float(out: &mut Vec<u8>, finite: bool, text: &str) -> bool {
@@ -221,6 +274,28 @@ mod tests {
     fn float32_values_use_their_shortest_form() {
         let p = predictions(1, Values::F32(vec![0.1, 2.5]));
         assert_eq!(write_predictions(&p).unwrap(), b"[0.1,2.5]");
+    }
+
+    #[test]
+    fn labels_answer_the_best_per_item_or_the_top_k_as_lists() {
+        use crate::hf::config::ProblemType;
+        let config = ModelConfig {
+            labels: vec!["cat".into(), "dog \"x\"".into()],
+            problem: ProblemType::Regression,
+        };
+        let p = predictions(2, Values::F32(vec![0.5, 1.5, 2.0, -1.0]));
+        let mut out = Vec::new();
+        write_labels(&mut out, &p.outputs[0], 2, &config, None).unwrap();
+        assert_eq!(
+            out,
+            br#"[{"label":"dog \"x\"","score":1.5},{"label":"cat","score":2.0}]"#
+        );
+        out.clear();
+        write_labels(&mut out, &p.outputs[0], 2, &config, Some(2)).unwrap();
+        assert_eq!(
+            out,
+            br#"[[{"label":"dog \"x\"","score":1.5},{"label":"cat","score":0.5}],[{"label":"cat","score":2.0},{"label":"dog \"x\"","score":-1.0}]]"#
+        );
     }
 
     #[test]

@@ -64,10 +64,11 @@ async fn every_format_in_the_data_form_answers_as_transformers_and_onnxruntime()
         "exif6.jpg",
     ];
     let body = json!({ "data": names.iter().map(|n| b64(n)).collect::<Vec<_>>() }).to_string();
-    let answer = post(&server, body).await;
+    // The raw logits by name: the model's config.json would otherwise answer labels.
+    let answer = post_to(&server, "/score?outputs=logits", body).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     let want: Vec<&Value> = names.iter().map(|n| &expected["answers"][n]["logits"]).collect();
-    let items = answer.json().as_array().expect("a list").clone();
+    let items = answer.json()["logits"].as_array().expect("a list").clone();
     assert_items(&Value::Array(items[..7].to_vec()), &want[..7], 1e-4);
     assert_items(&Value::Array(items[7..].to_vec()), &want[7..], JPEG_TOLERANCE);
     assert!(
@@ -89,11 +90,29 @@ async fn records_and_base64_with_line_breaks_answer_the_same() {
     let body = json!({ "data": [{ "image": wrapped }, { "image": b64("tall.png") }] }).to_string();
     let answer = post(&server, body).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
-    let want = [
-        &expected["answers"]["rgb.png"]["logits"],
-        &expected["answers"]["tall.png"]["logits"],
-    ];
-    assert_items(&answer.json(), &want, 1e-4);
+    // config.json's labels: the best label and its softmax score per image.
+    let items = answer.json();
+    for (item, name) in items
+        .as_array()
+        .expect("a list")
+        .iter()
+        .zip(["rgb.png", "tall.png"])
+    {
+        let probs: Vec<f64> = expected["answers"][name]["probs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_f64().unwrap())
+            .collect();
+        let best = (0..probs.len())
+            .max_by(|&a, &b| probs[a].total_cmp(&probs[b]))
+            .unwrap();
+        assert_eq!(item["label"], expected["labels"][best], "{items}");
+        assert!(
+            (item["score"].as_f64().unwrap() - probs[best]).abs() < 1e-5,
+            "{items}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -1,18 +1,24 @@
-//! What `/score` answers: the first output (`predict`), a classifier's probabilities
-//! (`predict_proba`), or named outputs (`?outputs=`), wrapped as the request's form expects.
+//! What `/score` answers: the first output (`predict`; labels with scores when the model has
+//! `config.json` labels for it), a classifier's probabilities (`predict_proba`), a text model's
+//! embeddings (`embed`), or named outputs (`?outputs=`), wrapped as the request's form expects.
 
 use crate::api::ApiError;
 use crate::api::ScoreMethod as Method;
+use crate::hf::text::EMBEDDING_OUTPUT;
 use crate::hf::{config::ModelConfig, labels::scores};
-use crate::model::{write_output, Answered, Envelope, ModelSpec, Output, Predictions, Values};
+use crate::model::{
+    write_labels, write_output, Answered, ElementType, Envelope, ModelSpec, Output, Predictions, Predictor,
+    Values,
+};
 
 /// A method named by the query string or AutoML's `GlobalParameters`.
 pub fn method(name: &str) -> Result<Method, ApiError> {
     match name {
         "predict" => Ok(Method::Predict),
         "predict_proba" => Ok(Method::PredictProba),
+        "embed" => Ok(Method::Embed),
         other => Err(ApiError::BadRequest(format!(
-            "unknown method {other:?}; the methods are predict and predict_proba"
+            "unknown method {other:?}; the methods are predict, predict_proba and embed"
         ))),
     }
 }
@@ -24,11 +30,35 @@ pub enum Selection {
     One(usize),
     /// Several outputs, answered as an object keyed by output name.
     Named(Vec<usize>),
+    /// The first output as labels (`config.json`'s `id2label`): the best per item, or the
+    /// `top_k` best as a list.
+    Labels { top_k: Option<usize> },
 }
 
 impl Selection {
-    /// `outputs` (`?outputs=a,b` or `*`) wins over `method`.
-    pub fn new(spec: &ModelSpec, method: Method, outputs: Option<&str>) -> Result<Self, ApiError> {
+    /// `outputs` (`?outputs=a,b` or `*`) wins over `method`; `top_k` (`?top_k=`) asks for a
+    /// list of labels.
+    pub fn new(
+        model: &dyn Predictor,
+        method: Method,
+        outputs: Option<&str>,
+        top_k: Option<usize>,
+    ) -> Result<Self, ApiError> {
+        let spec = model.spec();
+        let labelled = model.labels().filter(|config| {
+            spec.outputs.first().is_some_and(|o| {
+                matches!(o.element, ElementType::F32 | ElementType::F64 | ElementType::F16)
+                    && o.width == Some(config.labels.len())
+                    && !o.rank1
+            })
+        });
+        if top_k.is_some() && (labelled.is_none() || outputs.is_some() || method != Method::Predict) {
+            return Err(ApiError::BadRequest(
+                "top_k asks for labels, and this answer has none: it needs a model with config.json's id2label \
+                 for its first output, method predict and no ?outputs="
+                    .to_owned(),
+            ));
+        }
         if let Some(list) = outputs {
             if list.trim() == "*" {
                 return Ok(Selection::Named((0..spec.outputs.len()).collect()));
@@ -49,7 +79,20 @@ impl Selection {
             return Ok(Selection::Named(indices));
         }
         match method {
+            Method::Predict if labelled.is_some() => Ok(Selection::Labels { top_k }),
             Method::Predict => Ok(Selection::One(0)),
+            Method::Embed => spec
+                .outputs
+                .iter()
+                .position(|o| o.name == EMBEDDING_OUTPUT)
+                .map(Selection::One)
+                .ok_or_else(|| {
+                    ApiError::BadRequest(
+                        "embed needs a text model (tokenizer.json) that answers hidden states \
+                         (last_hidden_state [N, T, H]), and this model is not one; use predict"
+                            .to_owned(),
+                    )
+                }),
             Method::PredictProba => spec.probabilities().map(Selection::One).ok_or_else(|| {
                 ApiError::BadRequest(
                     "predict_proba needs a classifier's probabilities, and this model has none \
@@ -65,8 +108,10 @@ impl Selection {
     pub fn answered(&self, method: Method) -> Answered {
         match (self, method) {
             (Selection::One(index), Method::PredictProba) => Answered::Probabilities(*index),
-            (Selection::One(index), Method::Predict) => Answered::Outputs(vec![*index]),
+            (Selection::One(index), _) => Answered::Outputs(vec![*index]),
             (Selection::Named(indices), _) => Answered::Outputs(indices.clone()),
+            // The scores the labels were read from (the first output).
+            (Selection::Labels { .. }, _) => Answered::Outputs(vec![0]),
         }
     }
 
@@ -75,8 +120,9 @@ impl Selection {
         &self,
         envelope: Envelope,
         predictions: &Predictions,
-        spec: &ModelSpec,
+        model: &dyn Predictor,
     ) -> Result<Vec<u8>, ApiError> {
+        let spec: &ModelSpec = model.spec();
         let mut out = Vec::new();
         out.extend_from_slice(match envelope {
             Envelope::Bare | Envelope::AutoMlImages => b"".as_slice(),
@@ -85,6 +131,18 @@ impl Selection {
         });
         match self {
             Selection::One(index) => write_output(&mut out, &predictions.outputs[*index], predictions.rows)?,
+            Selection::Labels { top_k } => {
+                let config = model
+                    .labels()
+                    .expect("a selection of labels is made for a model with labels");
+                write_labels(
+                    &mut out,
+                    &predictions.outputs[0],
+                    predictions.rows,
+                    config,
+                    *top_k,
+                )?;
+            }
             Selection::Named(indices) => {
                 out.push(b'{');
                 for (n, &index) in indices.iter().enumerate() {

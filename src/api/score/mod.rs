@@ -29,6 +29,8 @@ struct ScoreCodec {
     default_method: Method,
     /// `?outputs=`.
     outputs: Option<String>,
+    /// `?top_k=`: a list of the k best labels per item.
+    top_k: Option<usize>,
     /// What to answer and how to wrap it, set by `decode`.
     answer: Option<(Selection, Envelope)>,
     /// What the answer holds, for data collection, set by `decode`.
@@ -46,7 +48,7 @@ impl Codec for ScoreCodec {
             (None, Some(name)) => method(name)?,
             (None, None) => self.default_method,
         };
-        let selection = Selection::new(model.spec(), method, self.outputs.as_deref())?;
+        let selection = Selection::new(model, method, self.outputs.as_deref(), self.top_k)?;
         self.answered = Some(selection.answered(method));
         self.answer = Some((selection, request.envelope));
         Ok(request.batch)
@@ -56,7 +58,7 @@ impl Codec for ScoreCodec {
         let (selection, envelope) = self.answer.expect("decode runs before encode");
         // AutoML's image form answers AutoML's way when the answer is the model's first output
         // and config.json labels it; otherwise the output as any form answers it.
-        if let (Envelope::AutoMlImages, Selection::One(0), Some(config)) =
+        if let (Envelope::AutoMlImages, Selection::One(0) | Selection::Labels { top_k: None }, Some(config)) =
             (envelope, &selection, model.labels())
         {
             if let Some(answer) =
@@ -65,7 +67,7 @@ impl Codec for ScoreCodec {
                 return Ok(answer);
             }
         }
-        selection.write(envelope, &predictions, model.spec())
+        selection.write(envelope, &predictions, model)
     }
 
     fn answered(&self, model: &dyn Predictor) -> Answered {
@@ -80,12 +82,13 @@ impl Codec for ScoreCodec {
     }
 }
 
-/// The query parameters of `/score`: `data` (GET), `method`, `outputs`.
+/// The query parameters of `/score`: `data` (GET), `method`, `outputs`, `top_k`.
 #[derive(Default)]
 struct ScoreQuery {
     data: Option<String>,
     method: Option<String>,
     outputs: Option<String>,
+    top_k: Option<String>,
 }
 
 impl ScoreQuery {
@@ -96,6 +99,7 @@ impl ScoreQuery {
                 "data" => &mut parsed.data,
                 "method" => &mut parsed.method,
                 "outputs" => &mut parsed.outputs,
+                "top_k" => &mut parsed.top_k,
                 _ => continue,
             };
             *slot = Some(value.into_owned());
@@ -108,6 +112,7 @@ impl ScoreQuery {
             query_method: self.method.as_deref().map(method).transpose()?,
             default_method: state.score_method,
             outputs: self.outputs.clone(),
+            top_k: self.top_k.as_deref().map(top_k).transpose()?,
             answer: None,
             answered: None,
         })
@@ -156,6 +161,14 @@ pub async fn score_query(
 /// `OPTIONS /score`: 200, with the methods the route takes.
 pub async fn options() -> impl IntoResponse {
     (StatusCode::OK, [(header::ALLOW, "GET, POST, OPTIONS")])
+}
+
+/// `?top_k=N`, a positive count.
+fn top_k(text: &str) -> Result<usize, ApiError> {
+    text.parse::<usize>()
+        .ok()
+        .filter(|&k| k > 0)
+        .ok_or_else(|| ApiError::BadRequest(format!("top_k must be a positive whole number, not {text:?}")))
 }
 
 fn usage(state: &AppState) -> Response {

@@ -1,0 +1,134 @@
+//! What the text preprocessing reads besides `tokenizer.json`: `tokenizer_config.json`
+//! (`model_max_length`, `pad_token`, `padding_side`) and `config.json`'s
+//! `max_position_embeddings`, each field checked, a bad one named.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::hf::{read_optional, FileError};
+
+/// `transformers` writes this (`int(1e30)`) when a tokenizer has no length of its own.
+const UNSET_LENGTH: f64 = 1e29;
+
+/// What the tokenizer configuration says about lengths and padding.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct TokenizerConfig {
+    pub model_max_length: Option<usize>,
+    pub pad_token: Option<String>,
+    pub pad_left: bool,
+}
+
+/// Reads `tokenizer_config.json` when present (a missing one says nothing).
+pub fn tokenizer_config(path: &Path) -> Result<TokenizerConfig, FileError> {
+    let Some(object) = read_object(path)? else {
+        return Ok(TokenizerConfig::default());
+    };
+    let model_max_length = match object.get("model_max_length") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(v) if v >= UNSET_LENGTH => None,
+            Some(v) if v >= 1.0 && v.fract() == 0.0 => Some(v as usize),
+            _ => return Err(field(path, "model_max_length", "a positive integer")),
+        },
+        Some(_) => return Err(field(path, "model_max_length", "a positive integer")),
+    };
+    // A special token is its text, or an object with `content` (transformers' AddedToken).
+    let pad_token = match object.get("pad_token") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Object(token)) => match token.get("content") {
+            Some(Value::String(s)) => Some(s.clone()),
+            _ => {
+                return Err(field(
+                    path,
+                    "pad_token",
+                    "a string or an object with a \"content\" string",
+                ))
+            }
+        },
+        Some(_) => {
+            return Err(field(
+                path,
+                "pad_token",
+                "a string or an object with a \"content\" string",
+            ))
+        }
+    };
+    let pad_left = match object.get("padding_side") {
+        None | Some(Value::Null) => false,
+        Some(Value::String(side)) if side == "right" => false,
+        Some(Value::String(side)) if side == "left" => true,
+        Some(_) => return Err(field(path, "padding_side", "\"left\" or \"right\"")),
+    };
+    Ok(TokenizerConfig {
+        model_max_length,
+        pad_token,
+        pad_left,
+    })
+}
+
+/// `max_position_embeddings` from `config.json`, when the file and the field are there.
+pub fn max_position_embeddings(path: &Path) -> Result<Option<usize>, FileError> {
+    let Some(object) = read_object(path)? else {
+        return Ok(None);
+    };
+    match object.get("max_position_embeddings") {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => match value.as_u64() {
+            Some(n) if n > 0 => Ok(Some(n as usize)),
+            _ => Err(field(path, "max_position_embeddings", "a positive integer")),
+        },
+    }
+}
+
+fn read_object(path: &Path) -> Result<Option<serde_json::Map<String, Value>>, FileError> {
+    let Some(text) = read_optional(path)? else {
+        return Ok(None);
+    };
+    match serde_json::from_str(&text) {
+        Ok(Value::Object(object)) => Ok(Some(object)),
+        Ok(_) => Err(FileError::new(path, "(file)", "is not a JSON object")),
+        Err(e) => Err(FileError::new(path, "(file)", format!("is not valid JSON: {e}"))),
+    }
+}
+
+fn field(path: &Path, name: &str, expected: &str) -> FileError {
+    FileError::new(path, name, format!("must be {expected}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> Result<TokenizerConfig, FileError> {
+        let dir = std::env::temp_dir().join(format!("hf-text-{}-{}", std::process::id(), fastrand::u64(..)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("tokenizer_config.json");
+        std::fs::write(&path, text).unwrap();
+        let read = tokenizer_config(&path);
+        std::fs::remove_dir_all(&dir).unwrap();
+        read
+    }
+
+    #[test]
+    fn the_unset_sentinel_of_transformers_is_no_length() {
+        let read = config(r#"{"model_max_length": 1000000000000000019884624838656}"#).unwrap();
+        assert_eq!(read.model_max_length, None);
+    }
+
+    #[test]
+    fn a_pad_token_may_be_an_added_token_object() {
+        let read = config(r#"{"pad_token": {"content": "<pad>", "lstrip": false}, "padding_side": "left"}"#)
+            .unwrap();
+        assert_eq!(read.pad_token.as_deref(), Some("<pad>"));
+        assert!(read.pad_left);
+    }
+
+    #[test]
+    fn a_bad_field_is_named() {
+        let error = config(r#"{"model_max_length": "long"}"#).unwrap_err();
+        assert!(error.to_string().contains("model_max_length"), "{error}");
+        assert!(error.to_string().contains("tokenizer_config.json"), "{error}");
+    }
+}
