@@ -137,7 +137,11 @@ impl Cli {
                     set => set,
                 },
             },
-            model: ModelSettings { source, name },
+            model: ModelSettings {
+                source,
+                name,
+                max_image_pixels: self.max_image_pixels.get(),
+            },
             scoring: ScorerSettings {
                 timeout: Duration::from_millis(self.scoring_timeout_ms.get()),
                 batching: NonZeroUsize::new(self.batch_max_rows).map(|max_rows| Batching {

@@ -8,7 +8,7 @@ use std::{path::PathBuf, sync::Arc, time::Instant};
 
 use crate::{
     azure::{BlobTarget, IdentitySettings, ModelBlob, Session, StartupBlob},
-    hf::text::TextModel,
+    hf::{image::ImageModel, text::TextModel},
     model::{BatchRule, OnnxModel, Predictor, RunThreads, Scorer, ScorerSettings},
     telemetry::{ErrorChain, Metrics},
 };
@@ -19,6 +19,8 @@ pub struct ModelSettings {
     pub source: ModelSource,
     /// The model's name in the KServe V2 routes.
     pub name: String,
+    /// The most pixels one request image may have (`--max-image-pixels`).
+    pub max_image_pixels: u64,
 }
 
 /// Where the model comes from.
@@ -92,7 +94,7 @@ pub async fn run(
     let (threads, why) = scoring.intra_op_threads.resolve(loaded.warm_run());
     tracing::info!(threads, reason = %why, "intra-op threads per model run");
     let loaded = loaded.with_threads(RunThreads::new(threads));
-    let predictor = preprocessing(&model.source, loaded, &target)?;
+    let predictor = preprocessing(&model.source, loaded, model.max_image_pixels, &target)?;
     let scorer = Scorer::new(predictor, scoring.timeout, scoring.batching, metrics.clone());
 
     let step = Instant::now();
@@ -134,23 +136,33 @@ pub async fn run(
 }
 
 /// The model as clients call it: wrapped in the preprocessing that Hugging Face's files beside a
-/// model file ask for (SPEC 10), or as it is. A file that cannot be used fails the step.
+/// model file ask for (SPEC 10): text (`tokenizer.json`), else images (`preprocessor_config.json`),
+/// or as it is. A file that cannot be used fails the step.
 fn preprocessing(
     source: &ModelSource,
     model: OnnxModel,
+    max_image_pixels: u64,
     target: &str,
 ) -> Result<Arc<dyn Predictor>, InitFailed> {
     let ModelSource::File(path) = source else {
         return Ok(Arc::new(model));
     };
     let folder = path.parent().unwrap_or(std::path::Path::new("."));
-    match TextModel::load(folder, model) {
-        Err(e) => Err(fail("preprocessing", target, &e)),
+    let model: Arc<dyn Predictor> = match TextModel::load(folder, model) {
+        Err(e) => return Err(fail("preprocessing", target, &e)),
         Ok(Ok(text)) => {
             tracing::info!(step = "preprocessing", preprocessing = %text.summary, "text preprocessing on");
-            Ok(Arc::new(text))
+            return Ok(Arc::new(text));
         }
-        Ok(Err(model)) => Ok(Arc::new(model)),
+        Ok(Err(model)) => Arc::new(model),
+    };
+    match ImageModel::wrap(folder, model.clone(), max_image_pixels) {
+        Err(e) => Err(fail("preprocessing", target, &e)),
+        Ok(Some(images)) => {
+            tracing::info!(step = "preprocessing", preprocessing = %images.describe(), max_image_pixels, "image preprocessing on");
+            Ok(Arc::new(images))
+        }
+        Ok(None) => Ok(model),
     }
 }
 

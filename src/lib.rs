@@ -19,7 +19,7 @@ pub mod config;
 /// HTTP.
 pub mod grpc;
 /// Hugging Face's files beside a model: labels and score rules (`config.json`), for the image and
-/// text pre- and postprocessing.
+/// text pre- and postprocessing; images into the model's tensor (`preprocessor_config.json`).
 pub mod hf;
 /// The `init` sequence: identity and download (for a model blob), model, start-up blob, each a
 /// named, timed step.

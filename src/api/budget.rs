@@ -158,6 +158,8 @@ impl<C: Codec<Error = ApiError>> Codec for Charged<C> {
     fn decode(&mut self, body: &[u8], model: &dyn Predictor) -> Result<Batch, ApiError> {
         let batch = self.codec.decode(body, model)?;
         let held = body.len() + batch.inputs.iter().map(Values::bytes).sum::<usize>();
+        // What preprocessing will decode (images), from their headers, before it runs.
+        let held = held.saturating_add(usize::try_from(model.decoded_bytes(&batch)?).unwrap_or(usize::MAX));
         let charged = body.len() as u64 * super::body::CHARGE_PER_BODY_BYTE;
         match (held as u64).checked_sub(charged) {
             // Decoding runs where nothing may wait: the rest is taken only if there is room.

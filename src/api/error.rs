@@ -117,7 +117,10 @@ impl ApiError {
                 Input(_)
                 | Output(_)
                 | Predict(
-                    PredictError::FixedBatch { .. } | PredictError::Refused(_) | PredictError::TooLarge(_),
+                    PredictError::FixedBatch { .. }
+                    | PredictError::Refused(_)
+                    | PredictError::TooLarge(_)
+                    | PredictError::BadItem(_),
                 ),
             )
             | ApiError::InvalidTensor(_)

@@ -106,6 +106,11 @@ fn schema(content: Content, model: Option<&ModelSpec>) -> Option<Value> {
 /// `{"data": [[...], ...]}` for a model of one numeric matrix input; records, one property per
 /// column, for a model of one input per column.
 fn input_schema(model: Option<&ModelSpec>) -> Value {
+    if let Some([input]) = model.map(|m| m.inputs.as_slice()) {
+        if crate::hf::image::takes_images(input) {
+            return image_schema();
+        }
+    }
     if let Some(model) = model.filter(|m| !m.is_tabular()) {
         return tensor_schema(model);
     }
@@ -133,6 +138,22 @@ fn input_schema(model: Option<&ModelSpec>) -> Value {
             "required": names,
         } } },
         "example": { "data": [record] },
+    })
+}
+
+/// An image model (`preprocessor_config.json`): base64 images, in AutoML's form or any other.
+fn image_schema() -> Value {
+    let images = json!({ "type": "array", "items": { "type": "string", "format": "byte" } });
+    json!({
+        "type": "object",
+        "description": "Base64 images (JPEG, PNG, WebP, BMP, GIF) in AutoML's form, answered \
+                        [{\"probs\": [...], \"labels\": [...]}] per image with config.json's labels; \
+                        {\"data\": [\"<base64>\", ...]} and records {\"image\": \"<base64>\"} answer the model's outputs",
+        "properties": { "input_data": { "type": "object", "properties": {
+            "columns": { "type": "array", "items": { "type": "string", "enum": ["image"] } },
+            "data": images,
+        } } },
+        "example": { "input_data": { "columns": ["image"], "data": ["<base64 image>"] } },
     })
 }
 

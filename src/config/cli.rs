@@ -170,6 +170,11 @@ pub struct Cli {
     #[arg(long, env = "AML_SCORER_MAX_MODEL_BYTES", default_value = "2147483648")]
     pub max_model_bytes: NonZeroU64,
 
+    /// The most pixels one image in a request may have (read from its header, before decoding),
+    /// for models with `preprocessor_config.json`.
+    #[arg(long, env = "AML_SCORER_MAX_IMAGE_PIXELS", default_value = "40000000")]
+    pub max_image_pixels: NonZeroU64,
+
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "AML_SCORER_MAX_BODY_BYTES", default_value = "104857600")]
     pub max_body_bytes: NonZeroUsize,

@@ -2,6 +2,8 @@
 //! processor files): what they say about pre- and postprocessing, read once at start-up (SPEC 10).
 
 pub mod config;
+/// `preprocessor_config.json`: base64 images in, the model's float tensor out.
+pub mod image;
 pub mod labels;
 pub mod text;
 

@@ -108,6 +108,10 @@ pub enum InputError {
         found: String,
         form: String,
     },
+    /// An item the model's preprocessing refuses (an image that is not base64, does not decode
+    /// or is too large); the message names the item.
+    #[error("{0}")]
+    BadItem(String),
 }
 
 impl InputError {

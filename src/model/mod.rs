@@ -21,7 +21,7 @@ pub use element::{Element, ElementType, Values};
 pub use input::{parse_request, parse_scoring_request, Envelope, InputError, ScoringRequest};
 pub use onnx::{ModelLoadError, OnnxModel};
 pub use output::{write_labels, write_output, write_predictions, OutputError};
-pub use raw::{raw_len, raw_width, values_from_raw, write_raw, RawError};
+pub use raw::{bytes_values, raw_len, raw_width, values_from_raw, write_raw, RawError};
 pub use scorer::{
     Answered, Batching, Codec, Collect, Draw, Enqueue, ScoreError, Scored, Scorer, ScorerSettings,
 };
@@ -101,6 +101,10 @@ pub enum PredictError {
         rows: usize,
         shape: Vec<usize>,
     },
+    /// One item of the request cannot be preprocessed (an image that does not decode); the
+    /// message names the item and holds no values.
+    #[error("{0}")]
+    BadItem(String),
     /// The inference engine failed; the cause may hold tensor values, so it is only logged.
     #[error("the model run failed")]
     Engine(#[source] EngineFault),
@@ -135,6 +139,11 @@ pub trait Predictor: Send + Sync + 'static {
     /// another one (a few microseconds per call).
     fn is_cheap(&self) -> bool {
         false
+    }
+    /// Memory the predictor will take for `batch` beyond its values (decoded images), known
+    /// before it runs so the in-flight budget is charged first; a bad item is refused here.
+    fn decoded_bytes(&self, _batch: &Batch) -> Result<u64, InputError> {
+        Ok(0)
     }
     /// A classifier's class labels in the order of its probabilities, when the model says (for
     /// collected `predict_proba` outputs).

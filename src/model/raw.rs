@@ -82,8 +82,21 @@ fn bools_from_raw(bytes: &[u8]) -> Result<Vec<bool>, RawError> {
 
 /// BYTES values: exactly `count` length-prefixed UTF-8 strings filling `bytes`.
 fn strings_from_raw(count: usize, bytes: &[u8]) -> Result<Vec<String>, RawError> {
+    bytes_values(count, bytes)?
+        .into_iter()
+        .enumerate()
+        .map(|(index, value)| {
+            std::str::from_utf8(value)
+                .map(str::to_owned)
+                .map_err(|_| RawError(format!("has BYTES value {index} that is not UTF-8 text")))
+        })
+        .collect()
+}
+
+/// BYTES values as they are: exactly `count` length-prefixed byte strings filling `bytes`.
+pub fn bytes_values(count: usize, bytes: &[u8]) -> Result<Vec<&[u8]>, RawError> {
     // Each value takes at least its 4-byte length: a claimed count cannot reserve more than that.
-    let mut strings = Vec::with_capacity(count.min(bytes.len() / 4));
+    let mut values = Vec::with_capacity(count.min(bytes.len() / 4));
     let mut rest = bytes;
     for index in 0..count {
         let Some((length, after)) = rest.split_first_chunk::<4>() else {
@@ -100,9 +113,7 @@ fn strings_from_raw(count: usize, bytes: &[u8]) -> Result<Vec<String>, RawError>
             )));
         }
         let (value, after) = after.split_at(length);
-        let text = std::str::from_utf8(value)
-            .map_err(|_| RawError(format!("has BYTES value {index} that is not UTF-8 text")))?;
-        strings.push(text.to_owned());
+        values.push(value);
         rest = after;
     }
     if !rest.is_empty() {
@@ -111,7 +122,7 @@ fn strings_from_raw(count: usize, bytes: &[u8]) -> Result<Vec<String>, RawError>
             rest.len()
         )));
     }
-    Ok(strings)
+    Ok(values)
 }
 
 /// The raw size of `values` (what `write_raw` appends).

@@ -8,6 +8,7 @@ mod bad_input;
 mod collection;
 mod container;
 mod grpc;
+mod hf_image;
 mod hf_text;
 mod hostile;
 mod http_fuzz;

@@ -5,8 +5,10 @@
 use crate::api::ApiError;
 use crate::api::ScoreMethod as Method;
 use crate::hf::text::EMBEDDING_OUTPUT;
+use crate::hf::{config::ModelConfig, labels::scores};
 use crate::model::{
-    write_labels, write_output, Answered, ElementType, Envelope, ModelSpec, Predictions, Predictor,
+    write_labels, write_output, Answered, ElementType, Envelope, ModelSpec, Output, Predictions, Predictor,
+    Values,
 };
 
 /// A method named by the query string or AutoML's `GlobalParameters`.
@@ -123,7 +125,7 @@ impl Selection {
         let spec: &ModelSpec = model.spec();
         let mut out = Vec::new();
         out.extend_from_slice(match envelope {
-            Envelope::Bare => b"".as_slice(),
+            Envelope::Bare | Envelope::AutoMlImages => b"".as_slice(),
             Envelope::Results => br#"{"Results":"#,
             Envelope::Predictions => br#"{"predictions":"#,
         });
@@ -155,11 +157,37 @@ impl Selection {
                 out.push(b'}');
             }
         }
-        if envelope != Envelope::Bare {
+        if !matches!(envelope, Envelope::Bare | Envelope::AutoMlImages) {
             out.push(b'}');
         }
         Ok(out)
     }
+}
+
+/// AutoML's image answer: per image, `{"probs": [...], "labels": [...]}`, every label in
+/// `config.json`'s order with its score (the pipelines' rule: softmax, sigmoid, or none).
+/// `None` when the output is not one score per label.
+pub fn write_automl_images(output: &Output, rows: usize, config: &ModelConfig) -> Option<Vec<u8>> {
+    let Values::F32(values) = &output.values else {
+        return None;
+    };
+    let width = config.labels.len();
+    if output.per_row != width || values.len() != rows * width {
+        return None;
+    }
+    #[derive(serde::Serialize)]
+    struct Item<'a> {
+        probs: Vec<f32>,
+        labels: &'a [String],
+    }
+    let items: Vec<Item> = values
+        .chunks_exact(width)
+        .map(|logits| Item {
+            probs: scores(logits, config.problem),
+            labels: &config.labels,
+        })
+        .collect();
+    Some(serde_json::to_vec(&items).expect("a Vec takes any write"))
 }
 
 /// The `columns` of a split-form body (`input_data` or `dataframe_split`), which name a matrix

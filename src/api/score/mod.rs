@@ -56,6 +56,17 @@ impl Codec for ScoreCodec {
 
     fn encode(self, predictions: Predictions, model: &dyn Predictor) -> Result<Vec<u8>, ApiError> {
         let (selection, envelope) = self.answer.expect("decode runs before encode");
+        // AutoML's image form answers AutoML's way when the answer is the model's first output
+        // and config.json labels it; otherwise the output as any form answers it.
+        if let (Envelope::AutoMlImages, Selection::One(0) | Selection::Labels { top_k: None }, Some(config)) =
+            (envelope, &selection, model.labels())
+        {
+            if let Some(answer) =
+                answer::write_automl_images(&predictions.outputs[0], predictions.rows, config)
+            {
+                return Ok(answer);
+            }
+        }
         selection.write(envelope, &predictions, model)
     }
 

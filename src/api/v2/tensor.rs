@@ -118,6 +118,10 @@ fn values_of(given: RequestTensor<'_>, input: &TensorSpec, needed: usize) -> Res
     match given.data {
         TensorData::Json(flat) if flat.len() != needed => Err(count_error(flat.len())),
         TensorData::Json(flat) => convert(flat, input),
+        TensorData::Raw(bytes) if crate::hf::image::takes_images(input) => {
+            crate::hf::image::images_from_raw(needed, bytes)
+                .map_err(|e| bad(format!("input {name:?} of shape {shape:?}: the tensor {e}")))
+        }
         TensorData::Raw(bytes) => values_from_raw(input.element, needed, bytes)
             .map_err(|e| bad(format!("input {name:?} of shape {shape:?}: the tensor {e}"))),
         TensorData::Typed(values) if values.len() != needed => Err(count_error(values.len())),

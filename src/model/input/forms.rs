@@ -22,6 +22,9 @@ pub enum Envelope {
     Results,
     /// The MLflow server's `{"predictions": ...}` (`dataframe_split`, `instances`, ...).
     Predictions,
+    /// AutoML's image form, `{"input_data": {"columns": ["image"], "data": [...]}}` to an image
+    /// model: a list with `{"probs": [...], "labels": [...]}` per image.
+    AutoMlImages,
 }
 
 /// A parsed scoring request: the batch, the answer's wrapping, and the method the body asks
@@ -66,7 +69,19 @@ pub(super) fn parse_form(body: &[u8], spec: &ModelSpec) -> Result<ScoringRequest
     } else if let Some(data) = top.data {
         (data_form("data", &value(data)?, spec)?, Envelope::Bare)
     } else if let Some(data) = top.input_data {
-        (input_data_form(&value(data)?, spec)?, Envelope::Bare)
+        let mut data = value(data)?;
+        let envelope = if is_automl_images(&data, spec) {
+            // AutoML sends each image as a bare string, not a row of one.
+            if let Some(Value::Array(rows)) = data.get_mut("data") {
+                for row in rows.iter_mut().filter(|row| row.is_string()) {
+                    *row = Value::Array(vec![row.take()]);
+                }
+            }
+            Envelope::AutoMlImages
+        } else {
+            Envelope::Bare
+        };
+        (input_data_form(&data, spec)?, envelope)
     } else if let Some(inputs) = top.automl_inputs {
         let inputs = value(inputs)?;
         let data = inputs.get("data").ok_or(InputError::MissingData)?;
@@ -134,6 +149,17 @@ fn data_form(path: &str, data: &Value, spec: &ModelSpec) -> Result<Batch, InputE
             found: describe(other),
         }),
     }
+}
+
+/// AutoML's image form: the one column `image` to a model whose one input is the image string
+/// (`hf::image`).
+fn is_automl_images(data: &Value, spec: &ModelSpec) -> bool {
+    let one_image_column = data
+        .get("columns")
+        .and_then(Value::as_array)
+        .is_some_and(|columns| columns.len() == 1 && columns[0] == "image");
+    one_image_column
+        && matches!(spec.inputs.as_slice(), [input] if input.name == "image" && input.element == crate::model::ElementType::String)
 }
 
 /// Azure ML's MLflow forms: the split frame, rows, or named tensors.

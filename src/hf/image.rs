@@ -1,0 +1,276 @@
+//! Image models exported with Hugging Face's tools: with `preprocessor_config.json` beside the
+//! `.onnx` and a `[N, 3, H, W]` (or NHWC) float input, the model is wrapped in a predictor whose
+//! one input is a STRING `image` (base64, or raw bytes from the V2 binary extension), so every
+//! request form reads it unchanged; its `predict` decodes and preprocesses each item on the
+//! scoring thread, one at a time, then runs the ONNX model on the tensor.
+
+mod config;
+mod decode;
+mod pillow;
+mod pixels;
+mod raw;
+
+use std::{path::Path, sync::Arc};
+
+use super::{config::ModelConfig, FileError};
+
+pub use config::{Fault, ImageConfig, Resample, Resize};
+pub use decode::{decode_rgb, image_bytes, ImageError, Rgb};
+pub use pixels::{resized_size, to_tensor, Layout};
+pub use raw::{images_from_raw, takes_images};
+
+use crate::model::{
+    Batch, ElementType, InputError, ModelSpec, PredictError, Predictions, Predictor, TensorSpec, Values,
+};
+
+/// The file that turns image preprocessing on.
+pub const PREPROCESSOR_FILE: &str = "preprocessor_config.json";
+
+/// The name of the request-facing input: AutoML's image column.
+pub const IMAGE_INPUT: &str = "image";
+
+/// The default of `--max-image-pixels`.
+pub const DEFAULT_MAX_IMAGE_PIXELS: u64 = 40_000_000;
+
+/// An image model behind its preprocessing.
+pub struct ImageModel {
+    inner: Arc<dyn Predictor>,
+    spec: ModelSpec,
+    config: ImageConfig,
+    layout: Layout,
+    /// `(height, width)` of the tensor each image becomes.
+    size: (u32, u32),
+    max_pixels: u64,
+    /// `config.json`'s labels, when they name the first output's values.
+    labels: Option<ModelConfig>,
+}
+
+impl ImageModel {
+    /// Wraps `inner` when `folder` holds `preprocessor_config.json` and the model takes one image
+    /// input; `Ok(None)` when the file is absent. A malformed file, or one that does not fit the
+    /// model, is an error naming the file and the field.
+    pub fn wrap(
+        folder: &Path,
+        inner: Arc<dyn Predictor>,
+        max_pixels: u64,
+    ) -> Result<Option<Self>, FileError> {
+        let Some(config) = ImageConfig::read(folder)? else {
+            return Ok(None);
+        };
+        let path = folder.join(PREPROCESSOR_FILE);
+        // What does not fit the model: the model's input, or the size the steps end at.
+        let fail = |field: &str, reason: String| FileError::new(&path, field, reason);
+        let input = match inner.spec().inputs.as_slice() {
+            [input] if input.is_image() && input.element == ElementType::F32 => input.clone(),
+            _ => {
+                return Err(fail(
+                    "(file)",
+                    format!(
+                    "image preprocessing needs a model of one float32 input [N, 3, H, W] or [N, H, W, 3]; \
+                     this model takes {}",
+                    describe_inputs(inner.spec())
+                ),
+                ))
+            }
+        };
+        let layout = match (input.shape[1], input.shape[3]) {
+            (Some(3), _) => Layout::ChannelsFirst,
+            (_, Some(3)) => Layout::ChannelsLast,
+            _ => {
+                return Err(fail(
+                    "(file)",
+                    format!(
+                        "the model's input {:?} is {}: neither [N, 3, H, W] nor [N, H, W, 3]",
+                        input.name,
+                        input.shape_text()
+                    ),
+                ))
+            }
+        };
+        let (h, w) = match layout {
+            Layout::ChannelsFirst => (input.shape[2], input.shape[3]),
+            Layout::ChannelsLast => (input.shape[1], input.shape[2]),
+        };
+        let size = match (config.output_size(), h, w) {
+            (Some((ch, cw)), Some(mh), Some(mw)) if (ch as usize, cw as usize) != (mh, mw) => {
+                let field = if config.crop.is_some() {
+                    "crop_size"
+                } else {
+                    "size"
+                };
+                return Err(fail(
+                    field,
+                    format!(
+                        "the steps give {ch}x{cw} images, the model's input {:?} takes {mh}x{mw} ({})",
+                        input.name,
+                        input.shape_text()
+                    ),
+                ));
+            }
+            (Some(size), _, _) => size,
+            (None, Some(mh), Some(mw)) => (mh as u32, mw as u32),
+            (None, _, _) => {
+                return Err(fail(
+                    "size",
+                    "is a shortest edge and nothing crops (do_center_crop), so images would have \
+                     different sizes, and the model's input does not fix one"
+                        .to_owned(),
+                ))
+            }
+        };
+        let labels =
+            ModelConfig::read(folder)?.filter(|config| spec_labels_fit(inner.spec(), config.labels.len()));
+        let mut spec = inner.spec().clone();
+        spec.inputs = vec![TensorSpec::matrix(IMAGE_INPUT, ElementType::String, 1, true)];
+        Ok(Some(ImageModel {
+            inner,
+            spec,
+            config,
+            layout,
+            size,
+            max_pixels,
+            labels,
+        }))
+    }
+
+    /// For the start line: what the steps are.
+    pub fn describe(&self) -> String {
+        format!(
+            "images ({}): resize {:?} ({:?}), crop {:?}, rescale {:?}, normalize {}, to {}x{} {}",
+            PREPROCESSOR_FILE,
+            self.config.resize,
+            self.config.resample,
+            self.config.crop,
+            self.config.rescale,
+            self.config.normalize.is_some(),
+            self.size.0,
+            self.size.1,
+            match self.layout {
+                Layout::ChannelsFirst => "channels first",
+                Layout::ChannelsLast => "channels last",
+            }
+        )
+    }
+
+    /// The model's tensor for `items`, each decoded and preprocessed in turn.
+    pub fn tensor(&self, items: &[String]) -> Result<Vec<f32>, (usize, ImageError)> {
+        let mut out = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            let image = image_bytes(item.as_bytes())
+                .and_then(|bytes| {
+                    // The resize's size from the header (EXIF rotation keeps its pixel count).
+                    let (width, height) = decode::header_size(&bytes)?;
+                    self.check_resized(width, height)?;
+                    decode_rgb(&bytes, self.max_pixels)
+                })
+                .map_err(|e| (index, e))?;
+            to_tensor(image, &self.config, self.size, self.layout, &mut out);
+        }
+        Ok(out)
+    }
+
+    /// The pixels an image of `width` x `height` is resized to, refused past the limit (a
+    /// thin image resized by its shortest edge grows along the other).
+    fn check_resized(&self, width: u32, height: u32) -> Result<u64, ImageError> {
+        let Some(resize) = self.config.resize else {
+            return Ok(0);
+        };
+        let (resized_height, resized_width) = resized_size(resize, height, width);
+        let pixels = u64::from(resized_width) * u64::from(resized_height);
+        if pixels > self.max_pixels {
+            return Err(ImageError::ResizedTooLarge {
+                width,
+                height,
+                resized_width,
+                resized_height,
+                limit: self.max_pixels,
+            });
+        }
+        Ok(pixels)
+    }
+
+    fn item_shape(&self) -> Vec<usize> {
+        let (h, w) = (self.size.0 as usize, self.size.1 as usize);
+        match self.layout {
+            Layout::ChannelsFirst => vec![3, h, w],
+            Layout::ChannelsLast => vec![h, w, 3],
+        }
+    }
+}
+
+/// Whether the first output is `[N, labels]` floats, one score per label.
+fn spec_labels_fit(spec: &ModelSpec, labels: usize) -> bool {
+    spec.outputs
+        .first()
+        .is_some_and(|o| o.element == ElementType::F32 && o.width == Some(labels) && !o.rank1)
+}
+
+fn describe_inputs(spec: &ModelSpec) -> String {
+    let inputs: Vec<String> = spec
+        .inputs
+        .iter()
+        .map(|i| format!("{} {} {}", i.name, i.element, i.shape_text()))
+        .collect();
+    inputs.join(", ")
+}
+
+fn items(batch: &Batch) -> Result<&[String], PredictError> {
+    match batch.inputs.as_slice() {
+        [Values::String(items)] => Ok(items),
+        _ => Err(PredictError::engine(
+            "an image model's batch holds one string input",
+        )),
+    }
+}
+
+fn item_error(index: usize, error: &ImageError) -> String {
+    format!("image {index} of the request {error}")
+}
+
+impl Predictor for ImageModel {
+    fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    fn labels(&self) -> Option<&ModelConfig> {
+        self.labels.as_ref()
+    }
+
+    fn predict(&self, batch: Batch) -> Result<Predictions, PredictError> {
+        let tensor = self
+            .tensor(items(&batch)?)
+            .map_err(|(index, e)| PredictError::BadItem(item_error(index, &e)))?;
+        let inner = Batch {
+            rows: batch.rows,
+            inputs: vec![Values::F32(tensor)],
+            shapes: vec![self.item_shape()],
+        };
+        self.inner.predict(inner)
+    }
+
+    /// Each image's decoded pixels and its tensor, from its header, before anything is decoded:
+    /// a bad or too large item is refused here, naming it.
+    fn decoded_bytes(&self, batch: &Batch) -> Result<u64, InputError> {
+        let Ok(items) = items(batch) else { return Ok(0) };
+        let (h, w) = self.size;
+        let tensor = 3 * 4 * u64::from(h) * u64::from(w);
+        let mut total = 0u64;
+        for (index, item) in items.iter().enumerate() {
+            let bytes =
+                image_bytes(item.as_bytes()).map_err(|e| InputError::BadItem(item_error(index, &e)))?;
+            let (width, height) =
+                decode::header_size(&bytes).map_err(|e| InputError::BadItem(item_error(index, &e)))?;
+            let pixels = decode::check_pixels(width, height, self.max_pixels)
+                .and_then(|pixels| Ok((pixels, self.check_resized(width, height)?)))
+                .map_err(|e| InputError::BadItem(item_error(index, &e)));
+            let (pixels, resized) = pixels?;
+            // The decoder's buffer (up to four bytes a pixel), its RGB copy, the resized copy and
+            // the tensor.
+            total += bytes.len() as u64 + pixels * 7 + resized * 3 + tensor;
+        }
+        Ok(total)
+    }
+}
+
+#[cfg(test)]
+mod fixture_tests;
