@@ -39,8 +39,21 @@ pub enum ImageError {
     ResizedTooLarge {
         width: u32,
         height: u32,
+        resized_width: u64,
+        resized_height: u64,
+        limit: u64,
+    },
+    #[error(
+        "is a {width}x{height} image whose resize to {resized_width}x{resized_height} would need {bytes} bytes of \
+         working buffers, more than the {limit} an image at the pixel limit may use (--max-image-pixels, \
+         AML_SCORER_MAX_IMAGE_PIXELS)"
+    )]
+    ResizeTooCostly {
+        width: u32,
+        height: u32,
         resized_width: u32,
         resized_height: u32,
+        bytes: u64,
         limit: u64,
     },
 }
