@@ -303,9 +303,11 @@ impl Predictor for ImageModel {
                 .and_then(|pixels| Ok((pixels, self.check_resized(width, height)?)))
                 .map_err(|e| InputError::BadItem(item_error(index, &e)));
             let (pixels, resized) = pixels?;
-            // The decoder's buffer (up to four bytes a pixel), its RGB copy, the resize's copy and
-            // working buffers, and the tensor.
-            total += bytes.len() as u64 + pixels * 7 + resized + tensor;
+            let decoded =
+                decode::header_bytes(&bytes).map_err(|e| InputError::BadItem(item_error(index, &e)))?;
+            // The decoder's buffer in its own format (twice when EXIF turns it), its RGB copy,
+            // the resize's copy and working buffers, and the tensor.
+            total += bytes.len() as u64 + decoded + pixels * 3 + resized + tensor;
         }
         Ok(total)
     }

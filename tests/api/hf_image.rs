@@ -290,6 +290,27 @@ async fn decoded_pixels_are_charged_to_the_in_flight_budget_before_decoding() {
 }
 
 #[tokio::test]
+async fn a_16_bit_rgba_image_is_charged_its_8_bytes_a_pixel_and_its_rgb_copy() {
+    // 500x500 16-bit RGBA: the decoder's buffer is 2 MB and the RGB copy 0.75 MB; at 7 bytes a
+    // pixel (1.75 MB) the request would fit a 2.3 MB budget.
+    let server = serve("cnn", &["--max-inflight-bytes", "2300000"]).await;
+    let mut png = Vec::new();
+    let deep = image::ImageBuffer::<image::Rgba<u16>, _>::from_pixel(
+        500,
+        500,
+        image::Rgba([1000, 2000, 3000, 65535]),
+    );
+    image::DynamicImage::ImageRgba16(deep)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let body = json!({ "data": [base64::engine::general_purpose::STANDARD.encode(&png)] });
+    let answer = post(&server, body.to_string()).await;
+    assert_eq!(answer.status, 413, "{}", answer.body);
+    let small = post(&server, json!({ "data": [b64("rgb.png")] }).to_string()).await;
+    assert_eq!(small.status, 200, "{}", small.body);
+}
+
+#[tokio::test]
 async fn the_openapi_document_describes_base64_images() {
     let server = serve("cnn", &[]).await;
     let document = crate::common::get_text(&server, "/swagger.json").await;

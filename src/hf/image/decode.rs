@@ -87,6 +87,23 @@ pub fn header_size(bytes: &[u8]) -> Result<(u32, u32), ImageError> {
     Ok(decoder.dimensions())
 }
 
+/// What decoding an image takes before its RGB copy, from its header: the decoder's buffer in its
+/// own format (8 bytes a pixel for 16-bit RGBA), twice when an EXIF rotation or flip copies it.
+pub fn header_bytes(bytes: &[u8]) -> Result<u64, ImageError> {
+    let mut decoder = reader(bytes)?
+        .into_decoder()
+        .map_err(|e| ImageError::Undecodable(e.to_string()))?;
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let copies = if orientation == image::metadata::Orientation::NoTransforms {
+        1
+    } else {
+        2
+    };
+    Ok(decoder.total_bytes().saturating_mul(copies))
+}
+
 /// Decodes `bytes` to upright RGB, refusing an image of more than `max_pixels` from its header.
 pub fn decode_rgb(bytes: &[u8], max_pixels: u64) -> Result<Rgb, ImageError> {
     let mut decoder = reader(bytes)?
