@@ -221,11 +221,14 @@ impl ImageModel {
                 height,
                 resized_width: out_width,
                 resized_height: out_height,
-                bytes: work.rows + work.tables,
-                limit: rows_limit + tables_limit,
+                bytes: work.rows.saturating_add(work.tables),
+                limit: rows_limit.saturating_add(tables_limit),
             });
         }
-        Ok(pixels * 3 + work.rows + work.tables)
+        Ok(pixels
+            .saturating_mul(3)
+            .saturating_add(work.rows)
+            .saturating_add(work.tables))
     }
 
     fn item_shape(&self) -> Vec<usize> {

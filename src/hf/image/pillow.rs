@@ -74,6 +74,7 @@ pub fn resize(
 /// What `resize` allocates besides its output, before it runs: the horizontal pass's rows (at
 /// most every input row at the output width) and the two weight tables. A thin image makes both
 /// large (1 x 40,000,000 to 224 x 224 is 26.9 GB of rows), while its pixel count passes the limit.
+/// Saturating: the sides come from a header, checked against the limit only after this.
 pub fn work_bytes(width: u32, height: u32, out_width: u32, out_height: u32, filter: Resample) -> WorkBytes {
     if filter == Resample::Nearest {
         return WorkBytes { rows: 0, tables: 0 };
@@ -82,11 +83,13 @@ pub fn work_bytes(width: u32, height: u32, out_width: u32, out_height: u32, filt
         let scale = f64::from(in_size) / f64::from(out_size.max(1));
         let size = (support(filter) * scale.max(1.0)).ceil() as u64 * 2 + 1;
         // `weights` (i32), `bounds` (two usize) and the f64 scratch row, as `Coefficients::new`.
-        u64::from(out_size) * (size * 4 + 16) + size * 8
+        u64::from(out_size)
+            .saturating_mul(size * 4 + 16)
+            .saturating_add(size * 8)
     };
     WorkBytes {
-        rows: u64::from(height) * u64::from(out_width) * 3,
-        tables: table(width, out_width) + table(height, out_height),
+        rows: (u64::from(height) * u64::from(out_width)).saturating_mul(3),
+        tables: table(width, out_width).saturating_add(table(height, out_height)),
     }
 }
 
