@@ -164,29 +164,71 @@ impl ImageModel {
                     decode_rgb(&bytes, self.max_pixels)
                 })
                 .map_err(|e| (index, e))?;
-            to_tensor(image, &self.config, self.size, self.layout, &mut out);
+            to_tensor(image, &self.config, self.size, self.layout, &mut out).map_err(|e| (index, e))?;
         }
         Ok(out)
     }
 
-    /// The pixels an image of `width` x `height` is resized to, refused past the limit (a
-    /// thin image resized by its shortest edge grows along the other).
+    /// The bytes resizing an image of `width` x `height` allocates: the resized copy, the
+    /// horizontal pass's rows and the weight tables. Refused when the resized image passes the
+    /// pixel limit (a thin image resized by its shortest edge grows along the other), or the
+    /// working buffers pass what an image at the limit would need (3 bytes a pixel of rows, 4 of
+    /// weights): a 1 x 40,000,000 image passes the limit, but its rows at 224 wide are 26.9 GB.
     fn check_resized(&self, width: u32, height: u32) -> Result<u64, ImageError> {
         let Some(resize) = self.config.resize else {
             return Ok(0);
         };
         let (resized_height, resized_width) = resized_size(resize, height, width);
-        let pixels = u64::from(resized_width) * u64::from(resized_height);
+        let pixels = resized_width.saturating_mul(resized_height);
+        let too_large = ImageError::ResizedTooLarge {
+            width,
+            height,
+            resized_width,
+            resized_height,
+            limit: self.max_pixels,
+        };
+        let (Ok(out_width), Ok(out_height)) = (u32::try_from(resized_width), u32::try_from(resized_height))
+        else {
+            return Err(too_large);
+        };
         if pixels > self.max_pixels {
-            return Err(ImageError::ResizedTooLarge {
+            return Err(too_large);
+        }
+        // EXIF rotation may swap the sides before resizing: charge the dearer order.
+        let work = [(width, height), (height, width)]
+            .into_iter()
+            .map(|(w, h)| {
+                let (rh, rw) = resized_size(resize, h, w);
+                let (rh, rw) = (
+                    u32::try_from(rh).unwrap_or(out_height),
+                    u32::try_from(rw).unwrap_or(out_width),
+                );
+                pillow::work_bytes(w, h, rw, rh, self.config.resample)
+            })
+            .fold(pillow::WorkBytes { rows: 0, tables: 0 }, |a, b| {
+                pillow::WorkBytes {
+                    rows: a.rows.max(b.rows),
+                    tables: a.tables.max(b.tables),
+                }
+            });
+        let (rows_limit, tables_limit) = (
+            self.max_pixels.saturating_mul(3),
+            self.max_pixels.saturating_mul(4),
+        );
+        if work.rows > rows_limit || work.tables > tables_limit {
+            return Err(ImageError::ResizeTooCostly {
                 width,
                 height,
-                resized_width,
-                resized_height,
-                limit: self.max_pixels,
+                resized_width: out_width,
+                resized_height: out_height,
+                bytes: work.rows.saturating_add(work.tables),
+                limit: rows_limit.saturating_add(tables_limit),
             });
         }
-        Ok(pixels)
+        Ok(pixels
+            .saturating_mul(3)
+            .saturating_add(work.rows)
+            .saturating_add(work.tables))
     }
 
     fn item_shape(&self) -> Vec<usize> {
@@ -264,9 +306,11 @@ impl Predictor for ImageModel {
                 .and_then(|pixels| Ok((pixels, self.check_resized(width, height)?)))
                 .map_err(|e| InputError::BadItem(item_error(index, &e)));
             let (pixels, resized) = pixels?;
-            // The decoder's buffer (up to four bytes a pixel), its RGB copy, the resized copy and
-            // the tensor.
-            total += bytes.len() as u64 + pixels * 7 + resized * 3 + tensor;
+            let decoded =
+                decode::header_bytes(&bytes).map_err(|e| InputError::BadItem(item_error(index, &e)))?;
+            // The decoder's buffer in its own format (twice when EXIF turns it), its RGB copy,
+            // the resize's copy and working buffers, and the tensor.
+            total += bytes.len() as u64 + decoded + pixels * 3 + resized + tensor;
         }
         Ok(total)
     }

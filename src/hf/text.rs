@@ -11,7 +11,7 @@ use std::path::Path;
 use tokenizers::{PaddingDirection, Tokenizer, TruncationParams};
 
 use crate::hf::{config::ModelConfig, read_optional, FileError};
-use crate::model::{Batch, ElementType, ModelSpec, PredictError, Predictions, Predictor, Values};
+use crate::model::{Batch, ElementType, InputError, ModelSpec, PredictError, Predictions, Predictor, Values};
 
 mod files;
 mod pool;
@@ -43,6 +43,8 @@ pub struct TextModel<P> {
     pad_left: bool,
     /// The characters of one item that are tokenized (`CHARS_PER_TOKEN`).
     max_chars: usize,
+    /// The tokens an item is truncated to: what `decoded_bytes` charges per item.
+    max_length: usize,
     /// The hidden-states output `[N, T, H]` pooled into `embedding`, and H.
     hidden: Option<(usize, usize)>,
     spec: ModelSpec,
@@ -135,6 +137,7 @@ impl<P: Predictor> TextModel<P> {
             pad_type_id,
             pad_left,
             max_chars: max_length.saturating_mul(CHARS_PER_TOKEN).max(MIN_CHARS),
+            max_length,
             hidden,
             spec,
             labels,
@@ -142,38 +145,60 @@ impl<P: Predictor> TextModel<P> {
         }))
     }
 
-    /// The inner model's inputs for `texts`: every item tokenized, padded to the longest.
+    /// The inner model's inputs for `texts`: every item tokenized, padded to the longest. Each
+    /// item's `Encoding` (tokens, offsets and more, tens of bytes a token) is dropped once its
+    /// ids are copied out, so only one is alive at a time.
     fn tokenize(&self, texts: &[String]) -> Result<Batch, PredictError> {
-        let mut encodings = Vec::with_capacity(texts.len());
+        // Per item, per feed, its tokens unpadded.
+        let mut rows: Vec<Vec<Box<[u32]>>> = Vec::with_capacity(texts.len());
         for text in texts {
             let encoding = self
                 .tokenizer
                 .encode(prefix(text, self.max_chars), true)
                 .map_err(|e| PredictError::engine(format!("tokenizing failed: {e}")))?;
-            encodings.push(encoding);
+            let row = self
+                .feeds
+                .iter()
+                .map(|&(feed, _)| match feed {
+                    Feed::Ids => encoding.get_ids().into(),
+                    Feed::Mask => encoding.get_attention_mask().into(),
+                    Feed::Types => encoding.get_type_ids().into(),
+                })
+                .collect();
+            rows.push(row);
         }
-        let longest = encodings.iter().map(|e| e.len()).max().unwrap_or(0);
+        let longest = rows
+            .iter()
+            .filter_map(|row: &Vec<Box<[u32]>>| row.first().map(|tokens| tokens.len()))
+            .max()
+            .unwrap_or(0);
         let inputs = self
             .feeds
             .iter()
-            .map(|&(feed, element)| {
-                let mut values = Vec::with_capacity(texts.len() * longest);
-                for encoding in &encodings {
-                    let (tokens, pad): (&[u32], u32) = match feed {
-                        Feed::Ids => (encoding.get_ids(), self.pad_id),
-                        Feed::Mask => (encoding.get_attention_mask(), 0),
-                        Feed::Types => (encoding.get_type_ids(), self.pad_type_id),
-                    };
+            .enumerate()
+            .map(|(index, &(feed, element))| {
+                let pad = match feed {
+                    Feed::Ids => self.pad_id,
+                    Feed::Mask => 0,
+                    Feed::Types => self.pad_type_id,
+                };
+                let padded = rows.iter().flat_map(|row| {
+                    let tokens = &row[index];
                     let padding = std::iter::repeat_n(pad, longest - tokens.len());
-                    if self.pad_left {
-                        values.extend(padding.chain(tokens.iter().copied()));
+                    let (before, after) = if self.pad_left {
+                        (Some(padding), None)
                     } else {
-                        values.extend(tokens.iter().copied().chain(padding));
-                    }
-                }
+                        (None, Some(padding))
+                    };
+                    before
+                        .into_iter()
+                        .flatten()
+                        .chain(tokens.iter().copied())
+                        .chain(after.into_iter().flatten())
+                });
                 match element {
-                    ElementType::I32 => Values::I32(values.into_iter().map(|v| v as i32).collect()),
-                    _ => Values::I64(values.into_iter().map(i64::from).collect()),
+                    ElementType::I32 => Values::I32(padded.map(|v| v as i32).collect()),
+                    _ => Values::I64(padded.map(i64::from).collect()),
                 }
             })
             .collect::<Vec<_>>();
@@ -220,7 +245,39 @@ impl<P: Predictor> Predictor for TextModel<P> {
     fn labels(&self) -> Option<&ModelConfig> {
         self.labels.as_ref()
     }
+
+    /// What tokenizing `batch` holds at its peak, charged before it runs: per item, its tokens
+    /// unpadded (`TOKEN_BYTES` a token), every inner input padded (8 bytes a token as int64) and
+    /// the pooling mask (8), all at `max_length`, since the longest item sets every row's length;
+    /// and the one `Encoding` alive at a time. Without it, one long item and 330,000 empty ones
+    /// in a 1 MB body would be padded to gigabytes.
+    fn decoded_bytes(&self, batch: &Batch) -> Result<u64, InputError> {
+        let Some(Values::String(texts)) = batch.inputs.first() else {
+            return Ok(0);
+        };
+        let feeds = self.feeds.len() as u64;
+        let per_token = feeds * (TOKEN_BYTES + 8) + 8;
+        let per_item = (self.max_length as u64)
+            .saturating_mul(per_token)
+            .saturating_add(ROW_BYTES + feeds * 16);
+        let longest = texts
+            .iter()
+            .map(|text| text.len().min(self.max_chars.saturating_mul(4)))
+            .max()
+            .unwrap_or(0) as u64;
+        Ok((texts.len() as u64)
+            .saturating_mul(per_item)
+            .saturating_add(longest.saturating_mul(ENCODING_BYTES_PER_BYTE)))
+    }
 }
+
+/// Bytes of one unpadded token of one input (`u32`).
+const TOKEN_BYTES: u64 = 4;
+/// Bytes of an item's row of unpadded inputs beyond its tokens (the `Vec` and its boxes).
+const ROW_BYTES: u64 = 24;
+/// What the tokenizer holds per byte of the item it tokenizes: the original and normalized
+/// strings, an alignment (two `usize`) per normalized byte, and the tokens' strings and offsets.
+const ENCODING_BYTES_PER_BYTE: u64 = 64;
 
 /// The first `chars` characters of `text`.
 fn prefix(text: &str, chars: usize) -> &str {

@@ -290,6 +290,27 @@ async fn decoded_pixels_are_charged_to_the_in_flight_budget_before_decoding() {
 }
 
 #[tokio::test]
+async fn a_16_bit_rgba_image_is_charged_its_8_bytes_a_pixel_and_its_rgb_copy() {
+    // 500x500 16-bit RGBA: the decoder's buffer is 2 MB and the RGB copy 0.75 MB; at 7 bytes a
+    // pixel (1.75 MB) the request would fit a 2.3 MB budget.
+    let server = serve("cnn", &["--max-inflight-bytes", "2300000"]).await;
+    let mut png = Vec::new();
+    let deep = image::ImageBuffer::<image::Rgba<u16>, _>::from_pixel(
+        500,
+        500,
+        image::Rgba([1000, 2000, 3000, 65535]),
+    );
+    image::DynamicImage::ImageRgba16(deep)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let body = json!({ "data": [base64::engine::general_purpose::STANDARD.encode(&png)] });
+    let answer = post(&server, body.to_string()).await;
+    assert_eq!(answer.status, 413, "{}", answer.body);
+    let small = post(&server, json!({ "data": [b64("rgb.png")] }).to_string()).await;
+    assert_eq!(small.status, 200, "{}", small.body);
+}
+
+#[tokio::test]
 async fn the_openapi_document_describes_base64_images() {
     let server = serve("cnn", &[]).await;
     let document = crate::common::get_text(&server, "/swagger.json").await;
@@ -310,6 +331,48 @@ async fn a_thin_image_whose_resize_would_pass_the_pixel_limit_is_refused() {
         .unwrap();
     let body = json!({ "data": [base64::engine::general_purpose::STANDARD.encode(&png)] });
     assert_refused(&server, body, "image 0", "40000x20").await;
+}
+
+/// A PNG of `width` x `height` of one colour.
+fn flat_png(width: u32, height: u32) -> String {
+    let mut png = Vec::new();
+    let flat = image::RgbImage::from_pixel(width, height, image::Rgb([10, 20, 30]));
+    image::DynamicImage::ImageRgb8(flat)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    base64::engine::general_purpose::STANDARD.encode(&png)
+}
+
+#[tokio::test]
+async fn a_thin_image_whose_resize_buffers_pass_what_the_pixel_limit_allows_is_refused() {
+    // An exact 16x16 resize: a 1x100000 image is at the limit, but the horizontal pass holds
+    // every row at 16 wide (4.8 MB), more than the 300 KB of rows an image at the limit needs.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        repo_path(&format!("{DIR}/cnn/model.onnx")),
+        dir.path().join("model.onnx"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("preprocessor_config.json"),
+        r#"{"size": {"height": 16, "width": 16}, "resample": 2, "do_normalize": false}"#,
+    )
+    .unwrap();
+    let folder = dir.path().to_str().unwrap();
+    let args = [
+        "--model-dir",
+        folder,
+        "--model-file",
+        "model.onnx",
+        "--max-image-pixels",
+        "100000",
+    ];
+    let server = Server::start(&args, &[]);
+    server.wait_ready(Duration::from_secs(20)).await;
+    let body = json!({ "data": [b64("rgb.png"), flat_png(1, 100_000)] });
+    assert_refused(&server, body, "image 1", "working buffers").await;
+    let ok = post(&server, json!({ "data": [flat_png(100, 100)] }).to_string()).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
 }
 
 #[tokio::test]

@@ -210,3 +210,25 @@ fn a_malformed_tokenizer_json_stops_start_up_naming_the_file() {
     assert_eq!(status.code(), Some(3), "{logs}");
     assert!(logs.contains("tokenizer.json: (file)"), "{logs}");
 }
+
+#[tokio::test]
+async fn tokenizing_is_charged_to_the_in_flight_budget_before_it_runs() {
+    // 20,000 empty items are a 60 KB body, but every row is padded to the longest, up to
+    // model_max_length (16) tokens per input: over a 1 MB budget, refused before tokenizing.
+    let args = [
+        "--model-dir",
+        CLASSIFIER,
+        "--model-file",
+        "model.onnx",
+        "--max-inflight-bytes",
+        "1000000",
+    ];
+    let server = Server::start(&args, &[]);
+    server.wait_ready(Duration::from_secs(20)).await;
+    let mut texts = vec![""; 20_000];
+    texts[0] = "a sentence long enough to be truncated to sixteen tokens by the tokenizer";
+    let answer = post(&server, json!({ "data": texts }).to_string()).await;
+    assert_eq!(answer.status, 413, "{}", answer.body);
+    let small = post(&server, json!({ "data": ["a short one"] }).to_string()).await;
+    assert_eq!(small.status, 200, "{}", small.body);
+}

@@ -104,8 +104,17 @@ impl ImageConfig {
                 if !(pct > 0.0 && pct <= 1.0) {
                     return Err(fault("crop_pct", format!("is {pct}, not in (0, 1]")));
                 }
-                let scaled = (edge as f64 / f64::from(pct)) as u32;
-                (Some(Resize::ShortestEdge(scaled)), Some((edge, edge)))
+                // A tiny crop_pct would make the edge past any image (and a cast saturates it).
+                let scaled = f64::from(edge) / f64::from(pct);
+                if scaled > MAX_SIDE as f64 {
+                    return Err(fault(
+                        "crop_pct",
+                        format!(
+                            "is {pct}: size {edge} / crop_pct is a shortest edge of {scaled:.0}, more than {MAX_SIDE} pixels"
+                        ),
+                    ));
+                }
+                (Some(Resize::ShortestEdge(scaled as u32)), Some((edge, edge)))
             }
             (Some(Resize::ShortestEdge(edge)), Some(_)) => (
                 Some(Resize::Exact {
@@ -275,6 +284,14 @@ mod tests {
         let c = config(r#"{"crop_pct": 0.875, "size": {"shortest_edge": 224}, "image_mean": [0.5,0.5,0.5], "image_std": [0.5,0.5,0.5]}"#).unwrap();
         assert_eq!(c.resize, Some(Resize::ShortestEdge(256)));
         assert_eq!(c.crop, Some((224, 224)));
+    }
+
+    #[test]
+    fn a_crop_pct_that_scales_the_edge_past_the_largest_side_is_named() {
+        let error = config(r#"{"crop_pct": 0.001, "size": {"shortest_edge": 224}, "do_normalize": false}"#)
+            .unwrap_err();
+        assert_eq!(error.field, "crop_pct");
+        assert!(error.reason.contains("224000"), "{}", error.reason);
     }
 
     #[test]

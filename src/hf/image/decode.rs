@@ -39,8 +39,21 @@ pub enum ImageError {
     ResizedTooLarge {
         width: u32,
         height: u32,
+        resized_width: u64,
+        resized_height: u64,
+        limit: u64,
+    },
+    #[error(
+        "is a {width}x{height} image whose resize to {resized_width}x{resized_height} would need {bytes} bytes of \
+         working buffers, more than the {limit} an image at the pixel limit may use (--max-image-pixels, \
+         AML_SCORER_MAX_IMAGE_PIXELS)"
+    )]
+    ResizeTooCostly {
+        width: u32,
+        height: u32,
         resized_width: u32,
         resized_height: u32,
+        bytes: u64,
         limit: u64,
     },
 }
@@ -72,6 +85,23 @@ pub fn header_size(bytes: &[u8]) -> Result<(u32, u32), ImageError> {
         .into_decoder()
         .map_err(|e| ImageError::Undecodable(e.to_string()))?;
     Ok(decoder.dimensions())
+}
+
+/// What decoding an image takes before its RGB copy, from its header: the decoder's buffer in its
+/// own format (8 bytes a pixel for 16-bit RGBA), twice when an EXIF rotation or flip copies it.
+pub fn header_bytes(bytes: &[u8]) -> Result<u64, ImageError> {
+    let mut decoder = reader(bytes)?
+        .into_decoder()
+        .map_err(|e| ImageError::Undecodable(e.to_string()))?;
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let copies = if orientation == image::metadata::Orientation::NoTransforms {
+        1
+    } else {
+        2
+    };
+    Ok(decoder.total_bytes().saturating_mul(copies))
 }
 
 /// Decodes `bytes` to upright RGB, refusing an image of more than `max_pixels` from its header.

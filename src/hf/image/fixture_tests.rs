@@ -30,7 +30,7 @@ fn every_fixture_image_matches_the_transformers_pillow_processor_within_toleranc
         let image = decode_rgb(&bytes, 1 << 20).unwrap();
         let size = config.output_size().unwrap();
         let mut actual = Vec::new();
-        to_tensor(image, &config, size, Layout::ChannelsFirst, &mut actual);
+        to_tensor(image, &config, size, Layout::ChannelsFirst, &mut actual).unwrap();
         let want: Vec<f32> = case["data"]
             .as_array()
             .unwrap()

@@ -71,6 +71,48 @@ pub fn resize(
     out
 }
 
+/// What `resize` allocates besides its output, before it runs: the horizontal pass's rows (at
+/// most every input row at the output width) and the two weight tables. A thin image makes both
+/// large (1 x 40,000,000 to 224 x 224 is 26.9 GB of rows), while its pixel count passes the limit.
+/// Saturating: the sides come from a header, checked against the limit only after this.
+pub fn work_bytes(width: u32, height: u32, out_width: u32, out_height: u32, filter: Resample) -> WorkBytes {
+    if filter == Resample::Nearest {
+        return WorkBytes { rows: 0, tables: 0 };
+    }
+    let table = |in_size: u32, out_size: u32| -> u64 {
+        let scale = f64::from(in_size) / f64::from(out_size.max(1));
+        let size = (support(filter) * scale.max(1.0)).ceil() as u64 * 2 + 1;
+        // `weights` (i32), `bounds` (two usize) and the f64 scratch row, as `Coefficients::new`.
+        u64::from(out_size)
+            .saturating_mul(size * 4 + 16)
+            .saturating_add(size * 8)
+    };
+    WorkBytes {
+        rows: (u64::from(height) * u64::from(out_width)).saturating_mul(3),
+        tables: table(width, out_width).saturating_add(table(height, out_height)),
+    }
+}
+
+/// The bytes `resize` allocates besides its output (`work_bytes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkBytes {
+    /// The horizontal pass's rows.
+    pub rows: u64,
+    /// Both weight tables.
+    pub tables: u64,
+}
+
+/// Each filter's support, as Pillow defines it.
+fn support(filter: Resample) -> f64 {
+    match filter {
+        Resample::Box => 0.5,
+        Resample::Bilinear | Resample::Hamming => 1.0,
+        Resample::Bicubic => 2.0,
+        Resample::Lanczos => 3.0,
+        Resample::Nearest => 0.0,
+    }
+}
+
 /// Per output position, the first input it reads and its fixed-point weights.
 struct Coefficients {
     bounds: Vec<(usize, usize)>,
@@ -81,14 +123,15 @@ struct Coefficients {
 impl Coefficients {
     /// Pillow's `precompute_coeffs` and `normalize_coeffs_8bpc`.
     fn new(in_size: usize, out_size: usize, filter: Resample) -> Self {
-        let (kernel, support): (fn(f64) -> f64, f64) = match filter {
-            Resample::Box => (box_filter, 0.5),
-            Resample::Bilinear => (bilinear, 1.0),
-            Resample::Hamming => (hamming, 1.0),
-            Resample::Bicubic => (bicubic, 2.0),
-            Resample::Lanczos => (lanczos, 3.0),
+        let kernel: fn(f64) -> f64 = match filter {
+            Resample::Box => box_filter,
+            Resample::Bilinear => bilinear,
+            Resample::Hamming => hamming,
+            Resample::Bicubic => bicubic,
+            Resample::Lanczos => lanczos,
             Resample::Nearest => unreachable!("nearest has no kernel"),
         };
+        let support = support(filter);
         let scale = in_size as f64 / out_size as f64;
         let filter_scale = scale.max(1.0);
         let support = support * filter_scale;
@@ -233,5 +276,15 @@ mod tests {
             let out = resize(&pixels, 7, 5, 3, 11, filter);
             assert_eq!(out, vec![77u8; 3 * 11 * 3], "{filter:?}");
         }
+    }
+
+    #[test]
+    fn work_bytes_counts_every_input_row_at_the_output_width_and_both_tables() {
+        let work = work_bytes(1, 40_000_000, 224, 224, Resample::Bilinear);
+        assert_eq!(work.rows, 40_000_000 * 224 * 3);
+        // The vertical table: 224 positions of 2 * ceil(40e6 / 224) + 1 weights.
+        let vertical = 224 * ((2 * 178_572 + 1) * 4 + 16) + (2 * 178_572 + 1) * 8;
+        let horizontal = 224 * (3 * 4 + 16) + 3 * 8;
+        assert_eq!(work.tables, vertical + horizontal);
     }
 }

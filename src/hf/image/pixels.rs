@@ -3,7 +3,7 @@
 //! image is smaller), rescale, normalize, channels first or last.
 
 use super::config::{ImageConfig, Resample, Resize};
-use super::decode::Rgb;
+use super::decode::{ImageError, Rgb};
 
 /// Where the model wants the channels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,12 +15,28 @@ pub enum Layout {
 }
 
 /// Appends the image's `3 * height * width` floats to `out`, `(height, width)` being the size the
-/// steps end at (`ImageConfig::output_size`, or the model's).
-pub fn to_tensor(image: Rgb, config: &ImageConfig, size: (u32, u32), layout: Layout, out: &mut Vec<f32>) {
+/// steps end at (`ImageConfig::output_size`, or the model's). A resize whose size does not fit
+/// `u32` is refused (callers check the size against the pixel limit before decoding).
+pub fn to_tensor(
+    image: Rgb,
+    config: &ImageConfig,
+    size: (u32, u32),
+    layout: Layout,
+    out: &mut Vec<f32>,
+) -> Result<(), ImageError> {
     let image = match config.resize {
         Some(resize) => {
             let (height, width) = resized_size(resize, image.height, image.width);
-            resize_rgb(image, height, width, config.resample)
+            let (Ok(h), Ok(w)) = (u32::try_from(height), u32::try_from(width)) else {
+                return Err(ImageError::ResizedTooLarge {
+                    width: image.width,
+                    height: image.height,
+                    resized_width: width,
+                    resized_height: height,
+                    limit: u64::from(u32::MAX),
+                });
+            };
+            resize_rgb(image, h, w, config.resample)
         }
         None => image,
     };
@@ -60,16 +76,20 @@ pub fn to_tensor(image: Rgb, config: &ImageConfig, size: (u32, u32), layout: Lay
             }
         }
     }
+    Ok(())
 }
 
 /// The size after resizing: exact, or the shortest edge scaled with the other edge truncated, as
-/// transformers' `get_resize_output_image_size` does.
-pub fn resized_size(resize: Resize, height: u32, width: u32) -> (u32, u32) {
+/// transformers' `get_resize_output_image_size` does. In `u64`: a thin image's long edge can pass
+/// `u32` (1 x 19,173,962 to a shortest edge of 224 is 4,294,967,488 long), and a cast would wrap
+/// it to a small size that passes the pixel limit.
+pub fn resized_size(resize: Resize, height: u32, width: u32) -> (u64, u64) {
     match resize {
-        Resize::Exact { height, width } => (height, width),
+        Resize::Exact { height, width } => (u64::from(height), u64::from(width)),
         Resize::ShortestEdge(edge) => {
             let (short, long) = (height.min(width), height.max(width));
-            let other = ((u64::from(edge) * u64::from(long)) / u64::from(short.max(1))).max(1) as u32;
+            let other = ((u64::from(edge) * u64::from(long)) / u64::from(short.max(1))).max(1);
+            let edge = u64::from(edge);
             if height <= width {
                 (edge, other)
             } else {
@@ -103,6 +123,14 @@ mod tests {
     }
 
     #[test]
+    fn a_long_edge_past_u32_is_kept_whole_not_wrapped() {
+        assert_eq!(
+            resized_size(Resize::ShortestEdge(224), 1, 19_173_962),
+            (224, 4_294_967_488)
+        );
+    }
+
+    #[test]
     fn a_crop_larger_than_the_image_pads_with_zeros_around_it() {
         let config = ImageConfig {
             resize: None,
@@ -117,7 +145,7 @@ mod tests {
             pixels: vec![9, 9, 9],
         };
         let mut out = Vec::new();
-        to_tensor(image, &config, (3, 3), Layout::ChannelsFirst, &mut out);
+        to_tensor(image, &config, (3, 3), Layout::ChannelsFirst, &mut out).unwrap();
         assert_eq!(&out[..9], &[0., 0., 0., 0., 9., 0., 0., 0., 0.]);
     }
 }

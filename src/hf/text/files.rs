@@ -68,15 +68,30 @@ pub fn tokenizer_config(path: &Path) -> Result<TokenizerConfig, FileError> {
     })
 }
 
-/// `max_position_embeddings` from `config.json`, when the file and the field are there.
+/// Models whose position ids start after `padding_idx` (1), so two rows of the position table
+/// are never a token's: `max_position_embeddings` 514 holds 512 tokens, and a 513th would index
+/// past the table.
+const OFFSET_POSITION_MODELS: &[&str] = &["roberta", "xlm-roberta", "camembert"];
+
+/// The tokens `config.json`'s `max_position_embeddings` holds, when the file and the field are
+/// there: the field, less the two offset rows of RoBERTa-like models (`OFFSET_POSITION_MODELS`).
 pub fn max_position_embeddings(path: &Path) -> Result<Option<usize>, FileError> {
     let Some(object) = read_object(path)? else {
         return Ok(None);
     };
+    let offset = match object.get("model_type").and_then(Value::as_str) {
+        Some(model_type) if OFFSET_POSITION_MODELS.contains(&model_type) => 2,
+        _ => 0,
+    };
     match object.get("max_position_embeddings") {
         None | Some(Value::Null) => Ok(None),
         Some(value) => match value.as_u64() {
-            Some(n) if n > 0 => Ok(Some(n as usize)),
+            Some(n) if n > offset => Ok(Some((n - offset) as usize)),
+            _ if offset > 0 => Err(field(
+                path,
+                "max_position_embeddings",
+                "an integer above 2 (this model_type's positions start at 2)",
+            )),
             _ => Err(field(path, "max_position_embeddings", "a positive integer")),
         },
     }
@@ -123,6 +138,26 @@ mod tests {
             .unwrap();
         assert_eq!(read.pad_token.as_deref(), Some("<pad>"));
         assert!(read.pad_left);
+    }
+
+    fn positions(text: &str) -> Result<Option<usize>, FileError> {
+        let dir = std::env::temp_dir().join(format!("hf-text-{}-{}", std::process::id(), fastrand::u64(..)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.json");
+        std::fs::write(&path, text).unwrap();
+        let read = max_position_embeddings(&path);
+        std::fs::remove_dir_all(&dir).unwrap();
+        read
+    }
+
+    #[test]
+    fn roberta_like_models_hold_two_tokens_fewer_than_their_position_table() {
+        for model_type in ["roberta", "xlm-roberta", "camembert"] {
+            let text = format!(r#"{{"model_type": "{model_type}", "max_position_embeddings": 514}}"#);
+            assert_eq!(positions(&text).unwrap(), Some(512), "{model_type}");
+        }
+        let bert = r#"{"model_type": "bert", "max_position_embeddings": 512}"#;
+        assert_eq!(positions(bert).unwrap(), Some(512));
     }
 
     #[test]
