@@ -19,6 +19,8 @@ const DROP_LOG_EVERY: Duration = Duration::from_secs(60);
 pub enum DropReason {
     /// The queue was full (payloads or bytes).
     QueueFull,
+    /// The payload alone is larger than the queue's byte bound.
+    TooLarge,
     /// The sidecar could not be reached (or did not answer in time) on every try.
     Unreachable,
     /// The sidecar answered an error status on every try, or one not worth retrying.
@@ -31,6 +33,7 @@ impl DropReason {
     fn label(self) -> &'static str {
         match self {
             DropReason::QueueFull => "queue_full",
+            DropReason::TooLarge => "too_large",
             DropReason::Unreachable => "unreachable",
             DropReason::Rejected => "rejected",
             DropReason::Shutdown => "shutdown",

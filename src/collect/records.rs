@@ -132,7 +132,23 @@ impl Capture {
         Capture::new(Collection::Outputs, request_id, rows, columns)
     }
 
-    /// The memory the copied values hold, for the queue's bound.
+    /// The memory a copy of `batch` takes at most, known before it is made (the queue's bound
+    /// is checked first).
+    pub fn input_bytes(request_id: &str, batch: &Batch) -> usize {
+        batch.inputs.iter().map(Values::bytes).sum::<usize>() + request_id.len()
+    }
+
+    /// The memory a copy of the answered outputs takes at most, known before it is made.
+    pub fn output_bytes(request_id: &str, predictions: &Predictions, answered: &Answered) -> usize {
+        let bytes = |index: &usize| predictions.outputs.get(*index).map_or(0, |o| o.values.bytes());
+        let values = match answered {
+            Answered::Probabilities(index) => bytes(index),
+            Answered::Outputs(indices) => indices.iter().map(bytes).sum(),
+        };
+        values + request_id.len()
+    }
+
+    /// The memory the copied values hold.
     pub fn bytes(&self) -> usize {
         self.columns.iter().map(|c| c.values.bytes()).sum::<usize>() + self.request_id.len()
     }

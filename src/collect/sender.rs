@@ -32,13 +32,39 @@ const LARGE_CAPTURE_BYTES: usize = 256 * 1024;
 /// The target of local-capture lines.
 const CAPTURE_LOG_TARGET: &str = "aml_scorer::collect";
 
+/// A capture in the queue, with the room it takes in the byte bound.
+pub struct Queued {
+    pub capture: Capture,
+    pub reserved: Reserved,
+}
+
+/// Room taken in the byte bound for one capture, given back when dropped: once the payload is
+/// delivered or dropped, however that happens (a full queue, an answer that failed, the flush's
+/// abort).
+pub struct Reserved {
+    queued_bytes: Arc<AtomicUsize>,
+    bytes: usize,
+}
+
+impl Reserved {
+    /// Room the caller has already added to `queued_bytes`.
+    pub fn new(queued_bytes: Arc<AtomicUsize>, bytes: usize) -> Self {
+        Reserved { queued_bytes, bytes }
+    }
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        self.queued_bytes.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
+
 /// What the sender task needs.
 pub struct Sender {
     client: reqwest::Client,
     url: String,
     local: bool,
     model_version: Option<HeaderValue>,
-    queued_bytes: Arc<AtomicUsize>,
     pending: Arc<Pending>,
     drops: Arc<Drops>,
     metrics: Arc<Metrics>,
@@ -56,7 +82,6 @@ pub struct Running {
 impl Sender {
     pub fn new(
         settings: &CollectSettings,
-        queued_bytes: Arc<AtomicUsize>,
         pending: Arc<Pending>,
         drops: Arc<Drops>,
         metrics: Arc<Metrics>,
@@ -77,14 +102,13 @@ impl Sender {
                 .model_version
                 .as_deref()
                 .and_then(|version| HeaderValue::from_str(version).ok()),
-            queued_bytes,
             pending,
             drops,
             metrics,
         }
     }
 
-    pub fn start(self, received: mpsc::Receiver<Capture>) -> Running {
+    pub fn start(self, received: mpsc::Receiver<Queued>) -> Running {
         let closing = CancellationToken::new();
         Running {
             closing: closing.clone(),
@@ -98,7 +122,7 @@ impl Sender {
     /// Delivers every capture until the queue is closed and empty, `MAX_IN_FLIGHT` at a time:
     /// one payload per request and collection makes many small posts, and one at a time would
     /// cap them at one per round trip.
-    async fn run(self: Arc<Self>, mut received: mpsc::Receiver<Capture>, closing: CancellationToken) {
+    async fn run(self: Arc<Self>, mut received: mpsc::Receiver<Queued>, closing: CancellationToken) {
         let mut sending = tokio::task::JoinSet::new();
         let mut closed = false;
         loop {
@@ -119,16 +143,17 @@ impl Sender {
                     }
                 }
             };
-            let Some(capture) = next else {
+            let Some(Queued { capture, reserved }) = next else {
                 break;
             };
             self.metrics.data_collection_queued(-1);
-            self.queued_bytes.fetch_sub(capture.bytes(), Ordering::AcqRel);
             let sender = self.clone();
             sending.spawn(async move {
                 let collection = capture.collection;
                 sender.deliver(capture).await;
                 sender.pending.done(collection);
+                // The capture and its JSON are gone only now: their room too.
+                drop(reserved);
             });
         }
         while sending.join_next().await.is_some() {}
