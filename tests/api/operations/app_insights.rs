@@ -137,6 +137,45 @@ async fn each_request_becomes_request_telemetry_in_the_callers_trace() {
     );
 }
 
+// Multi-threaded: the stand-in must keep serving while the test blocks waiting for the exit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callers_unsampled_traceparent_does_not_silence_the_requests_telemetry() {
+    let stand_in = StandIn::start_tls().await;
+    let server = Server::start(
+        &["--ca-file", &ca_file(&stand_in)],
+        &[(
+            "APPLICATIONINSIGHTS_CONNECTION_STRING",
+            &connection_string(&stand_in),
+        )],
+    );
+    server.wait_ready(Duration::from_secs(20)).await;
+    let answer = client()
+        .post(server.url("/score"))
+        .header("traceparent", format!("00-{CALLER_TRACE}-{CALLER_SPAN}-00"))
+        .header("x-request-id", "req-unsampled-1")
+        .body(sample_request())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let ours = parts(answer.headers()["traceparent"].to_str().unwrap());
+    assert_eq!(ours[1], CALLER_TRACE, "the answer continues the caller's trace");
+    stand_in
+        .wait_until(Duration::from_secs(20), |r| {
+            requests(&envelopes_of(r))
+                .iter()
+                .any(|e| e["data"]["baseData"]["properties"]["request_id"] == "req-unsampled-1")
+        })
+        .await;
+    let envelopes = envelopes(&stand_in);
+    let scored = requests(&envelopes)
+        .into_iter()
+        .find(|e| e["data"]["baseData"]["properties"]["request_id"] == "req-unsampled-1")
+        .expect("the request was recorded");
+    assert_eq!(scored["tags"]["ai.operation.id"], CALLER_TRACE);
+    assert_eq!(scored["tags"]["ai.operation.parentId"], CALLER_SPAN);
+}
+
 /// The envelopes in `received`, for `wait_until`.
 fn envelopes_of(received: &[super::stand_in::Received]) -> Vec<Value> {
     received
