@@ -25,8 +25,8 @@ pub use settings::{
 
 use crate::model::{Answered, Batch, Collect, Draw, Enqueue, ModelSpec, Predictions, Predictor};
 use crate::telemetry::Metrics;
-use drops::{DropReason, Drops, Pending};
-use sender::{Queued, Reserved, Sender};
+use drops::{DropReason, Drops, Pending, Queued, Reserved};
+use sender::Sender;
 
 /// Copied values queued or being delivered, at most: a burst of large requests drops payloads
 /// rather than holding their tensors twice. Room is taken before the copy is made and given back

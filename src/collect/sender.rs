@@ -3,10 +3,7 @@
 //! with backoff; or, with local capture, writes them as log lines. What is not delivered is
 //! counted in `drops`.
 
-use std::sync::{
-    atomic::{AtomicUsize, Ordering},
-    Arc,
-};
+use std::sync::{atomic::Ordering, Arc};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -14,7 +11,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use tokio::{sync::mpsc, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
-use super::drops::{DropReason, Drops, Pending};
+use super::drops::{DropReason, Drops, Pending, Queued};
 use super::{Capture, CollectSettings, Collection};
 use crate::telemetry::{Metrics, SERVER_VERSION};
 
@@ -31,33 +28,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const LARGE_CAPTURE_BYTES: usize = 256 * 1024;
 /// The target of local-capture lines.
 const CAPTURE_LOG_TARGET: &str = "aml_scorer::collect";
-
-/// A capture in the queue, with the room it takes in the byte bound.
-pub struct Queued {
-    pub capture: Capture,
-    pub reserved: Reserved,
-}
-
-/// Room taken in the byte bound for one capture, given back when dropped: once the payload is
-/// delivered or dropped, however that happens (a full queue, an answer that failed, the flush's
-/// abort).
-pub struct Reserved {
-    queued_bytes: Arc<AtomicUsize>,
-    bytes: usize,
-}
-
-impl Reserved {
-    /// Room the caller has already added to `queued_bytes`.
-    pub fn new(queued_bytes: Arc<AtomicUsize>, bytes: usize) -> Self {
-        Reserved { queued_bytes, bytes }
-    }
-}
-
-impl Drop for Reserved {
-    fn drop(&mut self) {
-        self.queued_bytes.fetch_sub(self.bytes, Ordering::AcqRel);
-    }
-}
 
 /// What the sender task needs.
 pub struct Sender {
