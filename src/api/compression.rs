@@ -24,6 +24,7 @@ use super::body::CHARGE_PER_BODY_BYTE;
 use super::budget::{Charge, InflightBudget};
 use super::ApiError;
 use crate::model::ScoreError;
+use crate::telemetry::MAX_ATTACHED_RESPONSE;
 
 /// A content coding the server reads and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,8 +219,15 @@ pub(super) const COMPRESS_MIN_BYTES: usize = 1024;
 /// Answers larger than this are compressed on a blocking thread.
 const COMPRESS_INLINE_MAX: usize = 64 * 1024;
 
+/// The first `MAX_ATTACHED_RESPONSE` bytes of a compressed answer as they were before
+/// compression: what the request span attaches (`APP_INSIGHTS_LOG_RESPONSE_ENABLED`), never the
+/// compressed bytes.
+#[derive(Debug, Clone)]
+pub struct UncompressedHead(pub Bytes);
+
 /// `response` compressed with `encoding` when it is large enough, with `Vary: Accept-Encoding`
-/// (caches must not hand a compressed answer to a client that did not ask for one).
+/// (caches must not hand a compressed answer to a client that did not ask for one), and its
+/// uncompressed head as an `UncompressedHead` extension.
 pub(super) async fn compress_answer(
     encoding: Option<Encoding>,
     response: Response,
@@ -238,6 +246,7 @@ pub(super) async fn compress_answer(
     if bytes.len() < COMPRESS_MIN_BYTES {
         return Ok(Response::from_parts(parts, Body::from(bytes)));
     }
+    let head = Bytes::copy_from_slice(&bytes[..bytes.len().min(MAX_ATTACHED_RESPONSE)]);
     let compressed = if bytes.len() <= COMPRESS_INLINE_MAX {
         deflate(encoding, &bytes)
     } else {
@@ -246,6 +255,9 @@ pub(super) async fn compress_answer(
             .map_err(|e| ApiError::Score(ScoreError::Task(e)))?
     };
     parts.headers.remove(header::CONTENT_LENGTH);
+    // A copy of a few KB, not a slice: a slice would hold the whole uncompressed answer while the
+    // compressed one is sent.
+    parts.extensions.insert(UncompressedHead(head));
     parts.headers.insert(
         header::CONTENT_ENCODING,
         HeaderValue::from_static(encoding.name()),

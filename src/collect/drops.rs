@@ -1,14 +1,14 @@
 //! What was not delivered: drops counted by collection and reason, logged at most once a
-//! minute; and the payloads still pending, which the shutdown's flush counts when it runs out of
-//! time.
+//! minute; the payloads still pending, which the shutdown's flush counts when it runs out of
+//! time; and the room each takes in the byte bound until it is gone.
 
 use std::sync::{
-    atomic::{AtomicU64, Ordering},
+    atomic::{AtomicU64, AtomicUsize, Ordering},
     Arc, Mutex,
 };
 use std::time::{Duration, Instant};
 
-use super::Collection;
+use super::{Capture, Collection};
 use crate::telemetry::Metrics;
 
 /// Drop lines at most this often.
@@ -19,6 +19,8 @@ const DROP_LOG_EVERY: Duration = Duration::from_secs(60);
 pub enum DropReason {
     /// The queue was full (payloads or bytes).
     QueueFull,
+    /// The payload alone is larger than the queue's byte bound.
+    TooLarge,
     /// The sidecar could not be reached (or did not answer in time) on every try.
     Unreachable,
     /// The sidecar answered an error status on every try, or one not worth retrying.
@@ -31,6 +33,7 @@ impl DropReason {
     fn label(self) -> &'static str {
         match self {
             DropReason::QueueFull => "queue_full",
+            DropReason::TooLarge => "too_large",
             DropReason::Unreachable => "unreachable",
             DropReason::Rejected => "rejected",
             DropReason::Shutdown => "shutdown",
@@ -93,5 +96,32 @@ impl Pending {
 
     pub fn done(&self, collection: Collection) {
         self.slot(collection).fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A capture in the queue, with the room it takes in the byte bound.
+pub struct Queued {
+    pub capture: Capture,
+    pub reserved: Reserved,
+}
+
+/// Room taken in the byte bound for one capture, given back when dropped: once the payload is
+/// delivered or dropped, however that happens (a full queue, an answer that failed, the flush's
+/// abort).
+pub struct Reserved {
+    queued_bytes: Arc<AtomicUsize>,
+    bytes: usize,
+}
+
+impl Reserved {
+    /// Room the caller has already added to `queued_bytes`.
+    pub fn new(queued_bytes: Arc<AtomicUsize>, bytes: usize) -> Self {
+        Reserved { queued_bytes, bytes }
+    }
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        self.queued_bytes.fetch_sub(self.bytes, Ordering::AcqRel);
     }
 }

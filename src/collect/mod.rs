@@ -1,8 +1,8 @@
 //! Model data collection for Azure ML model monitoring, as `azureml-ai-monitoring` does it for
 //! a `score.py`: sampled requests' inputs (`model_inputs`) and answered outputs
 //! (`model_outputs`) go as JSON records to the collector sidecar the platform runs beside the
-//! container, joined by the request id. On the request path: one random draw, a copy of the
-//! values and a non-blocking enqueue; the JSON is written and sent by one sender task, and a
+//! container, joined by the request id. On the request path: one random draw, room taken in
+//! the byte bound, a copy of the values and a non-blocking enqueue; the JSON is written and sent by one sender task, and a
 //! full queue or a sidecar that is down drops payloads (counted, logged at most once a minute).
 
 mod drops;
@@ -25,11 +25,12 @@ pub use settings::{
 
 use crate::model::{Answered, Batch, Collect, Draw, Enqueue, ModelSpec, Predictions, Predictor};
 use crate::telemetry::Metrics;
-use drops::{DropReason, Drops, Pending};
+use drops::{DropReason, Drops, Pending, Queued, Reserved};
 use sender::Sender;
 
-/// Copied values waiting in the queue, at most: a burst of large requests drops payloads
-/// rather than holding their tensors twice.
+/// Copied values queued or being delivered, at most: a burst of large requests drops payloads
+/// rather than holding their tensors twice. Room is taken before the copy is made and given back
+/// once the payload is delivered or dropped.
 const MAX_QUEUED_BYTES: usize = 64 * 1024 * 1024;
 
 /// The running collector: the sampling rates and the queue. Scorers hold it as their `Collect`
@@ -42,8 +43,9 @@ pub struct Collector {
 
 /// The queue's sending end and its bounds.
 struct Queue {
-    sending: mpsc::Sender<Capture>,
-    /// Bytes of the captures in the queue (bounded by `MAX_QUEUED_BYTES`).
+    sending: mpsc::Sender<Queued>,
+    /// Bytes of the captures copied and not yet delivered or dropped (bounded by
+    /// `MAX_QUEUED_BYTES`).
     queued_bytes: Arc<AtomicUsize>,
     /// Enqueued and not yet delivered or dropped.
     pending: Arc<Pending>,
@@ -74,13 +76,7 @@ impl Collector {
         let queued_bytes = Arc::new(AtomicUsize::new(0));
         let pending = Arc::new(Pending::default());
         let drops = Arc::new(Drops::new(metrics.clone()));
-        let sender = Sender::new(
-            &settings,
-            queued_bytes.clone(),
-            pending.clone(),
-            drops.clone(),
-            metrics.clone(),
-        );
+        let sender = Sender::new(&settings, pending.clone(), drops.clone(), metrics.clone());
         let running = sender.start(received);
         Some(Arc::new(Collector {
             settings,
@@ -110,22 +106,31 @@ impl Collector {
 }
 
 impl Queue {
-    /// Enqueues `capture` without waiting; a full queue drops it.
-    fn enqueue(&self, capture: Capture) {
-        let collection = capture.collection;
-        let bytes = capture.bytes();
+    /// Takes room for a copy of `bytes` before it is made; `None` (the drop counted) when there
+    /// is none: a payload larger than the whole bound is `too_large`, one that does not fit
+    /// beside those in flight `queue_full`.
+    fn reserve(&self, collection: Collection, bytes: usize) -> Option<Reserved> {
+        if bytes > MAX_QUEUED_BYTES {
+            self.drops.count(collection, DropReason::TooLarge, 1);
+            return None;
+        }
         if self.queued_bytes.fetch_add(bytes, Ordering::AcqRel) + bytes > MAX_QUEUED_BYTES {
             self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
             self.drops.count(collection, DropReason::QueueFull, 1);
-            return;
+            return None;
         }
+        Some(Reserved::new(self.queued_bytes.clone(), bytes))
+    }
+
+    /// Enqueues `capture` without waiting; a full queue drops it (and its room with it).
+    fn enqueue(&self, capture: Capture, reserved: Reserved) {
+        let collection = capture.collection;
         // Counted before the send: the sender may take it out at once.
         self.metrics.data_collection_queued(1);
         self.pending.add(collection);
-        if self.sending.try_send(capture).is_err() {
+        if self.sending.try_send(Queued { capture, reserved }).is_err() {
             self.pending.done(collection);
             self.metrics.data_collection_queued(-1);
-            self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
             self.drops.count(collection, DropReason::QueueFull, 1);
         }
     }
@@ -148,8 +153,11 @@ impl Collect for Collector {
     }
 
     fn inputs(&self, request_id: &str, batch: &Batch, spec: &ModelSpec, features: Option<Vec<String>>) {
-        self.queue
-            .enqueue(Capture::inputs(request_id, batch, spec, features));
+        let bytes = Capture::input_bytes(request_id, batch);
+        if let Some(reserved) = self.queue.reserve(Collection::Inputs, bytes) {
+            self.queue
+                .enqueue(Capture::inputs(request_id, batch, spec, features), reserved);
+        }
     }
 
     fn outputs(
@@ -159,6 +167,11 @@ impl Collect for Collector {
         answered: &Answered,
         model: &dyn Predictor,
     ) -> Enqueue {
+        let bytes = Capture::output_bytes(request_id, predictions, answered);
+        let Some(reserved) = self.queue.reserve(Collection::Outputs, bytes) else {
+            return Box::new(|| {});
+        };
+        // An answer that fails drops the call, and the room with it.
         let capture = Capture::outputs(
             request_id,
             predictions,
@@ -167,6 +180,9 @@ impl Collect for Collector {
             model.class_labels(),
         );
         let queue = self.queue.clone();
-        Box::new(move || queue.enqueue(capture))
+        Box::new(move || queue.enqueue(capture, reserved))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -60,7 +60,8 @@ impl Capture {
     }
 
     /// A request's decoded inputs: named inputs keep their names; the one 2-D input of a model
-    /// that takes a matrix gets a column per feature, named as the request named them
+    /// that takes a matrix (one feature wide too, as pandas names a 1-column array) gets a column
+    /// per feature, named as the request named them
     /// (`features`, when there are as many) or `"0"`, `"1"`, ...; inputs of higher rank (or wider
     /// than one value among several inputs) one column of nested lists each.
     pub fn inputs(request_id: &str, batch: &Batch, spec: &ModelSpec, features: Option<Vec<String>>) -> Self {
@@ -77,7 +78,7 @@ impl Capture {
                     None => input.item_dims().iter().map(|d| d.unwrap_or(per_row)).collect(),
                 };
                 let layout = match input.item_dims() {
-                    [Some(width)] if spec.inputs.len() == 1 && *width > 1 => match &features {
+                    [Some(width)] if spec.inputs.len() == 1 && *width >= 1 => match &features {
                         Some(names) if names.len() == *width => Layout::Split(names.clone()),
                         _ => Layout::Numbered,
                     },
@@ -132,7 +133,23 @@ impl Capture {
         Capture::new(Collection::Outputs, request_id, rows, columns)
     }
 
-    /// The memory the copied values hold, for the queue's bound.
+    /// The memory a copy of `batch` takes at most, known before it is made (the queue's bound
+    /// is checked first).
+    pub fn input_bytes(request_id: &str, batch: &Batch) -> usize {
+        batch.inputs.iter().map(Values::bytes).sum::<usize>() + request_id.len()
+    }
+
+    /// The memory a copy of the answered outputs takes at most, known before it is made.
+    pub fn output_bytes(request_id: &str, predictions: &Predictions, answered: &Answered) -> usize {
+        let bytes = |index: &usize| predictions.outputs.get(*index).map_or(0, |o| o.values.bytes());
+        let values = match answered {
+            Answered::Probabilities(index) => bytes(index),
+            Answered::Outputs(indices) => indices.iter().map(bytes).sum(),
+        };
+        values + request_id.len()
+    }
+
+    /// The memory the copied values hold.
     pub fn bytes(&self) -> usize {
         self.columns.iter().map(|c| c.values.bytes()).sum::<usize>() + self.request_id.len()
     }

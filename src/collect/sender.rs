@@ -3,10 +3,7 @@
 //! with backoff; or, with local capture, writes them as log lines. What is not delivered is
 //! counted in `drops`.
 
-use std::sync::{
-    atomic::{AtomicUsize, Ordering},
-    Arc,
-};
+use std::sync::{atomic::Ordering, Arc};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -14,7 +11,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use tokio::{sync::mpsc, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
-use super::drops::{DropReason, Drops, Pending};
+use super::drops::{DropReason, Drops, Pending, Queued};
 use super::{Capture, CollectSettings, Collection};
 use crate::telemetry::{Metrics, SERVER_VERSION};
 
@@ -38,7 +35,6 @@ pub struct Sender {
     url: String,
     local: bool,
     model_version: Option<HeaderValue>,
-    queued_bytes: Arc<AtomicUsize>,
     pending: Arc<Pending>,
     drops: Arc<Drops>,
     metrics: Arc<Metrics>,
@@ -56,7 +52,6 @@ pub struct Running {
 impl Sender {
     pub fn new(
         settings: &CollectSettings,
-        queued_bytes: Arc<AtomicUsize>,
         pending: Arc<Pending>,
         drops: Arc<Drops>,
         metrics: Arc<Metrics>,
@@ -77,14 +72,13 @@ impl Sender {
                 .model_version
                 .as_deref()
                 .and_then(|version| HeaderValue::from_str(version).ok()),
-            queued_bytes,
             pending,
             drops,
             metrics,
         }
     }
 
-    pub fn start(self, received: mpsc::Receiver<Capture>) -> Running {
+    pub fn start(self, received: mpsc::Receiver<Queued>) -> Running {
         let closing = CancellationToken::new();
         Running {
             closing: closing.clone(),
@@ -98,7 +92,7 @@ impl Sender {
     /// Delivers every capture until the queue is closed and empty, `MAX_IN_FLIGHT` at a time:
     /// one payload per request and collection makes many small posts, and one at a time would
     /// cap them at one per round trip.
-    async fn run(self: Arc<Self>, mut received: mpsc::Receiver<Capture>, closing: CancellationToken) {
+    async fn run(self: Arc<Self>, mut received: mpsc::Receiver<Queued>, closing: CancellationToken) {
         let mut sending = tokio::task::JoinSet::new();
         let mut closed = false;
         loop {
@@ -119,16 +113,17 @@ impl Sender {
                     }
                 }
             };
-            let Some(capture) = next else {
+            let Some(Queued { capture, reserved }) = next else {
                 break;
             };
             self.metrics.data_collection_queued(-1);
-            self.queued_bytes.fetch_sub(capture.bytes(), Ordering::AcqRel);
             let sender = self.clone();
             sending.spawn(async move {
                 let collection = capture.collection;
                 sender.deliver(capture).await;
                 sender.pending.done(collection);
+                // The capture and its JSON are gone only now: their room too.
+                drop(reserved);
             });
         }
         while sending.join_next().await.is_some() {}

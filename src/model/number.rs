@@ -24,8 +24,9 @@ pub enum Number {
 /// The most decimal digits a `u64` always holds (10^19 - 1 < 2^64).
 const MAX_DIGITS: u32 = 19;
 
-/// Exponents past this are saturated: every value with a larger one is already 0 or infinite, and
-/// the saturation keeps an exponent of any length from overflowing.
+/// Written exponents past this are saturated, which keeps an exponent of any length from
+/// overflowing; a saturated one goes to the slow path, since leading zeros (`0.000…1e9999999`)
+/// can bring a value with a larger exponent back into range.
 const MAX_EXPONENT: i64 = 1 << 20;
 
 /// Powers of ten that f64 holds exactly (10^22 < 2^53 * 2^22: 5^22 < 2^53).
@@ -46,7 +47,8 @@ pub fn scan(bytes: &[u8], start: usize) -> Option<(Number, usize)> {
         at += 1;
     }
     // The mantissa's first MAX_DIGITS significant digits (leading zeros are not significant),
-    // the decimal exponent that scales it, and whether a non-zero digit was left out of it.
+    // the decimal exponent that scales it, and whether a non-zero digit was left out of it or the
+    // written exponent saturated (either way only the slow path is right).
     let mut mantissa: u64 = 0;
     let mut significant: u32 = 0;
     let mut exponent: i64 = 0;
@@ -100,7 +102,11 @@ pub fn scan(bytes: &[u8], start: usize) -> Option<(Number, usize)> {
         let from = at;
         let mut written: i64 = 0;
         while let Some(d) = digit(at) {
-            written = (written * 10 + i64::from(d)).min(MAX_EXPONENT);
+            written = written * 10 + i64::from(d);
+            if written > MAX_EXPONENT {
+                written = MAX_EXPONENT;
+                truncated = true;
+            }
             at += 1;
         }
         if at == from {

@@ -158,7 +158,7 @@ impl Metrics {
         );
         r.register(
             DATA_COLLECTION_DROPPED,
-            "Model data collection payloads dropped, by collection and reason (queue_full, unreachable, rejected, shutdown)",
+            "Model data collection payloads dropped, by collection and reason (queue_full, too_large, unreachable, rejected, shutdown)",
             self.collection_dropped.clone(),
         );
         r.register(

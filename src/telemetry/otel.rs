@@ -17,7 +17,7 @@ use opentelemetry::{
 use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::{
     propagation::TraceContextPropagator,
-    trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider, Span},
+    trace::{BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider, Span},
     Resource,
 };
 
@@ -56,7 +56,11 @@ impl RequestTracing {
             .with_service_name(settings.service_name.clone())
             .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
             .build();
-        let mut provider = SdkTracerProvider::builder().with_resource(resource);
+        // Every request is recorded: the default, ParentBased(AlwaysOn), would let a caller's
+        // unsampled `traceparent` (`-00`) silence ours. The span still joins the caller's trace.
+        let mut provider = SdkTracerProvider::builder()
+            .with_sampler(Sampler::AlwaysOn)
+            .with_resource(resource);
         if let Some(target) = &settings.app_insights {
             let exporter = opentelemetry_application_insights::Exporter::new_from_connection_string(
                 target.connection_string.secret(),

@@ -3,12 +3,13 @@
 
 use axum::{
     body::Body,
-    http::{HeaderMap, HeaderValue},
+    http::{header, HeaderMap, HeaderValue},
     response::Response,
 };
 use http_body_util::BodyExt;
 
 use super::{request_id, routes, Failure};
+use crate::api::compression::UncompressedHead;
 use crate::telemetry::{Outcome, RequestSpan, RequestTracing, TraceHeaders, MAX_ATTACHED_RESPONSE};
 
 /// Starts the span of a request on `route`.
@@ -28,10 +29,11 @@ pub fn start(
 }
 
 /// Ends the span with the answer's outcome and adds `traceparent` to the answer. With
-/// `log_response`, a successful scoring answer's first bytes go on the span too.
+/// `log_response`, a successful scoring answer's first bytes go on the span too: as they were
+/// before compression, for a client that asked for a compressed answer.
 pub async fn finish(
     span: RequestSpan,
-    response: Response,
+    mut response: Response,
     request_id: Option<&str>,
     route: &'static str,
     log_response: bool,
@@ -39,7 +41,15 @@ pub async fn finish(
     let status = response.status().as_u16();
     let scored =
         matches!(route, routes::SCORING_PATH | routes::V2_INFER_PATH) && (200..300).contains(&status);
-    let (mut response, attached) = if log_response && scored {
+    // Taken out either way: the answer is sent without it.
+    let head = response.extensions_mut().remove::<UncompressedHead>();
+    let compressed = response.headers().contains_key(header::CONTENT_ENCODING);
+    let (mut response, attached) = if !(log_response && scored) {
+        (response, None)
+    } else if compressed {
+        // Never the compressed bytes; the head the compression kept, when it did.
+        (response, head.map(|head| head.0))
+    } else {
         let (parts, body) = response.into_parts();
         // Scoring answers are whole in memory already: collecting them copies nothing.
         match body.collect().await {
@@ -50,8 +60,6 @@ pub async fn finish(
             }
             Err(_) => (Response::from_parts(parts, Body::empty()), None),
         }
-    } else {
-        (response, None)
     };
     if let Ok(value) = HeaderValue::from_str(&span.traceparent()) {
         response.headers_mut().insert(request_id::TRACEPARENT, value);

@@ -67,6 +67,20 @@ fn a_matrix_input_gets_one_column_per_feature_named_as_pandas_does() {
 }
 
 #[test]
+fn a_one_feature_matrix_input_is_named_as_pandas_or_the_request_names_it() {
+    let model = ModelSpec::matrix(1, ElementType::F64);
+    let batch = Batch::new(2, vec![Values::F64(vec![1.0, 2.5])]);
+    assert_eq!(
+        records(&Capture::inputs("r", &batch, &model, None)),
+        json!([{"0": 1.0}, {"0": 2.5}])
+    );
+    assert_eq!(
+        records(&Capture::inputs("r", &batch, &model, Some(vec!["age".into()]))),
+        json!([{"age": 1.0}, {"age": 2.5}])
+    );
+}
+
+#[test]
 fn a_rank_3_input_is_nested_lists_in_one_column() {
     let model = spec(
         vec![tensor("pixels", ElementType::U8, vec![None, Some(2), Some(3)])],
@@ -168,7 +182,7 @@ fn float32_values_are_written_shortest_as_the_answer_is() {
     let model = ModelSpec::matrix(1, ElementType::F32);
     let batch = Batch::new(1, vec![Values::F32(vec![0.1])]);
     let json = Capture::inputs("r", &batch, &model, None).to_json();
-    assert_eq!(String::from_utf8(json).unwrap(), r#"[{"input":0.1}]"#);
+    assert_eq!(String::from_utf8(json).unwrap(), r#"[{"0":0.1}]"#);
 }
 
 #[test]

@@ -211,6 +211,24 @@ fn edge_cases_read_as_str_parse_reads_them() {
 }
 
 #[test]
+fn a_saturated_exponent_that_leading_zeros_bring_back_reads_as_str_parse() {
+    let zeros = "0".repeat(1 << 20);
+    for text in [
+        format!("0.{zeros}1e9999999"),
+        format!("0.{zeros}1e1048577"),
+        format!("-0.{zeros}1e1048578"),
+        format!("0.{zeros}0e9999999"),
+    ] {
+        let (got, want) = (whole(&text).expect("a JSON number"), expected(&text));
+        let shown = &text[text.len() - 12..];
+        assert!(
+            same(got, want),
+            "…{shown}: got {got:?}, str::parse gives {want:?}"
+        );
+    }
+}
+
+#[test]
 fn forms_outside_json_are_refused() {
     for text in [
         "", "-", "+1", ".5", "-.5", "1.", "1.e5", "1e", "1e+", "1e-", "e5", "inf", "-inf", "nan", "NaN",

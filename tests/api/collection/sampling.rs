@@ -2,10 +2,20 @@
 
 use super::*;
 
+/// Stops the server and waits for its exit: the shutdown's flush sends every payload still queued
+/// or in flight first, so the sidecar then has all there will be (no guessed sleep).
+fn sent_all(server: &mut Server) {
+    server.terminate();
+    let status = server
+        .wait_exit(Duration::from_secs(30))
+        .expect("the server exits");
+    assert!(status.success(), "{status:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sampling_at_0_percent_sends_nothing() {
     let sidecar = Sidecar::start().await;
-    let server = serve(
+    let mut server = serve(
         &sidecar,
         &[("AZUREML_MDC_ENABLED", "true"), ("AZUREML_MDC_SAMPLE_RATE", "0")],
     )
@@ -18,14 +28,14 @@ async fn sampling_at_0_percent_sends_nothing() {
             200
         );
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    sent_all(&mut server);
     assert!(sidecar.received().is_empty(), "{:#?}", sidecar.received());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sampling_at_50_percent_sends_about_half_and_every_sampled_request_whole() {
     let sidecar = Sidecar::start().await;
-    let server = serve(
+    let mut server = serve(
         &sidecar,
         &[("AZUREML_MDC_ENABLED", "true"), ("AZUREML_MDC_SAMPLE_RATE", "50")],
     )
@@ -41,7 +51,7 @@ async fn sampling_at_50_percent_sends_about_half_and_every_sampled_request_whole
         )
         .await;
     }
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    sent_all(&mut server);
     let received = sidecar.received();
     let inputs: Vec<&str> = by_collection(&received, "model_inputs")
         .iter()

@@ -137,6 +137,92 @@ async fn each_request_becomes_request_telemetry_in_the_callers_trace() {
     );
 }
 
+// Multi-threaded: the stand-in must keep serving while the test blocks waiting for the exit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callers_unsampled_traceparent_does_not_silence_the_requests_telemetry() {
+    let stand_in = StandIn::start_tls().await;
+    let server = Server::start(
+        &["--ca-file", &ca_file(&stand_in)],
+        &[(
+            "APPLICATIONINSIGHTS_CONNECTION_STRING",
+            &connection_string(&stand_in),
+        )],
+    );
+    server.wait_ready(Duration::from_secs(20)).await;
+    let answer = client()
+        .post(server.url("/score"))
+        .header("traceparent", format!("00-{CALLER_TRACE}-{CALLER_SPAN}-00"))
+        .header("x-request-id", "req-unsampled-1")
+        .body(sample_request())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let ours = parts(answer.headers()["traceparent"].to_str().unwrap());
+    assert_eq!(ours[1], CALLER_TRACE, "the answer continues the caller's trace");
+    stand_in
+        .wait_until(Duration::from_secs(20), |r| {
+            requests(&envelopes_of(r))
+                .iter()
+                .any(|e| e["data"]["baseData"]["properties"]["request_id"] == "req-unsampled-1")
+        })
+        .await;
+    let envelopes = envelopes(&stand_in);
+    let scored = requests(&envelopes)
+        .into_iter()
+        .find(|e| e["data"]["baseData"]["properties"]["request_id"] == "req-unsampled-1")
+        .expect("the request was recorded");
+    assert_eq!(scored["tags"]["ai.operation.id"], CALLER_TRACE);
+    assert_eq!(scored["tags"]["ai.operation.parentId"], CALLER_SPAN);
+}
+
+// Multi-threaded: the stand-in must keep serving while the test blocks waiting for the exit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gzipped_answer_is_attached_as_it_was_before_compression() {
+    let stand_in = StandIn::start_tls().await;
+    let mut server = Server::start(
+        &["--ca-file", &ca_file(&stand_in)],
+        &[
+            (
+                "APPLICATIONINSIGHTS_CONNECTION_STRING",
+                &connection_string(&stand_in),
+            ),
+            ("APP_INSIGHTS_LOG_RESPONSE_ENABLED", "true"),
+        ],
+    );
+    server.wait_ready(Duration::from_secs(20)).await;
+    // An answer over the 1 KiB the server compresses from.
+    let rows: Vec<String> = (0..200).map(|i| format!("[{i},2,3,4,5,6,7,8,9,10]")).collect();
+    // Not `client()`: it would inflate the answer and drop its Content-Encoding.
+    let raw = reqwest::Client::builder().no_proxy().no_gzip().build().unwrap();
+    let answer = raw
+        .post(server.url("/score"))
+        .header("accept-encoding", "gzip")
+        .header("x-request-id", "req-gzipped-1")
+        .body(format!(r#"{{"data": [{}]}}"#, rows.join(",")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["content-encoding"], "gzip");
+    let gzipped = answer.bytes().await.unwrap();
+    let mut plain = String::new();
+    flate2::read::GzDecoder::new(&gzipped[..])
+        .read_to_string(&mut plain)
+        .unwrap();
+    server.terminate();
+    assert!(server.wait_exit(Duration::from_secs(15)).unwrap().success());
+    let envelopes = envelopes(&stand_in);
+    let scored = requests(&envelopes)
+        .into_iter()
+        .find(|e| e["data"]["baseData"]["properties"]["request_id"] == "req-gzipped-1")
+        .unwrap_or_else(|| panic!("no request telemetry in {envelopes:#?}"));
+    assert_eq!(
+        scored["data"]["baseData"]["properties"]["response"],
+        &plain[..plain.len().min(8192)]
+    );
+}
+
 /// The envelopes in `received`, for `wait_until`.
 fn envelopes_of(received: &[super::stand_in::Received]) -> Vec<Value> {
     received

@@ -1,0 +1,116 @@
+//! The byte bound: room is taken before the copy and held until the payload is gone.
+
+use std::sync::{atomic::Ordering, Arc};
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::model::{ElementType, Output, PredictError, Values};
+
+/// A model that is only its spec: nothing runs.
+struct SpecOnly(ModelSpec);
+
+impl Predictor for SpecOnly {
+    fn spec(&self) -> &ModelSpec {
+        &self.0
+    }
+
+    fn predict(&self, _: Batch) -> Result<Predictions, PredictError> {
+        Err(PredictError::engine("collection tests run no model"))
+    }
+}
+
+/// Collects every request's inputs and outputs for a sidecar at `port`.
+fn collector(port: u16) -> Arc<Collector> {
+    let settings = CollectSettings {
+        host: "127.0.0.1".to_owned(),
+        port,
+        inputs: Some(Percent::ALL),
+        outputs: Some(Percent::ALL),
+        ..CollectSettings::off()
+    };
+    Collector::start(settings, Arc::new(Metrics::default())).expect("collection is on")
+}
+
+fn queued_bytes(collector: &Collector) -> usize {
+    collector.queue.queued_bytes.load(Ordering::Acquire)
+}
+
+#[tokio::test]
+async fn a_capture_keeps_its_room_until_delivered_not_just_until_taken_off_the_queue() {
+    // A sidecar that takes the connection and never answers: the payload stays in flight.
+    let sidecar = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = sidecar.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = sidecar.accept().await {
+            open.push(stream);
+        }
+    });
+    let collector = collector(port);
+    let batch = Batch::new(2, vec![Values::F32(vec![1.0; 8])]);
+    collector.inputs("r1", &batch, &ModelSpec::matrix(4, ElementType::F32), None);
+    let bytes = Capture::input_bytes("r1", &batch);
+    assert_eq!(queued_bytes(&collector), bytes);
+    let sending = &collector.queue.sending;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sending.capacity() < sending.max_capacity() {
+        assert!(Instant::now() < deadline, "the sender takes the capture");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Taken off the queue, being posted: its copy (and soon its JSON) is still held.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(queued_bytes(&collector), bytes);
+    held.abort();
+}
+
+#[tokio::test]
+async fn a_batch_larger_than_the_bound_is_dropped_as_too_large_before_it_is_copied() {
+    let collector = collector(9);
+    let rows = MAX_QUEUED_BYTES / 4 + 1;
+    let batch = Batch::new(rows, vec![Values::F32(vec![0.0; rows])]);
+    collector.inputs("big", &batch, &ModelSpec::matrix(1, ElementType::F32), None);
+    assert_eq!(queued_bytes(&collector), 0);
+    assert_eq!(
+        collector.queue.sending.capacity(),
+        collector.queue.sending.max_capacity()
+    );
+    let metrics = collector.queue.metrics.render();
+    assert!(
+        metrics.contains(r#"collection="model_inputs",reason="too_large"} 1"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn outputs_that_do_not_fit_beside_those_in_flight_are_not_copied_and_a_failed_answer_gives_its_room_back(
+) {
+    let collector = collector(9);
+    let spec = ModelSpec::matrix(1, ElementType::F32);
+    let predictions = Predictions {
+        rows: 2,
+        outputs: vec![Output {
+            per_row: 1,
+            values: Values::F32(vec![1.0, 2.0]),
+            shape: vec![],
+        }],
+    };
+    let answered = Answered::all(&spec);
+    let bytes = Capture::output_bytes("r2", &predictions, &answered);
+    collector
+        .queue
+        .queued_bytes
+        .store(MAX_QUEUED_BYTES - bytes + 1, Ordering::Release);
+    let model = SpecOnly(spec.clone());
+    drop(collector.outputs("r2", &predictions, &answered, &model));
+    let metrics = collector.queue.metrics.render();
+    assert!(
+        metrics.contains(r#"collection="model_outputs",reason="queue_full"} 1"#),
+        "{metrics}"
+    );
+    collector.queue.queued_bytes.store(0, Ordering::Release);
+    // Copied, then the answer fails: the call is dropped, and the room with it.
+    let enqueue = collector.outputs("r2", &predictions, &answered, &model);
+    assert_eq!(queued_bytes(&collector), bytes);
+    drop(enqueue);
+    assert_eq!(queued_bytes(&collector), 0);
+}
