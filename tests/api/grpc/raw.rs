@@ -42,6 +42,39 @@ async fn the_budget_is_charged_as_a_message_arrives_not_once_it_is_whole() {
     );
 }
 
+#[tokio::test]
+async fn a_message_of_empty_entries_is_refused_as_counted_not_decoded() {
+    let server = Server::start(&[], &[]);
+    server.wait_ready(Duration::from_secs(20)).await;
+    let (response, mut body) = start_call(server.grpc_addr()).await;
+
+    // 1 MB of `2a 00`, an empty `inputs` entry each: about 150 MB once decoded.
+    let message = [0x2a, 0x00].repeat(500_000);
+    let mut frame = vec![0];
+    frame.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&message);
+    body.send_data(Bytes::from(frame), true).unwrap();
+    let refused = tokio::time::timeout(Duration::from_secs(10), response)
+        .await
+        .expect("refused quickly")
+        .unwrap();
+
+    assert_eq!(
+        refused.headers()["grpc-status"],
+        "3",
+        "INVALID_ARGUMENT: {:?}",
+        refused.headers()
+    );
+    let message = percent_encoding::percent_decode_str(refused.headers()["grpc-message"].to_str().unwrap())
+        .decode_utf8()
+        .unwrap()
+        .into_owned();
+    assert_eq!(
+        message,
+        "the ModelInferRequest has 500000 inputs entries, more than the 64 this model accepts"
+    );
+}
+
 /// A `ModelInfer` of `rows` as a gRPC frame: flag, length, message.
 fn rows_request(rows: usize) -> ModelInferRequest {
     let raw: Vec<u8> = (0..rows * 10)
