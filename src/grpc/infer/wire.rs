@@ -16,7 +16,7 @@ pub(super) struct Census {
     pub outputs: usize,
     pub raw_input_contents: usize,
     /// Bytes decoding allocates at most, beyond the message itself: the entries above, each
-    /// typed `contents` value widened to 8 bytes, each `bytes_contents` entry its own `Vec`, and
+    /// typed `contents` varint widened (to 8 bytes at most), each `bytes_contents` entry its own `Vec`, and
     /// twice that, for vectors that grow by doubling.
     pub decoded_bytes: u64,
 }
@@ -33,6 +33,19 @@ const BYTES_CONTENTS: u32 = 8;
 
 /// The widest value a numeric field decodes to, from at least one byte on the wire.
 const WIDEST: u64 = 8;
+
+/// How many times its wire bytes an `InferTensorContents` number field decodes to at most:
+/// varints widen (a 1-byte int64 is 8 bytes decoded), fixed-width floats and bools do not.
+fn widening(field: u32) -> u64 {
+    match field {
+        // int_contents, uint_contents: 32-bit varints.
+        2 | 4 => 4,
+        // int64_contents, uint64_contents: 64-bit varints.
+        3 | 5 => 8,
+        // bool_contents (1 byte each), fp32_contents, fp64_contents (fixed width).
+        _ => 1,
+    }
+}
 
 /// The census of `message`, or why it is not a valid protobuf message.
 pub(super) fn census(message: &[u8]) -> Result<Census, String> {
@@ -75,8 +88,8 @@ fn contents_bytes(contents: &[u8]) -> Result<u64, String> {
     for field in Fields(contents) {
         heap += match field? {
             (BYTES_CONTENTS, Some(entry)) => (size_of::<Vec<u8>>() + entry.len()) as u64,
-            // Packed numbers: each takes at least one byte on the wire.
-            (_, Some(packed)) => packed.len() as u64 * WIDEST,
+            (number, Some(packed)) => packed.len() as u64 * widening(number),
+            // One number sent unpacked (after its key): at most one value.
             (_, None) => WIDEST,
         };
     }
@@ -171,6 +184,17 @@ mod tests {
         let input = [vec![0x2a, contents.len() as u8], contents].concat();
         let message = [vec![0x2a, input.len() as u8], input].concat();
         assert!(census(&message).expect("valid").decoded_bytes >= 800);
+    }
+
+    #[test]
+    fn charges_packed_floats_at_their_wire_size() {
+        // inputs { contents { fp32_contents: [0.0; 25] } }
+        let contents = [vec![0x32, 100], vec![0; 100]].concat();
+        let input = [vec![0x2a, contents.len() as u8], contents].concat();
+        let message = [vec![0x2a, input.len() as u8], input].concat();
+        let decoded = census(&message).expect("valid").decoded_bytes;
+        let tensor = size_of::<InferInputTensor>() as u64;
+        assert_eq!(decoded, 2 * (tensor + 100));
     }
 
     #[test]
