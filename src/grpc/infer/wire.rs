@@ -16,8 +16,8 @@ pub(super) struct Census {
     pub outputs: usize,
     pub raw_input_contents: usize,
     /// Bytes decoding allocates at most, beyond the message itself: the entries above, each
-    /// typed `contents` varint widened (to 8 bytes at most), each `bytes_contents` entry its own `Vec`, and
-    /// twice that, for vectors that grow by doubling.
+    /// typed `contents` varint widened (to 8 bytes at most), each `bytes_contents` entry its
+    /// own `Vec`, and twice that, for vectors that grow by doubling.
     pub decoded_bytes: u64,
 }
 
