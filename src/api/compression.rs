@@ -4,8 +4,9 @@
 //! Inflating is bounded: the output grows in chunks, each charged to the in-flight budget before
 //! it is inflated and counted against the body limit, so a zip bomb is refused (413) after at
 //! most the limit is inflated, and nothing is ever allocated from a size the stream claims.
-//! After the first small chunk, inflating and deflating run on blocking threads, so that a large
-//! body does not hold an executor thread.
+//! Only a small body starts inflating on the request's own task; after its first small chunk, and
+//! from the start for a larger body, inflating and deflating run on blocking threads, so that a
+//! large body does not hold an executor thread.
 
 use std::io::{Cursor, Read, Write};
 
@@ -83,6 +84,16 @@ pub(super) fn request_encoding(headers: &HeaderMap) -> Result<Option<Encoding>, 
 /// The output inflated on the request's own task before the rest moves to a blocking thread:
 /// small enough (well under a millisecond) not to hold the executor.
 const INLINE_CHUNK: usize = 64 * 1024;
+/// The largest compressed body whose first step is inflated on the request's own task. The
+/// output bound alone does not bound the work: 100 MB of empty gzip members inflate to nothing,
+/// and would all be parsed in one inline step.
+const INLINE_INPUT_MAX: usize = 16 * 1024;
+
+/// Whether a compressed body of `len` bytes starts inflating on the request's own task (every
+/// step of a larger one runs on a blocking thread).
+fn inflates_inline(len: usize) -> bool {
+    len <= INLINE_INPUT_MAX
+}
 /// The output inflated per step on a blocking thread: each step is charged to the budget first.
 const CHUNK: usize = 1024 * 1024;
 
@@ -162,11 +173,15 @@ pub(super) async fn inflate(
     budget: &InflightBudget,
     charge: &mut Charge,
 ) -> Result<Bytes, ApiError> {
+    let inline = inflates_inline(compressed.len());
     let mut inflater = Inflater::new(encoding, compressed, limit);
-    budget
-        .grow(charge, INLINE_CHUNK as u64 * CHARGE_PER_BODY_BYTE)
-        .await?;
-    let mut done = inflater.step(INLINE_CHUNK)?;
+    let mut done = false;
+    if inline {
+        budget
+            .grow(charge, INLINE_CHUNK as u64 * CHARGE_PER_BODY_BYTE)
+            .await?;
+        done = inflater.step(INLINE_CHUNK)?;
+    }
     while !done {
         budget.grow(charge, CHUNK as u64 * CHARGE_PER_BODY_BYTE).await?;
         let (back, stepped) = tokio::task::spawn_blocking(move || {
