@@ -197,9 +197,10 @@ pub(super) async fn inflate(
 }
 
 /// The coding the client accepts for its answer (`Accept-Encoding`): gzip before deflate at the
-/// same weight, none when it accepts neither (`q=0` refuses a coding).
+/// same weight, none when it accepts neither (`q=0` refuses a coding). `*` stands only for the
+/// codings the header does not name (RFC 9110 12.5.3): `gzip;q=0, *` refuses gzip.
 pub(super) fn accepted(headers: &HeaderMap) -> Option<Encoding> {
-    let mut best: Option<(Encoding, f32)> = None;
+    let (mut gzip, mut deflate, mut any) = (None, None, None);
     for value in headers.get_all(header::ACCEPT_ENCODING) {
         let Ok(text) = value.to_str() else { continue };
         for item in text.split(',') {
@@ -209,21 +210,24 @@ pub(super) fn accepted(headers: &HeaderMap) -> Option<Encoding> {
                 .find_map(|p| p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")))
                 .map_or(Some(1.0), |q| q.parse::<f32>().ok())
                 .unwrap_or(0.0);
-            let encoding = match coding {
-                "*" => Some(Encoding::Gzip),
-                coding => Encoding::parse(coding),
+            let slot = match coding {
+                "*" => &mut any,
+                coding => match Encoding::parse(coding) {
+                    Some(Encoding::Gzip) => &mut gzip,
+                    Some(Encoding::Deflate) => &mut deflate,
+                    None => continue,
+                },
             };
-            if let Some(encoding) = encoding.filter(|_| weight > 0.0) {
-                let better = best.is_none_or(|(held, w)| {
-                    weight > w || (weight == w && encoding == Encoding::Gzip && held != Encoding::Gzip)
-                });
-                if better {
-                    best = Some((encoding, weight));
-                }
-            }
+            *slot = Some(weight);
         }
     }
-    best.map(|(encoding, _)| encoding)
+    let gzip = gzip.or(any).unwrap_or(0.0);
+    let deflate = deflate.or(any).unwrap_or(0.0);
+    match (gzip, deflate) {
+        (g, d) if g > 0.0 && g >= d => Some(Encoding::Gzip),
+        (_, d) if d > 0.0 => Some(Encoding::Deflate),
+        _ => None,
+    }
 }
 
 /// Answers smaller than this go out as they are: they fit one TCP segment (MSS ~1460 bytes)

@@ -52,6 +52,15 @@ fn accept_encoding_picks_gzip_or_deflate_by_weight() {
     assert_eq!(accepted(&["identity"]), None);
 }
 
+#[test]
+fn a_star_does_not_cover_a_coding_refused_by_name() {
+    let accepted = |values: &[&str]| accepted(&headers(header::ACCEPT_ENCODING, values));
+    assert_eq!(accepted(&["gzip;q=0, *"]), Some(Encoding::Deflate));
+    assert_eq!(accepted(&["*", "gzip;q=0"]), Some(Encoding::Deflate));
+    assert_eq!(accepted(&["gzip;q=0, deflate;q=0, *"]), None);
+    assert_eq!(accepted(&["deflate, *;q=0.5"]), Some(Encoding::Deflate));
+}
+
 fn compressed(encoding: &str, bytes: &[u8]) -> Bytes {
     let out = match encoding {
         "gzip" => {
