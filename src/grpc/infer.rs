@@ -8,7 +8,7 @@ use prost::Message;
 use super::contents::typed_values;
 use super::messages::{model_infer_response::InferOutputTensor, ModelInferRequest, ModelInferResponse};
 use crate::api::v2::datatype;
-use crate::api::v2::tensor::{output_shape, to_batch, RequestTensor, TensorData};
+use crate::api::v2::tensor::{output_index, output_shape, to_batch, RequestTensor, TensorData};
 use crate::api::{ApiError, Charge, InflightBudget};
 use crate::model::{write_raw, Answered, Batch, Codec, Predictions, Predictor, Values};
 
@@ -83,19 +83,7 @@ impl Codec for InferCodec {
         self.outputs = request
             .outputs
             .iter()
-            .map(|wanted| {
-                spec.outputs
-                    .iter()
-                    .position(|o| o.name == wanted.name)
-                    .ok_or_else(|| {
-                        let names: Vec<&str> = spec.outputs.iter().map(|o| o.name.as_str()).collect();
-                        bad(format!(
-                            "unknown output {:?}; the model's outputs are {}",
-                            wanted.name,
-                            names.join(", ")
-                        ))
-                    })
-            })
+            .map(|wanted| output_index(spec, &wanted.name))
             .collect::<Result<_, _>>()?;
         if self.outputs.is_empty() {
             self.outputs = (0..spec.outputs.len()).collect();

@@ -7,7 +7,7 @@ use serde_json::Value;
 use tract_onnx::prelude::f16;
 
 use super::datatype;
-use crate::api::ApiError;
+use crate::api::{client_text, ApiError};
 use crate::model::{values_from_raw, Batch, Element, ElementType, ModelSpec, Output, TensorSpec, Values};
 
 fn bad(message: String) -> ApiError {
@@ -33,6 +33,19 @@ pub(crate) enum TensorData<'a> {
     Typed(Values),
 }
 
+/// The index of the model's output named `name` (a name a request asks for): 400 naming the
+/// model's outputs when there is none.
+pub(crate) fn output_index(spec: &ModelSpec, name: &str) -> Result<usize, ApiError> {
+    spec.outputs.iter().position(|o| o.name == name).ok_or_else(|| {
+        let names: Vec<&str> = spec.outputs.iter().map(|o| o.name.as_str()).collect();
+        bad(format!(
+            "unknown output {}; the model's outputs are {}",
+            client_text(name),
+            names.join(", ")
+        ))
+    })
+}
+
 /// Checks every input tensor against the model and converts its data.
 pub(crate) fn to_batch(given_inputs: Vec<RequestTensor<'_>>, spec: &ModelSpec) -> Result<Batch, ApiError> {
     if let Some(unknown) = given_inputs
@@ -40,8 +53,8 @@ pub(crate) fn to_batch(given_inputs: Vec<RequestTensor<'_>>, spec: &ModelSpec) -
         .find(|given| !spec.inputs.iter().any(|input| input.name == given.name))
     {
         return Err(bad(format!(
-            "unknown input {:?}; the model's inputs are {}",
-            unknown.name,
+            "unknown input {}; the model's inputs are {}",
+            client_text(unknown.name),
             spec.input_names()
         )));
     }
@@ -66,7 +79,8 @@ pub(crate) fn to_batch(given_inputs: Vec<RequestTensor<'_>>, spec: &ModelSpec) -
         if given.datatype != expected {
             return Err(bad(format!(
                 "input {:?} has datatype {}, the model takes {expected}",
-                given.name, given.datatype
+                given.name,
+                client_text(given.datatype)
             )));
         }
         let (count, item) = if tabular {
