@@ -158,8 +158,9 @@ fn values_needed(count: Option<usize>, item: &[usize]) -> Option<usize> {
 fn tensor_shape(shape: &[i64], input: &TensorSpec) -> Result<(Option<usize>, Vec<usize>), ApiError> {
     let misfit = || {
         bad(format!(
-            "input {:?} shape {shape:?} does not fit the model's {:?}",
+            "input {:?} shape {} does not fit the model's {:?}",
             input.name,
+            shape_text(shape),
             input.v2_shape()
         ))
     };
@@ -191,6 +192,16 @@ fn tensor_shape(shape: &[i64], input: &TensorSpec) -> Result<(Option<usize>, Vec
     Ok((Some(dims[0]), dims.split_off(1)))
 }
 
+/// A request's shape as a message shows it: a shape of any rank the client chose does not fit
+/// the model's, so only its first dimensions are shown.
+fn shape_text(shape: &[i64]) -> String {
+    const SHOWN: usize = 16;
+    match shape.get(..SHOWN) {
+        Some(start) if shape.len() > SHOWN => format!("{start:?}... ({} dimensions)", shape.len()),
+        _ => format!("{shape:?}"),
+    }
+}
+
 /// The rows of a request shape that fits `input`: `[n, width]`, or `[n]` for a rank-1 or
 /// single-column input.
 fn rows_of(shape: &[i64], input: &TensorSpec) -> Result<Option<usize>, ApiError> {
@@ -204,8 +215,9 @@ fn rows_of(shape: &[i64], input: &TensorSpec) -> Result<Option<usize>, ApiError>
     .map(Some)
     .ok_or_else(|| {
         bad(format!(
-            "input {:?} shape {shape:?} does not fit the model's {:?}",
+            "input {:?} shape {} does not fit the model's {:?}",
             input.name,
+            shape_text(shape),
             input.v2_shape()
         ))
     })
@@ -339,6 +351,25 @@ mod tests {
             }],
             &spec,
         )
+    }
+
+    #[test]
+    fn a_shape_of_any_rank_is_shown_by_its_first_dimensions() {
+        let spec = ModelSpec::matrix(2, ElementType::F32);
+        let shape = vec![1; 100_000];
+        let error = to_batch(
+            vec![RequestTensor {
+                name: "input",
+                datatype: "FP32",
+                shape: &shape,
+                data: TensorData::Raw(&[]),
+            }],
+            &spec,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.len() < 200, "{error}");
+        assert!(error.contains("... (100000 dimensions)"), "{error}");
     }
 
     #[test]
