@@ -4,8 +4,9 @@
 //! Inflating is bounded: the output grows in chunks, each charged to the in-flight budget before
 //! it is inflated and counted against the body limit, so a zip bomb is refused (413) after at
 //! most the limit is inflated, and nothing is ever allocated from a size the stream claims.
-//! After the first small chunk, inflating and deflating run on blocking threads, so that a large
-//! body does not hold an executor thread.
+//! Only a small body starts inflating on the request's own task; after its first small chunk, and
+//! from the start for a larger body, inflating and deflating run on blocking threads, so that a
+//! large body does not hold an executor thread.
 
 use std::io::{Cursor, Read, Write};
 
@@ -84,6 +85,16 @@ pub(super) fn request_encoding(headers: &HeaderMap) -> Result<Option<Encoding>, 
 /// The output inflated on the request's own task before the rest moves to a blocking thread:
 /// small enough (well under a millisecond) not to hold the executor.
 const INLINE_CHUNK: usize = 64 * 1024;
+/// The largest compressed body whose first step is inflated on the request's own task. The
+/// output bound alone does not bound the work: 100 MB of empty gzip members inflate to nothing,
+/// and would all be parsed in one inline step.
+const INLINE_INPUT_MAX: usize = 16 * 1024;
+
+/// Whether a compressed body of `len` bytes starts inflating on the request's own task (every
+/// step of a larger one runs on a blocking thread).
+fn inflates_inline(len: usize) -> bool {
+    len <= INLINE_INPUT_MAX
+}
 /// The output inflated per step on a blocking thread: each step is charged to the budget first.
 const CHUNK: usize = 1024 * 1024;
 
@@ -163,11 +174,15 @@ pub(super) async fn inflate(
     budget: &InflightBudget,
     charge: &mut Charge,
 ) -> Result<Bytes, ApiError> {
+    let inline = inflates_inline(compressed.len());
     let mut inflater = Inflater::new(encoding, compressed, limit);
-    budget
-        .grow(charge, INLINE_CHUNK as u64 * CHARGE_PER_BODY_BYTE)
-        .await?;
-    let mut done = inflater.step(INLINE_CHUNK)?;
+    let mut done = false;
+    if inline {
+        budget
+            .grow(charge, INLINE_CHUNK as u64 * CHARGE_PER_BODY_BYTE)
+            .await?;
+        done = inflater.step(INLINE_CHUNK)?;
+    }
     while !done {
         budget.grow(charge, CHUNK as u64 * CHARGE_PER_BODY_BYTE).await?;
         let (back, stepped) = tokio::task::spawn_blocking(move || {
@@ -183,9 +198,10 @@ pub(super) async fn inflate(
 }
 
 /// The coding the client accepts for its answer (`Accept-Encoding`): gzip before deflate at the
-/// same weight, none when it accepts neither (`q=0` refuses a coding).
+/// same weight, none when it accepts neither (`q=0` refuses a coding). `*` stands only for the
+/// codings the header does not name (RFC 9110 12.5.3): `gzip;q=0, *` refuses gzip.
 pub(super) fn accepted(headers: &HeaderMap) -> Option<Encoding> {
-    let mut best: Option<(Encoding, f32)> = None;
+    let (mut gzip, mut deflate, mut any) = (None, None, None);
     for value in headers.get_all(header::ACCEPT_ENCODING) {
         let Ok(text) = value.to_str() else { continue };
         for item in text.split(',') {
@@ -195,21 +211,24 @@ pub(super) fn accepted(headers: &HeaderMap) -> Option<Encoding> {
                 .find_map(|p| p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")))
                 .map_or(Some(1.0), |q| q.parse::<f32>().ok())
                 .unwrap_or(0.0);
-            let encoding = match coding {
-                "*" => Some(Encoding::Gzip),
-                coding => Encoding::parse(coding),
+            let slot = match coding {
+                "*" => &mut any,
+                coding => match Encoding::parse(coding) {
+                    Some(Encoding::Gzip) => &mut gzip,
+                    Some(Encoding::Deflate) => &mut deflate,
+                    None => continue,
+                },
             };
-            if let Some(encoding) = encoding.filter(|_| weight > 0.0) {
-                let better = best.is_none_or(|(held, w)| {
-                    weight > w || (weight == w && encoding == Encoding::Gzip && held != Encoding::Gzip)
-                });
-                if better {
-                    best = Some((encoding, weight));
-                }
-            }
+            *slot = Some(weight);
         }
     }
-    best.map(|(encoding, _)| encoding)
+    let gzip = gzip.or(any).unwrap_or(0.0);
+    let deflate = deflate.or(any).unwrap_or(0.0);
+    match (gzip, deflate) {
+        (g, d) if g > 0.0 && g >= d => Some(Encoding::Gzip),
+        (_, d) if d > 0.0 => Some(Encoding::Deflate),
+        _ => None,
+    }
 }
 
 /// Answers smaller than this go out as they are: they fit one TCP segment (MSS ~1460 bytes)

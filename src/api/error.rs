@@ -39,7 +39,7 @@ pub enum ApiError {
     #[error("no route for {method} {path}; score with POST /score")]
     NotFound { method: Method, path: String },
     /// 404: a KServe V2 request names a model this server does not serve.
-    #[error("no model named {asked:?}; this server serves {served:?}")]
+    #[error("no model named {}; this server serves {served:?}", client_text(.asked))]
     UnknownModel { asked: String, served: String },
     /// 405: the route exists, the method does not.
     #[error("method {method} is not allowed on {path}")]
@@ -232,6 +232,17 @@ impl IntoResponse for V2Error {
     }
 }
 
+/// Text the client chose (a tensor, model or coding name, a datatype), as a message shows it:
+/// quoted, and cut to its first 40 characters (then `...`), so that a long one cannot fill an
+/// error body, a `grpc-message` header or an access-log line.
+pub(crate) fn client_text(text: &str) -> String {
+    const SHOWN: usize = 40;
+    match text.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("{:?}...", &text[..end]),
+        None => format!("{text:?}"),
+    }
+}
+
 pub async fn not_found(method: Method, uri: Uri) -> ApiError {
     ApiError::NotFound {
         method,
@@ -243,5 +254,29 @@ pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::MethodNotAllowed {
         method,
         path: uri.path().to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_text_is_quoted_and_cut_to_40_characters() {
+        assert_eq!(client_text("input"), r#""input""#);
+        assert_eq!(client_text(&"x".repeat(40)), format!("{:?}", "x".repeat(40)));
+        assert_eq!(
+            client_text(&"é".repeat(1 << 20)),
+            format!("{:?}...", "é".repeat(40))
+        );
+    }
+
+    #[test]
+    fn an_unknown_model_shows_a_long_name_cut_short() {
+        let error = ApiError::UnknownModel {
+            asked: "m".repeat(1 << 20),
+            served: "model".to_owned(),
+        };
+        assert!(error.to_string().len() < 100, "{error}");
     }
 }

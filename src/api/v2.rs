@@ -173,18 +173,7 @@ impl InferCodec {
         wanted
             .iter()
             .map(|wanted| {
-                let index = spec
-                    .outputs
-                    .iter()
-                    .position(|o| o.name == wanted.name)
-                    .ok_or_else(|| {
-                        let names: Vec<&str> = spec.outputs.iter().map(|o| o.name.as_str()).collect();
-                        ApiError::InvalidTensor(format!(
-                            "unknown output {:?}; the model's outputs are {}",
-                            wanted.name,
-                            names.join(", ")
-                        ))
-                    })?;
+                let index = tensor::output_index(spec, &wanted.name)?;
                 let binary = wanted.parameters.as_ref().and_then(|p| p.binary_data);
                 Ok((index, binary.unwrap_or(all_binary)))
             })

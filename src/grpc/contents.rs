@@ -2,7 +2,7 @@
 //! the range checks the wider protobuf fields need.
 
 use super::messages::{model_infer_request::InferInputTensor, InferTensorContents};
-use crate::api::ApiError;
+use crate::api::{client_text, ApiError};
 use crate::model::Values;
 
 fn bad(message: String) -> ApiError {
@@ -12,7 +12,8 @@ fn bad(message: String) -> ApiError {
 /// An input's typed `contents` as values of its declared datatype (moved, not copied, where the
 /// field's type is the element type); `None` for a datatype no model input has.
 pub(super) fn typed_values(input: &mut InferInputTensor) -> Result<Option<Values>, ApiError> {
-    let name = &input.name;
+    // The client's name, cut short: it is not yet checked against the model's inputs.
+    let name = &client_text(&input.name);
     let contents = input.contents.take().unwrap_or_default();
     let InferTensorContents {
         bool_contents,
@@ -35,7 +36,7 @@ pub(super) fn typed_values(input: &mut InferInputTensor) -> Result<Option<Values
         "FP64" => Values::F64(fp64_contents),
         "FP16" => {
             return Err(bad(format!(
-                "input {name:?}: FP16 has no typed contents field; send it in raw_input_contents"
+                "input {name}: FP16 has no typed contents field; send it in raw_input_contents"
             )))
         }
         "BYTES" => Values::String(
@@ -43,11 +44,8 @@ pub(super) fn typed_values(input: &mut InferInputTensor) -> Result<Option<Values
                 .into_iter()
                 .enumerate()
                 .map(|(index, bytes)| {
-                    String::from_utf8(bytes).map_err(|_| {
-                        bad(format!(
-                            "input {name:?}: bytes_contents[{index}] is not UTF-8 text"
-                        ))
-                    })
+                    String::from_utf8(bytes)
+                        .map_err(|_| bad(format!("input {name}: bytes_contents[{index}] is not UTF-8 text")))
                 })
                 .collect::<Result<_, _>>()?,
         ),
@@ -67,7 +65,7 @@ fn narrow<T: TryFrom<W>, W: Copy + std::fmt::Display>(
         .map(|(index, &value)| {
             T::try_from(value).map_err(|_| {
                 bad(format!(
-                    "input {name:?}: {field}[{index}] = {value} does not fit the input's {}",
+                    "input {name}: {field}[{index}] = {value} does not fit the input's {}",
                     std::any::type_name::<T>()
                 ))
             })

@@ -8,8 +8,8 @@ use prost::Message;
 use super::contents::typed_values;
 use super::messages::{model_infer_response::InferOutputTensor, ModelInferRequest, ModelInferResponse};
 use crate::api::v2::datatype;
-use crate::api::v2::tensor::{output_shape, to_batch, RequestTensor, TensorData};
-use crate::api::ApiError;
+use crate::api::v2::tensor::{output_index, output_shape, to_batch, RequestTensor, TensorData};
+use crate::api::{ApiError, Charge, InflightBudget};
 use crate::model::{write_raw, Answered, Batch, Codec, Predictions, Predictor, Values};
 
 fn bad(message: String) -> ApiError {
@@ -27,6 +27,35 @@ pub(super) struct InferCodec {
     pub id: String,
     /// Indices of the outputs to answer, in the request's order.
     pub outputs: Vec<usize>,
+    /// Charged what decoding the message may allocate, while it is decoded.
+    pub budget: std::sync::Arc<InflightBudget>,
+}
+
+/// The most `inputs`, `outputs` or `raw_input_contents` entries a request may have: a few per
+/// tensor of the model (a client may repeat one), never fewer than this.
+const MIN_ENTRIES: usize = 64;
+const ENTRIES_PER_TENSOR: usize = 4;
+
+/// 400 when the message has more entries than the model could use.
+fn check_census(census: &wire::Census, spec: &crate::model::ModelSpec) -> Result<(), ApiError> {
+    let most = |tensors: usize| tensors.saturating_mul(ENTRIES_PER_TENSOR).max(MIN_ENTRIES);
+    let counts = [
+        ("inputs", census.inputs, most(spec.inputs.len())),
+        (
+            "raw_input_contents",
+            census.raw_input_contents,
+            most(spec.inputs.len()),
+        ),
+        ("outputs", census.outputs, most(spec.outputs.len())),
+    ];
+    for (field, count, most) in counts {
+        if count > most {
+            return Err(ApiError::BadRequest(format!(
+                "the ModelInferRequest has {count} {field} entries, more than the {most} this model accepts"
+            )));
+        }
+    }
+    Ok(())
 }
 
 impl Codec for InferCodec {
@@ -34,6 +63,13 @@ impl Codec for InferCodec {
     type Error = ApiError;
 
     fn decode(&mut self, _body: &[u8], model: &dyn Predictor) -> Result<Batch, ApiError> {
+        // Counted on the wire first: decoding multiplies small entries (2 bytes each) into
+        // structures of hundreds of bytes, which the budget must see before they exist. The
+        // worst case is held while decoding; `Charged` charges the decoded tensors after.
+        let census = wire::census(&self.body).map_err(ApiError::BadRequest)?;
+        check_census(&census, model.spec())?;
+        let mut decoding = Charge::none();
+        self.budget.try_grow(&mut decoding, census.decoded_bytes)?;
         // Decoded from `Bytes`, the raw contents are views of the message, not copies.
         let mut request = ModelInferRequest::decode(self.body.clone())
             .map_err(|e| ApiError::BadRequest(format!("the ModelInferRequest message is malformed: {e}")))?;
@@ -47,19 +83,7 @@ impl Codec for InferCodec {
         self.outputs = request
             .outputs
             .iter()
-            .map(|wanted| {
-                spec.outputs
-                    .iter()
-                    .position(|o| o.name == wanted.name)
-                    .ok_or_else(|| {
-                        let names: Vec<&str> = spec.outputs.iter().map(|o| o.name.as_str()).collect();
-                        bad(format!(
-                            "unknown output {:?}; the model's outputs are {}",
-                            wanted.name,
-                            names.join(", ")
-                        ))
-                    })
-            })
+            .map(|wanted| output_index(spec, &wanted.name))
             .collect::<Result<_, _>>()?;
         if self.outputs.is_empty() {
             self.outputs = (0..spec.outputs.len()).collect();
@@ -142,6 +166,8 @@ enum Data<'a> {
     Typed(Option<Values>),
     Raw(&'a Bytes),
 }
+
+mod wire;
 
 #[cfg(test)]
 mod tests;

@@ -134,6 +134,7 @@ impl GrpcInferenceService for Inference {
                     model_name: self.state.model_name.clone(),
                     id: String::new(),
                     outputs: Vec::new(),
+                    budget: budget.clone(),
                 },
                 charge,
                 budget: budget.clone(),

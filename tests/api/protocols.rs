@@ -139,6 +139,31 @@ async fn v2_infer_accepts_flat_and_nested_data() {
 }
 
 #[tokio::test]
+async fn v2_errors_show_a_long_client_name_cut_short() {
+    let server = ready_server().await;
+    let long = "n".repeat(1 << 20);
+    let row: Vec<i32> = (1..=10).collect();
+    let cases = [
+        json!({ "inputs": [{ "name": long, "shape": [1, 10], "datatype": "FP64", "data": row }] }),
+        json!({ "inputs": [{ "name": "input", "shape": [1, 10], "datatype": long, "data": row }] }),
+        json!({
+            "inputs": [{ "name": "input", "shape": [1, 10], "datatype": "FP64", "data": row }],
+            "outputs": [{ "name": long }],
+        }),
+    ];
+    for body in cases {
+        let (status, answer) = infer(&server, MODEL, body).await;
+        assert_eq!(status, 400, "{answer}");
+        let message = answer["error"].as_str().unwrap();
+        assert!(message.len() < 200, "{message}");
+        assert!(
+            message.contains(&format!("\"{}\"...", "n".repeat(40))),
+            "{message}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn v2_bad_requests_get_the_protocol_errors() {
     let server = ready_server().await;
     let input = |name: &str, shape: Value, datatype: &str, data: Value| json!({ "inputs": [{ "name": name, "shape": shape, "datatype": datatype, "data": data }] });
@@ -166,7 +191,7 @@ async fn v2_bad_requests_get_the_protocol_errors() {
             MODEL,
             input("input", json!([1, 10]), "FP32", json!(row)),
             400,
-            "datatype FP32",
+            "datatype \"FP32\"",
         ),
         (
             MODEL,

@@ -52,6 +52,15 @@ fn accept_encoding_picks_gzip_or_deflate_by_weight() {
     assert_eq!(accepted(&["identity"]), None);
 }
 
+#[test]
+fn a_star_does_not_cover_a_coding_refused_by_name() {
+    let accepted = |values: &[&str]| accepted(&headers(header::ACCEPT_ENCODING, values));
+    assert_eq!(accepted(&["gzip;q=0, *"]), Some(Encoding::Deflate));
+    assert_eq!(accepted(&["*", "gzip;q=0"]), Some(Encoding::Deflate));
+    assert_eq!(accepted(&["gzip;q=0, deflate;q=0, *"]), None);
+    assert_eq!(accepted(&["deflate, *;q=0.5"]), Some(Encoding::Deflate));
+}
+
 fn compressed(encoding: &str, bytes: &[u8]) -> Bytes {
     let out = match encoding {
         "gzip" => {
@@ -185,4 +194,26 @@ async fn answers_over_the_threshold_are_compressed_and_every_answer_varies_by_ac
         .unwrap();
         assert_eq!(back, vec![b'1'; len]);
     }
+}
+
+#[tokio::test]
+async fn only_a_small_compressed_body_starts_inflating_on_the_request_task() {
+    // Empty gzip members inflate to nothing: bounding the inline step's output does not bound
+    // the input it parses, so a body of many of them must go to a blocking thread whole.
+    let empty_member = compressed("gzip", b"");
+    let members = empty_member.repeat(100_000 / empty_member.len());
+
+    assert!(inflates_inline(16 * 1024));
+    assert!(!inflates_inline(16 * 1024 + 1));
+    assert!(!inflates_inline(members.len()));
+    let inflated = inflate(
+        Encoding::Gzip,
+        Bytes::from(members),
+        1 << 20,
+        &budget(),
+        &mut Charge::none(),
+    )
+    .await
+    .unwrap();
+    assert!(inflated.is_empty());
 }

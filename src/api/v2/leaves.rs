@@ -23,8 +23,7 @@ impl<'de> Deserialize<'de> for Leaves {
 /// too (and an error later, naming its place).
 fn read(text: &str) -> Result<Vec<Value>, String> {
     let bytes = text.as_bytes();
-    // Each leaf but the last is followed by a comma: an upper bound, one reservation.
-    let mut leaves = Vec::with_capacity(bytes.iter().filter(|&&b| b == b',').count() + 1);
+    let mut leaves = Vec::with_capacity(reservation(bytes));
     let mut at = 0;
     while let Some(&byte) = bytes.get(at) {
         match byte {
@@ -52,6 +51,16 @@ fn read(text: &str) -> Result<Vec<Value>, String> {
         }
     }
     Ok(leaves)
+}
+
+/// The most leaves reserved up front; past it the vector grows as it fills.
+const MAX_RESERVED: usize = 1 << 20;
+
+/// Each leaf but the last is followed by a comma: an upper bound, one reservation for most bodies.
+/// Capped, because commas inside strings count too (`["<100 MB of commas>"]` is one leaf, and
+/// would reserve 3.2 GB).
+fn reservation(text: &[u8]) -> usize {
+    (text.iter().filter(|&&b| b == b',').count() + 1).min(MAX_RESERVED)
 }
 
 /// serde_json's message for a number past f64, with the number (its first digits, when long).
@@ -128,6 +137,14 @@ mod tests {
         let depth = 100_000;
         let data = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
         assert_eq!(leaves(&data).unwrap(), [Value::from(1)]);
+    }
+
+    #[test]
+    fn commas_inside_a_string_reserve_at_most_the_cap() {
+        let data = format!(r#"["{}"]"#, ",".repeat(2 * MAX_RESERVED));
+        let got = leaves(&data).unwrap();
+        assert_eq!(got.len(), 1);
+        assert!(got.capacity() <= MAX_RESERVED, "{}", got.capacity());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use serde_json::Value;
 use tract_onnx::prelude::f16;
 
 use super::datatype;
-use crate::api::ApiError;
+use crate::api::{client_text, ApiError};
 use crate::model::{values_from_raw, Batch, Element, ElementType, ModelSpec, Output, TensorSpec, Values};
 
 fn bad(message: String) -> ApiError {
@@ -33,6 +33,19 @@ pub(crate) enum TensorData<'a> {
     Typed(Values),
 }
 
+/// The index of the model's output named `name` (a name a request asks for): 400 naming the
+/// model's outputs when there is none.
+pub(crate) fn output_index(spec: &ModelSpec, name: &str) -> Result<usize, ApiError> {
+    spec.outputs.iter().position(|o| o.name == name).ok_or_else(|| {
+        let names: Vec<&str> = spec.outputs.iter().map(|o| o.name.as_str()).collect();
+        bad(format!(
+            "unknown output {}; the model's outputs are {}",
+            client_text(name),
+            names.join(", ")
+        ))
+    })
+}
+
 /// Checks every input tensor against the model and converts its data.
 pub(crate) fn to_batch(given_inputs: Vec<RequestTensor<'_>>, spec: &ModelSpec) -> Result<Batch, ApiError> {
     if let Some(unknown) = given_inputs
@@ -40,8 +53,8 @@ pub(crate) fn to_batch(given_inputs: Vec<RequestTensor<'_>>, spec: &ModelSpec) -
         .find(|given| !spec.inputs.iter().any(|input| input.name == given.name))
     {
         return Err(bad(format!(
-            "unknown input {:?}; the model's inputs are {}",
-            unknown.name,
+            "unknown input {}; the model's inputs are {}",
+            client_text(unknown.name),
             spec.input_names()
         )));
     }
@@ -66,7 +79,8 @@ pub(crate) fn to_batch(given_inputs: Vec<RequestTensor<'_>>, spec: &ModelSpec) -
         if given.datatype != expected {
             return Err(bad(format!(
                 "input {:?} has datatype {}, the model takes {expected}",
-                given.name, given.datatype
+                given.name,
+                client_text(given.datatype)
             )));
         }
         let (count, item) = if tabular {
@@ -144,8 +158,9 @@ fn values_needed(count: Option<usize>, item: &[usize]) -> Option<usize> {
 fn tensor_shape(shape: &[i64], input: &TensorSpec) -> Result<(Option<usize>, Vec<usize>), ApiError> {
     let misfit = || {
         bad(format!(
-            "input {:?} shape {shape:?} does not fit the model's {:?}",
+            "input {:?} shape {} does not fit the model's {:?}",
             input.name,
+            shape_text(shape),
             input.v2_shape()
         ))
     };
@@ -177,6 +192,16 @@ fn tensor_shape(shape: &[i64], input: &TensorSpec) -> Result<(Option<usize>, Vec
     Ok((Some(dims[0]), dims.split_off(1)))
 }
 
+/// A request's shape as a message shows it: a shape of any rank the client chose does not fit
+/// the model's, so only its first dimensions are shown.
+fn shape_text(shape: &[i64]) -> String {
+    const SHOWN: usize = 16;
+    match shape.get(..SHOWN) {
+        Some(start) if shape.len() > SHOWN => format!("{start:?}... ({} dimensions)", shape.len()),
+        _ => format!("{shape:?}"),
+    }
+}
+
 /// The rows of a request shape that fits `input`: `[n, width]`, or `[n]` for a rank-1 or
 /// single-column input.
 fn rows_of(shape: &[i64], input: &TensorSpec) -> Result<Option<usize>, ApiError> {
@@ -190,8 +215,9 @@ fn rows_of(shape: &[i64], input: &TensorSpec) -> Result<Option<usize>, ApiError>
     .map(Some)
     .ok_or_else(|| {
         bad(format!(
-            "input {:?} shape {shape:?} does not fit the model's {:?}",
+            "input {:?} shape {} does not fit the model's {:?}",
             input.name,
+            shape_text(shape),
             input.v2_shape()
         ))
     })
@@ -325,6 +351,25 @@ mod tests {
             }],
             &spec,
         )
+    }
+
+    #[test]
+    fn a_shape_of_any_rank_is_shown_by_its_first_dimensions() {
+        let spec = ModelSpec::matrix(2, ElementType::F32);
+        let shape = vec![1; 100_000];
+        let error = to_batch(
+            vec![RequestTensor {
+                name: "input",
+                datatype: "FP32",
+                shape: &shape,
+                data: TensorData::Raw(&[]),
+            }],
+            &spec,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.len() < 200, "{error}");
+        assert!(error.contains("... (100000 dimensions)"), "{error}");
     }
 
     #[test]

@@ -38,6 +38,11 @@ fn codec(request: &ModelInferRequest) -> InferCodec {
         model_name: "m".into(),
         id: String::new(),
         outputs: Vec::new(),
+        budget: std::sync::Arc::new(crate::api::InflightBudget::new(
+            1 << 30,
+            1 << 30,
+            std::time::Duration::from_millis(10),
+        )),
     }
 }
 
@@ -134,4 +139,51 @@ proptest! {
         message.inputs[0].datatype = datatype.to_owned();
         let _ = codec(&message).decode(&[], &echo());
     }
+}
+
+#[test]
+fn a_message_of_many_empty_inputs_is_refused_before_it_is_decoded() {
+    // 1 MB of `2a 00` (an empty `inputs` entry): about 150 MB once decoded.
+    let mut many = codec(&request(None, Vec::new()));
+    many.body = Bytes::from([0x2a, 0x00].repeat(500_000));
+    let error = many.decode(&[], &echo()).unwrap_err();
+    assert_eq!(error.status(), 400);
+    assert_eq!(
+        error.to_string(),
+        "the ModelInferRequest has 500000 inputs entries, more than the 64 this model accepts"
+    );
+}
+
+#[test]
+fn the_worst_case_of_decoding_is_charged_before_decoding() {
+    // 16 kB of empty `bytes_contents` entries in one input: about 200 kB decoded, more than
+    // this budget of 64 KiB, though the message itself fits it.
+    let contents = [0x42, 0x00].repeat(8000);
+    let input = [
+        vec![0x2a],
+        varint(contents.len() + 3),
+        vec![0x2a],
+        varint(contents.len()),
+        contents,
+    ]
+    .concat();
+    let mut small = codec(&request(None, Vec::new()));
+    small.budget = std::sync::Arc::new(crate::api::InflightBudget::new(
+        64 << 10,
+        1 << 20,
+        std::time::Duration::from_millis(10),
+    ));
+    small.body = Bytes::from([vec![0x0a, 0x01, b'm'], input].concat());
+    let error = small.decode(&[], &echo()).unwrap_err();
+    assert_eq!(error.status(), 413, "{error}");
+}
+
+fn varint(mut n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+    out
 }

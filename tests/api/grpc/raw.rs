@@ -42,6 +42,75 @@ async fn the_budget_is_charged_as_a_message_arrives_not_once_it_is_whole() {
     );
 }
 
+#[tokio::test]
+async fn a_message_of_empty_entries_is_refused_as_counted_not_decoded() {
+    let server = Server::start(&[], &[]);
+    server.wait_ready(Duration::from_secs(20)).await;
+    let (response, mut body) = start_call(server.grpc_addr()).await;
+
+    // 1 MB of `2a 00`, an empty `inputs` entry each: about 150 MB once decoded.
+    let message = [0x2a, 0x00].repeat(500_000);
+    let mut frame = vec![0];
+    frame.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&message);
+    body.send_data(Bytes::from(frame), true).unwrap();
+    let refused = tokio::time::timeout(Duration::from_secs(10), response)
+        .await
+        .expect("refused quickly")
+        .unwrap();
+
+    assert_eq!(
+        refused.headers()["grpc-status"],
+        "3",
+        "INVALID_ARGUMENT: {:?}",
+        refused.headers()
+    );
+    let message = percent_encoding::percent_decode_str(refused.headers()["grpc-message"].to_str().unwrap())
+        .decode_utf8()
+        .unwrap()
+        .into_owned();
+    assert_eq!(
+        message,
+        "the ModelInferRequest has 500000 inputs entries, more than the 64 this model accepts"
+    );
+}
+
+#[tokio::test]
+async fn a_long_client_name_is_cut_short_in_grpc_message() {
+    let server = Server::start(&[], &[]);
+    server.wait_ready(Duration::from_secs(20)).await;
+    let long = "n".repeat(1 << 20);
+    let mut other_model = rows_request(1);
+    other_model.model_name = long.clone();
+    let mut other_output = rows_request(1);
+    other_output.outputs = vec![
+        aml_scorer::grpc::messages::model_infer_request::InferRequestedOutputTensor {
+            name: long.clone(),
+            ..Default::default()
+        },
+    ];
+    let mut other_input = rows_request(1);
+    other_input.inputs[0].name = long;
+
+    for (request, code) in [(other_model, "5"), (other_output, "3"), (other_input, "3")] {
+        let (response, mut body) = start_call(server.grpc_addr()).await;
+        body.send_data(Bytes::from(frame_of(&request)), true).unwrap();
+        let refused = response.await.unwrap();
+
+        assert_eq!(refused.headers()["grpc-status"], code, "{:?}", refused.headers());
+        let message =
+            percent_encoding::percent_decode_str(refused.headers()["grpc-message"].to_str().unwrap())
+                .decode_utf8()
+                .unwrap()
+                .into_owned();
+        assert!(message.len() < 200, "{message}");
+        assert!(
+            message.contains(&format!("\"{}\"...", "n".repeat(40))),
+            "{message}"
+        );
+    }
+}
+
 /// A `ModelInfer` of `rows` as a gRPC frame: flag, length, message.
 fn rows_request(rows: usize) -> ModelInferRequest {
     let raw: Vec<u8> = (0..rows * 10)
