@@ -20,7 +20,8 @@ pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
 port=""
 for _ in $(seq 100); do
-  port="$(grep -o '"address":"127.0.0.1:[0-9]*"' "$log" | head -1 | grep -o '[0-9]*"$' | tr -d '"' || true)"
+  # The HTTP listener's line ("listening"), not gRPC's ("listening for gRPC"), which comes first.
+  port="$(grep -o '"message":"listening","address":"127.0.0.1:[0-9]*"' "$log" | head -1 | grep -o '[0-9]*"$' | tr -d '"' || true)"
   [ -n "$port" ] && grep -q '"message":"ready"' "$log" && break
   sleep 0.1
 done
