@@ -24,6 +24,8 @@ mod server {
 
 use std::time::Duration;
 
+use tonic::codec::CompressionEncoding;
+
 pub use body::InferBody;
 pub use observe::Observed;
 
@@ -39,8 +41,15 @@ pub(crate) fn service(
     let server = server::grpc_inference_service_server::GrpcInferenceServiceServer::new(
         service::Inference::new(state.clone()),
     )
-    // Larger messages are refused from their length prefix, before anything is allocated;
-    // `Observed` answers them RESOURCE_EXHAUSTED with the HTTP 413's message.
+    // gzip and deflate messages (tritonclient's `compression_algorithm`), and answers compressed
+    // when the client accepts it. tonic inflates into a buffer bounded by the decoding limit.
+    .accept_compressed(CompressionEncoding::Gzip)
+    .accept_compressed(CompressionEncoding::Deflate)
+    .send_compressed(CompressionEncoding::Gzip)
+    .send_compressed(CompressionEncoding::Deflate)
+    // Larger messages are refused from their length prefix, before anything is allocated, or
+    // while inflating, past the limit; `Observed` answers both RESOURCE_EXHAUSTED with the HTTP
+    // 413's message.
     .max_decoding_message_size(max_message_bytes)
     .max_encoding_message_size(usize::MAX);
     Observed::new(server, state, max_message_bytes, call_deadline)

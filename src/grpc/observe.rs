@@ -143,11 +143,13 @@ where
             };
             let tonic_status = Status::from_header_map(response.headers());
             // tonic refuses a message over the limit from its length prefix, as OUT_OF_RANGE
-            // (our handlers never answer that code): it is the HTTP 413.
-            if tonic_status
-                .as_ref()
-                .is_some_and(|s| s.code() == Code::OutOfRange)
-            {
+            // (our handlers never answer that code), or one inflating past it, as
+            // RESOURCE_EXHAUSTED: it is the HTTP 413.
+            if tonic_status.as_ref().is_some_and(|s| {
+                s.code() == Code::OutOfRange
+                    || (s.code() == Code::ResourceExhausted
+                        && s.message().starts_with("Error decompressing: size limit"))
+            }) {
                 response = outcome.failed(&ApiError::TooLarge { limit }).into_http();
             }
             let recorded = outcome.take().unwrap_or_else(|| {

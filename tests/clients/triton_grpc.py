@@ -2,11 +2,12 @@
 client returned as JSON (the REST shapes), for the Rust tests to compare with REST's answers.
 
     triton_grpc.py ADDR health MODEL
-    triton_grpc.py ADDR infer MODEL REQUEST_JSON [TIMEOUT_S]
+    triton_grpc.py ADDR infer MODEL REQUEST_JSON [TIMEOUT_S [COMPRESSION]]
 
 REQUEST_JSON is a KServe V2 JSON inference request (nested or flat `data`); it is sent as
 tritonclient sends every tensor, in `raw_input_contents`. An error prints
 {"error": {"code": "StatusCode.X", "message": ...}}: the client's exception, as a user sees it.
+TIMEOUT_S `-` is none; COMPRESSION (`gzip`, `deflate`) is the client's `compression_algorithm`.
 """
 
 import json
@@ -70,7 +71,7 @@ def health(client, model):
     return answer
 
 
-def infer(client, model, request, timeout):
+def infer(client, model, request, timeout, compression=None):
     inputs = []
     for tensor in request["inputs"]:
         values = array(tensor)
@@ -85,6 +86,7 @@ def infer(client, model, request, timeout):
             outputs=outputs or None,
             request_id=request.get("id", ""),
             client_timeout=timeout,
+            compression_algorithm=compression,
         )
     except InferenceServerException as e:
         return error(e)
@@ -110,8 +112,9 @@ def main():
     if command == "health":
         answer = health(client, model)
     elif command == "infer":
-        timeout = float(sys.argv[5]) if len(sys.argv) > 5 else None
-        answer = infer(client, model, json.loads(sys.argv[4]), timeout)
+        timeout = float(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[5] != "-" else None
+        compression = sys.argv[6] if len(sys.argv) > 6 else None
+        answer = infer(client, model, json.loads(sys.argv[4]), timeout, compression)
     else:
         sys.exit(f"unknown command {command}")
     print(json.dumps(answer))

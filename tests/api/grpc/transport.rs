@@ -130,3 +130,42 @@ fn held_connection(server: &Server) -> std::net::TcpStream {
     assert!(answer[..read].starts_with(b"HTTP/1.1 200"));
     stream
 }
+
+/// tritonclient's answer to `request` sent compressed with `algorithm`.
+fn infer_compressed(server: &Server, request: &Value, algorithm: &str) -> Value {
+    super::call(
+        TRITON,
+        server,
+        &["infer", MODEL, &request.to_string(), "-", algorithm],
+    )
+}
+
+#[tokio::test]
+async fn gzip_and_deflate_calls_answer_as_the_uncompressed_one() {
+    let server = Server::start(&[], &[]);
+    server.wait_ready(Duration::from_secs(20)).await;
+
+    let plain = infer(TRITON, &server, MODEL, &rows(50));
+    assert_eq!(plain["outputs"][0]["shape"], json!([50, 1]), "{plain}");
+    for algorithm in ["gzip", "deflate"] {
+        let compressed = infer_compressed(&server, &rows(50), algorithm);
+        assert_eq!(compressed, plain, "{algorithm}");
+    }
+}
+
+#[tokio::test]
+async fn a_compressed_message_inflating_past_the_body_limit_is_resource_exhausted() {
+    let server = Server::start(&["--max-body-bytes", "4096"], &[]);
+    server.wait_ready(Duration::from_secs(20)).await;
+
+    // 8000 bytes of raw contents, repeating: a few hundred bytes gzipped, under the limit.
+    let over = infer_compressed(&server, &rows(100), "gzip");
+    let fits = infer_compressed(&server, &rows(2), "gzip");
+
+    assert_eq!(over["error"]["code"], "StatusCode.RESOURCE_EXHAUSTED", "{over}");
+    assert_eq!(
+        over["error"]["message"],
+        "the request body is larger than the limit of 4096 bytes (AML_SCORER_MAX_BODY_BYTES)"
+    );
+    assert_eq!(fits["outputs"][0]["shape"], json!([2, 1]), "{fits}");
+}
