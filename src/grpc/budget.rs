@@ -1,7 +1,8 @@
 //! The in-flight memory budget, charged while a call's message arrives, as REST charges a body
 //! while it reads it: a burst of large calls waits for room or is refused, instead of being
 //! buffered whole first. The charge is handed to the call's handler when tonic has read the
-//! message, and kept until the answer is encoded.
+//! message, with the bytes it covers, and kept until the answer is encoded. The frames are the
+//! message as sent: a compressed one is charged its inflated size by the handler (`service.rs`).
 
 use std::{
     future::Future,
@@ -19,16 +20,16 @@ use crate::api::{ApiError, Charge, InflightBudget, CHARGE_PER_BODY_BYTE};
 
 /// Where a call's body leaves its charge for the handler (in the request's extensions).
 #[derive(Clone, Default)]
-pub(super) struct Handover(Arc<Mutex<Option<Charge>>>);
+pub(super) struct Handover(Arc<Mutex<Option<(Charge, u64)>>>);
 
 impl Handover {
-    /// The charge of the message read so far (none when nothing was charged).
-    pub(super) fn take(&self) -> Charge {
+    /// The charge of the message read so far, and the bytes charged (none when nothing was).
+    pub(super) fn take(&self) -> (Charge, u64) {
         self.0
             .lock()
             .expect("a handover is taken under no other lock")
             .take()
-            .unwrap_or_else(Charge::none)
+            .unwrap_or_else(|| (Charge::none(), 0))
     }
 }
 
@@ -40,6 +41,8 @@ pub(super) struct ChargedBody<B> {
     budget: Arc<InflightBudget>,
     /// `None` while `growing` holds it.
     charge: Option<Charge>,
+    /// Bytes charged so far.
+    charged: u64,
     /// Waiting for room for `held`.
     growing: Option<Growing>,
     held: Option<Frame<Bytes>>,
@@ -53,6 +56,7 @@ impl<B> ChargedBody<B> {
             body,
             budget,
             charge: Some(Charge::none()),
+            charged: 0,
             growing: None,
             held: None,
             handover,
@@ -68,7 +72,7 @@ impl<B> Drop for ChargedBody<B> {
                 .handover
                 .0
                 .lock()
-                .expect("a handover is set under no other lock") = Some(charge);
+                .expect("a handover is set under no other lock") = Some((charge, self.charged));
         }
     }
 }
@@ -88,7 +92,10 @@ where
             this.growing = None;
             this.charge = Some(charge);
             return Poll::Ready(match charged {
-                Ok(()) => this.held.take().map(Ok),
+                Ok(()) => this.held.take().map(|frame| {
+                    this.charged += charge_of(&frame);
+                    Ok(frame)
+                }),
                 Err(error) => Some(Err(this.outcome.failed(&error))),
             });
         }
@@ -97,12 +104,13 @@ where
             Some(Err(error)) => return Poll::Ready(Some(Err(Status::from_error(error.into())))),
             None => return Poll::Ready(None),
         };
-        let bytes = frame.data_ref().map_or(0, |data| data.len() as u64) * CHARGE_PER_BODY_BYTE;
+        let bytes = charge_of(&frame);
         let mut charge = this.charge.take().expect("no charge is growing here");
         match this.budget.try_grow(&mut charge, bytes) {
             // The usual case: room at once.
             Ok(()) => {
                 this.charge = Some(charge);
+                this.charged += bytes;
                 Poll::Ready(Some(Ok(frame)))
             }
             // No room now: wait for it, as REST does, up to the budget's wait.
@@ -129,4 +137,9 @@ where
     fn size_hint(&self) -> SizeHint {
         self.body.size_hint()
     }
+}
+
+/// What a frame is charged: its data, as REST charges a body's.
+fn charge_of(frame: &Frame<Bytes>) -> u64 {
+    frame.data_ref().map_or(0, |data| data.len() as u64) * CHARGE_PER_BODY_BYTE
 }

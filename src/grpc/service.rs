@@ -17,7 +17,7 @@ use super::server::grpc_inference_service_server::GrpcInferenceService;
 use super::InferBody;
 use crate::api::request_id::RequestId;
 use crate::api::v2::datatype;
-use crate::api::{ApiError, AppState, Charge, Charged};
+use crate::api::{ApiError, AppState, Charge, Charged, CHARGE_PER_BODY_BYTE};
 use crate::model::{Scorer, TensorSpec};
 
 /// The service over the server's state.
@@ -119,15 +119,19 @@ impl GrpcInferenceService for Inference {
         let outcome = outcome(&request);
         // What the message was charged as it arrived (as an HTTP body of its size is), corrected
         // to the decoded tensors' size by `Charged`.
-        let charge = request
+        let (mut charge, charged) = request
             .extensions()
             .get::<Handover>()
-            .map_or_else(Charge::none, Handover::take);
+            .map_or_else(|| (Charge::none(), 0), Handover::take);
         let request_id = request.extensions().get::<RequestId>().cloned();
         let body = request.into_inner().0;
         let scored = async {
             let scorer = self.scorer()?;
             let budget = &self.state.budget;
+            // A compressed message was charged as sent: charge it inflated before it is decoded,
+            // as `Charged` expects.
+            let inflated = body.len() as u64 * CHARGE_PER_BODY_BYTE;
+            budget.grow(&mut charge, inflated.saturating_sub(charged)).await?;
             let codec = Charged {
                 codec: InferCodec {
                     body: body.clone(),

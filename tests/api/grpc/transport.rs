@@ -169,3 +169,21 @@ async fn a_compressed_message_inflating_past_the_body_limit_is_resource_exhauste
     );
     assert_eq!(fits["outputs"][0]["shape"], json!([2, 1]), "{fits}");
 }
+
+#[tokio::test]
+async fn a_compressed_message_is_charged_its_inflated_size() {
+    let server = Server::start(&["--max-inflight-bytes", "10000"], &[]);
+    server.wait_ready(Duration::from_secs(20)).await;
+
+    // A few hundred bytes gzipped, 8000 inflated: charged twice over, as uncompressed.
+    let over = infer_compressed(&server, &rows(100), "gzip");
+    let fits = infer_compressed(&server, &rows(2), "gzip");
+
+    assert_eq!(over["error"]["code"], "StatusCode.RESOURCE_EXHAUSTED", "{over}");
+    let message = over["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("whole in-flight memory budget of 10000 bytes"),
+        "{message}"
+    );
+    assert_eq!(fits["outputs"][0]["shape"], json!([2, 1]), "{fits}");
+}
