@@ -41,12 +41,12 @@ pub(crate) fn service(
     let server = server::grpc_inference_service_server::GrpcInferenceServiceServer::new(
         service::Inference::new(state.clone()),
     )
-    // gzip and deflate messages (tritonclient's `compression_algorithm`), and answers compressed
-    // when the client accepts it. tonic inflates into a buffer bounded by the decoding limit.
+    // gzip and deflate messages (tritonclient's `compression_algorithm`); tonic inflates into a
+    // buffer bounded by the decoding limit. Answers go uncompressed: gRPC's Python clients
+    // advertise deflate and gzip on every call, so compressing whenever accepted would spend CPU
+    // on every answer, small ones included.
     .accept_compressed(CompressionEncoding::Gzip)
     .accept_compressed(CompressionEncoding::Deflate)
-    .send_compressed(CompressionEncoding::Gzip)
-    .send_compressed(CompressionEncoding::Deflate)
     // Larger messages are refused from their length prefix, before anything is allocated, or
     // while inflating, past the limit; `Observed` answers both RESOURCE_EXHAUSTED with the HTTP
     // 413's message.
