@@ -245,10 +245,12 @@ const COMPRESS_INLINE_MAX: usize = 64 * 1024;
 pub struct UncompressedHead(pub Bytes);
 
 /// `response` compressed with `encoding` when it is large enough, with `Vary: Accept-Encoding`
-/// (caches must not hand a compressed answer to a client that did not ask for one), and its
-/// uncompressed head as an `UncompressedHead` extension.
+/// (caches must not hand a compressed answer to a client that did not ask for one), and, when
+/// `keep_head` (request spans attach answers), its uncompressed head as an `UncompressedHead`
+/// extension.
 pub(super) async fn compress_answer(
     encoding: Option<Encoding>,
+    keep_head: bool,
     response: Response,
 ) -> Result<Response, ApiError> {
     let (mut parts, body) = response.into_parts();
@@ -265,7 +267,9 @@ pub(super) async fn compress_answer(
     if bytes.len() < COMPRESS_MIN_BYTES {
         return Ok(Response::from_parts(parts, Body::from(bytes)));
     }
-    let head = Bytes::copy_from_slice(&bytes[..bytes.len().min(MAX_ATTACHED_RESPONSE)]);
+    // A copy of a few KB, not a slice: a slice would hold the whole uncompressed answer while the
+    // compressed one is sent. Only when a span will attach it: otherwise it is work per answer.
+    let head = keep_head.then(|| Bytes::copy_from_slice(&bytes[..bytes.len().min(MAX_ATTACHED_RESPONSE)]));
     let compressed = if bytes.len() <= COMPRESS_INLINE_MAX {
         deflate(encoding, &bytes)
     } else {
@@ -274,9 +278,9 @@ pub(super) async fn compress_answer(
             .map_err(|e| ApiError::Score(ScoreError::Task(e)))?
     };
     parts.headers.remove(header::CONTENT_LENGTH);
-    // A copy of a few KB, not a slice: a slice would hold the whole uncompressed answer while the
-    // compressed one is sent.
-    parts.extensions.insert(UncompressedHead(head));
+    if let Some(head) = head {
+        parts.extensions.insert(UncompressedHead(head));
+    }
     parts.headers.insert(
         header::CONTENT_ENCODING,
         HeaderValue::from_static(encoding.name()),

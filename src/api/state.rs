@@ -93,6 +93,11 @@ impl AppState {
         }))
     }
 
+    /// Request spans attach scoring answers (`APP_INSIGHTS_LOG_RESPONSE_ENABLED`).
+    pub fn attaches_answers(&self) -> bool {
+        self.request_tracing.as_ref().is_some_and(|t| t.log_response)
+    }
+
     /// The same state with request spans. Called once, before the state is shared.
     pub fn with_request_tracing(mut self, request_tracing: Option<Arc<RequestTracing>>) -> Self {
         Arc::get_mut(&mut self.0)

@@ -278,5 +278,5 @@ pub async fn infer(
             .insert(binary::HEADER_LENGTH, length.into());
     }
     response.extensions_mut().insert(ScoredRows(scored.rows));
-    Ok(compression::compress_answer(answer_encoding, response).await?)
+    Ok(compression::compress_answer(answer_encoding, state.attaches_answers(), response).await?)
 }

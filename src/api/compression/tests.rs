@@ -172,16 +172,16 @@ async fn a_broken_stream_is_a_400_naming_the_coding() {
 #[tokio::test]
 async fn answers_over_the_threshold_are_compressed_and_every_answer_varies_by_accept_encoding() {
     let answer = |len: usize| Response::new(Body::from(vec![b'1'; len]));
-    let small = compress_answer(Some(Encoding::Gzip), answer(COMPRESS_MIN_BYTES - 1))
+    let small = compress_answer(Some(Encoding::Gzip), false, answer(COMPRESS_MIN_BYTES - 1))
         .await
         .unwrap();
     assert_eq!(small.headers()[header::VARY], "accept-encoding");
     assert!(!small.headers().contains_key(header::CONTENT_ENCODING));
-    let unasked = compress_answer(None, answer(100_000)).await.unwrap();
+    let unasked = compress_answer(None, false, answer(100_000)).await.unwrap();
     assert_eq!(unasked.headers()[header::VARY], "accept-encoding");
     assert!(!unasked.headers().contains_key(header::CONTENT_ENCODING));
     for (encoding, len) in [(Encoding::Gzip, 2000), (Encoding::Deflate, 200_000)] {
-        let response = compress_answer(Some(encoding), answer(len)).await.unwrap();
+        let response = compress_answer(Some(encoding), false, answer(len)).await.unwrap();
         assert_eq!(response.headers()[header::CONTENT_ENCODING], encoding.name());
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
@@ -216,4 +216,21 @@ async fn only_a_small_compressed_body_starts_inflating_on_the_request_task() {
     .await
     .unwrap();
     assert!(inflated.is_empty());
+}
+
+#[tokio::test]
+async fn the_uncompressed_head_is_kept_only_when_spans_attach_answers() {
+    let answer = |len: usize| Response::new(Body::from(vec![b'1'; len]));
+    let attached = compress_answer(Some(Encoding::Gzip), true, answer(100_000))
+        .await
+        .unwrap();
+    let head = attached
+        .extensions()
+        .get::<UncompressedHead>()
+        .expect("kept for the span");
+    assert_eq!(head.0.len(), MAX_ATTACHED_RESPONSE);
+    let plain = compress_answer(Some(Encoding::Gzip), false, answer(100_000))
+        .await
+        .unwrap();
+    assert!(plain.extensions().get::<UncompressedHead>().is_none());
 }

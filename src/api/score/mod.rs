@@ -139,7 +139,12 @@ pub async fn score_body(
         budget: state.budget.clone(),
     };
     let answer = scored(scorer.score_as(id.as_str(), bytes, codec).await?);
-    compression::compress_answer(compression::accepted(&parts.headers), answer).await
+    compression::compress_answer(
+        compression::accepted(&parts.headers),
+        state.attaches_answers(),
+        answer,
+    )
+    .await
 }
 
 /// `GET /score`: `?data=[[...]]` is scored like a body; without it, how to call the endpoint.
