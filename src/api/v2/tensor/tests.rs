@@ -1,0 +1,76 @@
+use super::*;
+
+fn one_input(data: TensorData<'_>) -> Result<Batch, ApiError> {
+    let spec = ModelSpec::matrix(2, ElementType::F32);
+    let shape = [1, 2];
+    to_batch(
+        vec![RequestTensor {
+            name: "input",
+            datatype: "FP32",
+            shape: &shape,
+            data,
+        }],
+        &spec,
+    )
+}
+
+#[test]
+fn a_shape_of_any_rank_is_shown_by_its_first_dimensions() {
+    let spec = ModelSpec::matrix(2, ElementType::F32);
+    let shape = vec![1; 100_000];
+    let error = to_batch(
+        vec![RequestTensor {
+            name: "input",
+            datatype: "FP32",
+            shape: &shape,
+            data: TensorData::Raw(&[]),
+        }],
+        &spec,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.len() < 200, "{error}");
+    assert!(error.contains("... (100000 dimensions)"), "{error}");
+}
+
+#[test]
+fn every_transport_form_gives_the_same_batch() {
+    let json = [Value::from(1.5), Value::from(2)];
+    let raw: Vec<u8> = [1.5f32, 2.0].iter().flat_map(|x| x.to_le_bytes()).collect();
+    let expected = Values::F32(vec![1.5, 2.0]);
+    for data in [
+        TensorData::Json(&json),
+        TensorData::Raw(&raw),
+        TensorData::Typed(expected.clone()),
+    ] {
+        assert_eq!(one_input(data).unwrap().inputs, std::slice::from_ref(&expected));
+    }
+    let short = one_input(TensorData::Raw(&raw[..4])).unwrap_err().to_string();
+    assert!(
+        short.contains("input \"input\" of shape [1, 2]: the tensor holds 4 bytes"),
+        "{short}"
+    );
+    let few = one_input(TensorData::Typed(Values::F32(vec![1.0])))
+        .unwrap_err()
+        .to_string();
+    assert!(few.contains("needs 2 values, data has 1"), "{few}");
+}
+
+#[test]
+fn an_output_answers_its_real_shape() {
+    let spec = TensorSpec::matrix("y", ElementType::F32, 3, false);
+    let output = Output {
+        per_row: 3,
+        values: Values::F32(vec![0.0; 3]),
+        shape: vec![3],
+    };
+    // Every input a scalar: the tensor is the whole `[3]`, no batch.
+    assert_eq!(output_tensor(&spec, &output, 1, false).unwrap().shape, [3]);
+    assert_eq!(output_tensor(&spec, &output, 1, true).unwrap().shape, [1, 3]);
+    let empty = Output {
+        per_row: 0,
+        values: Values::F32(Vec::new()),
+        shape: vec![0],
+    };
+    assert_eq!(output_tensor(&spec, &empty, 2, true).unwrap().shape, [2, 0]);
+}
