@@ -42,7 +42,7 @@ header = json.dumps({
 binary_body = header + struct.pack(f"<{len(flat)}d", *flat)
 
 port = free_port()
-server = subprocess.Popen([scorer, "--host", "127.0.0.1", "--port", str(port), "--log-format", "json"],
+server = subprocess.Popen([scorer, "--host", "127.0.0.1", "--port", str(port), "--grpc-port", "0", "--log-format", "json"],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 try:
     deadline = time.time() + 30
