@@ -1,6 +1,7 @@
 //! The ONNX model, loaded and optimised by tract into one plan: with a symbolic batch dimension
 //! (and symbols for the other open dimensions), or, for an export whose batch is fixed and
 //! cannot be typed symbolic, a plan of that batch (run once per item when it is fixed at 1).
+//! A slow model with a symbolic batch may get a second plan for exactly one item (`single`).
 
 use std::{
     path::Path,
@@ -12,10 +13,12 @@ use tract_onnx::prelude::*;
 
 mod facts;
 mod run;
+mod single;
 mod tensors;
 mod warm;
 
 use facts::{declared_input, describe, output_specs, tdim_outputs_as_i64, Declared};
+use single::SinglePolicy;
 
 use super::{ModelSpec, PredictError, RunThreads, TensorSpec};
 
@@ -95,6 +98,12 @@ pub struct OnnxModel {
     threads: RunThreads,
     /// A classifier's class labels, in the order of its probabilities, when the graph says.
     class_labels: Option<Vec<String>>,
+    /// The same model planned for exactly one item, when that ran faster at warm-up
+    /// (`single.rs`); requests of one item run on it.
+    single: Option<Box<OnnxModel>>,
+    /// Whether requests of several items run item by item on `single` (measured faster than
+    /// one run of this plan).
+    items_on_single: bool,
 }
 
 impl std::fmt::Debug for OnnxModel {
@@ -113,7 +122,26 @@ impl OnnxModel {
         let proto = super::ops::onnx()
             .proto_model_for_path(path)
             .map_err(|cause| parse_error(&described, cause))?;
-        Self::from_proto(proto, path.parent().and_then(Path::to_str), &described)
+        Self::from_proto(
+            proto,
+            path.parent().and_then(Path::to_str),
+            &described,
+            SinglePolicy::MEASURED,
+        )
+    }
+
+    /// `load` with a single-item plan as `policy` says (tests force one).
+    #[cfg(test)]
+    fn load_with(path: &Path, policy: SinglePolicy) -> Result<Self, ModelLoadError> {
+        let proto = super::ops::onnx()
+            .proto_model_for_path(path)
+            .map_err(|cause| parse_error("a test model", cause))?;
+        Self::from_proto(
+            proto,
+            path.parent().and_then(Path::to_str),
+            "a test model",
+            policy,
+        )
     }
 
     /// Loads a model from its bytes (a download; the file system may be read-only). The bytes
@@ -123,7 +151,7 @@ impl OnnxModel {
             .proto_model_for_read(&mut bytes.as_slice())
             .map_err(|cause| parse_error(described, cause))?;
         drop(bytes);
-        Self::from_proto(proto, None, described)
+        Self::from_proto(proto, None, described, SinglePolicy::MEASURED)
     }
 
     /// The model of `proto` (`folder`: where its external tensor files are, if it has any).
@@ -131,6 +159,7 @@ impl OnnxModel {
         mut proto: ModelProto,
         folder: Option<&str>,
         described: &str,
+        policy: SinglePolicy,
     ) -> Result<Self, ModelLoadError> {
         let parse = |cause: TractError| parse_error(described, cause);
         let onnx = super::ops::onnx();
@@ -155,6 +184,8 @@ impl OnnxModel {
             .iter()
             .filter_map(Declared::fixed_batch)
             .find(|&k| k != 1);
+        // tract shares the weights between clones: this copy costs the graph, not the tensors.
+        let single_source = fixed.is_none().then(|| model.clone());
         let loaded = if let Some(k) = fixed {
             let batch = |d: &Declared| d.fixed_batch().map_or_else(|| rows.clone(), |k| k.to_dim());
             Self::build(model, &declared, batch, Some(k), false)?
@@ -164,11 +195,15 @@ impl OnnxModel {
             Self::build(model, &declared, |_| rows.clone(), None, false)?
         };
         let (run_time, _) = loaded.warm_up()?;
-        Ok(OnnxModel {
+        let loaded = OnnxModel {
             cheap: run_time < CHEAP_RUN,
             warm_run: run_time,
             class_labels,
             ..loaded
+        };
+        Ok(match single_source {
+            Some(model) => loaded.with_single_item_plan(model, &declared, policy),
+            None => loaded,
         })
     }
 
@@ -241,6 +276,8 @@ impl OnnxModel {
             warm_run: std::time::Duration::ZERO,
             threads: RunThreads::default(),
             class_labels: None,
+            single: None,
+            items_on_single: false,
         })
     }
 
@@ -250,13 +287,22 @@ impl OnnxModel {
     pub fn with_fresh_state_per_run(self) -> Self {
         OnnxModel {
             reuse_states: false,
+            single: self
+                .single
+                .map(|single| Box::new(single.with_fresh_state_per_run())),
             ..self
         }
     }
 
     /// The same model with its runs split over `threads` threads (1: on the calling thread).
     pub fn with_threads(self, threads: RunThreads) -> Self {
-        OnnxModel { threads, ..self }
+        OnnxModel {
+            single: self
+                .single
+                .map(|single| Box::new(single.with_threads(threads.clone()))),
+            threads,
+            ..self
+        }
     }
 
     /// The fastest single-thread warm-up run of one item, measured at load.

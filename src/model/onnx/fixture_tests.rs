@@ -8,14 +8,15 @@ use super::*;
 use crate::model::{Batch, BatchRule, Predictor, Values};
 
 fn fixture(name: &str) -> (OnnxModel, Value) {
+    fixture_with(name, OnnxModel::load)
+}
+
+fn fixture_with(name: &str, load: impl Fn(&Path) -> Result<OnnxModel, ModelLoadError>) -> (OnnxModel, Value) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tensors");
     let text = std::fs::read_to_string(root.join(format!("{name}.json"))).expect("the fixture exists");
     let fixture: Value = serde_json::from_str(&text).expect("a fixture is JSON");
     let model = fixture["model"].as_str().expect("the fixture names its model");
-    (
-        OnnxModel::load(&root.join(model)).expect("the model loads"),
-        fixture,
-    )
+    (load(&root.join(model)).expect("the model loads"), fixture)
 }
 
 fn leaves(value: &Value, into: &mut Vec<Value>) {
@@ -57,6 +58,10 @@ fn as_f64(values: &Values) -> Vec<f64> {
 
 fn check_cases(name: &str, rule: BatchRule) {
     let (model, fixture) = fixture(name);
+    check_model_cases(name, rule, &model, &fixture);
+}
+
+fn check_model_cases(name: &str, rule: BatchRule, model: &OnnxModel, fixture: &Value) {
     assert_eq!(model.spec().batch_rule(), rule, "{name}");
     for case in fixture["cases"].as_array().expect("cases") {
         let mut batch = Batch::new(0, Vec::new());
@@ -100,6 +105,30 @@ fn a_cnn_that_type_checks_with_a_symbolic_batch_but_mixes_items_is_caught_at_war
 #[test]
 fn a_cnn_with_a_symbolic_batch_runs_once_per_request_as_onnxruntime() {
     check_cases("cnn_dynamic_batch", BatchRule::Symbolic);
+}
+
+#[test]
+fn a_single_item_plan_answers_one_item_and_several_items_as_onnxruntime() {
+    for items_on_single in [false, true] {
+        let (model, fixture) = fixture_with("cnn_dynamic_batch", |path| {
+            OnnxModel::load_with(path, SinglePolicy::forced(items_on_single))
+        });
+        assert!(model.single.is_some(), "the plan for one item is kept");
+        assert_eq!(model.items_on_single, items_on_single);
+        check_model_cases("cnn_dynamic_batch", BatchRule::Symbolic, &model, &fixture);
+    }
+}
+
+#[test]
+fn a_fast_model_and_a_fixed_batch_keep_one_plan() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    // A 4x3 linear model runs in microseconds: a second plan is not worth its load time.
+    let fast = OnnxModel::load(&root.join("linear_f32_4x3.onnx")).expect("the model loads");
+    assert!(fast.single.is_none());
+    // Forced or not, a batch fixed at 2 has no symbolic plan to stand beside.
+    let fixed = OnnxModel::load_with(&root.join("linear_f32_fixed2x4.onnx"), SinglePolicy::forced(true))
+        .expect("the model loads");
+    assert!(fixed.single.is_none());
 }
 
 #[test]

@@ -32,6 +32,9 @@ impl Predictor for OnnxModel {
                 });
             }
         }
+        if let Some(single) = self.plan_for(batch.rows) {
+            return single.predict(batch);
+        }
         if self.spec.per_item && batch.rows > 1 {
             return self.per_item(batch);
         }

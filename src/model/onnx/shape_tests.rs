@@ -69,7 +69,8 @@ fn model(dims: &[Option<i64>], more: Vec<NodeProto>, outputs: Vec<ValueInfoProto
 }
 
 fn refusal(proto: ModelProto) -> String {
-    let error = OnnxModel::from_proto(proto, None, "test").expect_err("the model is refused");
+    let error =
+        OnnxModel::from_proto(proto, None, "test", SinglePolicy::MEASURED).expect_err("the model is refused");
     assert!(matches!(error, ModelLoadError::ItemTooLarge { .. }), "{error}");
     error.to_string()
 }
@@ -116,7 +117,7 @@ fn with_constant_output() -> OnnxModel {
         vec![constant],
         vec![info("c", &[Some(1), Some(3)])],
     );
-    OnnxModel::from_proto(proto, None, "test").expect("a batch of one loads")
+    OnnxModel::from_proto(proto, None, "test", SinglePolicy::MEASURED).expect("a batch of one loads")
 }
 
 #[test]
@@ -140,19 +141,21 @@ fn a_panic_inside_tract_refuses_the_request_and_pools_no_state() {
         inputs: vec![Values::I64(vec![1, id, 2]), Values::I64(vec![1, 1, 1])],
         shapes: vec![vec![3], vec![3]],
     };
+    // A one-item request runs on the single-item plan when the model has one.
+    let runs_on = model.plan_for(1).unwrap_or(&model);
     assert!(
-        model.reuse_states,
+        runs_on.reuse_states,
         "tiny_bert keeps no operator state: its run states are pooled"
     );
     model.predict(request(3)).expect("a known id");
-    let pooled = model.pool().len();
+    let pooled = runs_on.pool().len();
     assert_eq!(pooled, 1, "the good run's state went back to the pool");
     let error = model
         .predict(request(999_999))
         .expect_err("an id outside the vocabulary");
     assert!(matches!(error, PredictError::Refused(_)), "{error:?}");
     assert!(
-        model.pool().len() < pooled,
+        runs_on.pool().len() < pooled,
         "the state it panicked in is not pooled"
     );
     let answer = model.predict(request(17)).expect("the next request runs");

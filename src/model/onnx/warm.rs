@@ -14,6 +14,9 @@ use crate::model::{Batch, ElementType, PredictError, Predictor, TensorSpec, Valu
 /// downsamples 32 times).
 const SYMBOL_SIZES: [usize; 4] = [1, 8, 64, 224];
 
+/// Runs per measured shape at warm-up; the fastest counts.
+const WARM_RUNS: usize = 5;
+
 /// Values of `element`, `count` of them, that differ from one item to the next (so that a run
 /// mixing items shows): small integers, valid indices of any embedding table.
 fn pattern(element: ElementType, count: usize, item: usize) -> Values {
@@ -92,7 +95,7 @@ impl OnnxModel {
                 Err(_) => break,
             };
             let mut fastest = Duration::MAX;
-            let mut runs = (0..5).map(|_| {
+            let mut runs = (0..WARM_RUNS).map(|_| {
                 let started = Instant::now();
                 let ran = self.predict(batch.clone());
                 fastest = fastest.min(started.elapsed());
@@ -106,6 +109,36 @@ impl OnnxModel {
         Err(ModelLoadError::WarmUp(
             failure.expect("at least one size was tried"),
         ))
+    }
+
+    /// The fastest of a few runs of `rows` items of this plan (symbolic dimensions at `size`).
+    pub(super) fn fastest_run(&self, rows: usize, size: usize) -> Option<Duration> {
+        let batch = inputs(&self.spec.inputs, rows, 0, size).ok()?;
+        let mut fastest = Duration::MAX;
+        for _ in 0..WARM_RUNS {
+            let started = Instant::now();
+            self.run_once(batch.clone()).ok()?;
+            fastest = fastest.min(started.elapsed());
+        }
+        Some(fastest)
+    }
+
+    /// Whether `other` (the same model planned otherwise) answers one item as this plan does.
+    pub(super) fn answers_like(&self, other: &OnnxModel, size: usize) -> bool {
+        let run = |model: &OnnxModel| {
+            inputs(&model.spec.inputs, 1, 0, size)
+                .ok()
+                .and_then(|batch| model.run_once(batch).ok())
+        };
+        let (Some(mine), Some(theirs)) = (run(self), run(other)) else {
+            return false;
+        };
+        mine.outputs.len() == theirs.outputs.len()
+            && mine
+                .outputs
+                .iter()
+                .zip(&theirs.outputs)
+                .all(|(a, b)| a.shape == b.shape && close(&a.values, &b.values))
     }
 
     /// Whether one run of two items answers as two runs of one (same shapes, values within a
