@@ -93,7 +93,7 @@ def start_server(scorer, model, threads, folder, port):
     import subprocess
     log = open(folder / f"{model.stem}-{threads}.log", "w")
     server = subprocess.Popen([scorer, "--model-dir", str(model.parent), "--model-file", model.name,
-                               "--port", str(port), "--intra-op-threads", str(threads)],
+                               "--port", str(port), "--grpc-port", "0", "--intra-op-threads", str(threads)],
                               stdout=log, stderr=subprocess.STDOUT)
     return server, folder / f"{model.stem}-{threads}.log"
 

@@ -114,7 +114,7 @@ class Client:
 def start_server(scorer, folder, port):
     log = open(folder / "server.log", "w")
     server = subprocess.Popen([scorer, "--model-dir", str(MODEL.parent), "--model-file", MODEL.name,
-                               "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+                               "--port", str(port), "--grpc-port", "0"], stdout=log, stderr=subprocess.STDOUT)
     for _ in range(400):
         if server.poll() is not None:
             raise SystemExit(f"the server stopped: {(folder / 'server.log').read_text()}")

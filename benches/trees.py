@@ -102,7 +102,7 @@ def end_to_end(scorer, folder, name, rows):
     port = free_port()
     log = open(folder / f"{name}.log", "w")
     server = subprocess.Popen([scorer, "--model-dir", str(folder), "--model-file", f"{name}.onnx",
-                               "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+                               "--port", str(port), "--grpc-port", "0"], stdout=log, stderr=subprocess.STDOUT)
     try:
         for _ in range(200):
             try:
