@@ -33,37 +33,58 @@ fn missing(name: &str, spec: &ModelSpec) -> InputError {
 
 /// Positional rows: each row's values fill the inputs in the model's order. A list of plain
 /// values is one row, unless the model takes one value per row: then each value is a row (a list
-/// of documents for a text model, as clients send them).
+/// of documents for a text model, as clients send them). A row may leave out the optional inputs
+/// (they come last), if every row does.
 pub(super) fn from_rows(path: &str, items: &[Value], spec: &ModelSpec) -> Result<Batch, InputError> {
     let flat = !items[0].is_array();
-    let rows: Vec<&[Value]> = if flat && spec.row_width() == 1 {
-        items.iter().map(std::slice::from_ref).collect()
+    let optional = spec.has_optional_inputs();
+    let rows: Vec<&[Value]> = if flat && spec.required_width() == 1 {
+        items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| match item {
+                Value::Array(values) if optional => Err(mixed_forms(path, index, values.len(), 1, spec)),
+                _ => Ok(std::slice::from_ref(item)),
+            })
+            .collect::<Result<_, _>>()?
     } else if flat {
         vec![items]
     } else {
         items
             .iter()
             .enumerate()
-            .map(|(index, item)| {
-                item.as_array().map(Vec::as_slice).ok_or(InputError::NotARow {
+            .map(|(index, item)| match item {
+                Value::Array(values) => Ok(values.as_slice()),
+                _ if optional => Err(mixed_forms(
+                    path,
+                    index,
+                    1,
+                    items[0].as_array().map_or(1, Vec::len),
+                    spec,
+                )),
+                _ => Err(InputError::NotARow {
                     index,
                     found: describe(item),
-                })
+                }),
             })
             .collect::<Result<_, _>>()?
     };
-    let expected = spec.row_width();
     let mut inputs = buffers(spec, rows.len());
+    let mut sends_optional = None;
     for (row, values) in rows.iter().enumerate() {
-        if values.len() != expected {
-            return Err(InputError::WrongWidth {
-                row,
-                found: values.len(),
-                expected,
-            });
+        let sends = match values.len() {
+            n if n == spec.row_width() => true,
+            n if n == spec.required_width() => false,
+            found => return Err(wrong_width(row, found, spec)),
+        };
+        if *sends_optional.get_or_insert(sends) != sends {
+            return Err(mixed_forms(path, row, values.len(), rows[0].len(), spec));
         }
         let mut rest = *values;
         for (input, buffer) in spec.inputs.iter().zip(&mut inputs) {
+            if input.optional && !sends {
+                continue;
+            }
             let (mine, others) = rest.split_at(input.width.unwrap_or(1));
             rest = others;
             for (col, value) in mine.iter().enumerate() {
@@ -78,6 +99,55 @@ pub(super) fn from_rows(path: &str, items: &[Value], spec: &ModelSpec) -> Result
     })
 }
 
+/// A row of neither the model's width nor its width without the optional inputs.
+fn wrong_width(row: usize, found: usize, spec: &ModelSpec) -> InputError {
+    if !spec.has_optional_inputs() {
+        return InputError::WrongWidth {
+            row,
+            found,
+            expected: spec.row_width(),
+        };
+    }
+    let names = |all: bool| -> Vec<&str> {
+        spec.inputs
+            .iter()
+            .filter(|i| all || !i.optional)
+            .map(|i| i.name.as_str())
+            .collect()
+    };
+    InputError::WrongWidthOf {
+        row,
+        found,
+        expected: format!(
+            "{} ({}) or {} ({})",
+            spec.required_width(),
+            names(false).join(", "),
+            spec.row_width(),
+            names(true).join(", ")
+        ),
+    }
+}
+
+/// An item (`{path}[{index}]`) of `found` values where the first item had `first`: one sends the
+/// optional inputs, the other does not.
+fn mixed_forms(path: &str, index: usize, found: usize, first: usize, spec: &ModelSpec) -> InputError {
+    InputError::OptionalMixed {
+        item: format!("{path}[{index}]"),
+        detail: format!("has {found} value(s), {path}[0] has {first}"),
+        inputs: optional_names(spec),
+    }
+}
+
+fn optional_names(spec: &ModelSpec) -> String {
+    let names: Vec<String> = spec
+        .inputs
+        .iter()
+        .filter(|i| i.optional)
+        .map(|i| format!("{:?}", i.name))
+        .collect();
+    names.join(", ")
+}
+
 /// Records: one object per row, keyed by column name.
 pub(super) fn from_records(path: &str, items: &[Value], spec: &ModelSpec) -> Result<Batch, InputError> {
     if let Some(wide) = spec.inputs.iter().find(|i| i.width.unwrap_or(1) > 1) {
@@ -87,6 +157,8 @@ pub(super) fn from_records(path: &str, items: &[Value], spec: &ModelSpec) -> Res
         });
     }
     let mut inputs = buffers(spec, items.len());
+    // Per input, whether the first record sends it (an optional input: every record or none).
+    let mut sent: Vec<Option<bool>> = vec![None; spec.inputs.len()];
     for (row, item) in items.iter().enumerate() {
         let Value::Object(record) = item else {
             return Err(InputError::NotARecord {
@@ -94,10 +166,24 @@ pub(super) fn from_records(path: &str, items: &[Value], spec: &ModelSpec) -> Res
                 found: describe(item),
             });
         };
-        for (input, buffer) in spec.inputs.iter().zip(&mut inputs) {
-            let value = record
-                .get(&input.name)
-                .ok_or_else(|| missing(&input.name, spec))?;
+        for ((input, buffer), sent) in spec.inputs.iter().zip(&mut inputs).zip(&mut sent) {
+            let value = record.get(&input.name);
+            if input.optional && *sent.get_or_insert(value.is_some()) != value.is_some() {
+                return Err(InputError::OptionalMixed {
+                    item: format!("{path}[{row}]"),
+                    detail: match value {
+                        Some(_) => format!("has {:?}, {path}[0] has not", input.name),
+                        None => format!("has no {:?}, {path}[0] has", input.name),
+                    },
+                    inputs: optional_names(spec),
+                });
+            }
+            let Some(value) = value else {
+                if input.optional {
+                    continue;
+                }
+                return Err(missing(&input.name, spec));
+            };
             push(buffer, value).map_err(|found| bad_value(input, 0, row, found, path))?;
         }
     }
@@ -117,9 +203,14 @@ pub(super) fn from_columns(
     let mut rows = None;
     let mut inputs = Vec::with_capacity(spec.inputs.len());
     for input in &spec.inputs {
-        let column = columns
-            .get(&input.name)
-            .ok_or_else(|| missing(&input.name, spec))?;
+        let column = match columns.get(&input.name) {
+            Some(column) => column,
+            None if input.optional => {
+                inputs.push(Values::with_capacity(input.element, 0));
+                continue;
+            }
+            None => return Err(missing(&input.name, spec)),
+        };
         let cells: &[Value] = match column {
             Value::Array(cells) => cells,
             single => std::slice::from_ref(single),
@@ -171,14 +262,14 @@ pub(super) fn from_split(
     if by_position {
         return from_rows(path, rows, spec);
     }
+    // Per input, its column; an optional input the frame lacks is left out.
     let positions = spec
         .inputs
         .iter()
-        .map(|input| {
-            columns
-                .iter()
-                .position(|c| *c == input.name)
-                .ok_or_else(|| missing(&input.name, spec))
+        .map(|input| match columns.iter().position(|c| *c == input.name) {
+            Some(at) => Ok(Some(at)),
+            None if input.optional => Ok(None),
+            None => Err(missing(&input.name, spec)),
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut inputs = buffers(spec, rows.len());
@@ -194,7 +285,8 @@ pub(super) fn from_split(
                 expected: columns.len(),
             });
         }
-        for ((input, buffer), &at) in spec.inputs.iter().zip(&mut inputs).zip(&positions) {
+        for ((input, buffer), at) in spec.inputs.iter().zip(&mut inputs).zip(&positions) {
+            let Some(at) = *at else { continue };
             push(buffer, &values[at]).map_err(|found| bad_value(input, 0, row, found, path))?;
         }
     }
@@ -296,5 +388,104 @@ mod tests {
         let mut buffer = super::Values::F16(Vec::new());
         let found = super::push(&mut buffer, &serde_json::json!(1.5)).unwrap_err();
         assert!(found.contains("float16 input"), "{found}");
+    }
+}
+
+/// Optional inputs (a text model's `text_pair`) in every tabular form.
+#[cfg(test)]
+mod optional_tests {
+    use crate::model::{parse_request, ElementType, InputError, ModelSpec, TensorSpec, Values};
+
+    fn text_model() -> ModelSpec {
+        let mut spec = ModelSpec::matrix(1, ElementType::String);
+        spec.inputs = vec![
+            TensorSpec::matrix("text", ElementType::String, 1, true),
+            TensorSpec::matrix("text_pair", ElementType::String, 1, true).optional(),
+        ];
+        spec
+    }
+
+    fn strings(values: &[&str]) -> Values {
+        Values::String(values.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn pairs_read_alike_in_rows_records_columns_and_split_frames() {
+        let bodies: [&[u8]; 4] = [
+            br#"{"data": [["a", "b"], ["c", "d"]]}"#,
+            br#"{"data": [{"text": "a", "text_pair": "b"}, {"text": "c", "text_pair": "d"}]}"#,
+            br#"{"data": {"text": ["a", "c"], "text_pair": ["b", "d"]}}"#,
+            br#"{"input_data": {"columns": ["text_pair", "text"], "data": [["b", "a"], ["d", "c"]]}}"#,
+        ];
+        for body in bodies {
+            let batch = parse_request(body, &text_model()).unwrap();
+            assert_eq!(batch.rows, 2);
+            assert_eq!(
+                batch.inputs,
+                [strings(&["a", "c"]), strings(&["b", "d"])],
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn a_request_without_the_optional_input_leaves_it_empty() {
+        let bodies: [&[u8]; 4] = [
+            br#"{"data": ["a", "c"]}"#,
+            br#"{"data": [{"text": "a"}, {"text": "c"}]}"#,
+            br#"{"data": {"text": ["a", "c"]}}"#,
+            br#"{"input_data": {"columns": ["text"], "data": [["a"], ["c"]]}}"#,
+        ];
+        for body in bodies {
+            let batch = parse_request(body, &text_model()).unwrap();
+            assert_eq!(
+                batch.inputs,
+                [strings(&["a", "c"]), strings(&[])],
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn mixing_items_with_and_without_the_optional_input_names_the_item() {
+        let cases: [(&[u8], &str); 4] = [
+            (br#"{"data": ["a", ["b", "c"]]}"#, "data[1]"),
+            (br#"{"data": [["a", "b"], "c"]}"#, "data[1]"),
+            (br#"{"data": [["a", "b"], ["c"]]}"#, "data[1]"),
+            (
+                br#"{"data": [{"text": "a"}, {"text": "c", "text_pair": "d"}]}"#,
+                "data[1]",
+            ),
+        ];
+        for (body, item) in cases {
+            let error = parse_request(body, &text_model()).unwrap_err();
+            assert!(matches!(error, InputError::OptionalMixed { .. }), "{error}");
+            let message = error.to_string();
+            assert!(
+                message.contains(item) && message.contains("text_pair"),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_row_of_the_wrong_arity_says_both_widths() {
+        let error = parse_request(br#"{"data": [["a", "b", "c"]]}"#, &text_model()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "row 0 has 3 values, the model takes 1 (text) or 2 (text, text_pair)"
+        );
+    }
+
+    #[test]
+    fn a_member_that_is_not_a_string_names_its_column_and_row() {
+        let error = parse_request(br#"{"data": [["a", "b"], ["c", 5]]}"#, &text_model()).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains("\"text_pair\", row 1") && message.contains("a number"),
+            "{message}"
+        );
     }
 }
