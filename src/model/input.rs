@@ -58,7 +58,7 @@ pub enum InputError {
         expected: String,
     },
     /// Some items send an optional input, others do not (`{"data": ["a", ["b", "c"]]}`).
-    #[error("{item} {detail}: every item of a request sends the optional input(s) {inputs} or none does")]
+    #[error("{item} {detail}: every item of a request sends {inputs} or none does")]
     OptionalMixed {
         item: String,
         detail: String,

@@ -133,7 +133,10 @@ fn wrong_width(row: usize, found: usize, spec: &ModelSpec) -> InputError {
 fn mixed_forms(path: &str, index: usize, found: usize, first: usize, spec: &ModelSpec) -> InputError {
     InputError::OptionalMixed {
         item: format!("{path}[{index}]"),
-        detail: format!("has {found} value(s), {path}[0] has {first}"),
+        detail: format!(
+            "has {found} value{}, {path}[0] has {first}",
+            if found == 1 { "" } else { "s" }
+        ),
         inputs: optional_names(spec),
     }
 }
