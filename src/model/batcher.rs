@@ -160,9 +160,10 @@ fn run_together(inner: &dyn Predictor, mut jobs: Vec<Job>, metrics: &Metrics) {
                 let _ = reply.send(Ok(part));
             }
         }
-        // Refused values or a size limit come from the requests: each request alone gets its own
+        // Refused values, a bad item (an image that does not decode; its index is the combined
+        // batch's) or a size limit come from the requests: each request alone gets its own
         // answer or its own error (a limit of the batch's size may not be one request's).
-        Err(PredictError::Refused(_) | PredictError::TooLarge(_)) => {
+        Err(PredictError::Refused(_) | PredictError::BadItem(_) | PredictError::TooLarge(_)) => {
             for (reply, batch) in replies.into_iter().zip(unbatch(kept, &counts)) {
                 if reply.is_closed() {
                     continue;
