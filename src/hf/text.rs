@@ -159,8 +159,8 @@ impl<P: Predictor> TextModel<P> {
     /// The inner model's inputs for `texts` (and their `pairs`, when the request sends pairs):
     /// every item tokenized, padded to the longest. Each item's `Encoding` (tokens, offsets and
     /// more, tens of bytes a token) is dropped once its ids are copied out, so only one is alive
-    /// at a time.
-    fn tokenize(&self, texts: &[String], pairs: Option<&[String]>) -> Result<Batch, PredictError> {
+    /// at a time. (Public for `benches/hf.rs`, which times it alone.)
+    pub fn tokenize(&self, texts: &[String], pairs: Option<&[String]>) -> Result<Batch, PredictError> {
         // Per item, per feed, its tokens unpadded.
         let mut rows: Vec<Vec<Box<[u32]>>> = Vec::with_capacity(texts.len());
         for (index, text) in texts.iter().enumerate() {
