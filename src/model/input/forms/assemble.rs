@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::describe;
+use super::optional::{mixed_forms, optional_names, wrong_width};
 use crate::model::{input::InputError, Batch, Element, ModelSpec, TensorSpec, Values};
 
 /// The most values reserved ahead for one input; past it the buffer grows as values arrive.
@@ -97,58 +98,6 @@ pub(super) fn from_rows(path: &str, items: &[Value], spec: &ModelSpec) -> Result
         inputs,
         shapes: Vec::new(),
     })
-}
-
-/// A row of neither the model's width nor its width without the optional inputs.
-fn wrong_width(row: usize, found: usize, spec: &ModelSpec) -> InputError {
-    if !spec.has_optional_inputs() {
-        return InputError::WrongWidth {
-            row,
-            found,
-            expected: spec.row_width(),
-        };
-    }
-    let names = |all: bool| -> Vec<&str> {
-        spec.inputs
-            .iter()
-            .filter(|i| all || !i.optional)
-            .map(|i| i.name.as_str())
-            .collect()
-    };
-    InputError::WrongWidthOf {
-        row,
-        found,
-        expected: format!(
-            "{} ({}) or {} ({})",
-            spec.required_width(),
-            names(false).join(", "),
-            spec.row_width(),
-            names(true).join(", ")
-        ),
-    }
-}
-
-/// An item (`{path}[{index}]`) of `found` values where the first item had `first`: one sends the
-/// optional inputs, the other does not.
-fn mixed_forms(path: &str, index: usize, found: usize, first: usize, spec: &ModelSpec) -> InputError {
-    InputError::OptionalMixed {
-        item: format!("{path}[{index}]"),
-        detail: format!(
-            "has {found} value{}, {path}[0] has {first}",
-            if found == 1 { "" } else { "s" }
-        ),
-        inputs: optional_names(spec),
-    }
-}
-
-fn optional_names(spec: &ModelSpec) -> String {
-    let names: Vec<String> = spec
-        .inputs
-        .iter()
-        .filter(|i| i.optional)
-        .map(|i| format!("{:?}", i.name))
-        .collect();
-    names.join(", ")
 }
 
 /// Records: one object per row, keyed by column name.
@@ -391,104 +340,5 @@ mod tests {
         let mut buffer = super::Values::F16(Vec::new());
         let found = super::push(&mut buffer, &serde_json::json!(1.5)).unwrap_err();
         assert!(found.contains("float16 input"), "{found}");
-    }
-}
-
-/// Optional inputs (a text model's `text_pair`) in every tabular form.
-#[cfg(test)]
-mod optional_tests {
-    use crate::model::{parse_request, ElementType, InputError, ModelSpec, TensorSpec, Values};
-
-    fn text_model() -> ModelSpec {
-        let mut spec = ModelSpec::matrix(1, ElementType::String);
-        spec.inputs = vec![
-            TensorSpec::matrix("text", ElementType::String, 1, true),
-            TensorSpec::matrix("text_pair", ElementType::String, 1, true).optional(),
-        ];
-        spec
-    }
-
-    fn strings(values: &[&str]) -> Values {
-        Values::String(values.iter().map(|s| s.to_string()).collect())
-    }
-
-    #[test]
-    fn pairs_read_alike_in_rows_records_columns_and_split_frames() {
-        let bodies: [&[u8]; 4] = [
-            br#"{"data": [["a", "b"], ["c", "d"]]}"#,
-            br#"{"data": [{"text": "a", "text_pair": "b"}, {"text": "c", "text_pair": "d"}]}"#,
-            br#"{"data": {"text": ["a", "c"], "text_pair": ["b", "d"]}}"#,
-            br#"{"input_data": {"columns": ["text_pair", "text"], "data": [["b", "a"], ["d", "c"]]}}"#,
-        ];
-        for body in bodies {
-            let batch = parse_request(body, &text_model()).unwrap();
-            assert_eq!(batch.rows, 2);
-            assert_eq!(
-                batch.inputs,
-                [strings(&["a", "c"]), strings(&["b", "d"])],
-                "{}",
-                String::from_utf8_lossy(body)
-            );
-        }
-    }
-
-    #[test]
-    fn a_request_without_the_optional_input_leaves_it_empty() {
-        let bodies: [&[u8]; 4] = [
-            br#"{"data": ["a", "c"]}"#,
-            br#"{"data": [{"text": "a"}, {"text": "c"}]}"#,
-            br#"{"data": {"text": ["a", "c"]}}"#,
-            br#"{"input_data": {"columns": ["text"], "data": [["a"], ["c"]]}}"#,
-        ];
-        for body in bodies {
-            let batch = parse_request(body, &text_model()).unwrap();
-            assert_eq!(
-                batch.inputs,
-                [strings(&["a", "c"]), strings(&[])],
-                "{}",
-                String::from_utf8_lossy(body)
-            );
-        }
-    }
-
-    #[test]
-    fn mixing_items_with_and_without_the_optional_input_names_the_item() {
-        let cases: [(&[u8], &str); 4] = [
-            (br#"{"data": ["a", ["b", "c"]]}"#, "data[1]"),
-            (br#"{"data": [["a", "b"], "c"]}"#, "data[1]"),
-            (br#"{"data": [["a", "b"], ["c"]]}"#, "data[1]"),
-            (
-                br#"{"data": [{"text": "a"}, {"text": "c", "text_pair": "d"}]}"#,
-                "data[1]",
-            ),
-        ];
-        for (body, item) in cases {
-            let error = parse_request(body, &text_model()).unwrap_err();
-            assert!(matches!(error, InputError::OptionalMixed { .. }), "{error}");
-            let message = error.to_string();
-            assert!(
-                message.contains(item) && message.contains("text_pair"),
-                "{message}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_row_of_the_wrong_arity_says_both_widths() {
-        let error = parse_request(br#"{"data": [["a", "b", "c"]]}"#, &text_model()).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "row 0 has 3 values, the model takes 1 (text) or 2 (text, text_pair)"
-        );
-    }
-
-    #[test]
-    fn a_member_that_is_not_a_string_names_its_column_and_row() {
-        let error = parse_request(br#"{"data": [["a", "b"], ["c", 5]]}"#, &text_model()).unwrap_err();
-        let message = error.to_string();
-        assert!(
-            message.contains("\"text_pair\", row 1") && message.contains("a number"),
-            "{message}"
-        );
     }
 }
