@@ -9,6 +9,10 @@
 //!   `tokenizer.json` (truncated to its model_max_length, 16) into its three padded int64 inputs,
 //!   as `TextModel` runs it per request.
 //!
+//! Both run with the server's allocator (mimalloc, as `src/main.rs` sets it): the system's
+//! allocator spent a third of the tokenizing time in malloc and free (perf), which is not what
+//! the server runs.
+//!
 //! `cargo bench --bench hf` (add `-- --quick` for a short run).
 
 use std::{hint::black_box, path::PathBuf};
@@ -20,6 +24,9 @@ use aml_scorer::hf::{
 use aml_scorer::model::OnnxModel;
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::{json, Value};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn repo(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
