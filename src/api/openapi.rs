@@ -120,14 +120,29 @@ fn input_schema(model: Option<&ModelSpec>) -> Value {
     let columns: Map<String, Value> = model
         .inputs
         .iter()
-        .map(|input| (input.name.clone(), json_type(input.element)))
+        .map(|input| {
+            let mut schema = json_type(input.element);
+            if input.optional {
+                schema["description"] = json!(format!(
+                    "optional: every record of a request sends {:?} or none does",
+                    input.name
+                ));
+            }
+            (input.name.clone(), schema)
+        })
         .collect();
     let record: Map<String, Value> = model
         .inputs
         .iter()
+        .filter(|input| !input.optional)
         .map(|input| (input.name.clone(), example_value(input.element)))
         .collect();
-    let names: Vec<&str> = model.inputs.iter().map(|i| i.name.as_str()).collect();
+    let names: Vec<&str> = model
+        .inputs
+        .iter()
+        .filter(|i| !i.optional)
+        .map(|i| i.name.as_str())
+        .collect();
     json!({
         "type": "object",
         "required": ["data"],

@@ -71,6 +71,8 @@ impl Capture {
             .iter()
             .zip(&spec.inputs)
             .enumerate()
+            // An optional input the request left out (a text model's text_pair) is no column.
+            .filter(|(_, (values, input))| !(input.optional && values.is_empty() && rows > 0))
             .map(|(index, (values, input))| {
                 let per_row = per_row(values, rows);
                 let shape = match batch.shapes.get(index) {

@@ -6,6 +6,7 @@
 
 mod config;
 mod decode;
+mod header;
 mod pillow;
 mod pixels;
 mod raw;
@@ -16,6 +17,7 @@ use super::{config::ModelConfig, FileError};
 
 pub use config::{Fault, ImageConfig, Resample, Resize};
 pub use decode::{decode_rgb, image_bytes, ImageError, Rgb};
+pub use header::{read_header, Header};
 pub use pixels::{resized_size, to_tensor, Layout};
 pub use raw::{images_from_raw, takes_images};
 
@@ -152,16 +154,17 @@ impl ImageModel {
         )
     }
 
-    /// The model's tensor for `items`, each decoded and preprocessed in turn.
+    /// The model's tensor for `items`, each decoded (from base64 once, its header read once)
+    /// and preprocessed in turn.
     pub fn tensor(&self, items: &[String]) -> Result<Vec<f32>, (usize, ImageError)> {
         let mut out = Vec::new();
         for (index, item) in items.iter().enumerate() {
             let image = image_bytes(item.as_bytes())
                 .and_then(|bytes| {
                     // The resize's size from the header (EXIF rotation keeps its pixel count).
-                    let (width, height) = decode::header_size(&bytes)?;
-                    self.check_resized(width, height)?;
-                    decode_rgb(&bytes, self.max_pixels)
+                    decode::decode_rgb_checked(&bytes, self.max_pixels, |width, height| {
+                        self.check_resized(width, height).map(drop)
+                    })
                 })
                 .map_err(|e| (index, e))?;
             to_tensor(image, &self.config, self.size, self.layout, &mut out).map_err(|e| (index, e))?;
@@ -298,19 +301,16 @@ impl Predictor for ImageModel {
         let tensor = 3 * 4 * u64::from(h) * u64::from(w);
         let mut total = 0u64;
         for (index, item) in items.iter().enumerate() {
-            let bytes =
-                image_bytes(item.as_bytes()).map_err(|e| InputError::BadItem(item_error(index, &e)))?;
-            let (width, height) =
-                decode::header_size(&bytes).map_err(|e| InputError::BadItem(item_error(index, &e)))?;
-            let pixels = decode::check_pixels(width, height, self.max_pixels)
-                .and_then(|pixels| Ok((pixels, self.check_resized(width, height)?)))
-                .map_err(|e| InputError::BadItem(item_error(index, &e)));
-            let (pixels, resized) = pixels?;
-            let decoded =
-                decode::header_bytes(&bytes).map_err(|e| InputError::BadItem(item_error(index, &e)))?;
-            // The decoder's buffer in its own format (twice when EXIF turns it), its RGB copy,
-            // the resize's copy and working buffers, and the tensor.
-            total += bytes.len() as u64 + decoded + pixels * 3 + resized + tensor;
+            // Only the header is read here (of a base64 item, only as much as it takes): the
+            // whole item is decoded once, when it runs.
+            let charge = read_header(item.as_bytes()).and_then(|header| {
+                let pixels = decode::check_pixels(header.width, header.height, self.max_pixels)?;
+                let resized = self.check_resized(header.width, header.height)?;
+                // The file's bytes, the decoder's buffer in its own format (twice when EXIF turns
+                // it), its RGB copy, the resize's copy and working buffers, and the tensor.
+                Ok(header.file + header.decoded + pixels * 3 + resized + tensor)
+            });
+            total += charge.map_err(|e| InputError::BadItem(item_error(index, &e)))?;
         }
         Ok(total)
     }

@@ -1,5 +1,7 @@
 //! Text in (SPEC 10): with `tokenizer.json` beside a model that takes `input_ids` (and
-//! `attention_mask`, `token_type_ids`), requests carry strings in the input `text`. Each request
+//! `attention_mask`, `token_type_ids`), requests carry strings in the input `text`, and for
+//! sentence pairs the second strings in the optional input `text_pair` (every item of a request
+//! is a pair or none is; pairs are encoded as Python's `tokenizer(text, text_pair)`). Each request
 //! is tokenized on the thread that runs it (one item after another: no second thread pool),
 //! truncated to `model_max_length`, padded to its longest item with the pad token, and run on
 //! the ONNX model. Models that answer `last_hidden_state [N, T, H]` gain an output `embedding`
@@ -8,7 +10,7 @@
 
 use std::path::Path;
 
-use tokenizers::{PaddingDirection, Tokenizer, TruncationParams};
+use tokenizers::{EncodeInput, PaddingDirection, Tokenizer, TruncationDirection, TruncationParams};
 
 use crate::hf::{config::ModelConfig, read_optional, FileError};
 use crate::model::{Batch, ElementType, InputError, ModelSpec, PredictError, Predictions, Predictor, Values};
@@ -29,6 +31,8 @@ const MIN_CHARS: usize = 65_536;
 
 /// The request-facing input of a text model.
 pub const TEXT_INPUT: &str = "text";
+/// The optional second input: the second text of each pair (Hugging Face's own name for it).
+pub const TEXT_PAIR_INPUT: &str = "text_pair";
 /// The pooled output a text model with hidden states gains.
 pub const EMBEDDING_OUTPUT: &str = "embedding";
 
@@ -87,8 +91,15 @@ impl<P: Predictor> TextModel<P> {
             })?,
         };
         tokenizer
+            // As `transformers` truncates with `truncation=True`: the longest of a pair first,
+            // no stride, on the side tokenizer_config.json names.
             .with_truncation(Some(TruncationParams {
                 max_length,
+                direction: if config.truncate_left {
+                    TruncationDirection::Left
+                } else {
+                    TruncationDirection::Right
+                },
                 ..TruncationParams::default()
             }))
             .map_err(|e| {
@@ -145,16 +156,22 @@ impl<P: Predictor> TextModel<P> {
         }))
     }
 
-    /// The inner model's inputs for `texts`: every item tokenized, padded to the longest. Each
-    /// item's `Encoding` (tokens, offsets and more, tens of bytes a token) is dropped once its
-    /// ids are copied out, so only one is alive at a time.
-    fn tokenize(&self, texts: &[String]) -> Result<Batch, PredictError> {
+    /// The inner model's inputs for `texts` (and their `pairs`, when the request sends pairs):
+    /// every item tokenized, padded to the longest. Each item's `Encoding` (tokens, offsets and
+    /// more, tens of bytes a token) is dropped once its ids are copied out, so only one is alive
+    /// at a time. (Public for `benches/hf.rs`, which times it alone.)
+    pub fn tokenize(&self, texts: &[String], pairs: Option<&[String]>) -> Result<Batch, PredictError> {
         // Per item, per feed, its tokens unpadded.
         let mut rows: Vec<Vec<Box<[u32]>>> = Vec::with_capacity(texts.len());
-        for text in texts {
+        for (index, text) in texts.iter().enumerate() {
+            let text = prefix(text, self.max_chars);
+            let input: EncodeInput = match pairs.and_then(|pairs| pairs.get(index)) {
+                Some(pair) => (text, prefix(pair, self.max_chars)).into(),
+                None => text.into(),
+            };
             let encoding = self
                 .tokenizer
-                .encode(prefix(text, self.max_chars), true)
+                .encode(input, true)
                 .map_err(|e| PredictError::engine(format!("tokenizing failed: {e}")))?;
             let row = self
                 .feeds
@@ -223,11 +240,18 @@ impl<P: Predictor> Predictor for TextModel<P> {
     }
 
     fn predict(&self, batch: Batch) -> Result<Predictions, PredictError> {
-        let texts = match batch.inputs.first() {
-            Some(Values::String(texts)) => texts,
-            _ => return Err(PredictError::engine("the text model's input is not strings")),
+        let (texts, pairs) = match batch.inputs.as_slice() {
+            [Values::String(texts), Values::String(pairs)] if pairs.is_empty() => (texts, None),
+            [Values::String(texts), Values::String(pairs)] if pairs.len() == texts.len() => {
+                (texts, Some(pairs.as_slice()))
+            }
+            _ => {
+                return Err(PredictError::engine(
+                    "the text model's inputs are not strings, and pairs for every text or none",
+                ))
+            }
         };
-        let tokens = self.tokenize(texts)?;
+        let tokens = self.tokenize(texts, pairs)?;
         let (rows, longest) = (tokens.rows, tokens.shapes.first().map_or(0, |s| s[0]));
         let mask: Vec<f64> = match self.mask(&tokens) {
             Some(Values::I64(mask)) => mask.iter().map(|&m| m as f64).collect(),
@@ -249,20 +273,28 @@ impl<P: Predictor> Predictor for TextModel<P> {
     /// What tokenizing `batch` holds at its peak, charged before it runs: per item, its tokens
     /// unpadded (`TOKEN_BYTES` a token), every inner input padded (8 bytes a token as int64) and
     /// the pooling mask (8), all at `max_length`, since the longest item sets every row's length;
-    /// and the one `Encoding` alive at a time. Without it, one long item and 330,000 empty ones
-    /// in a 1 MB body would be padded to gigabytes.
+    /// and the one `Encoding` alive at a time (of both texts of a pair: truncation keeps
+    /// `max_length` tokens of the two, but each is normalized whole first). Without it, one long
+    /// item and 330,000 empty ones in a 1 MB body would be padded to gigabytes.
     fn decoded_bytes(&self, batch: &Batch) -> Result<u64, InputError> {
         let Some(Values::String(texts)) = batch.inputs.first() else {
             return Ok(0);
+        };
+        let pairs = match batch.inputs.get(1) {
+            Some(Values::String(pairs)) => pairs.as_slice(),
+            _ => &[],
         };
         let feeds = self.feeds.len() as u64;
         let per_token = feeds * (TOKEN_BYTES + 8) + 8;
         let per_item = (self.max_length as u64)
             .saturating_mul(per_token)
             .saturating_add(ROW_BYTES + feeds * 16);
+        // The bytes of an item's text that are read: `max_chars` characters of up to 4 bytes.
+        let read = |text: &String| text.len().min(self.max_chars.saturating_mul(4));
         let longest = texts
             .iter()
-            .map(|text| text.len().min(self.max_chars.saturating_mul(4)))
+            .enumerate()
+            .map(|(index, text)| read(text) + pairs.get(index).map_or(0, read))
             .max()
             .unwrap_or(0) as u64;
         Ok((texts.len() as u64)

@@ -109,9 +109,15 @@ fn run_jobs(inner: &dyn Predictor, mut jobs: Vec<Job>, metrics: &Metrics) {
         }
         return;
     }
+    // Requests that leave an optional input out (text without `text_pair`) run apart from those
+    // that send it: a combined batch must have every input for all of its rows or for none.
+    let key = |batch: &Batch| {
+        let sent: Vec<bool> = batch.inputs.iter().map(|values| !values.is_empty()).collect();
+        (batch.shapes.clone(), sent)
+    };
     while !jobs.is_empty() {
-        let shapes = jobs[0].batch.shapes.clone();
-        let (same, others) = jobs.into_iter().partition(|job| job.batch.shapes == shapes);
+        let first = key(&jobs[0].batch);
+        let (same, others) = jobs.into_iter().partition(|job| key(&job.batch) == first);
         run_together(inner, same, metrics);
         jobs = others;
     }
@@ -154,9 +160,10 @@ fn run_together(inner: &dyn Predictor, mut jobs: Vec<Job>, metrics: &Metrics) {
                 let _ = reply.send(Ok(part));
             }
         }
-        // Refused values or a size limit come from the requests: each request alone gets its own
+        // Refused values, a bad item (an image that does not decode; its index is the combined
+        // batch's) or a size limit come from the requests: each request alone gets its own
         // answer or its own error (a limit of the batch's size may not be one request's).
-        Err(PredictError::Refused(_) | PredictError::TooLarge(_)) => {
+        Err(PredictError::Refused(_) | PredictError::BadItem(_) | PredictError::TooLarge(_)) => {
             for (reply, batch) in replies.into_iter().zip(unbatch(kept, &counts)) {
                 if reply.is_closed() {
                     continue;

@@ -50,6 +50,20 @@ pub enum InputError {
         found: usize,
         expected: usize,
     },
+    #[error("row {row} has {found} values, the model takes {expected}")]
+    WrongWidthOf {
+        row: usize,
+        found: usize,
+        /// The widths the model takes, with and without its optional inputs, each naming them.
+        expected: String,
+    },
+    /// Some items send an optional input, others do not (`{"data": ["a", ["b", "c"]]}`).
+    #[error("{item} {detail}: every item of a request sends {inputs} or none does")]
+    OptionalMixed {
+        item: String,
+        detail: String,
+        inputs: String,
+    },
     #[error("data[{index}] is {found}, but data[0] is {first}; send one row of numbers or a list of rows")]
     MixedRows {
         index: usize,

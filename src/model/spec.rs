@@ -17,6 +17,9 @@ pub struct TensorSpec {
     /// The tensor is `[N]` rather than `[N, width]`.
     pub rank1: bool,
     pub shape: Vec<Option<usize>>,
+    /// A request may leave this input out (a text model's `text_pair`). Every item of a request
+    /// sends it or none does; one left out reaches the predictor as a buffer of no values.
+    pub optional: bool,
 }
 
 impl TensorSpec {
@@ -33,6 +36,15 @@ impl TensorSpec {
             width: Some(width),
             rank1,
             shape,
+            optional: false,
+        }
+    }
+
+    /// This tensor, as an input a request may leave out (`optional`).
+    pub fn optional(self) -> Self {
+        TensorSpec {
+            optional: true,
+            ..self
         }
     }
 
@@ -170,6 +182,20 @@ impl ModelSpec {
     /// Values in one positional row: every input's width, in input order.
     pub fn row_width(&self) -> usize {
         self.inputs.iter().map(|i| i.width.unwrap_or(1)).sum()
+    }
+
+    /// Values in one positional row that leaves the optional inputs out (they come last).
+    pub fn required_width(&self) -> usize {
+        self.inputs
+            .iter()
+            .filter(|i| !i.optional)
+            .map(|i| i.width.unwrap_or(1))
+            .sum()
+    }
+
+    /// Whether a request may leave some input out.
+    pub fn has_optional_inputs(&self) -> bool {
+        self.inputs.iter().any(|i| i.optional)
     }
 
     /// The index of a classifier's probabilities: the model answers a label `[N]` (int64 or

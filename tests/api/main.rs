@@ -9,6 +9,7 @@ mod collection;
 mod container;
 mod grpc;
 mod hf_image;
+mod hf_pairs;
 mod hf_text;
 mod hostile;
 mod http_fuzz;

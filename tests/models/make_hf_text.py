@@ -16,6 +16,10 @@ tokenizer_config.json, config.json) and tests/fixtures/hf_text/expected.json:
      "embedder": [{"texts": [...], "input_ids": [[...]], "embeddings": [[...]]}, ...]}
 
 `labels` holds every label of each item, best first (softmax over the logits).
+`classifier_pairs` holds sentence pairs (`pairs`: [[text, text_pair], ...]) with their
+`input_ids`, `token_type_ids`, `attention_mask`, `logits` and `labels`, as `transformers`'
+`tokenizer(texts, text_pairs, truncation=True, padding=True)` encodes them from the folder's files
+(checked equal to the `tokenizers` package's `encode_batch` of the pairs).
 """
 
 import json
@@ -58,6 +62,16 @@ TEXTS = [
     "Crème brûlée at the café",
     "zyxwvut qqq ☃",
     "the room was clean quiet and comfortable and the staff were friendly and the prices were fair and the coffee was great",
+]
+
+# Sentence pairs: short ones, one whose first text is long (longest-first truncation cuts it
+# alone), one where both are long (both cut), and accents in the second text.
+PAIRS = [
+    ["the service was quick", "the staff were friendly"],
+    ["the room was clean quiet and comfortable and the staff were friendly", "great coffee"],
+    ["the food was cold and the waiter was rude and we waited an hour",
+     "terrible experience, the train was late and the carriage was crowded"],
+    ["Café au lait", "Crème brûlée at the café"],
 ]
 
 
@@ -135,10 +149,13 @@ def encoder(vocab, positions, head):
             # The ids as the model saw them, so tests compare the server's tokenization with
             # Python's through the model's own answer (`?outputs=token_ids`).
             helper.make_node("Identity", ["input_ids"], ["token_ids"]),
+            # Likewise the segment ids of sentence pairs (`?outputs=type_ids`).
+            helper.make_node("Identity", ["token_type_ids"], ["type_ids"]),
         ]
         outputs = [
             helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", head]),
             helper.make_tensor_value_info("token_ids", TensorProto.INT64, ["N", "T"]),
+            helper.make_tensor_value_info("type_ids", TensorProto.INT64, ["N", "T"]),
         ]
     else:
         nodes.append(helper.make_node("Identity", ["hidden"], ["last_hidden_state"]))
@@ -170,6 +187,27 @@ def encode(tok, texts, max_length):
         "attention_mask": np.array([e.attention_mask for e in encodings], np.int64),
         "token_type_ids": np.array([e.type_ids for e in encodings], np.int64),
     }
+    return feed
+
+
+def encode_pairs(folder, tok, pairs, max_length):
+    """The pairs as `transformers` encodes them with the folder's files (`truncation=True` is
+    longest-first to model_max_length), checked against the `tokenizers` package's own batch."""
+    from transformers import AutoTokenizer
+
+    hf = AutoTokenizer.from_pretrained(str(folder))
+    assert hf.model_max_length == max_length, hf.model_max_length
+    texts, text_pairs = [p[0] for p in pairs], [p[1] for p in pairs]
+    encoded = hf(texts, text_pairs, truncation=True, padding=True, return_tensors="np")
+    feed = {name: encoded[name].astype(np.int64) for name in ["input_ids", "attention_mask", "token_type_ids"]}
+    tok.enable_truncation(max_length)
+    tok.enable_padding(pad_id=tok.token_to_id("[PAD]"), pad_token="[PAD]")
+    direct = tok.encode_batch([tuple(p) for p in pairs])
+    tok.no_truncation()
+    tok.no_padding()
+    assert feed["input_ids"].tolist() == [e.ids for e in direct]
+    assert feed["token_type_ids"].tolist() == [e.type_ids for e in direct]
+    assert feed["attention_mask"].tolist() == [e.attention_mask for e in direct]
     return feed
 
 
@@ -230,6 +268,20 @@ def main():
         pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)
         expected["embedder"].append({
             "texts": texts, "input_ids": feed["input_ids"].tolist(), "embeddings": pooled.tolist(),
+        })
+    expected["classifier_pairs"] = []
+    for pairs in [PAIRS[:1], PAIRS]:
+        feed = encode_pairs(OUT / "classifier", tok, pairs, 16)
+        logits = classifier.run(["logits"], feed)[0]
+        probs = softmax(logits.astype(np.float64))
+        expected["classifier_pairs"].append({
+            "pairs": pairs, "input_ids": feed["input_ids"].tolist(),
+            "token_type_ids": feed["token_type_ids"].tolist(),
+            "attention_mask": feed["attention_mask"].tolist(), "logits": logits.tolist(),
+            "labels": [
+                [{"label": LABELS[i], "score": float(p[i])} for i in np.argsort(-p, kind="stable")]
+                for p in probs
+            ],
         })
     (OUT / "expected.json").write_text(json.dumps(expected, indent=1, ensure_ascii=False) + "\n")
 

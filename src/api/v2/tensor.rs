@@ -67,14 +67,22 @@ pub(crate) fn to_batch(given_inputs: Vec<RequestTensor<'_>>, spec: &ModelSpec) -
         let mut matching = given_inputs
             .iter_mut()
             .filter(|given| given.as_ref().is_some_and(|given| given.name == input.name));
-        let (Some(given), None) = (matching.next(), matching.next()) else {
-            return Err(bad(format!(
-                "expected input {:?} exactly once; the model's inputs are {}",
-                input.name,
-                spec.input_names()
-            )));
+        let given = match (matching.next(), matching.next()) {
+            (Some(given), None) => given.take().expect("matched inputs are present"),
+            // An optional input left out reaches the model as no values (`TensorSpec::optional`).
+            (None, _) if input.optional => {
+                inputs.push(Values::with_capacity(input.element, 0));
+                shapes.push(Vec::new());
+                continue;
+            }
+            _ => {
+                return Err(bad(format!(
+                    "expected input {:?} exactly once; the model's inputs are {}",
+                    input.name,
+                    spec.input_names()
+                )))
+            }
         };
-        let given = given.take().expect("matched inputs are present");
         let expected = datatype(input.element);
         if given.datatype != expected {
             return Err(bad(format!(

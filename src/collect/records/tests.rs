@@ -14,6 +14,7 @@ fn tensor(name: &str, element: ElementType, shape: Vec<Option<usize>>) -> Tensor
         width: Some(shape.iter().skip(1).map(|d| d.unwrap_or(1)).product()),
         rank1: shape.len() == 1,
         shape,
+        optional: false,
     }
 }
 
@@ -24,6 +25,26 @@ fn spec(inputs: Vec<TensorSpec>, outputs: Vec<TensorSpec>) -> ModelSpec {
         fixed_rows: None,
         per_item: false,
     }
+}
+
+#[test]
+fn an_optional_input_left_out_is_no_column() {
+    let model = spec(
+        vec![
+            tensor("text", ElementType::String, vec![None]),
+            tensor("text_pair", ElementType::String, vec![None]).optional(),
+        ],
+        vec![],
+    );
+    let single = Batch::new(1, vec![Values::String(vec!["a".into()]), Values::String(vec![])]);
+    let capture = Capture::inputs("r1", &single, &model, None);
+    assert_eq!(records(&capture), json!([{"text": "a"}]));
+    let pair = Batch::new(
+        1,
+        vec![Values::String(vec!["a".into()]), Values::String(vec!["b".into()])],
+    );
+    let capture = Capture::inputs("r2", &pair, &model, None);
+    assert_eq!(records(&capture), json!([{"text": "a", "text_pair": "b"}]));
 }
 
 #[test]

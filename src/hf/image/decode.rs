@@ -61,7 +61,7 @@ pub enum ImageError {
 /// The bytes of an item: base64 text, or raw image bytes (as the V2 binary extension carries
 /// them) when they start like an image rather than like base64.
 pub fn image_bytes(item: &[u8]) -> Result<Vec<u8>, ImageError> {
-    if image::guess_format(item).is_ok() && !looks_like_base64(item) {
+    if is_raw(item) {
         return Ok(item.to_vec());
     }
     let text: Vec<u8> = item
@@ -74,25 +74,24 @@ pub fn image_bytes(item: &[u8]) -> Result<Vec<u8>, ImageError> {
         .map_err(|e| ImageError::NotBase64(e.to_string()))
 }
 
+/// Whether `item` is raw image bytes rather than base64 text.
+pub fn is_raw(item: &[u8]) -> bool {
+    image::guess_format(item).is_ok() && !looks_like_base64(item)
+}
+
 fn looks_like_base64(item: &[u8]) -> bool {
     item.iter()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=') || b.is_ascii_whitespace())
 }
 
-/// The width and height from the image's header, without decoding its pixels.
-pub fn header_size(bytes: &[u8]) -> Result<(u32, u32), ImageError> {
-    let decoder = reader(bytes)?
-        .into_decoder()
-        .map_err(|e| ImageError::Undecodable(e.to_string()))?;
-    Ok(decoder.dimensions())
-}
-
-/// What decoding an image takes before its RGB copy, from its header: the decoder's buffer in its
-/// own format (8 bytes a pixel for 16-bit RGBA), twice when an EXIF rotation or flip copies it.
-pub fn header_bytes(bytes: &[u8]) -> Result<u64, ImageError> {
+/// From the image's header, without decoding its pixels: its width and height, and what decoding
+/// it takes before its RGB copy (the decoder's buffer in its own format, 8 bytes a pixel for
+/// 16-bit RGBA, twice when an EXIF rotation or flip copies it).
+pub fn header_facts(bytes: &[u8]) -> Result<(u32, u32, u64), ImageError> {
     let mut decoder = reader(bytes)?
         .into_decoder()
         .map_err(|e| ImageError::Undecodable(e.to_string()))?;
+    let (width, height) = decoder.dimensions();
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
@@ -101,11 +100,20 @@ pub fn header_bytes(bytes: &[u8]) -> Result<u64, ImageError> {
     } else {
         2
     };
-    Ok(decoder.total_bytes().saturating_mul(copies))
+    Ok((width, height, decoder.total_bytes().saturating_mul(copies)))
 }
 
 /// Decodes `bytes` to upright RGB, refusing an image of more than `max_pixels` from its header.
 pub fn decode_rgb(bytes: &[u8], max_pixels: u64) -> Result<Rgb, ImageError> {
+    decode_rgb_checked(bytes, max_pixels, |_, _| Ok(()))
+}
+
+/// `decode_rgb`, with `check` of the header's width and height before the pixels are decoded.
+pub fn decode_rgb_checked(
+    bytes: &[u8],
+    max_pixels: u64,
+    check: impl FnOnce(u32, u32) -> Result<(), ImageError>,
+) -> Result<Rgb, ImageError> {
     let mut decoder = reader(bytes)?
         .into_decoder()
         .map_err(|e| ImageError::Undecodable(e.to_string()))?;
@@ -114,6 +122,7 @@ pub fn decode_rgb(bytes: &[u8], max_pixels: u64) -> Result<Rgb, ImageError> {
         return Err(ImageError::Undecodable(format!("it is {width}x{height} pixels")));
     }
     check_pixels(width, height, max_pixels)?;
+    check(width, height)?;
     // An unreadable orientation tag is no orientation, as Pillow's exif_transpose treats it.
     let orientation = decoder
         .orientation()

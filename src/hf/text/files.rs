@@ -1,5 +1,5 @@
 //! What the text preprocessing reads besides `tokenizer.json`: `tokenizer_config.json`
-//! (`model_max_length`, `pad_token`, `padding_side`) and `config.json`'s
+//! (`model_max_length`, `pad_token`, `padding_side`, `truncation_side`) and `config.json`'s
 //! `max_position_embeddings`, each field checked, a bad one named.
 
 use std::path::Path;
@@ -17,6 +17,8 @@ pub struct TokenizerConfig {
     pub model_max_length: Option<usize>,
     pub pad_token: Option<String>,
     pub pad_left: bool,
+    /// `truncation_side` is `left`: long items keep their end.
+    pub truncate_left: bool,
 }
 
 /// Reads `tokenizer_config.json` when present (a missing one says nothing).
@@ -55,16 +57,17 @@ pub fn tokenizer_config(path: &Path) -> Result<TokenizerConfig, FileError> {
             ))
         }
     };
-    let pad_left = match object.get("padding_side") {
-        None | Some(Value::Null) => false,
-        Some(Value::String(side)) if side == "right" => false,
-        Some(Value::String(side)) if side == "left" => true,
-        Some(_) => return Err(field(path, "padding_side", "\"left\" or \"right\"")),
+    let left = |name: &str| match object.get(name) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::String(side)) if side == "right" => Ok(false),
+        Some(Value::String(side)) if side == "left" => Ok(true),
+        Some(_) => Err(field(path, name, "\"left\" or \"right\"")),
     };
     Ok(TokenizerConfig {
         model_max_length,
         pad_token,
-        pad_left,
+        pad_left: left("padding_side")?,
+        truncate_left: left("truncation_side")?,
     })
 }
 
@@ -138,6 +141,14 @@ mod tests {
             .unwrap();
         assert_eq!(read.pad_token.as_deref(), Some("<pad>"));
         assert!(read.pad_left);
+    }
+
+    #[test]
+    fn truncation_side_left_keeps_the_end_as_transformers_does() {
+        assert!(config(r#"{"truncation_side": "left"}"#).unwrap().truncate_left);
+        assert!(!config(r#"{"truncation_side": "right"}"#).unwrap().truncate_left);
+        let error = config(r#"{"truncation_side": "middle"}"#).unwrap_err();
+        assert!(error.to_string().contains("truncation_side"), "{error}");
     }
 
     fn positions(text: &str) -> Result<Option<usize>, FileError> {

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{EMBEDDING_OUTPUT, TEXT_INPUT};
+use super::{EMBEDDING_OUTPUT, TEXT_INPUT, TEXT_PAIR_INPUT};
 use crate::hf::FileError;
 use crate::model::{ElementType, ModelSpec, TensorSpec};
 
@@ -60,10 +60,15 @@ pub(super) fn hidden_states(spec: &ModelSpec) -> Option<(usize, usize)> {
     Some((index, spec.outputs[index].shape[2]?))
 }
 
-/// The inner spec with one string input `text`, and `embedding [N, H]` when there are hidden states.
+/// The inner spec with one string input `text` and the optional `text_pair` (one string input
+/// each, so that records, columns and V2 name them alike, and a list of strings stays a list of
+/// items), and `embedding [N, H]` when there are hidden states.
 pub(super) fn text_spec(inner: &ModelSpec, hidden: Option<usize>) -> ModelSpec {
     let mut spec = inner.clone();
-    spec.inputs = vec![TensorSpec::matrix(TEXT_INPUT, ElementType::String, 1, true)];
+    spec.inputs = vec![
+        TensorSpec::matrix(TEXT_INPUT, ElementType::String, 1, true),
+        TensorSpec::matrix(TEXT_PAIR_INPUT, ElementType::String, 1, true).optional(),
+    ];
     if let Some(width) = hidden {
         spec.outputs.push(TensorSpec::matrix(
             EMBEDDING_OUTPUT,

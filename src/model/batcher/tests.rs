@@ -45,6 +45,9 @@ impl Predictor for Doubler {
         if v.iter().any(|x| *x < 0.0) {
             return Err(PredictError::refused("a negative value"));
         }
+        if v.iter().any(|x| x.is_nan()) {
+            return Err(PredictError::BadItem("a NaN item".to_owned()));
+        }
         let values = Values::F64(v.iter().map(|x| x * 2.0).collect());
         Ok(Predictions {
             rows: batch.rows,
@@ -102,6 +105,16 @@ async fn concurrent_requests_share_a_run_and_get_their_own_rows_back() {
 
 #[tokio::test]
 async fn one_refused_request_fails_alone_and_the_requests_batched_with_it_are_answered() {
+    one_bad_request_fails_alone(-1.0, |answer| matches!(answer, Err(PredictError::Refused(_)))).await;
+}
+
+/// A bad item (an image that does not decode) is one request's, as a refused value is.
+#[tokio::test]
+async fn one_request_with_a_bad_item_fails_alone() {
+    one_bad_request_fails_alone(f64::NAN, |answer| matches!(answer, Err(PredictError::BadItem(_)))).await;
+}
+
+async fn one_bad_request_fails_alone(bad: f64, failed: fn(&Result<Predictions, PredictError>) -> bool) {
     let inner = Doubler::new(None);
     let queue = Arc::new(BatchQueue::start(
         inner.clone(),
@@ -113,7 +126,7 @@ async fn one_refused_request_fails_alone_and_the_requests_batched_with_it_are_an
         .map(|i| {
             let queue = queue.clone();
             // Request 3 carries a value the model refuses.
-            let first = if i == 3 { -1.0 } else { i as f64 };
+            let first = if i == 3 { bad } else { i as f64 };
             tokio::spawn(async move {
                 queue
                     .run(Batch::new(2, vec![Values::F64(vec![first, 100.0])]))
@@ -124,7 +137,7 @@ async fn one_refused_request_fails_alone_and_the_requests_batched_with_it_are_an
     for (i, task) in tasks.into_iter().enumerate() {
         let answer = task.await.unwrap();
         if i == 3 {
-            assert!(matches!(answer, Err(PredictError::Refused(_))), "{answer:?}");
+            assert!(failed(&answer), "{answer:?}");
         } else {
             let expected = Values::F64(vec![2.0 * i as f64, 200.0]);
             assert_eq!(

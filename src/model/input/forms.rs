@@ -10,6 +10,9 @@ use crate::model::{Batch, ModelSpec};
 
 mod assemble;
 mod named;
+mod optional;
+#[cfg(test)]
+mod optional_tests;
 
 use assemble::{from_columns, from_records, from_rows, from_split};
 

@@ -140,6 +140,7 @@ pub(super) fn declared_input(
         width,
         rank1: shape.len() == 1,
         shape,
+        optional: false,
     };
     Ok(Declared { spec, datum, dims })
 }
@@ -179,6 +180,7 @@ pub(super) fn output_specs(model: &TypedModel, batched: bool) -> Result<Vec<Tens
             width,
             rank1,
             shape,
+            optional: false,
         });
     }
     Ok(specs)

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::describe;
+use super::optional::{mixed_forms, optional_names, wrong_width};
 use crate::model::{input::InputError, Batch, Element, ModelSpec, TensorSpec, Values};
 
 /// The most values reserved ahead for one input; past it the buffer grows as values arrive.
@@ -33,37 +34,58 @@ fn missing(name: &str, spec: &ModelSpec) -> InputError {
 
 /// Positional rows: each row's values fill the inputs in the model's order. A list of plain
 /// values is one row, unless the model takes one value per row: then each value is a row (a list
-/// of documents for a text model, as clients send them).
+/// of documents for a text model, as clients send them). A row may leave out the optional inputs
+/// (they come last), if every row does.
 pub(super) fn from_rows(path: &str, items: &[Value], spec: &ModelSpec) -> Result<Batch, InputError> {
     let flat = !items[0].is_array();
-    let rows: Vec<&[Value]> = if flat && spec.row_width() == 1 {
-        items.iter().map(std::slice::from_ref).collect()
+    let optional = spec.has_optional_inputs();
+    let rows: Vec<&[Value]> = if flat && spec.required_width() == 1 {
+        items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| match item {
+                Value::Array(values) if optional => Err(mixed_forms(path, index, values.len(), 1, spec)),
+                _ => Ok(std::slice::from_ref(item)),
+            })
+            .collect::<Result<_, _>>()?
     } else if flat {
         vec![items]
     } else {
         items
             .iter()
             .enumerate()
-            .map(|(index, item)| {
-                item.as_array().map(Vec::as_slice).ok_or(InputError::NotARow {
+            .map(|(index, item)| match item {
+                Value::Array(values) => Ok(values.as_slice()),
+                _ if optional => Err(mixed_forms(
+                    path,
+                    index,
+                    1,
+                    items[0].as_array().map_or(1, Vec::len),
+                    spec,
+                )),
+                _ => Err(InputError::NotARow {
                     index,
                     found: describe(item),
-                })
+                }),
             })
             .collect::<Result<_, _>>()?
     };
-    let expected = spec.row_width();
     let mut inputs = buffers(spec, rows.len());
+    let mut sends_optional = None;
     for (row, values) in rows.iter().enumerate() {
-        if values.len() != expected {
-            return Err(InputError::WrongWidth {
-                row,
-                found: values.len(),
-                expected,
-            });
+        let sends = match values.len() {
+            n if n == spec.row_width() => true,
+            n if n == spec.required_width() => false,
+            found => return Err(wrong_width(row, found, spec)),
+        };
+        if *sends_optional.get_or_insert(sends) != sends {
+            return Err(mixed_forms(path, row, values.len(), rows[0].len(), spec));
         }
         let mut rest = *values;
         for (input, buffer) in spec.inputs.iter().zip(&mut inputs) {
+            if input.optional && !sends {
+                continue;
+            }
             let (mine, others) = rest.split_at(input.width.unwrap_or(1));
             rest = others;
             for (col, value) in mine.iter().enumerate() {
@@ -87,6 +109,8 @@ pub(super) fn from_records(path: &str, items: &[Value], spec: &ModelSpec) -> Res
         });
     }
     let mut inputs = buffers(spec, items.len());
+    // Per input, whether the first record sends it (an optional input: every record or none).
+    let mut sent: Vec<Option<bool>> = vec![None; spec.inputs.len()];
     for (row, item) in items.iter().enumerate() {
         let Value::Object(record) = item else {
             return Err(InputError::NotARecord {
@@ -94,10 +118,24 @@ pub(super) fn from_records(path: &str, items: &[Value], spec: &ModelSpec) -> Res
                 found: describe(item),
             });
         };
-        for (input, buffer) in spec.inputs.iter().zip(&mut inputs) {
-            let value = record
-                .get(&input.name)
-                .ok_or_else(|| missing(&input.name, spec))?;
+        for ((input, buffer), sent) in spec.inputs.iter().zip(&mut inputs).zip(&mut sent) {
+            let value = record.get(&input.name);
+            if input.optional && *sent.get_or_insert(value.is_some()) != value.is_some() {
+                return Err(InputError::OptionalMixed {
+                    item: format!("{path}[{row}]"),
+                    detail: match value {
+                        Some(_) => format!("has {:?}, {path}[0] has not", input.name),
+                        None => format!("has no {:?}, {path}[0] has", input.name),
+                    },
+                    inputs: optional_names(spec),
+                });
+            }
+            let Some(value) = value else {
+                if input.optional {
+                    continue;
+                }
+                return Err(missing(&input.name, spec));
+            };
             push(buffer, value).map_err(|found| bad_value(input, 0, row, found, path))?;
         }
     }
@@ -117,9 +155,14 @@ pub(super) fn from_columns(
     let mut rows = None;
     let mut inputs = Vec::with_capacity(spec.inputs.len());
     for input in &spec.inputs {
-        let column = columns
-            .get(&input.name)
-            .ok_or_else(|| missing(&input.name, spec))?;
+        let column = match columns.get(&input.name) {
+            Some(column) => column,
+            None if input.optional => {
+                inputs.push(Values::with_capacity(input.element, 0));
+                continue;
+            }
+            None => return Err(missing(&input.name, spec)),
+        };
         let cells: &[Value] = match column {
             Value::Array(cells) => cells,
             single => std::slice::from_ref(single),
@@ -171,14 +214,14 @@ pub(super) fn from_split(
     if by_position {
         return from_rows(path, rows, spec);
     }
+    // Per input, its column; an optional input the frame lacks is left out.
     let positions = spec
         .inputs
         .iter()
-        .map(|input| {
-            columns
-                .iter()
-                .position(|c| *c == input.name)
-                .ok_or_else(|| missing(&input.name, spec))
+        .map(|input| match columns.iter().position(|c| *c == input.name) {
+            Some(at) => Ok(Some(at)),
+            None if input.optional => Ok(None),
+            None => Err(missing(&input.name, spec)),
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut inputs = buffers(spec, rows.len());
@@ -194,7 +237,8 @@ pub(super) fn from_split(
                 expected: columns.len(),
             });
         }
-        for ((input, buffer), &at) in spec.inputs.iter().zip(&mut inputs).zip(&positions) {
+        for ((input, buffer), at) in spec.inputs.iter().zip(&mut inputs).zip(&positions) {
+            let Some(at) = *at else { continue };
             push(buffer, &values[at]).map_err(|found| bad_value(input, 0, row, found, path))?;
         }
     }

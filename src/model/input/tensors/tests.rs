@@ -11,6 +11,7 @@ fn spec(shape: Vec<Option<usize>>, element: ElementType) -> ModelSpec {
         width: None,
         rank1: false,
         shape,
+        optional: false,
     };
     spec
 }
@@ -73,6 +74,7 @@ fn a_scalar_input_takes_one_value_bare_or_in_a_list_of_one() {
         width: Some(1),
         rank1: false,
         shape: Vec::new(),
+        optional: false,
     });
     let bare = parse_request(br#"{"input_data": {"x": [[1, 2]], "t": 0.5}}"#, &spec).unwrap();
     let listed = parse_request(br#"{"input_data": {"x": [[1, 2]], "t": [0.5]}}"#, &spec).unwrap();
