@@ -17,8 +17,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::OwnedSemaphorePermit;
 
 mod activity;
+mod coalesce;
 
 use activity::{Activity, Tracked};
+use coalesce::Coalesced;
 
 /// How often an HTTP/2 connection is pinged, and how long the answer may take: a peer gone
 /// without closing (a dropped NAT entry, a killed pod) frees its connection within both.
@@ -85,7 +87,8 @@ impl H2 {
             inner: service,
             activity: activity.clone(),
         });
-        let connection = graceful.watch(self.http.serve_connection(TokioIo::new(stream), service));
+        let stream = TokioIo::new(Coalesced::new(stream, activity.clone()));
+        let connection = graceful.watch(self.http.serve_connection(stream, service));
         let (idle, busy) = (self.idle, self.busy);
         tokio::spawn(async move {
             tokio::select! {

@@ -39,6 +39,11 @@ impl Activity {
         self.progress_ms.fetch_max(now, Ordering::Relaxed);
     }
 
+    /// Calls open now: requests whose answers have not ended.
+    pub(super) fn open_calls(&self) -> usize {
+        self.open.load(Ordering::Acquire)
+    }
+
     fn last_progress(&self) -> Instant {
         self.started + Duration::from_millis(self.progress_ms.load(Ordering::Relaxed))
     }
@@ -69,10 +74,10 @@ pub(super) struct Tracked<S> {
 }
 
 /// An open call: counted until dropped.
-struct Open(Arc<Activity>);
+pub(super) struct Open(Arc<Activity>);
 
 impl Open {
-    fn new(activity: Arc<Activity>) -> Self {
+    pub(super) fn new(activity: Arc<Activity>) -> Self {
         activity.open.fetch_add(1, Ordering::AcqRel);
         activity.progressed();
         Open(activity)
