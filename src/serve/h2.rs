@@ -19,7 +19,7 @@ use tokio::sync::OwnedSemaphorePermit;
 mod activity;
 mod coalesce;
 
-use activity::{Activity, Tracked};
+use activity::{Activity, Polled, Tracked};
 use coalesce::Coalesced;
 
 /// How often an HTTP/2 connection is pinged, and how long the answer may take: a peer gone
@@ -88,7 +88,10 @@ impl H2 {
             activity: activity.clone(),
         });
         let stream = TokioIo::new(Coalesced::new(stream, activity.clone()));
-        let connection = graceful.watch(self.http.serve_connection(stream, service));
+        let connection = Polled {
+            inner: Box::pin(graceful.watch(self.http.serve_connection(stream, service))),
+            activity: activity.clone(),
+        };
         let (idle, busy) = (self.idle, self.busy);
         tokio::spawn(async move {
             tokio::select! {

@@ -23,6 +23,9 @@ pub(super) struct Activity {
     open: AtomicUsize,
     /// Milliseconds from `started`.
     progress_ms: AtomicU64,
+    /// Times the connection's task has been polled (`Polled`): tells a flush deferred in this
+    /// poll from one whose task has run again since.
+    polls: AtomicU64,
 }
 
 impl Activity {
@@ -31,6 +34,7 @@ impl Activity {
             started: Instant::now(),
             open: AtomicUsize::new(0),
             progress_ms: AtomicU64::new(0),
+            polls: AtomicU64::new(0),
         }
     }
 
@@ -42,6 +46,11 @@ impl Activity {
     /// Calls open now: requests whose answers have not ended.
     pub(super) fn open_calls(&self) -> usize {
         self.open.load(Ordering::Acquire)
+    }
+
+    /// How many times the connection's task has been polled so far.
+    pub(super) fn polls(&self) -> u64 {
+        self.polls.load(Ordering::Relaxed)
     }
 
     fn last_progress(&self) -> Instant {
@@ -71,6 +80,21 @@ impl Activity {
 pub(super) struct Tracked<S> {
     pub inner: S,
     pub activity: Arc<Activity>,
+}
+
+/// The connection's future, counting its polls in `Activity::polls`.
+pub(super) struct Polled<F> {
+    pub inner: Pin<Box<F>>,
+    pub activity: Arc<Activity>,
+}
+
+impl<F: std::future::Future> std::future::Future for Polled<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.activity.polls.fetch_add(1, Ordering::Relaxed);
+        self.inner.as_mut().poll(cx)
+    }
 }
 
 /// An open call: counted until dropped.
