@@ -17,10 +17,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::OwnedSemaphorePermit;
 
 mod activity;
-mod coalesce;
 
-use activity::{Activity, Polled, Tracked};
-use coalesce::Coalesced;
+use activity::{Activity, Tracked};
 
 /// How often an HTTP/2 connection is pinged, and how long the answer may take: a peer gone
 /// without closing (a dropped NAT entry, a killed pod) frees its connection within both.
@@ -87,11 +85,7 @@ impl H2 {
             inner: service,
             activity: activity.clone(),
         });
-        let stream = TokioIo::new(Coalesced::new(stream, activity.clone()));
-        let connection = Polled {
-            inner: Box::pin(graceful.watch(self.http.serve_connection(stream, service))),
-            activity: activity.clone(),
-        };
+        let connection = graceful.watch(self.http.serve_connection(TokioIo::new(stream), service));
         let (idle, busy) = (self.idle, self.busy);
         tokio::spawn(async move {
             tokio::select! {

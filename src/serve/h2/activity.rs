@@ -23,9 +23,6 @@ pub(super) struct Activity {
     open: AtomicUsize,
     /// Milliseconds from `started`.
     progress_ms: AtomicU64,
-    /// Times the connection's task has been polled (`Polled`): tells a flush deferred in this
-    /// poll from one whose task has run again since.
-    polls: AtomicU64,
 }
 
 impl Activity {
@@ -34,23 +31,12 @@ impl Activity {
             started: Instant::now(),
             open: AtomicUsize::new(0),
             progress_ms: AtomicU64::new(0),
-            polls: AtomicU64::new(0),
         }
     }
 
     fn progressed(&self) {
         let now = self.started.elapsed().as_millis() as u64;
         self.progress_ms.fetch_max(now, Ordering::Relaxed);
-    }
-
-    /// Calls open now: requests whose answers have not ended.
-    pub(super) fn open_calls(&self) -> usize {
-        self.open.load(Ordering::Acquire)
-    }
-
-    /// How many times the connection's task has been polled so far.
-    pub(super) fn polls(&self) -> u64 {
-        self.polls.load(Ordering::Relaxed)
     }
 
     fn last_progress(&self) -> Instant {
@@ -82,26 +68,11 @@ pub(super) struct Tracked<S> {
     pub activity: Arc<Activity>,
 }
 
-/// The connection's future, counting its polls in `Activity::polls`.
-pub(super) struct Polled<F> {
-    pub inner: Pin<Box<F>>,
-    pub activity: Arc<Activity>,
-}
-
-impl<F: std::future::Future> std::future::Future for Polled<F> {
-    type Output = F::Output;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        self.activity.polls.fetch_add(1, Ordering::Relaxed);
-        self.inner.as_mut().poll(cx)
-    }
-}
-
 /// An open call: counted until dropped.
-pub(super) struct Open(Arc<Activity>);
+struct Open(Arc<Activity>);
 
 impl Open {
-    pub(super) fn new(activity: Arc<Activity>) -> Self {
+    fn new(activity: Arc<Activity>) -> Self {
         activity.open.fetch_add(1, Ordering::AcqRel);
         activity.progressed();
         Open(activity)
