@@ -138,6 +138,13 @@ echo "| aml-scorer gRPC ModelInfer (raw contents) | h2load, 64 streams on 8 conn
 echo "| aml-scorer V2 JSON over HTTP/1.1 | wrk, 64 keep-alive connections | $json_rate |"
 echo "| MLServer 1.7.1 gRPC ModelInfer (raw contents) | h2load, 64 streams on 8 connections | $ml_rate |"
 echo
-python3 -c "import sys; g, j, m = map(float, sys.argv[1:]); print(f'gRPC / V2 JSON: {g / j:.2f}x (target >= 1x); gRPC / MLServer gRPC: {g / m:.0f}x (target >= 50x)')" \
-  "$grpc_rate" "$json_rate" "$ml_rate"
-echo "Servers on CPU $server_cpu, load on CPU $load_cpu; ratios of medians."
+# Ratios per round (the loads of a round ran back to back), then their median.
+python3 - "$work" <<'PY'
+import statistics, sys
+rates = {name: [float(x) for x in open(f"{sys.argv[1]}/{name}").read().split()] for name in ("grpc", "json", "mlserver")}
+to_json = statistics.median(g / j for g, j in zip(rates["grpc"], rates["json"]))
+to_mlserver = statistics.median(g / m for g, m in zip(rates["grpc"], rates["mlserver"]))
+print(f"gRPC / V2 JSON: {to_json:.2f}x (target >= 1x); gRPC / MLServer gRPC: {to_mlserver:.0f}x (target >= 50x); "
+      "medians of the rounds' ratios")
+PY
+echo "Servers on CPU $server_cpu, load on CPU $load_cpu."
