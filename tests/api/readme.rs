@@ -186,12 +186,14 @@ fn examples() -> BTreeMap<Launch, Vec<Example>> {
     examples
 }
 
-/// Numbers within 1e-14 relative, anything else equal, at any depth.
+/// Numbers within a few float32 ulps (1e-6 relative), anything else equal, at any depth. The
+/// examples' models answer in float32, and a slow model may run a one-item request on its
+/// single-item plan (docs/models.md), whose sums round otherwise in the last bit.
 fn same(actual: &Value, expected: &Value) -> bool {
     match (actual, expected) {
         (Value::Number(a), Value::Number(e)) => {
             let (a, e) = (a.as_f64().unwrap(), e.as_f64().unwrap());
-            a == e || ((a - e) / e).abs() <= 1e-14
+            a == e || ((a - e) / e).abs() <= 1e-6
         }
         (Value::Array(a), Value::Array(e)) => a.len() == e.len() && a.iter().zip(e).all(|(a, e)| same(a, e)),
         (Value::Object(a), Value::Object(e)) => {
