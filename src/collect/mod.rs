@@ -1,11 +1,13 @@
 //! Model data collection for Azure ML model monitoring, as `azureml-ai-monitoring` does it for
 //! a `score.py`: sampled requests' inputs (`model_inputs`) and answered outputs
 //! (`model_outputs`) go as JSON records to the collector sidecar the platform runs beside the
-//! container, joined by the request id. On the request path: one random draw, room taken in
-//! the byte bound, a copy of the values and a non-blocking enqueue; the JSON is written and sent by one sender task, and a
-//! full queue or a sidecar that is down drops payloads (counted, logged at most once a minute).
+//! container, joined by the request id. On the request path: one random draw, a look at the
+//! queue's room, a copy of the values and a non-blocking enqueue; the JSON is written and sent
+//! by one sender task, and a full queue or a sidecar that is down drops payloads (counted,
+//! logged at most once a minute).
 
 mod drops;
+mod http;
 mod records;
 mod sender;
 mod settings;
@@ -106,6 +108,17 @@ impl Collector {
 }
 
 impl Queue {
+    /// Whether the queue has a place (the drop counted as `queue_full` when not), looked at
+    /// first: a sidecar slower than the requests keeps the queue full, and those requests are
+    /// turned away here, before anything is computed or copied for them.
+    fn has_room(&self, collection: Collection) -> bool {
+        let room = self.sending.capacity() > 0;
+        if !room {
+            self.drops.count(collection, DropReason::QueueFull, 1);
+        }
+        room
+    }
+
     /// Takes room for a copy of `bytes` before it is made; `None` (the drop counted) when there
     /// is none: a payload larger than the whole bound is `too_large`, one that does not fit
     /// beside those in flight `queue_full`.
@@ -152,35 +165,46 @@ impl Collect for Collector {
         }
     }
 
-    fn inputs(&self, request_id: &str, batch: &Batch, spec: &ModelSpec, features: Option<Vec<String>>) {
+    fn inputs(
+        &self,
+        request_id: &Arc<str>,
+        batch: &Batch,
+        spec: &ModelSpec,
+        features: &dyn Fn() -> Option<Vec<String>>,
+    ) {
+        if !self.queue.has_room(Collection::Inputs) {
+            return;
+        }
         let bytes = Capture::input_bytes(request_id, batch);
         if let Some(reserved) = self.queue.reserve(Collection::Inputs, bytes) {
-            self.queue
-                .enqueue(Capture::inputs(request_id, batch, spec, features), reserved);
+            let capture = Capture::inputs(request_id.clone(), batch, spec, features());
+            self.queue.enqueue(capture, reserved);
         }
     }
 
     fn outputs(
         &self,
-        request_id: &str,
+        request_id: &Arc<str>,
         predictions: &Predictions,
-        answered: &Answered,
+        answered: &dyn Fn() -> Answered,
         model: &dyn Predictor,
-    ) -> Enqueue {
+    ) -> Option<Enqueue> {
+        if !self.queue.has_room(Collection::Outputs) {
+            return None;
+        }
+        let answered = &answered();
         let bytes = Capture::output_bytes(request_id, predictions, answered);
-        let Some(reserved) = self.queue.reserve(Collection::Outputs, bytes) else {
-            return Box::new(|| {});
-        };
+        let reserved = self.queue.reserve(Collection::Outputs, bytes)?;
         // An answer that fails drops the call, and the room with it.
         let capture = Capture::outputs(
-            request_id,
+            request_id.clone(),
             predictions,
             answered,
             model.spec(),
             model.class_labels(),
         );
         let queue = self.queue.clone();
-        Box::new(move || queue.enqueue(capture, reserved))
+        Some(Box::new(move || queue.enqueue(capture, reserved)))
     }
 }
 
