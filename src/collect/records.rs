@@ -164,14 +164,15 @@ impl Capture {
     /// The records as JSON.
     pub fn to_json(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(64 + self.bytes() * 2);
-        // Every key written once, escaped, then copied into every row.
+        // Every name written once, escaped, then copied into every row; numbered columns need
+        // no escaping and are written in place.
         let keys: Vec<Vec<Vec<u8>>> = self
             .columns
             .iter()
             .map(|column| match &column.layout {
                 Layout::Scalar(name) | Layout::Nested { name, .. } => vec![key(name)],
                 Layout::Split(names) => names.iter().map(|name| key(name)).collect(),
-                Layout::Numbered => (0..column.per_row).map(|index| key(&index.to_string())).collect(),
+                Layout::Numbered => Vec::new(),
             })
             .collect();
         out.push(b'[');
@@ -194,9 +195,17 @@ impl Capture {
                         field(&mut out, &keys[0]);
                         write_value(&mut out, &column.values, start);
                     }
-                    Layout::Split(_) | Layout::Numbered => {
+                    Layout::Split(_) => {
                         for (offset, key) in keys.iter().enumerate().take(column.per_row) {
                             field(&mut out, key);
+                            write_value(&mut out, &column.values, start + offset);
+                        }
+                    }
+                    Layout::Numbered => {
+                        for offset in 0..column.per_row {
+                            field(&mut out, b"\"");
+                            out.extend_from_slice(itoa::Buffer::new().format(offset).as_bytes());
+                            out.extend_from_slice(b"\":");
                             write_value(&mut out, &column.values, start + offset);
                         }
                     }
