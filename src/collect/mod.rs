@@ -154,10 +154,14 @@ impl Collect for Collector {
         // One draw for both collections: with equal rates a request is collected whole or not
         // at all, so its inputs and outputs always join.
         let draw = fastrand::f64();
+        // A full queue turns the request away here (counted), so that it is scored as if
+        // nothing were collected. (A request turned away that then fails to parse is counted
+        // too: under overload the count may hold a few payloads that would not have existed.)
         let takes = |collection| {
             self.settings
                 .rate(collection)
                 .is_some_and(|rate| rate.takes(draw))
+                && self.queue.has_room(collection)
         };
         Draw {
             inputs: takes(Collection::Inputs),

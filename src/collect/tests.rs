@@ -166,4 +166,11 @@ async fn a_full_queue_turns_a_request_away_before_its_names_are_read_or_its_valu
         let line = format!(r#"collection="{collection}",reason="queue_full"}} 1"#);
         assert!(metrics.contains(&line), "{metrics}");
     }
+    // Drawn while the queue is full: scored as if nothing were collected, the drops counted.
+    assert_eq!(collector.draw(), Draw::default());
+    let metrics = collector.queue.metrics.render();
+    assert!(
+        metrics.contains(r#"collection="model_outputs",reason="queue_full"} 2"#),
+        "{metrics}"
+    );
 }
