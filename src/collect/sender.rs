@@ -233,3 +233,6 @@ impl Running {
         self.metrics.data_collection_queue_cleared();
     }
 }
+
+#[cfg(test)]
+mod tests;
