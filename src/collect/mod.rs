@@ -108,15 +108,12 @@ impl Collector {
 }
 
 impl Queue {
-    /// Whether the queue has a place (the drop counted as `queue_full` when not), looked at
-    /// first: a sidecar slower than the requests keeps the queue full, and those requests are
-    /// turned away here, before anything is computed or copied for them.
-    fn has_room(&self, collection: Collection) -> bool {
-        let room = self.sending.capacity() > 0;
-        if !room {
-            self.drops.count(collection, DropReason::QueueFull, 1);
-        }
-        room
+    /// Whether the queue has `places` free (at most its capacity), looked at first: a sidecar
+    /// slower than the requests keeps the queue full, and those requests are turned away here,
+    /// before anything is computed or copied for them. Not counted: the caller counts what it
+    /// drops.
+    fn has_room(&self, places: usize) -> bool {
+        self.sending.capacity() >= places.min(self.sending.max_capacity())
     }
 
     /// Takes room for a copy of `bytes` before it is made; `None` (the drop counted) when there
@@ -154,19 +151,32 @@ impl Collect for Collector {
         // One draw for both collections: with equal rates a request is collected whole or not
         // at all, so its inputs and outputs always join.
         let draw = fastrand::f64();
-        // A full queue turns the request away here (counted), so that it is scored as if
-        // nothing were collected. (A request turned away that then fails to parse is counted
-        // too: under overload the count may hold a few payloads that would not have existed.)
         let takes = |collection| {
             self.settings
                 .rate(collection)
                 .is_some_and(|rate| rate.takes(draw))
-                && self.queue.has_room(collection)
         };
-        Draw {
+        let sampled = Draw {
             inputs: takes(Collection::Inputs),
             outputs: takes(Collection::Outputs),
+        };
+        // A queue without a place for each of the request's payloads turns it away whole here
+        // (counted), so that it is scored as if nothing were collected and what is collected
+        // under overload still joins. (A request turned away that then fails to parse is
+        // counted too: under overload the count may hold a few payloads that never existed.)
+        let places = usize::from(sampled.inputs) + usize::from(sampled.outputs);
+        if places == 0 || self.queue.has_room(places) {
+            return sampled;
         }
+        for (collection, taken) in [
+            (Collection::Inputs, sampled.inputs),
+            (Collection::Outputs, sampled.outputs),
+        ] {
+            if taken {
+                self.queue.drops.count(collection, DropReason::QueueFull, 1);
+            }
+        }
+        Draw::default()
     }
 
     fn inputs(
@@ -175,9 +185,14 @@ impl Collect for Collector {
         batch: &Batch,
         spec: &ModelSpec,
         features: &dyn Fn() -> Option<Vec<String>>,
+        outputs_follow: bool,
     ) {
-        if !self.queue.has_room(Collection::Inputs) {
-            return;
+        // The outputs' place is left to them: taking it would break the pair.
+        if !self.queue.has_room(1 + usize::from(outputs_follow)) {
+            return self
+                .queue
+                .drops
+                .count(Collection::Inputs, DropReason::QueueFull, 1);
         }
         let bytes = Capture::input_bytes(request_id, batch);
         if let Some(reserved) = self.queue.reserve(Collection::Inputs, bytes) {
@@ -193,7 +208,10 @@ impl Collect for Collector {
         answered: &dyn Fn() -> Answered,
         model: &dyn Predictor,
     ) -> Option<Enqueue> {
-        if !self.queue.has_room(Collection::Outputs) {
+        if !self.queue.has_room(1) {
+            self.queue
+                .drops
+                .count(Collection::Outputs, DropReason::QueueFull, 1);
             return None;
         }
         let answered = &answered();

@@ -53,6 +53,7 @@ async fn a_capture_keeps_its_room_until_delivered_not_just_until_taken_off_the_q
         &batch,
         &ModelSpec::matrix(4, ElementType::F32),
         &|| None,
+        false,
     );
     let bytes = Capture::input_bytes("r1", &batch);
     assert_eq!(queued_bytes(&collector), bytes);
@@ -78,6 +79,7 @@ async fn a_batch_larger_than_the_bound_is_dropped_as_too_large_before_it_is_copi
         &batch,
         &ModelSpec::matrix(1, ElementType::F32),
         &|| None,
+        false,
     );
     assert_eq!(queued_bytes(&collector), 0);
     assert_eq!(
@@ -144,9 +146,8 @@ async fn a_full_queue_turns_a_request_away_before_its_names_are_read_or_its_valu
         .expect("an empty queue has room");
     let spec = ModelSpec::matrix(1, ElementType::F32);
     let batch = Batch::new(1, vec![Values::F32(vec![1.0])]);
-    collector.inputs(&"r3".into(), &batch, &spec, &|| {
-        unreachable!("no names read for a drop")
-    });
+    let names = || unreachable!("no names read for a drop");
+    collector.inputs(&"r3".into(), &batch, &spec, &names, true);
     let predictions = Predictions {
         rows: 1,
         outputs: vec![Output {
@@ -171,6 +172,42 @@ async fn a_full_queue_turns_a_request_away_before_its_names_are_read_or_its_valu
     let metrics = collector.queue.metrics.render();
     assert!(
         metrics.contains(r#"collection="model_outputs",reason="queue_full"} 2"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn with_one_place_left_a_request_collecting_both_is_turned_away_whole_and_inputs_leave_it_to_outputs() {
+    let settings = CollectSettings {
+        host: "127.0.0.1".to_owned(),
+        port: 9,
+        inputs: Some(Percent::ALL),
+        outputs: Some(Percent::ALL),
+        queue_capacity: std::num::NonZeroUsize::new(2).unwrap(),
+        ..CollectSettings::off()
+    };
+    let collector = Collector::start(settings, Arc::new(Metrics::default())).expect("collection is on");
+    let _place = collector
+        .queue
+        .sending
+        .try_reserve()
+        .expect("an empty queue has room");
+    // One place of two: a pair would be broken.
+    assert_eq!(collector.draw(), Draw::default());
+    let spec = ModelSpec::matrix(1, ElementType::F32);
+    let batch = Batch::new(1, vec![Values::F32(vec![1.0])]);
+    collector.inputs(&"r4".into(), &batch, &spec, &|| None, true);
+    assert_eq!(
+        collector.queue.sending.capacity(),
+        1,
+        "the place is left to the outputs"
+    );
+    collector.inputs(&"r5".into(), &batch, &spec, &|| None, false);
+    assert_eq!(collector.queue.sending.capacity(), 0, "inputs alone take it");
+    let metrics = collector.queue.metrics.render();
+    assert!(
+        metrics.contains(r#"collection="model_inputs",reason="queue_full"} 2"#)
+            && metrics.contains(r#"collection="model_outputs",reason="queue_full"} 1"#),
         "{metrics}"
     );
 }

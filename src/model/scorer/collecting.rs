@@ -38,13 +38,15 @@ pub trait Collect: Send + Sync + 'static {
     /// Samples one request.
     fn draw(&self) -> Draw;
     /// The request's decoded inputs; `features` names a matrix input's features when the
-    /// request did (asked only when a copy is made: it may read the body again).
+    /// request did (asked only when a copy is made: it may read the body again);
+    /// `outputs_follow` when its outputs are collected too.
     fn inputs(
         &self,
         request_id: &Arc<str>,
         batch: &Batch,
         spec: &ModelSpec,
         features: &dyn Fn() -> Option<Vec<String>>,
+        outputs_follow: bool,
     );
     /// The model's predictions, of which the request answers `answered` (asked only when a
     /// copy is made): copied now, enqueued by the returned call once the answer is encoded (an
@@ -78,8 +80,13 @@ impl<C: Codec> Codec for Collecting<C> {
         let batch = self.codec.decode(body, model)?;
         if self.draw.inputs {
             let features = || self.codec.feature_names(body, model);
-            self.sink
-                .inputs(&self.request_id, &batch, model.spec(), &features);
+            self.sink.inputs(
+                &self.request_id,
+                &batch,
+                model.spec(),
+                &features,
+                self.draw.outputs,
+            );
         }
         Ok(batch)
     }

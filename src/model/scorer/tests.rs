@@ -112,7 +112,14 @@ impl Collect for Recording {
             outputs: true,
         }
     }
-    fn inputs(&self, id: &Arc<str>, batch: &Batch, _: &ModelSpec, _: &dyn Fn() -> Option<Vec<String>>) {
+    fn inputs(
+        &self,
+        id: &Arc<str>,
+        batch: &Batch,
+        _: &ModelSpec,
+        _: &dyn Fn() -> Option<Vec<String>>,
+        _: bool,
+    ) {
         let value = first(&batch.inputs[0]);
         self.seen.lock().unwrap().push((id.to_string(), "inputs", value));
     }
