@@ -9,6 +9,8 @@ use std::sync::{
 use std::time::{Duration, Instant};
 
 use super::{Capture, Collection};
+use prometheus_client::metrics::counter::Counter;
+
 use crate::telemetry::Metrics;
 
 /// Drop lines at most this often.
@@ -30,6 +32,14 @@ pub enum DropReason {
 }
 
 impl DropReason {
+    const ALL: [DropReason; 5] = [
+        DropReason::QueueFull,
+        DropReason::TooLarge,
+        DropReason::Unreachable,
+        DropReason::Rejected,
+        DropReason::Shutdown,
+    ];
+
     fn label(self) -> &'static str {
         match self {
             DropReason::QueueFull => "queue_full",
@@ -41,28 +51,49 @@ impl DropReason {
     }
 }
 
-/// Counts drops and logs them, at most once a minute.
+/// Counts drops and logs them, at most once a minute. A drop costs the request path an atomic
+/// add on a counter looked up at start; only the first drop after a line looks at the clock,
+/// and the sender task writes the lines for the drops after it.
 pub struct Drops {
-    metrics: Arc<Metrics>,
+    /// By collection, then reason (`DropReason::ALL`'s order).
+    counters: [[Counter; 5]; 2],
     /// Drops since the last line.
     unlogged: AtomicU64,
+    /// The first of them (collection and reason), for the line.
+    first: Mutex<Option<(Collection, DropReason)>>,
     last_line: Mutex<Option<Instant>>,
 }
 
 impl Drops {
     pub fn new(metrics: Arc<Metrics>) -> Self {
+        let counters = Collection::ALL.map(|collection| {
+            DropReason::ALL
+                .map(|reason| metrics.data_collection_dropped_counter(collection.name(), reason.label()))
+        });
         Drops {
-            metrics,
+            counters,
             unlogged: AtomicU64::new(0),
+            first: Mutex::new(None),
             last_line: Mutex::new(None),
         }
     }
 
     pub fn count(&self, collection: Collection, reason: DropReason, count: u64) {
-        self.metrics
-            .data_collection_dropped(collection.name(), reason.label(), count);
-        self.unlogged.fetch_add(count, Ordering::AcqRel);
-        // `try_lock`: the request path never waits here; a line skipped now is written later.
+        self.counters[collection as usize][reason as usize].inc_by(count);
+        if self.unlogged.fetch_add(count, Ordering::AcqRel) == 0 {
+            // `try_lock`: the request path never waits here; the sender task logs it later.
+            if let Ok(mut first) = self.first.try_lock() {
+                *first = Some((collection, reason));
+            }
+            self.log_unlogged();
+        }
+    }
+
+    /// Writes a line for the drops not logged yet, unless one was written in the last minute.
+    pub fn log_unlogged(&self) {
+        if self.unlogged.load(Ordering::Acquire) == 0 {
+            return;
+        }
         let Ok(mut last) = self.last_line.try_lock() else {
             return;
         };
@@ -71,10 +102,12 @@ impl Drops {
         }
         *last = Some(Instant::now());
         let dropped = self.unlogged.swap(0, Ordering::AcqRel);
+        let first = self.first.lock().map_or(None, |mut first| first.take());
+        let (collection, reason) = first.map_or(("", ""), |(c, r)| (c.name(), r.label()));
         tracing::warn!(
             dropped,
-            collection = collection.name(),
-            reason = reason.label(),
+            collection,
+            reason,
             "model data collection dropped payloads (counted by reason in \
              aml_scorer_data_collection_dropped_total; at most one such line a minute)"
         );

@@ -1,11 +1,13 @@
 //! Model data collection for Azure ML model monitoring, as `azureml-ai-monitoring` does it for
 //! a `score.py`: sampled requests' inputs (`model_inputs`) and answered outputs
 //! (`model_outputs`) go as JSON records to the collector sidecar the platform runs beside the
-//! container, joined by the request id. On the request path: one random draw, room taken in
-//! the byte bound, a copy of the values and a non-blocking enqueue; the JSON is written and sent by one sender task, and a
-//! full queue or a sidecar that is down drops payloads (counted, logged at most once a minute).
+//! container, joined by the request id. On the request path: one random draw, a look at the
+//! queue's room, a copy of the values and a non-blocking enqueue; the JSON is written and sent
+//! by one sender task, and a full queue or a sidecar that is down drops payloads (counted,
+//! logged at most once a minute).
 
 mod drops;
+mod http;
 mod records;
 mod sender;
 mod settings;
@@ -106,6 +108,14 @@ impl Collector {
 }
 
 impl Queue {
+    /// Whether the queue has `places` free (at most its capacity), looked at first: a sidecar
+    /// slower than the requests keeps the queue full, and those requests are turned away here,
+    /// before anything is computed or copied for them. Not counted: the caller counts what it
+    /// drops.
+    fn has_room(&self, places: usize) -> bool {
+        self.sending.capacity() >= places.min(self.sending.max_capacity())
+    }
+
     /// Takes room for a copy of `bytes` before it is made; `None` (the drop counted) when there
     /// is none: a payload larger than the whole bound is `too_large`, one that does not fit
     /// beside those in flight `queue_full`.
@@ -146,41 +156,77 @@ impl Collect for Collector {
                 .rate(collection)
                 .is_some_and(|rate| rate.takes(draw))
         };
-        Draw {
+        let sampled = Draw {
             inputs: takes(Collection::Inputs),
             outputs: takes(Collection::Outputs),
+        };
+        // A queue without a place for each of the request's payloads turns it away whole here
+        // (counted), so that it is scored as if nothing were collected and what is collected
+        // under overload still joins. (A request turned away that then fails to parse is
+        // counted too: under overload the count may hold a few payloads that never existed.)
+        let places = usize::from(sampled.inputs) + usize::from(sampled.outputs);
+        if places == 0 || self.queue.has_room(places) {
+            return sampled;
         }
+        for (collection, taken) in [
+            (Collection::Inputs, sampled.inputs),
+            (Collection::Outputs, sampled.outputs),
+        ] {
+            if taken {
+                self.queue.drops.count(collection, DropReason::QueueFull, 1);
+            }
+        }
+        Draw::default()
     }
 
-    fn inputs(&self, request_id: &str, batch: &Batch, spec: &ModelSpec, features: Option<Vec<String>>) {
+    fn inputs(
+        &self,
+        request_id: &Arc<str>,
+        batch: &Batch,
+        spec: &ModelSpec,
+        features: &dyn Fn() -> Option<Vec<String>>,
+        outputs_follow: bool,
+    ) {
+        // The outputs' place is left to them: taking it would break the pair.
+        if !self.queue.has_room(1 + usize::from(outputs_follow)) {
+            return self
+                .queue
+                .drops
+                .count(Collection::Inputs, DropReason::QueueFull, 1);
+        }
         let bytes = Capture::input_bytes(request_id, batch);
         if let Some(reserved) = self.queue.reserve(Collection::Inputs, bytes) {
-            self.queue
-                .enqueue(Capture::inputs(request_id, batch, spec, features), reserved);
+            let capture = Capture::inputs(request_id.clone(), batch, spec, features());
+            self.queue.enqueue(capture, reserved);
         }
     }
 
     fn outputs(
         &self,
-        request_id: &str,
+        request_id: &Arc<str>,
         predictions: &Predictions,
-        answered: &Answered,
+        answered: &dyn Fn() -> Answered,
         model: &dyn Predictor,
-    ) -> Enqueue {
+    ) -> Option<Enqueue> {
+        if !self.queue.has_room(1) {
+            self.queue
+                .drops
+                .count(Collection::Outputs, DropReason::QueueFull, 1);
+            return None;
+        }
+        let answered = &answered();
         let bytes = Capture::output_bytes(request_id, predictions, answered);
-        let Some(reserved) = self.queue.reserve(Collection::Outputs, bytes) else {
-            return Box::new(|| {});
-        };
+        let reserved = self.queue.reserve(Collection::Outputs, bytes)?;
         // An answer that fails drops the call, and the room with it.
         let capture = Capture::outputs(
-            request_id,
+            request_id.clone(),
             predictions,
             answered,
             model.spec(),
             model.class_labels(),
         );
         let queue = self.queue.clone();
-        Box::new(move || queue.enqueue(capture, reserved))
+        Some(Box::new(move || queue.enqueue(capture, reserved)))
     }
 }
 

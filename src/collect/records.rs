@@ -3,6 +3,7 @@
 //! NaN as `null`). The request path only copies values into a `Capture`; the sender task writes
 //! the JSON.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::Collection;
@@ -13,7 +14,8 @@ use json::{key, write_nested, write_value};
 #[derive(Debug, Clone)]
 pub struct Capture {
     pub collection: Collection,
-    pub request_id: String,
+    /// Shared with the request's other capture.
+    pub request_id: Arc<str>,
     /// When the request was scored, in Unix seconds (`ce-time`).
     pub time: u64,
     pub rows: usize,
@@ -46,13 +48,13 @@ pub enum Layout {
 }
 
 impl Capture {
-    fn new(collection: Collection, request_id: &str, rows: usize, columns: Vec<Column>) -> Self {
+    fn new(collection: Collection, request_id: Arc<str>, rows: usize, columns: Vec<Column>) -> Self {
         let time = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.as_secs());
         Capture {
             collection,
-            request_id: request_id.to_owned(),
+            request_id,
             time,
             rows,
             columns,
@@ -64,7 +66,12 @@ impl Capture {
     /// per feature, named as the request named them
     /// (`features`, when there are as many) or `"0"`, `"1"`, ...; inputs of higher rank (or wider
     /// than one value among several inputs) one column of nested lists each.
-    pub fn inputs(request_id: &str, batch: &Batch, spec: &ModelSpec, features: Option<Vec<String>>) -> Self {
+    pub fn inputs(
+        request_id: Arc<str>,
+        batch: &Batch,
+        spec: &ModelSpec,
+        features: Option<Vec<String>>,
+    ) -> Self {
         let rows = batch.rows;
         let columns = batch
             .inputs
@@ -100,7 +107,7 @@ impl Capture {
     /// classifier's probabilities (`predict_proba`) one column per class, named by its label
     /// when the model gives as many labels, else `"0"`, `"1"`, ... in class order.
     pub fn outputs(
-        request_id: &str,
+        request_id: Arc<str>,
         predictions: &Predictions,
         answered: &Answered,
         spec: &ModelSpec,
@@ -159,14 +166,15 @@ impl Capture {
     /// The records as JSON.
     pub fn to_json(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(64 + self.bytes() * 2);
-        // Every key written once, escaped, then copied into every row.
+        // Every name written once, escaped, then copied into every row; numbered columns need
+        // no escaping and are written in place.
         let keys: Vec<Vec<Vec<u8>>> = self
             .columns
             .iter()
             .map(|column| match &column.layout {
                 Layout::Scalar(name) | Layout::Nested { name, .. } => vec![key(name)],
                 Layout::Split(names) => names.iter().map(|name| key(name)).collect(),
-                Layout::Numbered => (0..column.per_row).map(|index| key(&index.to_string())).collect(),
+                Layout::Numbered => Vec::new(),
             })
             .collect();
         out.push(b'[');
@@ -189,9 +197,17 @@ impl Capture {
                         field(&mut out, &keys[0]);
                         write_value(&mut out, &column.values, start);
                     }
-                    Layout::Split(_) | Layout::Numbered => {
+                    Layout::Split(_) => {
                         for (offset, key) in keys.iter().enumerate().take(column.per_row) {
                             field(&mut out, key);
+                            write_value(&mut out, &column.values, start + offset);
+                        }
+                    }
+                    Layout::Numbered => {
+                        for offset in 0..column.per_row {
+                            field(&mut out, b"\"");
+                            out.extend_from_slice(itoa::Buffer::new().format(offset).as_bytes());
+                            out.extend_from_slice(b"\":");
                             write_value(&mut out, &column.values, start + offset);
                         }
                     }

@@ -1,22 +1,23 @@
-//! The sender task: takes captures off the queue, writes their records and posts them to the
-//! sidecar (`POST http://{host}:{port}/modeldata/log` with the library's headers), retrying
-//! with backoff; or, with local capture, writes them as log lines. What is not delivered is
-//! counted in `drops`.
+//! The sender task: takes captures off the queue one at a time, writes their records and posts
+//! them to the sidecar (`POST http://{host}:{port}/modeldata/log` with the library's headers)
+//! on one keep-alive connection, retrying with backoff; or, with local capture, writes them as
+//! log lines. What is not delivered is counted in `drops`. One payload at a time bounds what
+//! collection takes of the scoring core: when the sidecar cannot keep up, the queue fills and
+//! drops at its door, which costs a request a counter.
 
 use std::sync::{atomic::Ordering, Arc};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use tokio::{sync::mpsc, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 use super::drops::{DropReason, Drops, Pending, Queued};
+use super::http::Client;
 use super::{Capture, CollectSettings, Collection};
 use crate::telemetry::{Metrics, SERVER_VERSION};
 
-/// Payloads being posted at once, at most.
-const MAX_IN_FLIGHT: usize = 4;
+/// Where payloads are posted on the sidecar.
+const LOG_PATH: &str = "/modeldata/log";
 /// Tries per payload: the first and two retries.
 const ATTEMPTS: u32 = 3;
 /// The first retry's wait; each next one doubles it (with jitter).
@@ -26,15 +27,19 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Captures holding more than this are written on a blocking thread, not the executor's.
 const LARGE_CAPTURE_BYTES: usize = 256 * 1024;
+/// How often the task looks for drops not yet logged when nothing else wakes it.
+const DROP_LOG_CHECK: Duration = Duration::from_secs(10);
 /// The target of local-capture lines.
 const CAPTURE_LOG_TARGET: &str = "aml_scorer::collect";
 
 /// What the sender task needs.
 pub struct Sender {
-    client: reqwest::Client,
-    url: String,
+    client: Client,
     local: bool,
-    model_version: Option<HeaderValue>,
+    /// The `ce-model-version` header line, when the model has a version that is header text.
+    model_version: Option<String>,
+    /// The header lines of the payload being sent.
+    headers: Vec<u8>,
     pending: Arc<Pending>,
     drops: Arc<Drops>,
     metrics: Arc<Metrics>,
@@ -56,22 +61,15 @@ impl Sender {
         drops: Arc<Drops>,
         metrics: Arc<Metrics>,
     ) -> Self {
-        // The sidecar is local: no proxy. Building fails only without a TLS backend, which this
-        // plain-HTTP client does not use; a default client is then as good.
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(ATTEMPT_TIMEOUT)
-            .build()
-            .unwrap_or_default();
         Sender {
-            client,
-            url: settings.log_url(),
+            client: Client::new(settings.authority(), CONNECT_TIMEOUT),
             local: settings.local_capture,
             model_version: settings
                 .model_version
                 .as_deref()
-                .and_then(|version| HeaderValue::from_str(version).ok()),
+                .filter(|version| is_header_text(version))
+                .map(|version| format!("ce-model-version: {version}\r\n")),
+            headers: Vec::with_capacity(512),
             pending,
             drops,
             metrics,
@@ -85,51 +83,42 @@ impl Sender {
             pending: self.pending.clone(),
             drops: self.drops.clone(),
             metrics: self.metrics.clone(),
-            task: tokio::spawn(Arc::new(self).run(received, closing)),
+            task: tokio::spawn(self.run(received, closing)),
         }
     }
 
-    /// Delivers every capture until the queue is closed and empty, `MAX_IN_FLIGHT` at a time:
-    /// one payload per request and collection makes many small posts, and one at a time would
-    /// cap them at one per round trip.
-    async fn run(self: Arc<Self>, mut received: mpsc::Receiver<Queued>, closing: CancellationToken) {
-        let mut sending = tokio::task::JoinSet::new();
+    /// Delivers every capture until the queue is closed and empty.
+    async fn run(mut self, mut received: mpsc::Receiver<Queued>, closing: CancellationToken) {
         let mut closed = false;
+        let mut check = tokio::time::interval(DROP_LOG_CHECK);
         loop {
-            // A full set takes nothing from the queue: it fills, and drops at its door.
-            while sending.len() >= MAX_IN_FLIGHT {
-                sending.join_next().await;
-            }
-            let next = if closed {
-                received.recv().await
-            } else {
-                tokio::select! {
-                    next = received.recv() => next,
-                    () = closing.cancelled() => {
-                        // Take nothing new; what is queued is still sent.
-                        received.close();
-                        closed = true;
-                        continue;
-                    }
+            let next = tokio::select! {
+                next = received.recv() => next,
+                () = closing.cancelled(), if !closed => {
+                    // Take nothing new; what is queued is still sent.
+                    received.close();
+                    closed = true;
+                    continue;
+                }
+                _ = check.tick() => {
+                    self.drops.log_unlogged();
+                    continue;
                 }
             };
             let Some(Queued { capture, reserved }) = next else {
                 break;
             };
             self.metrics.data_collection_queued(-1);
-            let sender = self.clone();
-            sending.spawn(async move {
-                let collection = capture.collection;
-                sender.deliver(capture).await;
-                sender.pending.done(collection);
-                // The capture and its JSON are gone only now: their room too.
-                drop(reserved);
-            });
+            let collection = capture.collection;
+            self.deliver(capture).await;
+            self.pending.done(collection);
+            // The capture and its JSON are gone only now: their room too.
+            drop(reserved);
+            self.drops.log_unlogged();
         }
-        while sending.join_next().await.is_some() {}
     }
 
-    async fn deliver(&self, capture: Capture) {
+    async fn deliver(&mut self, capture: Capture) {
         let collection = capture.collection;
         let started = Instant::now();
         let (body, capture) = if capture.bytes() > LARGE_CAPTURE_BYTES {
@@ -154,30 +143,26 @@ impl Sender {
             self.metrics.data_collection_sent(collection.name());
             return;
         }
-        let headers = self.headers(&capture);
-        let body = Bytes::from(body);
+        // Written once: a retry sends the same `trace-id`.
+        write_headers(&mut self.headers, &capture, self.model_version.as_deref());
         let mut reason = DropReason::Unreachable;
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
                 let backoff = FIRST_BACKOFF * 2u32.pow(attempt - 1);
                 tokio::time::sleep(backoff.mul_f64(0.5 + fastrand::f64())).await;
             }
-            let sent = self
+            let posted = self
                 .client
-                .post(&self.url)
-                .headers(headers.clone())
-                .body(body.clone())
-                .send()
+                .post(LOG_PATH, &self.headers, &body, ATTEMPT_TIMEOUT)
                 .await;
-            match sent {
-                Ok(answer) if answer.status().is_success() => {
+            match posted {
+                Ok(status) if (200..300).contains(&status) => {
                     self.metrics.data_collection_sent(collection.name());
                     return;
                 }
-                Ok(answer) => {
+                Ok(status) => {
                     reason = DropReason::Rejected;
-                    let status = answer.status();
-                    let retried = status.is_server_error() || matches!(status.as_u16(), 408 | 429);
+                    let retried = status >= 500 || matches!(status, 408 | 429);
                     if !retried {
                         break;
                     }
@@ -187,40 +172,47 @@ impl Sender {
         }
         self.drops.count(collection, reason, 1);
     }
+}
 
-    /// The library's headers; a new `trace-id` per payload.
-    fn headers(&self, capture: &Capture) -> HeaderMap {
-        let mut headers = HeaderMap::with_capacity(8);
-        let mut set = |name: &'static str, value: HeaderValue| {
-            headers.insert(HeaderName::from_static(name), value);
-        };
-        set("trace-id", text(&uuid::Uuid::new_v4().to_string()));
-        set("ce-time", HeaderValue::from(capture.time));
-        set(
-            "ce-type",
-            text(&format!("azureml.inference.{}", capture.collection.name())),
-        );
-        set(
-            "ce-collect-data-type",
-            HeaderValue::from_static("pandas.core.frame.DataFrame"),
-        );
-        set("ce-agent", HeaderValue::from_static(SERVER_VERSION));
-        if !capture.request_id.is_empty() {
-            if let Ok(id) = HeaderValue::from_str(&capture.request_id) {
-                set("ce-x-request-id", id);
-            }
-        }
-        if let Some(version) = &self.model_version {
-            set("ce-model-version", version.clone());
-        }
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers
+/// The library's headers as lines, `host` and `content-length` aside; a new `trace-id` per
+/// payload.
+fn write_headers(out: &mut Vec<u8>, capture: &Capture, model_version: Option<&str>) {
+    out.clear();
+    out.extend_from_slice(b"content-type: application/json\r\ntrace-id: ");
+    // A correlation id, not a secret: a fast random source is enough.
+    let trace_id = uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid();
+    out.extend_from_slice(
+        trace_id
+            .hyphenated()
+            .encode_lower(&mut uuid::Uuid::encode_buffer())
+            .as_bytes(),
+    );
+    out.extend_from_slice(b"\r\nce-time: ");
+    out.extend_from_slice(itoa::Buffer::new().format(capture.time).as_bytes());
+    out.extend_from_slice(b"\r\nce-type: azureml.inference.");
+    out.extend_from_slice(capture.collection.name().as_bytes());
+    out.extend_from_slice(b"\r\nce-collect-data-type: pandas.core.frame.DataFrame\r\nce-agent: ");
+    out.extend_from_slice(SERVER_VERSION.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    // Ids come from a request's header or metadata; one that is not header text is left out.
+    if !capture.request_id.is_empty() && is_header_text(&capture.request_id) {
+        out.extend_from_slice(b"ce-x-request-id: ");
+        out.extend_from_slice(capture.request_id.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if let Some(line) = model_version {
+        out.extend_from_slice(line.as_bytes());
     }
 }
 
-/// A header value from text we made (ASCII).
-fn text(value: &str) -> HeaderValue {
-    HeaderValue::from_str(value).expect("a UUID and a collection name are visible ASCII")
+/// Text a header value may hold as is (what `http::HeaderValue` takes): visible ASCII, spaces
+/// and tabs inside; nothing that could end the line.
+fn is_header_text(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    let edge = |b: Option<&u8>| !matches!(b, Some(b' ' | b'\t'));
+    edge(bytes.first())
+        && edge(bytes.last())
+        && bytes.iter().all(|&b| b == b'\t' || (b' '..=b'~').contains(&b))
 }
 
 impl Running {
@@ -241,3 +233,6 @@ impl Running {
         self.metrics.data_collection_queue_cleared();
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -96,11 +96,15 @@ impl CollectSettings {
     /// Where payloads are posted: `http://{host}:{port}/modeldata/log` (an IPv6 host in
     /// brackets).
     pub fn log_url(&self) -> String {
-        let host = match self.host.parse::<std::net::Ipv6Addr>() {
-            Ok(_) => format!("[{}]", self.host),
-            Err(_) => self.host.clone(),
-        };
-        format!("http://{host}:{}/modeldata/log", self.port)
+        format!("http://{}/modeldata/log", self.authority())
+    }
+
+    /// The sidecar's `host:port` (an IPv6 host in brackets), as connected to and sent as `Host`.
+    pub fn authority(&self) -> String {
+        match self.host.parse::<std::net::Ipv6Addr>() {
+            Ok(_) => format!("[{}]:{}", self.host, self.port),
+            Err(_) => format!("{}:{}", self.host, self.port),
+        }
     }
 
     /// The rate of `collection`.

@@ -159,7 +159,7 @@ impl Scorer {
         let codec = Collecting {
             codec,
             sink: sink.clone(),
-            request_id: request_id.to_owned(),
+            request_id: Arc::from(request_id),
             draw,
         };
         self.score(body, codec).await

@@ -245,6 +245,14 @@ impl Metrics {
             .inc_by(count);
     }
 
+    /// The counter of `collection` payloads dropped for `reason`, for a caller that counts often
+    /// (a full queue drops on the request path) and so looks its labels up once.
+    pub fn data_collection_dropped_counter(&self, collection: &'static str, reason: &'static str) -> Counter {
+        self.collection_dropped
+            .get_or_create(&DropLabels { collection, reason })
+            .clone()
+    }
+
     /// Payloads added to (or, negative, taken from) the data collection queue.
     pub fn data_collection_queued(&self, change: i64) {
         self.collection_queue.inc_by(change);

@@ -65,7 +65,7 @@ fn named_tabular_columns_keep_their_names_one_scalar_each() {
             Values::Bool(vec![true, false]),
         ],
     );
-    let capture = Capture::inputs("r1", &batch, &model, None);
+    let capture = Capture::inputs("r1".into(), &batch, &model, None);
     assert_eq!(
         records(&capture),
         json!([
@@ -74,7 +74,7 @@ fn named_tabular_columns_keep_their_names_one_scalar_each() {
         ])
     );
     assert_eq!(capture.collection, Collection::Inputs);
-    assert_eq!(capture.request_id, "r1");
+    assert_eq!(&*capture.request_id, "r1");
 }
 
 #[test]
@@ -82,7 +82,7 @@ fn a_matrix_input_gets_one_column_per_feature_named_as_pandas_does() {
     let model = ModelSpec::matrix(3, ElementType::F64);
     let batch = Batch::new(2, vec![Values::F64(vec![1.0, 2.5, -3.0, 4.0, 5.0, 6.0])]);
     assert_eq!(
-        records(&Capture::inputs("r", &batch, &model, None)),
+        records(&Capture::inputs("r".into(), &batch, &model, None)),
         json!([{"0": 1.0, "1": 2.5, "2": -3.0}, {"0": 4.0, "1": 5.0, "2": 6.0}])
     );
 }
@@ -92,11 +92,16 @@ fn a_one_feature_matrix_input_is_named_as_pandas_or_the_request_names_it() {
     let model = ModelSpec::matrix(1, ElementType::F64);
     let batch = Batch::new(2, vec![Values::F64(vec![1.0, 2.5])]);
     assert_eq!(
-        records(&Capture::inputs("r", &batch, &model, None)),
+        records(&Capture::inputs("r".into(), &batch, &model, None)),
         json!([{"0": 1.0}, {"0": 2.5}])
     );
     assert_eq!(
-        records(&Capture::inputs("r", &batch, &model, Some(vec!["age".into()]))),
+        records(&Capture::inputs(
+            "r".into(),
+            &batch,
+            &model,
+            Some(vec!["age".into()])
+        )),
         json!([{"age": 1.0}, {"age": 2.5}])
     );
 }
@@ -113,7 +118,7 @@ fn a_rank_3_input_is_nested_lists_in_one_column() {
         shapes: vec![vec![2, 3]],
     };
     assert_eq!(
-        records(&Capture::inputs("r", &batch, &model, None)),
+        records(&Capture::inputs("r".into(), &batch, &model, None)),
         json!([{"pixels": [[0, 1, 2], [3, 4, 5]]}, {"pixels": [[6, 7, 8], [9, 10, 11]]}])
     );
 }
@@ -133,7 +138,7 @@ fn a_symbolic_sequence_among_several_inputs_is_a_list_per_row() {
         shapes: vec![vec![3], vec![3]],
     };
     assert_eq!(
-        records(&Capture::inputs("r", &batch, &model, None)),
+        records(&Capture::inputs("r".into(), &batch, &model, None)),
         json!([{"input_ids": [101, 7, 102], "attention_mask": [1, 1, 1]}])
     );
 }
@@ -167,7 +172,13 @@ fn classifier() -> (ModelSpec, Predictions) {
 #[test]
 fn predict_collects_the_label_column_named_by_the_output() {
     let (model, predictions) = classifier();
-    let capture = Capture::outputs("r", &predictions, &Answered::Outputs(vec![0]), &model, None);
+    let capture = Capture::outputs(
+        "r".into(),
+        &predictions,
+        &Answered::Outputs(vec![0]),
+        &model,
+        None,
+    );
     assert_eq!(
         records(&capture),
         json!([{"output_label": 2}, {"output_label": 0}])
@@ -178,7 +189,13 @@ fn predict_collects_the_label_column_named_by_the_output() {
 #[test]
 fn predict_proba_collects_one_column_per_class() {
     let (model, predictions) = classifier();
-    let capture = Capture::outputs("r", &predictions, &Answered::Probabilities(1), &model, None);
+    let capture = Capture::outputs(
+        "r".into(),
+        &predictions,
+        &Answered::Probabilities(1),
+        &model,
+        None,
+    );
     assert_eq!(
         records(&capture),
         json!([{"0": 0.1, "1": 0.2, "2": 0.7}, {"0": 0.5, "1": 0.25, "2": 0.25}])
@@ -188,7 +205,7 @@ fn predict_proba_collects_one_column_per_class() {
 #[test]
 fn several_outputs_are_a_column_each_with_lists_for_wide_ones() {
     let (model, predictions) = classifier();
-    let capture = Capture::outputs("r", &predictions, &Answered::all(&model), &model, None);
+    let capture = Capture::outputs("r".into(), &predictions, &Answered::all(&model), &model, None);
     assert_eq!(
         records(&capture),
         json!([
@@ -202,7 +219,7 @@ fn several_outputs_are_a_column_each_with_lists_for_wide_ones() {
 fn float32_values_are_written_shortest_as_the_answer_is() {
     let model = ModelSpec::matrix(1, ElementType::F32);
     let batch = Batch::new(1, vec![Values::F32(vec![0.1])]);
-    let json = Capture::inputs("r", &batch, &model, None).to_json();
+    let json = Capture::inputs("r".into(), &batch, &model, None).to_json();
     assert_eq!(String::from_utf8(json).unwrap(), r#"[{"0":0.1}]"#);
 }
 
@@ -211,13 +228,13 @@ fn predict_proba_columns_are_named_by_the_class_labels_when_the_model_has_them()
     let (model, predictions) = classifier();
     let labels = ["cat".to_owned(), "dog".to_owned(), "fish".to_owned()];
     let proba = Answered::Probabilities(1);
-    let capture = Capture::outputs("r", &predictions, &proba, &model, Some(&labels));
+    let capture = Capture::outputs("r".into(), &predictions, &proba, &model, Some(&labels));
     assert_eq!(
         records(&capture),
         json!([{"cat": 0.1, "dog": 0.2, "fish": 0.7}, {"cat": 0.5, "dog": 0.25, "fish": 0.25}])
     );
     // Labels that do not match the probabilities' width are not used.
-    let capture = Capture::outputs("r", &predictions, &proba, &model, Some(&labels[..2]));
+    let capture = Capture::outputs("r".into(), &predictions, &proba, &model, Some(&labels[..2]));
     assert_eq!(records(&capture)[0], json!({"0": 0.1, "1": 0.2, "2": 0.7}));
 }
 
@@ -227,12 +244,12 @@ fn a_matrix_inputs_features_take_the_names_the_request_gave_when_there_are_as_ma
     let batch = Batch::new(1, vec![Values::F64(vec![1.0, 2.0])]);
     let named = Some(vec!["age".to_owned(), "bmi".to_owned()]);
     assert_eq!(
-        records(&Capture::inputs("r", &batch, &model, named)),
+        records(&Capture::inputs("r".into(), &batch, &model, named)),
         json!([{"age": 1.0, "bmi": 2.0}])
     );
     let short = Some(vec!["age".to_owned()]);
     assert_eq!(
-        records(&Capture::inputs("r", &batch, &model, short)),
+        records(&Capture::inputs("r".into(), &batch, &model, short)),
         json!([{"0": 1.0, "1": 2.0}])
     );
 }

@@ -38,17 +38,26 @@ pub trait Collect: Send + Sync + 'static {
     /// Samples one request.
     fn draw(&self) -> Draw;
     /// The request's decoded inputs; `features` names a matrix input's features when the
-    /// request did.
-    fn inputs(&self, request_id: &str, batch: &Batch, spec: &ModelSpec, features: Option<Vec<String>>);
-    /// The model's predictions, of which the request answers `answered`: copied now, enqueued
-    /// by the returned call once the answer is encoded (an answer that fails is not collected).
+    /// request did (asked only when a copy is made: it may read the body again);
+    /// `outputs_follow` when its outputs are collected too.
+    fn inputs(
+        &self,
+        request_id: &Arc<str>,
+        batch: &Batch,
+        spec: &ModelSpec,
+        features: &dyn Fn() -> Option<Vec<String>>,
+        outputs_follow: bool,
+    );
+    /// The model's predictions, of which the request answers `answered` (asked only when a
+    /// copy is made): copied now, enqueued by the returned call once the answer is encoded (an
+    /// answer that fails is not collected); `None` when they are dropped now (a full queue).
     fn outputs(
         &self,
-        request_id: &str,
+        request_id: &Arc<str>,
         predictions: &Predictions,
-        answered: &Answered,
+        answered: &dyn Fn() -> Answered,
         model: &dyn Predictor,
-    ) -> Enqueue;
+    ) -> Option<Enqueue>;
 }
 
 /// Enqueues a copy made earlier.
@@ -58,7 +67,8 @@ pub type Enqueue = Box<dyn FnOnce() + Send>;
 pub(super) struct Collecting<C> {
     pub codec: C,
     pub sink: Arc<dyn Collect>,
-    pub request_id: String,
+    /// Shared by the request's two captures.
+    pub request_id: Arc<str>,
     pub draw: Draw,
 }
 
@@ -69,18 +79,25 @@ impl<C: Codec> Codec for Collecting<C> {
     fn decode(&mut self, body: &[u8], model: &dyn Predictor) -> Result<Batch, C::Error> {
         let batch = self.codec.decode(body, model)?;
         if self.draw.inputs {
-            let features = self.codec.feature_names(body, model);
-            self.sink.inputs(&self.request_id, &batch, model.spec(), features);
+            let features = || self.codec.feature_names(body, model);
+            self.sink.inputs(
+                &self.request_id,
+                &batch,
+                model.spec(),
+                &features,
+                self.draw.outputs,
+            );
         }
         Ok(batch)
     }
 
     fn encode(self, predictions: Predictions, model: &dyn Predictor) -> Result<C::Answer, C::Error> {
         let enqueue = self.draw.outputs.then(|| {
-            let answered = self.codec.answered(model);
+            let answered = || self.codec.answered(model);
             self.sink
                 .outputs(&self.request_id, &predictions, &answered, model)
         });
+        let enqueue = enqueue.flatten();
         let answer = self.codec.encode(predictions, model)?;
         if let Some(enqueue) = enqueue {
             enqueue();

@@ -112,17 +112,32 @@ impl Collect for Recording {
             outputs: true,
         }
     }
-    fn inputs(&self, id: &str, batch: &Batch, _: &ModelSpec, _: Option<Vec<String>>) {
+    fn inputs(
+        &self,
+        id: &Arc<str>,
+        batch: &Batch,
+        _: &ModelSpec,
+        _: &dyn Fn() -> Option<Vec<String>>,
+        _: bool,
+    ) {
         let value = first(&batch.inputs[0]);
-        self.seen.lock().unwrap().push((id.to_owned(), "inputs", value));
+        self.seen.lock().unwrap().push((id.to_string(), "inputs", value));
     }
-    fn outputs(&self, id: &str, predictions: &Predictions, _: &Answered, _: &dyn Predictor) -> Enqueue {
+    fn outputs(
+        &self,
+        id: &Arc<str>,
+        predictions: &Predictions,
+        _: &dyn Fn() -> Answered,
+        _: &dyn Predictor,
+    ) -> Option<Enqueue> {
         let (seen, id, value) = (
             self.seen.clone(),
-            id.to_owned(),
+            id.to_string(),
             first(&predictions.outputs[0].values),
         );
-        Box::new(move || seen.lock().unwrap().push((id, "outputs", value)))
+        Some(Box::new(move || {
+            seen.lock().unwrap().push((id, "outputs", value))
+        }))
     }
 }
 

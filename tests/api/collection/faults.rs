@@ -132,6 +132,6 @@ async fn shutdown_sends_what_is_queued_before_the_process_exits() {
         .wait_exit(Duration::from_secs(20))
         .expect("the server exits");
     assert!(status.success(), "{status:?}");
-    // 6 payloads, 200 ms each, 4 at a time: only a flush at shutdown sends them all.
+    // 6 payloads, 200 ms each, one at a time: only a flush at shutdown sends them all.
     assert_eq!(sidecar.received().len(), 6, "{:#?}", sidecar.received());
 }

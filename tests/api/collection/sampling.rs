@@ -12,15 +12,61 @@ fn sent_all(server: &mut Server) {
     assert!(status.success(), "{status:?}");
 }
 
+/// A collection at 0 % beside one at 100 % on the same server: every request's outputs arrive,
+/// none of its inputs. Were the rate ignored, the inputs would arrive too; were collection
+/// off, the outputs would not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sampling_at_0_percent_sends_nothing() {
+async fn sampling_at_0_percent_sends_nothing_while_100_percent_on_the_same_server_sends_every_request() {
+    let sidecar = Sidecar::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mdc-config.json");
+    std::fs::write(
+        &path,
+        r#"{"runMode": "cloud", "collections": {
+            "model_inputs": {"enabled": "True", "sampleRatePercentage": 0},
+            "model_outputs": {"enabled": "True", "sampleRatePercentage": 100}}}"#,
+    )
+    .unwrap();
+    let env = [("AZUREML_MDC_CONFIG_PATH", path.to_str().unwrap())];
+    let mut server = serve(&sidecar, &env).await;
+    let requests = 200;
+    for n in 0..requests {
+        let answer = post_as(
+            &server,
+            "/score",
+            r#"{"data": [[1,2,3,4,5,6,7,8,9,10]]}"#,
+            Some(&format!("z{n}")),
+        )
+        .await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+    sent_all(&mut server);
+    let received = sidecar.received();
+    assert!(
+        by_collection(&received, "model_inputs").is_empty(),
+        "{received:#?}"
+    );
+    let mut outputs: Vec<&str> = by_collection(&received, "model_outputs")
+        .iter()
+        .map(|r| r.header("ce-x-request-id"))
+        .collect();
+    outputs.sort_unstable();
+    let mut expected: Vec<String> = (0..requests).map(|n| format!("z{n}")).collect();
+    expected.sort_unstable();
+    assert_eq!(outputs, expected, "every request's outputs, once");
+}
+
+/// The variable form: `AZUREML_MDC_SAMPLE_RATE=0` keeps collection on (the start line says so)
+/// and sends nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sampling_at_0_percent_by_variable_is_on_and_sends_nothing() {
     let sidecar = Sidecar::start().await;
     let mut server = serve(
         &sidecar,
         &[("AZUREML_MDC_ENABLED", "true"), ("AZUREML_MDC_SAMPLE_RATE", "0")],
     )
     .await;
-    for _ in 0..20 {
+    for _ in 0..50 {
         assert_eq!(
             post_as(&server, "/score", r#"{"data": [[1,2,3,4,5,6,7,8,9,10]]}"#, None)
                 .await
@@ -28,6 +74,11 @@ async fn sampling_at_0_percent_sends_nothing() {
             200
         );
     }
+    let logs = server.logs();
+    assert!(
+        logs.contains("model data collection on") && logs.contains(r#""model_inputs":"0%""#),
+        "{logs}"
+    );
     sent_all(&mut server);
     assert!(sidecar.received().is_empty(), "{:#?}", sidecar.received());
 }
