@@ -37,13 +37,13 @@ fn an_optional_input_left_out_is_no_column() {
         vec![],
     );
     let single = Batch::new(1, vec![Values::String(vec!["a".into()]), Values::String(vec![])]);
-    let capture = Capture::inputs("r1", &single, &model, None);
+    let capture = Capture::inputs("r1".into(), &single, &model, None);
     assert_eq!(records(&capture), json!([{"text": "a"}]));
     let pair = Batch::new(
         1,
         vec![Values::String(vec!["a".into()]), Values::String(vec!["b".into()])],
     );
-    let capture = Capture::inputs("r2", &pair, &model, None);
+    let capture = Capture::inputs("r2".into(), &pair, &model, None);
     assert_eq!(records(&capture), json!([{"text": "a", "text_pair": "b"}]));
 }
 
