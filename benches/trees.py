@@ -120,14 +120,32 @@ def end_to_end(scorer, folder, name, rows):
         server.wait()
 
 
+def requests_only(args, folder, names, rows):
+    """Issue 25's rows alone (no engine bench to build): a whole 10,000-row request against
+    onnxruntime's run alone, alternating per round, medians of the rounds; printed, not written."""
+    print("| model | onnxruntime run alone | aml-scorer whole request | onnxruntime / aml-scorer | rounds (ms, onnxruntime / ours) |")
+    print("| --- | ---: | ---: | ---: | --- |")
+    for title, name in names.items():
+        path = folder / f"{name}.onnx"
+        theirs, ours = [], []
+        for _ in range(args.runs):
+            theirs.append(onnxruntime_times(path, rows)[1][10_000] / 1e3)
+            ours.append(end_to_end(args.scorer, folder, name, rows[:10_000]))
+        t, o = statistics.median(theirs), statistics.median(ours)
+        pairs = ", ".join(f"{a:.1f} / {b:.1f}" for a, b in zip(theirs, ours))
+        print(f"| {title} | {t:.2f} ms | {o:.2f} ms | {t / o:.2f}x | {pairs} |", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--engine", required=True)
+    parser.add_argument("--engine", help="the engine bench; without it, only the whole-request rows")
     parser.add_argument("--scorer", required=True)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     folder = pathlib.Path(tempfile.mkdtemp(prefix="trees-bench-"))
     names, rows = models(folder)
+    if args.engine is None:
+        return requests_only(args, folder, names, rows)
     lines = [
         "| model | rows | onnxruntime | aml-scorer engine | speed-up |",
         "| --- | ---: | ---: | ---: | ---: |",

@@ -2,19 +2,25 @@
 # Tree ensembles against onnxruntime (benches/trees.py): builds the engine bench and the release
 # binary, sets up the venv of the model tools (tests/models/requirements.txt), and writes the
 # table into BENCHMARKS.md. Takes about 15 minutes (most of it the two optimised builds); not part of CI.
+# REQUESTS_ONLY=1: only the whole 10,000-row requests against onnxruntime's run alone, alternating,
+# printed (the release binary already built; no engine bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=x86_64-unknown-linux-gnu
 target_dir="${CARGO_TARGET_DIR:-target}"
 
-RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --target "$target" --bin aml-scorer
-engine=$(RUSTFLAGS="-C target-feature=+crt-static" cargo bench --locked --target "$target" --bench engine --no-run \
-  --message-format=json 2>/dev/null | python3 -c '
+engine_args=()
+if [ -z "${REQUESTS_ONLY:-}" ]; then
+  RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --target "$target" --bin aml-scorer
+  engine=$(RUSTFLAGS="-C target-feature=+crt-static" cargo bench --locked --target "$target" --bench engine --no-run \
+    --message-format=json 2>/dev/null | python3 -c '
 import json, sys
 for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "engine" and m.get("executable"):
         print(m["executable"])')
+  engine_args=(--engine "$engine")
+fi
 
 venv=target/zoo-venv
 if [ ! -x "$venv/bin/python" ] || [ tests/models/requirements.txt -nt "$venv/bin/python" ]; then
@@ -23,5 +29,5 @@ if [ ! -x "$venv/bin/python" ] || [ tests/models/requirements.txt -nt "$venv/bin
   touch "$venv/bin/python"
 fi
 
-"$venv/bin/python" benches/trees.py --engine "$engine" \
+"$venv/bin/python" benches/trees.py "${engine_args[@]}" \
   --scorer "$target_dir/$target/release/aml-scorer" "$@"
