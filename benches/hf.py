@@ -83,7 +83,8 @@ def criterion(exe, name, budget, home):
 def start_server(scorer, folder, port):
     log = open(folder / "server.log", "w")
     server = subprocess.Popen([scorer, "--model-dir", str(CNN), "--model-file", "model.onnx",
-                               "--port", str(port), "--grpc-port", "0"],
+                               # One thread per run, as onnxruntime's session is given.
+                               "--port", str(port), "--grpc-port", "0", "--intra-op-threads", "1"],
                               stdout=log, stderr=subprocess.STDOUT)
     client = None
     for _ in range(400):
@@ -167,12 +168,18 @@ def main():
 
         rounds = {key: [] for key in ["image_ours", "image_py", "tok_ours", "tok_py", "req_ours", "req_py"]}
         for index in range(args.rounds):
-            rounds["image_ours"].append(criterion(args.bench_exe, IMAGE_BENCH, args.budget, home))
-            rounds["image_py"].append(median_time(python_image, args.budget))
-            rounds["tok_ours"].append(criterion(args.bench_exe, TOKENIZE_BENCH, args.budget, home))
-            rounds["tok_py"].append(median_time(python_tokenize, args.budget))
-            rounds["req_ours"].append(median_time(lambda: client.send(request), args.budget))
-            rounds["req_py"].append(median_time(python_request, args.budget))
+            # Which side goes first alternates from round to round.
+            steps = [
+                [("image_ours", lambda: criterion(args.bench_exe, IMAGE_BENCH, args.budget, home)),
+                 ("image_py", lambda: median_time(python_image, args.budget))],
+                [("tok_ours", lambda: criterion(args.bench_exe, TOKENIZE_BENCH, args.budget, home)),
+                 ("tok_py", lambda: median_time(python_tokenize, args.budget))],
+                [("req_ours", lambda: median_time(lambda: client.send(request), args.budget)),
+                 ("req_py", lambda: median_time(python_request, args.budget))],
+            ]
+            for pair in steps:
+                for key, measure in pair if index % 2 == 0 else reversed(pair):
+                    rounds[key].append(measure())
             print(f"round {index + 1}: " + ", ".join(f"{k} {v[-1] * 1e3:.3f} ms" for k, v in rounds.items()),
                   file=sys.stderr)
     finally:
@@ -203,7 +210,7 @@ def main():
         "keep-alive connection of a minimal Python client, against base64 decode + Pillow + "
         "`CLIPImageProcessorPil` + `session.run` + softmax in one Python process (same label and score first). "
         "(Scores differ by 0.006: JPEG decoders differ by up to two 8-bit levels.) "
-        f"{args.rounds} rounds, each ours then Python's per row; medians of the rounds. "
+        f"{args.rounds} rounds, ours and Python's in turn per row, the first side alternating; medians of the rounds. "
         "2-core VM shared with two other engineers' builds while this ran: read the ratios within a round.",
         "",
         "| row | ours | Python | Python / ours |",

@@ -18,7 +18,8 @@ cd "$(dirname "$0")/.."
 target=x86_64-unknown-linux-gnu
 target_dir="${CARGO_TARGET_DIR:-target}"
 if [ -z "${SKIP_BUILD:-}" ]; then
-  RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --target "$target" --bin aml-scorer -p http-floor
+  RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --target "$target" --bin aml-scorer
+  RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --target "$target" -p http-floor
 fi
 scorer="${SCORER:-$target_dir/$target/release/aml-scorer}"
 floor="$target_dir/$target/release/http-floor"

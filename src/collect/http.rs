@@ -127,11 +127,15 @@ async fn read_answer(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> io::Result
                 return Err(invalid("an answer head longer than 16 KiB"));
             }
             if stream.read_buf(buffer).await? == 0 {
-                // Closed before a whole head: what a stale keep-alive connection does.
-                return Err(io::Error::new(
-                    io::ErrorKind::ConnectionReset,
-                    "the sidecar closed the connection",
-                ));
+                // Closed before any answer: what a stale keep-alive connection does, and the
+                // one case the payload is sent again. Closed within a head: the sidecar may
+                // have taken the payload, so it is not.
+                let kind = if buffer.is_empty() {
+                    io::ErrorKind::ConnectionReset
+                } else {
+                    io::ErrorKind::UnexpectedEof
+                };
+                return Err(io::Error::new(kind, "the sidecar closed the connection"));
             }
         };
         let head = Head::parse(&buffer[..head_end])?;
@@ -199,10 +203,18 @@ impl Head {
                 .split_once(':')
                 .ok_or_else(|| invalid("a header line without ':'"))?;
             let value = value.trim();
-            if name.eq_ignore_ascii_case("content-length") && framing == Framing::Other {
+            if name.eq_ignore_ascii_case("content-length") {
+                // Digits only (`usize::parse` takes a `+`), and one length: two are a framing
+                // this reader would have to guess between.
                 let length = value
-                    .parse()
-                    .map_err(|_| invalid("a content-length that is not a number"))?;
+                    .bytes()
+                    .all(|b| b.is_ascii_digit())
+                    .then(|| value.parse().ok())
+                    .flatten()
+                    .ok_or_else(|| invalid("a content-length that is not a number"))?;
+                if framing != Framing::Other {
+                    return Err(invalid("two content-length headers"));
+                }
                 framing = Framing::Length(length);
             } else if name.eq_ignore_ascii_case("transfer-encoding") {
                 chunked = true;

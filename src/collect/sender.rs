@@ -67,7 +67,7 @@ impl Sender {
             model_version: settings
                 .model_version
                 .as_deref()
-                .filter(|version| is_header_text(version))
+                .filter(|version| !version.is_empty() && is_header_text(version))
                 .map(|version| format!("ce-model-version: {version}\r\n")),
             headers: Vec::with_capacity(512),
             pending,

@@ -47,6 +47,9 @@ pub struct TextModel<P> {
     pad_left: bool,
     /// The characters of one item that are tokenized (`CHARS_PER_TOKEN`).
     max_chars: usize,
+    /// Whether truncation keeps an item's end (`truncation_side: left`): the characters read are
+    /// then its last `max_chars`.
+    keep_end: bool,
     /// The tokens an item is truncated to: what `decoded_bytes` charges per item.
     max_length: usize,
     /// The hidden-states output `[N, T, H]` pooled into `embedding`, and H.
@@ -148,12 +151,23 @@ impl<P: Predictor> TextModel<P> {
             pad_type_id,
             pad_left,
             max_chars: max_length.saturating_mul(CHARS_PER_TOKEN).max(MIN_CHARS),
+            keep_end: config.truncate_left,
             max_length,
             hidden,
             spec,
             labels,
             summary,
         }))
+    }
+
+    /// The characters of `text` that are tokenized (`CHARS_PER_TOKEN`), from the side that
+    /// truncation keeps.
+    fn part_read<'a>(&self, text: &'a str) -> &'a str {
+        if self.keep_end {
+            suffix(text, self.max_chars)
+        } else {
+            prefix(text, self.max_chars)
+        }
     }
 
     /// The inner model's inputs for `texts` (and their `pairs`, when the request sends pairs):
@@ -164,9 +178,9 @@ impl<P: Predictor> TextModel<P> {
         // Per item, per feed, its tokens unpadded.
         let mut rows: Vec<Vec<Box<[u32]>>> = Vec::with_capacity(texts.len());
         for (index, text) in texts.iter().enumerate() {
-            let text = prefix(text, self.max_chars);
+            let text = self.part_read(text);
             let input: EncodeInput = match pairs.and_then(|pairs| pairs.get(index)) {
-                Some(pair) => (text, prefix(pair, self.max_chars)).into(),
+                Some(pair) => (text, self.part_read(pair)).into(),
                 None => text.into(),
             };
             let encoding = self
@@ -319,6 +333,18 @@ fn prefix(text: &str, chars: usize) -> &str {
     }
 }
 
+/// The last `chars` characters of `text`, cut on a character boundary.
+fn suffix(text: &str, chars: usize) -> &str {
+    match chars
+        .checked_sub(1)
+        .and_then(|last| text.char_indices().nth_back(last))
+    {
+        Some((start, _)) => &text[start..],
+        None if chars == 0 => "",
+        None => text,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,5 +353,12 @@ mod tests {
     fn a_prefix_is_cut_on_a_character_boundary() {
         assert_eq!(prefix("crème", 3), "crè");
         assert_eq!(prefix("ab", 5), "ab");
+    }
+
+    #[test]
+    fn a_suffix_is_cut_on_a_character_boundary() {
+        assert_eq!(suffix("crème", 3), "ème");
+        assert_eq!(suffix("ab", 5), "ab");
+        assert_eq!(suffix("ab", 0), "");
     }
 }

@@ -164,6 +164,7 @@ impl OnnxModel {
         let parse = |cause: TractError| parse_error(described, cause);
         let onnx = super::ops::onnx();
         let class_labels = super::ops::class_labels(&proto);
+        let weights = initializer_values(&proto);
         super::ops::unwrap_zipmap(&mut proto);
         if let Some(unsupported) = super::ops::unsupported(&onnx, &proto) {
             return Err(ModelLoadError::Unsupported(unsupported));
@@ -202,7 +203,7 @@ impl OnnxModel {
             ..loaded
         };
         Ok(match single_source {
-            Some(model) => loaded.with_single_item_plan(model, &declared, policy),
+            Some(model) => loaded.with_single_item_plan(model, &declared, weights, policy),
             None => loaded,
         })
     }
@@ -319,6 +320,22 @@ impl OnnxModel {
     pub fn output_shape(&self) -> &str {
         &self.output_shape
     }
+}
+
+/// How many values the graph's initializers (its weights) hold, as their shapes say.
+fn initializer_values(proto: &ModelProto) -> usize {
+    let Some(graph) = &proto.graph else { return 0 };
+    graph
+        .initializer
+        .iter()
+        .map(|tensor| {
+            tensor
+                .dims
+                .iter()
+                .try_fold(1usize, |n, &d| n.checked_mul(usize::try_from(d).ok()?))
+                .unwrap_or(usize::MAX)
+        })
+        .fold(0, usize::saturating_add)
 }
 
 /// Whether no operator of `plan` keeps state between runs (checked on a fresh run state).

@@ -104,6 +104,28 @@ async fn a_connection_the_sidecar_closed_is_replaced_within_the_same_try() {
 }
 
 #[tokio::test]
+async fn a_connection_closed_within_an_answer_head_is_not_sent_again() {
+    // The sidecar may have taken the payload before it closed: sending it again would store it
+    // twice. Only a connection closed before any answer is retried.
+    let (mut client, sidecar) = sidecar(&[OK, "HTTP/1.1 20", "close", OK]).await;
+    assert_eq!(client.post("/log", HEADERS, b"[1]", SECOND).await.unwrap(), 200);
+    let error = client.post("/log", HEADERS, b"[2]", SECOND).await.unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof);
+    assert_eq!(client.post("/log", HEADERS, b"[3]", SECOND).await.unwrap(), 200);
+    drop(client);
+    let (requests, connections) = sidecar.await.unwrap();
+    assert_eq!((requests.len(), connections), (3, 2));
+}
+
+#[test]
+fn a_content_length_is_digits_and_given_once() {
+    let head = |text: &str| Head::parse(text.as_bytes());
+    assert!(head("HTTP/1.1 200 OK\r\ncontent-length: +2\r\n\r\n").is_err());
+    assert!(head("HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\n").is_err());
+    assert!(head("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n").is_ok());
+}
+
+#[tokio::test]
 async fn answers_without_a_length_or_asking_to_close_end_the_connection() {
     const CHUNKED: &str = "HTTP/1.1 500 Oops\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n";
     const CLOSE: &str = "HTTP/1.1 202 Accepted\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";

@@ -25,6 +25,9 @@ pub(super) struct SinglePolicy {
     faster_by: f64,
     /// Whether several items run item by item on the single-item plan; measured when `None`.
     items_on_single: Option<bool>,
+    /// Models with more weights (values of their initializers) keep one plan: a second plan
+    /// holds its own packed copy of them, and its optimisation takes as long as the first.
+    max_weights: usize,
 }
 
 impl SinglePolicy {
@@ -32,6 +35,8 @@ impl SinglePolicy {
         worth: Duration::from_micros(200),
         faster_by: 0.9,
         items_on_single: None,
+        // 256 MB of float32: DenseNet-121 has 8 million, BERT-base 110 million.
+        max_weights: 64 << 20,
     };
 
     /// The symbolic plan alone whatever the times.
@@ -50,6 +55,7 @@ impl SinglePolicy {
             worth: Duration::ZERO,
             faster_by: f64::INFINITY,
             items_on_single: Some(items_on_single),
+            max_weights: usize::MAX,
         }
     }
 }
@@ -73,9 +79,10 @@ impl OnnxModel {
         mut self,
         model: InferenceModel,
         declared: &[Declared],
+        weights: usize,
         policy: SinglePolicy,
     ) -> Self {
-        let outcome = self.add_single_item_plan(model, declared, policy);
+        let outcome = self.add_single_item_plan(model, declared, weights, policy);
         if let SinglePlan::Kept {
             single,
             symbolic,
@@ -100,12 +107,14 @@ impl OnnxModel {
         &mut self,
         model: InferenceModel,
         declared: &[Declared],
+        weights: usize,
         policy: SinglePolicy,
     ) -> SinglePlan {
         if self.spec.per_item
             || self.spec.fixed_rows.is_some()
             || !self.spec.is_batched()
             || self.warm_run < policy.worth
+            || weights > policy.max_weights
         {
             return SinglePlan::NotTried;
         }
@@ -142,6 +151,7 @@ impl OnnxModel {
     /// serves that many, else this one.
     pub(super) fn plan_for(&self, rows: usize) -> Option<&OnnxModel> {
         let single = self.single.as_deref()?;
-        (rows == 1 || self.items_on_single).then_some(single)
+        // No items at all stay on the symbolic plan, which can run an empty batch.
+        (rows == 1 || (rows > 1 && self.items_on_single)).then_some(single)
     }
 }
