@@ -77,6 +77,14 @@ impl Client {
 
     /// The status, and whether the connection may carry the next request.
     async fn try_exchange(&mut self, path: &str, headers: &[u8], body: &[u8]) -> io::Result<(u16, bool)> {
+        // A kept connection with bytes nobody asked for (a late answer) or at its end is not
+        // reused: those bytes would be read as this payload's answer.
+        if let Some(kept) = &self.open {
+            let mut probe = [0u8; 1];
+            if !matches!(kept.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+                self.open = None;
+            }
+        }
         let stream = match &mut self.open {
             Some(stream) => stream,
             open => {
