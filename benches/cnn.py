@@ -218,7 +218,9 @@ def report(results, args):
         "",
         "ResNet-50 and DenseNet-121 from the onnx package's test graphs (`onnx/backend/test/data/light/`), "
         "their `ConstantOfShape` weights replaced by seeded random initializers (`benches/cnn.py`, models "
-        "in `target/cnn-bench/`), batch fixed at 1 (served one run per item). aml-scorer: the release "
+        "in `target/cnn-bench/`), batch fixed at 1 by the exports (ResNet-50's Reshape hard-codes it: one run "
+        "per item; DenseNet-121 types as a symbolic batch and runs one image on its single-item plan, "
+        "docs/models.md). aml-scorer: the release "
         "binary at its defaults but `--intra-op-threads 1` or `2`, one 224x224 image per V2 JSON request "
         "(`/v2/models/<name>/infer`, about 3 MB of JSON), from a minimal keep-alive Python client: latency "
         f"from one connection, images per second from {CONCURRENT} concurrent connections for "
