@@ -259,4 +259,11 @@ async fn batched_requests_of_pairs_and_of_single_texts_each_answer_their_own_ids
             .all(|t| *t == 0),
         "{types}"
     );
+    // The two requests of pairs ran as one batch, the single texts as another: two model calls.
+    let metrics = get_text(&server, "/metrics").await;
+    let calls = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("aml_scorer_batch_rows_count "))
+        .unwrap_or_else(|| panic!("{metrics}"));
+    assert_eq!(calls, "2", "{metrics}");
 }
