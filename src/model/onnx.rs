@@ -11,66 +11,23 @@ use std::{
 use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 
+mod error;
 mod facts;
 mod run;
 mod single;
 mod tensors;
 mod warm;
 
-use facts::{declared_input, describe, output_specs, tdim_outputs_as_i64, Declared};
+use error::parse_error;
+pub use error::ModelLoadError;
+use facts::{declared_input, describe, initializer_values, output_specs, tdim_outputs_as_i64, Declared};
 use single::SinglePolicy;
 
-use super::{ModelSpec, PredictError, RunThreads, TensorSpec};
+use super::{ModelSpec, RunThreads, TensorSpec};
 
 /// A model whose one-row run is faster than this is run inline for small requests: handing the
 /// work to a blocking thread and back costs more (tens of microseconds) than the run itself.
 const CHEAP_RUN: std::time::Duration = std::time::Duration::from_micros(50);
-
-/// Why a model cannot be served; each message says what to change.
-#[derive(Debug, thiserror::Error)]
-pub enum ModelLoadError {
-    #[error("cannot parse {path} as ONNX: {cause}")]
-    Parse { path: String, cause: String },
-    #[error("the model has no inputs")]
-    NoInputs,
-    #[error("{0}")]
-    Unsupported(super::ops::Unsupported),
-    #[error("the model's input {name} is {shape}, of unknown rank; export it with a known shape")]
-    InputRank { name: String, shape: String },
-    #[error(
-        "the model's input {name} has type {datum:?}; float32, float64, float16, int8, uint8, int16, int32, \
-         int64, bool and string are supported"
-    )]
-    InputType { name: String, datum: DatumType },
-    #[error(
-        "the model's output {name} has type {datum:?}; float32, float64, float16, int8, uint8, int16, int32, \
-         int64, bool and string are supported"
-    )]
-    OutputType { name: String, datum: DatumType },
-    #[error(
-        "the model's {tensor} is {shape}: one item holds {elements} values, more than the limit of {limit} \
-         (MAX_ITEM_ELEMENTS) this server sizes one item's buffers by"
-    )]
-    ItemTooLarge {
-        /// `input "x"` or `output "y"`.
-        tensor: String,
-        shape: String,
-        /// The count, or `more than 2^64` past `usize`.
-        elements: String,
-        limit: usize,
-    },
-    #[error("cannot optimise the model (an operator tract does not implement?): {0}")]
-    Optimise(String),
-    #[error("the warm-up run failed")]
-    WarmUp(#[source] PredictError),
-}
-
-fn parse_error(described: &str, cause: TractError) -> ModelLoadError {
-    ModelLoadError::Parse {
-        path: described.to_owned(),
-        cause: format!("{cause:#}"),
-    }
-}
 
 /// A loaded, optimised ONNX model. The plan is shared and read-only; each run borrows a run state
 /// from `states` (or makes one), so many threads score at once, each on its own state.
@@ -320,22 +277,6 @@ impl OnnxModel {
     pub fn output_shape(&self) -> &str {
         &self.output_shape
     }
-}
-
-/// How many values the graph's initializers (its weights) hold, as their shapes say.
-fn initializer_values(proto: &ModelProto) -> usize {
-    let Some(graph) = &proto.graph else { return 0 };
-    graph
-        .initializer
-        .iter()
-        .map(|tensor| {
-            tensor
-                .dims
-                .iter()
-                .try_fold(1usize, |n, &d| n.checked_mul(usize::try_from(d).ok()?))
-                .unwrap_or(usize::MAX)
-        })
-        .fold(0, usize::saturating_add)
 }
 
 /// Whether no operator of `plan` keeps state between runs (checked on a fresh run state).

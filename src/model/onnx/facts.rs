@@ -1,5 +1,7 @@
-//! What the ONNX graph declares: input and output names, element types and shapes.
+//! What the ONNX graph declares: input and output names, element types and shapes, and how many
+//! values its weights hold.
 
+use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
 
@@ -231,4 +233,20 @@ pub(super) fn tdim_outputs_as_i64(model: &mut TypedModel) -> TractResult<()> {
         model.select_output_outlets(&wired)?;
     }
     Ok(())
+}
+
+/// How many values the graph's initializers (its weights) hold, as their shapes say.
+pub(super) fn initializer_values(proto: &ModelProto) -> usize {
+    let Some(graph) = &proto.graph else { return 0 };
+    graph
+        .initializer
+        .iter()
+        .map(|tensor| {
+            tensor
+                .dims
+                .iter()
+                .try_fold(1usize, |n, &d| n.checked_mul(usize::try_from(d).ok()?))
+                .unwrap_or(usize::MAX)
+        })
+        .fold(0, usize::saturating_add)
 }

@@ -10,7 +10,7 @@ use tract_onnx::pb::*;
 
 use super::facts::MAX_ITEM_ELEMENTS;
 use super::*;
-use crate::model::{Batch, Predictor, Values};
+use crate::model::{Batch, PredictError, Predictor, Values};
 
 /// A float tensor's declaration; `None` is the symbolic `N`.
 fn info(name: &str, dims: &[Option<i64>]) -> ValueInfoProto {
