@@ -1,8 +1,15 @@
+use std::io::Write;
 use std::time::Duration;
 
-use flate2::write::DeflateEncoder;
+use axum::{body::Body, http::HeaderValue, response::Response};
+use flate2::{
+    write::{DeflateEncoder, GzEncoder, ZlibEncoder},
+    Compression,
+};
 
+use super::answer::COMPRESS_MIN_BYTES;
 use super::*;
+use crate::telemetry::MAX_ATTACHED_RESPONSE;
 
 fn headers(name: header::HeaderName, values: &[&str]) -> HeaderMap {
     let mut headers = HeaderMap::new();
