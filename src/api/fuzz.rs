@@ -18,6 +18,12 @@ use super::*;
 use crate::model::{OnnxModel, Scorer};
 use crate::telemetry::Metrics;
 
+mod bodies;
+mod mutation;
+
+use bodies::{binary_request, gzip, pipeline_binary, sample_binary, PIPELINE, SAMPLE};
+use mutation::{mutate, mutation};
+
 /// The state scoring with `model` (a path under the repository), named `fuzz`.
 fn scoring_state(model: &str) -> AppState {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(model);
@@ -42,168 +48,6 @@ fn scoring_state(model: &str) -> AppState {
         metrics,
     ));
     state
-}
-
-/// Valid bodies of the sample model (10 numbers per row) in every form, and V2.
-const SAMPLE: &[(&str, &str)] = &[
-    (
-        "/score",
-        r#"{"data": [[1,2,3,4,5,6,7,8,9,10], [10,9,8,7,6,5,4,3,2,1]]}"#,
-    ),
-    (
-        "/score",
-        r#"{"input_data": {"columns": [0,1,2,3,4,5,6,7,8,9], "index": [0], "data": [[1,2,3,4,5,6,7,8,9,10]]}}"#,
-    ),
-    ("/score", r#"{"input_data": [[1,2,3,4,5,6,7,8,9,10]]}"#),
-    (
-        "/score",
-        r#"{"Inputs": {"data": [[1,2,3,4,5,6,7,8,9,10]]}, "GlobalParameters": {"method": "predict"}}"#,
-    ),
-    ("/score", r#"{"instances": [[1,2,3,4,5,6,7,8,9,10]]}"#),
-    ("/score", r#"{"inputs": [[1,2,3,4,5,6,7,8,9,10]]}"#),
-    (
-        "/score",
-        r#"{"dataframe_split": {"columns": [0,1,2,3,4,5,6,7,8,9], "data": [[1,2,3,4,5,6,7,8,9,10]]}}"#,
-    ),
-    (
-        "/v2/models/fuzz/infer",
-        r#"{"inputs": [{"name": "input", "shape": [1, 10], "datatype": "FP64", "data": [1,2,3,4,5,6,7,8,9,10]}]}"#,
-    ),
-];
-
-/// Valid bodies of the column pipeline (records with gaps and strings, columns, V2).
-const PIPELINE: &[(&str, &str)] = &[
-    (
-        "/score",
-        r#"{"data": [{"age": 39.0, "hours": 40.0, "workclass": "Private"}, {"age": 52.0, "hours": null, "workclass": "x"}]}"#,
-    ),
-    (
-        "/score",
-        r#"{"data": {"age": [39.0], "hours": [40.0], "workclass": ["Private"]}}"#,
-    ),
-    (
-        "/score?method=predict_proba",
-        r#"{"dataframe_records": [{"age": 39.0, "hours": 40.0, "workclass": "Self-emp"}]}"#,
-    ),
-    (
-        "/v2/models/fuzz/infer",
-        r#"{"inputs": [{"name": "age", "shape": [1, 1], "datatype": "FP32", "data": [39]}, {"name": "hours", "shape": [1, 1], "datatype": "FP32", "data": [40]}, {"name": "workclass", "shape": [1, 1], "datatype": "BYTES", "data": ["Private"]}]}"#,
-    ),
-];
-
-/// A V2 body in the binary tensor extension: the JSON header, then the inputs' bytes; with
-/// the header's length.
-fn binary_body(header: &str, binary: &[u8]) -> (Vec<u8>, usize) {
-    let mut body = header.as_bytes().to_vec();
-    body.extend_from_slice(binary);
-    (body, header.len())
-}
-
-/// The sample model's V2 body with its 10 values in binary (FP64, little-endian).
-fn sample_binary() -> (Vec<u8>, usize) {
-    let values: Vec<u8> = (1..=10).flat_map(|x| f64::from(x).to_le_bytes()).collect();
-    binary_body(
-        r#"{"inputs": [{"name": "input", "shape": [1, 10], "datatype": "FP64", "parameters": {"binary_data_size": 80}}], "parameters": {"binary_data_output": true}}"#,
-        &values,
-    )
-}
-
-/// The pipeline's V2 body with its float and string columns in binary.
-fn pipeline_binary() -> (Vec<u8>, usize) {
-    let mut values: Vec<u8> = [39.0f32, 40.0].iter().flat_map(|x| x.to_le_bytes()).collect();
-    values.extend_from_slice(&7u32.to_le_bytes());
-    values.extend_from_slice(b"Private");
-    binary_body(
-        r#"{"inputs": [{"name": "age", "shape": [1, 1], "datatype": "FP32", "parameters": {"binary_data_size": 4}}, {"name": "hours", "shape": [1, 1], "datatype": "FP32", "parameters": {"binary_data_size": 4}}, {"name": "workclass", "shape": [1, 1], "datatype": "BYTES", "parameters": {"binary_data_size": 11}}], "outputs": [{"name": "output_label", "parameters": {"binary_data": true}}]}"#,
-        &values,
-    )
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    encoder.write_all(bytes).expect("writing to a Vec");
-    encoder.finish().expect("writing to a Vec")
-}
-
-/// A POST of a binary body with its header length, gzip-compressed when `gzip`.
-fn binary_request(path: &str, length: i64, gzip: bool) -> axum::http::request::Builder {
-    let request = Request::post(path).header("inference-header-content-length", length.to_string());
-    if gzip {
-        request.header("content-encoding", "gzip")
-    } else {
-        request
-    }
-}
-
-/// What a mutation may insert: JSON's punctuation, digits, signs, and values of other types.
-const PIECES: &[&str] = &[
-    "[",
-    "]",
-    "{",
-    "}",
-    ",",
-    ":",
-    "\"",
-    "-",
-    "0",
-    "9",
-    ".",
-    "e",
-    "1e400",
-    "-1e400",
-    "null",
-    "true",
-    "\"a\"",
-    "[]",
-    "{}",
-    "NaN",
-    "\\u0000",
-    "\u{00e9}",
-    "99999999999999999999",
-    "-0",
-    "",
-];
-
-#[derive(Debug, Clone)]
-enum Mutation {
-    Delete(prop::sample::Index, usize),
-    Insert(prop::sample::Index, &'static str),
-    Duplicate(prop::sample::Index, usize),
-}
-
-fn mutation() -> impl Strategy<Value = Mutation> {
-    prop_oneof![
-        (any::<prop::sample::Index>(), 1usize..8).prop_map(|(at, len)| Mutation::Delete(at, len)),
-        (any::<prop::sample::Index>(), prop::sample::select(PIECES))
-            .prop_map(|(at, s)| Mutation::Insert(at, s)),
-        (any::<prop::sample::Index>(), 1usize..40).prop_map(|(at, len)| Mutation::Duplicate(at, len)),
-    ]
-}
-
-fn mutate(body: impl AsRef<[u8]>, mutations: &[Mutation]) -> Vec<u8> {
-    let mut bytes = body.as_ref().to_vec();
-    for m in mutations {
-        let len = bytes.len().max(1);
-        match m {
-            Mutation::Delete(at, n) => {
-                let start = at.index(len).min(bytes.len());
-                let end = (start + n).min(bytes.len());
-                bytes.drain(start..end);
-            }
-            Mutation::Insert(at, piece) => {
-                let start = at.index(len).min(bytes.len());
-                bytes.splice(start..start, piece.bytes());
-            }
-            Mutation::Duplicate(at, n) => {
-                let start = at.index(len).min(bytes.len());
-                let end = (start + n).min(bytes.len());
-                let copy = bytes[start..end].to_vec();
-                bytes.splice(end..end, copy);
-            }
-        }
-    }
-    bytes
 }
 
 /// Sends `body` to `path`; fails unless the answer is 200 or a 4xx with a JSON message.
