@@ -487,17 +487,19 @@ def render(r):
 # targets this machine misses; kept here so that every run of the script carries it.
 LIMITS = """### What limits the targets that runs miss
 
-Runs vary by 10-50 % on this shared machine (the same binary gave 20,000 and 33,000 requests/s
-minutes apart, and the baseline 456-704 at 64 connections); these are the limits the profiles show (`perf record` on the server under the
-64-connection load, flat profile by crate).
+Runs vary by 10-50 % on this shared machine, and by 2-3x between a quiet one and one with
+builds beside it (the same binary gave 20,000 and 33,000 requests/s minutes apart in one stop, and
+77,000 on a quiet machine in stop 21, where the baseline answered 1,069 against 456-704); the
+tables above are stop 21's run on a quiet machine. These are the limits the profiles show (`perf
+record` on the server under the 64-connection load, flat profile by crate).
 
 - **The access log** was the first limit at the defaults: a JSON line per request and a tracing
   span per request cost a fifth to a third of the throughput. Now errors and slow requests get a
   line each and successes a summary line (docs/observability.md, "Logs"); the span is gone (error lines carry the
   request id themselves). Profile before: `tracing_subscriber` 3.9 %, `core::fmt` and the JSON line
   7 %, `writev` of the log 1-2 %; after: none of them (summary atomics, well under 1 %).
-- **x the baseline at 64 connections (41x, 73x and 56x in this stop's three full runs, target
-  50x: met in two; p99 2.7-4.5 ms, met in all three)** and **the share of the HTTP floor (33-55 %,
+- **x the baseline at 64 connections (72x in stop 21's quiet run; 41x, 73x and 56x in an earlier
+  stop's three runs; target 50x; p99 1.6 ms)** and **the share of the HTTP floor (48-54 % now,
   target 85 %, missed).** After the access log, the profile is flat: the kernel's loopback TCP
   35-40 % (the floor pays it too), tract 12-14 % (plan, tensors, matmul packing, 2.6 us a run now
   that run states are pooled, 3.6 us with a fresh state: criterion `state_reuse`), mimalloc 5 %,
@@ -506,19 +508,29 @@ minutes apart, and the baseline 456-704 at 64 connections); these are the limits
   work. 85 % of the floor would leave 2-3 us for everything a scored request adds, which is
   tract's own per-run cost alone. What is left to try: a native path for linear models (no tract
   plan), fewer headers per answer, a cheaper hasher for the metric families.
-- **V2 at 50x MLServer (36x, 27x and 41x in three runs; V2 p99 4.5-5.4 ms).** MLServer answered
-  430-875 requests/s on one core across runs
-  (with `parallel_workers` 0, its best); 50x of that is 28,000-44,000 requests/s, at or above what
-  the floor's share allows `/score` itself. V2 now parses its tensors while reading the body and
+- **V2 at 50x MLServer (64x in stop 21's quiet run, p99 1.9 ms: met; 36x, 27x and 41x in an
+  earlier stop's loaded runs).** MLServer answered 430-1,100 requests/s on one core across runs
+  (with `parallel_workers` 0, its best). V2 now parses its tensors while reading the body and
   writes the answer from the model's buffers (V2-specific code is 4-5 % of the profile). Measured
-  alternating with `/score` in one process it runs at 94 % of `/score` at 8 connections and 75 % at
-  64 (target 90 %): its body and answer are twice the sample's, and serde's generic
+  alternating with `/score` in one process it runs at 88 % of `/score` at 8 connections and 87 % at
+  64 in stop 21 (75-94 % before; target 90 %): its body and answer are twice the sample's, and serde's generic
   deserialisation of the tensor object (names, datatype, shape) is what is left of its own cost.
-- **The 228,000-row request (19x, 14x and 17x in three runs, target 20x; the baseline itself took
-  0.79-1.07 s).** Of our 55-62 ms: the number scanner (u64-to-float
-  conversion was a quarter of it; positive integers now convert from i64), tract's f64 matmul
-  (no SIMD f64 kernel on this CPU), ryu writing 228,000 answers, the 5 MB body on loopback.
-- **Dynamic batching (1.1x, 2.2x and 1.6x in three runs, target 2x)** at the defaults: batching saves the model's per-call
+- **The 228,000-row requests (target 20x).** Short integers, 5 MB: 11x in stop 21's quiet run
+  (ours 54 ms, the baseline 0.60 s; 19x, 14x and 17x in an earlier stop's loaded runs, where the
+  baseline took 0.79-1.07 s). Of our time: the number scanner, tract's f64 matmul (no SIMD f64
+  kernel on this CPU; its packing and the bias `Add` through ndarray's generic `Zip`), ryu
+  writing 228,000 answers, the body on loopback. At full precision, floats as pandas and numpy
+  write them (42 MB): 6.5x (175 against 1,133 ms), about 240 MB/s end to end, where the one-pass
+  number reader alone decodes 335-426 MB/s of CPU ("JSON number parsing" below): 20x would need
+  57 ms, over 700 MB/s end to end, which only a SIMD scanner reading the body in place could
+  approach.
+- **Peak resident memory (30.9 MB in stop 21, target < 30; 25.6 MB in earlier stops).** Idle, the
+  server is at 29 MB, 17 MB of it file-backed pages of the binary (which grew from 34 to 38.6 MB
+  with gRPC, images and text): a static PIE, whose 1.75 MB of relocations (`.rela.dyn`) are read
+  and whose 1.1 MB `.data.rel.ro` is written at every start. Next to try: a non-PIE static build
+  (`-C relocation-model=static`).
+- **Dynamic batching (1.8x in stop 21's quiet run; 1.1x, 2.2x and 1.6x in three earlier runs,
+  target 2x)** at the defaults: batching saves the model's per-call
   cost, not the per-request HTTP cost, which is most of a 1-row request on one core.
 - **`Connection: close`**: aml-scorer runs at 75-100 % of the HTTP floor there (connection set-up
   and teardown dominate)."""
