@@ -125,10 +125,8 @@ fn a_single_item_plan_answers_one_item_and_several_items_as_onnxruntime() {
         let (alone, _) = fixture_with("cnn_dynamic_batch", |path| {
             OnnxModel::load_with(path, SinglePolicy::never())
         });
-        assert_eq!(
-            model.predict(none.clone()).map(|p| p.rows).ok(),
-            alone.predict(none).map(|p| p.rows).ok()
-        );
+        assert_eq!(alone.predict(none.clone()).map(|p| p.rows).ok(), Some(0));
+        assert_eq!(model.predict(none).map(|p| p.rows).ok(), Some(0));
     }
 }
 
