@@ -199,12 +199,7 @@ impl Head {
         if !version.starts_with("HTTP/1.") {
             return Err(invalid("an answer that is not HTTP/1.x"));
         }
-        // 204 and 304 have no body whatever they say.
-        let mut framing = if matches!(status, 204 | 304) {
-            Framing::Length(0)
-        } else {
-            Framing::Other
-        };
+        let mut declared = None;
         let mut chunked = false;
         for line in lines.filter(|line| !line.is_empty()) {
             let (name, value) = line
@@ -220,19 +215,22 @@ impl Head {
                     .then(|| value.parse().ok())
                     .flatten()
                     .ok_or_else(|| invalid("a content-length that is not a number"))?;
-                if framing != Framing::Other {
+                if declared.replace(length).is_some() {
                     return Err(invalid("two content-length headers"));
                 }
-                framing = Framing::Length(length);
             } else if name.eq_ignore_ascii_case("transfer-encoding") {
                 chunked = true;
             } else if name.eq_ignore_ascii_case("connection") {
                 keep_alive = !value.eq_ignore_ascii_case("close");
             }
         }
-        if chunked && !matches!(status, 204 | 304) {
-            framing = Framing::Other;
-        }
+        let framing = match declared {
+            // 204 and 304 have no body whatever they say.
+            _ if matches!(status, 204 | 304) => Framing::Length(0),
+            _ if chunked => Framing::Other,
+            Some(length) => Framing::Length(length),
+            None => Framing::Other,
+        };
         Ok(Head {
             status,
             framing,

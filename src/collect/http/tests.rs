@@ -123,6 +123,13 @@ fn a_content_length_is_digits_and_given_once() {
     assert!(head("HTTP/1.1 200 OK\r\ncontent-length: +2\r\n\r\n").is_err());
     assert!(head("HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\n").is_err());
     assert!(head("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n").is_ok());
+    // A 204 may say its length is 0: it has no body either way.
+    assert_eq!(
+        head("HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+            .unwrap()
+            .framing,
+        Framing::Length(0)
+    );
 }
 
 #[tokio::test]
