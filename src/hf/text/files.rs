@@ -21,6 +21,12 @@ pub struct TokenizerConfig {
     pub truncate_left: bool,
 }
 
+/// The longest `model_max_length` taken: it sizes the characters read and the memory charged
+/// per item, so a config file cannot make them unbounded (a million tokens is past any
+/// model's position table).
+const MAX_TOKENS: usize = 1 << 20;
+const LENGTH_WANTED: &str = "a positive integer up to 1048576";
+
 /// Reads `tokenizer_config.json` when present (a missing one says nothing).
 pub fn tokenizer_config(path: &Path) -> Result<TokenizerConfig, FileError> {
     let Some(object) = read_object(path)? else {
@@ -30,10 +36,10 @@ pub fn tokenizer_config(path: &Path) -> Result<TokenizerConfig, FileError> {
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) => match n.as_f64() {
             Some(v) if v >= UNSET_LENGTH => None,
-            Some(v) if v >= 1.0 && v.fract() == 0.0 => Some(v as usize),
-            _ => return Err(field(path, "model_max_length", "a positive integer")),
+            Some(v) if (1.0..=MAX_TOKENS as f64).contains(&v) && v.fract() == 0.0 => Some(v as usize),
+            _ => return Err(field(path, "model_max_length", LENGTH_WANTED)),
         },
-        Some(_) => return Err(field(path, "model_max_length", "a positive integer")),
+        Some(_) => return Err(field(path, "model_max_length", LENGTH_WANTED)),
     };
     // A special token is its text, or an object with `content` (transformers' AddedToken).
     let pad_token = match object.get("pad_token") {
@@ -175,6 +181,8 @@ mod tests {
     fn a_bad_field_is_named() {
         let error = config(r#"{"model_max_length": "long"}"#).unwrap_err();
         assert!(error.to_string().contains("model_max_length"), "{error}");
+        let error = config(r#"{"model_max_length": 1e20}"#).unwrap_err();
+        assert!(error.to_string().contains("up to 1048576"), "{error}");
         assert!(error.to_string().contains("tokenizer_config.json"), "{error}");
     }
 }
