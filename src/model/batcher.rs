@@ -111,13 +111,18 @@ fn run_jobs(inner: &dyn Predictor, mut jobs: Vec<Job>, metrics: &Metrics) {
     }
     // Requests that leave an optional input out (text without `text_pair`) run apart from those
     // that send it: a combined batch must have every input for all of its rows or for none.
-    let key = |batch: &Batch| {
-        let sent: Vec<bool> = batch.inputs.iter().map(|values| !values.is_empty()).collect();
-        (batch.shapes.clone(), sent)
+    let alike = |a: &Batch, b: &Batch| {
+        a.shapes == b.shapes
+            && a.inputs
+                .iter()
+                .map(|values| values.is_empty())
+                .eq(b.inputs.iter().map(|values| values.is_empty()))
     };
     while !jobs.is_empty() {
-        let first = key(&jobs[0].batch);
-        let (same, others) = jobs.into_iter().partition(|job| key(&job.batch) == first);
+        let first = jobs.remove(0);
+        let (mut same, others): (Vec<Job>, Vec<Job>) =
+            jobs.into_iter().partition(|job| alike(&job.batch, &first.batch));
+        same.insert(0, first);
         run_together(inner, same, metrics);
         jobs = others;
     }
