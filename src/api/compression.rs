@@ -44,11 +44,14 @@ impl Encoding {
     }
 
     fn parse(coding: &str) -> Option<Self> {
-        match coding.to_ascii_lowercase().as_str() {
-            // RFC 9110 8.4.1.3: `x-gzip` is the same coding.
-            "gzip" | "x-gzip" => Some(Encoding::Gzip),
-            "deflate" => Some(Encoding::Deflate),
-            _ => None,
+        let is = |name: &str| coding.eq_ignore_ascii_case(name);
+        // RFC 9110 8.4.1.3: `x-gzip` is the same coding.
+        if is("gzip") || is("x-gzip") {
+            Some(Encoding::Gzip)
+        } else if is("deflate") {
+            Some(Encoding::Deflate)
+        } else {
+            None
         }
     }
 }
@@ -71,8 +74,10 @@ pub(super) fn request_encoding(headers: &HeaderMap) -> Result<Option<Encoding>, 
         [] => Ok(None),
         [one] => Encoding::parse(one).map(Some).ok_or_else(|| {
             // The coding is the client's text, quoted and cut short so that it cannot flood a log.
-            let shown: String = one.chars().take(40).collect();
-            unsupported(format!("Content-Encoding {shown:?} is not supported"))
+            unsupported(format!(
+                "Content-Encoding {} is not supported",
+                super::error::client_text(one)
+            ))
         }),
         _ => Err(unsupported(format!(
             "{} stacked Content-Encodings are not supported",

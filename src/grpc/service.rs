@@ -149,10 +149,10 @@ impl GrpcInferenceService for Inference {
         let scored = scored.await.map_err(|error: ApiError| outcome.failed(&error))?;
         outcome.scored(scored.rows);
         let mut response = Response::new(scored.answer);
-        let elapsed_ms = scored.elapsed.as_millis().to_string();
-        if let Ok(value) = elapsed_ms.parse() {
-            response.metadata_mut().insert("x-ms-run-fn-exec-ms", value);
-        }
+        let elapsed_ms = u64::try_from(scored.elapsed.as_millis()).unwrap_or(u64::MAX);
+        response
+            .metadata_mut()
+            .insert("x-ms-run-fn-exec-ms", elapsed_ms.into());
         Ok(response)
     }
 }

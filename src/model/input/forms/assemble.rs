@@ -76,10 +76,11 @@ pub(super) fn from_rows(path: &str, items: &[Value], spec: &ModelSpec) -> Result
     };
     let mut inputs = buffers(spec, rows.len());
     let mut sends_optional = None;
+    let (full, required) = (spec.row_width(), spec.required_width());
     for (row, values) in rows.iter().enumerate() {
         let sends = match values.len() {
-            n if n == spec.row_width() => true,
-            n if n == spec.required_width() => false,
+            n if n == full => true,
+            n if n == required => false,
             found => return Err(wrong_width(row, found, spec)),
         };
         if *sends_optional.get_or_insert(sends) != sends {
