@@ -8,6 +8,7 @@ use std::mem::size_of;
 use prost::encoding::decode_varint;
 
 use crate::grpc::messages::model_infer_request::{InferInputTensor, InferRequestedOutputTensor};
+use crate::grpc::messages::InferParameter;
 
 /// What decoding an encoded `ModelInferRequest` allocates at most.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -22,14 +23,27 @@ pub(super) struct Census {
 }
 
 /// `ModelInferRequest` fields.
+const REQUEST_PARAMETERS: u32 = 4;
 const INPUTS: u32 = 5;
 const OUTPUTS: u32 = 6;
 const RAW_INPUT_CONTENTS: u32 = 7;
 /// `InferInputTensor` fields.
 const SHAPE: u32 = 3;
+const INPUT_PARAMETERS: u32 = 4;
 const CONTENTS: u32 = 5;
+/// `InferRequestedOutputTensor.parameters`.
+const OUTPUT_PARAMETERS: u32 = 2;
 /// `InferTensorContents.bytes_contents`; its other fields (1 to 7) are numbers.
 const BYTES_CONTENTS: u32 = 8;
+
+/// What one `parameters` map entry decodes to at most beyond its wire bytes (its key and string
+/// value are at most those): a slot of the map and its control byte.
+const PARAMETER_ENTRY: u64 = (size_of::<(String, InferParameter)>() + 1) as u64;
+
+/// What the `parameters` entry `entry` decodes to at most.
+fn parameter_bytes(entry: &[u8]) -> u64 {
+    PARAMETER_ENTRY + entry.len() as u64
+}
 
 /// The widest value a numeric field decodes to, from at least one byte on the wire.
 const WIDEST: u64 = 8;
@@ -60,15 +74,22 @@ pub(super) fn census(message: &[u8]) -> Result<Census, String> {
                 for field in Fields(input) {
                     match field? {
                         (SHAPE, Some(shape)) => heap += shape.len() as u64 * WIDEST,
+                        (INPUT_PARAMETERS, Some(entry)) => heap += parameter_bytes(entry),
                         (CONTENTS, Some(contents)) => heap += contents_bytes(contents)?,
                         _ => {}
                     }
                 }
             }
-            (OUTPUTS, Some(_)) => {
+            (OUTPUTS, Some(output)) => {
                 census.outputs += 1;
                 heap += size_of::<InferRequestedOutputTensor>() as u64;
+                for field in Fields(output) {
+                    if let (OUTPUT_PARAMETERS, Some(entry)) = field? {
+                        heap += parameter_bytes(entry);
+                    }
+                }
             }
+            (REQUEST_PARAMETERS, Some(entry)) => heap += parameter_bytes(entry),
             (RAW_INPUT_CONTENTS, Some(_)) => {
                 census.raw_input_contents += 1;
                 heap += size_of::<bytes::Bytes>() as u64;
@@ -195,6 +216,18 @@ mod tests {
         let decoded = census(&message).expect("valid").decoded_bytes;
         let tensor = size_of::<InferInputTensor>() as u64;
         assert_eq!(decoded, 2 * (tensor + 100));
+    }
+
+    #[test]
+    fn charges_each_parameters_entry_a_map_slot() {
+        // parameters { "": {} } x 50 on the request, on an input and on an output
+        let entries = [0x22, 0x00].repeat(50);
+        let input = [vec![0x2a, entries.len() as u8], entries.clone()].concat();
+        let output_entries = [0x12, 0x00].repeat(50);
+        let output = [vec![0x32, output_entries.len() as u8], output_entries].concat();
+        let message = [entries, input, output].concat();
+        let decoded = census(&message).expect("valid").decoded_bytes;
+        assert!(decoded >= 150 * PARAMETER_ENTRY, "{decoded}");
     }
 
     #[test]
