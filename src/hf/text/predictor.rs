@@ -25,13 +25,14 @@ impl<P: Predictor> Predictor for TextModel<P> {
         };
         let tokens = self.tokenize(texts, pairs)?;
         let (rows, longest) = (tokens.rows, tokens.shapes.first().map_or(0, |s| s[0]));
-        let mask: Vec<f64> = match self.mask(&tokens) {
+        // The mask as floats, only for a model whose hidden states are pooled.
+        let mask: Option<Vec<f64>> = self.hidden.map(|_| match self.mask(&tokens) {
             Some(Values::I64(mask)) => mask.iter().map(|&m| m as f64).collect(),
             Some(Values::I32(mask)) => mask.iter().map(|&m| f64::from(m)).collect(),
             _ => vec![1.0; rows * longest],
-        };
+        });
         let mut predictions = self.inner.predict(tokens)?;
-        if let Some((index, width)) = self.hidden {
+        if let (Some((index, width)), Some(mask)) = (self.hidden, mask) {
             let embedding = pool(&predictions.outputs[index], &mask, rows, longest, width)?;
             predictions.outputs.push(embedding);
         }
