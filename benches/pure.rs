@@ -50,15 +50,33 @@ fn run(c: &mut Criterion) {
     group.finish();
 }
 
-/// The sample's 2 rows and 1 row through the model, with the run state reused (the server's
-/// path) and with a fresh state per run (tract's `SimplePlan::run`, the path before the pool).
+/// The sample's 2 rows and 1 row through tract's plan (not the linear shortcut), with the run
+/// state reused (the server's path for other models) and with a fresh state per run (tract's
+/// `SimplePlan::run`, the path before the pool).
 fn state_reuse(c: &mut Criterion) {
-    let pooled = model();
-    let fresh = model().with_fresh_state_per_run();
+    let pooled = model().on_plan_only();
+    let fresh = model().on_plan_only().with_fresh_state_per_run();
     let mut group = c.benchmark_group("state_reuse");
     for rows in [1, 2] {
         let batch: Batch = parse_request(&body(rows), pooled.spec()).expect("valid");
         for (name, model) in [("reused", &pooled), ("fresh", &fresh)] {
+            group.bench_with_input(BenchmarkId::new(name, rows), &batch, |b, batch| {
+                b.iter(|| model.predict(black_box(batch.clone())).expect("runs"))
+            });
+        }
+    }
+    group.finish();
+}
+
+/// The sample's rows computed directly (the server's path: `x * W + b` is linear) and on
+/// tract's plan.
+fn linear(c: &mut Criterion) {
+    let direct = model();
+    let plan = model().on_plan_only();
+    let mut group = c.benchmark_group("linear_or_plan");
+    for rows in [2, 228_000] {
+        let batch: Batch = parse_request(&body(rows), direct.spec()).expect("valid");
+        for (name, model) in [("direct", &direct), ("plan", &plan)] {
             group.bench_with_input(BenchmarkId::new(name, rows), &batch, |b, batch| {
                 b.iter(|| model.predict(black_box(batch.clone())).expect("runs"))
             });
@@ -113,5 +131,5 @@ fn parse_records(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse, run, state_reuse, serialise, parse_records);
+criterion_group!(benches, parse, run, state_reuse, linear, serialise, parse_records);
 criterion_main!(benches);

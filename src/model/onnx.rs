@@ -13,9 +13,11 @@ use tract_onnx::prelude::*;
 
 mod error;
 mod facts;
+mod linear;
 mod run;
 mod single;
 mod tensors;
+mod variants;
 mod warm;
 
 use error::parse_error;
@@ -61,6 +63,8 @@ pub struct OnnxModel {
     /// Whether requests of several items run item by item on `single` (measured faster than
     /// one run of this plan).
     items_on_single: bool,
+    /// A linear graph computed without the plan, when it answers as the plan (`linear.rs`).
+    linear: Option<linear::Linear>,
 }
 
 impl std::fmt::Debug for OnnxModel {
@@ -122,6 +126,7 @@ impl OnnxModel {
         let onnx = super::ops::onnx();
         let class_labels = super::ops::class_labels(&proto);
         let weights = initializer_values(&proto);
+        let linear = linear::detect(&proto);
         super::ops::unwrap_zipmap(&mut proto);
         if let Some(unsupported) = super::ops::unsupported(&onnx, &proto) {
             return Err(ModelLoadError::Unsupported(unsupported));
@@ -159,10 +164,11 @@ impl OnnxModel {
             class_labels,
             ..loaded
         };
-        Ok(match single_source {
+        let loaded = match single_source {
             Some(model) => loaded.with_single_item_plan(model, &declared, weights, policy),
             None => loaded,
-        })
+        };
+        Ok(loaded.with_linear(linear))
     }
 
     /// An export whose batch is fixed at 1: typed with a symbolic batch when a warm-up at N=2
@@ -236,31 +242,8 @@ impl OnnxModel {
             class_labels: None,
             single: None,
             items_on_single: false,
+            linear: None,
         })
-    }
-
-    /// The same model with a fresh run state per run (tract's `SimplePlan::run`), as before the
-    /// state pool: the baseline of the `state_reuse` benchmark.
-    #[doc(hidden)]
-    pub fn with_fresh_state_per_run(self) -> Self {
-        OnnxModel {
-            reuse_states: false,
-            single: self
-                .single
-                .map(|single| Box::new(single.with_fresh_state_per_run())),
-            ..self
-        }
-    }
-
-    /// The same model with its runs split over `threads` threads (1: on the calling thread).
-    pub fn with_threads(self, threads: RunThreads) -> Self {
-        OnnxModel {
-            single: self
-                .single
-                .map(|single| Box::new(single.with_threads(threads.clone()))),
-            threads,
-            ..self
-        }
     }
 
     /// The fastest single-thread warm-up run of one item, measured at load.

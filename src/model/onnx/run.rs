@@ -32,6 +32,9 @@ impl Predictor for OnnxModel {
                 });
             }
         }
+        if let Some(predictions) = self.linear.as_ref().and_then(|linear| linear.predict(&batch)) {
+            return Ok(predictions);
+        }
         if let Some(single) = self.plan_for(batch.rows) {
             return single.predict(batch);
         }
