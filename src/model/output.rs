@@ -38,15 +38,15 @@ pub fn write_output(out: &mut Vec<u8>, output: &Output, rows: usize) -> Result<(
     }
     match &output.values {
         Values::F64(values) => write_rows(out, values, (rows, per_row), shape, |out, v: &f64| {
-            float(out, *v, ryu::Buffer::new().format_finite(*v))
+            float(out, *v, zmij::Buffer::new().format_finite(*v))
         }),
         Values::F32(values) => write_rows(out, values, (rows, per_row), shape, |out, v: &f32| {
-            float(out, f64::from(*v), ryu::Buffer::new().format_finite(*v))
+            float(out, f64::from(*v), zmij::Buffer::new().format_finite(*v))
         }),
         // Half precision goes out as the float32 it widens to exactly.
         Values::F16(values) => write_rows(out, values, (rows, per_row), shape, |out, v| {
             let wide = v.to_f32();
-            float(out, f64::from(wide), ryu::Buffer::new().format_finite(wide))
+            float(out, f64::from(wide), zmij::Buffer::new().format_finite(wide))
         }),
         Values::I64(values) => write_rows(out, values, (rows, per_row), shape, |out, v: &i64| int(out, *v)),
         Values::I32(values) => write_rows(out, values, (rows, per_row), shape, |out, v: &i32| int(out, *v)),
@@ -105,7 +105,7 @@ pub fn write_labels(
             out.extend_from_slice(br#"{"label":"#);
             serde_json::to_writer(&mut *out, scored.label).expect("writing to a Vec cannot fail");
             out.extend_from_slice(br#","score":"#);
-            out.extend_from_slice(ryu::Buffer::new().format_finite(scored.score).as_bytes());
+            out.extend_from_slice(zmij::Buffer::new().format_finite(scored.score).as_bytes());
             out.push(b'}');
         }
         if top_k.is_some() {

@@ -38,9 +38,9 @@ pub fn write_nested(out: &mut Vec<u8>, values: &Values, start: usize, dims: &[us
 
 /// One value as JSON: non-finite floats as `null`, as pandas writes NaN.
 pub fn write_value(out: &mut Vec<u8>, values: &Values, index: usize) {
-    fn float(out: &mut Vec<u8>, value: f64, short: impl FnOnce(&mut ryu::Buffer) -> &str) {
+    fn float(out: &mut Vec<u8>, value: f64, short: impl FnOnce(&mut zmij::Buffer) -> &str) {
         if value.is_finite() {
-            out.extend_from_slice(short(&mut ryu::Buffer::new()).as_bytes());
+            out.extend_from_slice(short(&mut zmij::Buffer::new()).as_bytes());
         } else {
             out.extend_from_slice(b"null");
         }
