@@ -28,7 +28,7 @@ pub use answer::UncompressedHead;
 
 /// A content coding the server reads and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Encoding {
+pub(crate) enum Encoding {
     Gzip,
     /// The zlib format, as RFC 9110 defines `deflate` and `tritonclient` sends it; a request in
     /// raw deflate (which some clients send under the same name) is read too.
@@ -106,12 +106,14 @@ const CHUNK: usize = 1024 * 1024;
 struct Inflater {
     decoder: Box<dyn Read + Send>,
     encoding: Encoding,
+    /// The header that named the coding, quoted in a 400.
+    header: &'static str,
     out: Vec<u8>,
     limit: usize,
 }
 
 impl Inflater {
-    fn new(encoding: Encoding, compressed: Bytes, limit: usize) -> Self {
+    fn new(header: &'static str, encoding: Encoding, compressed: Bytes, limit: usize) -> Self {
         let input = Cursor::new(compressed);
         let decoder: Box<dyn Read + Send> = match encoding {
             Encoding::Gzip => Box::new(MultiGzDecoder::new(input)),
@@ -121,6 +123,7 @@ impl Inflater {
         Inflater {
             decoder,
             encoding,
+            header,
             out: Vec::new(),
             limit,
         }
@@ -149,8 +152,9 @@ impl Inflater {
             .read_to_end(&mut self.out)
             .map_err(|error| {
                 ApiError::BadRequest(format!(
-                    "the request body is not valid {} data (Content-Encoding): {error}",
-                    self.encoding.name()
+                    "the request body is not valid {} data ({}): {error}",
+                    self.encoding.name(),
+                    self.header
                 ))
             })?;
         if self.out.len() > self.limit {
@@ -178,8 +182,20 @@ pub(super) async fn inflate(
     budget: &InflightBudget,
     charge: &mut Charge,
 ) -> Result<Bytes, ApiError> {
+    inflate_coded("Content-Encoding", encoding, compressed, limit, budget, charge).await
+}
+
+/// `inflate`, for a coding named by `header` (gRPC's `grpc-encoding` inflates each message so).
+pub(crate) async fn inflate_coded(
+    header: &'static str,
+    encoding: Encoding,
+    compressed: Bytes,
+    limit: usize,
+    budget: &InflightBudget,
+    charge: &mut Charge,
+) -> Result<Bytes, ApiError> {
     let inline = inflates_inline(compressed.len());
-    let mut inflater = Inflater::new(encoding, compressed, limit);
+    let mut inflater = Inflater::new(header, encoding, compressed, limit);
     let mut done = false;
     if inline {
         budget

@@ -2,7 +2,8 @@
 //! while it reads it: a burst of large calls waits for room or is refused, instead of being
 //! buffered whole first. The charge is handed to the call's handler when tonic has read the
 //! message, with the bytes it covers, and kept until the answer is encoded. The frames are the
-//! message as sent: a compressed one is charged its inflated size by the handler (`service.rs`).
+//! message as sent: a compressed one is charged its inflated bytes too, as they are inflated
+//! (`inflate.rs`), and that charge is handed over with this one.
 
 use std::{
     future::Future,
@@ -30,6 +31,18 @@ impl Handover {
             .expect("a handover is taken under no other lock")
             .take()
             .unwrap_or_else(|| (Charge::none(), 0))
+    }
+
+    /// Leaves `charge`, covering `bytes`, with what the call's other body layers left.
+    pub(super) fn give(&self, charge: Charge, bytes: u64) {
+        let mut slot = self.0.lock().expect("a handover is set under no other lock");
+        match slot.as_mut() {
+            Some((held, charged)) => {
+                held.absorb(charge);
+                *charged += bytes;
+            }
+            None => *slot = Some((charge, bytes)),
+        }
     }
 }
 
@@ -68,11 +81,7 @@ impl<B> ChargedBody<B> {
 impl<B> Drop for ChargedBody<B> {
     fn drop(&mut self) {
         if let Some(charge) = self.charge.take() {
-            *self
-                .handover
-                .0
-                .lock()
-                .expect("a handover is set under no other lock") = Some((charge, self.charged));
+            self.handover.give(charge, self.charged);
         }
     }
 }

@@ -127,7 +127,7 @@ async fn a_zip_bomb_is_a_413_after_at_most_the_limit_is_inflated() {
         .unwrap_err();
     assert_eq!(error.status(), 413);
     assert!(error.to_string().contains("limit of 1048576 bytes"), "{error}");
-    let mut inflater = Inflater::new(Encoding::Gzip, bomb, 1 << 20);
+    let mut inflater = Inflater::new("Content-Encoding", Encoding::Gzip, bomb, 1 << 20);
     while let Ok(false) = inflater.step(CHUNK) {}
     assert_eq!(inflater.out.len(), (1 << 20) + 1);
     assert!(
