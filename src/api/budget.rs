@@ -133,13 +133,6 @@ impl Charge {
         }
     }
 
-    /// Takes over `other`'s share: one call's charges, taken by parts of it, held as one.
-    pub fn absorb(&mut self, mut other: Charge) {
-        if let Some(permit) = other.permit.take() {
-            self.merge(permit);
-        }
-    }
-
     /// Gives back all but `bytes`, so that waiting requests get the room sooner.
     pub fn shrink_to(&mut self, bytes: u64) {
         let keep = units(bytes).min(u64::from(self.units())) as usize;

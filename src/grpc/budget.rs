@@ -2,8 +2,8 @@
 //! while it reads it: a burst of large calls waits for room or is refused, instead of being
 //! buffered whole first. The charge is handed to the call's handler when tonic has read the
 //! message, with the bytes it covers, and kept until the answer is encoded. The frames are the
-//! message as sent: a compressed one is charged its inflated bytes too, as they are inflated
-//! (`inflate.rs`), and that charge is handed over with this one.
+//! message as sent: a compressed one's inflated bytes are added to the same charge as they are
+//! inflated (`inflate.rs`).
 
 use std::{
     future::Future,
@@ -31,18 +31,6 @@ impl Handover {
             .expect("a handover is taken under no other lock")
             .take()
             .unwrap_or_else(|| (Charge::none(), 0))
-    }
-
-    /// Leaves `charge`, covering `bytes`, with what the call's other body layers left.
-    pub(super) fn give(&self, charge: Charge, bytes: u64) {
-        let mut slot = self.0.lock().expect("a handover is set under no other lock");
-        match slot.as_mut() {
-            Some((held, charged)) => {
-                held.absorb(charge);
-                *charged += bytes;
-            }
-            None => *slot = Some((charge, bytes)),
-        }
     }
 }
 
@@ -76,12 +64,30 @@ impl<B> ChargedBody<B> {
             outcome,
         }
     }
+
+    /// Lends the call's charge, to grow while a message read is inflated (`inflate.rs`): one
+    /// charge, so that a call that could never fit is told so at once, as REST tells a body.
+    pub(super) fn lend_charge(&mut self) -> Charge {
+        self.charge
+            .take()
+            .expect("frames are handed on charged, so the charge is not growing while lent")
+    }
+
+    /// Takes back the lent charge, grown by `bytes`.
+    pub(super) fn repay_charge(&mut self, charge: Charge, bytes: u64) {
+        self.charge = Some(charge);
+        self.charged += bytes;
+    }
 }
 
 impl<B> Drop for ChargedBody<B> {
     fn drop(&mut self) {
         if let Some(charge) = self.charge.take() {
-            self.handover.give(charge, self.charged);
+            *self
+                .handover
+                .0
+                .lock()
+                .expect("a handover is set under no other lock") = Some((charge, self.charged));
         }
     }
 }

@@ -19,7 +19,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use tonic::Status;
 
-use super::budget::Handover;
+use super::budget::ChargedBody;
 use super::framing::{prefix, Framing, Piece};
 use super::outcome::Outcome;
 use crate::api::{inflate_coded, ApiError, Charge, Encoding, InflightBudget, CHARGE_PER_BODY_BYTE};
@@ -38,7 +38,8 @@ type Inflating = Pin<Box<dyn Future<Output = (Charge, Result<Bytes, ApiError>)> 
 
 /// A request body whose compressed messages are inflated, charged, before tonic reads them.
 pub(super) struct InflatingBody<B> {
-    body: B,
+    /// The body as sent, charged as it arrives; its charge is lent for each inflating message.
+    body: ChargedBody<B>,
     /// `None`: the body is handed on untouched.
     encoding: Option<Encoding>,
     framing: Framing,
@@ -51,24 +52,17 @@ pub(super) struct InflatingBody<B> {
     ended: bool,
     budget: Arc<InflightBudget>,
     limit: usize,
-    /// The inflated messages' charge; `None` while `inflating` holds it.
-    charge: Option<Charge>,
-    /// Bytes charged for the inflated messages handed on.
-    charged: u64,
-    handover: Handover,
     outcome: Outcome,
 }
 
 impl<B> InflatingBody<B> {
-    /// `body` (already charged as it arrives), with messages of `encoding` inflated within
-    /// `limit` bytes each, charged to `budget`; the charge is left in `handover` as the
-    /// message's own is.
+    /// `body`, with messages of `encoding` inflated within `limit` bytes each, added to its
+    /// charge on `budget`.
     pub(super) fn new(
-        body: B,
+        body: ChargedBody<B>,
         encoding: Option<Encoding>,
         budget: Arc<InflightBudget>,
         limit: usize,
-        handover: Handover,
         outcome: Outcome,
     ) -> Self {
         InflatingBody {
@@ -81,9 +75,6 @@ impl<B> InflatingBody<B> {
             ended: false,
             budget,
             limit,
-            charge: Some(Charge::none()),
-            charged: 0,
-            handover,
             outcome,
         }
     }
@@ -91,7 +82,7 @@ impl<B> InflatingBody<B> {
     /// Starts inflating `message`, with the call's charge.
     fn start_inflating(&mut self, encoding: Encoding, message: Bytes) {
         let (budget, limit) = (self.budget.clone(), self.limit);
-        let mut charge = self.charge.take().expect("one message inflates at a time");
+        let mut charge = self.body.lend_charge();
         self.inflating = Some(Box::pin(async move {
             let inflated =
                 inflate_coded("grpc-encoding", encoding, message, limit, &budget, &mut charge).await;
@@ -100,18 +91,9 @@ impl<B> InflatingBody<B> {
     }
 }
 
-impl<B> Drop for InflatingBody<B> {
-    fn drop(&mut self) {
-        // (A charge still inflating is given back with its call's failure.)
-        if let Some(charge) = self.charge.take() {
-            self.handover.give(charge, self.charged);
-        }
-    }
-}
-
 impl<B> Body for InflatingBody<B>
 where
-    B: Body<Data = Bytes, Error = Status> + Unpin,
+    ChargedBody<B>: Body<Data = Bytes, Error = Status> + Unpin,
 {
     type Data = Bytes;
     type Error = Status;
@@ -125,12 +107,16 @@ where
             if let Some(inflating) = &mut this.inflating {
                 let (charge, inflated) = ready!(inflating.as_mut().poll(cx));
                 this.inflating = None;
-                this.charge = Some(charge);
                 let message = match inflated {
                     Ok(message) => message,
-                    Err(error) => return Poll::Ready(Some(Err(this.outcome.failed(&error)))),
+                    Err(error) => {
+                        this.body.repay_charge(charge, 0);
+                        return Poll::Ready(Some(Err(this.outcome.failed(&error))));
+                    }
                 };
-                this.charged += message.len() as u64 * CHARGE_PER_BODY_BYTE;
+                // (It was charged in chunks, ahead: this is what the handler counts on.)
+                this.body
+                    .repay_charge(charge, message.len() as u64 * CHARGE_PER_BODY_BYTE);
                 // Within the limit, which is under 4 GiB (tonic's lengths are u32 too).
                 let len = u32::try_from(message.len()).expect("a message within the limit");
                 this.ready

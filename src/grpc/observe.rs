@@ -85,7 +85,7 @@ type Response = http::Response<tonic::body::Body>;
 
 impl<S, B> tower::Service<http::Request<B>> for Observed<S>
 where
-    S: tower::Service<http::Request<InflatingBody<ChargedBody<B>>>, Response = Response, Error = Infallible>
+    S: tower::Service<http::Request<InflatingBody<B>>, Response = Response, Error = Infallible>
         + Clone
         + Send
         + 'static,
@@ -120,15 +120,8 @@ where
         let (state, limit, deadline) = (self.state.clone(), self.max_message_bytes, self.deadline);
         let encoding = message_encoding(request.headers());
         let request = request.map(|body| {
-            let charged = ChargedBody::new(body, state.budget.clone(), handover.clone(), outcome.clone());
-            InflatingBody::new(
-                charged,
-                encoding,
-                state.budget.clone(),
-                limit,
-                handover,
-                outcome.clone(),
-            )
+            let charged = ChargedBody::new(body, state.budget.clone(), handover, outcome.clone());
+            InflatingBody::new(charged, encoding, state.budget.clone(), limit, outcome.clone())
         });
         let mut inner = self.inner.clone();
         Box::pin(async move {

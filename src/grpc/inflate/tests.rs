@@ -9,6 +9,7 @@ use http_body_util::{BodyExt, StreamBody};
 use proptest::prelude::*;
 use tonic::Code;
 
+use super::super::budget::Handover;
 use super::*;
 
 const MIB: usize = 1 << 20;
@@ -66,6 +67,7 @@ async fn read_all(mut body: InflatingBody<TestBody>) -> Result<(Vec<u8>, bool), 
     Ok((data, trailers))
 }
 
+/// `body` charged as it arrives, as `Observed` installs it, and where its charge is left.
 fn inflating(
     body: TestBody,
     encoding: Option<Encoding>,
@@ -73,14 +75,8 @@ fn inflating(
     limit: usize,
 ) -> (InflatingBody<TestBody>, Handover) {
     let handover = Handover::default();
-    let body = InflatingBody::new(
-        body,
-        encoding,
-        budget.clone(),
-        limit,
-        handover.clone(),
-        Outcome::default(),
-    );
+    let charged = ChargedBody::new(body, budget.clone(), handover.clone(), Outcome::default());
+    let body = InflatingBody::new(charged, encoding, budget.clone(), limit, Outcome::default());
     (body, handover)
 }
 
@@ -113,7 +109,8 @@ proptest! {
         prop_assert_eq!(read, plain);
         prop_assert!(trailers);
         let (charge, charged) = handover.take();
-        prop_assert_eq!(charged, inflated as u64 * CHARGE_PER_BODY_BYTE);
+        // One charge: the body as sent, and the messages inflated from it.
+        prop_assert_eq!(charged, (sent.len() + inflated) as u64 * CHARGE_PER_BODY_BYTE);
         prop_assert!(budget.bytes() - budget.available() >= charged);
         drop(charge);
         prop_assert_eq!(budget.available(), budget.bytes());
@@ -185,7 +182,7 @@ async fn without_a_coding_inflated_here_the_body_is_handed_on_untouched() {
 
     assert_eq!(read, sent);
     assert!(trailers);
-    assert_eq!(handover.take().1, 0);
+    assert_eq!(handover.take().1, sent.len() as u64 * CHARGE_PER_BODY_BYTE);
 }
 
 #[test]
