@@ -159,6 +159,26 @@ async fn inflating_past_the_in_flight_budget_is_refused_while_inflating() {
 }
 
 #[tokio::test]
+async fn a_small_body_is_charged_about_its_size_not_a_chunk_ahead() {
+    // 6 KiB inflated within a 20 KiB budget: charged twice over for steps of 4 KiB and 4 KiB (a
+    // whole 64 KiB step charged ahead would not fit).
+    let budget = InflightBudget::new(20 << 10, 1 << 20, Duration::from_millis(10));
+    let mut charge = Charge::none();
+    let body = vec![b'7'; 6 << 10];
+    let inflated = inflate(
+        Encoding::Gzip,
+        compressed("gzip", &body),
+        1 << 20,
+        &budget,
+        &mut charge,
+    )
+    .await
+    .unwrap();
+    assert_eq!(inflated, body);
+    assert_eq!(budget.available(), 4 << 10);
+}
+
+#[tokio::test]
 async fn a_broken_stream_is_a_400_naming_the_coding() {
     let mut broken = compressed("gzip", b"{\"data\": [[1, 2]]}").to_vec();
     broken.truncate(broken.len() - 12);
