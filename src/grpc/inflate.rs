@@ -114,7 +114,8 @@ where
                         return Poll::Ready(Some(Err(this.outcome.failed(&error))));
                     }
                 };
-                // (It was charged in chunks, ahead: this is what the handler counts on.)
+                // Counted as the inflated size, what the handler and `Charged` assume; the charge
+                // itself holds up to a step more, as REST's does.
                 this.body
                     .repay_charge(charge, message.len() as u64 * CHARGE_PER_BODY_BYTE);
                 // Within the limit, which is under 4 GiB (tonic's lengths are u32 too).
