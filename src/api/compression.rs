@@ -4,7 +4,7 @@
 //! Inflating is bounded: the output grows in chunks, each charged to the in-flight budget before
 //! it is inflated and counted against the body limit, so a zip bomb is refused (413) after at
 //! most the limit is inflated, and nothing is ever allocated from a size the stream claims.
-//! Only a small body starts inflating on the request's own task; after its first small chunk, and
+//! Only a small body starts inflating on the request's own task; after its first 64 KiB, and
 //! from the start for a larger body, inflating and deflating run on blocking threads, so that a
 //! large body does not hold an executor thread.
 
@@ -28,7 +28,7 @@ pub use answer::UncompressedHead;
 
 /// A content coding the server reads and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Encoding {
+pub(crate) enum Encoding {
     Gzip,
     /// The zlib format, as RFC 9110 defines `deflate` and `tritonclient` sends it; a request in
     /// raw deflate (which some clients send under the same name) is read too.
@@ -86,12 +86,12 @@ pub(super) fn request_encoding(headers: &HeaderMap) -> Result<Option<Encoding>, 
     }
 }
 
-/// The output inflated on the request's own task before the rest moves to a blocking thread:
-/// small enough (well under a millisecond) not to hold the executor.
+/// The output inflated on the request's own task (in the first steps) before the rest moves to
+/// a blocking thread: small enough (well under a millisecond) not to hold the executor.
 const INLINE_CHUNK: usize = 64 * 1024;
-/// The largest compressed body whose first step is inflated on the request's own task. The
+/// The largest compressed body whose first steps are inflated on the request's own task. The
 /// output bound alone does not bound the work: 100 MB of empty gzip members inflate to nothing,
-/// and would all be parsed in one inline step.
+/// and would all be parsed inline.
 const INLINE_INPUT_MAX: usize = 16 * 1024;
 
 /// Whether a compressed body of `len` bytes starts inflating on the request's own task (every
@@ -101,17 +101,25 @@ fn inflates_inline(len: usize) -> bool {
 }
 /// The output inflated per step on a blocking thread: each step is charged to the budget first.
 const CHUNK: usize = 1024 * 1024;
+/// The first inline step's output. Inline steps double from it (each as large as the output so
+/// far), so that a small body is charged about its size rather than a whole chunk ahead: a small
+/// budget still takes a small compressed body (a gRPC message of a few rows). Blocking steps do
+/// not: more, smaller steps spread the output over more blocking threads' heaps, and the peak
+/// memory of concurrent zip bombs grew threefold.
+const FIRST_STEP: usize = 4 * 1024;
 
 /// A stream being inflated into `out`, which never holds more than `limit + 1` bytes.
 struct Inflater {
     decoder: Box<dyn Read + Send>,
     encoding: Encoding,
+    /// The header that named the coding, quoted in a 400.
+    header: &'static str,
     out: Vec<u8>,
     limit: usize,
 }
 
 impl Inflater {
-    fn new(encoding: Encoding, compressed: Bytes, limit: usize) -> Self {
+    fn new(header: &'static str, encoding: Encoding, compressed: Bytes, limit: usize) -> Self {
         let input = Cursor::new(compressed);
         let decoder: Box<dyn Read + Send> = match encoding {
             Encoding::Gzip => Box::new(MultiGzDecoder::new(input)),
@@ -121,6 +129,7 @@ impl Inflater {
         Inflater {
             decoder,
             encoding,
+            header,
             out: Vec::new(),
             limit,
         }
@@ -149,8 +158,9 @@ impl Inflater {
             .read_to_end(&mut self.out)
             .map_err(|error| {
                 ApiError::BadRequest(format!(
-                    "the request body is not valid {} data (Content-Encoding): {error}",
-                    self.encoding.name()
+                    "the request body is not valid {} data ({}): {error}",
+                    self.encoding.name(),
+                    self.header
                 ))
             })?;
         if self.out.len() > self.limit {
@@ -178,14 +188,26 @@ pub(super) async fn inflate(
     budget: &InflightBudget,
     charge: &mut Charge,
 ) -> Result<Bytes, ApiError> {
+    inflate_coded("Content-Encoding", encoding, compressed, limit, budget, charge).await
+}
+
+/// `inflate`, for a coding named by `header` (gRPC's `grpc-encoding` inflates each message so).
+pub(crate) async fn inflate_coded(
+    header: &'static str,
+    encoding: Encoding,
+    compressed: Bytes,
+    limit: usize,
+    budget: &InflightBudget,
+    charge: &mut Charge,
+) -> Result<Bytes, ApiError> {
     let inline = inflates_inline(compressed.len());
-    let mut inflater = Inflater::new(encoding, compressed, limit);
+    let mut inflater = Inflater::new(header, encoding, compressed, limit);
     let mut done = false;
-    if inline {
-        budget
-            .grow(charge, INLINE_CHUNK as u64 * CHARGE_PER_BODY_BYTE)
-            .await?;
-        done = inflater.step(INLINE_CHUNK)?;
+    while inline && !done && inflater.out.len() < INLINE_CHUNK {
+        let inflated = inflater.out.len();
+        let step = inflated.max(FIRST_STEP).min(INLINE_CHUNK - inflated);
+        budget.grow(charge, step as u64 * CHARGE_PER_BODY_BYTE).await?;
+        done = inflater.step(step)?;
     }
     while !done {
         budget.grow(charge, CHUNK as u64 * CHARGE_PER_BODY_BYTE).await?;

@@ -26,6 +26,7 @@ pub use cors::{CorsOriginError, CorsOrigins};
 // For gRPC (src/grpc), which serves the same model with the same budget, errors and access log.
 pub(crate) use body::CHARGE_PER_BODY_BYTE;
 pub(crate) use budget::{Charge, Charged, InflightBudget};
+pub(crate) use compression::{inflate_coded, Encoding};
 pub(crate) use error::client_text;
 pub use error::{ApiError, V2Error};
 pub(crate) use observe::{record_call, Failure, ScoredRows};

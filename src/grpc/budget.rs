@@ -2,7 +2,8 @@
 //! while it reads it: a burst of large calls waits for room or is refused, instead of being
 //! buffered whole first. The charge is handed to the call's handler when tonic has read the
 //! message, with the bytes it covers, and kept until the answer is encoded. The frames are the
-//! message as sent: a compressed one is charged its inflated size by the handler (`service.rs`).
+//! message as sent: a compressed one's inflated bytes are added to the same charge as they are
+//! inflated (`inflate.rs`).
 
 use std::{
     future::Future,
@@ -62,6 +63,20 @@ impl<B> ChargedBody<B> {
             handover,
             outcome,
         }
+    }
+
+    /// Lends the call's charge, to grow while a message read is inflated (`inflate.rs`): one
+    /// charge, so that a call that could never fit is told so at once, as REST tells a body.
+    pub(super) fn lend_charge(&mut self) -> Charge {
+        self.charge
+            .take()
+            .expect("frames are handed on charged, so the charge is not growing while lent")
+    }
+
+    /// Takes back the lent charge, grown by `bytes`.
+    pub(super) fn repay_charge(&mut self, charge: Charge, bytes: u64) {
+        self.charge = Some(charge);
+        self.charged += bytes;
     }
 }
 

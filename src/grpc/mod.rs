@@ -5,7 +5,9 @@
 mod body;
 mod budget;
 mod contents;
+mod framing;
 mod infer;
+mod inflate;
 mod observe;
 mod outcome;
 mod service;
@@ -41,15 +43,16 @@ pub(crate) fn service(
     let server = server::grpc_inference_service_server::GrpcInferenceServiceServer::new(
         service::Inference::new(state.clone()),
     )
-    // gzip and deflate messages (tritonclient's `compression_algorithm`); tonic inflates into a
-    // buffer bounded by the decoding limit. Answers go uncompressed: gRPC's Python clients
-    // advertise deflate and gzip on every call, so compressing whenever accepted would spend CPU
-    // on every answer, small ones included.
+    // gzip and deflate messages (tritonclient's `compression_algorithm`): accepted, so that tonic
+    // takes their `grpc-encoding`, but inflated before tonic reads them, charged to the budget
+    // (`inflate.rs`): tonic only ever reads messages not compressed. Answers go uncompressed:
+    // gRPC's Python clients advertise deflate and gzip on every call, so compressing whenever
+    // accepted would spend CPU on every answer, small ones included.
     .accept_compressed(CompressionEncoding::Gzip)
     .accept_compressed(CompressionEncoding::Deflate)
-    // Larger messages are refused from their length prefix, before anything is allocated, or
-    // while inflating, past the limit; `Observed` answers both RESOURCE_EXHAUSTED with the HTTP
-    // 413's message.
+    // Larger messages are refused from their length prefix, before anything is allocated
+    // (`Observed` answers RESOURCE_EXHAUSTED with the HTTP 413's message, as `inflate.rs` does
+    // for a message inflating past the limit).
     .max_decoding_message_size(max_message_bytes)
     .max_encoding_message_size(usize::MAX);
     Observed::new(server, state, max_message_bytes, call_deadline)

@@ -14,6 +14,7 @@ use axum::http::{self, StatusCode};
 use tonic::{Code, Status};
 
 use super::budget::{ChargedBody, Handover};
+use super::inflate::{message_encoding, InflatingBody};
 use super::outcome::{Outcome, Recorded};
 use crate::api::{record_call, request_id, ApiError, AppState, Failure, ScoredRows};
 
@@ -84,7 +85,7 @@ type Response = http::Response<tonic::body::Body>;
 
 impl<S, B> tower::Service<http::Request<B>> for Observed<S>
 where
-    S: tower::Service<http::Request<ChargedBody<B>>, Response = Response, Error = Infallible>
+    S: tower::Service<http::Request<InflatingBody<B>>, Response = Response, Error = Infallible>
         + Clone
         + Send
         + 'static,
@@ -101,7 +102,8 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
-        // (The message is charged to the in-flight budget as it arrives: `ChargedBody`.)
+        // (The message is charged to the in-flight budget as it arrives, `ChargedBody`, and a
+        // compressed one as it is inflated, `InflatingBody`.)
         let started = Instant::now();
         let route = route(request.uri().path());
         let ids = request_id::resolve(request.headers());
@@ -115,10 +117,13 @@ where
         request.extensions_mut().insert(outcome.clone());
         let handover = Handover::default();
         request.extensions_mut().insert(handover.clone());
-        let budget = self.state.budget.clone();
-        let request = request.map(|body| ChargedBody::new(body, budget, handover, outcome.clone()));
-        let mut inner = self.inner.clone();
         let (state, limit, deadline) = (self.state.clone(), self.max_message_bytes, self.deadline);
+        let encoding = message_encoding(request.headers());
+        let request = request.map(|body| {
+            let charged = ChargedBody::new(body, state.budget.clone(), handover, outcome.clone());
+            InflatingBody::new(charged, encoding, state.budget.clone(), limit, outcome.clone())
+        });
+        let mut inner = self.inner.clone();
         Box::pin(async move {
             let metrics = state.metrics.clone();
             let _in_flight = metrics.in_flight();
@@ -143,13 +148,12 @@ where
             };
             let tonic_status = Status::from_header_map(response.headers());
             // tonic refuses a message over the limit from its length prefix, as OUT_OF_RANGE
-            // (our handlers never answer that code), or one inflating past it, as
-            // RESOURCE_EXHAUSTED: it is the HTTP 413.
-            if tonic_status.as_ref().is_some_and(|s| {
-                s.code() == Code::OutOfRange
-                    || (s.code() == Code::ResourceExhausted
-                        && s.message().starts_with("Error decompressing: size limit"))
-            }) {
+            // (our handlers never answer that code): it is the HTTP 413. (tonic inflates no
+            // message: `InflatingBody` does, and answers one inflating past the limit so.)
+            if tonic_status
+                .as_ref()
+                .is_some_and(|s| s.code() == Code::OutOfRange)
+            {
                 response = outcome.failed(&ApiError::TooLarge { limit }).into_http();
             }
             let recorded = outcome.take().unwrap_or_else(|| {

@@ -128,10 +128,11 @@ impl GrpcInferenceService for Inference {
         let scored = async {
             let scorer = self.scorer()?;
             let budget = &self.state.budget;
-            // A compressed message was charged as sent: charge it inflated before it is decoded,
-            // as `Charged` expects.
-            let inflated = body.len() as u64 * CHARGE_PER_BODY_BYTE;
-            budget.grow(&mut charge, inflated.saturating_sub(charged)).await?;
+            // `Charged` expects the message charged twice over. The body charged it so as it
+            // arrived, and a compressed one's inflated bytes as they were inflated (`inflate.rs`):
+            // this tops up only a charge short of that, which no call through `Observed` is.
+            let wanted = body.len() as u64 * CHARGE_PER_BODY_BYTE;
+            budget.grow(&mut charge, wanted.saturating_sub(charged)).await?;
             let codec = Charged {
                 codec: InferCodec {
                     body: body.clone(),

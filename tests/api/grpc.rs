@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use crate::common::*;
 
+mod compressed;
 mod errors;
 mod raw;
 mod transport;

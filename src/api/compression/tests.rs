@@ -127,7 +127,7 @@ async fn a_zip_bomb_is_a_413_after_at_most_the_limit_is_inflated() {
         .unwrap_err();
     assert_eq!(error.status(), 413);
     assert!(error.to_string().contains("limit of 1048576 bytes"), "{error}");
-    let mut inflater = Inflater::new(Encoding::Gzip, bomb, 1 << 20);
+    let mut inflater = Inflater::new("Content-Encoding", Encoding::Gzip, bomb, 1 << 20);
     while let Ok(false) = inflater.step(CHUNK) {}
     assert_eq!(inflater.out.len(), (1 << 20) + 1);
     assert!(
@@ -156,6 +156,26 @@ async fn inflating_past_the_in_flight_budget_is_refused_while_inflating() {
         error.to_string().contains("AML_SCORER_MAX_INFLIGHT_BYTES"),
         "{error}"
     );
+}
+
+#[tokio::test]
+async fn a_small_body_is_charged_about_its_size_not_a_chunk_ahead() {
+    // 6 KiB inflated within a 20 KiB budget: charged twice over for steps of 4 KiB and 4 KiB (a
+    // whole 64 KiB step charged ahead would not fit).
+    let budget = InflightBudget::new(20 << 10, 1 << 20, Duration::from_millis(10));
+    let mut charge = Charge::none();
+    let body = vec![b'7'; 6 << 10];
+    let inflated = inflate(
+        Encoding::Gzip,
+        compressed("gzip", &body),
+        1 << 20,
+        &budget,
+        &mut charge,
+    )
+    .await
+    .unwrap();
+    assert_eq!(inflated, body);
+    assert_eq!(budget.available(), 4 << 10);
 }
 
 #[tokio::test]

@@ -135,6 +135,16 @@ impl Server {
         self.child.id()
     }
 
+    /// The server's peak resident memory so far, in bytes.
+    pub fn peak_rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .expect("VmHWM in /proc status");
+        line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+    }
+
     /// Every log line so far.
     pub fn logs(&self) -> String {
         self.logs.lock().unwrap().join("\n")

@@ -112,7 +112,7 @@ async fn a_long_client_name_is_cut_short_in_grpc_message() {
 }
 
 /// A `ModelInfer` of `rows` as a gRPC frame: flag, length, message.
-fn rows_request(rows: usize) -> ModelInferRequest {
+pub(super) fn rows_request(rows: usize) -> ModelInferRequest {
     let raw: Vec<u8> = (0..rows * 10)
         .flat_map(|i| ((i % 10) as f64).to_le_bytes())
         .collect();
@@ -129,7 +129,7 @@ fn rows_request(rows: usize) -> ModelInferRequest {
     }
 }
 
-fn frame_of(request: &ModelInferRequest) -> Vec<u8> {
+pub(super) fn frame_of(request: &ModelInferRequest) -> Vec<u8> {
     let message = request.encode_to_vec();
     let mut frame = vec![0];
     frame.extend_from_slice(&(message.len() as u32).to_be_bytes());
@@ -142,7 +142,7 @@ async fn start_call(addr: std::net::SocketAddr) -> (h2::client::ResponseFuture, 
     start_call_with(addr, &[]).await
 }
 
-async fn start_call_with(
+pub(super) async fn start_call_with(
     addr: std::net::SocketAddr,
     metadata: &[(&str, &str)],
 ) -> (h2::client::ResponseFuture, h2::SendStream<Bytes>) {

@@ -143,16 +143,6 @@ async fn answers_over_1_kib_are_compressed_as_accepted_and_all_vary_by_accept_en
     assert_eq!(small.header("vary"), Some("accept-encoding"));
 }
 
-/// The peak resident memory of process `pid` so far, in bytes.
-fn peak_rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .expect("VmHWM in /proc status");
-    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
-}
-
 #[tokio::test]
 async fn a_zip_bomb_is_a_413_after_at_most_the_body_limit_is_inflated() {
     let limit = 1 << 20;
@@ -168,7 +158,7 @@ async fn a_zip_bomb_is_a_413_after_at_most_the_body_limit_is_inflated() {
         encoder.finish().unwrap()
     };
     assert!(bomb.len() < limit / 2, "{}", bomb.len());
-    let before = peak_rss(server.pid());
+    let before = server.peak_rss();
     for path in ["/score", "/v2/models/sklearn_regression_model/infer"] {
         let answer = send(&server, path, &[("content-encoding", "gzip")], bomb.clone()).await;
         assert_eq!(answer.status, 413, "{path}: {}", answer.text());
@@ -178,7 +168,7 @@ async fn a_zip_bomb_is_a_413_after_at_most_the_body_limit_is_inflated() {
             answer.text()
         );
     }
-    let grown = peak_rss(server.pid()).saturating_sub(before);
+    let grown = server.peak_rss().saturating_sub(before);
     assert!(grown < 32 << 20, "the peak memory grew by {grown} bytes");
     assert_sample_predictions(&post(&server, sample_request()).await);
 }
