@@ -25,6 +25,10 @@ pub enum Number {
 /// The most decimal digits a `u64` always holds (10^19 - 1 < 2^64).
 const MAX_DIGITS: usize = 19;
 
+/// Mantissas of at most this many digits (below 2^53, so exact in f64) are tried first by
+/// Clinger's fast path: one multiplication or division.
+const SHORT_MANTISSA: usize = 15;
+
 /// Written exponents past this are saturated, which keeps an exponent of any length from
 /// overflowing; a saturated one goes to the slow path, since leading zeros (`0.000…1e9999999`)
 /// can bring a value with a larger exponent back into range.
@@ -68,18 +72,17 @@ pub fn scan(bytes: &[u8], start: usize) -> Option<(Number, usize)> {
         (written, at) = exponent(bytes, at + 1)?;
     }
     let text = &bytes[start..at];
+    let digits = int_digits + fraction_digits;
     let number = if integer && int_digits <= MAX_DIGITS {
         integer_value(negative, mantissa)
     } else if integer {
         long_integer(negative, text)?
-    } else if written.saturated
-        || significant_digits(bytes, int_start, int_digits + fraction_digits) > MAX_DIGITS
-    {
+    } else if written.saturated || significant_digits(bytes, int_start, digits) > MAX_DIGITS {
         // The mantissa wrapped, or the exponent is past what the fast paths take.
         Number::Float(slow(text)?)
     } else {
         let exponent = written.value - fraction_digits as i64;
-        Number::Float(float_value(negative, mantissa, exponent, text)?)
+        Number::Float(float_value(negative, mantissa, exponent, digits, text)?)
     };
     Some((number, at))
 }
@@ -157,14 +160,19 @@ fn long_integer(negative: bool, text: &[u8]) -> Option<Number> {
     text.parse::<f64>().ok().map(Number::Float)
 }
 
-/// `±mantissa * 10^exponent`, correctly rounded, for a mantissa of at most 19 digits.
+/// `±mantissa * 10^exponent`, correctly rounded, for a mantissa of `digits` digits, at most 19.
 #[inline]
-fn float_value(negative: bool, mantissa: u64, exponent: i64, text: &[u8]) -> Option<f64> {
+fn float_value(negative: bool, mantissa: u64, exponent: i64, digits: usize, text: &[u8]) -> Option<f64> {
     let value = if mantissa == 0 {
         // Zero with any exponent (`0e999` too).
         Some(0.0)
-    } else {
+    } else if digits <= SHORT_MANTISSA {
         exact(mantissa, exponent).or_else(|| lemire::to_f64(exponent, mantissa))
+    } else {
+        // Full-precision text (16 or 17 digits, as numpy writes a double) is mostly past 2^53,
+        // where `exact` cannot answer: Eisel-Lemire first saves the test, and a misprediction
+        // whenever 16-digit and 17-digit mantissas alternate.
+        lemire::to_f64(exponent, mantissa).or_else(|| exact(mantissa, exponent))
     };
     match value {
         Some(value) if negative => Some(-value),
