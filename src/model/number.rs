@@ -51,7 +51,7 @@ pub fn scan(bytes: &[u8], start: usize) -> Option<(Number, usize)> {
     // gathered into `mantissa` whatever their number; only when they are few enough is it used.
     let (mut mantissa, mut at) = match bytes.get(int_start) {
         Some(b'0') => (0, int_start + 1),
-        Some(&b @ b'1'..=b'9') => digits::read_bytes(bytes, int_start + 1, u64::from(b - b'0')),
+        Some(b'1'..=b'9') => digits::read(bytes, int_start, 0),
         _ => return None,
     };
     let int_digits = at - int_start;

@@ -26,13 +26,36 @@ const POWERS: [u64; 9] = [
 /// digits`: the new mantissa and the offset of the first byte that is not a digit. The arithmetic
 /// wraps past 19 digits: the caller counts the digits (the offsets tell) and does not use the
 /// mantissa of a longer run.
+///
+/// The first digits are read one at a time: while runs are short and of much the same length,
+/// the byte tests predict well and the next offset is known before the bytes arrive. Past
+/// `BYTE_BY_BYTE` digits the rest goes eight bytes at a time, and its length is computed from
+/// the bytes instead of guessed.
 #[inline(always)]
 pub(super) fn read(bytes: &[u8], mut at: usize, mut mantissa: u64) -> (u64, usize) {
+    for _ in 0..BYTE_BY_BYTE {
+        match bytes.get(at) {
+            Some(&b @ b'0'..=b'9') => mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(b - b'0')),
+            _ => return (mantissa, at),
+        }
+        at += 1;
+    }
+    match bytes.get(at) {
+        Some(b'0'..=b'9') => read_words(bytes, at, mantissa),
+        _ => (mantissa, at),
+    }
+}
+
+/// Runs of up to this many digits are read byte by byte.
+const BYTE_BY_BYTE: usize = 3;
+
+/// As `read`, eight bytes at a time, and the end of the run from the same word.
+#[inline(always)]
+fn read_words(bytes: &[u8], mut at: usize, mut mantissa: u64) -> (u64, usize) {
     while let Some(chunk) = bytes.get(at..at + 8) {
         let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
         let count = leading_digits(word);
         if count < 8 {
-            // The rest of the run, in the same word.
             let value = value_of_leading_digits(word, count);
             return (
                 mantissa.wrapping_mul(POWERS[count]).wrapping_add(value),
@@ -44,12 +67,7 @@ pub(super) fn read(bytes: &[u8], mut at: usize, mut mantissa: u64) -> (u64, usiz
             .wrapping_add(eight_digits(word.wrapping_sub(0x30 * ONES)));
         at += 8;
     }
-    read_bytes(bytes, at, mantissa)
-}
-
-/// As `read`, one byte at a time: for runs that are usually short (an integer part).
-#[inline(always)]
-pub(super) fn read_bytes(bytes: &[u8], mut at: usize, mut mantissa: u64) -> (u64, usize) {
+    // Fewer than eight bytes left (the end of the input): one at a time.
     while let Some(digit) = bytes.get(at).map(|b| b.wrapping_sub(b'0')).filter(|&d| d < 10) {
         mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(digit));
         at += 1;
