@@ -103,15 +103,8 @@ impl Scanner<'_> {
 /// (which is stricter than Rust's), with the integer kinds serde_json gives (`number::Number`),
 /// so that both paths give the same bits.
 #[inline(always)]
-fn number_at(bytes: &[u8], at: usize) -> Option<(Number, usize)> {
-    match bytes.get(at) {
-        Some(b' ' | b'\n' | b'\r' | b'\t') => number_after_whitespace(bytes, at),
-        _ => number::scan(bytes, at),
-    }
-}
-
-#[cold]
-fn number_after_whitespace(bytes: &[u8], mut at: usize) -> Option<(Number, usize)> {
+fn number_at(bytes: &[u8], mut at: usize) -> Option<(Number, usize)> {
+    // Python's `json.dumps` writes `, ` between numbers: whitespace here is common, not cold.
     while matches!(bytes.get(at), Some(b' ' | b'\n' | b'\r' | b'\t')) {
         at += 1;
     }
