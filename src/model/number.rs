@@ -6,6 +6,7 @@
 //! rounded parser. Every value has the bits `str::parse::<f64>` gives for its text, and the
 //! integer kinds serde_json gives, so that the byte scanners and the serde paths agree.
 
+mod digits;
 mod lemire;
 
 /// A JSON number, kept as serde_json keeps it: an integer stays an integer (so that an int64
@@ -22,7 +23,11 @@ pub enum Number {
 }
 
 /// The most decimal digits a `u64` always holds (10^19 - 1 < 2^64).
-const MAX_DIGITS: u32 = 19;
+const MAX_DIGITS: usize = 19;
+
+/// Mantissas of at most this many digits (below 2^53, so exact in f64) are tried first by
+/// Clinger's fast path: one multiplication or division.
+const SHORT_MANTISSA: usize = 15;
 
 /// Written exponents past this are saturated, which keeps an exponent of any length from
 /// overflowing; a saturated one goes to the slow path, since leading zeros (`0.000…1e9999999`)
@@ -38,91 +43,95 @@ const EXACT_POWERS: [f64; 23] = [
 /// Reads the JSON number that starts at `bytes[start]`: its value and the offset just past it.
 /// `None` when no JSON number starts there. What follows the number is the caller's to check
 /// (`1.5.3` reads `1.5` and stops at the second `.`).
-#[inline]
+#[inline(always)]
 pub fn scan(bytes: &[u8], start: usize) -> Option<(Number, usize)> {
-    let digit = |at: usize| bytes.get(at).map(|b| b.wrapping_sub(b'0')).filter(|&d| d < 10);
-    let mut at = start;
-    let negative = bytes.get(at) == Some(&b'-');
-    if negative {
-        at += 1;
-    }
-    // The mantissa's first MAX_DIGITS significant digits (leading zeros are not significant),
-    // the decimal exponent that scales it, and whether a non-zero digit was left out of it or the
-    // written exponent saturated (either way only the slow path is right).
-    let mut mantissa: u64 = 0;
-    let mut significant: u32 = 0;
-    let mut exponent: i64 = 0;
-    let mut truncated = false;
-    let mut push = |d: u8, mantissa: &mut u64| {
-        if significant < MAX_DIGITS {
-            *mantissa = *mantissa * 10 + u64::from(d);
-            significant += u32::from(*mantissa != 0);
-            true
-        } else {
-            truncated |= d != 0;
-            false
-        }
+    let negative = bytes.get(start) == Some(&b'-');
+    let int_start = start + usize::from(negative);
+    // Integer part: `0`, or a non-zero digit and any digits. The digits of both parts are
+    // gathered into `mantissa` whatever their number; only when they are few enough is it used.
+    let (mut mantissa, mut at) = match bytes.get(int_start) {
+        Some(b'0') => (0, int_start + 1),
+        Some(b'1'..=b'9') => digits::read(bytes, int_start, 0),
+        _ => return None,
     };
-    // Integer part: `0`, or a non-zero digit and any digits.
-    let int_start = at;
-    match digit(at)? {
-        0 => at += 1,
-        _ => {
-            while let Some(d) = digit(at) {
-                if !push(d, &mut mantissa) {
-                    exponent += 1;
-                }
-                at += 1;
-            }
-        }
-    }
     let int_digits = at - int_start;
+    let mut fraction_digits = 0;
     let mut integer = true;
     if bytes.get(at) == Some(&b'.') {
         integer = false;
-        at += 1;
-        let from = at;
-        while let Some(d) = digit(at) {
-            if push(d, &mut mantissa) {
-                exponent -= 1;
-            }
-            at += 1;
-        }
-        if at == from {
+        let from = at + 1;
+        (mantissa, at) = digits::read(bytes, from, mantissa);
+        fraction_digits = at - from;
+        if fraction_digits == 0 {
             return None;
         }
     }
+    let mut written = Exponent::default();
     if matches!(bytes.get(at), Some(b'e' | b'E')) {
         integer = false;
-        at += 1;
-        let negative_exponent = bytes.get(at) == Some(&b'-');
-        if matches!(bytes.get(at), Some(b'+' | b'-')) {
-            at += 1;
-        }
-        let from = at;
-        let mut written: i64 = 0;
-        while let Some(d) = digit(at) {
-            written = written * 10 + i64::from(d);
-            if written > MAX_EXPONENT {
-                written = MAX_EXPONENT;
-                truncated = true;
-            }
-            at += 1;
-        }
-        if at == from {
-            return None;
-        }
-        exponent += if negative_exponent { -written } else { written };
+        (written, at) = exponent(bytes, at + 1)?;
     }
     let text = &bytes[start..at];
-    let number = if integer && int_digits <= MAX_DIGITS as usize {
+    let digits = int_digits + fraction_digits;
+    let number = if integer && int_digits <= MAX_DIGITS {
         integer_value(negative, mantissa)
     } else if integer {
         long_integer(negative, text)?
+    } else if written.saturated || significant_digits(bytes, int_start, digits) > MAX_DIGITS {
+        // The mantissa wrapped, or the exponent is past what the fast paths take.
+        Number::Float(slow(text)?)
     } else {
-        Number::Float(float_value(negative, mantissa, exponent, truncated, text)?)
+        let exponent = written.value - fraction_digits as i64;
+        Number::Float(float_value(negative, mantissa, exponent, digits, text)?)
     };
     Some((number, at))
+}
+
+/// A written exponent, saturated at `MAX_EXPONENT`.
+#[derive(Default)]
+struct Exponent {
+    value: i64,
+    saturated: bool,
+}
+
+/// The exponent whose sign or first digit is at `bytes[at]` (just past the `e`), and the offset
+/// past it; `None` without a digit.
+#[inline]
+fn exponent(bytes: &[u8], mut at: usize) -> Option<(Exponent, usize)> {
+    let negative = bytes.get(at) == Some(&b'-');
+    if matches!(bytes.get(at), Some(b'+' | b'-')) {
+        at += 1;
+    }
+    let from = at;
+    let mut written = Exponent::default();
+    while let Some(d) = bytes.get(at).map(|b| b.wrapping_sub(b'0')).filter(|&d| d < 10) {
+        written.value = written.value * 10 + i64::from(d);
+        if written.value > MAX_EXPONENT {
+            written.value = MAX_EXPONENT;
+            written.saturated = true;
+        }
+        at += 1;
+    }
+    if at == from {
+        return None;
+    }
+    if negative {
+        written.value = -written.value;
+    }
+    Some((written, at))
+}
+
+/// How many of the `digits` digits from `int_start` (the point skipped) are significant: all of
+/// them, less the leading zeros of a value below one (`0.000123` has four), which do not grow
+/// the mantissa. Counted past the point only when the digits are too many.
+#[inline]
+fn significant_digits(bytes: &[u8], int_start: usize, digits: usize) -> usize {
+    if digits <= MAX_DIGITS || bytes[int_start] != b'0' {
+        return digits;
+    }
+    // `0.` then the fraction's digits.
+    let fraction = &bytes[int_start + 2..int_start + 1 + digits];
+    digits - 1 - fraction.iter().take_while(|&&b| b == b'0').count()
 }
 
 /// An integer of at most 19 digits.
@@ -151,16 +160,19 @@ fn long_integer(negative: bool, text: &[u8]) -> Option<Number> {
     text.parse::<f64>().ok().map(Number::Float)
 }
 
-/// `±mantissa * 10^exponent`, correctly rounded.
+/// `±mantissa * 10^exponent`, correctly rounded, for a mantissa of `digits` digits, at most 19.
 #[inline]
-fn float_value(negative: bool, mantissa: u64, exponent: i64, truncated: bool, text: &[u8]) -> Option<f64> {
-    let value = if mantissa == 0 && !truncated {
+fn float_value(negative: bool, mantissa: u64, exponent: i64, digits: usize, text: &[u8]) -> Option<f64> {
+    let value = if mantissa == 0 {
         // Zero with any exponent (`0e999` too).
         Some(0.0)
-    } else if truncated {
-        None
-    } else {
+    } else if digits <= SHORT_MANTISSA {
         exact(mantissa, exponent).or_else(|| lemire::to_f64(exponent, mantissa))
+    } else {
+        // Full-precision text (16 or 17 digits, as numpy writes a double) is mostly past 2^53,
+        // where `exact` cannot answer: Eisel-Lemire first saves the test, and a misprediction
+        // whenever 16-digit and 17-digit mantissas alternate.
+        lemire::to_f64(exponent, mantissa).or_else(|| exact(mantissa, exponent))
     };
     match value {
         Some(value) if negative => Some(-value),
@@ -194,6 +206,7 @@ fn exact(mantissa: u64, exponent: i64) -> Option<f64> {
 
 /// The standard library's correctly rounded parser, for what the fast paths cannot decide: more
 /// than 19 significant digits, a power of ten outside `lemire`'s table, a subnormal.
+#[cold]
 fn slow(text: &[u8]) -> Option<f64> {
     std::str::from_utf8(text).ok()?.parse::<f64>().ok()
 }

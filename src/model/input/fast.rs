@@ -80,28 +80,51 @@ impl Scanner<'_> {
 
     /// Exactly `width` numbers, then `]` (the opening `[` is already read).
     fn numbers<T: Element>(&mut self, width: usize, values: &mut Vec<T>) -> Option<()> {
-        for index in 0..width {
-            values.push(self.number()?);
-            let more = self.comma_or(b']')?;
-            if more != (index + 1 < width) {
-                return None;
-            }
+        // The offset is kept in a local (a register) through the row, not in `self`.
+        let (bytes, mut at) = (self.bytes, self.at);
+        for index in 1..=width {
+            let (number, end) = number_at(bytes, at)?;
+            values.push(element(number)?);
+            let close = if index < width { b',' } else { b']' };
+            // Most bodies put the `,` or `]` right after the number, before any whitespace.
+            at = if bytes.get(end) == Some(&close) {
+                end + 1
+            } else {
+                after_whitespace(bytes, end, close)?
+            };
         }
-        Some(())
+        self.at = at;
+        // A row of no numbers is not this shape (and `[]` is not `width` numbers then `]`).
+        (width > 0).then_some(())
     }
+}
 
-    /// One JSON number, checked against JSON's grammar (which is stricter than Rust's), with the
-    /// integer kinds serde_json gives (`number::Number`), so that both paths give the same bits.
-    #[inline]
-    fn number<T: Element>(&mut self) -> Option<T> {
-        self.skip_whitespace();
-        let (number, end) = number::scan(self.bytes, self.at)?;
-        self.at = end;
-        match number {
-            Number::Int(value) => T::from_i64(value),
-            Number::UInt(value) => T::from_u64(value),
-            Number::Float(value) => T::from_f64(value),
-        }
+/// The JSON number at `bytes[at]`, or after whitespace there; checked against JSON's grammar
+/// (which is stricter than Rust's), with the integer kinds serde_json gives (`number::Number`),
+/// so that both paths give the same bits.
+#[inline(always)]
+fn number_at(bytes: &[u8], mut at: usize) -> Option<(Number, usize)> {
+    // Python's `json.dumps` writes `, ` between numbers: whitespace here is common, not cold.
+    while matches!(bytes.get(at), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+        at += 1;
+    }
+    number::scan(bytes, at)
+}
+
+/// The offset past `byte` when only whitespace comes before it at `bytes[at]`.
+#[cold]
+fn after_whitespace(bytes: &[u8], at: usize, byte: u8) -> Option<usize> {
+    let mut s = Scanner { bytes, at };
+    s.expect(byte)?;
+    Some(s.at)
+}
+
+#[inline(always)]
+fn element<T: Element>(number: Number) -> Option<T> {
+    match number {
+        Number::Int(value) => T::from_i64(value),
+        Number::UInt(value) => T::from_u64(value),
+        Number::Float(value) => T::from_f64(value),
     }
 }
 

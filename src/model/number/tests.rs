@@ -139,6 +139,17 @@ proptest! {
         }
     }
 
+    /// Values below one written with zeros after the point (`0.000123…`, as Display writes
+    /// them): the zeros do not count against the mantissa's 19 digits, the digits after them do.
+    #[test]
+    fn leading_zeros_of_a_fraction_are_not_significant(
+        sign in "-?",
+        zeros in 0usize..24,
+        digits in "[1-9][0-9]{0,21}",
+    ) {
+        check(&format!("{sign}0.{}{digits}", "0".repeat(zeros)))?;
+    }
+
     /// Strings of number characters: read whole exactly when JSON's grammar takes them.
     #[test]
     fn only_what_json_calls_a_number_is_read_whole(text in "[-+0-9.eE]{1,12}|[0-9]{0,3}(inf|nan|Infinity|NaN)") {
@@ -245,4 +256,25 @@ fn a_number_ends_where_json_says_it_ends() {
     assert_eq!(scan(b"1.5.3", 0), Some((Number::Float(1.5), 3)));
     assert_eq!(scan(b"[-12,", 1), Some((Number::Int(-12), 4)));
     assert_eq!(scan(b"7]", 0), Some((Number::Int(7), 1)));
+}
+
+/// Integer and fraction parts of every length from 1 to 20 digits (whole eight-byte words, part
+/// words and the byte-by-byte end of the input), ended by a delimiter or by the end.
+#[test]
+fn parts_of_every_length_read_as_str_parse_and_end_where_they_end() {
+    let digits = "12345678901234567890";
+    for int_length in 1..=20 {
+        for fraction_length in 0..=20 {
+            let mut text = digits[..int_length].to_owned();
+            if fraction_length > 0 {
+                text += &format!(".{}", &digits[digits.len() - fraction_length..]);
+            }
+            for tail in ["", ",", "]", " ", ",1234567890123456"] {
+                let body = format!("[{text}{tail}");
+                let (got, end) = scan(body.as_bytes(), 1).expect("a JSON number");
+                assert_eq!(end, 1 + text.len(), "{body}");
+                assert!(same(got, expected(&text)), "{body}: got {got:?}");
+            }
+        }
+    }
 }
