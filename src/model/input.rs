@@ -199,13 +199,21 @@ fn parse_matrix(body: &[u8], width: usize, element: ElementType) -> Result<(usiz
 fn parse_typed<T: Element>(body: &[u8], width: usize) -> Result<(usize, Values), InputError> {
     // Every value but the last of a row is followed by a comma, so the commas (plus one) bound the
     // number of values: one exact reservation instead of repeated growth and copies.
-    let commas = body.iter().filter(|&&b| b == b',').count();
-    let mut values = Vec::with_capacity(commas + 1);
+    let mut values = Vec::with_capacity(count_commas(body) + 1);
     if let Some(rows) = fast::parse::<T>(body, width, &mut values) {
         return Ok((rows, T::wrap(values)));
     }
     values.clear();
     parse_full(body, width, values)
+}
+
+/// The commas in `body`. Counted in a byte per chunk of 255, which the compiler turns into
+/// vector compares and adds; counting into a `usize` per byte (`filter().count()`) was not, and
+/// took 10-18 % of a whole-body decode.
+fn count_commas(body: &[u8]) -> usize {
+    body.chunks(255)
+        .map(|chunk| usize::from(chunk.iter().map(|&b| u8::from(b == b',')).sum::<u8>()))
+        .sum()
 }
 
 /// The full parser: any JSON, with an error that says what is wrong and where.

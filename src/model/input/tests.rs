@@ -243,3 +243,14 @@ fn the_rows_parser_refuses_a_type_it_does_not_read_instead_of_panicking() {
         }
     );
 }
+
+#[test]
+fn commas_are_counted_across_chunk_edges() {
+    let mut rng = fastrand::Rng::with_seed(4);
+    for len in [0, 1, 254, 255, 256, 510, 511, 4096] {
+        let body: Vec<u8> = (0..len).map(|_| if rng.bool() { b',' } else { b'1' }).collect();
+        let expected = body.iter().filter(|&&b| b == b',').count();
+        assert_eq!(super::count_commas(&body), expected, "{len} bytes");
+    }
+    assert_eq!(super::count_commas(&[b','; 1000]), 1000);
+}
