@@ -31,12 +31,38 @@ enum State {
     Prefix { bytes: [u8; PREFIX_LEN], have: usize },
     /// Handing on `left` more bytes of a message, as they come.
     Passing { left: usize },
-    /// Collecting a compressed message of `len` bytes: the parts as they came, `have` bytes.
-    Collecting {
-        len: usize,
-        parts: Vec<Bytes>,
-        have: usize,
-    },
+    /// Collecting a compressed message of `len` bytes: `have` bytes so far.
+    Collecting { len: usize, parts: Parts, have: usize },
+}
+
+/// A message's bytes as they arrive: the first frame's as it came; from the second on, copied
+/// into one growing buffer, so that a message sent in tiny frames holds its bytes and not a
+/// frame buffer and a `Bytes` per frame (many times the bytes the budget charges).
+enum Parts {
+    One(Bytes),
+    Many(BytesMut),
+}
+
+impl Parts {
+    fn push(&mut self, part: Bytes) {
+        match self {
+            Parts::One(first) if first.is_empty() => *first = part,
+            Parts::One(first) => {
+                let mut many = BytesMut::with_capacity(first.len() + part.len());
+                many.extend_from_slice(first);
+                many.extend_from_slice(&part);
+                *self = Parts::Many(many);
+            }
+            Parts::Many(many) => many.extend_from_slice(&part),
+        }
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match self {
+            Parts::One(bytes) => bytes,
+            Parts::Many(many) => many.freeze(),
+        }
+    }
 }
 
 const NEXT_PREFIX: State = State::Prefix {
@@ -105,7 +131,7 @@ impl Framing {
         if flag == 1 && len <= self.limit {
             self.state = State::Collecting {
                 len,
-                parts: Vec::new(),
+                parts: Parts::One(Bytes::new()),
                 have: 0,
             };
             // An empty message is whole with its prefix (and tonic's answer to it is ours).
@@ -121,19 +147,12 @@ impl Framing {
 
     /// The compressed message collected, in one buffer; the framing reads the next prefix.
     fn take_collected(&mut self) -> Bytes {
-        let State::Collecting { len, mut parts, .. } = std::mem::replace(&mut self.state, NEXT_PREFIX) else {
+        let State::Collecting { parts, .. } = std::mem::replace(&mut self.state, NEXT_PREFIX) else {
             unreachable!("only a message being collected is taken")
         };
-        // A message that came in one frame is kept as it is; one in many is copied once, into a
-        // buffer of the size that arrived (never of a size the prefix claims before it does).
-        if parts.len() == 1 {
-            return parts.pop().expect("one part");
-        }
-        let mut whole = BytesMut::with_capacity(len);
-        for part in parts {
-            whole.extend_from_slice(&part);
-        }
-        whole.freeze()
+        // A message that came in one frame is kept as it is; one in many was copied as it came,
+        // into a buffer grown with what arrived (never sized from what the prefix claims).
+        parts.into_bytes()
     }
 
     /// At the end of the body: what is held of an unfinished message, as it was sent, so that
@@ -144,9 +163,7 @@ impl Framing {
             State::Collecting { len, parts, .. } => {
                 let mut sent = BytesMut::new();
                 sent.extend_from_slice(&prefix(true, len as u32));
-                for part in parts {
-                    sent.extend_from_slice(&part);
-                }
+                sent.extend_from_slice(&parts.into_bytes());
                 Some(sent.freeze())
             }
             _ => None,

@@ -65,6 +65,9 @@ impl<B> InflatingBody<B> {
         limit: usize,
         outcome: Outcome,
     ) -> Self {
+        // gRPC's length prefix is a u32: an inflated message past 4 GiB could not be handed on
+        // (the body limit itself has no such bound).
+        let limit = limit.min(u32::MAX as usize);
         InflatingBody {
             body,
             encoding,
@@ -118,7 +121,7 @@ where
                 // itself holds up to a step more, as REST's does.
                 this.body
                     .repay_charge(charge, message.len() as u64 * CHARGE_PER_BODY_BYTE);
-                // Within the limit, which is under 4 GiB (tonic's lengths are u32 too).
+                // Within the limit, which `new` keeps within a u32.
                 let len = u32::try_from(message.len()).expect("a message within the limit");
                 this.ready
                     .push_back(Frame::data(Bytes::copy_from_slice(&prefix(false, len))));

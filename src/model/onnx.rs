@@ -126,11 +126,11 @@ impl OnnxModel {
         let onnx = super::ops::onnx();
         let class_labels = super::ops::class_labels(&proto);
         let weights = initializer_values(&proto);
-        let linear = linear::detect(&proto);
         super::ops::unwrap_zipmap(&mut proto);
         if let Some(unsupported) = super::ops::unsupported(&onnx, &proto) {
             return Err(ModelLoadError::Unsupported(unsupported));
         }
+        let linear = linear::detect(&proto);
         let model = onnx.parse(&proto, folder).map_err(parse)?.model;
         drop(proto);
         let count = model.input_outlets().map_err(parse)?.len();

@@ -137,7 +137,7 @@ fn write_rows<T: std::fmt::Debug>(
         Some(whole) => whole,
         None => rows,
     };
-    // About 20 bytes per number covers ryu's longest output plus the separator.
+    // About 20 bytes per number covers zmij's usual output plus the separator (longer ones grow it).
     out.reserve(2 + values.len() * 20 + rows * 2);
     out.push(b'[');
     let nested = shape.len() >= 2 && shape.iter().product::<usize>() == per_row;

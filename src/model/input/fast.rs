@@ -83,8 +83,14 @@ impl Scanner<'_> {
         // The offset is kept in a local (a register) through the row, not in `self`.
         let (bytes, mut at) = (self.bytes, self.at);
         for index in 1..=width {
-            let (number, end) = number_at(bytes, at)?;
-            values.push(element(number)?);
+            let (value, end) = match short_integer(bytes, at) {
+                Some((value, end)) => (T::from_i64(value)?, end),
+                None => {
+                    let (number, end) = number_at(bytes, at)?;
+                    (element(number)?, end)
+                }
+            };
+            values.push(value);
             let close = if index < width { b',' } else { b']' };
             // Most bodies put the `,` or `]` right after the number, before any whitespace.
             at = if bytes.get(end) == Some(&close) {
@@ -96,6 +102,31 @@ impl Scanner<'_> {
         self.at = at;
         // A row of no numbers is not this shape (and `[]` is not `width` numbers then `]`).
         (width > 0).then_some(())
+    }
+}
+
+/// A non-negative integer of one to three digits at `bytes[at]` (the commonest number in
+/// tabular bodies: counts, codes, flags, the sample's values), read without the general
+/// scanner's sign, fraction and exponent branches: its value and the offset past it. `None` for
+/// anything else (a sign, more digits, a fraction or exponent, `0` before a digit, whitespace),
+/// which the general scanner then reads.
+#[inline(always)]
+fn short_integer(bytes: &[u8], at: usize) -> Option<(i64, usize)> {
+    let digit = |at: usize| bytes.get(at).map(|b| b.wrapping_sub(b'0')).filter(|&d| d < 10);
+    let first = digit(at)?;
+    let mut value = i64::from(first);
+    let mut end = at + 1;
+    // JSON forbids leading zeros: a `0` is the whole integer part.
+    if first != 0 {
+        while end - at < 3 {
+            let Some(d) = digit(end) else { break };
+            value = value * 10 + i64::from(d);
+            end += 1;
+        }
+    }
+    match bytes.get(end) {
+        Some(b'0'..=b'9' | b'.' | b'e' | b'E') => None,
+        _ => Some((value, end)),
     }
 }
 
@@ -144,6 +175,32 @@ mod tests {
             Some((2, vec![1.0, -25.0, 0.125, 3.0]))
         );
         assert_eq!(fast(r#"{"data":[1,2]}"#, 2), Some((1, vec![1.0, 2.0])));
+    }
+
+    #[test]
+    fn short_integers_read_as_the_general_scanner_reads_them() {
+        for text in [
+            "0", "7", "10", "99", "100", "999", "1000", "01", "00", "-1", "0.5", "1e2", "12E1", "5.", "-0",
+            "123456",
+        ] {
+            for after in ["", ",", "]", " ", "x"] {
+                let body = format!("{text}{after}");
+                let general = number::scan(body.as_bytes(), 0).map(|(n, end)| (element::<f64>(n), end));
+                let short = short_integer(body.as_bytes(), 0);
+                let is_short = (1..=3).contains(&text.len())
+                    && text.bytes().all(|b| b.is_ascii_digit())
+                    && (text == "0" || !text.starts_with('0'));
+                assert_eq!(short.is_some(), is_short, "{body}");
+                if let Some((value, end)) = short {
+                    assert_eq!(general, Some((Some(value as f64), end)), "{body}");
+                }
+            }
+        }
+        assert_eq!(
+            fast(r#"{"data": [[0, 5, 42, 999, 1000, -3, 7.5]]}"#, 7),
+            Some((1, vec![0.0, 5.0, 42.0, 999.0, 1000.0, -3.0, 7.5]))
+        );
+        assert_eq!(fast(r#"{"data": [[01, 5]]}"#, 2), None);
     }
 
     #[test]

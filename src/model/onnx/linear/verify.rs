@@ -1,4 +1,4 @@
-//! A linear graph is computed directly only when, on a probe batch, it answers bit for bit as
+//! A linear graph is computed directly only when, on probe batches, it answers bit for bit as
 //! tract's plan and is not slower.
 
 use std::time::{Duration, Instant};
@@ -7,33 +7,34 @@ use super::Linear;
 use crate::model::onnx::OnnxModel;
 use crate::model::{Batch, ElementType, Predictions, Values};
 
-/// Rows of the probe batch: enough that the timing is of the products, not of the calls.
-pub(in crate::model::onnx) const PROBE_ROWS: usize = 256;
+/// The probe batches' rows: tract picks its kernels by the row count of each run (a
+/// matrix-vector kernel for one row), so the answers must agree at each kind of size; the
+/// largest, enough that the timing is of the products and not of the calls, also times both.
+pub(in crate::model::onnx) const PROBE_ROWS: [usize; 4] = [1, 2, 7, 256];
 
 /// Timed runs of each side; the fastest counts.
 const TIMED_RUNS: usize = 3;
 
 impl OnnxModel {
     /// This model with `linear` as its shortcut, in the accumulation that answers as the plan,
-    /// when one does and is not slower; unchanged otherwise (and always for plans that are not
-    /// one symbolic batch).
+    /// when one does and is not slower (on one thread, as the shortcut runs: measured at load,
+    /// before the server sets the intra-op threads, which for models this small stay at one);
+    /// unchanged otherwise, and always for plans that are not one symbolic batch.
     pub(in crate::model::onnx) fn with_linear(self, linear: Option<Linear>) -> Self {
         let Some(linear) = linear else { return self };
         if self.spec.fixed_rows.is_some() || self.spec.per_item || self.single.is_some() {
             return self;
         }
-        let [input] = &self.spec.inputs[..] else {
-            return self;
-        };
-        let Some(probe) = probe(input.element, input.item_dims(), PROBE_ROWS) else {
-            return self;
-        };
-        let Some(linear) = self.agreeing(linear, &probe) else {
+        let Some(probes) = probes(&self) else { return self };
+        let Some(linear) = self.agreeing(linear, &probes) else {
             tracing::debug!("a linear graph that answers otherwise than the plan: run on the plan");
             return self;
         };
-        let direct = fastest(|| linear.predict(&probe).is_some());
-        let planned = fastest(|| self.run_once(probe.clone()).is_ok());
+        let largest = probes.last().expect("several probe sizes");
+        let direct = fastest(|| linear.predict(largest).is_some());
+        // The plan consumes its batch: the copies are made before the clock starts.
+        let mut copies = vec![largest.clone(); TIMED_RUNS].into_iter();
+        let planned = fastest(|| copies.next().is_some_and(|batch| self.run_once(batch).is_ok()));
         if direct > planned {
             return self;
         }
@@ -43,27 +44,37 @@ impl OnnxModel {
             ..self
         }
     }
+
+    /// The variant of `linear` (plain or fused accumulation) that answers every probe bit for
+    /// bit as the plan, if one does.
+    pub(in crate::model::onnx) fn agreeing(&self, linear: Linear, probes: &[Batch]) -> Option<Linear> {
+        let expected: Vec<Predictions> = probes
+            .iter()
+            .map(|probe| self.run_once(probe.clone()).ok())
+            .collect::<Option<_>>()?;
+        linear.variants().into_iter().find(|variant| {
+            probes
+                .iter()
+                .zip(&expected)
+                .all(|(probe, expected)| variant.predict(probe).is_some_and(|p| same_bits(&p, expected)))
+        })
+    }
 }
 
-impl OnnxModel {
-    /// The variant of `linear` (plain or fused accumulation) that answers `probe` bit for bit
-    /// as the plan, if one does.
-    pub(in crate::model::onnx) fn agreeing(&self, linear: Linear, probe: &Batch) -> Option<Linear> {
-        let expected = self.run_once(probe.clone()).ok()?;
-        linear
-            .variants()
-            .into_iter()
-            .find(|variant| variant.predict(probe).is_some_and(|p| same_bits(&p, &expected)))
-    }
+/// A probe batch of each size of `PROBE_ROWS` for the model's one float input `[N, F]`.
+pub(in crate::model::onnx) fn probes(model: &OnnxModel) -> Option<Vec<Batch>> {
+    let [input] = &model.spec.inputs[..] else {
+        return None;
+    };
+    PROBE_ROWS
+        .iter()
+        .map(|&rows| probe(input.element, input.item_dims(), rows))
+        .collect()
 }
 
 /// `rows` rows of varied values (both signs, zeros, magnitudes from 1e-3 to 1e3) for a
 /// float input of item dims `[F]`.
-pub(in crate::model::onnx) fn probe(
-    element: ElementType,
-    dims: &[Option<usize>],
-    rows: usize,
-) -> Option<Batch> {
+fn probe(element: ElementType, dims: &[Option<usize>], rows: usize) -> Option<Batch> {
     let &[Some(features)] = dims else { return None };
     let mut rng = fastrand::Rng::with_seed(7);
     let mut value = || match rng.u8(0..16) {
