@@ -490,7 +490,7 @@ LIMITS = """### What limits the targets that runs miss
 Runs vary by 10-50 % on this shared machine, and by 2-3x between a quiet one and one with
 builds beside it (the same binary gave 20,000 and 33,000 requests/s minutes apart in one stop, and
 77,000 on a quiet machine in stop 21, where the baseline answered 1,069 against 456-704); the
-tables above are stop 21's run on a quiet machine. These are the limits the profiles show (`perf
+tables above are this stop's run on a quiet machine. These are the limits the profiles show (`perf
 record` on the server under the 64-connection load, flat profile by crate).
 
 - **The access log** was the first limit at the defaults: a JSON line per request and a tracing
@@ -498,39 +498,41 @@ record` on the server under the 64-connection load, flat profile by crate).
   line each and successes a summary line (docs/observability.md, "Logs"); the span is gone (error lines carry the
   request id themselves). Profile before: `tracing_subscriber` 3.9 %, `core::fmt` and the JSON line
   7 %, `writev` of the log 1-2 %; after: none of them (summary atomics, well under 1 %).
-- **x the baseline at 64 connections (72x in stop 21's quiet run; 41x, 73x and 56x in an earlier
-  stop's three runs; target 50x; p99 1.6 ms)** and **the share of the HTTP floor (48-54 % now,
-  target 85 %, missed).** After the access log, the profile is flat: the kernel's loopback TCP
-  35-40 % (the floor pays it too), tract 12-14 % (plan, tensors, matmul packing, 2.6 us a run now
-  that run states are pooled, 3.6 us with a fresh state: criterion `state_reuse`), mimalloc 5 %,
-  hyper 5 %, http headers 3-4 %, tokio 4 %, our parsing, deadlines, metrics and writing 5 %. A scored
-  request costs about 35-40 us of one core; the floor 11-15 us, of which most is the same kernel
-  work. 85 % of the floor would leave 2-3 us for everything a scored request adds, which is
-  tract's own per-run cost alone. What is left to try: a native path for linear models (no tract
-  plan), fewer headers per answer, a cheaper hasher for the metric families.
-- **V2 at 50x MLServer (64x in stop 21's quiet run, p99 1.9 ms: met; 36x, 27x and 41x in an
-  earlier stop's loaded runs).** MLServer answered 430-1,100 requests/s on one core across runs
-  (with `parallel_workers` 0, its best). V2 now parses its tensors while reading the body and
-  writes the answer from the model's buffers (V2-specific code is 4-5 % of the profile). Measured
-  alternating with `/score` in one process it runs at 88 % of `/score` at 8 connections and 87 % at
-  64 in stop 21 (75-94 % before; target 90 %): its body and answer are twice the sample's, and serde's generic
-  deserialisation of the tensor object (names, datatype, shape) is what is left of its own cost.
-- **The 228,000-row requests (target 20x).** Short integers, 5 MB: 11x in stop 21's quiet run
-  (ours 54 ms, the baseline 0.60 s; 19x, 14x and 17x in an earlier stop's loaded runs, where the
-  baseline took 0.79-1.07 s). Of our time: the number scanner, tract's f64 matmul (no SIMD f64
-  kernel on this CPU; its packing and the bias `Add` through ndarray's generic `Zip`), ryu
-  writing 228,000 answers, the body on loopback. At full precision, floats as pandas and numpy
-  write them (42 MB): 6.5x (175 against 1,133 ms), about 240 MB/s end to end, where the one-pass
-  number reader alone decodes 335-426 MB/s of CPU ("JSON number parsing" below): 20x would need
-  57 ms, over 700 MB/s end to end, which only a SIMD scanner reading the body in place could
-  approach.
-- **Peak resident memory (30.9 MB in stop 21, target < 30; 25.6 MB in earlier stops).** Idle, the
-  server is at 29 MB, 17 MB of it file-backed pages of the binary (which grew from 34 to 38.6 MB
-  with gRPC, images and text): a static PIE, whose 1.75 MB of relocations (`.rela.dyn`) are read
-  and whose 1.1 MB `.data.rel.ro` is written at every start. Next to try: a non-PIE static build
-  (`-C relocation-model=static`).
-- **Dynamic batching (1.8x in stop 21's quiet run; 1.1x, 2.2x and 1.6x in three earlier runs,
-  target 2x)** at the defaults: batching saves the model's per-call
+- **x the baseline at 64 connections (88x in this stop's quiet run, 72x in stop 21's; target 50x;
+  p99 1.2 ms)** and **the share of the HTTP floor (60-65 % now, target 85 %, missed).** The sample
+  model is linear (`MatMul` + `Add` + `Reshape`, float64): it is now computed directly
+  (`src/model/onnx/linear.rs`, kept only when it answers bit for bit as tract's plan at 1, 2, 7
+  and 256 rows), which removed tract's per-run cost (2.6 us a run on the pooled state, 12-14 % of
+  the profile) from every request: 77,000 to 97,000 requests/s. What is left is flat: the
+  kernel's loopback TCP (the floor pays it too), hyper and http headers, tokio, mimalloc, our
+  parsing, deadlines, metrics and writing. 85 % of the floor would leave about 2 us for
+  everything a scored request adds. What is left to try: fewer headers per answer, a cheaper
+  hasher for the metric families.
+- **V2 at 50x MLServer (85x in this stop's quiet run, p99 1.3 ms: met).** MLServer answered
+  430-1,100 requests/s on one core across runs (with `parallel_workers` 0, its best). Measured
+  alternating with `/score` in one process V2 runs at 88-89 % of `/score` (target 90 %): its body
+  and answer are twice the sample's, and serde's generic deserialisation of the tensor object
+  (names, datatype, shape) is what is left of its own cost.
+- **The 228,000-row requests (target 20x).** Short integers, 5 MB: 21x, met in this stop (26 ms against
+  the baseline's 0.55 s; 11x in stop 21). What changed: the linear model computed directly, four
+  rows' sums at a time (tract packed the whole input, ran a generic float64 kernel and added the
+  bias in a second pass: about 10 ms), the number scanner (SWAR digit runs, one- to three-digit
+  integers read without the general path, commas counted with vector compares), zmij instead of
+  ryu for the 228,000 answers. What is left: the scanner about 55 % of the server's time, writing
+  the answers 11 %, the product 8 %, copies 5 %. At full precision, floats as pandas and numpy write
+  them (42 MB): 9.5x (115 against 1,099 ms; 6.5x in stop 21): the scanner reads 466-481 MB/s of CPU
+  ("JSON number parsing" below) and the body must be read and copied once; 20x would need 55 ms,
+  over 750 MB/s end to end, which only a SIMD scanner reading the body in place could approach.
+- **Peak resident memory (31.3 MB in this stop, 30.9 in stop 21, target < 30; 25.6 MB in earlier
+  stops).** Idle, the server is at 29-32 MB, 17-18 MB of it file-backed pages of the binary (which
+  grew from 34 to 38.6 MB with gRPC, images and text). Tried in this stop: a non-PIE static build
+  (`-C relocation-model=static`, no run-time relocations): anonymous memory 0.7 MB less,
+  file-backed 1.2 MB more, peak 32.3 against 31.8 MB: no gain, not kept. Dropping the start-up
+  code's pages after start (`madvise` on the text segment) took the resident size under load to
+  21 MB, but not the peak (start-up sets it) nor the container's memory (those pages stay in the
+  page cache the cgroup is charged for): not done.
+- **Dynamic batching (1.9x in this stop's quiet run, 1.8x in stop 21's; 1.1x, 2.2x and 1.6x in
+  three earlier runs, target 2x)** at the defaults: batching saves the model's per-call
   cost, not the per-request HTTP cost, which is most of a 1-row request on one core.
 - **`Connection: close`**: aml-scorer runs at 75-100 % of the HTTP floor there (connection set-up
   and teardown dominate)."""
