@@ -128,6 +128,9 @@ fn the_bundled_sample_is_computed_directly_bit_for_bit_as_the_plan() {
 fn graphs_that_are_not_plain_linear_stay_on_the_plan() {
     for name in [
         "tests/fixtures/affine/gemm_alpha_f32.onnx",
+        "tests/fixtures/affine/gemm_transa_f32.onnx",
+        "tests/fixtures/affine/bias_column_f64.onnx",
+        "tests/fixtures/affine/reshape_flat_f32.onnx",
         "tests/fixtures/tensors/sequence_rank3.onnx",
         "tests/fixtures/tabular/wide_regressor.onnx",
         "tests/fixtures/pipelines/scaler_linear.onnx",
