@@ -498,40 +498,42 @@ record` on the server under the 64-connection load, flat profile by crate).
   line each and successes a summary line (docs/observability.md, "Logs"); the span is gone (error lines carry the
   request id themselves). Profile before: `tracing_subscriber` 3.9 %, `core::fmt` and the JSON line
   7 %, `writev` of the log 1-2 %; after: none of them (summary atomics, well under 1 %).
-- **x the baseline at 64 connections (88x in this stop's quiet run, 72x in stop 21's; target 50x;
-  p99 1.2 ms)** and **the share of the HTTP floor (60-65 % now, target 85 %, missed).** The sample
+- **x the baseline at 64 connections (93x in this stop's quiet run, 72x in stop 21's; target 50x;
+  p99 1.0 ms)** and **the share of the HTTP floor (63-67 % now, target 85 %, missed).** The sample
   model is linear (`MatMul` + `Add` + `Reshape`, float64): it is now computed directly
   (`src/model/onnx/linear.rs`, kept only when it answers bit for bit as tract's plan at 1, 2, 7
   and 256 rows), which removed tract's per-run cost (2.6 us a run on the pooled state, 12-14 % of
-  the profile) from every request: 77,000 to 97,000 requests/s. What is left is flat: the
+  the profile) from every request: 77,000 to 97,000-104,000 requests/s. What is left is flat: the
   kernel's loopback TCP (the floor pays it too), hyper and http headers, tokio, mimalloc, our
   parsing, deadlines, metrics and writing. 85 % of the floor would leave about 2 us for
   everything a scored request adds. What is left to try: fewer headers per answer, a cheaper
   hasher for the metric families.
-- **V2 at 50x MLServer (85x in this stop's quiet run, p99 1.3 ms: met).** MLServer answered
+- **V2 at 50x MLServer (82-85x in this stop's two quiet runs, p99 1.2-1.3 ms: met).** MLServer answered
   430-1,100 requests/s on one core across runs (with `parallel_workers` 0, its best). Measured
-  alternating with `/score` in one process V2 runs at 88-89 % of `/score` (target 90 %): its body
+  alternating with `/score` in one process V2 runs at 87-89 % of `/score` (target 90 %): its body
   and answer are twice the sample's, and serde's generic deserialisation of the tensor object
   (names, datatype, shape) is what is left of its own cost.
-- **The 228,000-row requests (target 20x).** Short integers, 5 MB: 21x, met in this stop (26 ms against
-  the baseline's 0.55 s; 11x in stop 21). What changed: the linear model computed directly, four
+- **The 228,000-row requests (target 20x).** Short integers, 5 MB: 20-21x, met in this stop's two runs (26-27 ms
+  against the baseline's 0.55 s; 11x in stop 21). What changed: the linear model computed directly, four
   rows' sums at a time (tract packed the whole input, ran a generic float64 kernel and added the
   bias in a second pass: about 10 ms), the number scanner (SWAR digit runs, one- to three-digit
   integers read without the general path, commas counted with vector compares), zmij instead of
   ryu for the 228,000 answers. What is left: the scanner about 55 % of the server's time, writing
   the answers 11 %, the product 8 %, copies 5 %. At full precision, floats as pandas and numpy write
-  them (42 MB): 9.5x (115 against 1,099 ms; 6.5x in stop 21): the scanner reads 466-481 MB/s of CPU
+  them (42 MB): 8.2-9.5x (128 against 1,053 ms in the table, without transparent huge pages; 115 against
+  1,099 ms with them; 6.5x in stop 21): the scanner reads 466-481 MB/s of CPU
   ("JSON number parsing" below) and the body must be read and copied once; 20x would need 55 ms,
   over 750 MB/s end to end, which only a SIMD scanner reading the body in place could approach.
-- **Peak resident memory (31.3 MB in this stop, 30.9 in stop 21, target < 30; 25.6 MB in earlier
-  stops).** Idle, the server is at 29-32 MB, 17-18 MB of it file-backed pages of the binary (which
-  grew from 34 to 38.6 MB with gRPC, images and text). Tried in this stop: a non-PIE static build
-  (`-C relocation-model=static`, no run-time relocations): anonymous memory 0.7 MB less,
-  file-backed 1.2 MB more, peak 32.3 against 31.8 MB: no gain, not kept. Dropping the start-up
-  code's pages after start (`madvise` on the text segment) took the resident size under load to
-  21 MB, but not the peak (start-up sets it) nor the container's memory (those pages stay in the
-  page cache the cgroup is charged for): not done.
-- **Dynamic batching (1.9x in this stop's quiet run, 1.8x in stop 21's; 1.1x, 2.2x and 1.6x in
+- **Peak resident memory (target < 30 MB): met in this stop, 30.9-31.5 MB before.** Idle, the
+  server was at 29-32 MB: 17-18 MB file-backed pages of the binary (which grew from 34 to 38.6 MB
+  with gRPC, images and text) and 13.7 MB anonymous, 12 MB of it mimalloc's arena backed by
+  transparent huge pages (mimalloc asks for them with `madvise`; a touched byte brings in 2 MB).
+  mimalloc is now built without that request (libmimalloc-sys's `no_thp`): 2.4 MB anonymous idle,
+  20.9 MB peak under load (the table above). The cost is on large fresh buffers (4 KB faults): the 42 MB
+  request about 8 % slower in an alternating run of both settings, the 5 MB request and 2-row
+  requests unchanged. Also tried: a non-PIE static build (`-C relocation-model=static`):
+  anonymous 0.7 MB less, file-backed 1.2 MB more, no gain, not kept.
+- **Dynamic batching (1.8-1.9x in this stop's two quiet runs, 1.8x in stop 21's; 1.1x, 2.2x and 1.6x in
   three earlier runs, target 2x)** at the defaults: batching saves the model's per-call
   cost, not the per-request HTTP cost, which is most of a 1-row request on one core.
 - **`Connection: close`**: aml-scorer runs at 75-100 % of the HTTP floor there (connection set-up
