@@ -2,13 +2,7 @@
 # the static release binary, as the image ships it, into $scorer (SKIP_BUILD=1 takes the one
 # already built), and sets up the venv of the model tools, onnxruntime among them
 # (tests/models/requirements.txt), as $venv.
-target=x86_64-unknown-linux-gnu
-target_dir="${CARGO_TARGET_DIR:-target}"
-scorer="$target_dir/$target/release/aml-scorer"
-
-if [ -z "${SKIP_BUILD:-}" ]; then
-  RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --target "$target" --bin aml-scorer
-fi
+source scripts/release-binary.sh
 
 venv=target/zoo-venv
 if [ ! -x "$venv/bin/python" ] || [ tests/models/requirements.txt -nt "$venv/bin/python" ]; then

@@ -30,12 +30,7 @@ need h2load nghttp2-client
 need wrk wrk
 need curl curl
 
-# The static release binary, as the image ships it (SKIP_BUILD=1 takes the one already built).
-target=x86_64-unknown-linux-gnu
-scorer="${CARGO_TARGET_DIR:-target}/$target/release/aml-scorer"
-if [ -z "${SKIP_BUILD:-}" ]; then
-  RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --target "$target" --bin aml-scorer
-fi
+source scripts/release-binary.sh
 
 mlserver_venv=target/mlserver-venv
 if [ ! -x "$mlserver_venv/bin/mlserver" ] || [ benches/requirements-mlserver.txt -nt "$mlserver_venv/bin/mlserver" ]; then

@@ -13,13 +13,7 @@
 # minutes; not part of CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=x86_64-unknown-linux-gnu
-target_dir="${CARGO_TARGET_DIR:-target}"
-scorer="$target_dir/$target/release/aml-scorer"
-
-if [ -z "${SKIP_BUILD:-}" ]; then
-  RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --target "$target" --bin aml-scorer
-fi
+source scripts/release-binary.sh
 
 python=python3
 if target/yaml-venv/bin/python -c 'import grpc' 2>/dev/null; then
