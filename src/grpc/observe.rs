@@ -61,6 +61,16 @@ fn as_http(recorded: Recorded) -> axum::response::Response {
     seen
 }
 
+/// `ids` marked for HPACK's never-indexed literals: a new id per call, indexed, would be inserted
+/// in the connection's header table with each answer and evict the entries that do repeat
+/// (`content-type`, `x-ms-server-version`, `grpc-status`), all to be encoded again.
+fn never_indexed(mut ids: request_id::RequestIds) -> request_id::RequestIds {
+    ids.request_id.set_sensitive(true);
+    ids.ms_request_id.set_sensitive(true);
+    ids.client_request_id.set_sensitive(true);
+    ids
+}
+
 /// The gRPC service with every call observed and bounded.
 #[derive(Clone)]
 pub struct Observed<S> {
@@ -170,7 +180,7 @@ where
             record_call(&state, route, ids.as_ref(), &as_http(recorded), started.elapsed());
             let headers = response.headers_mut();
             if let Some(ids) = ids {
-                ids.stamp(headers);
+                never_indexed(ids).stamp(headers);
             }
             request_id::stamp_version(headers);
             Ok(response)

@@ -10,15 +10,17 @@ use bytes::Bytes;
 use http_body::Body;
 use hyper::body::Incoming;
 use hyper::server::conn::http2::Builder;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::OwnedSemaphorePermit;
 
 mod activity;
+mod batched;
 
 use activity::{Activity, Tracked};
+use batched::{Batched, Deferred};
 
 /// How often an HTTP/2 connection is pinged, and how long the answer may take: a peer gone
 /// without closing (a dropped NAT entry, a killed pod) frees its connection within both.
@@ -46,14 +48,18 @@ pub struct Grpc<S> {
 
 /// HTTP/2 connections with their bounds.
 pub(super) struct H2 {
-    http: Builder<TokioExecutor>,
     idle: Duration,
     busy: Duration,
 }
 
 impl H2 {
     pub(super) fn new(idle: Duration, busy: Duration) -> Self {
-        let mut http = Builder::new(TokioExecutor::new());
+        H2 { idle, busy }
+    }
+
+    /// The connection settings, with `calls` as the executor of one connection's calls.
+    fn builder(calls: Deferred) -> Builder<Deferred> {
+        let mut http = Builder::new(calls);
         http.timer(TokioTimer::new())
             .keep_alive_interval(Some(KEEP_ALIVE_INTERVAL))
             .keep_alive_timeout(KEEP_ALIVE_TIMEOUT)
@@ -61,8 +67,11 @@ impl H2 {
             .max_header_list_size(MAX_HEADER_LIST_BYTES)
             .initial_stream_window_size(STREAM_WINDOW_BYTES)
             .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
-            .max_frame_size(MAX_FRAME_BYTES);
-        H2 { http, idle, busy }
+            .max_frame_size(MAX_FRAME_BYTES)
+            // gRPC clients read no `date` (grpc-go and grpc-core servers send none); a new one
+            // every second is one more header to HPACK-encode per answer.
+            .auto_date_header(false);
+        http
     }
 
     /// Serves `service` on `stream` until the client closes it, `graceful` shuts it down (a
@@ -85,7 +94,9 @@ impl H2 {
             inner: service,
             activity: activity.clone(),
         });
-        let connection = graceful.watch(self.http.serve_connection(TokioIo::new(stream), service));
+        let calls = Deferred::default();
+        let connection = Self::builder(calls.clone()).serve_connection(TokioIo::new(stream), service);
+        let connection = Batched::new(graceful.watch(connection), calls);
         let (idle, busy) = (self.idle, self.busy);
         tokio::spawn(async move {
             tokio::select! {
