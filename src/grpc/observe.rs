@@ -61,6 +61,18 @@ fn as_http(recorded: Recorded) -> axum::response::Response {
     seen
 }
 
+/// What `Observed` hands a call's handler, in the request's extensions (one entry: each costs an
+/// allocation).
+#[derive(Clone, Default)]
+pub(super) struct CallContext {
+    /// The call's `x-request-id`, unless its ids were refused.
+    pub request_id: Option<request_id::RequestId>,
+    /// Where the handler reports the call's outcome.
+    pub outcome: Outcome,
+    /// The message's charge, handed over by `ChargedBody`.
+    pub handover: Handover,
+}
+
 /// `ids` marked for HPACK's never-indexed literals: a new id per call, indexed, would be inserted
 /// in the connection's header table with each answer and evict the entries that do repeat
 /// (`content-type`, `x-ms-server-version`, `grpc-status`), all to be encoded again.
@@ -117,16 +129,16 @@ where
         let started = Instant::now();
         let route = route(request.uri().path());
         let ids = request_id::resolve(request.headers());
-        if let Ok(ids) = &ids {
+        let (outcome, handover) = (Outcome::default(), Handover::default());
+        request.extensions_mut().insert(CallContext {
             // For data collection's join key, as the HTTP middleware hands it to handlers.
-            request
-                .extensions_mut()
-                .insert(request_id::RequestId(ids.request_id.clone()));
-        }
-        let outcome = Outcome::default();
-        request.extensions_mut().insert(outcome.clone());
-        let handover = Handover::default();
-        request.extensions_mut().insert(handover.clone());
+            request_id: ids
+                .as_ref()
+                .ok()
+                .map(|ids| request_id::RequestId(ids.request_id.clone())),
+            outcome: outcome.clone(),
+            handover: handover.clone(),
+        });
         let (state, limit, deadline) = (self.state.clone(), self.max_message_bytes, self.deadline);
         let encoding = message_encoding(request.headers());
         let request = request.map(|body| {

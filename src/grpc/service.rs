@@ -5,19 +5,19 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::budget::Handover;
 use super::infer::InferCodec;
 use super::messages::{
     model_metadata_response::TensorMetadata, ModelInferResponse, ModelMetadataRequest, ModelMetadataResponse,
     ModelReadyRequest, ModelReadyResponse, ServerLiveRequest, ServerLiveResponse, ServerMetadataRequest,
     ServerMetadataResponse, ServerReadyRequest, ServerReadyResponse,
 };
+use super::observe::CallContext;
 use super::outcome::Outcome;
 use super::server::grpc_inference_service_server::GrpcInferenceService;
 use super::InferBody;
 use crate::api::request_id::RequestId;
 use crate::api::v2::datatype;
-use crate::api::{ApiError, AppState, Charge, Charged, CHARGE_PER_BODY_BYTE};
+use crate::api::{ApiError, AppState, Charged, CHARGE_PER_BODY_BYTE};
 use crate::model::{Scorer, TensorSpec};
 
 /// The service over the server's state.
@@ -47,9 +47,18 @@ impl Inference {
     }
 }
 
-/// The call's outcome slot, which `Observed` put in its extensions.
+/// What `Observed` put in the call's extensions.
+fn context<T>(request: &Request<T>) -> CallContext {
+    request
+        .extensions()
+        .get::<CallContext>()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The call's outcome slot.
 fn outcome<T>(request: &Request<T>) -> Outcome {
-    request.extensions().get::<Outcome>().cloned().unwrap_or_default()
+    context(request).outcome
 }
 
 fn describe(tensor: &TensorSpec) -> TensorMetadata {
@@ -116,14 +125,14 @@ impl GrpcInferenceService for Inference {
     }
 
     async fn model_infer(&self, request: Request<InferBody>) -> Result<Response<ModelInferResponse>, Status> {
-        let outcome = outcome(&request);
+        let CallContext {
+            request_id,
+            outcome,
+            handover,
+        } = context(&request);
         // What the message was charged as it arrived (as an HTTP body of its size is), corrected
         // to the decoded tensors' size by `Charged`.
-        let (mut charge, charged) = request
-            .extensions()
-            .get::<Handover>()
-            .map_or_else(|| (Charge::none(), 0), Handover::take);
-        let request_id = request.extensions().get::<RequestId>().cloned();
+        let (mut charge, charged) = handover.take();
         let body = request.into_inner().0;
         let scored = async {
             let scorer = self.scorer()?;

@@ -1,5 +1,5 @@
 //! One HTTP/2 connection's calls, for its idle and stall bounds: counted as open from the request
-//! until the response body's end, with the time one last made progress.
+//! until the response body's end, with a count of their progress.
 
 use std::{
     pin::Pin,
@@ -17,51 +17,59 @@ use hyper::body::Incoming;
 use tokio::time::Instant;
 
 /// One connection's calls: how many are open (from the request until the response body's end)
-/// and when one last made progress.
+/// and a count of their progress (a call opened, answered, sent a frame, closed).
+///
+/// Progress is counted, not timed: a call makes it four or more times, and reading the clock
+/// each time cost more than the rest of the bookkeeping (gRPC's small calls run at 80,000 a
+/// second). `expired` looks at the count a few times per bound instead, so a connection is
+/// closed between 1 and 1.25 times its bound after its last progress.
 pub(super) struct Activity {
-    started: Instant,
     open: AtomicUsize,
-    /// Milliseconds from `started`.
-    progress_ms: AtomicU64,
+    progress: AtomicU64,
 }
+
+/// How many times per bound `expired` looks at the progress count.
+const LOOKS_PER_BOUND: u32 = 4;
 
 impl Activity {
     pub(super) fn new() -> Self {
         Activity {
-            started: Instant::now(),
             open: AtomicUsize::new(0),
-            progress_ms: AtomicU64::new(0),
+            progress: AtomicU64::new(0),
         }
     }
 
     fn progressed(&self) {
-        let now = self.started.elapsed().as_millis() as u64;
-        self.progress_ms.fetch_max(now, Ordering::Relaxed);
-    }
-
-    fn last_progress(&self) -> Instant {
-        self.started + Duration::from_millis(self.progress_ms.load(Ordering::Relaxed))
+        self.progress.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Resolves when the connection has had no call for `idle`, or open calls and no progress
     /// for `busy`, with which of the two.
     pub(super) async fn expired(&self, idle: Duration, busy: Duration) -> &'static str {
+        let mut seen = self.progress.load(Ordering::Relaxed);
+        // When progress was last seen (it happened at most one look before).
+        let mut since = Instant::now();
         loop {
             let (bound, why) = if self.open.load(Ordering::Acquire) == 0 {
                 (idle, "idle")
             } else {
                 (busy, "calls made no progress")
             };
-            let deadline = self.last_progress() + bound;
-            if Instant::now() >= deadline {
+            let deadline = since + bound;
+            let now = Instant::now();
+            if now >= deadline {
                 return why;
             }
-            tokio::time::sleep_until(deadline).await;
+            tokio::time::sleep_until(deadline.min(now + bound / LOOKS_PER_BOUND)).await;
+            let progress = self.progress.load(Ordering::Relaxed);
+            if progress != seen {
+                seen = progress;
+                since = Instant::now();
+            }
         }
     }
 }
 
-/// The connection's service, counting its calls as open until their response bodies end.
 #[derive(Clone)]
 pub(super) struct Tracked<S> {
     pub inner: S,
