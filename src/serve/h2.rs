@@ -3,6 +3,7 @@
 //! needs instead of the HTTP/1.1 head and idle deadlines: keep-alive pings find dead peers, a
 //! connection with no call for the idle timeout is closed, and so is one whose calls make no
 //! progress (a handler bounded by its own deadline, a response the client does not read).
+//! Calls run in their connection's task first (`batched.rs`).
 
 use std::{error::Error, sync::Arc, time::Duration};
 
