@@ -19,10 +19,11 @@ use tokio::time::Instant;
 /// One connection's calls: how many are open (from the request until the response body's end)
 /// and a count of their progress (a call opened, answered, sent a frame, closed).
 ///
-/// Progress is counted, not timed: a call makes it four or more times, and reading the clock
+/// Progress is counted, not timed: a call makes it three or more times, and reading the clock
 /// each time cost more than the rest of the bookkeeping (gRPC's small calls run at 80,000 a
-/// second). `expired` looks at the count a few times per bound instead, so a connection is
-/// closed between 1 and 1.25 times its bound after its last progress.
+/// second). `expired` looks at the count four times per bound instead (the shorter bound's, in
+/// either state), so a connection is closed between 1 and 1.25 times its bound after its last
+/// progress.
 pub(super) struct Activity {
     open: AtomicUsize,
     progress: AtomicU64,
@@ -60,7 +61,8 @@ impl Activity {
             if now >= deadline {
                 return why;
             }
-            tokio::time::sleep_until(deadline.min(now + bound / LOOKS_PER_BOUND)).await;
+            let look = idle.min(busy) / LOOKS_PER_BOUND;
+            tokio::time::sleep_until(deadline.min(now + look)).await;
             let progress = self.progress.load(Ordering::Relaxed);
             if progress != seen {
                 seen = progress;
@@ -70,6 +72,7 @@ impl Activity {
     }
 }
 
+/// The connection's service, counting its calls as open until their response bodies end.
 #[derive(Clone)]
 pub(super) struct Tracked<S> {
     pub inner: S,
@@ -173,6 +176,47 @@ mod tests {
         assert_eq!(activity.expired(IDLE, BUSY).await, "idle");
         let waited = started.elapsed();
         assert!(waited >= IDLE && waited < BUSY, "{waited:?}");
+    }
+
+    /// Progress every `every` for `times` times, from now.
+    fn progress(activity: &Arc<Activity>, every: Duration, times: u32) -> tokio::task::JoinHandle<()> {
+        let activity = activity.clone();
+        tokio::spawn(async move {
+            for _ in 0..times {
+                tokio::time::sleep(every).await;
+                activity.progressed();
+            }
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn progress_holds_a_busy_connection_which_closes_within_a_quarter_bound_after_it_stops() {
+        let activity = Arc::new(Activity::new());
+        let _open = Open::new(activity.clone());
+        let started = Instant::now();
+        let progressing = progress(&activity, BUSY / 2, 6);
+        assert_eq!(activity.expired(IDLE, BUSY).await, "calls made no progress");
+        let last_progress = started + 3 * BUSY;
+        let after = Instant::now() - last_progress;
+        assert!(after >= BUSY && after <= BUSY + IDLE / 4, "{after:?}");
+        progressing.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_whose_last_call_ends_closes_within_a_quarter_idle_bound_after() {
+        let activity = Arc::new(Activity::new());
+        let open = Open::new(activity.clone());
+        let started = Instant::now();
+        let progressing = progress(&activity, BUSY / 2, 4);
+        let closing = tokio::spawn(async move {
+            tokio::time::sleep(2 * BUSY).await;
+            drop(open);
+        });
+        assert_eq!(activity.expired(IDLE, BUSY).await, "idle");
+        let after = Instant::now() - (started + 2 * BUSY);
+        assert!(after >= IDLE && after <= IDLE + IDLE / 4, "{after:?}");
+        progressing.await.unwrap();
+        closing.await.unwrap();
     }
 
     #[tokio::test]

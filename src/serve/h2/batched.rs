@@ -1,23 +1,25 @@
-//! HTTP/2 calls run where they arrive, in their connection's task, in batches: every call whose
-//! headers came in one read of the socket is run after that read, and their answers leave in one
-//! write.
+//! HTTP/2 calls run where they arrive, in their connection's task, in batches: the calls whose
+//! headers came in the connection's last reads are run after those reads, and their answers are
+//! written together (one write, unless they outgrow h2's write buffer).
 //!
 //! hyper's HTTP/2 server hands each stream to its executor as soon as the stream's headers are
-//! decoded, and by then the connection has decoded every frame the read brought, so a small
-//! call's whole message is there. Spawning a task per call, as `TokioExecutor` does, made each
-//! answer wake the connection and leave in a write of its own (a gRPC client with 8 streams on a
-//! connection sends several calls per write, and got one write per answer back). Here the
+//! decoded, and by then the connection has decoded every frame the socket had, so a small
+//! call's whole message is there. Spawning a task per call (hyper-util's `TokioExecutor`) made
+//! each answer wake the connection and leave in a write of its own (a gRPC client with 8 streams
+//! on a connection sends several calls per write, and got one write per answer back). Here the
 //! executor only queues the call ([`Deferred`]); [`Batched`] polls the connection, then each
 //! queued call once (a cheap call, decoded, scored and encoded in place by `Scorer::run`,
 //! completes and queues its frames), then the connection again, which flushes them all at once
 //! and reads what came meanwhile. A call that waits (its message still arriving, a run on the
 //! blocking pool, the batcher, a full send window) is spawned and polled again by its own task,
 //! which registers that task's waker wherever it waits. This is how HTTP/1.1 runs a request too:
-//! inside its connection's task.
+//! inside its connection's task. The cost: a connection's cheap calls share its one thread, and
+//! the first answer of a batch waits for the batch's other cheap calls.
 
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 type Call = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -25,12 +27,23 @@ type Call = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// A connection's executor: it queues the connection's calls for [`Batched`] to run.
 #[derive(Clone, Default)]
 pub(super) struct Deferred {
-    calls: Arc<Mutex<Vec<Call>>>,
+    queue: Arc<Mutex<Queue>>,
+}
+
+#[derive(Default)]
+struct Queue {
+    calls: Vec<Call>,
+    /// The connection's task, woken when a call is queued from elsewhere (hyper queues an
+    /// upgraded stream's task from the stream's own task).
+    connection: Option<Waker>,
+    /// `Batched` is running calls and takes the queue again after them: no wake needed (the
+    /// calls that complete queue frames, and h2 wakes the connection for those anyway).
+    draining: bool,
 }
 
 impl Deferred {
-    fn take(&self) -> Vec<Call> {
-        std::mem::take(&mut *self.calls.lock().unwrap_or_else(PoisonError::into_inner))
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -39,10 +52,11 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     fn execute(&self, call: F) {
-        self.calls
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Box::pin(call));
+        let mut queue = self.queue();
+        queue.calls.push(Box::pin(call));
+        if let (false, Some(connection)) = (queue.draining, &queue.connection) {
+            connection.wake_by_ref();
+        }
     }
 }
 
@@ -50,6 +64,8 @@ where
 pub(super) struct Batched<C> {
     connection: Pin<Box<C>>,
     calls: Deferred,
+    /// The calls being run, in a vector kept for its capacity.
+    running: Vec<Call>,
 }
 
 impl<C: Future> Batched<C> {
@@ -58,6 +74,7 @@ impl<C: Future> Batched<C> {
         Batched {
             connection: Box::pin(connection),
             calls,
+            running: Vec::new(),
         }
     }
 }
@@ -66,24 +83,31 @@ impl<C: Future> Future for Batched<C> {
     type Output = C::Output;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<C::Output> {
+        let this = &mut *self;
+        {
+            let mut queue = this.calls.queue();
+            if !queue
+                .connection
+                .as_ref()
+                .is_some_and(|known| known.will_wake(cx.waker()))
+            {
+                queue.connection = Some(cx.waker().clone());
+            }
+        }
         // Each turn needs new frames from the socket, so the loop ends when the client pauses,
         // or when tokio's cooperative budget makes the socket read Pending.
         loop {
-            let polled = self.connection.as_mut().poll(cx);
-            let calls = self.calls.take();
-            if calls.is_empty() {
+            let polled = this.connection.as_mut().poll(cx);
+            {
+                let mut queue = this.calls.queue();
+                std::mem::swap(&mut queue.calls, &mut this.running);
+                queue.draining = !this.running.is_empty() && polled.is_pending();
+            }
+            if this.running.is_empty() {
                 return polled;
             }
-            for mut call in calls {
-                // A waker that does nothing is enough for one poll: a call not done is spawned,
-                // and its task polls it again at once.
-                if call
-                    .as_mut()
-                    .poll(&mut Context::from_waker(Waker::noop()))
-                    .is_pending()
-                {
-                    tokio::spawn(call);
-                }
+            for call in this.running.drain(..) {
+                run_or_spawn(call);
             }
             if polled.is_ready() {
                 return polled;
@@ -92,62 +116,27 @@ impl<C: Future> Future for Batched<C> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use hyper::rt::Executor;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::Duration;
-
-    /// A connection stand-in: it queues `calls` calls on its first poll, then waits forever.
-    struct QueuesCalls {
-        executor: Deferred,
-        calls: Vec<Call>,
-    }
-
-    impl Future for QueuesCalls {
-        type Output = ();
-        fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
-            for call in std::mem::take(&mut self.calls) {
-                self.executor.execute(call);
-            }
-            Poll::Pending
-        }
-    }
-
-    #[tokio::test]
-    async fn ready_calls_run_in_the_connection_poll_and_waiting_ones_are_spawned() {
-        let done = Arc::new(AtomicUsize::new(0));
-        let (release, released) = tokio::sync::oneshot::channel::<()>();
-        let (finished, finished_seen) = tokio::sync::oneshot::channel::<()>();
-        let (ready, waiting) = (done.clone(), done.clone());
-        let calls: Vec<Call> = vec![
-            Box::pin(async move {
-                ready.fetch_add(1, Ordering::SeqCst);
-            }),
-            Box::pin(async move {
-                released.await.unwrap();
-                waiting.fetch_add(1, Ordering::SeqCst);
-                finished.send(()).unwrap();
-            }),
-        ];
-        let executor = Deferred::default();
-        let mut connection = Batched::new(
-            QueuesCalls {
-                executor: executor.clone(),
-                calls,
-            },
-            executor.clone(),
-        );
-        let polled = Pin::new(&mut connection).poll(&mut Context::from_waker(Waker::noop()));
-        assert!(polled.is_pending());
-        assert_eq!(done.load(Ordering::SeqCst), 1, "the ready call ran in the poll");
-        assert!(executor.take().is_empty(), "nothing is left queued");
-        release.send(()).unwrap();
-        tokio::time::timeout(Duration::from_secs(5), finished_seen)
-            .await
-            .expect("the waiting call, spawned, is woken and completes")
-            .unwrap();
-        assert_eq!(done.load(Ordering::SeqCst), 2);
+impl<C> Drop for Batched<C> {
+    fn drop(&mut self) {
+        // Queued calls hold the executor, and so their queue: dropped here, not kept by a cycle.
+        drop(std::mem::take(&mut self.calls.queue().calls));
     }
 }
+
+/// Polls `call` once and spawns it if it is not done. A waker that does nothing is enough for
+/// that poll: the spawned task polls the call again at once. A call that panics is dropped,
+/// which resets its stream alone (as a panic in a spawned call's task does), not the connection
+/// and its other calls.
+fn run_or_spawn(mut call: Call) {
+    let polled = catch_unwind(AssertUnwindSafe(|| {
+        call.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+    }));
+    match polled {
+        Ok(Poll::Ready(())) => {}
+        Ok(Poll::Pending) => drop(tokio::spawn(call)),
+        Err(_) => tracing::error!("an HTTP/2 call panicked; its stream is reset"),
+    }
+}
+
+#[cfg(test)]
+mod tests;
