@@ -3,9 +3,11 @@
 //! when `TEST_LOG` is set.
 
 pub mod azurite;
+mod compress;
 mod http;
 mod python;
 
+pub use compress::{gzip, zlib};
 pub use http::*;
 pub use python::{run_client, run_python};
 

@@ -7,28 +7,13 @@ use std::time::Duration;
 
 use aml_scorer::grpc::messages::ModelInferResponse;
 use bytes::Bytes;
-use flate2::{
-    write::{GzEncoder, ZlibEncoder},
-    Compression,
-};
+use flate2::{write::GzEncoder, Compression};
 use prost::Message;
 
 use super::raw::{frame_of, rows_request, start_call_with};
 use crate::common::*;
 
 const MIB: usize = 1 << 20;
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
-    encoder.write_all(bytes).unwrap();
-    encoder.finish().unwrap()
-}
-
-fn zlib(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = ZlibEncoder::new(Vec::new(), Compression::fast());
-    encoder.write_all(bytes).unwrap();
-    encoder.finish().unwrap()
-}
 
 /// `compressed` framed as a compressed message.
 fn compressed_frame(compressed: &[u8]) -> Vec<u8> {

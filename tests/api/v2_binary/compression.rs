@@ -4,25 +4,11 @@
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use flate2::{
-    read::GzDecoder, read::ZlibDecoder, write::DeflateEncoder, write::GzEncoder, write::ZlibEncoder,
-};
+use flate2::{read::GzDecoder, read::ZlibDecoder, write::DeflateEncoder, write::GzEncoder};
 use serde_json::json;
 
 use super::{framed, le, send};
 use crate::common::*;
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = GzEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder.write_all(bytes).unwrap();
-    encoder.finish().unwrap()
-}
-
-fn zlib(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder.write_all(bytes).unwrap();
-    encoder.finish().unwrap()
-}
 
 fn raw_deflate(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = DeflateEncoder::new(Vec::new(), flate2::Compression::default());
