@@ -73,10 +73,21 @@ impl<B> ChargedBody<B> {
             .expect("frames are handed on charged, so the charge is not growing while lent")
     }
 
-    /// Takes back the lent charge, grown by `bytes`.
+    /// Takes back the lent charge, grown by `bytes`: inflating charges each step before it
+    /// inflates, so a message ends with up to a step charged that it did not fill, trimmed here.
     pub(super) fn repay_charge(&mut self, charge: Charge, bytes: u64) {
         self.charge = Some(charge);
+        self.add_charged(bytes);
+    }
+
+    /// Counts `bytes` more as charged and trims the charge to the count: each growth is rounded
+    /// up to the budget's unit, so a message in many tiny frames (or many tiny messages) would
+    /// otherwise hold a unit per frame, far more than it sent.
+    fn add_charged(&mut self, bytes: u64) {
         self.charged += bytes;
+        if let Some(charge) = &mut self.charge {
+            charge.shrink_to(self.charged);
+        }
     }
 }
 
@@ -108,7 +119,7 @@ where
             this.charge = Some(charge);
             return Poll::Ready(match charged {
                 Ok(()) => this.held.take().map(|frame| {
-                    this.charged += charge_of(&frame);
+                    this.add_charged(charge_of(&frame));
                     Ok(frame)
                 }),
                 Err(error) => Some(Err(this.outcome.failed(&error))),
@@ -125,7 +136,7 @@ where
             // The usual case: room at once.
             Ok(()) => {
                 this.charge = Some(charge);
-                this.charged += bytes;
+                this.add_charged(bytes);
                 Poll::Ready(Some(Ok(frame)))
             }
             // No room now: wait for it, as REST does, up to the budget's wait.

@@ -50,6 +50,8 @@ pub(super) struct InflatingBody<B> {
     inflating: Option<Inflating>,
     /// The inner body has ended.
     ended: bool,
+    /// A compressed message was inflated (or is being).
+    inflated_one: bool,
     budget: Arc<InflightBudget>,
     limit: usize,
     outcome: Outcome,
@@ -76,6 +78,7 @@ impl<B> InflatingBody<B> {
             ready: VecDeque::new(),
             inflating: None,
             ended: false,
+            inflated_one: false,
             budget,
             limit,
             outcome,
@@ -133,7 +136,18 @@ where
             if !this.input.is_empty() {
                 match this.framing.next(&mut this.input) {
                     Some(Piece::AsSent(bytes)) => this.ready.push_back(Frame::data(bytes)),
-                    Some(Piece::Compressed(message)) => this.start_inflating(encoding, message),
+                    // Every method is unary: a second message would be inflated (a decoder
+                    // and its first step each) only for tonic to throw it away.
+                    Some(Piece::Compressed(_)) if this.inflated_one => {
+                        let error = ApiError::BadRequest(
+                            "a unary call takes one message; this one sent more".to_owned(),
+                        );
+                        return Poll::Ready(Some(Err(this.outcome.failed(&error))));
+                    }
+                    Some(Piece::Compressed(message)) => {
+                        this.inflated_one = true;
+                        this.start_inflating(encoding, message);
+                    }
                     None => {}
                 }
                 continue;

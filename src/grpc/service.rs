@@ -58,7 +58,11 @@ fn context<T>(request: &Request<T>) -> CallContext {
 
 /// The call's outcome slot.
 fn outcome<T>(request: &Request<T>) -> Outcome {
-    context(request).outcome
+    request
+        .extensions()
+        .get::<CallContext>()
+        .map(|call| call.outcome.clone())
+        .unwrap_or_default()
 }
 
 fn describe(tensor: &TensorSpec) -> TensorMetadata {

@@ -94,6 +94,13 @@ proptest! {
         gzip in any::<bool>(),
     ) {
         let encoding = if gzip { Encoding::Gzip } else { Encoding::Deflate };
+        // A unary call's body: at most one message compressed (a second is refused, below).
+        let first_packed = messages.iter().position(|(packed, _)| *packed);
+        let messages: Vec<(bool, Vec<u8>)> = messages
+            .into_iter()
+            .enumerate()
+            .map(|(at, (_, message))| (Some(at) == first_packed, message))
+            .collect();
         let sent: Vec<u8> = messages
             .iter()
             .flat_map(|(packed, message)| framed(packed.then_some(encoding), message))
@@ -111,7 +118,9 @@ proptest! {
         let (charge, charged) = handover.take();
         // One charge: the body as sent, and the messages inflated from it.
         prop_assert_eq!(charged, (sent.len() + inflated) as u64 * CHARGE_PER_BODY_BYTE);
-        prop_assert!(budget.bytes() - budget.available() >= charged);
+        let held = budget.bytes() - budget.available();
+        // Held: what was charged, rounded up to the budget's 1 KiB unit (not a step more).
+        prop_assert!(held >= charged && held < charged + 1024, "{} held for {}", held, charged);
         drop(charge);
         prop_assert_eq!(budget.available(), budget.bytes());
     }
@@ -170,6 +179,40 @@ async fn a_broken_stream_is_invalid_argument_naming_grpc_encoding() {
         "{}",
         refused.message()
     );
+}
+
+#[tokio::test]
+async fn a_second_compressed_message_in_a_unary_call_is_invalid_argument() {
+    let mut sent = framed(Some(Encoding::Gzip), b"the call's message");
+    sent.extend(framed(Some(Encoding::Gzip), b""));
+    let budget = budget(MIB);
+    let (body, _) = inflating(arriving(&sent, &[]), Some(Encoding::Gzip), &budget, MIB);
+
+    let refused = read_all(body).await.unwrap_err();
+
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert_eq!(
+        refused.message(),
+        "a unary call takes one message; this one sent more"
+    );
+}
+
+#[tokio::test]
+async fn a_small_message_holds_its_charge_not_an_inflating_step_more() {
+    // Inflating charges its first step (8 KiB) before it inflates: trimmed once inflated.
+    let sent = framed(Some(Encoding::Deflate), b"a small message");
+    let budget = budget(MIB);
+    let (body, handover) = inflating(arriving(&sent, &[]), Some(Encoding::Deflate), &budget, MIB);
+
+    read_all(body).await.unwrap();
+
+    let (charge, charged) = handover.take();
+    let held = budget.bytes() - budget.available();
+    assert!(
+        held >= charged && held < charged + 1024,
+        "{held} held for {charged}"
+    );
+    drop(charge);
 }
 
 #[tokio::test]

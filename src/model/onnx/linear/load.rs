@@ -23,6 +23,12 @@ const INT64: i32 = 7;
 /// with `alpha = beta = 1` and `transA = 0`, every constant an initializer of the input's type.
 pub(in crate::model::onnx) fn detect(proto: &ModelProto) -> Option<Linear> {
     let graph = proto.graph.as_ref()?;
+    // At most MatMul, Add and Reshape, and their three constants beside the input (exports that
+    // list initializers as inputs): checked first, so that a large graph costs nothing here
+    // (matching inputs to initializers by name is a scan per input).
+    if graph.node.len() > 3 || graph.input.len() > 4 {
+        return None;
+    }
     let constants = Constants(graph);
     let mut inputs = graph.input.iter().filter(|i| !constants.named(&i.name));
     let (input, None) = (inputs.next()?, inputs.next()) else {
