@@ -36,8 +36,8 @@ struct Queue {
     /// The connection's task, woken when a call is queued from elsewhere (hyper queues an
     /// upgraded stream's task from the stream's own task).
     connection: Option<Waker>,
-    /// `Batched` is running calls and takes the queue again after them: no wake needed (the
-    /// calls that complete queue frames, and h2 wakes the connection for those anyway).
+    /// `Batched` is polling the connection or running calls, and takes the queue again after:
+    /// no wake needed.
     draining: bool,
 }
 
@@ -93,6 +93,9 @@ impl<C: Future> Future for Batched<C> {
             {
                 queue.connection = Some(cx.waker().clone());
             }
+            // Calls queued from here on (by the connection's poll, or by calls running) are
+            // taken below: no wake needed until the queue is found empty.
+            queue.draining = true;
         }
         // Each turn needs new frames from the socket, so the loop ends when the client pauses,
         // or when tokio's cooperative budget makes the socket read Pending.

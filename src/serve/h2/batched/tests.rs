@@ -127,3 +127,26 @@ impl std::task::Wake for Woken {
         self.0.fetch_add(1, Ordering::SeqCst);
     }
 }
+
+#[tokio::test]
+async fn a_call_queued_while_calls_run_runs_in_the_same_poll_without_a_wake() {
+    let done = Arc::new(AtomicUsize::new(0));
+    let executor = Deferred::default();
+    let (queuing, later) = (executor.clone(), counting(&done));
+    let first: Call = Box::pin(async move { queuing.execute(later) });
+    let polls = Arc::new(AtomicUsize::new(0));
+    let stand_in = QueuesCalls {
+        executor: executor.clone(),
+        calls: vec![first],
+        then: Poll::Pending,
+        polls,
+    };
+    let mut connection = Batched::new(stand_in, executor);
+    let woken = Arc::new(Woken::default());
+    let waker = Waker::from(woken.clone());
+    assert!(Pin::new(&mut connection)
+        .poll(&mut Context::from_waker(&waker))
+        .is_pending());
+    assert_eq!(done.load(Ordering::SeqCst), 1, "the call queued by a call ran");
+    assert_eq!(woken.0.load(Ordering::SeqCst), 0, "no wake while the calls ran");
+}
