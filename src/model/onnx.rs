@@ -14,6 +14,7 @@ use tract_onnx::prelude::*;
 mod error;
 mod facts;
 mod linear;
+mod plan_settings;
 mod run;
 mod single;
 mod tensors;
@@ -122,6 +123,7 @@ impl OnnxModel {
         described: &str,
         policy: SinglePolicy,
     ) -> Result<Self, ModelLoadError> {
+        plan_settings::apply();
         let parse = |cause: TractError| parse_error(described, cause);
         let onnx = super::ops::onnx();
         let class_labels = super::ops::class_labels(&proto);

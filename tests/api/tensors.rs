@@ -71,6 +71,16 @@ async fn the_warm_up_trap_answers_as_onnxruntime_per_item_not_as_one_mixed_run()
 }
 
 #[tokio::test]
+async fn a_cnn_with_local_response_normalisation_answers_as_onnxruntime() {
+    let (server, fixture) = serve_fixture(DIR, "lrn_cnn").await;
+    for name in ["n1", "n3"] {
+        let case = case(&fixture, name);
+        let body = json!({ "data": case["inputs"]["image"]["data"] }).to_string();
+        assert_answer(&post(&server, body).await, &case["outputs"]["logits"]["data"]);
+    }
+}
+
+#[tokio::test]
 async fn image_errors_name_the_input_the_index_path_and_the_shape() {
     let (server, fixture) = serve_fixture(DIR, "cnn_dynamic_batch").await;
     let images = case(&fixture, "n3")["inputs"]["image"]["data"].clone();

@@ -480,6 +480,30 @@ def linear_fixed_k():
     print(f"linear_f32_fixed2x4.json: answers for ../{path.name}")
 
 
+def lrn_cnn():
+    """Conv 3x3 (3 -> 8 channels) -> Relu -> LRN (size 5, as AlexNet's) -> MaxPool 2x2 -> LRN
+    (size 3) -> LRN (size 9, past the 8 channels on both sides) -> Flatten -> Gemm, symbolic batch:
+    the server runs its own LRN. (onnxruntime refuses even sizes; the unit tests cover them.)"""
+    nodes = [
+        helper.make_node("Conv", ["image", "conv.weight", "conv.bias"], ["conv"], kernel_shape=[3, 3],
+                         pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["conv"], ["relu"]),
+        helper.make_node("LRN", ["relu"], ["norm1"], size=5, alpha=0.5, beta=0.75, bias=1.0),
+        helper.make_node("MaxPool", ["norm1"], ["pool"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("LRN", ["pool"], ["norm2"], size=3, alpha=0.2, beta=0.6, bias=2.0),
+        helper.make_node("LRN", ["norm2"], ["norm3"], size=9, alpha=1.5, beta=1.2, bias=0.5),
+        helper.make_node("Flatten", ["norm3"], ["flat"]),
+        helper.make_node("Gemm", ["flat", "fc.weight", "fc.bias"], ["logits"]),
+    ]
+    weights = [weight("conv.weight", [8, 3, 3, 3]), weight("conv.bias", [8], 0.1),
+               weight("fc.weight", [8 * 4 * 4, CLASSES], 0.1), weight("fc.bias", [CLASSES], 0.1)]
+    model = make_model("lrn_cnn", nodes,
+                       [value_info("image", TensorProto.FLOAT, ["N", 3, SIZE, SIZE])],
+                       [value_info("logits", TensorProto.FLOAT, ["N", CLASSES])], weights)
+    three = images(3)
+    save("lrn_cnn", model, "symbolic", [("n1", {"image": three[:1]}), ("n3", {"image": three})])
+
+
 def check_all():
     """Every model loads in onnxruntime and answers its fixture again, exactly."""
     for path in sorted(OUT.glob("*.json")):
@@ -509,6 +533,7 @@ def main():
     bool_rank0()
     fp64_int32_bool()
     linear_fixed_k()
+    lrn_cnn()
     check_all()
 
 

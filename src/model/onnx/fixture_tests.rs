@@ -108,6 +108,11 @@ fn a_cnn_with_a_symbolic_batch_runs_once_per_request_as_onnxruntime() {
 }
 
 #[test]
+fn a_cnn_with_local_response_normalisation_runs_our_lrn_as_onnxruntime() {
+    check_cases("lrn_cnn", BatchRule::Symbolic);
+}
+
+#[test]
 fn a_single_item_plan_answers_one_item_and_several_items_as_onnxruntime() {
     for items_on_single in [false, true] {
         let (model, fixture) = fixture_with("cnn_dynamic_batch", |path| {

@@ -33,6 +33,7 @@ mod label_encoder;
 mod labels;
 mod limit;
 mod linear_classifier;
+mod lrn;
 mod normalizer;
 mod one_hot_encoder;
 mod reduce_log_sum_exp;
@@ -97,7 +98,7 @@ type Parse = fn(
 )>;
 
 /// Our operators, by ONNX name (model/README.md lists them; a test keeps the two in step).
-const OURS: [(&str, Parse); 18] = [
+const OURS: [(&str, Parse); 19] = [
     ("SVMRegressor", svm::parse_regressor),
     ("SVMClassifier", svm::parse_classifier),
     ("Binarizer", binarizer::parse),
@@ -116,6 +117,7 @@ const OURS: [(&str, Parse); 18] = [
     ("TfIdfVectorizer", tfidf::parse),
     ("Flatten", flatten::parse),
     ("ReduceLogSumExp", reduce_log_sum_exp::parse),
+    ("LRN", lrn::parse),
 ];
 
 /// The ONNX framework with our operators added (replacing tract's where it has one).

@@ -1,0 +1,216 @@
+//! LRN against the ONNX formula written out element by element (in f64), on shapes of rank 2 to 4,
+//! even and odd windows and windows wider than the channels; and through the ONNX parser, as
+//! start-up loads a model. onnxruntime's answers on a whole network are a fixture test
+//! (`tests/fixtures/tensors/lrn_cnn`).
+
+use tract_onnx::pb::attribute_proto::AttributeType;
+use tract_onnx::pb::tensor_proto::DataType;
+use tract_onnx::pb::type_proto::{Tensor as TensorType, Value};
+use tract_onnx::pb::*;
+use tract_onnx::prelude::*;
+
+use super::Lrn;
+
+/// Deterministic values in [-2, 2): a linear congruential sequence.
+fn values(len: usize, seed: u64) -> Vec<f64> {
+    let mut state = seed;
+    (0..len)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64 * 4.0 - 2.0
+        })
+        .collect()
+}
+
+/// The ONNX definition, one element at a time.
+fn reference(lrn: &Lrn, shape: &[usize], x: &[f64]) -> Vec<f64> {
+    let channels = shape[1];
+    let plane: usize = shape[2..].iter().product();
+    let (alpha, beta, bias) = (lrn.alpha as f64, lrn.beta as f64, lrn.bias as f64);
+    let mut y = vec![0.0; x.len()];
+    for (i, y) in y.iter_mut().enumerate() {
+        let (image, c, at) = (i / (channels * plane), i / plane % channels, i % plane);
+        let lowest = c.saturating_sub((lrn.size - 1) / 2);
+        let highest = (c + (lrn.size - 1).div_ceil(2)).min(channels - 1);
+        let sum: f64 = (lowest..=highest)
+            .map(|other| x[(image * channels + other) * plane + at].powi(2))
+            .sum();
+        *y = x[i] / (bias + alpha / lrn.size as f64 * sum).powf(beta);
+    }
+    y
+}
+
+fn lrn(size: usize, alpha: f32, beta: f32, bias: f32) -> Lrn {
+    Lrn {
+        alpha,
+        beta,
+        bias,
+        size,
+    }
+}
+
+const CASES: [(&[usize], usize); 8] = [
+    (&[1, 7, 3, 4], 5),
+    (&[2, 6, 5, 3], 4),
+    (&[1, 5, 2, 2], 1),
+    (&[1, 3, 4, 4], 9),
+    (&[3, 4, 6], 3),
+    (&[2, 9], 2),
+    (&[1, 1, 3, 3], 5),
+    (&[2, 5, 1, 1], 6),
+];
+
+#[test]
+fn float32_answers_as_the_formula() {
+    for (case, &(shape, size)) in CASES.iter().enumerate() {
+        for op in [
+            lrn(size, 1e-4, 0.75, 1.0),
+            lrn(size, 0.5, 0.6, 2.0),
+            lrn(size, 2.0, 1.3, 0.5),
+        ] {
+            let x = values(shape.iter().product(), case as u64);
+            let input: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            let got = op
+                .eval_t::<f32>(&Tensor::from_shape(shape, &input).unwrap())
+                .unwrap();
+            assert_eq!(got.shape(), shape);
+            let want = reference(&op, shape, &input.iter().map(|&v| v as f64).collect::<Vec<_>>());
+            for (i, (&got, want)) in crate::model::ops::row_major::<f32>(&got)
+                .unwrap()
+                .iter()
+                .zip(want)
+                .enumerate()
+            {
+                let tolerance = 2e-6 * want.abs().max(1e-3);
+                assert!(
+                    (got as f64 - want).abs() <= tolerance,
+                    "{shape:?} size {size} {op:?}: y[{i}] = {got}, want {want}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn float64_answers_as_the_formula() {
+    for (case, &(shape, size)) in CASES.iter().enumerate() {
+        let op = lrn(size, 0.5, 0.75, 1.0);
+        let x = values(shape.iter().product(), case as u64 + 100);
+        let got = op.eval_t::<f64>(&Tensor::from_shape(shape, &x).unwrap()).unwrap();
+        let want = reference(&op, shape, &x);
+        for (i, (&got, want)) in crate::model::ops::row_major::<f64>(&got)
+            .unwrap()
+            .iter()
+            .zip(want)
+            .enumerate()
+        {
+            assert!(
+                (got - want).abs() <= 1e-12 * want.abs().max(1e-3),
+                "{shape:?} size {size}: y[{i}] = {got}, want {want}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_empty_tensor_answers_empty() {
+    for shape in [&[0, 4, 2, 2][..], &[1, 0, 3], &[2, 3, 0]] {
+        let got = lrn(3, 1e-4, 0.75, 1.0)
+            .eval_t::<f32>(&Tensor::zero::<f32>(shape).unwrap())
+            .unwrap();
+        assert_eq!(got.shape(), shape);
+    }
+}
+
+/// One LRN node over `[N, 4, 3, 3]` float input.
+fn model(size: i64) -> ModelProto {
+    let attribute = |name: &str, r#type: AttributeType, f: f32, i: i64| AttributeProto {
+        name: name.into(),
+        r#type: r#type as i32,
+        f,
+        i,
+        ..Default::default()
+    };
+    let node = NodeProto {
+        op_type: "LRN".into(),
+        name: "norm1".into(),
+        input: vec!["x".into()],
+        output: vec!["y".into()],
+        attribute: vec![
+            attribute("size", AttributeType::Int, 0.0, size),
+            attribute("alpha", AttributeType::Float, 0.3, 0),
+            attribute("beta", AttributeType::Float, 0.9, 0),
+        ],
+        ..Default::default()
+    };
+    let info = |name: &str| ValueInfoProto {
+        name: name.into(),
+        r#type: Some(TypeProto {
+            value: Some(Value::TensorType(TensorType {
+                elem_type: DataType::Float as i32,
+                shape: Some(TensorShapeProto {
+                    dim: vec![Default::default(); 4],
+                }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    ModelProto {
+        ir_version: 8,
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 17,
+        }],
+        graph: Some(GraphProto {
+            node: vec![node],
+            input: vec![info("x")],
+            output: vec![info("y")],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn load_and_run(proto: &ModelProto, x: &[f32]) -> TractResult<Vec<f32>> {
+    let mut model = crate::model::ops::onnx().parse(proto, None)?.model;
+    model.set_input_fact(0, f32::fact([2, 4, 3, 3]).into())?;
+    let plan = model.into_optimized()?.into_runnable()?;
+    let outputs = plan.run(tvec!(Tensor::from_shape(&[2, 4, 3, 3], x)?.into_tvalue()))?;
+    Ok(crate::model::ops::row_major::<f32>(&outputs[0])?.into_owned())
+}
+
+#[test]
+fn a_loaded_graph_runs_ours_with_the_defaults_it_was_not_given() {
+    let x: Vec<f32> = values(72, 7).iter().map(|&v| v as f32).collect();
+    let got = load_and_run(&model(3), &x).unwrap();
+    // bias was not given: 1.
+    let op = lrn(3, 0.3, 0.9, 1.0);
+    let want = reference(
+        &op,
+        &[2, 4, 3, 3],
+        &x.iter().map(|&v| v as f64).collect::<Vec<_>>(),
+    );
+    for (got, want) in got.iter().zip(want) {
+        assert!(
+            (*got as f64 - want).abs() <= 2e-6 * want.abs().max(1e-3),
+            "{got} against {want}"
+        );
+    }
+}
+
+#[test]
+fn a_window_of_no_channels_is_refused_at_load_naming_the_node() {
+    for size in [0, -3] {
+        let error = format!(
+            "{:#}",
+            load_and_run(&model(size), &[0.0; 72]).expect_err("refused")
+        );
+        assert!(
+            error.contains("LRN norm1: size") && error.contains("at least 1"),
+            "{error}"
+        );
+    }
+}
