@@ -13,6 +13,8 @@ WORKDIR /src
 ENV CARGO_TARGET=x86_64-unknown-linux-gnu
 # Dependencies first, in their own layer: it is rebuilt only when the manifests change.
 COPY Cargo.toml Cargo.lock ./
+# tract-linalg, patched (Cargo.toml's [patch.crates-io]).
+COPY vendor vendor
 COPY tools/local-identity/Cargo.toml tools/local-identity/Cargo.toml
 RUN mkdir -p src tools/local-identity/src \
     && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
