@@ -11,6 +11,7 @@ use std::{
 use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 
+mod constants;
 mod error;
 mod facts;
 mod linear;
@@ -211,6 +212,7 @@ impl OnnxModel {
         let optimise = |e: TractError| ModelLoadError::Optimise(format!("{e:#}"));
         let mut typed = model.into_optimized().map_err(optimise)?;
         tdim_outputs_as_i64(&mut typed).map_err(optimise)?;
+        constants::make_natural(&mut typed).map_err(optimise)?;
         // Dim 0 of the outputs is the batch unless it is fixed, or every input is a scalar.
         let batched = fixed_rows.is_none() && declared.iter().any(|d| !d.spec.is_scalar());
         let outputs = output_specs(&typed, batched)?;
