@@ -12,13 +12,7 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 engine_args=()
 if [ -z "${REQUESTS_ONLY:-}" ]; then
   RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --target "$target" --bin aml-scorer
-  engine=$(RUSTFLAGS="-C target-feature=+crt-static" cargo bench --locked --target "$target" --bench engine --no-run \
-    --message-format=json 2>/dev/null | python3 -c '
-import json, sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "engine" and m.get("executable"):
-        print(m["executable"])')
+  source scripts/engine-bench.sh
   engine_args=(--engine "$engine")
 fi
 

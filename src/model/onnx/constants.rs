@@ -18,18 +18,23 @@ pub(super) fn make_natural(model: &mut TypedModel) -> TractResult<()> {
         if konst.exotic_fact().is_some() || !only_unit_axes_differ(konst.val()) {
             continue;
         }
-        let mut tensor = (**konst.val()).clone();
-        let shape = tensor.shape().to_vec();
-        // tract recomputes the strides only when the shape changes.
-        tensor.set_shape(&[tensor.len()])?;
-        tensor.set_shape(&shape)?;
-        let tensor = tensor.into_arc_tensor();
+        let tensor = natural(konst.val()).into_arc_tensor();
         node.op = Box::new(Const::new(tensor.clone())?);
         if let Some(output) = node.outputs.first_mut() {
             output.fact.konst = Some(tensor);
         }
     }
     Ok(())
+}
+
+/// A copy of `tensor` with natural strides; only for a tensor where `only_unit_axes_differ`.
+fn natural(tensor: &Tensor) -> Tensor {
+    let mut natural = tensor.clone();
+    let shape = tensor.shape().to_vec();
+    // Sound: the elements are in natural order already (`only_unit_axes_differ`), and tract
+    // tensors start at their first element.
+    unsafe { natural.set_geometry_unchecked(&shape, &Tensor::natural_strides(&shape)) };
+    natural
 }
 
 fn only_unit_axes_differ(tensor: &Tensor) -> bool {

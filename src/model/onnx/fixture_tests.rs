@@ -109,7 +109,17 @@ fn a_cnn_with_a_symbolic_batch_runs_once_per_request_as_onnxruntime() {
 
 #[test]
 fn a_cnn_with_local_response_normalisation_runs_our_lrn_as_onnxruntime() {
-    check_cases("lrn_cnn", BatchRule::Symbolic);
+    let (model, fixture) = fixture("lrn_cnn");
+    // Ours is named `LRN`, tract's `Lrn`.
+    let ours = |plan: &TypedRunnableModel| {
+        plan.model()
+            .nodes
+            .iter()
+            .filter(|node| node.op().name() == "LRN")
+            .count()
+    };
+    assert_eq!(ours(&model.plan), 3);
+    check_model_cases("lrn_cnn", BatchRule::Symbolic, &model, &fixture);
 }
 
 #[test]

@@ -5,12 +5,13 @@ use std::sync::Once;
 
 use tract_onnx::tract_core::knobs;
 
-/// Convolutions with a patch matrix under tract's eager-scratch bound (4 MiB) gather their
-/// patches once, eagerly, whatever the kernel's size. tract gathers them lazily, once per panel
-/// of the matrix product, for every kernel of 6 taps or more (a default measured on Apple AMX);
-/// on x86-64 the eager copy measured faster wherever the two differ: ResNet-50 136 -> 116 ms for
-/// one image, the eight other CNNs of the onnx test zoo unchanged within noise (BENCHMARKS.md).
-/// Above the bound tract still goes lazy, so the scratch stays bounded.
+/// The kernel-size rule of tract's choice between gathering a convolution's patches once
+/// (eager im2col) and once per panel of the matrix product (lazy), turned off: tract goes lazy for
+/// every kernel of 6 taps or more (a default measured on Apple AMX), and on x86-64 the eager copy
+/// measured faster wherever the two differ (ResNet-50 129 -> 115 ms for one image on tract alone,
+/// the eight other CNNs of the onnx test zoo unchanged within noise: BENCHMARKS.md). tract's other
+/// rules still apply: a concrete one-item convolution whose patch matrix would exceed 4 MiB, or
+/// that fits one panel, stays lazy. (tract has no lazy path for a symbolic or larger batch.)
 const LAZY_IM2COL_MIN_KERNEL: usize = usize::MAX;
 
 /// Sets them once per process, before the first model is optimised.

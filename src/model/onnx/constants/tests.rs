@@ -8,7 +8,7 @@ use tract_onnx::pb::*;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::konst::Const;
 
-use super::make_natural;
+use super::{make_natural, natural, only_unit_axes_differ};
 
 const SHAPE: [usize; 4] = [1, 3, 4, 4];
 
@@ -124,4 +124,36 @@ fn folded_unsqueezes_are_relaid_and_answer_the_same() {
     assert_eq!(got, want);
     // And the answer is the formula's: channel 1's scale is -2 and its shift 0.25.
     assert_eq!(got[16], (-2.0f32 * (16.0 / 8.0 - 3.0) + 0.25).max(0.0));
+}
+
+/// A tensor of `shape` holding 0, 1, 2... in memory, read through `strides`.
+fn with_strides(shape: &[usize], strides: &[isize]) -> Tensor {
+    let len = shape.iter().product::<usize>();
+    let mut tensor = Tensor::from_shape(&[len], &(0..len).map(|i| i as f32).collect::<Vec<_>>()).unwrap();
+    unsafe { tensor.set_geometry_unchecked(shape, strides) };
+    tensor
+}
+
+#[test]
+fn only_strides_of_unit_axes_may_differ() {
+    // A transposed layout: its elements are not in natural order.
+    assert!(!only_unit_axes_differ(&with_strides(&[3, 4], &[1, 3])));
+    // Natural already: nothing to do.
+    assert!(!only_unit_axes_differ(&with_strides(&[1, 3, 1], &[3, 1, 1])));
+    assert!(only_unit_axes_differ(&with_strides(&[1, 3, 1], &[9, 1, 7])));
+    let rank_one = with_strides(&[1], &[7]);
+    assert!(only_unit_axes_differ(&rank_one));
+    let relaid = natural(&rank_one);
+    assert_eq!(relaid.strides(), &[1]);
+    let relaid = natural(&with_strides(&[1, 3, 1], &[9, 1, 7]));
+    assert_eq!(relaid.strides(), &*Tensor::natural_strides(&[1, 3, 1]));
+    assert_eq!(
+        relaid
+            .to_plain_array_view::<f32>()
+            .unwrap()
+            .iter()
+            .copied()
+            .collect::<Vec<_>>(),
+        [0.0, 1.0, 2.0]
+    );
 }

@@ -8,8 +8,10 @@ use tract_onnx::pb::tensor_proto::DataType;
 use tract_onnx::pb::type_proto::{Tensor as TensorType, Value};
 use tract_onnx::pb::*;
 use tract_onnx::prelude::*;
+use tract_onnx::tract_hir::internal::format_err;
 
 use super::Lrn;
+use tract_onnx::prelude::f16;
 
 /// Deterministic values in [-2, 2): a linear congruential sequence.
 fn values(len: usize, seed: u64) -> Vec<f64> {
@@ -115,6 +117,29 @@ fn float64_answers_as_the_formula() {
 }
 
 #[test]
+fn float16_is_computed_in_float32_so_large_values_do_not_overflow() {
+    let shape = [1, 6, 2, 2];
+    let op = lrn(5, 1e-4, 0.75, 1.0);
+    // Up to 1,000: squares overflow float16 (largest finite 65,504) past 256.
+    let x: Vec<f64> = values(24, 9).iter().map(|v| (v * 500.0).round()).collect();
+    let input: Vec<f16> = x.iter().map(|&v| f16::from_f64(v)).collect();
+    let got = op.eval_any(&Tensor::from_shape(&shape, &input).unwrap()).unwrap();
+    let want = reference(&op, &shape, &x);
+    for (i, (&got, want)) in crate::model::ops::row_major::<f16>(&got)
+        .unwrap()
+        .iter()
+        .zip(want)
+        .enumerate()
+    {
+        let got = got.to_f64();
+        assert!(
+            got.is_finite() && (got - want).abs() <= 1e-3 * want.abs().max(1.0),
+            "y[{i}] = {got}, want {want}"
+        );
+    }
+}
+
+#[test]
 fn an_empty_tensor_answers_empty() {
     for shape in [&[0, 4, 2, 2][..], &[1, 0, 3], &[2, 3, 0]] {
         let got = lrn(3, 1e-4, 0.75, 1.0)
@@ -124,8 +149,9 @@ fn an_empty_tensor_answers_empty() {
     }
 }
 
-/// One LRN node over `[N, 4, 3, 3]` float input.
-fn model(size: i64) -> ModelProto {
+/// One LRN node over `[N, 4, 3, 3]` float input, given `size` and, when `given` is true, alpha
+/// 0.3 and beta 0.9 (never bias).
+fn model(size: i64, given: bool) -> ModelProto {
     let attribute = |name: &str, r#type: AttributeType, f: f32, i: i64| AttributeProto {
         name: name.into(),
         r#type: r#type as i32,
@@ -138,11 +164,18 @@ fn model(size: i64) -> ModelProto {
         name: "norm1".into(),
         input: vec!["x".into()],
         output: vec!["y".into()],
-        attribute: vec![
-            attribute("size", AttributeType::Int, 0.0, size),
-            attribute("alpha", AttributeType::Float, 0.3, 0),
-            attribute("beta", AttributeType::Float, 0.9, 0),
-        ],
+        attribute: [
+            vec![attribute("size", AttributeType::Int, 0.0, size)],
+            if given {
+                vec![
+                    attribute("alpha", AttributeType::Float, 0.3, 0),
+                    attribute("beta", AttributeType::Float, 0.9, 0),
+                ]
+            } else {
+                vec![]
+            },
+        ]
+        .concat(),
         ..Default::default()
     };
     let info = |name: &str| ValueInfoProto {
@@ -177,7 +210,11 @@ fn model(size: i64) -> ModelProto {
 fn load_and_run(proto: &ModelProto, x: &[f32]) -> TractResult<Vec<f32>> {
     let mut model = crate::model::ops::onnx().parse(proto, None)?.model;
     model.set_input_fact(0, f32::fact([2, 4, 3, 3]).into())?;
-    let plan = model.into_optimized()?.into_runnable()?;
+    let model = model.into_optimized()?;
+    if !model.nodes.iter().any(|node| node.op_is::<Lrn>()) {
+        return Err(format_err!("the plan does not run our LRN: {model}"));
+    }
+    let plan = model.into_runnable()?;
     let outputs = plan.run(tvec!(Tensor::from_shape(&[2, 4, 3, 3], x)?.into_tvalue()))?;
     Ok(crate::model::ops::row_major::<f32>(&outputs[0])?.into_owned())
 }
@@ -185,19 +222,20 @@ fn load_and_run(proto: &ModelProto, x: &[f32]) -> TractResult<Vec<f32>> {
 #[test]
 fn a_loaded_graph_runs_ours_with_the_defaults_it_was_not_given() {
     let x: Vec<f32> = values(72, 7).iter().map(|&v| v as f32).collect();
-    let got = load_and_run(&model(3), &x).unwrap();
-    // bias was not given: 1.
-    let op = lrn(3, 0.3, 0.9, 1.0);
-    let want = reference(
-        &op,
-        &[2, 4, 3, 3],
-        &x.iter().map(|&v| v as f64).collect::<Vec<_>>(),
-    );
-    for (got, want) in got.iter().zip(want) {
-        assert!(
-            (*got as f64 - want).abs() <= 2e-6 * want.abs().max(1e-3),
-            "{got} against {want}"
+    // bias is never given (1); alpha and beta are given (0.3, 0.9) or not (1e-4, 0.75).
+    for (given, op) in [(true, lrn(3, 0.3, 0.9, 1.0)), (false, lrn(3, 1e-4, 0.75, 1.0))] {
+        let got = load_and_run(&model(3, given), &x).unwrap();
+        let want = reference(
+            &op,
+            &[2, 4, 3, 3],
+            &x.iter().map(|&v| v as f64).collect::<Vec<_>>(),
         );
+        for (got, want) in got.iter().zip(want) {
+            assert!(
+                (*got as f64 - want).abs() <= 2e-6 * want.abs().max(1e-3),
+                "{got} against {want}"
+            );
+        }
     }
 }
 
@@ -206,7 +244,7 @@ fn a_window_of_no_channels_is_refused_at_load_naming_the_node() {
     for size in [0, -3] {
         let error = format!(
             "{:#}",
-            load_and_run(&model(size), &[0.0; 72]).expect_err("refused")
+            load_and_run(&model(size, true), &[0.0; 72]).expect_err("refused")
         );
         assert!(
             error.contains("LRN norm1: size") && error.contains("at least 1"),
