@@ -3,7 +3,8 @@
 //! element of its window through a dynamic-rank index. This one keeps each window's sum of
 //! squares for a whole plane at once and slides it from one channel to the next (one channel
 //! enters, one leaves), as onnxruntime's kernel does: loops the compiler vectorises, and a cost
-//! that does not grow with the window's size.
+//! that does not grow with the window's size. Inception v1 runs in about half the time with it
+//! (48-52 against 105-107 ms for one image, BENCHMARKS.md).
 //!
 //! `y = x · (bias + alpha / size · Σ x²)^-beta`, the sum over the channels from
 //! `c - floor((size - 1) / 2)` to `c + ceil((size - 1) / 2)` that exist, as onnxruntime computes it
