@@ -83,6 +83,10 @@ impl Scanner<'_> {
         // The offset is kept in a local (a register) through the row, not in `self`.
         let (bytes, mut at) = (self.bytes, self.at);
         for index in 1..=width {
+            // Python's `json.dumps` (and so `requests`' `json=`) writes `, ` between numbers.
+            while matches!(bytes.get(at), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+                at += 1;
+            }
             let (value, end) = match short_integer(bytes, at) {
                 Some((value, end)) => (T::from_i64(value)?, end),
                 None => {
@@ -175,6 +179,15 @@ mod tests {
             Some((2, vec![1.0, -25.0, 0.125, 3.0]))
         );
         assert_eq!(fast(r#"{"data":[1,2]}"#, 2), Some((1, vec![1.0, 2.0])));
+    }
+
+    #[test]
+    fn whitespace_before_a_number_is_skipped_for_short_integers_and_the_rest() {
+        // As Python's `json.dumps` writes bodies, and as people indent them.
+        assert_eq!(
+            fast("{\"data\": [[1, 22, 333], [ 4,\n\t5 , -6.5 ], [\r\n7,8,1e1]]}", 3),
+            Some((3, vec![1.0, 22.0, 333.0, 4.0, 5.0, -6.5, 7.0, 8.0, 10.0]))
+        );
     }
 
     #[test]

@@ -31,8 +31,8 @@ pub(super) fn make_natural(model: &mut TypedModel) -> TractResult<()> {
 fn natural(tensor: &Tensor) -> Tensor {
     let mut natural = tensor.clone();
     let shape = tensor.shape().to_vec();
-    // Sound: the elements are in natural order already (`only_unit_axes_differ`), and tract
-    // tensors start at their first element.
+    // SAFETY: the elements are in natural order already (`only_unit_axes_differ`), and tract
+    // tensors start at their first element, so the natural strides address each one.
     unsafe { natural.set_geometry_unchecked(&shape, &Tensor::natural_strides(&shape)) };
     natural
 }

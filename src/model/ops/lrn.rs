@@ -148,7 +148,7 @@ impl Lrn {
     fn eval_any(&self, input: &Tensor) -> TractResult<Tensor> {
         Ok(match input.datum_type() {
             DatumType::F16 => {
-                let output = self.eval_t::<f32>(&input.cast_to::<f32>()?.into_owned())?;
+                let output = self.eval_t::<f32>(input.cast_to::<f32>()?.as_ref())?;
                 output.cast_to::<f16>()?.into_owned()
             }
             DatumType::F32 => self.eval_t::<f32>(input)?,

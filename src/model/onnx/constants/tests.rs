@@ -130,6 +130,7 @@ fn folded_unsqueezes_are_relaid_and_answer_the_same() {
 fn with_strides(shape: &[usize], strides: &[isize]) -> Tensor {
     let len = shape.iter().product::<usize>();
     let mut tensor = Tensor::from_shape(&[len], &(0..len).map(|i| i as f32).collect::<Vec<_>>()).unwrap();
+    // SAFETY: test tensors whose strides stay within their `len` elements (or read one element).
     unsafe { tensor.set_geometry_unchecked(shape, strides) };
     tensor
 }
