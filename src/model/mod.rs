@@ -13,6 +13,8 @@ mod output;
 mod raw;
 mod scorer;
 mod spec;
+#[cfg(test)]
+mod test_proto;
 mod threads;
 
 use std::sync::Arc;

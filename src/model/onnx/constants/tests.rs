@@ -3,7 +3,6 @@
 //! changing an answer.
 
 use tract_onnx::pb::tensor_proto::DataType;
-use tract_onnx::pb::type_proto::{Tensor as TensorType, Value};
 use tract_onnx::pb::*;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::konst::Const;
@@ -33,19 +32,6 @@ fn node(op: &str, inputs: &[&str], output: &str) -> NodeProto {
 
 /// `y = relu(x * unsqueeze(scale) + unsqueeze(shift))` over `[1, 3, 4, 4]`.
 fn model() -> ModelProto {
-    let info = |name: &str| ValueInfoProto {
-        name: name.into(),
-        r#type: Some(TypeProto {
-            value: Some(Value::TensorType(TensorType {
-                elem_type: DataType::Float as i32,
-                shape: Some(TensorShapeProto {
-                    dim: vec![Default::default(); 4],
-                }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
     let axes = TensorProto {
         name: "axes".into(),
         dims: vec![2],
@@ -53,31 +39,21 @@ fn model() -> ModelProto {
         int64_data: vec![1, 2],
         ..Default::default()
     };
-    ModelProto {
-        ir_version: 8,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: 17,
-        }],
-        graph: Some(GraphProto {
-            node: vec![
-                node("Unsqueeze", &["scale", "axes"], "scale_chw"),
-                node("Unsqueeze", &["shift", "axes"], "shift_chw"),
-                node("Mul", &["x", "scale_chw"], "scaled"),
-                node("Add", &["scaled", "shift_chw"], "shifted"),
-                node("Relu", &["shifted"], "y"),
-            ],
-            initializer: vec![
-                floats("scale", vec![0.5, -2.0, 3.0]),
-                floats("shift", vec![1.0, 0.25, -4.0]),
-                axes,
-            ],
-            input: vec![info("x")],
-            output: vec![info("y")],
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    crate::model::test_proto::model(
+        vec![
+            node("Unsqueeze", &["scale", "axes"], "scale_chw"),
+            node("Unsqueeze", &["shift", "axes"], "shift_chw"),
+            node("Mul", &["x", "scale_chw"], "scaled"),
+            node("Add", &["scaled", "shift_chw"], "shifted"),
+            node("Relu", &["shifted"], "y"),
+        ],
+        vec![
+            floats("scale", vec![0.5, -2.0, 3.0]),
+            floats("shift", vec![1.0, 0.25, -4.0]),
+            axes,
+        ],
+        4,
+    )
 }
 
 fn optimised() -> TypedModel {

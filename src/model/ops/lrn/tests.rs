@@ -4,8 +4,6 @@
 //! (`tests/fixtures/tensors/lrn_cnn`).
 
 use tract_onnx::pb::attribute_proto::AttributeType;
-use tract_onnx::pb::tensor_proto::DataType;
-use tract_onnx::pb::type_proto::{Tensor as TensorType, Value};
 use tract_onnx::pb::*;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::internal::format_err;
@@ -178,33 +176,7 @@ fn model(size: i64, given: bool) -> ModelProto {
         .concat(),
         ..Default::default()
     };
-    let info = |name: &str| ValueInfoProto {
-        name: name.into(),
-        r#type: Some(TypeProto {
-            value: Some(Value::TensorType(TensorType {
-                elem_type: DataType::Float as i32,
-                shape: Some(TensorShapeProto {
-                    dim: vec![Default::default(); 4],
-                }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    ModelProto {
-        ir_version: 8,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: 17,
-        }],
-        graph: Some(GraphProto {
-            node: vec![node],
-            input: vec![info("x")],
-            output: vec![info("y")],
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    crate::model::test_proto::model(vec![node], vec![], 4)
 }
 
 fn load_and_run(proto: &ModelProto, x: &[f32]) -> TractResult<Vec<f32>> {
