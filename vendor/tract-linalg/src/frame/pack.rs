@@ -627,6 +627,31 @@ where
     }
 }
 
+impl<T> KOutWriter<'_, T>
+where
+    T: Copy + std::fmt::Debug,
+{
+    /// Called when the current panel's row is full: on to the same row of the next panel, or to
+    /// the next row of the first panel after the last.
+    #[inline(always)]
+    unsafe fn to_next_panel(&mut self) {
+        unsafe {
+            self.current_panel += 1;
+            if self.current_panel == self.panels {
+                self.ptr = self.ptr.offset(self.next_lane);
+                self.current_panel = 0;
+            } else {
+                self.ptr = self.ptr.offset(self.next_panel);
+            }
+            if self.current_panel == self.panels - 1 {
+                self.remain = self.last_panel_width;
+            } else {
+                self.remain = self.panel_width;
+            }
+        }
+    }
+}
+
 impl<T> PackingWriter<T> for KOutWriter<'_, T>
 where
     T: Copy + std::fmt::Debug,
@@ -638,70 +663,28 @@ where
             self.remain -= 1;
             self.ptr = self.ptr.offset(1);
             if self.remain == 0 {
-                self.current_panel += 1;
-                if self.current_panel == self.panels {
-                    self.ptr = self.ptr.offset(self.next_lane);
-                    self.current_panel = 0;
-                } else {
-                    self.ptr = self.ptr.offset(self.next_panel);
-                }
-                if self.current_panel == self.panels - 1 {
-                    self.remain = self.last_panel_width;
-                } else {
-                    self.remain = self.panel_width;
-                }
+                self.to_next_panel();
             }
         }
     }
 
     #[inline]
-    fn write_slice(&mut self, ts: &[T]) {
-        // Fast path: the slice fits entirely within the current panel. Writes
-        // are then guaranteed to be `ts.len()` consecutive memory locations
-        // followed by the same panel/lane bookkeeping the per-element path
-        // performs. This produces byte-identical output to a per-element loop.
-        //
-        // When the slice would cross a panel boundary, fall back to the
-        // per-element path so all transition logic stays in one place.
-        let n = ts.len();
-        if n == 0 {
-            return;
-        }
-        if n < self.remain {
-            // Strictly inside the current panel: bulk copy, then advance.
+    fn write_slice(&mut self, mut ts: &[T]) {
+        // Patched (PATCHED.md): copies up to the end of the current panel's row in bulk, moves on
+        // as `write` does after a row's last element, and goes on with the rest. tract fell back
+        // to one `write` per element for any slice that crossed a panel, which an im2col row
+        // wider than a panel always does. Byte-identical to the per-element loop.
+        while !ts.is_empty() {
+            let n = ts.len().min(self.remain);
             unsafe {
                 std::ptr::copy_nonoverlapping(ts.as_ptr(), self.ptr, n);
                 self.ptr = self.ptr.add(n);
-            }
-            self.remain -= n;
-        } else if n == self.remain {
-            // Exactly fills the current panel: bulk copy, then run the same
-            // panel-transition bookkeeping that `write` does on its final
-            // element. The transition is performed unconditionally here
-            // (rather than calling `write` for the last element) to keep the
-            // semantics identical even when the trait is inlined separately.
-            unsafe {
-                std::ptr::copy_nonoverlapping(ts.as_ptr(), self.ptr, n);
-                self.ptr = self.ptr.add(n);
-                self.current_panel += 1;
-                if self.current_panel == self.panels {
-                    self.ptr = self.ptr.offset(self.next_lane);
-                    self.current_panel = 0;
-                } else {
-                    self.ptr = self.ptr.offset(self.next_panel);
-                }
-                if self.current_panel == self.panels - 1 {
-                    self.remain = self.last_panel_width;
-                } else {
-                    self.remain = self.panel_width;
+                self.remain -= n;
+                if self.remain == 0 {
+                    self.to_next_panel();
                 }
             }
-        } else {
-            // Spans a panel boundary. Fall back to per-element writes so the
-            // panel-transition state machine handles every step.
-            for t in ts {
-                self.write(*t);
-            }
+            ts = &ts[n..];
         }
     }
 }
@@ -798,22 +781,34 @@ unsafe fn pack_mn_major<Chunk: Copy>(
     mn_range_bytes: Range<usize>,
     k_range: Range<usize>,
 ) {
+    // Patched (PATCHED.md): the panels are filled a block at a time, so that each row of the
+    // source writes to PANELS_PER_BLOCK panels rather than to all of them (a 3136-wide activation
+    // has 261 panels of 12, each on its own page). Same bytes in the same places as tract's loop.
+    const PANELS_PER_BLOCK: usize = 16;
     unsafe {
         let mnr = std::mem::size_of::<Chunk>();
         let full_panes = mn_range_bytes.len() / mnr;
         let partial_pane = mn_range_bytes.len() % mnr;
-        for k in 0..k_range.len() {
-            let mut p_row = packed.add(k * mnr);
-            let mut b_row = b.offset(
-                (k_range.start + k) as isize * k_stride_bytes + mn_range_bytes.start as isize,
-            );
-            for _ in 0..full_panes {
-                p_row.copy_from_nonoverlapping(b_row, mnr);
-                p_row = p_row.add(panel_len);
-                b_row = b_row.add(mnr);
+        let row = |k: usize| {
+            b.offset((k_range.start + k) as isize * k_stride_bytes + mn_range_bytes.start as isize)
+        };
+        for first in (0..full_panes).step_by(PANELS_PER_BLOCK) {
+            let panes = (full_panes - first).min(PANELS_PER_BLOCK);
+            for k in 0..k_range.len() {
+                let mut p_row = packed.add(first * panel_len + k * mnr);
+                let mut b_row = row(k).add(first * mnr);
+                for _ in 0..panes {
+                    p_row.copy_from_nonoverlapping(b_row, mnr);
+                    p_row = p_row.add(panel_len);
+                    b_row = b_row.add(mnr);
+                }
             }
-            if partial_pane > 0 {
-                p_row.copy_from_nonoverlapping(b_row, partial_pane);
+        }
+        if partial_pane > 0 {
+            for k in 0..k_range.len() {
+                packed
+                    .add(full_panes * panel_len + k * mnr)
+                    .copy_from_nonoverlapping(row(k).add(full_panes * mnr), partial_pane);
             }
         }
     }
@@ -1348,6 +1343,35 @@ impl<D: Datum> Packing for D {
 mod test {
     use std::ops::Range;
 
+    /// `KOutWriter::write_slice` (patched) lands every element where `write` one by one does, for
+    /// slices within a panel, ending one, and crossing several, over every row and panel width.
+    #[test]
+    fn k_out_writer_slices_write_as_elements_do() {
+        use super::PackingWriter;
+        for r in 1..=17usize {
+            for mn in 1..=40usize {
+                for k in 1..=3usize {
+                    let format = super::PackedFormat::new(
+                        tract_data::prelude::DatumType::U32,
+                        r,
+                        1,
+                    );
+                    let len = format.single_panel_len(k) * mn.div_ceil(r);
+                    let values: Vec<u32> = (1..=(k * mn) as u32).collect();
+                    let mut by_element = vec![0u32; len];
+                    let mut writer = format.write_with_k_outer(by_element.as_mut_ptr(), k, mn);
+                    values.iter().for_each(|v| writer.write(*v));
+                    for chunk in [1usize, 2, 3, 5, 7, 12, 13, 40, 120] {
+                        let mut by_slice = vec![0u32; len];
+                        let mut writer = format.write_with_k_outer(by_slice.as_mut_ptr(), k, mn);
+                        values.chunks(chunk).for_each(|slice| writer.write_slice(slice));
+                        assert_eq!(by_slice, by_element, "r={r} mn={mn} k={k} chunk={chunk}");
+                    }
+                }
+            }
+        }
+    }
+
     use proptest::prelude::*;
     use tract_data::internal::num_integer::Integer;
     use tract_data::internal::tract_ndarray::Zip;
@@ -1467,6 +1491,16 @@ mod test {
             .prop_flat_map(|cropped| (Just(cropped), 0..=cropped))
             .prop_map(move |(cropped, left)| range.start + left..range.end - (cropped - left))
             .boxed()
+    }
+
+    /// Wide enough for pack_mn_major's blocks of panels (patched, PATCHED.md) to come out
+    /// several, the last one short, with and without a partial panel, from an offset.
+    #[test]
+    fn mn_major_over_several_blocks_of_panels() {
+        for (r, mn, mn_range) in [(4, 397, 3..397), (8, 400, 0..400), (6, 1000, 7..998)] {
+            PackProblem { k: 5, mn, is_a: false, r, k_range: 1..5, mn_range, align_panel: 1 }
+                .check();
+        }
     }
 
     proptest::proptest! {
