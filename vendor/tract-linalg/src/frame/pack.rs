@@ -783,7 +783,8 @@ unsafe fn pack_mn_major<Chunk: Copy>(
 ) {
     // Patched (PATCHED.md): the panels are filled a block at a time, so that each row of the
     // source writes to PANELS_PER_BLOCK panels rather than to all of them (a 3136-wide activation
-    // has 261 panels of 12, each on its own page). Same bytes in the same places as tract's loop.
+    // has 261 panels of 12, 48·k bytes apart: more than a page once k passes 85). Same bytes in
+    // the same places as tract's loop.
     const PANELS_PER_BLOCK: usize = 16;
     unsafe {
         let mnr = std::mem::size_of::<Chunk>();
@@ -1361,6 +1362,15 @@ mod test {
                     let mut by_element = vec![0u32; len];
                     let mut writer = format.write_with_k_outer(by_element.as_mut_ptr(), k, mn);
                     values.iter().for_each(|v| writer.write(*v));
+                    // Fed k-outer: element (row, x) lands in panel x / r, row `row`, lane x % r.
+                    let mut by_formula = vec![0u32; len];
+                    for row in 0..k {
+                        for x in 0..mn {
+                            let at = (x / r) * format.single_panel_len(k) + row * r + x % r;
+                            by_formula[at] = values[row * mn + x];
+                        }
+                    }
+                    assert_eq!(by_element, by_formula, "r={r} mn={mn} k={k}");
                     for chunk in [1usize, 2, 3, 5, 7, 12, 13, 40, 120] {
                         let mut by_slice = vec![0u32; len];
                         let mut writer = format.write_with_k_outer(by_slice.as_mut_ptr(), k, mn);
