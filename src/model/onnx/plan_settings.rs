@@ -85,13 +85,18 @@ fn cache_size_bytes(text: &str) -> Option<usize> {
 mod tests {
     use super::*;
 
+    /// The value tract sees for `knob` once the settings are applied.
+    fn knob_after_apply(knob: &str) -> Option<String> {
+        apply();
+        knobs::all()
+            .into_iter()
+            .find(|k| k.name == knob)
+            .map(|k| (k.current)())
+    }
+
     #[test]
     fn the_setting_reaches_tract_and_parses_as_its_type() {
-        apply();
-        let value = knobs::all()
-            .into_iter()
-            .find(|knob| knob.name == "TRACT_LAZY_IM2COL_MIN_KERNEL")
-            .map(|knob| (knob.current)());
+        let value = knob_after_apply("TRACT_LAZY_IM2COL_MIN_KERNEL");
         if cfg!(target_arch = "x86_64") && std::env::var_os("TRACT_LAZY_IM2COL_MIN_KERNEL").is_none() {
             assert_eq!(value, Some(LAZY_IM2COL_MIN_KERNEL.to_string()));
         }
@@ -99,11 +104,7 @@ mod tests {
 
     #[test]
     fn the_eager_bound_is_this_machines_l2_cache() {
-        apply();
-        let value = knobs::all()
-            .into_iter()
-            .find(|knob| knob.name == "TRACT_LAZY_IM2COL_MAX_EAGER_BYTES")
-            .map(|knob| (knob.current)());
+        let value = knob_after_apply("TRACT_LAZY_IM2COL_MAX_EAGER_BYTES");
         if cfg!(all(target_arch = "x86_64", target_os = "linux"))
             && std::env::var_os("TRACT_LAZY_IM2COL_MAX_EAGER_BYTES").is_none()
         {
