@@ -24,19 +24,24 @@ pub fn float_value(name: &str, rank: usize) -> ValueInfoProto {
 
 /// A model of `nodes` from the float input `x` to the float output `y`, both of `rank`.
 pub fn model(nodes: Vec<NodeProto>, initializer: Vec<TensorProto>, rank: usize) -> ModelProto {
+    model_of(GraphProto {
+        node: nodes,
+        initializer,
+        input: vec![float_value("x", rank)],
+        output: vec![float_value("y", rank)],
+        ..Default::default()
+    })
+}
+
+/// `graph` as a model at opset 17 of the default domain.
+pub fn model_of(graph: GraphProto) -> ModelProto {
     ModelProto {
         ir_version: 8,
         opset_import: vec![OperatorSetIdProto {
             domain: String::new(),
             version: 17,
         }],
-        graph: Some(GraphProto {
-            node: nodes,
-            initializer,
-            input: vec![float_value("x", rank)],
-            output: vec![float_value("y", rank)],
-            ..Default::default()
-        }),
+        graph: Some(graph),
         ..Default::default()
     }
 }

@@ -52,20 +52,12 @@ fn model(dims: &[Option<i64>], more: Vec<NodeProto>, outputs: Vec<ValueInfoProto
     nodes.extend(more);
     let mut outputs_all = vec![info("y", dims)];
     outputs_all.extend(outputs);
-    ModelProto {
-        ir_version: 8,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: 17,
-        }],
-        graph: Some(GraphProto {
-            node: nodes,
-            input: vec![info("x", dims)],
-            output: outputs_all,
-            ..Default::default()
-        }),
+    crate::model::test_proto::model_of(GraphProto {
+        node: nodes,
+        input: vec![info("x", dims)],
+        output: outputs_all,
         ..Default::default()
-    }
+    })
 }
 
 fn refusal(proto: ModelProto) -> String {
