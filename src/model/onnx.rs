@@ -210,7 +210,7 @@ impl OnnxModel {
                 .map_err(parse)?;
         }
         let optimise = |e: TractError| ModelLoadError::Optimise(format!("{e:#}"));
-        let mut typed = model.into_optimized().map_err(optimise)?;
+        let mut typed = optimised(model).map_err(optimise)?;
         tdim_outputs_as_i64(&mut typed).map_err(optimise)?;
         constants::make_natural(&mut typed).map_err(optimise)?;
         // Dim 0 of the outputs is the batch unless it is fixed, or every input is a scalar.
@@ -264,6 +264,16 @@ impl OnnxModel {
     pub fn output_shape(&self) -> &str {
         &self.output_shape
     }
+}
+
+/// The model typed, decluttered, with our direct convolutions in place of tract's where they run
+/// (`ops::conv`), and optimised.
+fn optimised(model: InferenceModel) -> TractResult<TypedModel> {
+    let mut typed = model.into_typed()?.into_decluttered()?;
+    super::ops::direct_convolutions(&mut typed)?;
+    let mut typed = typed.into_compact()?;
+    typed.optimize()?;
+    Ok(typed)
 }
 
 /// Whether no operator of `plan` keeps state between runs (checked on a fresh run state).

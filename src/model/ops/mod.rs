@@ -26,6 +26,7 @@ use op_by_identity;
 
 mod attribute;
 mod binarizer;
+mod conv;
 mod feature_vectorizer;
 mod flatten;
 mod imputer;
@@ -45,6 +46,7 @@ mod tokenizer;
 mod trees;
 mod zipmap;
 
+pub use conv::substitute as direct_convolutions;
 pub use labels::class_labels;
 pub use limit::RequestLimit;
 pub use zipmap::unwrap as unwrap_zipmap;

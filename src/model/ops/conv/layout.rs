@@ -1,0 +1,153 @@
+//! How the direct convolution lays out its operands so that every tap of every output position
+//! is a contiguous read.
+//!
+//! The input of each channel is copied, zero-padded, into `stride_h x stride_w` phase planes:
+//! plane `(py, px)` holds the padded pixels `(r * stride_h + py, s * stride_w + px)`. Output
+//! position `(oy, ox)` is numbered `q = oy * plane_w + ox`, and tap `(ky, kx)` of it reads plane
+//! `(ky * dilation_h % stride_h, kx * dilation_w % stride_w)` at `q + (ky * dilation_h /
+//! stride_h) * plane_w + kx * dilation_w / stride_w`: the same offset for every `q`. So 32
+//! consecutive outputs read 32 consecutive floats per tap, whatever the stride, padding or
+//! dilation. The price is `plane_w - out_w` extra columns per output row, computed and dropped.
+
+use super::kernel::{ROWS, TILE_WIDTH};
+
+/// Where one convolution reads and writes for one input size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Geometry {
+    pub channels: usize,
+    pub in_h: usize,
+    pub in_w: usize,
+    pub out_h: usize,
+    pub out_w: usize,
+    pub plane_h: usize,
+    pub plane_w: usize,
+    pub stride: [usize; 2],
+    pub pad_before: [usize; 2],
+    /// The phase planes copied, as `(py, px)`: only those some tap reads.
+    pub phases: Vec<[usize; 2]>,
+    /// One offset per tap, in the kernel's `(ky, kx)` order (the order tract sums in).
+    pub offsets: Vec<usize>,
+}
+
+/// The convolution's shape parameters, as tract's `PoolSpec` gives them.
+pub struct Shape {
+    pub channels: usize,
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub dilation: [usize; 2],
+    pub pad_before: [usize; 2],
+    pub input: [usize; 2],
+    pub output: [usize; 2],
+}
+
+impl Geometry {
+    pub fn new(shape: &Shape) -> Geometry {
+        let Shape {
+            channels,
+            kernel,
+            stride,
+            dilation,
+            pad_before,
+            input,
+            output,
+        } = *shape;
+        // The deepest tap along each axis, in phase-plane rows or columns.
+        let reach = |axis: usize| (kernel[axis] - 1) * dilation[axis] / stride[axis];
+        let (plane_h, plane_w) = (output[0] + reach(0), output[1] + reach(1));
+        let mut phases: Vec<[usize; 2]> = Vec::new();
+        let mut offsets = Vec::with_capacity(kernel[0] * kernel[1]);
+        for ky in 0..kernel[0] {
+            for kx in 0..kernel[1] {
+                let (y, x) = (ky * dilation[0], kx * dilation[1]);
+                let phase = [y % stride[0], x % stride[1]];
+                let index = phases.iter().position(|&p| p == phase).unwrap_or_else(|| {
+                    phases.push(phase);
+                    phases.len() - 1
+                });
+                let within = (y / stride[0]) * plane_w + x / stride[1];
+                offsets.push(index * plane_h * plane_w + within);
+            }
+        }
+        Geometry {
+            channels,
+            in_h: input[0],
+            in_w: input[1],
+            out_h: output[0],
+            out_w: output[1],
+            plane_h,
+            plane_w,
+            stride,
+            pad_before,
+            phases,
+            offsets,
+        }
+    }
+
+    /// Floats from one channel's planes to the next.
+    pub fn channel_stride(&self) -> usize {
+        self.phases.len() * self.plane_h * self.plane_w
+    }
+
+    /// Output positions computed, extra columns included, rounded up to whole tiles.
+    pub fn positions(&self) -> usize {
+        (self.out_h * self.plane_w).div_ceil(TILE_WIDTH) * TILE_WIDTH
+    }
+
+    /// The laid-out input's length: the planes, and what the last tile reads past them.
+    pub fn laid_out_len(&self) -> usize {
+        let furthest = self.offsets.iter().max().copied().unwrap_or(0);
+        self.channels * self.channel_stride() + furthest + self.positions()
+    }
+
+    /// Copies one image (`[channels, in_h, in_w]`) into its zero-padded phase planes.
+    pub fn lay_out(&self, image: &[f32], laid_out: &mut Vec<f32>) {
+        laid_out.clear();
+        laid_out.resize(self.laid_out_len(), 0.0);
+        let [stride_h, stride_w] = self.stride;
+        let [pad_h, pad_w] = self.pad_before;
+        let plane = self.plane_h * self.plane_w;
+        for (channel, pixels) in image.chunks_exact(self.in_h * self.in_w).enumerate() {
+            for (index, &[py, px]) in self.phases.iter().enumerate() {
+                let start = channel * self.channel_stride() + index * plane;
+                let planes = &mut laid_out[start..start + plane];
+                for (r, plane_row) in planes.chunks_exact_mut(self.plane_w).enumerate() {
+                    let Some(y) = (r * stride_h + py).checked_sub(pad_h).filter(|&y| y < self.in_h) else {
+                        continue;
+                    };
+                    let row = &pixels[y * self.in_w..(y + 1) * self.in_w];
+                    // Columns s with 0 <= s * stride_w + px - pad_w < in_w, from `first`.
+                    let first = pad_w.saturating_sub(px).div_ceil(stride_w);
+                    let from = first * stride_w + px - pad_w;
+                    if first >= self.plane_w || from >= self.in_w {
+                        continue;
+                    }
+                    let count = (self.in_w - from).div_ceil(stride_w).min(self.plane_w - first);
+                    let plane_row = &mut plane_row[first..first + count];
+                    if stride_w == 1 {
+                        plane_row.copy_from_slice(&row[from..from + count]);
+                    } else {
+                        for (value, &v) in plane_row.iter_mut().zip(row[from..].iter().step_by(stride_w)) {
+                            *value = v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Weights `[out_channels, channels, kh, kw]` as the kernel reads them: per block of [`ROWS`]
+/// output channels, `[channel][tap][row]`, zero rows past the last channel.
+pub fn pack_weights(kernel: &[f32], out_channels: usize, channels: usize, taps: usize) -> Vec<f32> {
+    let blocks = out_channels.div_ceil(ROWS);
+    let mut packed = vec![0.0; blocks * channels * taps * ROWS];
+    for (oc, filters) in kernel.chunks_exact(channels * taps).enumerate() {
+        let (block, row) = (oc / ROWS, oc % ROWS);
+        for (c, taps_of_channel) in filters.chunks_exact(taps).enumerate() {
+            for (t, &w) in taps_of_channel.iter().enumerate() {
+                packed[((block * channels + c) * taps + t) * ROWS + row] = w;
+            }
+        }
+    }
+    packed
+}
