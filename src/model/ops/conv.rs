@@ -11,63 +11,47 @@
 //! then kernel row, then column, from zero, then the bias, then the ReLU it absorbs), so its
 //! answers are tract's to the bit.
 
+mod epilogue;
 mod kernel;
 mod layout;
+mod substitute;
 
-use tract_onnx::tract_core::ops::binary::TypedBinOp;
-use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PoolSpec};
-use tract_onnx::tract_core::ops::math::Max;
-use tract_onnx::tract_core::ops::nn::DataFormat;
+use tract_onnx::tract_core::ops::cnn::PoolSpec;
 use tract_onnx::tract_hir::internal::*;
 
-use kernel::{Tile, ROWS, TILE_WIDTH};
+use epilogue::Step;
+use kernel::{Tile, ROWS};
 use layout::{Geometry, Shape};
 
-/// Replaces every convolution the direct kernel runs (and the ReLU right after it, if any) in a
-/// decluttered model. Does nothing on a machine without AVX-512.
+/// Replaces every convolution the direct kernel runs, with the element-wise operations after it
+/// that it absorbs, in a decluttered model. Does nothing on a machine without AVX-512.
 pub fn substitute(model: &mut TypedModel) -> TractResult<()> {
     if !kernel::available() {
         return Ok(());
     }
     for id in model.eval_order()? {
-        let Some(direct) = DirectConv::for_node(model, id)? else {
+        let Some((params, channel_axis)) = substitute::params(model, id)? else {
             continue;
         };
+        let (steps, last, residual) = substitute::epilogue(model, id, params.out_channels, channel_axis)?;
+        let params = Params {
+            steps: [params.steps, steps].concat(),
+            ..params
+        };
         let conv = model.node(id);
-        let (relu, last) = match relu_after(model, id) {
-            Some(relu) => (true, relu),
-            None => (false, id),
-        };
-        let op = DirectConv {
-            params: Arc::new(Params { relu, ..direct }),
-        };
         let mut patch = TypedModelPatch::new(format!("direct convolution {}", conv.name));
-        let input = patch.tap_model(model, conv.inputs[0])?;
-        let output = patch.wire_node(&conv.name, op, &[input])?[0];
+        let mut inputs = tvec![patch.tap_model(model, conv.inputs[0])?];
+        if let Some(residual) = residual {
+            inputs.push(patch.tap_model(model, residual)?);
+        }
+        let op = DirectConv {
+            params: Arc::new(params),
+        };
+        let output = patch.wire_node(&conv.name, op, &inputs)?[0];
         patch.shunt_outside(model, OutletId::new(last, 0), output)?;
         patch.apply(model)?;
     }
     Ok(())
-}
-
-/// The ReLU (`max(x, 0)` once decluttered) that alone reads convolution `id`'s output, keeping
-/// its shape and type.
-fn relu_after(model: &TypedModel, id: usize) -> Option<usize> {
-    let [successor] = &model.node(id).outputs[0].successors[..] else {
-        return None;
-    };
-    let node = model.node(successor.node);
-    let max = node
-        .op_as::<TypedBinOp>()
-        .filter(|op| op.0.is::<Max>() && op.1.is_none())?;
-    let zero = model
-        .outlet_fact(node.inputs[1 - successor.slot])
-        .ok()?
-        .konst
-        .clone()?;
-    let is_zero = zero.len() == 1 && zero.cast_to_scalar::<f32>().ok()? == 0.0;
-    let keeps_fact = node.outputs[0].fact == model.node(id).outputs[0].fact;
-    (max.0.is::<Max>() && is_zero && keeps_fact).then_some(node.id)
 }
 
 #[derive(Debug, Clone)]
@@ -77,122 +61,111 @@ pub struct DirectConv {
 
 #[derive(Debug)]
 struct Params {
-    pool_spec: PoolSpec,
+    form: Form,
+    channels: usize,
     out_channels: usize,
-    kernel: [usize; 2],
     /// `layout::pack_weights`'s blocks.
     weights: Vec<f32>,
-    /// One per output channel.
-    bias: Vec<f32>,
-    relu: bool,
+    /// What follows the sums, the bias first for a `Conv`.
+    steps: Vec<Step>,
+}
+
+#[derive(Debug)]
+enum Form {
+    /// tract's `Conv`: channels first, with or without the image axis.
+    Conv {
+        pool_spec: Box<PoolSpec>,
+        kernel: [usize; 2],
+    },
+    /// A 1x1 convolution of one image that tract made an `EinSum`: `[1.., I, P..]` to this
+    /// output shape, `plane` the product of the `P` axes.
+    Pointwise { output_shape: TVec<usize>, plane: usize },
 }
 
 op_by_identity!(DirectConv, params, "DirectConv");
 
-impl DirectConv {
-    /// The parameters for node `id` if it is a convolution this op runs: float32, 2-D, channels
-    /// first, one group, constant weights and bias.
-    fn for_node(model: &TypedModel, id: usize) -> TractResult<Option<Params>> {
-        let node = model.node(id);
-        let Some(conv) = node.op_as::<Conv>() else {
-            return Ok(None);
-        };
-        let spec = &conv.pool_spec;
-        let channels_first = matches!(spec.data_format, DataFormat::NCHW | DataFormat::CHW);
-        if conv.q_params.is_some()
-            || conv.group != 1
-            || conv.kernel_fmt != KernelFormat::OIHW
-            || spec.rank() != 2
-            || !channels_first
-            || node.inputs.len() != 3
-            || model.outlet_fact(node.inputs[0])?.datum_type != f32::datum_type()
-        {
-            return Ok(None);
-        }
-        let konst = |slot: usize| model.outlet_fact(node.inputs[slot]).map(|f| f.konst.clone());
-        let (Some(weights), Some(bias)) = (konst(1)?, konst(2)?) else {
-            return Ok(None);
-        };
-        let (out_channels, channels) = (spec.output_channels, spec.input_channels);
-        let kernel = [spec.kernel_shape[0], spec.kernel_shape[1]];
-        if weights.datum_type() != f32::datum_type()
-            || weights.shape() != [out_channels, channels, kernel[0], kernel[1]]
-            || weights.len() == 0
-        {
-            return Ok(None);
-        }
-        let bias = bias.cast_to::<f32>()?;
-        let bias = match bias.len() {
-            1 => vec![bias.try_as_plain_ram()?.as_slice::<f32>()?[0]; out_channels],
-            n if n == out_channels => bias.try_as_plain_ram()?.as_slice::<f32>()?.to_vec(),
-            _ => return Ok(None),
-        };
-        let taps = kernel[0] * kernel[1];
-        let weights = layout::pack_weights(
-            weights.try_as_plain_ram()?.as_slice::<f32>()?,
-            out_channels,
-            channels,
-            taps,
-        );
-        Ok(Some(Params {
-            pool_spec: spec.clone(),
-            out_channels,
-            kernel,
-            weights,
-            bias,
-            relu: false,
-        }))
-    }
-}
-
 impl Params {
-    fn geometry(&self, input: &[usize]) -> Geometry {
+    /// Where the kernel reads and writes for an input of shape `input`, and the output's shape.
+    fn geometry(&self, input: &[usize]) -> (Geometry, TVec<usize>) {
+        let (pool_spec, kernel) = match &self.form {
+            Form::Pointwise { output_shape, plane } => {
+                let shape = Shape {
+                    channels: self.channels,
+                    kernel: [1, 1],
+                    stride: [1, 1],
+                    dilation: [1, 1],
+                    pad_before: [0, 0],
+                    input: [1, *plane],
+                    output: [1, *plane],
+                };
+                return (Geometry::new(&shape), output_shape.clone());
+            }
+            Form::Conv { pool_spec, kernel } => (pool_spec, *kernel),
+        };
         let spatial = &input[input.len() - 2..];
-        let padding = self.pool_spec.computed_padding(spatial);
+        let padding = pool_spec.computed_padding(spatial);
         let pair = |f: &dyn Fn(usize) -> usize| [f(0), f(1)];
-        Geometry::new(&Shape {
-            channels: self.pool_spec.input_channels,
-            kernel: self.kernel,
-            stride: pair(&|a| self.pool_spec.stride(a)),
-            dilation: pair(&|a| self.pool_spec.dilation(a)),
+        let geometry = Geometry::new(&Shape {
+            channels: self.channels,
+            kernel,
+            stride: pair(&|a| pool_spec.stride(a)),
+            dilation: pair(&|a| pool_spec.dilation(a)),
             pad_before: pair(&|a| padding[a].pad_before),
             input: [spatial[0], spatial[1]],
             output: pair(&|a| padding[a].convoluted),
-        })
+        });
+        let mut output: TVec<usize> = input.into();
+        let channel_axis = input.len() - 3;
+        output[channel_axis] = self.out_channels;
+        output[channel_axis + 1] = geometry.out_h;
+        output[channel_axis + 2] = geometry.out_w;
+        (geometry, output)
     }
 
     /// One image's output channels `first_block * ROWS..`, into `output` (`[channel, out_h,
-    /// out_w]`, as many channels as it holds).
-    fn run_blocks(&self, geometry: &Geometry, laid_out: &[f32], first_block: usize, output: &mut [f32]) {
+    /// out_w]`, as many channels as it holds); `residual` is the second input's part at the same
+    /// place, or empty.
+    fn run_blocks(&self, geometry: &Geometry, input: &[f32], first_block: usize, part: Part) {
         let plane_out = (geometry.out_h * geometry.out_w).max(1);
         let block_weights = geometry.channels * geometry.offsets.len() * ROWS;
-        let tiles = geometry.positions() / TILE_WIDTH;
-        let tiles_per_group = tiles.div_ceil(self.groups(laid_out)).max(1);
-        let group_width = tiles_per_group * TILE_WIDTH;
+        let width = geometry.tile_width;
+        let tiles = geometry.positions() / width;
+        let tiles_per_group = tiles.div_ceil(self.groups(input)).max(1);
+        // A 1x1 convolution reads the image itself, whose last tile may read past its end.
+        let tail = geometry.tail_tile(input);
+        let group_width = tiles_per_group * width;
         let mut sums = vec![0.0f32; ROWS * group_width];
+        let Part { output, residual } = part;
         for group in (0..tiles).step_by(tiles_per_group) {
             for (block, block_output) in output.chunks_mut(ROWS * plane_out).enumerate() {
-                let block = first_block + block;
-                let weights = &self.weights[block * block_weights..][..block_weights];
+                let weights = &self.weights[(first_block + block) * block_weights..][..block_weights];
                 for tile in group..tiles.min(group + tiles_per_group) {
-                    let tile_sums = &mut sums[(tile - group) * TILE_WIDTH..];
+                    let tile_sums = &mut sums[(tile - group) * width..];
+                    let (input, channel_stride) = match &tail {
+                        Some((at, tail)) if tile * width == *at => (&tail[..], width),
+                        _ => (&input[tile * width..], geometry.channel_stride()),
+                    };
                     Tile {
-                        input: &laid_out[tile * TILE_WIDTH..],
-                        channel_stride: geometry.channel_stride(),
+                        input,
+                        channel_stride,
                         channels: geometry.channels,
                         offsets: &geometry.offsets,
                         weights,
+                        width,
                     }
                     .run(tile_sums, group_width, ROWS);
                 }
-                let first = group * TILE_WIDTH;
-                let bias = &self.bias[block * ROWS..];
-                for ((channel, sums), &bias) in block_output
-                    .chunks_mut(plane_out)
-                    .zip(sums.chunks(group_width))
-                    .zip(bias)
-                {
-                    self.finish(geometry, first, sums, bias, channel);
+                let first_channel = (first_block + block) * ROWS;
+                let channels = block_output.chunks_mut(plane_out).zip(sums.chunks(group_width));
+                for (index, (answers, sums)) in channels.enumerate() {
+                    let at = (block * ROWS + index) * plane_out;
+                    let residual = residual.get(at..at + plane_out).unwrap_or(&[]);
+                    let channel = Channel {
+                        index: first_channel + index,
+                        answers,
+                        residual,
+                    };
+                    self.finish(geometry, group * width, sums, channel);
                 }
             }
         }
@@ -201,16 +174,16 @@ impl Params {
     /// How many groups of tiles to run, each read by every block of output channels before the
     /// next: more than one when the laid-out input overflows [`INPUT_GROUP_BYTES`] while all the
     /// weights fit [`WEIGHTS_IN_CACHE_BYTES`], which each group then reads again.
-    fn groups(&self, laid_out: &[f32]) -> usize {
+    fn groups(&self, input: &[f32]) -> usize {
         if std::mem::size_of_val(&self.weights[..]) > WEIGHTS_IN_CACHE_BYTES {
             return 1;
         }
-        std::mem::size_of_val(laid_out).div_ceil(INPUT_GROUP_BYTES)
+        std::mem::size_of_val(input).div_ceil(INPUT_GROUP_BYTES)
     }
 
-    /// One output channel's answers at positions `first..` from their `sums`: bias, then ReLU,
-    /// as tract fuses them; the extra columns of each row (see `layout.rs`) are dropped.
-    fn finish(&self, geometry: &Geometry, first: usize, sums: &[f32], bias: f32, channel: &mut [f32]) {
+    /// One output channel's answers at positions `first..` from their `sums`, through the
+    /// epilogue; the extra columns of each row (see `layout.rs`) are dropped.
+    fn finish(&self, geometry: &Geometry, first: usize, sums: &[f32], channel: Channel) {
         let (plane_w, out_w) = (geometry.plane_w, geometry.out_w);
         let end = (first + sums.len()).min(geometry.out_h * plane_w);
         let mut at = first;
@@ -219,15 +192,29 @@ impl Params {
             let row_end = ((oy + 1) * plane_w).min(end);
             if ox < out_w {
                 let count = (out_w - ox).min(row_end - at);
-                let answers = &mut channel[oy * out_w + ox..][..count];
-                for (y, &sum) in answers.iter_mut().zip(&sums[at - first..]) {
-                    let biased = sum + bias;
-                    *y = if self.relu { biased.max(0.0) } else { biased };
-                }
+                let place = oy * out_w + ox;
+                let answers = &mut channel.answers[place..place + count];
+                answers.copy_from_slice(&sums[at - first..][..count]);
+                let residual = channel.residual.get(place..place + count).unwrap_or(&[]);
+                epilogue::apply(&self.steps, channel.index, answers, residual);
             }
             at = row_end;
         }
     }
+}
+
+/// A share of one image's output channels, and of the residual input at the same place (empty
+/// without one).
+struct Part<'a> {
+    output: &'a mut [f32],
+    residual: &'a [f32],
+}
+
+/// One output channel's answers and residual input.
+struct Channel<'a> {
+    index: usize,
+    answers: &'a mut [f32],
+    residual: &'a [f32],
 }
 
 /// The laid-out input read by all blocks of output channels before the next group of tiles: a
@@ -245,51 +232,66 @@ impl EvalOp for DirectConv {
     op_out_of_plan!();
 
     fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = args_1!(inputs);
         let params = &*self.params;
-        let shape = input.shape();
-        let geometry = params.geometry(shape);
-        let image_out = params.out_channels * geometry.out_h * geometry.out_w;
-        let mut out_shape: TVec<usize> = shape.into();
-        let channel_axis = shape.len() - 3;
-        out_shape[channel_axis] = params.out_channels;
-        out_shape[channel_axis + 1] = geometry.out_h;
-        out_shape[channel_axis + 2] = geometry.out_w;
-        let mut output = Tensor::zero::<f32>(&out_shape)?;
-        let mut laid_out = Vec::new();
+        let input = &inputs[0];
+        let (geometry, out_shape) = params.geometry(input.shape());
+        // SAFETY: f32 has no invalid bit patterns, and `finish` writes every element (every
+        // channel of every image, every valid position of each).
+        let mut output = unsafe { Tensor::uninitialized::<f32>(&out_shape)? };
+        let image_out = (params.out_channels * geometry.out_h * geometry.out_w).max(1);
+        let image_in = (geometry.channels * geometry.in_h * geometry.in_w).max(1);
         let pixels = input.try_as_plain_ram()?.as_slice::<f32>()?;
-        let image_in = geometry.channels * geometry.in_h * geometry.in_w;
+        let residual = match inputs.get(1) {
+            Some(residual) => residual.try_as_plain_ram()?.as_slice::<f32>()?,
+            None => &[],
+        };
+        ensure!(residual.is_empty() || residual.len() == output.len());
         let mut view = output.try_as_plain_ram_mut()?;
-        let outputs = view.as_slice_mut::<f32>()?.chunks_mut(image_out.max(1));
-        for (image, out) in pixels.chunks_exact(image_in.max(1)).zip(outputs) {
-            geometry.lay_out(image, &mut laid_out);
-            run_split(params, &geometry, &laid_out, out);
+        let outputs = view.as_slice_mut::<f32>()?.chunks_mut(image_out);
+        let mut laid_out = Vec::new();
+        for (image, (pixels, output)) in pixels.chunks_exact(image_in).zip(outputs).enumerate() {
+            let input = if geometry.reads_image_as_is() {
+                pixels
+            } else {
+                geometry.lay_out(pixels, &mut laid_out);
+                &laid_out
+            };
+            let residual = residual
+                .get(image * image_out..(image + 1) * image_out)
+                .unwrap_or(&[]);
+            run_split(params, &geometry, input, Part { output, residual });
         }
         Ok(tvec!(output.into_tvalue()))
     }
 }
 
 /// One image's blocks of output channels, split over tract's intra-op pool when there is one.
-fn run_split(params: &Params, geometry: &Geometry, laid_out: &[f32], output: &mut [f32]) {
+fn run_split(params: &Params, geometry: &Geometry, input: &[f32], part: Part) {
     use tract_linalg::multithread::{current_tract_executor, Executor};
     let block_len = ROWS * geometry.out_h * geometry.out_w;
     let blocks = params.out_channels.div_ceil(ROWS);
     match current_tract_executor() {
         Executor::MultiThread(pool) if pool.current_num_threads() > 1 && blocks > 1 => {
-            let per_thread = blocks.div_ceil(pool.current_num_threads());
+            let share = blocks.div_ceil(pool.current_num_threads()) * block_len;
             pool.scope(|scope| {
-                for (index, part) in output.chunks_mut(per_thread * block_len).enumerate() {
-                    scope.spawn(move |_| params.run_blocks(geometry, laid_out, index * per_thread, part));
+                for (index, output) in part.output.chunks_mut(share).enumerate() {
+                    let residual = part.residual.get(index * share..).unwrap_or(&[]);
+                    let part = Part { output, residual };
+                    let first_block = index * share / block_len.max(1);
+                    scope.spawn(move |_| params.run_blocks(geometry, input, first_block, part));
                 }
             });
         }
-        _ => params.run_blocks(geometry, laid_out, 0, output),
+        _ => params.run_blocks(geometry, input, 0, part),
     }
 }
 
 impl TypedOp for DirectConv {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        self.params.pool_spec.output_facts(inputs)
+        match &self.params.form {
+            Form::Conv { pool_spec, .. } => pool_spec.output_facts(&inputs[..1]),
+            Form::Pointwise { output_shape, .. } => Ok(tvec!(f32::fact(output_shape))),
+        }
     }
 
     as_op!();

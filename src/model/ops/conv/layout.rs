@@ -9,7 +9,7 @@
 //! consecutive outputs read 32 consecutive floats per tap, whatever the stride, padding or
 //! dilation. The price is `plane_w - out_w` extra columns per output row, computed and dropped.
 
-use super::kernel::{ROWS, TILE_WIDTH};
+use super::kernel::{NARROW, ROWS, WIDE};
 
 /// Where one convolution reads and writes for one input size.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +27,8 @@ pub struct Geometry {
     pub phases: Vec<[usize; 2]>,
     /// One offset per tap, in the kernel's `(ky, kx)` order (the order tract sums in).
     pub offsets: Vec<usize>,
+    /// Output positions per tile, `kernel::NARROW` or `kernel::WIDE`.
+    pub tile_width: usize,
 }
 
 /// The convolution's shape parameters, as tract's `PoolSpec` gives them.
@@ -68,7 +70,9 @@ impl Geometry {
                 offsets.push(index * plane_h * plane_w + within);
             }
         }
+        let computed = output[0] * plane_w;
         Geometry {
+            tile_width: tile_width(computed, offsets.len()),
             channels,
             in_h: input[0],
             in_w: input[1],
@@ -90,13 +94,41 @@ impl Geometry {
 
     /// Output positions computed, extra columns included, rounded up to whole tiles.
     pub fn positions(&self) -> usize {
-        (self.out_h * self.plane_w).div_ceil(TILE_WIDTH) * TILE_WIDTH
+        (self.out_h * self.plane_w).div_ceil(self.tile_width) * self.tile_width
     }
 
     /// The laid-out input's length: the planes, and what the last tile reads past them.
     pub fn laid_out_len(&self) -> usize {
         let furthest = self.offsets.iter().max().copied().unwrap_or(0);
         self.channels * self.channel_stride() + furthest + self.positions()
+    }
+
+    /// Whether the image is its own layout: one plane, no padding, no stride (a 1x1
+    /// convolution), so that the kernel can read it where it is.
+    pub fn reads_image_as_is(&self) -> bool {
+        self.phases.len() == 1
+            && self.stride == [1, 1]
+            && self.pad_before == [0, 0]
+            && self.offsets == [0]
+            && (self.plane_h, self.plane_w) == (self.in_h, self.in_w)
+            && self.out_w == self.in_w
+    }
+
+    /// For an input shorter than `laid_out_len` (the image read as is), the first position of
+    /// the last tile, which reads past its end, and that tile's floats of every channel copied
+    /// and zero-padded, one channel `tile_width` floats from the next.
+    pub fn tail_tile(&self, input: &[f32]) -> Option<(usize, Vec<f32>)> {
+        if input.len() >= self.laid_out_len() || self.offsets != [0] {
+            return None;
+        }
+        let start = self.positions() - self.tile_width;
+        let mut tail = vec![0.0; self.channels * self.tile_width];
+        for (channel, copy) in tail.chunks_exact_mut(self.tile_width).enumerate() {
+            let from = channel * self.channel_stride() + start;
+            let end = ((channel + 1) * self.channel_stride()).min(input.len()).max(from);
+            copy[..end - from].copy_from_slice(&input[from..end]);
+        }
+        Some((start, tail))
     }
 
     /// Copies one image (`[channels, in_h, in_w]`) into its zero-padded phase planes.
@@ -133,6 +165,19 @@ impl Geometry {
                 }
             }
         }
+    }
+}
+
+/// The tile width for `positions` output positions (extra columns included) and `taps` taps:
+/// the wide tile loads fewer floats per multiply-add, which ResNet-50's 1x1 convolutions ran
+/// about 10 % faster with and its 3x3 ones about 3 %, unless it computes more wasted positions.
+pub fn tile_width(positions: usize, taps: usize) -> usize {
+    let computed = |width: usize| positions.div_ceil(width) * width;
+    let wide_gain = if taps == 1 { 1.10 } else { 1.03 };
+    if (computed(WIDE) as f64) < computed(NARROW) as f64 * wide_gain {
+        WIDE
+    } else {
+        NARROW
     }
 }
 

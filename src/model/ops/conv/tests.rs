@@ -1,15 +1,20 @@
 //! The direct convolution against tract's own, to the bit, over the geometries CNNs use and the
 //! edges of the layout: strides, dilations, uneven padding, kernels wider than the input, channel
-//! counts that do not fill a block, outputs narrower and wider than a tile, a batch axis or none.
+//! counts that do not fill a block, outputs narrower and wider than a tile, a batch axis or none;
+//! with the operations it absorbs after it (batch normalisation, residual, ReLU), and the 1x1
+//! convolutions tract turns into an `EinSum`.
 
+use tract_linalg::multithread::{multithread_tract_scope, Executor};
+use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec};
-use tract_onnx::tract_core::ops::math::max;
+use tract_onnx::tract_core::ops::math::{add, max, mul};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 use tract_onnx::tract_hir::internal::*;
 
 use super::layout::{Geometry, Shape};
 use super::{kernel, DirectConv};
 
+#[derive(Clone)]
 struct Case {
     batch: Option<usize>,
     channels: usize,
@@ -19,6 +24,10 @@ struct Case {
     stride: [usize; 2],
     dilation: [usize; 2],
     padding: PaddingSpec,
+    /// A per-channel multiply and add after the convolution (a batch normalisation).
+    scale_shift: bool,
+    /// A second input added to the output (a residual connection).
+    residual: bool,
     relu: bool,
 }
 
@@ -33,14 +42,19 @@ fn values(len: usize, seed: u32) -> Vec<f32> {
 }
 
 impl Case {
+    fn input_shape(&self) -> Vec<usize> {
+        let mut shape: Vec<usize> = self.batch.into_iter().collect();
+        shape.extend([self.channels, self.input[0], self.input[1]]);
+        shape
+    }
+
     fn model(&self) -> TractResult<TypedModel> {
         let format = if self.batch.is_some() {
             DataFormat::NCHW
         } else {
             DataFormat::CHW
         };
-        let mut shape: TVec<usize> = self.batch.into_iter().collect();
-        shape.extend([self.channels, self.input[0], self.input[1]]);
+        let shape = self.input_shape();
         let mut model = TypedModel::default();
         let x = model.add_source("x", f32::fact(&shape))?;
         let [kh, kw] = self.kernel;
@@ -65,6 +79,24 @@ impl Case {
             q_params: None,
         };
         let mut y = model.wire_node("conv", conv, &[x, w, b])?[0];
+        // Per-channel constants, shaped to broadcast along the output's channel axis.
+        let mut per_channel_shape = vec![1; shape.len()];
+        per_channel_shape[shape.len() - 3] = self.out_channels;
+        let per_channel = |model: &mut TypedModel, name: &str, seed: u32| {
+            let k = Tensor::from_shape(&per_channel_shape, &values(self.out_channels, seed))?;
+            model.add_const(name, k)
+        };
+        if self.scale_shift {
+            let scale = per_channel(&mut model, "scale", 4)?;
+            y = model.wire_node("mul", mul(), &[y, scale])?[0];
+            let shift = per_channel(&mut model, "shift", 5)?;
+            y = model.wire_node("add", add(), &[shift, y])?[0];
+        }
+        if self.residual {
+            let fact = model.outlet_fact(y)?.clone();
+            let r = model.add_source("r", fact)?;
+            y = model.wire_node("residual", add(), &[y, r])?[0];
+        }
         if self.relu {
             let zero = Tensor::zero::<f32>(&vec![1; shape.len()])?;
             let zero = model.add_const("zero", zero)?;
@@ -74,33 +106,39 @@ impl Case {
         Ok(model)
     }
 
-    fn input(&self) -> TractResult<Tensor> {
-        let mut shape: Vec<usize> = self.batch.into_iter().collect();
-        shape.extend([self.channels, self.input[0], self.input[1]]);
-        Tensor::from_shape(&shape, &values(shape.iter().product(), 3))
+    fn inputs(&self, model: &TypedModel) -> TractResult<TVec<TValue>> {
+        let shape = self.input_shape();
+        let mut inputs = tvec![Tensor::from_shape(&shape, &values(shape.iter().product(), 3))?.into_tvalue()];
+        if self.residual {
+            let fact = model.input_fact(1)?;
+            let shape = fact.shape.as_concrete().context("a concrete residual")?;
+            inputs.push(Tensor::from_shape(shape, &values(shape.iter().product(), 6))?.into_tvalue());
+        }
+        Ok(inputs)
     }
 
-    /// tract's answer and ours, and whether ours absorbed the ReLU.
-    fn run_both(&self) -> TractResult<(Tensor, Tensor, bool)> {
-        let run = |model: TypedModel| -> TractResult<Tensor> {
-            let plan = model.into_optimized()?.into_runnable()?;
-            Ok(plan
-                .run(tvec!(self.input()?.into_tvalue()))?
-                .remove(0)
-                .into_tensor())
+    /// tract's answer, ours (run over a pool of `threads` if more than 1), and our plan's
+    /// decluttered model.
+    fn run_both(&self, threads: usize) -> TractResult<(Tensor, Tensor, TypedModel)> {
+        let reference = self.model()?;
+        let inputs = self.inputs(&reference)?;
+        let run = |model: TypedModel, threads: usize| -> TractResult<Tensor> {
+            let plan = model.into_runnable()?;
+            let run = || plan.run(inputs.clone());
+            let outputs = if threads > 1 {
+                multithread_tract_scope(Executor::multithread(threads), run)?
+            } else {
+                run()?
+            };
+            Ok(outputs[0].clone().into_tensor())
         };
-        let tracts = run(self.model()?)?;
-        let mut model = self.model()?;
+        let tracts = run(reference.into_optimized()?, 1)?;
+        let mut model = self.model()?.into_decluttered()?;
         super::substitute(&mut model)?;
         let model = model.into_compact()?;
-        let ours: Vec<&DirectConv> = model
-            .nodes
-            .iter()
-            .filter_map(|n| n.op_as::<DirectConv>())
-            .collect();
-        ensure!(ours.len() == 1, "the convolution was not replaced: {model}");
-        let absorbed = ours[0].params.relu && !model.nodes.iter().any(|n| n.name == "relu");
-        Ok((tracts, run(model)?, absorbed))
+        let mut optimised = model.clone();
+        optimised.optimize()?;
+        Ok((tracts, run(optimised, threads)?, model))
     }
 }
 
@@ -114,6 +152,8 @@ fn base() -> Case {
         stride: [1, 1],
         dilation: [1, 1],
         padding: PaddingSpec::Explicit(tvec![1, 1], tvec![1, 1]),
+        scale_shift: false,
+        residual: false,
         relu: false,
     }
 }
@@ -122,8 +162,14 @@ fn plain(tensor: &Tensor) -> &[f32] {
     tensor.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap()
 }
 
-fn assert_same(case: Case, what: &str) {
-    let (tracts, ours, absorbed) = case.run_both().unwrap();
+/// Asserts our answers are tract's to the bit, that `replaced` convolutions became ours, and
+/// that ours absorbed every element-wise operation after them.
+fn assert_same(case: &Case, what: &str, replaced: usize) {
+    assert_same_over(case, what, replaced, 1)
+}
+
+fn assert_same_over(case: &Case, what: &str, replaced: usize, threads: usize) {
+    let (tracts, ours, model) = case.run_both(threads).unwrap();
     assert_eq!(tracts.shape(), ours.shape(), "{what}");
     let (want, got) = (plain(&tracts), plain(&ours));
     let differ = want.iter().zip(got).position(|(a, b)| a.to_bits() != b.to_bits());
@@ -133,14 +179,27 @@ fn assert_same(case: Case, what: &str) {
         differ.map(|i| want[i]),
         differ.map(|i| got[i])
     );
-    assert_eq!(absorbed, case.relu, "{what}: the ReLU");
+    let count = |f: &dyn Fn(&TypedNode) -> bool| model.nodes.iter().filter(|n| f(n)).count();
+    assert_eq!(count(&|n| n.op_is::<DirectConv>()), replaced, "{what}: {model}");
+    if replaced > 0 {
+        assert_eq!(
+            count(&|n| n.op_is::<TypedBinOp>()),
+            0,
+            "{what}: not absorbed: {model}"
+        );
+    }
+}
+
+fn require_avx512() {
+    assert!(
+        kernel::available(),
+        "these tests need AVX-512 (CI's machines have it)"
+    );
 }
 
 #[test]
 fn answers_as_tract_to_the_bit() {
-    if !kernel::available() {
-        panic!("these tests need AVX-512 (CI's machines have it)");
-    }
+    require_avx512();
     let explicit =
         |b: [usize; 2], a: [usize; 2]| PaddingSpec::Explicit(b.as_slice().into(), a.as_slice().into());
     let cases = [
@@ -269,20 +328,152 @@ fn answers_as_tract_to_the_bit() {
                 ..base()
             },
         ),
-        (
-            "a strided 1x1",
-            Case {
-                kernel: [1, 1],
-                stride: [2, 2],
-                padding: PaddingSpec::Valid,
-                input: [8, 8],
-                ..base()
-            },
-        ),
     ];
     for (what, case) in cases {
-        assert_same(case, what);
+        assert_same(&case, what, 1);
     }
+}
+
+#[test]
+fn absorbs_a_batch_normalisation_a_residual_and_a_relu() {
+    require_avx512();
+    let all = Case {
+        scale_shift: true,
+        residual: true,
+        relu: true,
+        out_channels: 12,
+        ..base()
+    };
+    assert_same(&all, "3x3 with all three", 1);
+    assert_same(
+        &Case {
+            batch: Some(2),
+            ..all.clone()
+        },
+        "with a batch axis",
+        1,
+    );
+    assert_same(
+        &Case {
+            residual: false,
+            ..all.clone()
+        },
+        "3x3 without the residual",
+        1,
+    );
+}
+
+#[test]
+fn runs_the_einsum_of_a_1x1_convolution() {
+    require_avx512();
+    let pointwise = Case {
+        kernel: [1, 1],
+        padding: PaddingSpec::Valid,
+        channels: 20,
+        out_channels: 24,
+        input: [7, 7],
+        ..base()
+    };
+    let all = Case {
+        scale_shift: true,
+        residual: true,
+        relu: true,
+        ..pointwise.clone()
+    };
+    assert_same(&pointwise, "1x1", 1);
+    assert_same(
+        &Case {
+            input: [8, 8],
+            ..pointwise.clone()
+        },
+        "1x1 on whole narrow tiles",
+        1,
+    );
+    assert_same(
+        &Case {
+            input: [7, 13],
+            ..pointwise.clone()
+        },
+        "1x1 on wide tiles",
+        1,
+    );
+    assert_same(
+        &Case {
+            input: [5, 5],
+            ..pointwise.clone()
+        },
+        "1x1 on less than a tile",
+        0,
+    );
+    assert_same(&all, "1x1 with a batch normalisation, a residual and a ReLU", 1);
+    assert_same(
+        &Case {
+            batch: Some(1),
+            ..all.clone()
+        },
+        "1x1 with an image axis of 1",
+        1,
+    );
+    assert_same(
+        &Case {
+            stride: [2, 2],
+            input: [14, 14],
+            ..all.clone()
+        },
+        "strided 1x1",
+        1,
+    );
+    // A batch of several images is left to tract: ours reads one image's channels as a matrix.
+    assert_same(
+        &Case {
+            batch: Some(2),
+            ..all
+        },
+        "1x1 on 2 images",
+        0,
+    );
+}
+
+#[test]
+fn splits_its_channels_over_the_intra_op_pool() {
+    require_avx512();
+    // 4 and 3 blocks of output channels over 2 and 3 threads: shares of unequal size.
+    let all = Case {
+        scale_shift: true,
+        residual: true,
+        relu: true,
+        out_channels: 30,
+        ..base()
+    };
+    assert_same_over(&all, "3x3 over 2 threads", 1, 2);
+    let pointwise = Case {
+        kernel: [1, 1],
+        padding: PaddingSpec::Valid,
+        out_channels: 24,
+        ..all
+    };
+    assert_same_over(&pointwise, "1x1 over 3 threads", 1, 3);
+}
+
+#[test]
+fn the_wide_tile_where_it_wastes_no_more() {
+    let width = |positions, taps| super::layout::tile_width(positions, taps);
+    assert_eq!(width(96, 9), kernel::WIDE);
+    assert_eq!(
+        width(63, 9),
+        kernel::NARROW,
+        "ResNet-50's 7x7 outputs: 96 positions against 64"
+    );
+    assert_eq!(
+        width(224, 9),
+        kernel::NARROW,
+        "240 against 224, more than the 3x3 gain"
+    );
+    assert_eq!(
+        width(196, 1),
+        kernel::WIDE,
+        "240 against 224, less than the 1x1 gain"
+    );
 }
 
 #[test]

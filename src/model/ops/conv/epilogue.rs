@@ -1,0 +1,30 @@
+//! What the direct convolution does to its sums before writing them: the element-wise operations
+//! that followed it in the graph (the bias, a batch normalisation's scale and shift, a residual
+//! connection, the ReLU), in the graph's order, as tract fuses them into its matrix product. The
+//! same operations in the same order, so the answers stay tract's to the bit.
+
+/// One operation on every answer of output channel `c`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// `x * k[c]`.
+    Mul(Vec<f32>),
+    /// `x + k[c]`.
+    Add(Vec<f32>),
+    /// `x + r`, `r` the element at the same place in the op's second input.
+    AddInput,
+    /// `max(x, 0)`.
+    Relu,
+}
+
+/// Applies `steps` to `answers` of output `channel`; `residual` holds the second input's elements
+/// at the same places.
+pub fn apply(steps: &[Step], channel: usize, answers: &mut [f32], residual: &[f32]) {
+    for step in steps {
+        match step {
+            Step::Mul(k) => answers.iter_mut().for_each(|x| *x *= k[channel]),
+            Step::Add(k) => answers.iter_mut().for_each(|x| *x += k[channel]),
+            Step::AddInput => answers.iter_mut().zip(residual).for_each(|(x, r)| *x += r),
+            Step::Relu => answers.iter_mut().for_each(|x| *x = x.max(0.0)),
+        }
+    }
+}

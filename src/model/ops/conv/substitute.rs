@@ -1,0 +1,254 @@
+//! Finding what the direct convolution replaces in a decluttered model: tract's `Conv` (float32,
+//! 2-D, channels first, one group, constant weights and bias), the `EinSum` tract makes of a 1x1
+//! convolution (`[1.., I, spatial..] x [O, I] -> [1.., O, spatial..]`), and the element-wise
+//! operations after either that tract would fuse into its matrix product.
+
+use tract_onnx::tract_core::ops::binary::TypedBinOp;
+use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat};
+use tract_onnx::tract_core::ops::einsum::EinSum;
+use tract_onnx::tract_core::ops::math::{Add, Max, Mul};
+use tract_onnx::tract_core::ops::nn::DataFormat;
+use tract_onnx::tract_hir::internal::*;
+
+use super::epilogue::Step;
+use super::kernel::NARROW;
+use super::{layout, Form, Params};
+
+/// The parameters for node `id` if it is a convolution the direct kernel runs, and the axis of
+/// its output channels.
+pub fn params(model: &TypedModel, id: usize) -> TractResult<Option<(Params, usize)>> {
+    let node = model.node(id);
+    if let Some(conv) = node.op_as::<Conv>() {
+        return conv_params(model, node, conv);
+    }
+    if let Some(einsum) = node.op_as::<EinSum>() {
+        return pointwise_params(model, node, einsum);
+    }
+    Ok(None)
+}
+
+fn conv_params(model: &TypedModel, node: &TypedNode, conv: &Conv) -> TractResult<Option<(Params, usize)>> {
+    let spec = &conv.pool_spec;
+    let channel_axis = match spec.data_format {
+        DataFormat::NCHW => 1,
+        DataFormat::CHW => 0,
+        _ => return Ok(None),
+    };
+    if conv.q_params.is_some()
+        || conv.group != 1
+        || conv.kernel_fmt != KernelFormat::OIHW
+        || spec.rank() != 2
+        || node.inputs.len() != 3
+        || model.outlet_fact(node.inputs[0])?.datum_type != f32::datum_type()
+    {
+        return Ok(None);
+    }
+    let konst = |slot: usize| model.outlet_fact(node.inputs[slot]).map(|f| f.konst.clone());
+    let (Some(weights), Some(bias)) = (konst(1)?, konst(2)?) else {
+        return Ok(None);
+    };
+    let (out_channels, channels) = (spec.output_channels, spec.input_channels);
+    let kernel = [spec.kernel_shape[0], spec.kernel_shape[1]];
+    if weights.datum_type() != f32::datum_type()
+        || weights.shape() != [out_channels, channels, kernel[0], kernel[1]]
+        || weights.len() == 0
+    {
+        return Ok(None);
+    }
+    let bias = bias.cast_to::<f32>()?;
+    let bias = bias.try_as_plain_ram()?.as_slice::<f32>()?;
+    let bias = match bias.len() {
+        1 => vec![bias[0]; out_channels],
+        n if n == out_channels => bias.to_vec(),
+        _ => return Ok(None),
+    };
+    let taps = kernel[0] * kernel[1];
+    let weights = weights.try_as_plain_ram()?.as_slice::<f32>()?;
+    Ok(Some((
+        Params {
+            form: Form::Conv {
+                pool_spec: Box::new(spec.clone()),
+                kernel,
+            },
+            channels,
+            out_channels,
+            weights: layout::pack_weights(weights, out_channels, channels, taps),
+            steps: vec![Step::Add(bias)],
+        },
+        channel_axis,
+    )))
+}
+
+/// A 1x1 convolution as tract declutters it: an `EinSum` summing axis `I` of the data
+/// `[1.., I, spatial..]` against constant weights `[O, I]` or `[I, O]` into `[1.., O, spatial..]`,
+/// all of it with concrete sizes (one image).
+fn pointwise_params(
+    model: &TypedModel,
+    node: &TypedNode,
+    einsum: &EinSum,
+) -> TractResult<Option<(Params, usize)>> {
+    if einsum.q_params.is_some() || einsum.operating_dt != f32::datum_type() || node.inputs.len() != 2 {
+        return Ok(None);
+    }
+    let data = model.outlet_fact(node.inputs[0])?;
+    let weights_fact = model.outlet_fact(node.inputs[1])?;
+    let output = &node.outputs[0].fact;
+    let (Some(weights), Some(data_shape), Some(out_shape)) = (
+        weights_fact.konst.clone(),
+        data.shape.as_concrete(),
+        output.shape.as_concrete(),
+    ) else {
+        return Ok(None);
+    };
+    if data.datum_type != f32::datum_type()
+        || weights.datum_type() != f32::datum_type()
+        || weights.rank() != 2
+        || output.datum_type != f32::datum_type()
+    {
+        return Ok(None);
+    }
+    let (mut summed, mut produced, mut kept) = (None, None, Vec::new());
+    for axis in einsum.axes.iter_all_axes() {
+        match (&axis.inputs[0][..], &axis.inputs[1][..], &axis.outputs[0][..]) {
+            (&[d], &[w], &[]) if summed.is_none() => summed = Some((d, w)),
+            (&[], &[w], &[o]) if produced.is_none() => produced = Some((w, o)),
+            (&[d], &[], &[o]) => kept.push((d, o)),
+            // An axis of size 1 on one side only: the image axis tract adds or removes.
+            (&[d], &[], &[]) if data_shape[d] == 1 => {}
+            (&[], &[], &[o]) if out_shape[o] == 1 => {}
+            _ => return Ok(None),
+        }
+    }
+    let (Some((channel_in, weight_in)), Some((weight_out, channel_out))) = (summed, produced) else {
+        return Ok(None);
+    };
+    // The data must be `[I, P]` and the output `[O, P]` in memory: only axes of size 1 before
+    // the channels, and the kept axes longer than 1 after them in the same order on both sides.
+    kept.retain(|&(d, _)| data_shape[d] != 1);
+    kept.sort();
+    let after = kept.iter().all(|&(d, o)| d > channel_in && o > channel_out);
+    let same_order = kept.windows(2).all(|pair| pair[0].1 < pair[1].1);
+    let ones_before = data_shape[..channel_in]
+        .iter()
+        .chain(&out_shape[..channel_out])
+        .all(|&d| d == 1);
+    if !(after && same_order && ones_before) {
+        return Ok(None);
+    }
+    let (channels, out_channels) = (data_shape[channel_in], out_shape[channel_out]);
+    let weights = if weight_out == 0 {
+        weights
+    } else {
+        (*weights).clone().permute_axes(&[1, 0])?.into_arc_tensor()
+    };
+    if weights.shape() != [out_channels, channels] || weight_in == weight_out {
+        return Ok(None);
+    }
+    // Fewer positions than a tile would leave most of each tile's lanes idle (a fully
+    // connected layer on one image has one): tract's matrix-vector kernels do better.
+    let plane: usize = data_shape[channel_in + 1..].iter().product();
+    if plane < NARROW {
+        return Ok(None);
+    }
+    let weights = weights.try_as_plain_ram()?.as_slice::<f32>()?;
+    Ok(Some((
+        Params {
+            form: Form::Pointwise {
+                output_shape: out_shape.into(),
+                plane,
+            },
+            channels,
+            out_channels,
+            weights: layout::pack_weights(weights, out_channels, channels, 1),
+            steps: Vec::new(),
+        },
+        channel_out,
+    )))
+}
+
+/// The element-wise operations after node `id` that the direct convolution can do to its sums,
+/// the last node they cover, and the second input the residual step reads, if any.
+pub fn epilogue(
+    model: &TypedModel,
+    id: usize,
+    out_channels: usize,
+    channel_axis: usize,
+) -> TractResult<(Vec<Step>, usize, Option<OutletId>)> {
+    let fact = model.outlet_fact(OutletId::new(id, 0))?.clone();
+    let (mut steps, mut last, mut residual) = (Vec::new(), id, None);
+    loop {
+        let outlet = OutletId::new(last, 0);
+        let [successor] = &model.node(last).outputs[0].successors[..] else {
+            break;
+        };
+        let node = model.node(successor.node);
+        let Some(op) = node.op_as::<TypedBinOp>().filter(|op| op.1.is_none()) else {
+            break;
+        };
+        if model.outputs.contains(&outlet) || node.outputs[0].fact != fact {
+            break;
+        }
+        let other = node.inputs[1 - successor.slot];
+        let other_fact = model.outlet_fact(other)?;
+        let per_channel = other_fact
+            .konst
+            .as_ref()
+            .and_then(|k| per_channel(k, out_channels, channel_axis, fact.rank()));
+        let step = match per_channel {
+            Some(k) if op.0.is::<Mul>() => Step::Mul(k),
+            Some(k) if op.0.is::<Add>() => Step::Add(k),
+            Some(k) if op.0.is::<Max>() && k.iter().all(|&v| v == 0.0) => Step::Relu,
+            None if op.0.is::<Add>()
+                && residual.is_none()
+                && other_fact.konst.is_none()
+                && *other_fact == fact
+                && !depends_on(model, other.node, id) =>
+            {
+                residual = Some(other);
+                Step::AddInput
+            }
+            _ => break,
+        };
+        steps.push(step);
+        last = node.id;
+    }
+    Ok((steps, last, residual))
+}
+
+/// A constant as one float per output channel: a scalar, or `[1.., C, 1..]` with `C` on the
+/// output's channel axis.
+fn per_channel(konst: &Tensor, channels: usize, channel_axis: usize, rank: usize) -> Option<Vec<f32>> {
+    if konst.datum_type() != f32::datum_type() || konst.rank() > rank {
+        return None;
+    }
+    let values = konst.try_as_plain_ram().ok()?.as_slice::<f32>().ok()?;
+    if values.len() == 1 {
+        return Some(vec![values[0]; channels]);
+    }
+    // Broadcasting aligns the constant's axes to the output's last ones.
+    let offset = rank - konst.rank();
+    let shape_fits = konst.shape().iter().enumerate().all(|(axis, &d)| {
+        if axis + offset == channel_axis {
+            d == channels
+        } else {
+            d == 1
+        }
+    });
+    (shape_fits && values.len() == channels).then(|| values.to_vec())
+}
+
+/// Whether node `node` reads, directly or not, node `of`'s output: then it cannot be an input of
+/// the op replacing `of`.
+fn depends_on(model: &TypedModel, node: usize, of: usize) -> bool {
+    let mut seen = vec![false; model.nodes().len()];
+    let mut stack = vec![node];
+    while let Some(at) = stack.pop() {
+        if at == of {
+            return true;
+        }
+        if !std::mem::replace(&mut seen[at], true) {
+            stack.extend(model.node(at).inputs.iter().map(|input| input.node));
+        }
+    }
+    false
+}
