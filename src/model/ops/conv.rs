@@ -182,10 +182,13 @@ impl Params {
     }
 
     /// One output channel's answers at positions `first..` from their `sums`, through the
-    /// epilogue; the extra columns of each row (see `layout.rs`) are dropped.
+    /// epilogue; the extra columns of each row (see `layout.rs`) are dropped. The answers of a
+    /// group of tiles are one contiguous run of the channel's, which the epilogue then takes in
+    /// one pass per step.
     fn finish(&self, geometry: &Geometry, first: usize, sums: &[f32], channel: Channel) {
         let (plane_w, out_w) = (geometry.plane_w, geometry.out_w);
         let end = (first + sums.len()).min(geometry.out_h * plane_w);
+        let mut answered: Option<std::ops::Range<usize>> = None;
         let mut at = first;
         while at < end {
             let (oy, ox) = (at / plane_w, at % plane_w);
@@ -193,12 +196,15 @@ impl Params {
             if ox < out_w {
                 let count = (out_w - ox).min(row_end - at);
                 let place = oy * out_w + ox;
-                let answers = &mut channel.answers[place..place + count];
-                answers.copy_from_slice(&sums[at - first..][..count]);
-                let residual = channel.residual.get(place..place + count).unwrap_or(&[]);
-                epilogue::apply(&self.steps, channel.index, answers, residual);
+                channel.answers[place..place + count].copy_from_slice(&sums[at - first..][..count]);
+                let start = answered.map_or(place, |run| run.start);
+                answered = Some(start..place + count);
             }
             at = row_end;
+        }
+        if let Some(run) = answered {
+            let residual = channel.residual.get(run.clone()).unwrap_or(&[]);
+            epilogue::apply(&self.steps, channel.index, &mut channel.answers[run], residual);
         }
     }
 }
@@ -238,18 +244,26 @@ impl EvalOp for DirectConv {
         // SAFETY: f32 has no invalid bit patterns, and `finish` writes every element (every
         // channel of every image, every valid position of each).
         let mut output = unsafe { Tensor::uninitialized::<f32>(&out_shape)? };
-        let image_out = (params.out_channels * geometry.out_h * geometry.out_w).max(1);
-        let image_in = (geometry.channels * geometry.in_h * geometry.in_w).max(1);
+        let image_out = params.out_channels * geometry.out_h * geometry.out_w;
+        let image_in = geometry.channels * geometry.in_h * geometry.in_w;
+        if image_out == 0 {
+            return Ok(tvec!(output.into_tvalue()));
+        }
+        let images = output.len() / image_out;
         let pixels = input.try_as_plain_ram()?.as_slice::<f32>()?;
         let residual = match inputs.get(1) {
             Some(residual) => residual.try_as_plain_ram()?.as_slice::<f32>()?,
             None => &[],
         };
-        ensure!(residual.is_empty() || residual.len() == output.len());
+        let absorbs_residual = params.steps.contains(&Step::AddInput);
+        ensure!(pixels.len() == images * image_in);
+        ensure!(absorbs_residual == (residual.len() == output.len()));
         let mut view = output.try_as_plain_ram_mut()?;
-        let outputs = view.as_slice_mut::<f32>()?.chunks_mut(image_out);
+        let outputs = view.as_slice_mut::<f32>()?.chunks_exact_mut(image_out);
         let mut laid_out = Vec::new();
-        for (image, (pixels, output)) in pixels.chunks_exact(image_in).zip(outputs).enumerate() {
+        for (image, output) in outputs.enumerate() {
+            // An image may have no pixels (and still answers, from its padding alone).
+            let pixels = &pixels[image * image_in..(image + 1) * image_in];
             let input = if geometry.reads_image_as_is() {
                 pixels
             } else {

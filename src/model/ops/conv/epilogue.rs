@@ -19,10 +19,34 @@ pub enum Step {
 /// Applies `steps` to `answers` of output `channel`; `residual` holds the second input's elements
 /// at the same places.
 pub fn apply(steps: &[Step], channel: usize, answers: &mut [f32], residual: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if super::kernel::available() {
+        // SAFETY: the machine has AVX-512 (checked just above).
+        return unsafe { apply_avx512(steps, channel, answers, residual) };
+    }
+    apply_any(steps, channel, answers, residual)
+}
+
+/// The same loops compiled for AVX-512: the epilogue was a tenth of ResNet-50's run with the
+/// crate's baseline (SSE2) vectors, a pass per step over every output.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn apply_avx512(steps: &[Step], channel: usize, answers: &mut [f32], residual: &[f32]) {
+    apply_any(steps, channel, answers, residual)
+}
+
+#[inline(always)]
+fn apply_any(steps: &[Step], channel: usize, answers: &mut [f32], residual: &[f32]) {
     for step in steps {
         match step {
-            Step::Mul(k) => answers.iter_mut().for_each(|x| *x *= k[channel]),
-            Step::Add(k) => answers.iter_mut().for_each(|x| *x += k[channel]),
+            Step::Mul(k) => {
+                let k = k[channel];
+                answers.iter_mut().for_each(|x| *x *= k)
+            }
+            Step::Add(k) => {
+                let k = k[channel];
+                answers.iter_mut().for_each(|x| *x += k)
+            }
             Step::AddInput => answers.iter_mut().zip(residual).for_each(|(x, r)| *x += r),
             Step::Relu => answers.iter_mut().for_each(|x| *x = x.max(0.0)),
         }

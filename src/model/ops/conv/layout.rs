@@ -138,7 +138,8 @@ impl Geometry {
         let [stride_h, stride_w] = self.stride;
         let [pad_h, pad_w] = self.pad_before;
         let plane = self.plane_h * self.plane_w;
-        for (channel, pixels) in image.chunks_exact(self.in_h * self.in_w).enumerate() {
+        // No chunk at all for an image without pixels: its planes stay zero.
+        for (channel, pixels) in image.chunks_exact((self.in_h * self.in_w).max(1)).enumerate() {
             for (index, &[py, px]) in self.phases.iter().enumerate() {
                 let start = channel * self.channel_stride() + index * plane;
                 let planes = &mut laid_out[start..start + plane];

@@ -147,7 +147,7 @@ fn pointwise_params(
     // Fewer positions than a tile would leave most of each tile's lanes idle (a fully
     // connected layer on one image has one): tract's matrix-vector kernels do better.
     let plane: usize = data_shape[channel_in + 1..].iter().product();
-    if plane < NARROW {
+    if plane < NARROW || channels == 0 {
         return Ok(None);
     }
     let weights = weights.try_as_plain_ram()?.as_slice::<f32>()?;
