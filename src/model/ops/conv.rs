@@ -30,7 +30,12 @@ pub fn substitute(model: &mut TypedModel) -> TractResult<()> {
         return Ok(());
     }
     for id in model.eval_order()? {
-        let Some((params, channel_axis)) = substitute::params(model, id)? else {
+        let Some(substitute::Found {
+            params,
+            channel_axis,
+            data,
+        }) = substitute::find(model, id)?
+        else {
             continue;
         };
         let (steps, last, residual) = substitute::epilogue(model, id, params.out_channels, channel_axis)?;
@@ -40,7 +45,7 @@ pub fn substitute(model: &mut TypedModel) -> TractResult<()> {
         };
         let conv = model.node(id);
         let mut patch = TypedModelPatch::new(format!("direct convolution {}", conv.name));
-        let mut inputs = tvec![patch.tap_model(model, conv.inputs[0])?];
+        let mut inputs = tvec![patch.tap_model(model, data)?];
         if let Some(residual) = residual {
             inputs.push(patch.tap_model(model, residual)?);
         }

@@ -4,7 +4,8 @@
 //! operations after either that tract would fuse into its matrix product.
 
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
-use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat};
+use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec};
+use tract_onnx::tract_core::ops::downsample::Downsample;
 use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_core::ops::math::{Add, Max, Mul};
 use tract_onnx::tract_core::ops::nn::DataFormat;
@@ -14,17 +15,89 @@ use super::epilogue::Step;
 use super::kernel::NARROW;
 use super::{layout, Form, Params};
 
-/// The parameters for node `id` if it is a convolution the direct kernel runs, and the axis of
-/// its output channels.
-pub fn params(model: &TypedModel, id: usize) -> TractResult<Option<(Params, usize)>> {
+/// What replaces one convolution: its parameters, the axis of its output channels, and the
+/// input it reads (a strided 1x1 convolution reads its `Downsample`'s input).
+pub struct Found {
+    pub params: Params,
+    pub channel_axis: usize,
+    pub data: OutletId,
+}
+
+/// The replacement for node `id` if it is a convolution the direct kernel runs.
+pub fn find(model: &TypedModel, id: usize) -> TractResult<Option<Found>> {
     let node = model.node(id);
-    if let Some(conv) = node.op_as::<Conv>() {
-        return conv_params(model, node, conv);
+    let found = if let Some(conv) = node.op_as::<Conv>() {
+        conv_params(model, node, conv)?
+    } else if let Some(einsum) = node.op_as::<EinSum>() {
+        pointwise_params(model, node, einsum)?
+    } else {
+        None
+    };
+    let Some((params, channel_axis)) = found else {
+        return Ok(None);
+    };
+    let found = Found {
+        params,
+        channel_axis,
+        data: node.inputs[0],
+    };
+    Ok(Some(strided(model, node, found)?))
+}
+
+/// A 1x1 convolution with a stride, which tract declutters into a `Downsample` per axis before
+/// the `EinSum`: read the `Downsample`s' input instead, with the stride, which the layout
+/// applies as it copies (one pass over the input less).
+fn strided(model: &TypedModel, node: &TypedNode, found: Found) -> TractResult<Found> {
+    let Form::Pointwise { output_shape, .. } = &found.params.form else {
+        return Ok(found);
+    };
+    let mut strides = tvec![1usize; model.outlet_fact(found.data)?.rank()];
+    let mut data = found.data;
+    while let Some(down) = model.node(data.node).op_as::<Downsample>() {
+        let Ok(stride) = usize::try_from(down.stride) else {
+            break;
+        };
+        if down.modulo != 0 || stride == 0 || strides[down.axis] != 1 {
+            break;
+        }
+        strides[down.axis] = stride;
+        data = model.node(data.node).inputs[0];
     }
-    if let Some(einsum) = node.op_as::<EinSum>() {
-        return pointwise_params(model, node, einsum);
+    let fact = model.outlet_fact(data)?;
+    let rank = fact.rank();
+    if data == node.inputs[0] || !(3..=4).contains(&rank) || strides[..rank - 2].iter().any(|&s| s != 1) {
+        return Ok(found);
     }
-    Ok(None)
+    let pool_spec = PoolSpec {
+        data_format: if rank == 4 {
+            DataFormat::NCHW
+        } else {
+            DataFormat::CHW
+        },
+        kernel_shape: tvec![1, 1],
+        padding: PaddingSpec::Valid,
+        dilations: None,
+        strides: Some(strides[rank - 2..].into()),
+        input_channels: found.params.channels,
+        output_channels: found.params.out_channels,
+    };
+    // Only where tract's shapes agree: same channels, and the output as the `EinSum` gives it.
+    let channels_agree =
+        fact.shape.get(rank - 3).and_then(|d| d.to_usize().ok()) == Some(pool_spec.input_channels);
+    let same_output =
+        channels_agree && pool_spec.output_facts(&[fact])?[0].shape.as_concrete() == Some(&output_shape[..]);
+    if !same_output {
+        return Ok(found);
+    }
+    let form = Form::Conv {
+        pool_spec: Box::new(pool_spec),
+        kernel: [1, 1],
+    };
+    Ok(Found {
+        params: Params { form, ..found.params },
+        channel_axis: rank - 3,
+        data,
+    })
 }
 
 fn conv_params(model: &TypedModel, node: &TypedNode, conv: &Conv) -> TractResult<Option<(Params, usize)>> {

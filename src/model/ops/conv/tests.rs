@@ -7,6 +7,7 @@
 use tract_linalg::multithread::{multithread_tract_scope, Executor};
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec};
+use tract_onnx::tract_core::ops::downsample::Downsample;
 use tract_onnx::tract_core::ops::math::{add, max, mul};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 use tract_onnx::tract_hir::internal::*;
@@ -187,6 +188,8 @@ fn assert_same_over(case: &Case, what: &str, replaced: usize, threads: usize) {
             0,
             "{what}: not absorbed: {model}"
         );
+        let strides = count(&|n| n.op_is::<Downsample>());
+        assert_eq!(strides, 0, "{what}: a stride left to tract: {model}");
     }
 }
 
@@ -423,6 +426,13 @@ fn runs_the_einsum_of_a_1x1_convolution() {
         "strided 1x1",
         1,
     );
+    let strided = Case {
+        stride: [2, 3],
+        input: [15, 20],
+        batch: Some(1),
+        ..all.clone()
+    };
+    assert_same(&strided, "strided 1x1 with an image axis", 1);
     // A batch of several images is left to tract: ours reads one image's channels as a matrix.
     assert_same(
         &Case {
