@@ -131,41 +131,43 @@ impl Geometry {
         Some((start, tail))
     }
 
-    /// Copies one image (`[channels, in_h, in_w]`) into its zero-padded phase planes.
+    /// Copies one image (`[channels, in_h, in_w]`) into its zero-padded phase planes, writing
+    /// each float once, in order (no clearing pass first: it cost a tenth of the copy).
     pub fn lay_out(&self, image: &[f32], laid_out: &mut Vec<f32>) {
-        laid_out.clear();
-        laid_out.resize(self.laid_out_len(), 0.0);
         let [stride_h, stride_w] = self.stride;
         let [pad_h, pad_w] = self.pad_before;
-        let plane = self.plane_h * self.plane_w;
-        // No chunk at all for an image without pixels: its planes stay zero.
-        for (channel, pixels) in image.chunks_exact((self.in_h * self.in_w).max(1)).enumerate() {
-            for (index, &[py, px]) in self.phases.iter().enumerate() {
-                let start = channel * self.channel_stride() + index * plane;
-                let planes = &mut laid_out[start..start + plane];
-                for (r, plane_row) in planes.chunks_exact_mut(self.plane_w).enumerate() {
-                    let Some(y) = (r * stride_h + py).checked_sub(pad_h).filter(|&y| y < self.in_h) else {
+        let zeros = |laid_out: &mut Vec<f32>, count: usize| laid_out.extend(std::iter::repeat_n(0.0, count));
+        laid_out.clear();
+        laid_out.reserve(self.laid_out_len());
+        let channel_len = self.in_h * self.in_w;
+        for channel in 0..self.channels {
+            // Empty for an image without pixels: its planes are all padding.
+            let pixels = &image[channel * channel_len..(channel + 1) * channel_len];
+            for &[py, px] in &self.phases {
+                // Columns s with 0 <= s * stride_w + px - pad_w < in_w: `count` from `first`.
+                let first = pad_w.saturating_sub(px).div_ceil(stride_w);
+                let from = first * stride_w + px - pad_w;
+                let first = first.min(self.plane_w);
+                let count = self
+                    .in_w
+                    .saturating_sub(from)
+                    .div_ceil(stride_w)
+                    .min(self.plane_w - first);
+                for r in 0..self.plane_h {
+                    let y = (r * stride_h + py).checked_sub(pad_h).filter(|&y| y < self.in_h);
+                    let Some(y) = y.filter(|_| count > 0) else {
+                        zeros(laid_out, self.plane_w);
                         continue;
                     };
-                    let row = &pixels[y * self.in_w..(y + 1) * self.in_w];
-                    // Columns s with 0 <= s * stride_w + px - pad_w < in_w, from `first`.
-                    let first = pad_w.saturating_sub(px).div_ceil(stride_w);
-                    let from = first * stride_w + px - pad_w;
-                    if first >= self.plane_w || from >= self.in_w {
-                        continue;
-                    }
-                    let count = (self.in_w - from).div_ceil(stride_w).min(self.plane_w - first);
-                    let plane_row = &mut plane_row[first..first + count];
-                    if stride_w == 1 {
-                        plane_row.copy_from_slice(&row[from..from + count]);
-                    } else {
-                        for (value, &v) in plane_row.iter_mut().zip(row[from..].iter().step_by(stride_w)) {
-                            *value = v;
-                        }
-                    }
+                    let row = &pixels[y * self.in_w + from..(y + 1) * self.in_w];
+                    zeros(laid_out, first);
+                    laid_out.extend(row.iter().step_by(stride_w).take(count));
+                    zeros(laid_out, self.plane_w - first - count);
                 }
             }
         }
+        // What the last tiles read past the planes.
+        zeros(laid_out, self.laid_out_len() - laid_out.len());
     }
 }
 
