@@ -5,10 +5,13 @@
 //! Profiled per node on ResNet-50 (one image, one thread), its 3x3 convolutions ran at 40-115
 //! GFLOP/s where onnxruntime's ran at 75-170 (BENCHMARKS.md).
 //!
-//! This one copies the input once into zero-padded phase planes (`layout.rs`), after which every
-//! tap of 32 consecutive outputs is 32 consecutive floats, and sums 8 output channels by 32
-//! outputs per tile straight from them (`kernel.rs`). It sums in tract's order (input channel,
-//! then kernel row, then column, from zero, then the bias, then the ReLU it absorbs), so its
+//! This one copies the input once into zero-padded phase planes (`layout.rs`; a 1x1 convolution
+//! reads its input where it is), after which every tap of consecutive outputs is consecutive
+//! floats, and sums 8 output channels by 32 or 48 outputs per tile straight from them
+//! (`kernel.rs`). It takes tract's `Conv`, the `EinSum` tract makes of a 1x1 convolution (with
+//! the `Downsample` of a strided one), and the element-wise operations after either that tract
+//! would fuse (`substitute.rs`, `epilogue.rs`). It sums in tract's order (input channel, then
+//! kernel row, then column, from zero) and applies those operations in the graph's order, so its
 //! answers are tract's to the bit.
 
 mod epilogue;
@@ -24,39 +27,59 @@ use kernel::{Tile, ROWS};
 use layout::{Geometry, Shape};
 
 /// Replaces every convolution the direct kernel runs, with the element-wise operations after it
-/// that it absorbs, in a decluttered model. Does nothing on a machine without AVX-512.
+/// that it absorbs, in a decluttered model. Does nothing on a machine without AVX-512. A
+/// convolution it cannot replace stays tract's: that is logged, never a failed load.
 pub fn substitute(model: &mut TypedModel) -> TractResult<()> {
+    substitute_within(model, MAX_COMPUTED_PER_ANSWER)
+}
+
+/// Positions computed per answer past which a convolution is left to tract: our kernel runs
+/// about twice as fast as tract's im2col and matrix product, so at twice the work it would gain
+/// nothing. ResNet-50's worst, its 7x7 outputs, computes 64 positions for 49 answers (1.31).
+const MAX_COMPUTED_PER_ANSWER: f64 = 2.0;
+
+/// [`substitute`] with another bound on the positions computed per answer (the tests take every
+/// geometry).
+fn substitute_within(model: &mut TypedModel, max_waste: f64) -> TractResult<()> {
     if !kernel::available() {
         return Ok(());
     }
     for id in model.eval_order()? {
-        let Some(substitute::Found {
-            params,
-            channel_axis,
-            data,
-        }) = substitute::find(model, id)?
-        else {
-            continue;
-        };
-        let (steps, last, residual) = substitute::epilogue(model, id, params.out_channels, channel_axis)?;
-        let params = Params {
-            steps: [params.steps, steps].concat(),
-            ..params
-        };
-        let conv = model.node(id);
-        let mut patch = TypedModelPatch::new(format!("direct convolution {}", conv.name));
-        let mut inputs = tvec![patch.tap_model(model, data)?];
-        if let Some(residual) = residual {
-            inputs.push(patch.tap_model(model, residual)?);
+        if let Err(cause) = replace(model, id, max_waste) {
+            let name = &model.node(id).name;
+            tracing::debug!("convolution {name} stays tract's: {cause:#}");
         }
-        let op = DirectConv {
-            params: Arc::new(params),
-        };
-        let output = patch.wire_node(&conv.name, op, &inputs)?[0];
-        patch.shunt_outside(model, OutletId::new(last, 0), output)?;
-        patch.apply(model)?;
     }
     Ok(())
+}
+
+/// Replaces node `id` if it is a convolution the direct kernel runs.
+fn replace(model: &mut TypedModel, id: usize, max_waste: f64) -> TractResult<()> {
+    let Some(substitute::Found {
+        params,
+        channel_axis,
+        data,
+    }) = substitute::find(model, id, max_waste)?
+    else {
+        return Ok(());
+    };
+    let (steps, last, residual) = substitute::epilogue(model, id, params.out_channels, channel_axis)?;
+    let params = Params {
+        steps: [params.steps, steps].concat(),
+        ..params
+    };
+    let mut patch = TypedModelPatch::new(format!("direct convolution {}", model.node(id).name));
+    let mut inputs = tvec![patch.tap_model(model, data)?];
+    if let Some(residual) = residual {
+        inputs.push(patch.tap_model(model, residual)?);
+    }
+    let op = DirectConv {
+        params: Arc::new(params),
+    };
+    // The name of the last node replaced: an unlabelled model output is named after it.
+    let output = patch.wire_node(&model.node(last).name, op, &inputs)?[0];
+    patch.shunt_outside(model, OutletId::new(last, 0), output)?;
+    patch.apply(model)
 }
 
 #[derive(Debug, Clone)]
@@ -64,36 +87,54 @@ pub struct DirectConv {
     params: Arc<Params>,
 }
 
-#[derive(Debug)]
 struct Params {
     form: Form,
     channels: usize,
     out_channels: usize,
     /// `layout::pack_weights`'s blocks.
     weights: Vec<f32>,
-    /// What follows the sums, the bias first for a `Conv`.
+    /// What follows the sums, in the graph's order (a `Conv`'s bias first).
     steps: Vec<Step>,
 }
 
 #[derive(Debug)]
 enum Form {
-    /// tract's `Conv`: channels first, with or without the image axis.
+    /// tract's `Conv` (or a strided 1x1 convolution's `EinSum` and `Downsample`s): channels
+    /// first, with or without the image axis.
     Conv {
         pool_spec: Box<PoolSpec>,
         kernel: [usize; 2],
     },
-    /// A 1x1 convolution of one image that tract made an `EinSum`: `[1.., I, P..]` to this
-    /// output shape, `plane` the product of the `P` axes.
-    Pointwise { output_shape: TVec<usize>, plane: usize },
+    /// A 1x1 convolution of one image that tract made an `EinSum`: `[1.., I, P..]` (`I` on axis
+    /// `channel_axis`) to this output shape, `plane` the product of the `P` axes.
+    Pointwise {
+        output_shape: TVec<usize>,
+        plane: usize,
+        channel_axis: usize,
+    },
 }
 
 op_by_identity!(DirectConv, params, "DirectConv");
+
+// By hand: the derived form would print every packed weight (megabytes) into tract's messages.
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let steps: Vec<&str> = self.steps.iter().map(Step::name).collect();
+        write!(
+            f,
+            "{} -> {} channels, {:?}, then {steps:?}",
+            self.channels, self.out_channels, self.form
+        )
+    }
+}
 
 impl Params {
     /// Where the kernel reads and writes for an input of shape `input`, and the output's shape.
     fn geometry(&self, input: &[usize]) -> (Geometry, TVec<usize>) {
         let (pool_spec, kernel) = match &self.form {
-            Form::Pointwise { output_shape, plane } => {
+            Form::Pointwise {
+                output_shape, plane, ..
+            } => {
                 let shape = Shape {
                     channels: self.channels,
                     kernel: [1, 1],
@@ -128,8 +169,8 @@ impl Params {
     }
 
     /// One image's output channels `first_block * ROWS..`, into `output` (`[channel, out_h,
-    /// out_w]`, as many channels as it holds); `residual` is the second input's part at the same
-    /// place, or empty.
+    /// out_w]`, as many channels as it holds); `residual` is the second input from the same place
+    /// on, or empty.
     fn run_blocks(&self, geometry: &Geometry, input: &[f32], first_block: usize, part: Part) {
         let plane_out = (geometry.out_h * geometry.out_w).max(1);
         let block_weights = geometry.channels * geometry.offsets.len() * ROWS;
@@ -183,7 +224,7 @@ impl Params {
         if std::mem::size_of_val(&self.weights[..]) > WEIGHTS_IN_CACHE_BYTES {
             return 1;
         }
-        std::mem::size_of_val(input).div_ceil(INPUT_GROUP_BYTES)
+        std::mem::size_of_val(input).div_ceil(INPUT_GROUP_BYTES).max(1)
     }
 
     /// One output channel's answers at positions `first..` from their `sums`, through the
@@ -262,7 +303,8 @@ impl EvalOp for DirectConv {
         };
         let absorbs_residual = params.steps.contains(&Step::AddInput);
         ensure!(pixels.len() == images * image_in);
-        ensure!(absorbs_residual == (residual.len() == output.len()));
+        ensure!(absorbs_residual == (inputs.len() == 2));
+        ensure!(!absorbs_residual || residual.len() == output.len());
         let mut view = output.try_as_plain_ram_mut()?;
         let outputs = view.as_slice_mut::<f32>()?.chunks_exact_mut(image_out);
         let mut laid_out = Vec::new();

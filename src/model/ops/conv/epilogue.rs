@@ -16,6 +16,17 @@ pub enum Step {
     Relu,
 }
 
+impl Step {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Step::Mul(_) => "mul",
+            Step::Add(_) => "add",
+            Step::AddInput => "add input",
+            Step::Relu => "relu",
+        }
+    }
+}
+
 /// Applies `steps` to `answers` of output `channel`; `residual` holds the second input's elements
 /// at the same places.
 pub fn apply(steps: &[Step], channel: usize, answers: &mut [f32], residual: &[f32]) {

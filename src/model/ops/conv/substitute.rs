@@ -24,10 +24,10 @@ pub struct Found {
 }
 
 /// The replacement for node `id` if it is a convolution the direct kernel runs.
-pub fn find(model: &TypedModel, id: usize) -> TractResult<Option<Found>> {
+pub fn find(model: &TypedModel, id: usize, max_waste: f64) -> TractResult<Option<Found>> {
     let node = model.node(id);
     let found = if let Some(conv) = node.op_as::<Conv>() {
-        conv_params(model, node, conv)?
+        conv_params(model, node, conv, max_waste)?
     } else if let Some(einsum) = node.op_as::<EinSum>() {
         pointwise_params(model, node, einsum)?
     } else {
@@ -48,7 +48,12 @@ pub fn find(model: &TypedModel, id: usize) -> TractResult<Option<Found>> {
 /// the `EinSum`: read the `Downsample`s' input instead, with the stride, which the layout
 /// applies as it copies (one pass over the input less).
 fn strided(model: &TypedModel, node: &TypedNode, found: Found) -> TractResult<Found> {
-    let Form::Pointwise { output_shape, .. } = &found.params.form else {
+    let Form::Pointwise {
+        output_shape,
+        channel_axis,
+        ..
+    } = &found.params.form
+    else {
         return Ok(found);
     };
     let mut strides = tvec![1usize; model.outlet_fact(found.data)?.rank()];
@@ -65,7 +70,8 @@ fn strided(model: &TypedModel, node: &TypedNode, found: Found) -> TractResult<Fo
     }
     let fact = model.outlet_fact(data)?;
     let rank = fact.rank();
-    if data == node.inputs[0] || !(3..=4).contains(&rank) || strides[..rank - 2].iter().any(|&s| s != 1) {
+    let channels_first = rank.checked_sub(3) == Some(*channel_axis);
+    if data == node.inputs[0] || !channels_first || rank > 4 || strides[..rank - 2].iter().any(|&s| s != 1) {
         return Ok(found);
     }
     let pool_spec = PoolSpec {
@@ -100,7 +106,12 @@ fn strided(model: &TypedModel, node: &TypedNode, found: Found) -> TractResult<Fo
     })
 }
 
-fn conv_params(model: &TypedModel, node: &TypedNode, conv: &Conv) -> TractResult<Option<(Params, usize)>> {
+fn conv_params(
+    model: &TypedModel,
+    node: &TypedNode,
+    conv: &Conv,
+    max_waste: f64,
+) -> TractResult<Option<(Params, usize)>> {
     let spec = &conv.pool_spec;
     let channel_axis = match spec.data_format {
         DataFormat::NCHW => 1,
@@ -136,13 +147,17 @@ fn conv_params(model: &TypedModel, node: &TypedNode, conv: &Conv) -> TractResult
         _ => return Ok(None),
     };
     let taps = kernel[0] * kernel[1];
+    let form = Form::Conv {
+        pool_spec: Box::new(spec.clone()),
+        kernel,
+    };
+    if computed_per_answer(&form, channels, out_channels, model.outlet_fact(node.inputs[0])?) > max_waste {
+        return Ok(None);
+    }
     let weights = weights.try_as_plain_ram()?.as_slice::<f32>()?;
     Ok(Some((
         Params {
-            form: Form::Conv {
-                pool_spec: Box::new(spec.clone()),
-                kernel,
-            },
+            form,
             channels,
             out_channels,
             weights: layout::pack_weights(weights, out_channels, channels, taps),
@@ -150,6 +165,34 @@ fn conv_params(model: &TypedModel, node: &TypedNode, conv: &Conv) -> TractResult
         },
         channel_axis,
     )))
+}
+
+/// Positions the layout computes per answer, its extra columns and whole tiles included: large
+/// for a heavily dilated convolution (DeepLab's atrous ones) or a kernel as large as its input
+/// (a fully connected layer written as a convolution: 32 positions for one answer). With an
+/// image size unknown at load, a dilated convolution counts as wasteful.
+fn computed_per_answer(form: &Form, channels: usize, out_channels: usize, data: &TypedFact) -> f64 {
+    let Form::Conv { pool_spec, kernel } = form else {
+        return 1.0;
+    };
+    let Some(shape) = data.shape.as_concrete() else {
+        let dilated = pool_spec.dilations().iter().any(|&d| d > 1);
+        return if dilated { f64::INFINITY } else { 1.0 };
+    };
+    let form = Form::Conv {
+        pool_spec: pool_spec.clone(),
+        kernel: *kernel,
+    };
+    let probe = Params {
+        form,
+        channels,
+        out_channels,
+        weights: Vec::new(),
+        steps: Vec::new(),
+    };
+    let (geometry, _) = probe.geometry(shape);
+    let answers = (geometry.out_h * geometry.out_w).max(1);
+    geometry.positions() as f64 / answers as f64
 }
 
 /// A 1x1 convolution as tract declutters it: an `EinSum` summing axis `I` of the data
@@ -229,6 +272,7 @@ fn pointwise_params(
             form: Form::Pointwise {
                 output_shape: out_shape.into(),
                 plane,
+                channel_axis: channel_in,
             },
             channels,
             out_channels,
@@ -270,7 +314,8 @@ pub fn epilogue(
         let step = match per_channel {
             Some(k) if op.0.is::<Mul>() => Step::Mul(k),
             Some(k) if op.0.is::<Add>() => Step::Add(k),
-            Some(k) if op.0.is::<Max>() && k.iter().all(|&v| v == 0.0) => Step::Relu,
+            // +0.0 only: max(x, -0.0) is -0.0 for a negative x, where the ReLU step gives +0.0.
+            Some(k) if op.0.is::<Max>() && k.iter().all(|&v| v.to_bits() == 0) => Step::Relu,
             None if op.0.is::<Add>()
                 && residual.is_none()
                 && other_fact.konst.is_none()

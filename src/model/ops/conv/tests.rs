@@ -135,7 +135,7 @@ impl Case {
         };
         let tracts = run(reference.into_optimized()?, 1)?;
         let mut model = self.model()?.into_decluttered()?;
-        super::substitute(&mut model)?;
+        super::substitute_within(&mut model, f64::INFINITY)?;
         let model = model.into_compact()?;
         let mut optimised = model.clone();
         optimised.optimize()?;
@@ -305,6 +305,23 @@ fn answers_as_tract_to_the_bit() {
             },
         ),
         (
+            "an input without pixels (its answers from the padding alone)",
+            Case {
+                input: [0, 3],
+                padding: explicit([2, 2], [2, 2]),
+                ..base()
+            },
+        ),
+        (
+            "no output at all",
+            Case {
+                kernel: [5, 5],
+                input: [3, 3],
+                padding: PaddingSpec::Valid,
+                ..base()
+            },
+        ),
+        (
             "a kernel larger than the input",
             Case {
                 kernel: [5, 5],
@@ -409,6 +426,13 @@ fn runs_the_einsum_of_a_1x1_convolution() {
         0,
     );
     assert_same(&all, "1x1 with a batch normalisation, a residual and a ReLU", 1);
+    // tract folds a 3x3 convolution's batch normalisation into its weights; a 1x1's bias and
+    // batch normalisation stay steps of ours, in the graph's order.
+    let mut model = all.model().unwrap().into_decluttered().unwrap();
+    super::substitute(&mut model).unwrap();
+    let ours = model.nodes.iter().find_map(|n| n.op_as::<DirectConv>()).unwrap();
+    let steps: Vec<&str> = ours.params.steps.iter().map(super::Step::name).collect();
+    assert_eq!(steps, ["add", "mul", "add", "add input", "relu"]);
     assert_same(
         &Case {
             batch: Some(1),
@@ -447,7 +471,7 @@ fn runs_the_einsum_of_a_1x1_convolution() {
 #[test]
 fn splits_its_channels_over_the_intra_op_pool() {
     require_avx512();
-    // 4 and 3 blocks of output channels over 2 and 3 threads: shares of unequal size.
+    // 4 blocks over 3 threads (shares of 2, 2 and 0 blocks), 3 blocks over 2 threads (2 and 1).
     let all = Case {
         scale_shift: true,
         residual: true,
@@ -455,14 +479,38 @@ fn splits_its_channels_over_the_intra_op_pool() {
         out_channels: 30,
         ..base()
     };
-    assert_same_over(&all, "3x3 over 2 threads", 1, 2);
+    assert_same_over(&all, "3x3 over 3 threads", 1, 3);
     let pointwise = Case {
         kernel: [1, 1],
         padding: PaddingSpec::Valid,
         out_channels: 24,
         ..all
     };
-    assert_same_over(&pointwise, "1x1 over 3 threads", 1, 3);
+    assert_same_over(&pointwise, "1x1 over 2 threads", 1, 2);
+}
+
+#[test]
+fn leaves_to_tract_a_convolution_computing_twice_its_answers() {
+    require_avx512();
+    // A fully connected layer written as a 7x7 convolution of a 7x7 input: 32 positions for one.
+    let dense = Case {
+        kernel: [7, 7],
+        input: [7, 7],
+        padding: PaddingSpec::Valid,
+        ..base()
+    };
+    let mut model = dense.model().unwrap().into_decluttered().unwrap();
+    super::substitute(&mut model).unwrap();
+    assert!(!model.nodes.iter().any(|n| n.op_is::<DirectConv>()), "{model}");
+    // ResNet-50's 3x3 convolutions of a 7x7 input: 64 positions for 49, replaced.
+    let resnet = Case {
+        channels: 8,
+        input: [7, 7],
+        ..base()
+    };
+    let mut model = resnet.model().unwrap().into_decluttered().unwrap();
+    super::substitute(&mut model).unwrap();
+    assert!(model.nodes.iter().any(|n| n.op_is::<DirectConv>()), "{model}");
 }
 
 #[test]
