@@ -1,6 +1,6 @@
 """The nine CNNs of the onnx package's test zoo (`onnx/backend/test/data/light/`), their weights
-seeded as benches/cnn.py makes them: tract's run alone through the server's own loading and run
-path (the `engine` bench: no HTTP, no JSON) against onnxruntime's `session.run` alone, one
+seeded as benches/cnn.py makes them: the server's run alone (tract, and our direct convolution
+on AVX-512) through its own loading and run path (the `engine` bench: no HTTP, no JSON) against onnxruntime's `session.run` alone, one
 224x224 image, one thread each side (onnxruntime `intra_op_num_threads=1`,
 `inter_op_num_threads=1`, CPU provider, default graph optimisation). Each round runs both on each
 model, onnxruntime first; the table holds the medians of the rounds (each a median of about a
@@ -68,7 +68,7 @@ def main():
             print(f"round {round_ + 1} {name}: onnxruntime {runs[name]['ort'][-1]:.1f} ms, "
                   f"aml-scorer {runs[name]['ours'][-1]:.1f} ms", file=sys.stderr)
     lines = [
-        "| model | onnxruntime | aml-scorer (tract) | aml-scorer / onnxruntime |",
+        "| model | onnxruntime | aml-scorer (engine) | aml-scorer / onnxruntime |",
         "| --- | ---: | ---: | ---: |",
     ]
     for name in ZOO:
