@@ -17,14 +17,15 @@
 mod epilogue;
 mod kernel;
 mod layout;
+mod run;
 mod substitute;
 
 use tract_onnx::tract_core::ops::cnn::PoolSpec;
 use tract_onnx::tract_hir::internal::*;
 
 use epilogue::Step;
-use kernel::{Tile, ROWS};
 use layout::{Geometry, Shape};
+use run::{run_split, Part};
 
 /// Replaces every convolution the direct kernel runs, with the element-wise operations after it
 /// that it absorbs, in a decluttered model. Does nothing on a machine without AVX-512. A
@@ -167,118 +168,7 @@ impl Params {
         output[channel_axis + 2] = geometry.out_w;
         (geometry, output)
     }
-
-    /// One image's output channels `first_block * ROWS..`, into `output` (`[channel, out_h,
-    /// out_w]`, as many channels as it holds); `residual` is the second input from the same place
-    /// on, or empty.
-    fn run_blocks(&self, geometry: &Geometry, input: &[f32], first_block: usize, part: Part) {
-        let plane_out = (geometry.out_h * geometry.out_w).max(1);
-        let block_weights = geometry.channels * geometry.offsets.len() * ROWS;
-        let width = geometry.tile_width;
-        let tiles = geometry.positions() / width;
-        let tiles_per_group = tiles.div_ceil(self.groups(input)).max(1);
-        // A 1x1 convolution reads the image itself, whose last tile may read past its end.
-        let tail = geometry.tail_tile(input);
-        let group_width = tiles_per_group * width;
-        let mut sums = vec![0.0f32; ROWS * group_width];
-        let Part { output, residual } = part;
-        for group in (0..tiles).step_by(tiles_per_group) {
-            for (block, block_output) in output.chunks_mut(ROWS * plane_out).enumerate() {
-                let weights = &self.weights[(first_block + block) * block_weights..][..block_weights];
-                for tile in group..tiles.min(group + tiles_per_group) {
-                    let tile_sums = &mut sums[(tile - group) * width..];
-                    let (input, channel_stride) = match &tail {
-                        Some((at, tail)) if tile * width == *at => (&tail[..], width),
-                        _ => (&input[tile * width..], geometry.channel_stride()),
-                    };
-                    Tile {
-                        input,
-                        channel_stride,
-                        channels: geometry.channels,
-                        offsets: &geometry.offsets,
-                        weights,
-                        width,
-                    }
-                    .run(tile_sums, group_width, ROWS);
-                }
-                let first_channel = (first_block + block) * ROWS;
-                let channels = block_output.chunks_mut(plane_out).zip(sums.chunks(group_width));
-                for (index, (answers, sums)) in channels.enumerate() {
-                    let at = (block * ROWS + index) * plane_out;
-                    let residual = residual.get(at..at + plane_out).unwrap_or(&[]);
-                    let channel = Channel {
-                        index: first_channel + index,
-                        answers,
-                        residual,
-                    };
-                    self.finish(geometry, group * width, sums, channel);
-                }
-            }
-        }
-    }
-
-    /// How many groups of tiles to run, each read by every block of output channels before the
-    /// next: more than one when the laid-out input overflows [`INPUT_GROUP_BYTES`] while all the
-    /// weights fit [`WEIGHTS_IN_CACHE_BYTES`], which each group then reads again.
-    fn groups(&self, input: &[f32]) -> usize {
-        if std::mem::size_of_val(&self.weights[..]) > WEIGHTS_IN_CACHE_BYTES {
-            return 1;
-        }
-        std::mem::size_of_val(input).div_ceil(INPUT_GROUP_BYTES).max(1)
-    }
-
-    /// One output channel's answers at positions `first..` from their `sums`, through the
-    /// epilogue; the extra columns of each row (see `layout.rs`) are dropped. The answers of a
-    /// group of tiles are one contiguous run of the channel's, which the epilogue then takes in
-    /// one pass per step.
-    fn finish(&self, geometry: &Geometry, first: usize, sums: &[f32], channel: Channel) {
-        let (plane_w, out_w) = (geometry.plane_w, geometry.out_w);
-        let end = (first + sums.len()).min(geometry.out_h * plane_w);
-        let mut answered: Option<std::ops::Range<usize>> = None;
-        let mut at = first;
-        while at < end {
-            let (oy, ox) = (at / plane_w, at % plane_w);
-            let row_end = ((oy + 1) * plane_w).min(end);
-            if ox < out_w {
-                let count = (out_w - ox).min(row_end - at);
-                let place = oy * out_w + ox;
-                channel.answers[place..place + count].copy_from_slice(&sums[at - first..][..count]);
-                let start = answered.map_or(place, |run| run.start);
-                answered = Some(start..place + count);
-            }
-            at = row_end;
-        }
-        if let Some(run) = answered {
-            let residual = channel.residual.get(run.clone()).unwrap_or(&[]);
-            epilogue::apply(&self.steps, channel.index, &mut channel.answers[run], residual);
-        }
-    }
 }
-
-/// A share of one image's output channels, and of the residual input at the same place (empty
-/// without one).
-struct Part<'a> {
-    output: &'a mut [f32],
-    residual: &'a [f32],
-}
-
-/// One output channel's answers and residual input.
-struct Channel<'a> {
-    index: usize,
-    answers: &'a mut [f32],
-    residual: &'a [f32],
-}
-
-/// The laid-out input read by all blocks of output channels before the next group of tiles: a
-/// fraction of a 1-2 MiB L2, leaving room for the weights. Without groups a 128-channel stride-2
-/// convolution (ResNet-50's first of stage 2, 1.7 MiB laid out) ran at 60 % of the speed of its
-/// neighbours, its input streamed from L3 once per block of output channels.
-const INPUT_GROUP_BYTES: usize = 384 * 1024;
-
-/// Weights small enough to stay in L2 when each group of tiles reads them all again. Larger
-/// weights (ResNet-50's last stage: 9 MiB) are read from memory once, so their tiles run in one
-/// group.
-const WEIGHTS_IN_CACHE_BYTES: usize = 1024 * 1024;
 
 impl EvalOp for DirectConv {
     op_out_of_plan!();
@@ -323,27 +213,6 @@ impl EvalOp for DirectConv {
             run_split(params, &geometry, input, Part { output, residual });
         }
         Ok(tvec!(output.into_tvalue()))
-    }
-}
-
-/// One image's blocks of output channels, split over tract's intra-op pool when there is one.
-fn run_split(params: &Params, geometry: &Geometry, input: &[f32], part: Part) {
-    use tract_linalg::multithread::{current_tract_executor, Executor};
-    let block_len = ROWS * geometry.out_h * geometry.out_w;
-    let blocks = params.out_channels.div_ceil(ROWS);
-    match current_tract_executor() {
-        Executor::MultiThread(pool) if pool.current_num_threads() > 1 && blocks > 1 => {
-            let share = blocks.div_ceil(pool.current_num_threads()) * block_len;
-            pool.scope(|scope| {
-                for (index, output) in part.output.chunks_mut(share).enumerate() {
-                    let residual = part.residual.get(index * share..).unwrap_or(&[]);
-                    let part = Part { output, residual };
-                    let first_block = index * share / block_len.max(1);
-                    scope.spawn(move |_| params.run_blocks(geometry, input, first_block, part));
-                }
-            });
-        }
-        _ => params.run_blocks(geometry, input, 0, part),
     }
 }
 
