@@ -10,10 +10,11 @@
 //! floats, and sums 8 output channels by 32 or 48 outputs per tile straight from them
 //! (`kernel.rs`). It takes tract's `Conv`, the `EinSum` tract makes of a 1x1 convolution (with
 //! the `Downsample` of a strided one), and the element-wise operations after either that tract
-//! would fuse (`substitute.rs`, `epilogue.rs`). It sums in tract's order (input channel, then
+//! would fuse (`substitute.rs`, `absorb.rs`, `epilogue.rs`). It sums in tract's order (input channel, then
 //! kernel row, then column, from zero) and applies those operations in the graph's order, so its
 //! answers are tract's to the bit.
 
+mod absorb;
 mod epilogue;
 mod kernel;
 mod layout;
@@ -64,7 +65,7 @@ fn replace(model: &mut TypedModel, id: usize, max_waste: f64) -> TractResult<()>
     else {
         return Ok(());
     };
-    let (steps, last, residual) = substitute::epilogue(model, id, params.out_channels, channel_axis)?;
+    let (steps, last, residual) = absorb::absorbed(model, id, params.out_channels, channel_axis)?;
     let params = Params {
         steps: [params.steps, steps].concat(),
         ..params

@@ -80,6 +80,11 @@ impl Tile<'_> {
         }
     }
 
+    /// # Safety
+    ///
+    /// The machine has AVX-512F, and the bounds `run` asserts hold: `channels` channels of every
+    /// tap offset plus `VECTORS * 16` floats within `input`, `ROWS` weights per tap and channel,
+    /// `rows` output rows of `VECTORS * 16` floats `output_stride` apart within `output`.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
     unsafe fn run_avx512<const VECTORS: usize>(&self, output: &mut [f32], output_stride: usize, rows: usize) {
