@@ -122,6 +122,7 @@ fn conv_params(
         || spec.rank() != 2
         || node.inputs.len() != 3
         || model.outlet_fact(node.inputs[0])?.datum_type != f32::datum_type()
+        || padding_beyond_kernel(spec)
     {
         return Ok(None);
     }
@@ -165,6 +166,21 @@ fn conv_params(
     )))
 }
 
+/// Explicit padding wider than the dilated kernel's reach on some axis: rows and columns of
+/// padding no tap of a real output reads, which the layout would still copy (no CNN pads so, and
+/// a model file could make the copy as large as it likes).
+fn padding_beyond_kernel(spec: &PoolSpec) -> bool {
+    let (PaddingSpec::Explicit(before, after) | PaddingSpec::ExplicitOnnxPool(before, after, _)) =
+        &spec.padding
+    else {
+        return false;
+    };
+    (0..spec.rank()).any(|axis| {
+        let reach = (spec.kernel_shape[axis] - 1).saturating_mul(spec.dilation(axis));
+        before[axis] > reach || after[axis] > reach
+    })
+}
+
 /// Positions the layout computes per answer, its extra columns and whole tiles included: large
 /// for a heavily dilated convolution (DeepLab's atrous ones) or a kernel as large as its input
 /// (a fully connected layer written as a convolution: 32 positions for one answer). With an
@@ -173,10 +189,16 @@ fn computed_per_answer(form: &Form, channels: usize, out_channels: usize, data: 
     let Form::Conv { pool_spec, kernel } = form else {
         return 1.0;
     };
-    let Some(shape) = data.shape.as_concrete() else {
+    // The image size alone: a symbolic batch (the server's main plan) does not change it.
+    let rank = data.rank();
+    let spatial: Option<Vec<usize>> = (rank >= 3)
+        .then(|| data.shape[rank - 2..].iter().map(|d| d.to_usize().ok()).collect())
+        .flatten();
+    let Some(spatial) = spatial else {
         let dilated = pool_spec.dilations().iter().any(|&d| d > 1);
         return if dilated { f64::INFINITY } else { 1.0 };
     };
+    let shape = [channels, spatial[0], spatial[1]];
     let form = Form::Conv {
         pool_spec: pool_spec.clone(),
         kernel: *kernel,
@@ -188,7 +210,7 @@ fn computed_per_answer(form: &Form, channels: usize, out_channels: usize, data: 
         weights: Vec::new(),
         steps: Vec::new(),
     };
-    let (geometry, _) = probe.geometry(shape);
+    let (geometry, _) = probe.geometry(&shape);
     let answers = (geometry.out_h * geometry.out_w).max(1);
     geometry.positions() as f64 / answers as f64
 }

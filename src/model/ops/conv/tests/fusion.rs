@@ -154,6 +154,23 @@ fn leaves_to_tract_a_convolution_computing_twice_its_answers() {
     let mut model = dense.model().unwrap().into_decluttered().unwrap();
     conv::substitute(&mut model).unwrap();
     assert!(!model.nodes.iter().any(|n| n.op_is::<DirectConv>()), "{model}");
+    // The same on a plan whose image axis is a symbol: the bound reads the image size alone.
+    let symbolic = Case {
+        batch: Some(1),
+        symbolic_batch: true,
+        ..dense
+    };
+    let mut model = symbolic.model().unwrap().into_decluttered().unwrap();
+    conv::substitute(&mut model).unwrap();
+    assert!(!model.nodes.iter().any(|n| n.op_is::<DirectConv>()), "{model}");
+    // Padding wider than the kernel reaches.
+    let padded = Case {
+        padding: PaddingSpec::Explicit([1, 3][..].into(), [1, 1][..].into()),
+        ..base()
+    };
+    let mut model = padded.model().unwrap().into_decluttered().unwrap();
+    conv::substitute(&mut model).unwrap();
+    assert!(!model.nodes.iter().any(|n| n.op_is::<DirectConv>()), "{model}");
     // ResNet-50's 3x3 convolutions of a 7x7 input: 64 positions for 49, replaced.
     let resnet = Case {
         channels: 8,

@@ -110,6 +110,18 @@ fn answers_as_tract_to_the_bit() {
             },
         ),
         (
+            "denormal inputs, read as zero as tract reads them",
+            Case { tiny: true, ..base() },
+        ),
+        (
+            "a symbolic image axis, 2 images",
+            Case {
+                batch: Some(2),
+                symbolic_batch: true,
+                ..base()
+            },
+        ),
+        (
             "an input without pixels (its answers from the padding alone)",
             Case {
                 input: [0, 3],

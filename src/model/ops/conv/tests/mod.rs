@@ -30,6 +30,10 @@ struct Case {
     /// A second input added to the output (a residual connection).
     residual: bool,
     relu: bool,
+    /// Inputs in the denormal range and no bias: tract's kernels read them as zero.
+    tiny: bool,
+    /// The image axis typed as a symbol (the server's main plan), with `batch` images run.
+    symbolic_batch: bool,
 }
 
 fn values(len: usize, seed: u32) -> Vec<f32> {
@@ -57,14 +61,26 @@ impl Case {
         };
         let shape = self.input_shape();
         let mut model = TypedModel::default();
-        let x = model.add_source("x", f32::fact(&shape))?;
+        let fact = if self.symbolic_batch {
+            let mut dims: TVec<TDim> = shape.iter().map(|&d| d.to_dim()).collect();
+            dims[0] = model.symbols.sym("N").to_dim();
+            f32::fact(dims)
+        } else {
+            f32::fact(&shape)
+        };
+        let x = model.add_source("x", fact)?;
         let [kh, kw] = self.kernel;
         let weights = Tensor::from_shape(
             &[self.out_channels, self.channels, kh, kw],
             &values(self.out_channels * self.channels * kh * kw, 1),
         )?;
         let w = model.add_const("w", weights)?;
-        let b = model.add_const("b", tensor1(&values(self.out_channels, 2)))?;
+        let bias = if self.tiny {
+            vec![0.0; self.out_channels]
+        } else {
+            values(self.out_channels, 2)
+        };
+        let b = model.add_const("b", tensor1(&bias))?;
         let conv = Conv {
             pool_spec: PoolSpec {
                 data_format: format,
@@ -109,7 +125,12 @@ impl Case {
 
     fn inputs(&self, model: &TypedModel) -> TractResult<TVec<TValue>> {
         let shape = self.input_shape();
-        let mut inputs = tvec![Tensor::from_shape(&shape, &values(shape.iter().product(), 3))?.into_tvalue()];
+        let scale = if self.tiny { 1e-39 } else { 1.0 };
+        let pixels: Vec<f32> = values(shape.iter().product(), 3)
+            .iter()
+            .map(|v| v * scale)
+            .collect();
+        let mut inputs = tvec![Tensor::from_shape(&shape, &pixels)?.into_tvalue()];
         if self.residual {
             let fact = model.input_fact(1)?;
             let shape = fact.shape.as_concrete().context("a concrete residual")?;
@@ -156,6 +177,8 @@ fn base() -> Case {
         scale_shift: false,
         residual: false,
         relu: false,
+        tiny: false,
+        symbolic_batch: false,
     }
 }
 
