@@ -1,12 +1,13 @@
 """Deep-learning models side by side: one 224x224 image per V2 JSON request to aml-scorer's
-release server, served with `--intra-op-threads 1` and `2`, against onnxruntime's single-thread
+release server, served at its default (`--intra-op-threads 0`, auto: a request alone splits over
+the cores), with `1` and with `2`, against onnxruntime's single-thread
 `session.run` alone on the same image, in one run.
 
 The models are the onnx package's own test graphs (`onnx/backend/test/data/light/`: ResNet-50,
 DenseNet-121) whose weights are `ConstantOfShape` nodes; `make_model` replaces each by a seeded
 random initializer of its shape (scaled as a trained network's would be, so values stay finite)
 and writes the model into target/cnn-bench/ (never committed). Each round measures, for each model,
-onnxruntime, then the server with 1 thread, then with 2 (the machine is shared: alternating keeps a
+onnxruntime, then the server on auto, 1 thread, 2 (the machine is shared: alternating keeps a
 neighbour's load on all sides): latency from one keep-alive connection, then images per second
 from 8 concurrent connections. The table holds the medians of the rounds.
 
@@ -36,6 +37,8 @@ ZOO = pathlib.Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
 MODELS = {"resnet50": "light_resnet50.onnx", "densenet121": "light_densenet121.onnx"}
 OUT = ROOT / "target" / "cnn-bench"
 CONCURRENT = 8
+# --intra-op-threads: 0 is auto, the default.
+THREADS = (0, 1, 2)
 
 
 def make_model(name, source):
@@ -160,14 +163,15 @@ def main():
             body = json.dumps({"inputs": [{"name": session.get_inputs()[0].name, "shape": [1, 3, 224, 224],
                                            "datatype": "FP32", "data": image.ravel().tolist()}]}).encode()
             ports = {}
-            for threads in (1, 2):
+            for threads in THREADS:
                 port = free_port()
                 server, log = start_server(args.scorer, model, threads, folder, port)
                 servers.append(server)
                 wait_ready(server, port, log)
                 ports[threads] = (port, log)
             setups[name] = (session, feed, expected, body, ports)
-        results = {name: {k: [] for k in ("ort", "lat1", "lat2", "tp1", "tp2")} for name in MODELS}
+        results = {name: {k: [] for k in ("ort", *(f"{kind}{t}" for kind in ("lat", "tp") for t in THREADS))}
+                   for name in MODELS}
         for name, (session, feed, expected, body, ports) in setups.items():
             for threads, (port, log) in ports.items():
                 client = Client(port)
@@ -201,15 +205,16 @@ def main():
 def report(results, args):
     med = {name: {k: statistics.median(v) for k, v in r.items()} for name, r in results.items()}
     lines = [
-        "| model | onnxruntime `session.run` alone, 1 thread | aml-scorer 1 image, 1 connection: 1 thread / 2 threads | ratio to onnxruntime (1 / 2) | images/s at 8 concurrent: 1 thread / 2 threads | per core, against onnxruntime's 1-thread images/s (1 / 2) |",
+        "| model | onnxruntime `session.run` alone, 1 thread | aml-scorer 1 image, 1 connection: auto / 1 thread / 2 threads | ratio to onnxruntime (auto / 1 / 2) | images/s at 8 concurrent: auto / 1 / 2 | per core, against onnxruntime's 1-thread images/s (auto / 1 / 2) |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, m in med.items():
         ort_ips = 1e3 / m["ort"]
-        lines.append(
-            f"| {name} | {m['ort']:.1f} ms | {m['lat1']:.1f} ms / {m['lat2']:.1f} ms | "
-            f"{m['lat1'] / m['ort']:.2f}x / {m['lat2'] / m['ort']:.2f}x | {m['tp1']:.1f} / {m['tp2']:.1f} | "
-            f"{m['tp1'] / 2 / ort_ips:.2f}x / {m['tp2'] / 2 / ort_ips:.2f}x |")
+        lat = " / ".join(f"{m[f'lat{t}']:.1f} ms" for t in THREADS)
+        lat_ratio = " / ".join(f"{m[f'lat{t}'] / m['ort']:.2f}x" for t in THREADS)
+        tp = " / ".join(f"{m[f'tp{t}']:.1f}" for t in THREADS)
+        tp_ratio = " / ".join(f"{m[f'tp{t}'] / 2 / ort_ips:.2f}x" for t in THREADS)
+        lines.append(f"| {name} | {m['ort']:.1f} ms | {lat} | {lat_ratio} | {tp} | {tp_ratio} |")
     rounds = "; ".join(f"{name}: " + ", ".join(f"{k} " + "/".join(f"{x:.1f}" for x in v) for k, v in r.items())
                        for name, r in results.items())
     text = "\n".join([
@@ -221,13 +226,13 @@ def report(results, args):
         "in `target/cnn-bench/`), batch fixed at 1 by the exports (ResNet-50's Reshape hard-codes it: one run "
         "per item; DenseNet-121 types as a symbolic batch and runs one image on its single-item plan, "
         "docs/models.md). aml-scorer: the release "
-        "binary at its defaults but `--intra-op-threads 1` or `2`, one 224x224 image per V2 JSON request "
+        "binary at its defaults (auto: `--intra-op-threads 0`), then with `--intra-op-threads 1` and `2`, one 224x224 image per V2 JSON request "
         "(`/v2/models/<name>/infer`, about 3 MB of JSON), from a minimal keep-alive Python client: latency "
         f"from one connection, images per second from {CONCURRENT} concurrent connections for "
         f"{args.window:g} s. onnxruntime {ort.__version__} from PyPI: `session.run` alone on the same "
         "image, in process, `intra_op_num_threads=1`, `inter_op_num_threads=1`, CPU provider, default "
         "graph optimisation (answers checked equal within 1e-4 first). "
-        f"{args.rounds} rounds, each onnxruntime then 1 thread then 2 threads per model; the table holds "
+        f"{args.rounds} rounds, each onnxruntime then auto, 1 thread and 2 threads per model; the table holds "
         "the medians of the rounds. 2-core shared VM (a CI run may share it; onnxruntime's own figures "
         "have moved by up to 2x between runs here): read the ratios, within one round.",
         "",

@@ -9,7 +9,7 @@ use std::{path::PathBuf, sync::Arc, time::Instant};
 use crate::{
     azure::{BlobTarget, IdentitySettings, ModelBlob, Session, StartupBlob},
     hf::{image::ImageModel, text::TextModel},
-    model::{BatchRule, OnnxModel, Predictor, RunThreads, Scorer, ScorerSettings},
+    model::{BatchRule, OnnxModel, Predictor, Scorer, ScorerSettings},
     telemetry::{ErrorChain, Metrics},
 };
 
@@ -91,9 +91,10 @@ pub async fn run(
             "dynamic batching on"
         );
     }
-    let (threads, why) = scoring.intra_op_threads.resolve(loaded.warm_run());
-    tracing::info!(threads, reason = %why, "intra-op threads per model run");
-    let loaded = loaded.with_threads(RunThreads::new(threads));
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let (threads, why) = scoring.intra_op_threads.resolve(cores);
+    tracing::info!(threads = threads.threads(), reason = %why, "intra-op threads per model run");
+    let loaded = loaded.with_threads(threads);
     let predictor = preprocessing(&model.source, loaded, model.max_image_pixels, &target)?;
     let scorer = Scorer::new(predictor, scoring.timeout, scoring.batching, metrics.clone());
 

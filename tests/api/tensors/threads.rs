@@ -1,6 +1,6 @@
-//! Intra-op threads (`--intra-op-threads`): a model served with a pool of 2 answers exactly as
-//! with 1 thread on the same plans, and as onnxruntime does; the start log says how many threads a
-//! run uses.
+//! Intra-op threads (`--intra-op-threads`): a model served with a pool of 2, or with auto (a
+//! request alone splits over the cores), answers exactly as with 1 thread on the same plans, and as
+//! onnxruntime does; the start log says how many threads a run uses and why.
 
 use serde_json::json;
 
@@ -21,7 +21,7 @@ async fn serve(threads: &str) -> Server {
     server
 }
 
-/// Starts of the 2-thread server allowed to find the plans the 1-thread one chose.
+/// Starts of each other server allowed to find the plans the 1-thread one chose.
 const STARTS_TO_MATCH_PLANS: usize = 8;
 
 /// The plans a server chose at load: whether one-item requests run on a plan typed for one
@@ -42,36 +42,49 @@ fn plans(server: &Server) -> Option<String> {
 }
 
 #[tokio::test]
-async fn a_model_served_with_two_intra_op_threads_answers_exactly_as_with_one() {
+async fn a_model_served_with_two_intra_op_threads_or_auto_answers_exactly_as_with_one() {
     let text = std::fs::read_to_string(repo_path(&format!("{DIR}/cnn_dynamic_batch.json"))).unwrap();
     let fixture: serde_json::Value = serde_json::from_str(&text).unwrap();
     let one = serve("1").await;
-    let mut two = serve("2").await;
-    for _ in 1..STARTS_TO_MATCH_PLANS {
-        if plans(&two) == plans(&one) {
-            break;
+    // Auto ("0"): a request alone, as each is here, runs over the pool of all the cores.
+    let mut others = Vec::new();
+    for threads in ["2", "0"] {
+        let mut other = serve(threads).await;
+        for _ in 1..STARTS_TO_MATCH_PLANS {
+            if plans(&other) == plans(&one) {
+                break;
+            }
+            other = serve(threads).await;
         }
-        two = serve("2").await;
+        assert_eq!(
+            plans(&other),
+            plans(&one),
+            "{STARTS_TO_MATCH_PLANS} starts chose other plans"
+        );
+        others.push(other);
     }
-    assert_eq!(
-        plans(&two),
-        plans(&one),
-        "{STARTS_TO_MATCH_PLANS} starts chose other plans"
-    );
     for name in ["n1", "n3"] {
         let case = case(&fixture, name);
         let body = json!({ "data": case["inputs"]["image"]["data"] }).to_string();
-        let (by_one, by_two) = (post(&one, body.clone()).await, post(&two, body).await);
-        assert_answer(&by_two, &case["outputs"]["logits"]["data"]);
-        assert_eq!(by_one.body, by_two.body, "{name}: 2 threads answer as 1");
+        let by_one = post(&one, body.clone()).await;
+        for (other, threads) in others.iter().zip(["2", "auto"]) {
+            let by_other = post(other, body.clone()).await;
+            assert_answer(&by_other, &case["outputs"]["logits"]["data"]);
+            assert_eq!(by_one.body, by_other.body, "{name}: {threads} answer as 1 thread");
+        }
     }
-    for (server, threads) in [(&one, 1), (&two, 2)] {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let servers = [
+        (&one, 1, "--intra-op-threads"),
+        (&others[0], 2, "--intra-op-threads"),
+    ];
+    for (server, threads, reason) in servers.into_iter().chain([(&others[1], cores, "auto")]) {
         let logs = server.logs();
         let line = logs
             .lines()
             .find(|line| line.contains("intra-op threads per model run"))
             .unwrap_or_else(|| panic!("no intra-op threads line in {logs}"));
         assert!(line.contains(&format!("\"threads\":{threads}")), "{line}");
-        assert!(line.contains("--intra-op-threads"), "{line}");
+        assert!(line.contains(reason), "{line}");
     }
 }
