@@ -11,7 +11,9 @@ use bytes::Bytes;
 use tokio::sync::Semaphore;
 
 pub use super::batcher::Batching;
-use super::{batcher::BatchQueue, Batch, InputError, OutputError, PredictError, Predictions, Predictor};
+use super::{
+    batcher::BatchQueue, Batch, InputError, Occupancy, OutputError, PredictError, Predictions, Predictor,
+};
 use crate::telemetry::Metrics;
 use collecting::Collecting;
 pub use collecting::{Answered, Collect, Draw, Enqueue};
@@ -87,6 +89,8 @@ pub struct Scorer {
     metrics: Arc<Metrics>,
     /// Where sampled requests' inputs and outputs go (`None`: data collection off).
     collection: Option<Arc<dyn Collect>>,
+    /// The requests being scored, which the model's intra-op threads read on `auto`.
+    occupancy: Occupancy,
 }
 
 impl Scorer {
@@ -107,7 +111,14 @@ impl Scorer {
             timeout,
             metrics,
             collection: None,
+            occupancy: Occupancy::default(),
         }
+    }
+
+    /// This scorer, counting the requests it holds in `occupancy` (the model's, on `auto`).
+    pub fn with_occupancy(mut self, occupancy: Occupancy) -> Self {
+        self.occupancy = occupancy;
+        self
     }
 
     /// This scorer, sending the requests `score_as` scores to `sink` as its draws say.
@@ -126,6 +137,7 @@ impl Scorer {
     /// timeouts cannot oversubscribe the CPU.
     pub async fn score<C: Codec>(&self, body: Bytes, codec: C) -> Result<Scored<C::Answer>, C::Error> {
         let started = Instant::now();
+        let _counted = self.occupancy.enter();
         let (answer, rows) = tokio::time::timeout(self.timeout, self.run(body, codec))
             .await
             .map_err(|_| ScoreError::Timeout(self.timeout))??;

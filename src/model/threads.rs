@@ -16,12 +16,14 @@ use tract_linalg::multithread::{multithread_tract_scope, Executor};
 /// The setting as `config` builds it (at most 256 threads, checked there).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IntraOpThreads {
-    /// `0`: a run alone in the process splits over every core; runs at once take one thread
-    /// each. Measured on 2 cores (BENCHMARKS.md, "Deep-learning models against onnxruntime"): a
-    /// pool of 2 cut ResNet-50's single-image latency by about 30 %, and cost 14-32 % of images
-    /// per second at 8 concurrent requests when every run split, where the per-core scoring slots
-    /// already fill the cores. Splitting only the run that has the machine to itself takes the
-    /// first without the second.
+    /// `0`: the run of a request alone in the scorer splits over every core; while other
+    /// requests are there (waiting, decoding, running), each run takes one thread. Measured on 2
+    /// cores (BENCHMARKS.md, "Deep-learning models against onnxruntime"): a pool of 2 cut
+    /// ResNet-50's single-image latency by about 30 %, and cost 14-32 % of images per second at 8
+    /// concurrent requests when every run split, where the per-core scoring slots already fill
+    /// the cores. Splitting only the run that has the machine to itself takes the first without
+    /// the second. (Counting runs in flight instead cost DenseNet-121 7 % at 8 concurrent: a run
+    /// that started while the other slot decoded its JSON split, then shared the cores with it.)
     #[default]
     Auto,
     /// This many threads per run, whatever else runs; 1 runs as without the feature.
@@ -39,10 +41,11 @@ impl IntraOpThreads {
         match self {
             IntraOpThreads::Fixed(n) => (RunThreads::new(n.get()), "set by --intra-op-threads".to_owned()),
             IntraOpThreads::Auto if cores > 1 => (
-                RunThreads::when_alone(cores),
+                RunThreads::when_alone(cores, Occupancy::default()),
                 format!(
-                    "auto: a run alone splits over the {cores} cores, runs at once take one \
-                     thread each (BENCHMARKS.md); --intra-op-threads sets a fixed count"
+                    "auto: the run of a request alone splits over the {cores} cores, runs of \
+                     requests at once take one thread each (BENCHMARKS.md); --intra-op-threads \
+                     sets a fixed count"
                 ),
             ),
             IntraOpThreads::Auto => (RunThreads::new(1), "auto: one core".to_owned()),
@@ -51,18 +54,19 @@ impl IntraOpThreads {
 }
 
 /// Where a model's runs go: on the calling thread alone, or split over a pool made once, always
-/// or only when no other run is in flight. Clones share the pool and the count of runs.
+/// or only when its request is alone. Clones share the pool and the occupancy.
 #[derive(Clone, Default)]
 pub struct RunThreads {
     /// `None`: one thread, no scope (as without the feature).
     pool: Option<Executor>,
-    /// `Some` for `auto`: the runs in flight, so that only a run alone takes the pool.
-    in_flight: Option<Arc<AtomicUsize>>,
+    /// `Some` for `auto`: the requests the scorer holds, so that only a request alone takes the
+    /// pool.
+    occupancy: Option<Occupancy>,
 }
 
 impl std::fmt::Debug for RunThreads {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let when = if self.in_flight.is_some() {
+        let when = if self.occupancy.is_some() {
             " when alone"
         } else {
             ""
@@ -76,14 +80,14 @@ impl RunThreads {
     pub fn new(threads: usize) -> Self {
         RunThreads {
             pool: (threads > 1).then(|| Executor::multithread_with_name(threads, "intra-op")),
-            in_flight: None,
+            occupancy: None,
         }
     }
 
-    /// A pool of `threads` that a run takes only when it is the only one in flight.
-    pub fn when_alone(threads: usize) -> Self {
+    /// A pool of `threads` that a run takes only while `occupancy` holds at most its own request.
+    pub fn when_alone(threads: usize, occupancy: Occupancy) -> Self {
         RunThreads {
-            in_flight: Some(Arc::default()),
+            occupancy: Some(occupancy),
             ..RunThreads::new(threads)
         }
     }
@@ -96,43 +100,56 @@ impl RunThreads {
         }
     }
 
+    /// The count the scorer keeps for `auto` (`None` for a fixed count).
+    pub fn occupancy(&self) -> Option<&Occupancy> {
+        self.occupancy.as_ref()
+    }
+
     /// Runs `run` with tract's kernels split over the pool, if there is one and this run may
     /// take it.
     pub fn scope<T>(&self, run: impl FnOnce() -> T) -> T {
         let Some(pool) = &self.pool else {
             return run();
         };
-        let Some(in_flight) = &self.in_flight else {
-            return multithread_tract_scope(pool.clone(), run);
-        };
-        let counted = InFlight::enter(in_flight);
-        let executor = if counted.alone {
-            pool.clone()
-        } else {
-            Executor::SingleThread
+        let executor = match &self.occupancy {
+            Some(occupancy) if !occupancy.is_alone() => Executor::SingleThread,
+            _ => pool.clone(),
         };
         multithread_tract_scope(executor, run)
     }
 }
 
-/// One run counted in flight until dropped (a run that panics is uncounted too).
-struct InFlight<'a> {
-    count: &'a AtomicUsize,
-    /// No other run was in flight when this one entered.
-    alone: bool,
-}
+/// The requests a scorer holds, from arrival to answer (waiting for a slot, decoding, running,
+/// encoding). Clones share the count.
+#[derive(Debug, Clone, Default)]
+pub struct Occupancy(Arc<AtomicUsize>);
 
-impl<'a> InFlight<'a> {
-    fn enter(count: &'a AtomicUsize) -> Self {
+impl Occupancy {
+    /// Counts one request until the guard is dropped (a request that panics or times out too).
+    pub fn enter(&self) -> Entered<'_> {
         // Relaxed: the count only steers a speed choice; no memory is published through it.
-        let alone = count.fetch_add(1, Ordering::Relaxed) == 0;
-        InFlight { count, alone }
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Entered(&self.0)
+    }
+
+    /// The requests held now.
+    #[cfg(test)]
+    pub fn requests(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// At most one request (the caller's own) is held.
+    fn is_alone(&self) -> bool {
+        self.0.load(Ordering::Relaxed) <= 1
     }
 }
 
-impl Drop for InFlight<'_> {
+/// One request counted in an [`Occupancy`].
+pub struct Entered<'a>(&'a AtomicUsize);
+
+impl Drop for Entered<'_> {
     fn drop(&mut self) {
-        self.count.fetch_sub(1, Ordering::Relaxed);
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -147,11 +164,11 @@ mod tests {
         assert_eq!(auto, IntraOpThreads::Auto);
         let (threads, why) = auto.resolve(2);
         assert_eq!(threads.threads(), 2);
-        assert!(threads.in_flight.is_some() && why.contains("alone"), "{why}");
+        assert!(threads.occupancy().is_some() && why.contains("alone"), "{why}");
         assert_eq!(auto.resolve(1).0.threads(), 1);
         let (fixed, _) = IntraOpThreads::from_count(3).resolve(2);
         assert_eq!(fixed.threads(), 3);
-        assert!(fixed.in_flight.is_none());
+        assert!(fixed.occupancy().is_none());
     }
 
     #[test]
@@ -166,18 +183,19 @@ mod tests {
     }
 
     #[test]
-    fn only_a_run_alone_takes_the_pool_and_a_finished_or_panicked_run_leaves_it() {
-        let threads = RunThreads::when_alone(2);
-        let clone = threads.clone();
-        assert!(threads.scope(on_pool), "alone");
-        // A run inside another's (as a second scoring slot's run overlaps the first): one thread.
-        assert_eq!(threads.scope(|| (on_pool(), clone.scope(on_pool))), (true, false));
-        assert!(threads.scope(on_pool), "the count went back to zero");
-        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            threads.scope(|| panic!("a run that panics"))
-        }));
-        assert!(panicked.is_err());
-        assert!(clone.scope(on_pool), "a panicked run is no longer counted");
-        assert!(RunThreads::new(2).scope(|| (on_pool(), RunThreads::new(2).scope(on_pool))) == (true, true));
+    fn only_the_run_of_a_request_alone_takes_the_pool() {
+        let occupancy = Occupancy::default();
+        let threads = RunThreads::when_alone(2, occupancy.clone());
+        assert!(threads.scope(on_pool), "no request counted (a warm-up run)");
+        let first = occupancy.enter();
+        assert!(threads.scope(on_pool), "its own request alone");
+        let second = occupancy.enter();
+        assert!(!threads.scope(on_pool), "another request held");
+        drop(first);
+        assert!(threads.clone().scope(on_pool), "alone again");
+        drop(second);
+        assert!(RunThreads::new(2).scope(on_pool), "a fixed count always splits");
+        let _many = [occupancy.enter(), occupancy.enter()];
+        assert!(RunThreads::new(2).scope(on_pool));
     }
 }

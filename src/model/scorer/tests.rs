@@ -189,3 +189,27 @@ async fn score_as_collects_inputs_and_answered_outputs_under_the_id_inline_and_b
         assert_eq!(*seen.lock().unwrap(), expected, "batching {batching:?}");
     }
 }
+
+/// Every request counts from arrival to answer, those waiting for a slot and those that time out
+/// too: `auto` intra-op threads split a run only when its request is the only one.
+#[tokio::test]
+async fn the_occupancy_counts_each_request_from_arrival_to_answer() {
+    let (scorer, _) = scorer(Duration::from_millis(300), Duration::from_millis(150), None);
+    let occupancy = Occupancy::default();
+    let scorer = Arc::try_unwrap(scorer).ok().expect("one owner");
+    let scorer = Arc::new(scorer.with_occupancy(occupancy.clone()));
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let requests: Vec<_> = (0..cores + 1)
+        .map(|i| {
+            let scorer = scorer.clone();
+            tokio::spawn(async move { scorer.score(Bytes::from(i.to_string()), OneNumber).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(occupancy.requests(), cores + 1, "running and waiting alike");
+    for request in requests {
+        let timed_out = request.await.unwrap();
+        assert!(matches!(timed_out, Err(ScoreError::Timeout(_))), "{timed_out:?}");
+    }
+    assert_eq!(occupancy.requests(), 0);
+}
