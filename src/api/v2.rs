@@ -107,9 +107,10 @@ pub async fn model_ready(
 }
 
 #[derive(Deserialize)]
-pub(super) struct InferRequest {
+pub(super) struct InferRequest<'a> {
     id: Option<String>,
-    pub(super) inputs: Vec<InferInput>,
+    #[serde(borrow)]
+    pub(super) inputs: Vec<InferInput<'a>>,
     /// The outputs to answer; all of them when absent.
     outputs: Option<Vec<RequestedOutput>>,
     parameters: Option<RequestParameters>,
@@ -129,12 +130,13 @@ struct RequestedOutput {
 }
 
 #[derive(Deserialize)]
-pub(super) struct InferInput {
+pub(super) struct InferInput<'a> {
     pub(super) name: String,
     pub(super) shape: Vec<i64>,
     pub(super) datatype: String,
     /// `None` when the values come in binary (`parameters.binary_data_size`).
-    pub(super) data: Option<leaves::Leaves>,
+    #[serde(borrow)]
+    pub(super) data: Option<leaves::Leaves<'a>>,
     pub(super) parameters: Option<TensorParameters>,
 }
 
@@ -161,7 +163,7 @@ struct InferCodec {
 
 impl InferCodec {
     /// The outputs `request` asks for, and which of them in binary.
-    fn outputs(request: &InferRequest, spec: &ModelSpec) -> Result<Vec<(usize, bool)>, ApiError> {
+    fn outputs(request: &InferRequest<'_>, spec: &ModelSpec) -> Result<Vec<(usize, bool)>, ApiError> {
         let all_binary = request
             .parameters
             .as_ref()

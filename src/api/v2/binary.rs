@@ -73,7 +73,7 @@ pub(in crate::api) fn split(body: &[u8], header_length: Option<usize>) -> Result
 /// Each input's data: its JSON `data`, or its bytes cut from `binary` in the order of the inputs;
 /// the sizes must add up to exactly the binary data there is.
 pub(in crate::api) fn tensor_data<'a>(
-    inputs: &'a [InferInput],
+    inputs: &'a [InferInput<'a>],
     binary: &'a [u8],
 ) -> Result<Vec<TensorData<'a>>, ApiError> {
     let mut rest = binary;
@@ -92,7 +92,7 @@ pub(in crate::api) fn tensor_data<'a>(
                     "input {name:?} has neither data nor parameters.binary_data_size"
                 )))
             }
-            (None, Some(leaves)) => TensorData::Json(&leaves.0),
+            (None, Some(leaves)) => TensorData::Json(leaves.text()),
             (Some(size), None) => {
                 let offset = binary.len() - rest.len();
                 let Some(section) = usize::try_from(size).ok().and_then(|size| rest.get(..size)) else {

@@ -1,41 +1,55 @@
-//! A request tensor's `data`, flat or nested, read into its leaves.
+//! A request tensor's `data`, flat or nested: its JSON text, checked by serde_json, then walked
+//! once into the model input's element type (`each_leaf`), numbers by the same scanner as
+//! `/score`'s. No `Value` tree of nested arrays is built, and no `Value` per number is kept: a
+//! 224x224 image is 150,528 numbers, whose `Value`s were 4.8 MB written, read and dropped.
 
-use serde::{de, Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer};
 use serde_json::{value::RawValue, Value};
 
 use crate::model::number::{self, Number};
 
-/// A request tensor's `data`, flat or nested: its leaves in row-major order, read from the body's
-/// text by one walk (no `Value` tree of nested arrays to build and walk), numbers by the same
-/// scanner as `/score`'s.
-pub(in crate::api) struct Leaves(pub(in crate::api) Vec<Value>);
+/// The text of a request tensor's `data`, borrowed from the body and already checked as JSON by
+/// serde_json.
+pub(in crate::api) struct Leaves<'a>(&'a RawValue);
 
-impl<'de> Deserialize<'de> for Leaves {
+impl<'de: 'a, 'a> Deserialize<'de> for Leaves<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // The text of `data`, borrowed from the body and already checked as JSON by serde_json.
-        let raw = <&'de RawValue>::deserialize(deserializer)?;
-        read(raw.get()).map(Leaves).map_err(de::Error::custom)
+        <&'de RawValue>::deserialize(deserializer).map(Leaves)
     }
 }
 
-/// Every leaf of `text` (one valid JSON value), in order; arrays are walked into. Numbers keep
-/// serde_json's kinds (an integer stays an integer), as `Value` keeps them; an object is a leaf
-/// too (and an error later, naming its place).
-fn read(text: &str) -> Result<Vec<Value>, String> {
+impl<'a> Leaves<'a> {
+    pub(in crate::api) fn text(&self) -> &'a str {
+        self.0.get()
+    }
+}
+
+/// Calls `each` with the index and value of every leaf of `text` (one valid JSON value), in
+/// row-major order; arrays are walked into. Numbers keep serde_json's kinds (an integer stays an
+/// integer), as `Value` keeps them; an object is a leaf too (refused by the caller, naming its
+/// place). Returns how many leaves there are.
+pub(in crate::api) fn each_leaf(text: &str, mut each: impl FnMut(usize, Value)) -> Result<usize, String> {
     let bytes = text.as_bytes();
-    let mut leaves = Vec::with_capacity(reservation(bytes));
+    let mut index = 0;
     let mut at = 0;
     while let Some(&byte) = bytes.get(at) {
         match byte {
-            b'[' | b']' | b',' | b' ' | b'\n' | b'\r' | b'\t' => at += 1,
+            b'[' | b']' | b',' | b' ' | b'\n' | b'\r' | b'\t' => {
+                at += 1;
+                continue;
+            }
             b'-' | b'0'..=b'9' => {
-                let (value, end) = number::scan(bytes, at).ok_or("invalid number")?;
-                leaves.push(match value {
-                    Number::Int(value) => Value::from(value),
-                    Number::UInt(value) => Value::from(value),
-                    Number::Float(value) if value.is_finite() => Value::from(value),
-                    Number::Float(_) => return Err(out_of_range(&text[at..end])),
-                });
+                let (value, end) =
+                    number::scan(bytes, at).ok_or_else(|| format!("data[{index}] is an invalid number"))?;
+                each(
+                    index,
+                    match value {
+                        Number::Int(value) => Value::from(value),
+                        Number::UInt(value) => Value::from(value),
+                        Number::Float(value) if value.is_finite() => Value::from(value),
+                        Number::Float(_) => return Err(out_of_range(index, &text[at..end])),
+                    },
+                );
                 at = end;
             }
             // Strings, literals and objects: serde_json reads one value and says where it ended.
@@ -45,30 +59,33 @@ fn read(text: &str) -> Result<Vec<Value>, String> {
                     .next()
                     .ok_or("a value was expected")?
                     .map_err(|e| e.to_string())?;
-                leaves.push(value);
+                each(index, value);
                 at += values.byte_offset();
             }
         }
+        index += 1;
     }
-    Ok(leaves)
+    Ok(index)
 }
 
-/// The most leaves reserved up front; past it the vector grows as it fills.
+/// The most values reserved up front; past it the vector grows as it fills.
 const MAX_RESERVED: usize = 1 << 20;
 
-/// Each leaf but the last is followed by a comma: an upper bound, one reservation for most bodies.
-/// Capped, because commas inside strings count too (`["<100 MB of commas>"]` is one leaf, and
-/// would reserve 3.2 GB).
-fn reservation(text: &[u8]) -> usize {
-    (text.iter().filter(|&&b| b == b',').count() + 1).min(MAX_RESERVED)
+/// How many values to reserve for `text` when the shape says `needed`: each leaf but the last is
+/// followed by a comma, so that bounds them (one reservation for most bodies). Capped, because a
+/// shape may claim more than the text holds, and commas inside strings count too
+/// (`["<100 MB of commas>"]` is one leaf, and would reserve 3.2 GB).
+pub(in crate::api) fn reservation(text: &str, needed: usize) -> usize {
+    let commas = text.bytes().filter(|&b| b == b',').count();
+    needed.min(commas + 1).min(MAX_RESERVED)
 }
 
 /// serde_json's message for a number past f64, with the number (its first digits, when long).
-fn out_of_range(number: &str) -> String {
+fn out_of_range(index: usize, number: &str) -> String {
     const SHOWN: usize = 32;
     match number.get(..SHOWN) {
-        Some(start) if number.len() > SHOWN => format!("number out of range: {start}..."),
-        _ => format!("number out of range: {number}"),
+        Some(start) if number.len() > SHOWN => format!("data[{index}]: number out of range: {start}..."),
+        _ => format!("data[{index}]: number out of range: {number}"),
     }
 }
 
@@ -79,12 +96,18 @@ mod tests {
     fn leaves(data: &str) -> Result<Vec<Value>, String> {
         let body = format!(r#"{{"data": {data}}}"#);
         #[derive(Deserialize)]
-        struct Tensor {
-            data: Leaves,
+        struct Tensor<'a> {
+            #[serde(borrow)]
+            data: Leaves<'a>,
         }
-        serde_json::from_str::<Tensor>(&body)
-            .map(|t| t.data.0)
-            .map_err(|e| e.to_string())
+        let tensor = serde_json::from_str::<Tensor>(&body).map_err(|e| e.to_string())?;
+        let mut leaves = Vec::new();
+        let count = each_leaf(tensor.data.text(), |index, leaf| {
+            assert_eq!(index, leaves.len());
+            leaves.push(leaf);
+        })?;
+        assert_eq!(count, leaves.len());
+        Ok(leaves)
     }
 
     /// The reference: serde_json's own `Value` tree, flattened.
@@ -121,7 +144,7 @@ mod tests {
     #[test]
     fn a_number_past_f64_is_refused_as_serde_json_refuses_it() {
         let error = leaves("[1, 1e999]").unwrap_err();
-        assert!(error.contains("number out of range: 1e999"), "{error}");
+        assert!(error.contains("data[1]: number out of range: 1e999"), "{error}");
         let long = format!("[{}e999]", "1".repeat(10_000));
         let error = leaves(&long).unwrap_err();
         assert!(
@@ -140,11 +163,12 @@ mod tests {
     }
 
     #[test]
-    fn commas_inside_a_string_reserve_at_most_the_cap() {
+    fn the_reservation_is_bounded_by_the_shape_the_commas_and_the_cap() {
         let data = format!(r#"["{}"]"#, ",".repeat(2 * MAX_RESERVED));
-        let got = leaves(&data).unwrap();
-        assert_eq!(got.len(), 1);
-        assert!(got.capacity() <= MAX_RESERVED, "{}", got.capacity());
+        assert_eq!(reservation(&data, usize::MAX), MAX_RESERVED);
+        assert_eq!(reservation("[1, 2, 3]", usize::MAX), 3);
+        assert_eq!(reservation("[1, 2, 3]", 2), 2);
+        assert_eq!(leaves(&data).unwrap().len(), 1);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tract_onnx::prelude::f16;
 
-use super::datatype;
+use super::{datatype, leaves};
 use crate::api::{client_text, ApiError};
 use crate::model::{values_from_raw, Batch, Element, ElementType, ModelSpec, Output, TensorSpec, Values};
 
@@ -29,8 +29,8 @@ pub(crate) struct RequestTensor<'a> {
 
 /// A request input's values, before they are checked against the model's input.
 pub(crate) enum TensorData<'a> {
-    /// JSON leaves in row-major order (the REST `data`, flat or nested).
-    Json(&'a [Value]),
+    /// The REST `data`'s JSON text, flat or nested (checked as JSON; leaves in row-major order).
+    Json(&'a str),
     /// Raw little-endian bytes (the binary extension; gRPC's `raw_input_contents`).
     Raw(&'a [u8]),
     /// Values already typed by the transport (gRPC's `contents`), in the input's element type.
@@ -142,8 +142,14 @@ fn values_of(given: RequestTensor<'_>, input: &TensorSpec, needed: usize) -> Res
         ))
     };
     match given.data {
-        TensorData::Json(flat) if flat.len() != needed => Err(count_error(flat.len())),
-        TensorData::Json(flat) => convert(flat, input),
+        TensorData::Json(text) => {
+            let read = convert(text, input, needed).map_err(|e| bad(format!("input {name:?}: {e}")))?;
+            match read.refused {
+                _ if read.count != needed => Err(count_error(read.count)),
+                Some((index, value)) => Err(refusal(input, index, &value)),
+                None => Ok(read.values),
+            }
+        }
         TensorData::Raw(bytes) if crate::hf::image::takes_images(input) => {
             crate::hf::image::images_from_raw(needed, bytes)
                 .map_err(|e| bad(format!("input {name:?} of shape {shape:?}: the tensor {e}")))
@@ -159,38 +165,64 @@ fn values_of(given: RequestTensor<'_>, input: &TensorSpec, needed: usize) -> Res
 /// zero-size fixed dimension): the JSON of so many empty items would be about as large.
 const MAX_EMPTY_ITEMS: usize = 1 << 16;
 
-fn convert(flat: &[Value], input: &TensorSpec) -> Result<Values, ApiError> {
-    /// Every value converted, or the index of the first that does not fit.
-    fn each<T>(flat: &[Value], convert: impl Fn(&Value) -> Option<T>) -> Result<Vec<T>, usize> {
-        flat.iter()
-            .enumerate()
-            .map(|(index, value)| convert(value).ok_or(index))
-            .collect()
+/// A tensor's JSON leaves read into its input's type: the first `needed` values, how many
+/// leaves there were, and the first that did not fit (its index and value), if any.
+struct Read {
+    values: Values,
+    count: usize,
+    refused: Option<(usize, Value)>,
+}
+
+/// `text`'s leaves in `input`'s element type, in one walk (no `Value` kept per number).
+fn convert(text: &str, input: &TensorSpec, needed: usize) -> Result<Read, String> {
+    /// Every leaf converted until one does not fit; the leaves past `needed` only counted.
+    fn each<T>(text: &str, needed: usize, convert: impl Fn(&Value) -> Option<T>) -> Result<Read, String>
+    where
+        Values: From<Vec<T>>,
+    {
+        let mut values = Vec::with_capacity(leaves::reservation(text, needed));
+        let mut refused = None;
+        let count = leaves::each_leaf(text, |index, leaf| {
+            if refused.is_some() || index >= needed {
+                return;
+            }
+            match convert(&leaf) {
+                Some(value) => values.push(value),
+                None => refused = Some((index, leaf)),
+            }
+        })?;
+        let values = Values::from(values);
+        Ok(Read {
+            values,
+            count,
+            refused,
+        })
     }
-    let values = match input.element {
-        ElementType::F32 => each(flat, number::<f32>).map(Values::from),
-        ElementType::F64 => each(flat, number::<f64>).map(Values::from),
-        ElementType::F16 => each(flat, number::<f16>).map(Values::from),
-        ElementType::I8 => each(flat, number::<i8>).map(Values::from),
-        ElementType::U8 => each(flat, number::<u8>).map(Values::from),
-        ElementType::I16 => each(flat, number::<i16>).map(Values::from),
-        ElementType::I32 => each(flat, number::<i32>).map(Values::from),
-        ElementType::I64 => each(flat, number::<i64>).map(Values::from),
-        ElementType::Bool => each(flat, Value::as_bool).map(Values::from),
-        ElementType::String => each(flat, |v| v.as_str().map(str::to_owned)).map(Values::from),
+    match input.element {
+        ElementType::F32 => each(text, needed, number::<f32>),
+        ElementType::F64 => each(text, needed, number::<f64>),
+        ElementType::F16 => each(text, needed, number::<f16>),
+        ElementType::I8 => each(text, needed, number::<i8>),
+        ElementType::U8 => each(text, needed, number::<u8>),
+        ElementType::I16 => each(text, needed, number::<i16>),
+        ElementType::I32 => each(text, needed, number::<i32>),
+        ElementType::I64 => each(text, needed, number::<i64>),
+        ElementType::Bool => each(text, needed, Value::as_bool),
+        ElementType::String => each(text, needed, |v| v.as_str().map(str::to_owned)),
+    }
+}
+
+/// The 400 for `data[index]`, a `value` that `input` does not take.
+fn refusal(input: &TensorSpec, index: usize, value: &Value) -> ApiError {
+    let what = if input.element.is_numeric() && !value.is_number() {
+        format!("holds a non-number ({value})")
+    } else {
+        format!("= {value} does not fit")
     };
-    values.map_err(|index| {
-        let value = &flat[index];
-        let what = if input.element.is_numeric() && !value.is_number() {
-            format!("holds a non-number ({value})")
-        } else {
-            format!("= {value} does not fit")
-        };
-        bad(format!(
-            "input {:?}: data[{index}] {what}; the input takes {}",
-            input.name, input.element
-        ))
-    })
+    bad(format!(
+        "input {:?}: data[{index}] {what}; the input takes {}",
+        input.name, input.element
+    ))
 }
 
 fn number<T: Element>(value: &Value) -> Option<T> {

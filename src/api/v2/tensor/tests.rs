@@ -35,11 +35,11 @@ fn a_shape_of_any_rank_is_shown_by_its_first_dimensions() {
 
 #[test]
 fn every_transport_form_gives_the_same_batch() {
-    let json = [Value::from(1.5), Value::from(2)];
+    let json = "[1.5, 2]";
     let raw: Vec<u8> = [1.5f32, 2.0].iter().flat_map(|x| x.to_le_bytes()).collect();
     let expected = Values::F32(vec![1.5, 2.0]);
     for data in [
-        TensorData::Json(&json),
+        TensorData::Json(json),
         TensorData::Raw(&raw),
         TensorData::Typed(expected.clone()),
     ] {
@@ -73,4 +73,30 @@ fn an_output_answers_its_real_shape() {
         shape: vec![0],
     };
     assert_eq!(output_tensor(&spec, &empty, 2, true).unwrap().shape, [2, 0]);
+}
+
+#[test]
+fn json_data_is_read_into_the_input_type_and_its_errors_name_the_leaf_count_first() {
+    let error = |text| one_input(TensorData::Json(text)).unwrap_err().to_string();
+    assert_eq!(
+        one_input(TensorData::Json("[[0.1], [-7]]")).unwrap().inputs,
+        [Values::F32(vec![0.1, -7.0])]
+    );
+    let text = error(r#"[1, "a"]"#);
+    assert!(
+        text.contains(r#"input "input": data[1] holds a non-number ("a")"#),
+        "{text}"
+    );
+    let wide = error("[1, 3e39]");
+    assert!(
+        wide.contains("data[1] = ") && wide.contains("does not fit"),
+        "{wide}"
+    );
+    let many = error(r#"[1, "a", 3]"#);
+    assert!(many.contains("needs 2 values, data has 3"), "{many}");
+    let huge = error("[1, 1e999]");
+    assert!(
+        huge.contains("input \"input\": data[1]: number out of range: 1e999"),
+        "{huge}"
+    );
 }
