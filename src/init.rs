@@ -97,8 +97,13 @@ pub async fn run(
     let occupancy = threads.occupancy().cloned().unwrap_or_default();
     let loaded = loaded.with_threads(threads);
     let predictor = preprocessing(&model.source, loaded, model.max_image_pixels, &target)?;
-    let scorer =
-        Scorer::new(predictor, scoring.timeout, scoring.batching, metrics.clone()).with_occupancy(occupancy);
+    let scorer = Scorer::new(
+        predictor,
+        scoring.timeout,
+        scoring.batching,
+        metrics.clone(),
+        occupancy,
+    );
 
     let step = Instant::now();
     let blob_ms = match startup_blob {

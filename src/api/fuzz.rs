@@ -46,6 +46,7 @@ fn scoring_state(model: &str) -> AppState {
         Duration::from_secs(5),
         None,
         metrics,
+        Default::default(),
     ));
     state
 }

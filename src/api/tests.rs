@@ -62,6 +62,7 @@ fn scorer(metrics: Arc<Metrics>) -> Scorer {
         Duration::from_millis(100),
         None,
         metrics,
+        Default::default(),
     )
 }
 

@@ -112,8 +112,8 @@ pub struct Cli {
     #[arg(long, env = "AML_SCORER_BATCH_WAIT_US", default_value_t = 500)]
     pub batch_wait_us: u64,
 
-    /// Threads one model run may use (0 = auto: 1, as measured in BENCHMARKS.md; see
-    /// docs/settings.md), at most 256.
+    /// Threads one model run may use (0 = auto: the run of a request alone uses every core, runs
+    /// of requests at once one each; see docs/settings.md), at most 256.
     #[arg(
         long,
         env = "AML_SCORER_INTRA_OP_THREADS",

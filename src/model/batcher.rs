@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{Batch, Output, PredictError, Predictions, Predictor, TensorSpec, Values};
+use super::{Batch, Entered, Output, PredictError, Predictions, Predictor, TensorSpec, Values};
 use crate::telemetry::Metrics;
 
 /// Dynamic batching settings.
@@ -25,6 +25,8 @@ pub struct Batching {
 struct Job {
     batch: Batch,
     reply: tokio::sync::oneshot::Sender<Result<Predictions, PredictError>>,
+    /// The request counted in the scorer's occupancy until its run ends, even if it timed out.
+    counted: Entered,
 }
 
 /// The queue in front of the batching threads.
@@ -53,11 +55,17 @@ impl BatchQueue {
         BatchQueue { queue }
     }
 
-    /// Queues `batch` and waits for its rows, without blocking a thread.
-    pub(super) async fn run(&self, batch: Batch) -> Result<Predictions, PredictError> {
+    /// Queues `batch` (its request `counted` until its run ends) and waits for its rows, without
+    /// blocking a thread.
+    pub(super) async fn run(&self, batch: Batch, counted: Entered) -> Result<Predictions, PredictError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let gone = || PredictError::engine("the batching threads stopped");
-        self.queue.send(Job { batch, reply }).map_err(|_| gone())?;
+        let job = Job {
+            batch,
+            reply,
+            counted,
+        };
+        self.queue.send(job).map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
     }
 }
@@ -147,12 +155,15 @@ fn run_together(inner: &dyn Predictor, mut jobs: Vec<Job>, metrics: &Metrics) {
         shapes: jobs[0].batch.shapes.clone(),
     };
     let mut replies = Vec::with_capacity(jobs.len());
+    // Held until the shared run and its answers are done.
+    let mut counted = Vec::with_capacity(jobs.len());
     for job in jobs {
         combined.rows += job.batch.rows;
         for (into, more) in combined.inputs.iter_mut().zip(job.batch.inputs) {
             into.append(more);
         }
         replies.push(job.reply);
+        counted.push(job.counted);
     }
     metrics.observe_model_call(combined.rows);
     // Kept to run each request alone if the shared run fails: one request's values (a token id

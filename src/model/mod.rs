@@ -28,7 +28,7 @@ pub use scorer::{
     Answered, Batching, Codec, Collect, Draw, Enqueue, ScoreError, Scored, Scorer, ScorerSettings,
 };
 pub use spec::{BatchRule, ModelSpec, TensorSpec};
-pub use threads::{IntraOpThreads, Occupancy, RunThreads};
+pub use threads::{Entered, IntraOpThreads, Occupancy, RunThreads};
 
 /// A request's rows: one buffer per model input, in the model's input order, each row-major.
 #[derive(Debug, Clone, PartialEq)]

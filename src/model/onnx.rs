@@ -250,11 +250,6 @@ impl OnnxModel {
         })
     }
 
-    /// The fastest single-thread warm-up run of one item, measured at load.
-    pub fn warm_run(&self) -> std::time::Duration {
-        self.warm_run
-    }
-
     /// Input shapes as tract sees them after optimisation, e.g. `N,10,F64`.
     pub fn input_shape(&self) -> &str {
         &self.input_shape

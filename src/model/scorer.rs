@@ -12,7 +12,8 @@ use tokio::sync::Semaphore;
 
 pub use super::batcher::Batching;
 use super::{
-    batcher::BatchQueue, Batch, InputError, Occupancy, OutputError, PredictError, Predictions, Predictor,
+    batcher::BatchQueue, Batch, Entered, InputError, Occupancy, OutputError, PredictError, Predictions,
+    Predictor,
 };
 use crate::telemetry::Metrics;
 use collecting::Collecting;
@@ -94,12 +95,15 @@ pub struct Scorer {
 }
 
 impl Scorer {
-    /// A scorer over `predictor`; with `batching`, concurrent requests share model runs.
+    /// A scorer over `predictor`; with `batching`, concurrent requests share model runs. It counts
+    /// the requests it holds in `occupancy`: the model's own (`RunThreads::occupancy`) for `auto`
+    /// intra-op threads, else one of its own.
     pub fn new(
         predictor: Arc<dyn Predictor>,
         timeout: Duration,
         batching: Option<Batching>,
         metrics: Arc<Metrics>,
+        occupancy: Occupancy,
     ) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let batcher =
@@ -111,14 +115,8 @@ impl Scorer {
             timeout,
             metrics,
             collection: None,
-            occupancy: Occupancy::default(),
+            occupancy,
         }
-    }
-
-    /// This scorer, counting the requests it holds in `occupancy` (the model's, on `auto`).
-    pub fn with_occupancy(mut self, occupancy: Occupancy) -> Self {
-        self.occupancy = occupancy;
-        self
     }
 
     /// This scorer, sending the requests `score_as` scores to `sink` as its draws say.
@@ -137,8 +135,8 @@ impl Scorer {
     /// timeouts cannot oversubscribe the CPU.
     pub async fn score<C: Codec>(&self, body: Bytes, codec: C) -> Result<Scored<C::Answer>, C::Error> {
         let started = Instant::now();
-        let _counted = self.occupancy.enter();
-        let (answer, rows) = tokio::time::timeout(self.timeout, self.run(body, codec))
+        let counted = self.occupancy.enter();
+        let (answer, rows) = tokio::time::timeout(self.timeout, self.run(body, codec, counted))
             .await
             .map_err(|_| ScoreError::Timeout(self.timeout))??;
         Ok(Scored {
@@ -177,7 +175,14 @@ impl Scorer {
         self.score(body, codec).await
     }
 
-    async fn run<C: Codec>(&self, body: Bytes, mut codec: C) -> Result<(C::Answer, usize), C::Error> {
+    /// `counted` goes with the request's work, so that a run that outlives its request's timeout
+    /// (on a blocking thread, or queued for the batcher) counts until it ends.
+    async fn run<C: Codec>(
+        &self,
+        body: Bytes,
+        mut codec: C,
+        counted: Entered,
+    ) -> Result<(C::Answer, usize), C::Error> {
         let small = body.len() <= INLINE_MAX_BYTES;
         let large = body.len() >= crate::memory::LARGE_BODY_BYTES;
         let Some(batcher) = &self.batcher else {
@@ -185,9 +190,11 @@ impl Scorer {
                 return whole(self.predictor.as_ref(), &self.metrics, &body, codec);
             }
             let (predictor, metrics) = (self.predictor.clone(), self.metrics.clone());
-            return self
-                .blocking(large, move || whole(predictor.as_ref(), &metrics, &body, codec))
-                .await?;
+            let work = move || {
+                let _counted = counted;
+                whole(predictor.as_ref(), &metrics, &body, codec)
+            };
+            return self.blocking(large, work).await?;
         };
         // Batched: decode (off the executor when large), then await the batcher holding no
         // thread, then encode.
@@ -204,7 +211,7 @@ impl Scorer {
         };
         let rows = batch.rows;
         let started = Instant::now();
-        let predictions = batcher.run(batch).await.map_err(ScoreError::from)?;
+        let predictions = batcher.run(batch, counted).await.map_err(ScoreError::from)?;
         self.metrics.observe_model_run(rows, started.elapsed());
         Ok((codec.encode(predictions, self.predictor.as_ref())?, rows))
     }

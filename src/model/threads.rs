@@ -16,12 +16,13 @@ use tract_linalg::multithread::{multithread_tract_scope, Executor};
 /// The setting as `config` builds it (at most 256 threads, checked there).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IntraOpThreads {
-    /// `0`: the run of a request alone in the scorer splits over every core; while other
-    /// requests are there (waiting, decoding, running), each run takes one thread. Measured on 2
-    /// cores (BENCHMARKS.md, "Deep-learning models against onnxruntime"): a pool of 2 cut
-    /// ResNet-50's single-image latency by about 30 %, and cost 14-32 % of images per second at 8
-    /// concurrent requests when every run split, where the per-core scoring slots already fill
-    /// the cores. Splitting only the run that has the machine to itself takes the first without
+    /// `0`: the run of a request alone in the scorer splits over every core; a run that starts
+    /// while other requests are there (waiting, decoding, running) takes one thread. (The
+    /// choice is made as a run starts: one that started alone keeps the pool until it ends.)
+    /// Measured on 2 cores (BENCHMARKS.md, "Deep-learning models against onnxruntime"): a pool
+    /// of 2 cut ResNet-50's single-image latency by about 30 %, and cost 15-31 % of images per
+    /// second at 8 concurrent requests when every run split, where the per-core scoring slots
+    /// already fill the cores. Splitting only the run that has the machine to itself takes the first without
     /// the second. (Counting runs in flight instead cost DenseNet-121 7 % at 8 concurrent: a run
     /// that started while the other slot decoded its JSON split, then shared the cores with it.)
     #[default]
@@ -119,17 +120,19 @@ impl RunThreads {
     }
 }
 
-/// The requests a scorer holds, from arrival to answer (waiting for a slot, decoding, running,
-/// encoding). Clones share the count.
+/// The requests a scorer holds, from arrival until their work ends (waiting for a slot, decoding,
+/// running, encoding; a run that outlives its request's timeout counts until it ends). Clones
+/// share the count.
 #[derive(Debug, Clone, Default)]
 pub struct Occupancy(Arc<AtomicUsize>);
 
 impl Occupancy {
-    /// Counts one request until the guard is dropped (a request that panics or times out too).
-    pub fn enter(&self) -> Entered<'_> {
+    /// Counts one request until the guard is dropped (wherever its work goes: a blocking thread
+    /// or the batcher's queue; a panic drops it too).
+    pub fn enter(&self) -> Entered {
         // Relaxed: the count only steers a speed choice; no memory is published through it.
         self.0.fetch_add(1, Ordering::Relaxed);
-        Entered(&self.0)
+        Entered(self.0.clone())
     }
 
     /// The requests held now.
@@ -144,10 +147,12 @@ impl Occupancy {
     }
 }
 
-/// One request counted in an [`Occupancy`].
-pub struct Entered<'a>(&'a AtomicUsize);
+/// One request counted in an [`Occupancy`], until dropped.
+#[must_use = "the request is counted only while this is held"]
+#[derive(Debug)]
+pub struct Entered(Arc<AtomicUsize>);
 
-impl Drop for Entered<'_> {
+impl Drop for Entered {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
@@ -194,8 +199,12 @@ mod tests {
         drop(first);
         assert!(threads.clone().scope(on_pool), "alone again");
         drop(second);
-        assert!(RunThreads::new(2).scope(on_pool), "a fixed count always splits");
         let _many = [occupancy.enter(), occupancy.enter()];
-        assert!(RunThreads::new(2).scope(on_pool));
+        assert!(!threads.scope(on_pool));
+        let fixed = RunThreads::new(2);
+        assert!(
+            fixed.occupancy().is_none() && fixed.scope(on_pool),
+            "a fixed count always splits"
+        );
     }
 }

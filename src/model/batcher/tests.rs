@@ -1,5 +1,5 @@
 use super::*;
-use crate::model::{ElementType, ModelSpec, TensorSpec};
+use crate::model::{ElementType, ModelSpec, Occupancy, TensorSpec};
 
 /// Doubles each value after a short pause; records the batch sizes it saw. With `fixed_rows`
 /// it refuses other batch sizes, as a model exported with a fixed batch does; it refuses any
@@ -74,7 +74,9 @@ async fn eight_concurrent(queue: Arc<BatchQueue>) -> Vec<Result<Predictions, Pre
             let queue = queue.clone();
             tokio::spawn(async move {
                 let inputs = vec![Values::F64(vec![i as f64, 100.0 + i as f64])];
-                queue.run(Batch::new(2, inputs)).await
+                queue
+                    .run(Batch::new(2, inputs), Occupancy::default().enter())
+                    .await
             })
         })
         .collect();
@@ -129,7 +131,10 @@ async fn one_bad_request_fails_alone(bad: f64, failed: fn(&Result<Predictions, P
             let first = if i == 3 { bad } else { i as f64 };
             tokio::spawn(async move {
                 queue
-                    .run(Batch::new(2, vec![Values::F64(vec![first, 100.0])]))
+                    .run(
+                        Batch::new(2, vec![Values::F64(vec![first, 100.0])]),
+                        Occupancy::default().enter(),
+                    )
                     .await
             })
         })

@@ -52,12 +52,27 @@ impl Codec for OneNumber {
 }
 
 fn scorer(pause: Duration, timeout: Duration, batching: Option<Batching>) -> (Arc<Scorer>, Arc<Echo>) {
+    counting_scorer(pause, timeout, batching, Occupancy::default())
+}
+
+fn counting_scorer(
+    pause: Duration,
+    timeout: Duration,
+    batching: Option<Batching>,
+    occupancy: Occupancy,
+) -> (Arc<Scorer>, Arc<Echo>) {
     let echo = Arc::new(Echo {
         pause,
         runs: Mutex::new(Vec::new()),
         spec: ModelSpec::matrix(1, ElementType::F64),
     });
-    let scorer = Scorer::new(echo.clone(), timeout, batching, Arc::new(Metrics::default()));
+    let scorer = Scorer::new(
+        echo.clone(),
+        timeout,
+        batching,
+        Arc::new(Metrics::default()),
+        occupancy,
+    );
     (Arc::new(scorer), echo)
 }
 
@@ -190,26 +205,40 @@ async fn score_as_collects_inputs_and_answered_outputs_under_the_id_inline_and_b
     }
 }
 
-/// Every request counts from arrival to answer, those waiting for a slot and those that time out
-/// too: `auto` intra-op threads split a run only when its request is the only one.
+/// Every request counts from arrival until its work ends: those waiting for a slot, and a run
+/// that outlives its request's timeout until it ends (on a blocking thread or in the batcher), so
+/// that `auto` intra-op threads never split a run beside runs still going.
 #[tokio::test]
-async fn the_occupancy_counts_each_request_from_arrival_to_answer() {
-    let (scorer, _) = scorer(Duration::from_millis(300), Duration::from_millis(150), None);
-    let occupancy = Occupancy::default();
-    let scorer = Arc::try_unwrap(scorer).ok().expect("one owner");
-    let scorer = Arc::new(scorer.with_occupancy(occupancy.clone()));
+async fn the_occupancy_counts_each_request_until_its_work_ends() {
+    let batching = Batching {
+        max_rows: NonZeroUsize::new(1).unwrap(),
+        wait: Duration::ZERO,
+    };
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let requests: Vec<_> = (0..cores + 1)
-        .map(|i| {
-            let scorer = scorer.clone();
-            tokio::spawn(async move { scorer.score(Bytes::from(i.to_string()), OneNumber).await })
-        })
-        .collect();
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(occupancy.requests(), cores + 1, "running and waiting alike");
-    for request in requests {
-        let timed_out = request.await.unwrap();
-        assert!(matches!(timed_out, Err(ScoreError::Timeout(_))), "{timed_out:?}");
+    for batching in [None, Some(batching)] {
+        let occupancy = Occupancy::default();
+        let pause = Duration::from_millis(400);
+        let (scorer, _) = counting_scorer(pause, Duration::from_millis(150), batching, occupancy.clone());
+        let requests: Vec<_> = (0..cores + 1)
+            .map(|i| {
+                let scorer = scorer.clone();
+                tokio::spawn(async move { scorer.score(Bytes::from(i.to_string()), OneNumber).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(
+            occupancy.requests(),
+            cores + 1,
+            "running and waiting alike ({batching:?})"
+        );
+        for request in requests {
+            let timed_out = request.await.unwrap();
+            assert!(matches!(timed_out, Err(ScoreError::Timeout(_))), "{timed_out:?}");
+        }
+        // The runs go on past their requests' timeouts; a request that timed out waiting for a
+        // slot (or in the batcher's queue, behind them) no longer counts once its run is done.
+        assert!(occupancy.requests() >= cores.min(2), "{batching:?}");
+        tokio::time::sleep(pause * 3).await;
+        assert_eq!(occupancy.requests(), 0, "{batching:?}");
     }
-    assert_eq!(occupancy.requests(), 0);
 }

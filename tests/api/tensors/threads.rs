@@ -74,10 +74,8 @@ async fn a_model_served_with_two_intra_op_threads_or_auto_answers_exactly_as_wit
         }
     }
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let servers = [
-        (&one, 1, "--intra-op-threads"),
-        (&others[0], 2, "--intra-op-threads"),
-    ];
+    let fixed = "set by --intra-op-threads";
+    let servers = [(&one, 1, fixed), (&others[0], 2, fixed)];
     for (server, threads, reason) in servers.into_iter().chain([(&others[1], cores, "auto")]) {
         let logs = server.logs();
         let line = logs

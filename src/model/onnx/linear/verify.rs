@@ -18,7 +18,7 @@ const TIMED_RUNS: usize = 3;
 impl OnnxModel {
     /// This model with `linear` as its shortcut, in the accumulation that answers as the plan,
     /// when one does and is not slower (on one thread, as the shortcut runs: measured at load,
-    /// before the server sets the intra-op threads, which for models this small stay at one);
+    /// before the server sets the intra-op threads; the shortcut never runs on them);
     /// unchanged otherwise, and always for plans that are not one symbolic batch.
     pub(in crate::model::onnx) fn with_linear(self, linear: Option<Linear>) -> Self {
         let Some(linear) = linear else { return self };
