@@ -3,15 +3,15 @@
 //! that name and converted, and the model's outputs as V2 output tensors.
 
 use serde::Serialize;
-use serde_json::Value;
-use tract_onnx::prelude::f16;
 
-use super::{datatype, leaves};
+use super::datatype;
 use crate::api::{client_text, ApiError};
-use crate::model::{values_from_raw, Batch, Element, ElementType, ModelSpec, Output, TensorSpec, Values};
+use crate::model::{values_from_raw, Batch, ModelSpec, Output, TensorSpec, Values};
 
+mod json;
 mod shape;
 
+use json::{convert, refusal};
 use shape::{rows_of, tensor_shape, values_needed};
 
 fn bad(message: String) -> ApiError {
@@ -164,70 +164,6 @@ fn values_of(given: RequestTensor<'_>, input: &TensorSpec, needed: usize) -> Res
 /// The most items a request may declare when its items hold no values (an input with a
 /// zero-size fixed dimension): the JSON of so many empty items would be about as large.
 const MAX_EMPTY_ITEMS: usize = 1 << 16;
-
-/// A tensor's JSON leaves read into its input's type: the first `needed` values, how many
-/// leaves there were, and the first that did not fit (its index and value), if any.
-struct Read {
-    values: Values,
-    count: usize,
-    refused: Option<(usize, Value)>,
-}
-
-/// `text`'s leaves in `input`'s element type, in one walk (no `Value` kept per number).
-fn convert(text: &str, input: &TensorSpec, needed: usize) -> Result<Read, String> {
-    /// Every leaf converted until one does not fit; the leaves past `needed` only counted.
-    fn each<T>(text: &str, needed: usize, convert: impl Fn(&Value) -> Option<T>) -> Result<Read, String>
-    where
-        Values: From<Vec<T>>,
-    {
-        let mut values = Vec::with_capacity(leaves::reservation(text, needed));
-        let mut refused = None;
-        let count = leaves::each_leaf(text, |index, leaf| {
-            if refused.is_some() || index >= needed {
-                return;
-            }
-            match convert(&leaf) {
-                Some(value) => values.push(value),
-                None => refused = Some((index, leaf)),
-            }
-        })?;
-        let values = Values::from(values);
-        Ok(Read {
-            values,
-            count,
-            refused,
-        })
-    }
-    match input.element {
-        ElementType::F32 => each(text, needed, number::<f32>),
-        ElementType::F64 => each(text, needed, number::<f64>),
-        ElementType::F16 => each(text, needed, number::<f16>),
-        ElementType::I8 => each(text, needed, number::<i8>),
-        ElementType::U8 => each(text, needed, number::<u8>),
-        ElementType::I16 => each(text, needed, number::<i16>),
-        ElementType::I32 => each(text, needed, number::<i32>),
-        ElementType::I64 => each(text, needed, number::<i64>),
-        ElementType::Bool => each(text, needed, Value::as_bool),
-        ElementType::String => each(text, needed, |v| v.as_str().map(str::to_owned)),
-    }
-}
-
-/// The 400 for `data[index]`, a `value` that `input` does not take.
-fn refusal(input: &TensorSpec, index: usize, value: &Value) -> ApiError {
-    let what = if input.element.is_numeric() && !value.is_number() {
-        format!("holds a non-number ({value})")
-    } else {
-        format!("= {value} does not fit")
-    };
-    bad(format!(
-        "input {:?}: data[{index}] {what}; the input takes {}",
-        input.name, input.element
-    ))
-}
-
-fn number<T: Element>(value: &Value) -> Option<T> {
-    T::from_json(value.as_number()?)
-}
 
 /// One V2 output tensor, serialised straight from the model's buffer (no `Value` per number).
 #[derive(Serialize)]

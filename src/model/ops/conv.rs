@@ -18,6 +18,7 @@ mod absorb;
 mod epilogue;
 mod kernel;
 mod layout;
+mod pointwise;
 mod run;
 mod substitute;
 

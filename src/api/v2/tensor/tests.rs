@@ -1,4 +1,5 @@
 use super::*;
+use crate::model::ElementType;
 
 fn one_input(data: TensorData<'_>) -> Result<Batch, ApiError> {
     let spec = ModelSpec::matrix(2, ElementType::F32);

@@ -87,6 +87,7 @@ impl Tile<'_> {
     /// `rows` output rows of `VECTORS * 16` floats `output_stride` apart within `output`.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
+    // SAFETY: unsafe to call (the contract above); `run` is its only caller and asserts it.
     unsafe fn run_avx512<const VECTORS: usize>(&self, output: &mut [f32], output_stride: usize, rows: usize) {
         let mut sums = [[_mm512_setzero_ps(); VECTORS]; ROWS];
         let mut weight = self.weights.as_ptr();
