@@ -22,6 +22,19 @@ pub enum Number {
     Float(f64),
 }
 
+impl Number {
+    /// This number as an element of type `T`, when it fits (as `Element::from_json` would take
+    /// serde_json's number of the same text).
+    #[inline(always)]
+    pub fn element<T: super::Element>(self) -> Option<T> {
+        match self {
+            Number::Int(value) => T::from_i64(value),
+            Number::UInt(value) => T::from_u64(value),
+            Number::Float(value) => T::from_f64(value),
+        }
+    }
+}
+
 /// The most decimal digits a `u64` always holds (10^19 - 1 < 2^64).
 const MAX_DIGITS: usize = 19;
 

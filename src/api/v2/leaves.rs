@@ -24,11 +24,37 @@ impl<'a> Leaves<'a> {
     }
 }
 
+/// One leaf of `data`: a number as our scanner read it, or any other JSON value.
+pub(in crate::api) enum Leaf {
+    Number(Number),
+    Other(Value),
+}
+
+impl Leaf {
+    /// The leaf as serde_json would have read it (for messages).
+    pub(in crate::api) fn into_value(self) -> Value {
+        match self {
+            Leaf::Number(Number::Int(value)) => Value::from(value),
+            Leaf::Number(Number::UInt(value)) => Value::from(value),
+            Leaf::Number(Number::Float(value)) => Value::from(value),
+            Leaf::Other(value) => value,
+        }
+    }
+
+    /// The value of a leaf that is no number.
+    pub(in crate::api) fn other(&self) -> Option<&Value> {
+        match self {
+            Leaf::Number(_) => None,
+            Leaf::Other(value) => Some(value),
+        }
+    }
+}
+
 /// Calls `each` with the index and value of every leaf of `text` (one valid JSON value), in
 /// row-major order; arrays are walked into. Numbers keep serde_json's kinds (an integer stays an
-/// integer), as `Value` keeps them; an object is a leaf too (refused by the caller, naming its
-/// place). Returns how many leaves there are.
-pub(in crate::api) fn each_leaf(text: &str, mut each: impl FnMut(usize, Value)) -> Result<usize, String> {
+/// integer); an object is a leaf too (refused by the caller, naming its place). Returns how many
+/// leaves there are.
+pub(in crate::api) fn each_leaf(text: &str, mut each: impl FnMut(usize, Leaf)) -> Result<usize, String> {
     let bytes = text.as_bytes();
     let mut index = 0;
     let mut at = 0;
@@ -41,15 +67,10 @@ pub(in crate::api) fn each_leaf(text: &str, mut each: impl FnMut(usize, Value)) 
             b'-' | b'0'..=b'9' => {
                 let (value, end) =
                     number::scan(bytes, at).ok_or_else(|| format!("data[{index}] is an invalid number"))?;
-                each(
-                    index,
-                    match value {
-                        Number::Int(value) => Value::from(value),
-                        Number::UInt(value) => Value::from(value),
-                        Number::Float(value) if value.is_finite() => Value::from(value),
-                        Number::Float(_) => return Err(out_of_range(index, &text[at..end])),
-                    },
-                );
+                if matches!(value, Number::Float(value) if !value.is_finite()) {
+                    return Err(out_of_range(index, &text[at..end]));
+                }
+                each(index, Leaf::Number(value));
                 at = end;
             }
             // Strings, literals and objects: serde_json reads one value and says where it ended.
@@ -59,7 +80,7 @@ pub(in crate::api) fn each_leaf(text: &str, mut each: impl FnMut(usize, Value)) 
                     .next()
                     .ok_or("a value was expected")?
                     .map_err(|e| e.to_string())?;
-                each(index, value);
+                each(index, Leaf::Other(value));
                 at += values.byte_offset();
             }
         }
@@ -104,7 +125,7 @@ mod tests {
         let mut leaves = Vec::new();
         let count = each_leaf(tensor.data.text(), |index, leaf| {
             assert_eq!(index, leaves.len());
-            leaves.push(leaf);
+            leaves.push(leaf.into_value());
         })?;
         assert_eq!(count, leaves.len());
         Ok(leaves)

@@ -91,7 +91,7 @@ impl Scanner<'_> {
                 Some((value, end)) => (T::from_i64(value)?, end),
                 None => {
                     let (number, end) = number_at(bytes, at)?;
-                    (element(number)?, end)
+                    (number.element()?, end)
                 }
             };
             values.push(value);
@@ -154,15 +154,6 @@ fn after_whitespace(bytes: &[u8], at: usize, byte: u8) -> Option<usize> {
     Some(s.at)
 }
 
-#[inline(always)]
-fn element<T: Element>(number: Number) -> Option<T> {
-    match number {
-        Number::Int(value) => T::from_i64(value),
-        Number::UInt(value) => T::from_u64(value),
-        Number::Float(value) => T::from_f64(value),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,7 +190,7 @@ mod tests {
         ] {
             for after in ["", ",", "]", " ", "x"] {
                 let body = format!("{text}{after}");
-                let general = number::scan(body.as_bytes(), 0).map(|(n, end)| (element::<f64>(n), end));
+                let general = number::scan(body.as_bytes(), 0).map(|(n, end)| (n.element::<f64>(), end));
                 let short = short_integer(body.as_bytes(), 0);
                 let is_short = (1..=3).contains(&text.len())
                     && text.bytes().all(|b| b.is_ascii_digit())

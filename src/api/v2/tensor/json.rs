@@ -4,7 +4,7 @@ use serde_json::Value;
 use tract_onnx::prelude::f16;
 
 use super::bad;
-use crate::api::v2::leaves;
+use crate::api::v2::leaves::{self, Leaf};
 use crate::api::ApiError;
 use crate::model::{Element, ElementType, TensorSpec, Values};
 
@@ -16,10 +16,10 @@ pub(super) struct Read {
     pub refused: Option<(usize, Value)>,
 }
 
-/// `text`'s leaves in `input`'s element type, in one walk (no `Value` kept per number).
+/// `text`'s leaves in `input`'s element type, in one walk (no `Value` made per number).
 pub(super) fn convert(text: &str, input: &TensorSpec, needed: usize) -> Result<Read, String> {
     /// Every leaf converted until one does not fit; the leaves past `needed` only counted.
-    fn each<T>(text: &str, needed: usize, convert: impl Fn(&Value) -> Option<T>) -> Result<Read, String>
+    fn each<T>(text: &str, needed: usize, convert: impl Fn(&Leaf) -> Option<T>) -> Result<Read, String>
     where
         Values: From<Vec<T>>,
     {
@@ -31,7 +31,7 @@ pub(super) fn convert(text: &str, input: &TensorSpec, needed: usize) -> Result<R
             }
             match convert(&leaf) {
                 Some(value) => values.push(value),
-                None => refused = Some((index, leaf)),
+                None => refused = Some((index, leaf.into_value())),
             }
         })?;
         let values = Values::from(values);
@@ -50,8 +50,8 @@ pub(super) fn convert(text: &str, input: &TensorSpec, needed: usize) -> Result<R
         ElementType::I16 => each(text, needed, number::<i16>),
         ElementType::I32 => each(text, needed, number::<i32>),
         ElementType::I64 => each(text, needed, number::<i64>),
-        ElementType::Bool => each(text, needed, Value::as_bool),
-        ElementType::String => each(text, needed, |v| v.as_str().map(str::to_owned)),
+        ElementType::Bool => each(text, needed, |leaf| leaf.other()?.as_bool()),
+        ElementType::String => each(text, needed, |leaf| leaf.other()?.as_str().map(str::to_owned)),
     }
 }
 
@@ -68,6 +68,10 @@ pub(super) fn refusal(input: &TensorSpec, index: usize, value: &Value) -> ApiErr
     ))
 }
 
-fn number<T: Element>(value: &Value) -> Option<T> {
-    T::from_json(value.as_number()?)
+/// A number leaf as `T`, when it fits; `None` for any other leaf.
+fn number<T: Element>(leaf: &Leaf) -> Option<T> {
+    match leaf {
+        Leaf::Number(number) => number.element(),
+        Leaf::Other(_) => None,
+    }
 }
