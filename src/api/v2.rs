@@ -9,7 +9,6 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{
@@ -19,12 +18,14 @@ use super::{
 
 mod binary;
 mod leaves;
+mod request;
 pub(crate) mod tensor;
 
 use crate::model::{
-    Answered, Batch, Codec, ElementType, InputError, ModelSpec, Predictions, Predictor, Scorer, TensorSpec,
+    Answered, Batch, Codec, ElementType, ModelSpec, Predictions, Predictor, Scorer, TensorSpec,
 };
-use binary::{binary_output, AnswerTensor, Framed, TensorParameters};
+use binary::{binary_output, AnswerTensor, Framed};
+use request::InferRequest;
 use tensor::{output_tensor, to_batch, RequestTensor};
 
 /// The protocol's datatype name for an element type.
@@ -106,40 +107,6 @@ pub async fn model_ready(
     Ok(Json(json!({ "name": name, "ready": true })))
 }
 
-#[derive(Deserialize)]
-pub(super) struct InferRequest<'a> {
-    id: Option<String>,
-    #[serde(borrow)]
-    pub(super) inputs: Vec<InferInput<'a>>,
-    /// The outputs to answer; all of them when absent.
-    outputs: Option<Vec<RequestedOutput>>,
-    parameters: Option<RequestParameters>,
-}
-
-#[derive(Deserialize)]
-struct RequestParameters {
-    /// Every output in binary, unless the output says otherwise (tritonclient sends this when a
-    /// call names no outputs).
-    binary_data_output: Option<bool>,
-}
-
-#[derive(Deserialize)]
-struct RequestedOutput {
-    name: String,
-    parameters: Option<TensorParameters>,
-}
-
-#[derive(Deserialize)]
-pub(super) struct InferInput<'a> {
-    pub(super) name: String,
-    pub(super) shape: Vec<i64>,
-    pub(super) datatype: String,
-    /// `None` when the values come in binary (`parameters.binary_data_size`).
-    #[serde(borrow)]
-    pub(super) data: Option<leaves::Leaves<'a>>,
-    pub(super) parameters: Option<TensorParameters>,
-}
-
 /// The protocol's answer.
 #[derive(serde::Serialize)]
 struct InferResponse<'a> {
@@ -189,9 +156,7 @@ impl Codec for InferCodec {
 
     fn decode(&mut self, body: &[u8], model: &dyn Predictor) -> Result<Batch, ApiError> {
         let (header, binary) = binary::split(body, self.header_length)?;
-        let request: InferRequest = serde_json::from_slice(header).map_err(|e| InputError::InvalidJson {
-            detail: e.to_string(),
-        })?;
+        let request = request::read(header)?;
         let spec = model.spec();
         self.outputs = Self::outputs(&request, spec)?;
         self.id = request.id.clone();

@@ -216,3 +216,50 @@ async fn v2_bad_requests_get_the_protocol_errors() {
     assert_eq!(status, 404);
     assert!(answer["error"].is_string());
 }
+
+/// A tensor's `data` is checked as JSON as it is read (not by a pass before): text that is not
+/// JSON there, or around it, is a 400 saying so and where, and the server goes on.
+#[tokio::test]
+async fn v2_malformed_json_is_a_400_naming_the_place() {
+    let server = ready_server().await;
+    let url = format!("/v2/models/{MODEL}/infer");
+    let row = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10";
+    let body = |data: &str| {
+        format!(
+            r#"{{"inputs": [{{"name": "input", "shape": [1, 10], "datatype": "FP64", "data": {data}}}]}}"#
+        )
+    };
+    let cases = [
+        (
+            body(&format!("[{row},]")),
+            "input \"input\": data is not valid JSON at its byte",
+        ),
+        (body(&format!("[{row} 11]")), "expected `,` or `]`"),
+        (body(&format!("[[{row}]")), "not valid JSON"),
+        (body(&format!("[{row}, +1]")), "not valid JSON"),
+        (
+            body(&format!("[{row}]]")),
+            "not valid JSON: expected `,` or `}` at line 1 column",
+        ),
+        (
+            format!("{} x", body(&format!("[{row}]"))),
+            "trailing characters at line 1 column",
+        ),
+        (
+            body(&format!("[{row}")),
+            "not valid JSON: expected `,` or `]` at line 1 column",
+        ),
+        (
+            body(&format!("[{row}]"))[..100].to_owned(),
+            "not valid JSON: EOF while parsing a list at line 1 column",
+        ),
+    ];
+    for (body, part) in cases {
+        let answer = post_to(&server, &url, body.clone()).await;
+        assert_eq!(answer.status, 400, "{body}: {}", answer.body);
+        let message = answer.json()["error"].as_str().unwrap().to_owned();
+        assert!(message.contains(part), "{body}: {message}");
+    }
+    let answer = post_to(&server, &url, body(&format!("[{row}]"))).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+}

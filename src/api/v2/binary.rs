@@ -7,8 +7,9 @@
 use axum::http::{HeaderMap, HeaderName};
 use serde::{Deserialize, Serialize};
 
+use super::datatype;
+use super::request::InferInput;
 use super::tensor::{output_shape, OutputTensor, TensorData};
-use super::{datatype, InferInput};
 use crate::api::ApiError;
 use crate::model::{raw_len, write_raw, Output, TensorSpec, Values};
 
@@ -92,7 +93,7 @@ pub(in crate::api) fn tensor_data<'a>(
                     "input {name:?} has neither data nor parameters.binary_data_size"
                 )))
             }
-            (None, Some(leaves)) => TensorData::Json(leaves.text()),
+            (None, Some(text)) => TensorData::Json(text),
             (Some(size), None) => {
                 let offset = binary.len() - rest.len();
                 let Some(section) = usize::try_from(size).ok().and_then(|size| rest.get(..size)) else {

@@ -1,28 +1,13 @@
-//! A request tensor's `data`, flat or nested: its JSON text, checked by serde_json, then walked
-//! once into the model input's element type (`each_leaf`), numbers by the same scanner as
+//! A request tensor's `data`, flat or nested: its JSON text walked once, checked as JSON and read
+//! into the model input's element type as it goes (`each_leaf`), numbers by the same scanner as
 //! `/score`'s. No `Value` tree of nested arrays is built, and no `Value` per number is kept: a
-//! 224x224 image is 150,528 numbers, whose `Value`s were 4.8 MB written, read and dropped.
+//! 224x224 image is 150,528 numbers, whose `Value`s were 4.8 MB written, read and dropped; and
+//! serde_json does not check the text first (`request::reader` only matches its brackets), which
+//! cost as much again.
 
-use serde::{Deserialize, Deserializer};
-use serde_json::{value::RawValue, Value};
+use serde_json::Value;
 
 use crate::model::number::{self, Number};
-
-/// The text of a request tensor's `data`, borrowed from the body and already checked as JSON by
-/// serde_json.
-pub(in crate::api) struct Leaves<'a>(&'a RawValue);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Leaves<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        <&'de RawValue>::deserialize(deserializer).map(Leaves)
-    }
-}
-
-impl<'a> Leaves<'a> {
-    pub(in crate::api) fn text(&self) -> &'a str {
-        self.0.get()
-    }
-}
 
 /// One leaf of `data`: a number as our scanner read it, or any other JSON value.
 pub(in crate::api) enum Leaf {
@@ -50,23 +35,45 @@ impl Leaf {
     }
 }
 
-/// Calls `each` with the index and value of every leaf of `text` (one valid JSON value), in
-/// row-major order; arrays are walked into. Numbers keep serde_json's kinds (an integer stays an
-/// integer); an object is a leaf too (refused by the caller, naming its place). Returns how many
-/// leaves there are.
+/// Calls `each` with the index and value of every leaf of `text`, in row-major order; arrays are
+/// walked into. Numbers keep serde_json's kinds (an integer stays an integer); an object is a
+/// leaf too (refused by the caller, naming its place). Returns how many leaves there are, or
+/// where `text` is not one JSON value (serde_json's grammar: no trailing commas, no `+1`, `.5`,
+/// `01` or `NaN`).
 pub(in crate::api) fn each_leaf(text: &str, mut each: impl FnMut(usize, Leaf)) -> Result<usize, String> {
     let bytes = text.as_bytes();
     let mut index = 0;
     let mut at = 0;
+    let mut depth = 0usize;
+    // A value may come here (at the start, after `[` or `,`); else a `,` or a `]` must.
+    let mut wants_value = true;
+    // Just after a `[`, where a `]` closes an empty array.
+    let mut opened = false;
     while let Some(&byte) = bytes.get(at) {
         match byte {
-            b'[' | b']' | b',' | b' ' | b'\n' | b'\r' | b'\t' => {
+            b' ' | b'\n' | b'\r' | b'\t' => {
                 at += 1;
                 continue;
             }
-            b'-' | b'0'..=b'9' => {
-                let (value, end) =
-                    number::scan(bytes, at).ok_or_else(|| format!("data[{index}] is an invalid number"))?;
+            b'[' if wants_value => {
+                depth += 1;
+                opened = true;
+                at += 1;
+                continue;
+            }
+            b']' if depth > 0 && (opened || !wants_value) => {
+                depth -= 1;
+                (wants_value, opened) = (false, false);
+                at += 1;
+                continue;
+            }
+            b',' if depth > 0 && !wants_value => {
+                wants_value = true;
+                at += 1;
+                continue;
+            }
+            b'-' | b'0'..=b'9' if wants_value => {
+                let (value, end) = number::scan(bytes, at).ok_or_else(|| invalid(at, "invalid number"))?;
                 if matches!(value, Number::Float(value) if !value.is_finite()) {
                     return Err(out_of_range(index, &text[at..end]));
                 }
@@ -74,31 +81,41 @@ pub(in crate::api) fn each_leaf(text: &str, mut each: impl FnMut(usize, Leaf)) -
                 at = end;
             }
             // Strings, literals and objects: serde_json reads one value and says where it ended.
-            _ => {
+            _ if wants_value => {
                 let mut values = serde_json::Deserializer::from_str(&text[at..]).into_iter::<Value>();
                 let value = values
                     .next()
-                    .ok_or("a value was expected")?
-                    .map_err(|e| e.to_string())?;
+                    .ok_or_else(|| invalid(at, "a value was expected"))?
+                    .map_err(|e| invalid(at, &e.to_string()))?;
                 each(index, Leaf::Other(value));
                 at += values.byte_offset();
             }
+            _ if depth > 0 => return Err(invalid(at, "expected `,` or `]`")),
+            _ => return Err(invalid(at, "trailing characters")),
         }
+        (wants_value, opened) = (false, false);
         index += 1;
     }
+    if wants_value || depth > 0 {
+        return Err(invalid(at, "it ends before its last value"));
+    }
     Ok(index)
+}
+
+/// The message for `data`, not valid JSON at its byte `at`.
+fn invalid(at: usize, what: &str) -> String {
+    format!("data is not valid JSON at its byte {at}: {what}")
 }
 
 /// The most values reserved up front; past it the vector grows as it fills.
 const MAX_RESERVED: usize = 1 << 20;
 
-/// How many values to reserve for `text` when the shape says `needed`: each leaf but the last is
-/// followed by a comma, so that bounds them (one reservation for most bodies). Capped, because a
-/// shape may claim more than the text holds, and commas inside strings count too
-/// (`["<100 MB of commas>"]` is one leaf, and would reserve 3.2 GB).
+/// How many values to reserve for `text` when the shape says `needed`: each leaf but the last
+/// takes a byte and a comma, so the text's length bounds them without a pass over it (one
+/// reservation for most bodies). Capped, because a shape may claim more than the text holds, and
+/// a text may be long for few leaves (`["<100 MB>"]` is one leaf, and would reserve 1.6 GB).
 pub(in crate::api) fn reservation(text: &str, needed: usize) -> usize {
-    let commas = text.bytes().filter(|&b| b == b',').count();
-    needed.min(commas + 1).min(MAX_RESERVED)
+    needed.min(text.len().div_ceil(2)).min(MAX_RESERVED)
 }
 
 /// serde_json's message for a number past f64, with the number (its first digits, when long).
@@ -115,15 +132,8 @@ mod tests {
     use super::*;
 
     fn leaves(data: &str) -> Result<Vec<Value>, String> {
-        let body = format!(r#"{{"data": {data}}}"#);
-        #[derive(Deserialize)]
-        struct Tensor<'a> {
-            #[serde(borrow)]
-            data: Leaves<'a>,
-        }
-        let tensor = serde_json::from_str::<Tensor>(&body).map_err(|e| e.to_string())?;
         let mut leaves = Vec::new();
-        let count = each_leaf(tensor.data.text(), |index, leaf| {
+        let count = each_leaf(data, |index, leaf| {
             assert_eq!(index, leaves.len());
             leaves.push(leaf.into_value());
         })?;
@@ -184,18 +194,73 @@ mod tests {
     }
 
     #[test]
-    fn the_reservation_is_bounded_by_the_shape_the_commas_and_the_cap() {
-        let data = format!(r#"["{}"]"#, ",".repeat(2 * MAX_RESERVED));
+    fn the_reservation_is_bounded_by_the_shape_the_length_and_the_cap() {
+        let data = format!(r#"["{}"]"#, ",".repeat(4 * MAX_RESERVED));
         assert_eq!(reservation(&data, usize::MAX), MAX_RESERVED);
-        assert_eq!(reservation("[1, 2, 3]", usize::MAX), 3);
-        assert_eq!(reservation("[1, 2, 3]", 2), 2);
         assert_eq!(leaves(&data).unwrap().len(), 1);
+        for data in ["[1,2,3]", "7", "[[1,2],[3,4]]", "[]"] {
+            let count = leaves(data).unwrap().len();
+            assert!(reservation(data, usize::MAX) >= count, "{data}");
+            assert!(reservation(data, usize::MAX) <= data.len(), "{data}");
+        }
+        assert_eq!(reservation("[1, 2, 3]", 2), 2);
     }
 
+    /// The walk is the only check of `data` (serde_json only matched its brackets): it takes
+    /// exactly the texts serde_json takes.
     #[test]
-    fn invalid_json_is_refused_before_the_walk() {
-        for data in ["[1, 01]", "[+1]", "[1.]", "[.5]", "[1,]", "[NaN]", "[1 2]"] {
-            assert!(leaves(data).is_err(), "{data}");
+    fn the_walk_refuses_what_serde_json_refuses() {
+        for data in [
+            "[1, 01]",
+            "[+1]",
+            "[1.]",
+            "[.5]",
+            "[1,]",
+            "[NaN]",
+            "[1 2]",
+            "[1,,2]",
+            "[,1]",
+            "[[1]",
+            "[1]]",
+            "[1] 2",
+            "",
+            " ",
+            "[",
+            "]",
+            "1 2",
+            "[[1] [2]]",
+            "[1]x",
+            "[1e]",
+            "[-]",
+            "[1.5.3]",
+            "[tru]",
+            "[\"a]",
+            "[{\"a\" 1}]",
+            "[1\u{c}]",
+            "[[],]",
+            "[[] []]",
+            "[1]\n",
+            "{}",
+            "[{}]",
+            "[\"\\q\"]",
+        ] {
+            let serde = serde_json::from_str::<Value>(data).is_ok();
+            assert_eq!(leaves(data).is_ok(), serde, "{data:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Short texts of JSON's punctuation, digits and literals: valid exactly when serde_json
+        /// says so, and then the same leaves.
+        #[test]
+        fn any_text_is_taken_exactly_when_serde_json_takes_it(
+            data in "[\\[\\]{},:0-9.eE+\\- \"atrue]{0,24}"
+        ) {
+            let serde = serde_json::from_str::<Value>(&data);
+            match leaves(&data) {
+                Ok(got) => proptest::prop_assert_eq!(got, flattened(&data)),
+                Err(_) => proptest::prop_assert!(serde.is_err(), "{:?} refused", data),
+            }
         }
     }
 }

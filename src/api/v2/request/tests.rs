@@ -1,0 +1,192 @@
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::*;
+
+/// The reference: the request as serde's derive reads it, `data` as serde_json's checked text.
+#[derive(Deserialize, Debug)]
+struct Derived<'a> {
+    id: Option<String>,
+    #[serde(borrow)]
+    inputs: Vec<DerivedInput<'a>>,
+    outputs: Option<Vec<DerivedOutput>>,
+    parameters: Option<DerivedParameters>,
+}
+
+#[derive(Deserialize, Debug)]
+struct DerivedInput<'a> {
+    name: String,
+    shape: Vec<i64>,
+    datatype: String,
+    #[serde(borrow)]
+    data: Option<&'a RawValue>,
+    parameters: Option<DerivedTensorParameters>,
+}
+
+#[derive(Deserialize, Debug)]
+struct DerivedOutput {
+    name: String,
+    parameters: Option<DerivedTensorParameters>,
+}
+
+#[derive(Deserialize, Debug)]
+struct DerivedParameters {
+    binary_data_output: Option<bool>,
+}
+
+#[derive(Deserialize, Debug)]
+struct DerivedTensorParameters {
+    binary_data_size: Option<u64>,
+    binary_data: Option<bool>,
+}
+
+/// Everything `read` gives, as text, to compare with the reference.
+fn summary(request: &InferRequest<'_>) -> String {
+    let inputs: Vec<String> = request
+        .inputs
+        .iter()
+        .map(|i| {
+            let parameters = i.parameters.as_ref().map(|p| (p.binary_data_size, p.binary_data));
+            format!(
+                "{} {:?} {} {:?} {parameters:?}",
+                i.name, i.shape, i.datatype, i.data
+            )
+        })
+        .collect();
+    let outputs: Option<Vec<String>> = request.outputs.as_ref().map(|outputs| {
+        outputs
+            .iter()
+            .map(|o| {
+                let parameters = o.parameters.as_ref().map(|p| (p.binary_data_size, p.binary_data));
+                format!("{} {parameters:?}", o.name)
+            })
+            .collect()
+    });
+    let binary = request.parameters.as_ref().map(|p| p.binary_data_output);
+    format!("{:?} {inputs:?} {outputs:?} {binary:?}", request.id)
+}
+
+fn derived_summary(request: &Derived<'_>) -> String {
+    let inputs: Vec<String> = request
+        .inputs
+        .iter()
+        .map(|i| {
+            let parameters = i.parameters.as_ref().map(|p| (p.binary_data_size, p.binary_data));
+            let data = i.data.map(RawValue::get);
+            format!("{} {:?} {} {data:?} {parameters:?}", i.name, i.shape, i.datatype)
+        })
+        .collect();
+    let outputs: Option<Vec<String>> = request.outputs.as_ref().map(|outputs| {
+        outputs
+            .iter()
+            .map(|o| {
+                let parameters = o.parameters.as_ref().map(|p| (p.binary_data_size, p.binary_data));
+                format!("{} {parameters:?}", o.name)
+            })
+            .collect()
+    });
+    let binary = request.parameters.as_ref().map(|p| p.binary_data_output);
+    format!("{:?} {inputs:?} {outputs:?} {binary:?}", request.id)
+}
+
+fn error(body: &str) -> String {
+    match read(body.as_bytes()) {
+        Err(InputError::InvalidJson { detail }) => detail,
+        Err(other) => panic!("{other}"),
+        Ok(request) => panic!("{body} was read: {}", summary(&request)),
+    }
+}
+
+#[test]
+fn valid_requests_read_as_serdes_derive_reads_them() {
+    for body in [
+        r#"{"inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP32", "data": [1.5, -2]}]}"#,
+        // Any order, unknown fields of any kind, nulls as absent, whitespace and escapes.
+        "{ \"extra\" : {\"inputs\": [1, [2]]}, \"id\":\"r\\\"1\" ,\n \"inputs\" : [ { \"data\" : [[1, 2],\n [3, 4]] ,\
+         \"datatype\":\"INT64\", \"sh\\u0061pe\": [2,2], \"na\\u006de\": \"a\", \"parameters\": null, \"more\": [\"]\"] } ],\
+         \"outputs\": [{\"name\": \"y\", \"parameters\": {\"binary_data\": true, \"other\": 1}}], \"parameters\": \
+         {\"binary_data_output\": false, \"sequence_id\": 3}}\n",
+        r#"{"id": null, "outputs": null, "parameters": null, "inputs": []}"#,
+        // `data`: strings holding brackets and escaped quotes, a scalar, an object, null, absent.
+        r#"{"inputs": [{"name": "s", "shape": [3], "datatype": "BYTES", "data": ["]", "a\"]\\", "[["]},
+                      {"name": "t", "shape": [], "datatype": "FP32", "data": 7},
+                      {"name": "u", "shape": [], "datatype": "FP32", "data": {"a": [1]}},
+                      {"name": "v", "shape": [1], "datatype": "FP32", "data": null},
+                      {"name": "w", "shape": [1], "datatype": "FP32", "parameters": {"binary_data_size": 4}}]}"#,
+    ] {
+        let derived: Derived = serde_json::from_str(body).expect("the reference reads it");
+        let request = read(body.as_bytes()).unwrap_or_else(|e| panic!("{body}: {e}"));
+        assert_eq!(summary(&request), derived_summary(&derived), "{body}");
+    }
+}
+
+#[test]
+fn invalid_requests_are_refused_as_serdes_derive_refuses_them() {
+    let input = r#"{"name": "x", "shape": [1], "datatype": "FP32", "data": [1]}"#;
+    for body in [
+        String::new(),
+        "[]".to_owned(),
+        "null".to_owned(),
+        r#"{"inputs": "x"}"#.to_owned(),
+        r#"{"inputs": [{"name": "x", "shape": "s"}]}"#.to_owned(),
+        "{\"id\": 1,\n  \"inputs\": []}".to_owned(),
+        format!(r#"{{"inputs": [{input}], "inputs": []}}"#),
+        r#"{"inputs": [{"name": "x", "name": "y"}]}"#.to_owned(),
+        r#"{"id": "a"}"#.to_owned(),
+        r#"{"inputs": [{"shape": [1], "datatype": "FP32"}]}"#.to_owned(),
+        format!(r#"{{"inputs": [{input}]}} x"#),
+        format!(r#"{{"inputs": [{input}],}}"#),
+        format!(r#"{{"inputs": [{input}] "id": "a"}}"#),
+        r#"{"inputs": [], "outputs": [{"name": 1}]}"#.to_owned(),
+        r#"{inputs: []}"#.to_owned(),
+        r#"{"inputs": [], "x": [1, }"#.to_owned(),
+    ] {
+        assert!(serde_json::from_str::<Derived>(&body).is_err(), "{body}");
+        let detail = error(&body);
+        assert!(detail.contains(" at line "), "{body}: {detail}");
+    }
+}
+
+/// Where serde_json's own message places an error, ours does too: within the whole text, not
+/// within the field's value that serde_json read.
+#[test]
+fn errors_in_a_fields_value_are_placed_in_the_whole_text() {
+    for body in [
+        r#"{"inputs": [{"name": "x", "shape": "s", "datatype": "FP32"}]}"#,
+        "{\"inputs\": [\n  {\"name\": \"x\",\n   \"shape\": [1, \"2\"], \"datatype\": \"FP32\"}]}",
+        "{\"inputs\": [], \"parameters\": {\n\"binary_data_output\":\n 3}}",
+    ] {
+        let want = serde_json::from_str::<Derived>(body).unwrap_err().to_string();
+        assert_eq!(error(body), want, "{body}");
+    }
+}
+
+/// `data` is matched bracket to bracket only: what is inside is the walk's to check
+/// (`leaves::each_leaf`), and its end is found even past brackets in strings.
+#[test]
+fn data_is_located_not_checked() {
+    let request =
+        read(br#"{"inputs": [{"name": "x", "shape": [2], "datatype": "FP32", "data": [1 2, "]\"[", +]}]}"#)
+            .unwrap();
+    assert_eq!(request.inputs[0].data, Some(r#"[1 2, "]\"[", +]"#));
+    for body in [
+        r#"{"inputs": [{"name": "x", "shape": [2], "datatype": "FP32", "data": [1, 2}]}"#,
+        r#"{"inputs": [{"name": "x", "shape": [2], "datatype": "FP32", "data": ["1]}]}"#,
+        r#"{"inputs": [{"name": "x", "shape": [2], "datatype": "FP32", "data": ["\"#,
+    ] {
+        assert!(error(body).contains(" at line 1 column "), "{body}");
+    }
+}
+
+/// Nesting past serde_json's recursion limit is only counted (the walk is a loop too).
+#[test]
+fn deep_data_costs_no_stack() {
+    let depth = 100_000;
+    let body = format!(
+        r#"{{"inputs": [{{"name": "x", "shape": [1], "datatype": "FP32", "data": {}1{}}}]}}"#,
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    let request = read(body.as_bytes()).unwrap();
+    assert_eq!(request.inputs[0].data.map(str::len), Some(2 * depth + 1));
+}
