@@ -184,7 +184,7 @@ mod tests {
         );
     }
 
-    /// Both serde_json's check of `data` and the walk are loops, not recursion: any depth the
+    /// Both the bracket matching of `data` (request::reader) and the walk are loops, not recursion: any depth the
     /// body limit allows costs no stack (the shape check refuses it afterwards).
     #[test]
     fn deep_nesting_is_walked_without_recursing() {
