@@ -27,7 +27,7 @@ use tract_onnx::tract_hir::internal::*;
 
 use epilogue::Step;
 use layout::{Geometry, Shape};
-use run::{run_split, Part};
+use run::{prepare_split, run_split, Part};
 
 /// Replaces every convolution the direct kernel runs, with the element-wise operations after it
 /// that it absorbs, in a decluttered model. Does nothing on a machine without AVX-512. A
@@ -67,8 +67,10 @@ fn replace(model: &mut TypedModel, id: usize, max_waste: f64) -> TractResult<()>
         return Ok(());
     };
     let (steps, last, residual) = absorb::absorbed(model, id, params.out_channels, channel_axis)?;
+    let (prologue, data) = absorb::preceding(model, data, params.channels, channel_axis)?;
     let params = Params {
         steps: [params.steps, steps].concat(),
+        prologue,
         ..params
     };
     let mut patch = TypedModelPatch::new(format!("direct convolution {}", model.node(id).name));
@@ -98,6 +100,9 @@ struct Params {
     weights: Vec<f32>,
     /// What follows the sums, in the graph's order (a `Conv`'s bias first).
     steps: Vec<Step>,
+    /// What is done to each input channel before it is read, in the graph's order (no
+    /// `AddInput`).
+    prologue: Vec<Step>,
 }
 
 #[derive(Debug)]
@@ -122,11 +127,15 @@ op_by_identity!(DirectConv, params, "DirectConv");
 // By hand: the derived form would print every packed weight (megabytes) into tract's messages.
 impl std::fmt::Debug for Params {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let steps: Vec<&str> = self.steps.iter().map(Step::name).collect();
+        let names = |steps: &[Step]| steps.iter().map(Step::name).collect::<Vec<_>>();
         write!(
             f,
-            "{} -> {} channels, {:?}, then {steps:?}",
-            self.channels, self.out_channels, self.form
+            "{:?} to {} -> {} channels, {:?}, then {:?}",
+            names(&self.prologue),
+            self.channels,
+            self.out_channels,
+            self.form,
+            names(&self.steps)
         )
     }
 }
@@ -199,10 +208,14 @@ impl EvalOp for DirectConv {
         ensure!(!absorbs_residual || residual.len() == output.len());
         let mut view = output.try_as_plain_ram_mut()?;
         let outputs = view.as_slice_mut::<f32>()?.chunks_exact_mut(image_out);
-        let mut laid_out = Vec::new();
+        let (mut laid_out, mut prepared) = (Vec::new(), Vec::new());
         for (image, output) in outputs.enumerate() {
             // An image may have no pixels (and still answers, from its padding alone).
-            let pixels = &pixels[image * image_in..(image + 1) * image_in];
+            let mut pixels = &pixels[image * image_in..(image + 1) * image_in];
+            if !params.prologue.is_empty() {
+                prepare_split(&params.prologue, geometry.channels, pixels, &mut prepared);
+                pixels = &prepared;
+            }
             let input = if geometry.reads_image_as_is() {
                 pixels
             } else {

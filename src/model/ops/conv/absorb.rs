@@ -1,7 +1,9 @@
 //! The element-wise operations after a convolution that the direct convolution does to its sums
 //! (`epilogue.rs`), as tract would fuse them into its matrix product: a per-channel multiply or
 //! add (bias, batch normalisation), the addition of another tensor of the output's shape (a
-//! residual connection), `max(x, 0)` (ReLU).
+//! residual connection), `max(x, 0)` (ReLU). And those before it that only it reads (a
+//! pre-activation: DenseNet's batch normalisation and ReLU of each layer's input), which it does
+//! to its input as it reads it, in one pass instead of one per operation.
 
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_core::ops::math::{Add, Max, Mul};
@@ -57,6 +59,56 @@ pub fn absorbed(
         last = node.id;
     }
     Ok((steps, last, residual))
+}
+
+/// The per-channel multiplies, adds and ReLUs that lead to `data`, the input of a convolution of
+/// `channels` input channels, read by nothing else: the steps in the graph's order, and the input
+/// the first of them reads.
+pub fn preceding(
+    model: &TypedModel,
+    mut data: OutletId,
+    channels: usize,
+    channel_axis: usize,
+) -> TractResult<(Vec<Step>, OutletId)> {
+    let fact = model.outlet_fact(data)?.clone();
+    let mut steps = Vec::new();
+    loop {
+        let node = model.node(data.node);
+        let Some(op) = node.op_as::<TypedBinOp>().filter(|op| op.1.is_none()) else {
+            break;
+        };
+        let only_read_here = node.outputs[0].successors.len() == 1 && !model.outputs.contains(&data);
+        if !only_read_here || node.outputs[0].fact != fact || node.inputs.len() != 2 {
+            break;
+        }
+        let constant = |slot: usize| {
+            let konst = model.outlet_fact(node.inputs[slot]).ok()?.konst.as_ref()?;
+            per_channel(konst, channels, channel_axis, fact.rank())
+        };
+        let (slot, k) = match (constant(0), constant(1)) {
+            (None, Some(k)) => (0, k),
+            (Some(k), None) => (1, k),
+            _ => break,
+        };
+        let input = node.inputs[slot];
+        if *model.outlet_fact(input)? != fact {
+            break;
+        }
+        let step = if op.0.is::<Mul>() {
+            Step::Mul(k)
+        } else if op.0.is::<Add>() {
+            Step::Add(k)
+        } else if op.0.is::<Max>() && k.iter().all(|&v| v.to_bits() == 0) {
+            // +0.0 only, as after a convolution.
+            Step::Relu
+        } else {
+            break;
+        };
+        steps.push(step);
+        data = input;
+    }
+    steps.reverse();
+    Ok((steps, data))
 }
 
 /// A constant as one float per output channel: a scalar, or `[1.., C, 1..]` with `C` on the

@@ -86,6 +86,7 @@ pub fn params(model: &TypedModel, node: &TypedNode, einsum: &EinSum) -> TractRes
             out_channels,
             weights: layout::pack_weights(weights, out_channels, channels, 1),
             steps: Vec::new(),
+            prologue: Vec::new(),
         },
         channel_out,
     )))

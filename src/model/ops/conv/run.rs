@@ -2,7 +2,9 @@
 //! sums through the epilogue into the output, and the split of its output channels over tract's
 //! intra-op pool.
 
-use super::epilogue;
+use std::mem::MaybeUninit;
+
+use super::epilogue::{self, Step};
 use super::kernel::{Tile, ROWS};
 use super::layout::Geometry;
 use super::Params;
@@ -141,6 +143,47 @@ pub(super) fn run_split(params: &Params, geometry: &Geometry, input: &[f32], par
             });
         }
         _ => params.run_blocks(geometry, input, 0, part),
+    }
+}
+
+/// One image's input channels through the convolution's prologue (`steps`, per input channel),
+/// into `prepared`: each channel copied and stepped while it is in cache, the channels split over
+/// tract's intra-op pool when there is one.
+pub(super) fn prepare_split(steps: &[Step], channels: usize, image: &[f32], prepared: &mut Vec<f32>) {
+    use tract_linalg::multithread::{current_tract_executor, Executor};
+    prepared.clear();
+    let plane = image.len().checked_div(channels).unwrap_or(0);
+    if plane == 0 {
+        return;
+    }
+    prepared.reserve(image.len());
+    let into = &mut prepared.spare_capacity_mut()[..image.len()];
+    match current_tract_executor() {
+        Executor::MultiThread(pool) if pool.current_num_threads() > 1 && channels > 1 => {
+            let share = channels.div_ceil(pool.current_num_threads()) * plane;
+            pool.scope(|scope| {
+                for (index, (image, into)) in image.chunks(share).zip(into.chunks_mut(share)).enumerate() {
+                    scope.spawn(move |_| prepare(steps, index * share / plane, plane, image, into));
+                }
+            });
+        }
+        _ => prepare(steps, 0, plane, image, into),
+    }
+    // SAFETY: `prepare` wrote every element of `into`, the first `image.len()` of the spare
+    // capacity (the shares of the split cover it: `chunks` of both have the same bounds).
+    unsafe { prepared.set_len(image.len()) };
+}
+
+/// Channels `first..` of an image (planes of `plane` floats) through `steps`, written into `into`.
+fn prepare(steps: &[Step], first: usize, plane: usize, image: &[f32], into: &mut [MaybeUninit<f32>]) {
+    for (index, (from, to)) in image.chunks(plane).zip(into.chunks_mut(plane)).enumerate() {
+        to.iter_mut().zip(from).for_each(|(to, &from)| {
+            to.write(from);
+        });
+        // SAFETY: every element of `to` was written just above, and `MaybeUninit<f32>` has the
+        // layout of `f32`.
+        let to = unsafe { &mut *(to as *mut [MaybeUninit<f32>] as *mut [f32]) };
+        epilogue::apply(steps, first + index, to, &[]);
     }
 }
 

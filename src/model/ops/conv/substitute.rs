@@ -160,6 +160,7 @@ fn conv_params(
             out_channels,
             weights: layout::pack_weights(weights, out_channels, channels, taps),
             steps: vec![Step::Add(bias)],
+            prologue: Vec::new(),
         },
         channel_axis,
     )))
@@ -208,6 +209,7 @@ fn computed_per_answer(form: &Form, channels: usize, out_channels: usize, data: 
         out_channels,
         weights: Vec::new(),
         steps: Vec::new(),
+        prologue: Vec::new(),
     };
     let (geometry, _) = probe.geometry(&shape);
     let answers = (geometry.out_h * geometry.out_w).max(1);

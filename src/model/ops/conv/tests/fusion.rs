@@ -5,6 +5,7 @@ use tract_onnx::tract_core::ops::cnn::PaddingSpec;
 
 use super::super as conv;
 use super::{assert_same, assert_same_over, base, require_avx512, Case, DirectConv};
+use tract_onnx::tract_hir::internal::*;
 
 #[test]
 fn absorbs_a_batch_normalisation_a_residual_and_a_relu() {
@@ -118,6 +119,71 @@ fn runs_the_einsum_of_a_1x1_convolution() {
         "1x1 on 2 images",
         0,
     );
+}
+
+#[test]
+fn absorbs_a_pre_activation_read_by_it_alone() {
+    require_avx512();
+    let pointwise = Case {
+        kernel: [1, 1],
+        padding: PaddingSpec::Valid,
+        channels: 20,
+        out_channels: 24,
+        input: [7, 7],
+        pre_activation: true,
+        scale_shift: true,
+        relu: true,
+        ..base()
+    };
+    assert_same(&pointwise, "1x1 after a pre-activation", 1);
+    let mut model = pointwise.model().unwrap().into_decluttered().unwrap();
+    conv::substitute(&mut model).unwrap();
+    let ours = model.nodes.iter().find_map(|n| n.op_as::<DirectConv>()).unwrap();
+    let prologue: Vec<&str> = ours.params.prologue.iter().map(conv::Step::name).collect();
+    assert_eq!(prologue, ["mul", "add", "relu"]);
+    assert_same(
+        &Case {
+            batch: Some(1),
+            input: [14, 14],
+            ..pointwise.clone()
+        },
+        "1x1 with an image axis, after a pre-activation",
+        1,
+    );
+    assert_same_over(&pointwise, "1x1 after a pre-activation over 3 threads", 1, 3);
+    let padded = Case {
+        pre_activation: true,
+        channels: 5,
+        ..base()
+    };
+    // The padding is of the prepared input: zeros, not the steps' value of zero.
+    assert_same(&padded, "3x3 after a pre-activation", 1);
+    assert_same_over(&padded, "3x3 after a pre-activation over 2 threads", 1, 2);
+    assert_same(
+        &Case { tiny: true, ..padded },
+        "denormal inputs through the pre-activation",
+        1,
+    );
+}
+
+/// A pre-activation whose result something else reads too stays tract's (ours would compute it
+/// again); the convolution is still ours.
+#[test]
+fn leaves_to_tract_a_pre_activation_read_elsewhere() {
+    require_avx512();
+    let case = Case {
+        pre_activation: true,
+        ..base()
+    };
+    let mut model = case.model().unwrap();
+    let relu = model.node_by_name("in_relu").unwrap().id;
+    let conv = model.node_by_name("conv").unwrap().id;
+    let (relu, conv) = (OutletId::new(relu, 0), OutletId::new(conv, 0));
+    model.select_output_outlets(&[conv, relu]).unwrap();
+    let mut model = model.into_decluttered().unwrap();
+    conv::substitute(&mut model).unwrap();
+    let ours = model.nodes.iter().find_map(|n| n.op_as::<DirectConv>()).unwrap();
+    assert!(ours.params.prologue.is_empty(), "{model}");
 }
 
 #[test]

@@ -30,6 +30,9 @@ struct Case {
     /// A second input added to the output (a residual connection).
     residual: bool,
     relu: bool,
+    /// A per-channel multiply, add and ReLU before the convolution, read by it alone (DenseNet's
+    /// pre-activation).
+    pre_activation: bool,
     /// Inputs in the denormal range and no bias: tract's kernels read them as zero.
     tiny: bool,
     /// The image axis typed as a symbol (the server's main plan), with `batch` images run.
@@ -68,7 +71,23 @@ impl Case {
         } else {
             f32::fact(&shape)
         };
-        let x = model.add_source("x", fact)?;
+        let mut x = model.add_source("x", fact)?;
+        if self.pre_activation {
+            let mut input_channel_shape = vec![1; shape.len()];
+            input_channel_shape[shape.len() - 3] = self.channels;
+            let mut per_input_channel = |name: &str, seed: u32| {
+                let k = Tensor::from_shape(&input_channel_shape, &values(self.channels, seed))?;
+                model.add_const(name, k)
+            };
+            let (scale, shift) = (
+                per_input_channel("in_scale", 7)?,
+                per_input_channel("in_shift", 8)?,
+            );
+            let zero = model.add_const("in_zero", Tensor::zero::<f32>(&vec![1; shape.len()])?)?;
+            x = model.wire_node("in_mul", mul(), &[x, scale])?[0];
+            x = model.wire_node("in_add", add(), &[shift, x])?[0];
+            x = model.wire_node("in_relu", max(), &[x, zero])?[0];
+        }
         let [kh, kw] = self.kernel;
         let weights = Tensor::from_shape(
             &[self.out_channels, self.channels, kh, kw],
@@ -177,6 +196,7 @@ fn base() -> Case {
         scale_shift: false,
         residual: false,
         relu: false,
+        pre_activation: false,
         tiny: false,
         symbolic_batch: false,
     }
