@@ -94,15 +94,14 @@ pub async fn run(
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let (threads, why) = scoring.intra_op_threads.resolve(cores);
     tracing::info!(threads = threads.threads(), reason = %why, "intra-op threads per model run");
-    let occupancy = threads.occupancy().cloned().unwrap_or_default();
-    let loaded = loaded.with_threads(threads);
+    let loaded = loaded.with_threads(threads.clone());
     let predictor = preprocessing(&model.source, loaded, model.max_image_pixels, &target)?;
     let scorer = Scorer::new(
         predictor,
         scoring.timeout,
         scoring.batching,
         metrics.clone(),
-        occupancy,
+        threads,
     );
 
     let step = Instant::now();

@@ -15,7 +15,7 @@ mod scorer;
 mod spec;
 #[cfg(test)]
 mod test_proto;
-mod threads;
+pub(crate) mod threads;
 
 use std::sync::Arc;
 

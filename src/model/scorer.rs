@@ -12,8 +12,8 @@ use tokio::sync::Semaphore;
 
 pub use super::batcher::Batching;
 use super::{
-    batcher::BatchQueue, Batch, Entered, InputError, Occupancy, OutputError, PredictError, Predictions,
-    Predictor,
+    batcher::BatchQueue, threads::RunThreads, Batch, Entered, InputError, Occupancy, OutputError,
+    PredictError, Predictions, Predictor,
 };
 use crate::telemetry::Metrics;
 use collecting::Collecting;
@@ -92,19 +92,22 @@ pub struct Scorer {
     collection: Option<Arc<dyn Collect>>,
     /// The requests being scored, which the model's intra-op threads read on `auto`.
     occupancy: Occupancy,
+    /// The model's intra-op threads, which a large body's decoding takes as its run does.
+    threads: RunThreads,
 }
 
 impl Scorer {
-    /// A scorer over `predictor`; with `batching`, concurrent requests share model runs. It counts
-    /// the requests it holds in `occupancy`: the model's own (`RunThreads::occupancy`) for `auto`
-    /// intra-op threads, else one of its own.
+    /// A scorer over `predictor`, whose runs go where `threads` says; with `batching`,
+    /// concurrent requests share model runs. It counts the requests it holds in the occupancy of
+    /// `threads` (`auto` intra-op threads), else in one of its own.
     pub fn new(
         predictor: Arc<dyn Predictor>,
         timeout: Duration,
         batching: Option<Batching>,
         metrics: Arc<Metrics>,
-        occupancy: Occupancy,
+        threads: RunThreads,
     ) -> Self {
+        let occupancy = threads.occupancy().cloned().unwrap_or_default();
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let batcher =
             batching.map(|settings| BatchQueue::start(predictor.clone(), settings, cores, metrics.clone()));
@@ -116,6 +119,7 @@ impl Scorer {
             metrics,
             collection: None,
             occupancy,
+            threads,
         }
     }
 
@@ -187,12 +191,19 @@ impl Scorer {
         let large = body.len() >= crate::memory::LARGE_BODY_BYTES;
         let Some(batcher) = &self.batcher else {
             if small && self.predictor.is_cheap() {
-                return whole(self.predictor.as_ref(), &self.metrics, &body, codec);
+                return whole(
+                    self.predictor.as_ref(),
+                    &self.metrics,
+                    &body,
+                    codec,
+                    &self.threads,
+                );
             }
-            let (predictor, metrics) = (self.predictor.clone(), self.metrics.clone());
+            let (predictor, metrics, threads) =
+                (self.predictor.clone(), self.metrics.clone(), self.threads.clone());
             let work = move || {
                 let _counted = counted;
-                whole(predictor.as_ref(), &metrics, &body, codec)
+                whole(predictor.as_ref(), &metrics, &body, codec, &threads)
             };
             return self.blocking(large, work).await?;
         };
@@ -242,14 +253,16 @@ impl Scorer {
     }
 }
 
-/// Decode, run and encode on the current thread.
+/// Decode, run and encode on the current thread; decoding may split over `threads` as the run
+/// would (a request alone on `auto`).
 fn whole<C: Codec>(
     predictor: &dyn Predictor,
     metrics: &Metrics,
     body: &[u8],
     mut codec: C,
+    threads: &RunThreads,
 ) -> Result<(C::Answer, usize), C::Error> {
-    let batch = codec.decode(body, predictor)?;
+    let batch = threads.scope(|| codec.decode(body, predictor))?;
     let rows = batch.rows;
     let started = Instant::now();
     metrics.observe_model_call(rows);

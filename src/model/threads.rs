@@ -120,6 +120,23 @@ impl RunThreads {
     }
 }
 
+/// Whether the caller is in a run scope (`RunThreads::scope`: a request alone on `auto`, or a
+/// fixed pool) of more than one thread, where `both` runs its two parts at once.
+pub fn splits() -> bool {
+    use tract_linalg::multithread::current_tract_executor;
+    matches!(current_tract_executor(), Executor::MultiThread(pool) if pool.current_num_threads() > 1)
+}
+
+/// Runs `a` and `b` at once on the pool of the run scope the caller is in; one after the other
+/// outside a scope or on one thread.
+pub fn both<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+    use tract_linalg::multithread::current_tract_executor;
+    match current_tract_executor() {
+        Executor::MultiThread(pool) if pool.current_num_threads() > 1 => pool.join(a, b),
+        _ => (a(), b()),
+    }
+}
+
 /// The requests a scorer holds, from arrival until their work ends (waiting for a slot, decoding,
 /// running, encoding; a run that outlives its request's timeout counts until it ends). Clones
 /// share the count.

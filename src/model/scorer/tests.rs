@@ -71,7 +71,7 @@ fn counting_scorer(
         timeout,
         batching,
         Arc::new(Metrics::default()),
-        occupancy,
+        RunThreads::when_alone(1, occupancy),
     );
     (Arc::new(scorer), echo)
 }

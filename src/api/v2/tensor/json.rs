@@ -4,9 +4,9 @@ use serde_json::Value;
 use tract_onnx::prelude::f16;
 
 use super::bad;
-use crate::api::v2::leaves::{self, Leaf};
+use crate::api::v2::leaves::{self, Halves, Leaf};
 use crate::api::ApiError;
-use crate::model::{Element, ElementType, TensorSpec, Values};
+use crate::model::{threads, Element, ElementType, TensorSpec, Values};
 
 /// A tensor's JSON leaves read into its input's type: the first `needed` values, how many
 /// leaves there were, and the first that did not fit (its index and value), if any.
@@ -16,30 +16,24 @@ pub(super) struct Read {
     pub refused: Option<(usize, Value)>,
 }
 
-/// `text`'s leaves in `input`'s element type, in one walk (no `Value` made per number).
+/// `text`'s leaves in `input`'s element type, in one walk (no `Value` made per number); a long
+/// text in two halves at once when the run may take the cores (`threads::both`).
 pub(super) fn convert(text: &str, input: &TensorSpec, needed: usize) -> Result<Read, String> {
-    /// Every leaf converted until one does not fit; the leaves past `needed` only counted.
-    fn each<T>(text: &str, needed: usize, convert: impl Fn(&Leaf) -> Option<T>) -> Result<Read, String>
+    fn each<T: Send>(
+        text: &str,
+        needed: usize,
+        convert: impl Fn(&Leaf) -> Option<T> + Sync,
+    ) -> Result<Read, String>
     where
         Values: From<Vec<T>>,
     {
-        let mut values = Vec::with_capacity(leaves::reservation(text, needed));
-        let mut refused = None;
-        let count = leaves::each_leaf(text, |index, leaf| {
-            if refused.is_some() || index >= needed {
-                return;
-            }
-            match convert(&leaf) {
-                Some(value) => values.push(value),
-                None => refused = Some((index, leaf.into_value())),
-            }
-        })?;
-        let values = Values::from(values);
-        Ok(Read {
-            values,
-            count,
-            refused,
-        })
+        let halves = threads::splits().then(|| Halves::of(text)).flatten();
+        if let Some(read) = halves.and_then(|halves| in_halves(&halves, needed, &convert)) {
+            return Ok(read);
+        }
+        let mut taken = Taken::new(text, needed);
+        let count = leaves::each_leaf(text, |index, leaf| taken.take(index, leaf, &convert))?;
+        Ok(taken.read(count))
     }
     match input.element {
         ElementType::F32 => each(text, needed, number::<f32>),
@@ -53,6 +47,80 @@ pub(super) fn convert(text: &str, input: &TensorSpec, needed: usize) -> Result<R
         ElementType::Bool => each(text, needed, |leaf| leaf.other()?.as_bool()),
         ElementType::String => each(text, needed, |leaf| leaf.other()?.as_str().map(str::to_owned)),
     }
+}
+
+/// A walk's leaves as `T`: the first `needed` of them, until one does not fit (the rest only
+/// counted).
+struct Taken<T> {
+    values: Vec<T>,
+    refused: Option<(usize, Value)>,
+    needed: usize,
+}
+
+impl<T> Taken<T>
+where
+    Values: From<Vec<T>>,
+{
+    fn new(text: &str, needed: usize) -> Self {
+        Taken {
+            values: Vec::with_capacity(leaves::reservation(text, needed)),
+            refused: None,
+            needed,
+        }
+    }
+
+    fn take(&mut self, index: usize, leaf: Leaf, convert: impl Fn(&Leaf) -> Option<T>) {
+        if self.refused.is_some() || index >= self.needed {
+            return;
+        }
+        match convert(&leaf) {
+            Some(value) => self.values.push(value),
+            None => self.refused = Some((index, leaf.into_value())),
+        }
+    }
+
+    fn read(self, count: usize) -> Read {
+        Read {
+            values: Values::from(self.values),
+            count,
+            refused: self.refused,
+        }
+    }
+}
+
+/// `halves` walked at once, then joined as one walk would have read them; `None` when either is
+/// not JSON on its own (the whole is then walked again, for its message).
+fn in_halves<T: Send>(
+    halves: &Halves<'_>,
+    needed: usize,
+    convert: &(impl Fn(&Leaf) -> Option<T> + Sync),
+) -> Option<Read>
+where
+    Values: From<Vec<T>>,
+{
+    let first = || {
+        let mut taken = Taken::new(halves.first(), needed);
+        let count = halves.each_leaf_of_first(|index, leaf| taken.take(index, leaf, convert))?;
+        Some((taken, count))
+    };
+    let second = || {
+        let mut taken = Taken::new(halves.second(), needed);
+        let count = halves.each_leaf_of_second(|index, leaf| taken.take(index, leaf, convert))?;
+        Some((taken, count))
+    };
+    let (first, second) = threads::both(first, second);
+    let ((mut taken, before), (after, count)) = (first?, second?);
+    // The second half's leaves are numbered from the comma on.
+    let refused_after = after.refused.map(|(index, value)| (before + index, value));
+    taken.refused = taken
+        .refused
+        .or(refused_after.filter(|(index, _)| *index < needed));
+    if taken.refused.is_none() {
+        taken
+            .values
+            .extend(after.values.into_iter().take(needed.saturating_sub(before)));
+    }
+    Some(taken.read(before + count))
 }
 
 /// The 400 for `data[index]`, a `value` that `input` does not take.

@@ -101,3 +101,65 @@ fn json_data_is_read_into_the_input_type_and_its_errors_name_the_leaf_count_firs
         "{huge}"
     );
 }
+
+/// A long `data` read in two halves at once (a request alone on a pool) reads as one walk does,
+/// wherever the cut falls: the same values, count, refusal or message.
+#[test]
+fn long_data_read_in_two_halves_at_once_reads_as_one_walk() {
+    use tract_linalg::multithread::{multithread_tract_scope, Executor};
+    let numbers: Vec<String> = (0..120_000)
+        .map(|i| {
+            format!(
+                "{}",
+                (i as f64 * 0.7548776662466927).sin() * 10f64.powi(i % 7 - 3)
+            )
+        })
+        .collect();
+    let flat = format!("[{}]", numbers.join(", "));
+    let rows: Vec<String> = numbers
+        .chunks(300)
+        .map(|row| format!("[{}]", row.join(",")))
+        .collect();
+    let nested = format!("[[{}]]", rows.join(",\n"));
+    let with = |from: &str, to: &str, text: &str| {
+        let at = text.len() / 2 + text.len() / 5 * usize::from(to.contains('+'));
+        let at = at + text[at..].find(from).unwrap();
+        format!("{}{to}{}", &text[..at], &text[at + from.len()..])
+    };
+    let cases = [
+        (flat.clone(), 120_000),
+        (flat.clone(), 1000),
+        (nested.clone(), 120_000),
+        // A value float32 cannot hold in the second half, then past the values needed.
+        (with(",", ", 3e39,", &flat), 120_001),
+        (with(",", ", 3e39,", &flat), 60_000),
+        // Not JSON in either half, or at the cut.
+        (with(",", ",,", &flat), 120_000),
+        (with(",", ", +1,", &flat), 120_000),
+        (with("]", "]]", &nested), 120_000),
+        (format!("{flat} 1"), 120_000),
+        (flat[..flat.len() - 1].to_owned(), 120_000),
+        // A string anywhere: no cut.
+        (with(",", r#", "a","#, &flat), 120_001),
+    ];
+    let input = &ModelSpec::matrix(1, ElementType::F32).inputs[0];
+    for (text, needed) in cases {
+        assert!(text.len() >= 1 << 20, "long enough to be cut");
+        let alone = json::convert(&text, input, needed);
+        let split = multithread_tract_scope(Executor::multithread(2), || json::convert(&text, input, needed));
+        match (alone, split) {
+            (Ok(alone), Ok(split)) => {
+                assert_eq!(split.values, alone.values, "{needed}");
+                assert_eq!(
+                    (split.count, split.refused),
+                    (alone.count, alone.refused),
+                    "{needed}"
+                );
+            }
+            (Err(alone), Err(split)) => assert_eq!(split, alone),
+            (alone, split) => panic!("{:?} against {:?}", alone.err(), split.err()),
+        }
+    }
+    assert!(crate::api::v2::leaves::Halves::of(&flat).is_some());
+    assert!(crate::api::v2::leaves::Halves::of(&nested).is_some());
+}
