@@ -212,6 +212,7 @@ pub async fn infer(
     request: axum::extract::Request,
 ) -> Result<Response, V2Error> {
     let scorer = model(&state, &name)?;
+    let arrived = scorer.arrived();
     let (parts, body) = request.into_parts();
     let header_length = binary::header_length(&parts.headers)?;
     let answer_encoding = compression::accepted(&parts.headers);
@@ -228,7 +229,7 @@ pub async fn infer(
         charge,
         budget: state.budget.clone(),
     };
-    let scored = scorer.score_as(id.as_str(), bytes, codec).await?;
+    let scored = scorer.score_as(Some(arrived), id.as_str(), bytes, codec).await?;
     let Framed { body, header_length } = scored.answer;
     let content_type = match header_length {
         Some(_) => "application/octet-stream",

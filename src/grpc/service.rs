@@ -158,7 +158,8 @@ impl GrpcInferenceService for Inference {
                 budget: budget.clone(),
             };
             let request_id = request_id.as_ref().map_or("", RequestId::as_str);
-            scorer.score_as(request_id, body, codec).await
+            // The message arrived whole before the call (tonic's decoding): counted from here.
+            scorer.score_as(None, request_id, body, codec).await
         };
         let scored = scored.await.map_err(|error: ApiError| outcome.failed(&error))?;
         outcome.scored(scored.rows);

@@ -134,12 +134,28 @@ impl Scorer {
         self.predictor.as_ref()
     }
 
+    /// Counts a request from its arrival, before its body is read, until its work ends (give it
+    /// to `score_as`): on `auto` intra-op threads, a run that starts while another request's body
+    /// still streams in is then not alone, and does not take the cores that request will need.
+    pub fn arrived(&self) -> Entered {
+        self.occupancy.enter()
+    }
+
     /// Decodes `body`, runs the model and encodes the answer, within the scoring timeout. A
     /// timed-out blocking run finishes in the background but keeps its slot until then, so
     /// timeouts cannot oversubscribe the CPU.
     pub async fn score<C: Codec>(&self, body: Bytes, codec: C) -> Result<Scored<C::Answer>, C::Error> {
+        self.score_counted(self.occupancy.enter(), body, codec).await
+    }
+
+    /// `score` for a request counted since `counted` was taken.
+    async fn score_counted<C: Codec>(
+        &self,
+        counted: Entered,
+        body: Bytes,
+        codec: C,
+    ) -> Result<Scored<C::Answer>, C::Error> {
         let started = Instant::now();
-        let counted = self.occupancy.enter();
         let (answer, rows) = tokio::time::timeout(self.timeout, self.run(body, codec, counted))
             .await
             .map_err(|_| ScoreError::Timeout(self.timeout))??;
@@ -155,20 +171,23 @@ impl Scorer {
         self.collection.is_some()
     }
 
-    /// `score` for a request with an id (every transport's): when data collection is on and
-    /// the request is sampled, its inputs and answered outputs are collected under `request_id`.
+    /// `score` for a request with an id (every transport's), counted from its arrival when
+    /// `arrived` says so (`arrived`), else from now: when data collection is on and the request
+    /// is sampled, its inputs and answered outputs are collected under `request_id`.
     pub async fn score_as<C: Codec>(
         &self,
+        arrived: Option<Entered>,
         request_id: &str,
         body: Bytes,
         codec: C,
     ) -> Result<Scored<C::Answer>, C::Error> {
+        let counted = arrived.unwrap_or_else(|| self.occupancy.enter());
         let Some(sink) = &self.collection else {
-            return self.score(body, codec).await;
+            return self.score_counted(counted, body, codec).await;
         };
         let draw = sink.draw();
         if draw == Draw::default() {
-            return self.score(body, codec).await;
+            return self.score_counted(counted, body, codec).await;
         }
         let codec = Collecting {
             codec,
@@ -176,7 +195,7 @@ impl Scorer {
             request_id: Arc::from(request_id),
             draw,
         };
-        self.score(body, codec).await
+        self.score_counted(counted, body, codec).await
     }
 
     /// `counted` goes with the request's work, so that a run that outlives its request's timeout

@@ -16,8 +16,9 @@ use tract_linalg::multithread::{multithread_tract_scope, Executor};
 /// The setting as `config` builds it (at most 256 threads, checked there).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IntraOpThreads {
-    /// `0`: the run of a request alone in the scorer splits over every core; a run that starts
-    /// while other requests are there (waiting, decoding, running) takes one thread. (The
+    /// `0`: the run of a request alone in the scorer splits over every core (and so does the
+    /// reading of its large JSON tensors); a run that starts while other requests are there
+    /// (waiting, decoding, running) takes one thread. (The
     /// choice is made as a run starts: one that started alone keeps the pool until it ends.)
     /// Measured on 2 cores (BENCHMARKS.md, "Deep-learning models against onnxruntime"): a pool
     /// of 2 cut ResNet-50's single-image latency by about 30 %, and cost 15-35 % of images per
@@ -122,7 +123,7 @@ impl RunThreads {
 
 /// Whether the caller is in a run scope (`RunThreads::scope`: a request alone on `auto`, or a
 /// fixed pool) of more than one thread, where `both` runs its two parts at once.
-pub fn splits() -> bool {
+pub fn both_at_once() -> bool {
     use tract_linalg::multithread::current_tract_executor;
     matches!(current_tract_executor(), Executor::MultiThread(pool) if pool.current_num_threads() > 1)
 }

@@ -1,7 +1,9 @@
 //! The V2 inference request's JSON (the whole body, or the binary extension's header), read as
 //! serde's derive would read it (unknown fields ignored, `null` as absent, a duplicate or missing
-//! field refused), except that each input's `data` is only located here: its values are checked
-//! and converted in one walk, by `leaves`, once the model's input says their type.
+//! field refused, with serde_json's messages), except that each input's `data` is only located
+//! here: its values are checked and converted in one walk, by `leaves`, once the model's input
+//! says their type. Unlike the derive, an object written as an array (`[id, inputs, ...]`) is
+//! refused, and serde_json's nesting limit (128) counts from each field's value.
 
 use serde::{de::IgnoredAny, Deserialize};
 
@@ -98,10 +100,11 @@ fn data_text<'a>(reader: &mut Reader<'a>) -> Result<Option<&'a str>, Error> {
     if reader.peek() == Some(b'n') {
         return reader.value::<()>().map(|()| None);
     }
+    let start = reader.offset();
     let span = reader.span()?;
     std::str::from_utf8(span)
         .map(Some)
-        .map_err(|e| reader.error(&format!("data is not valid UTF-8 ({e})")))
+        .map_err(|e| reader.error_at(start + e.valid_up_to(), "data is not valid UTF-8"))
 }
 
 /// Reads a field's value into `slot`, refusing a second one (as serde's derive does).
@@ -112,14 +115,14 @@ fn once<'a, T>(
     read: impl FnOnce(&mut Reader<'a>) -> Result<T, Error>,
 ) -> Result<(), Error> {
     if slot.is_some() {
-        return Err(reader.error(&format!("duplicate field `{key}`")));
+        return Err(reader.error_at_key(&format!("duplicate field `{key}`")));
     }
     *slot = Some(read(reader)?);
     Ok(())
 }
 
 fn required<T>(value: Option<T>, reader: &Reader<'_>, key: &str) -> Result<T, Error> {
-    value.ok_or_else(|| reader.error(&format!("missing field `{key}`")))
+    value.ok_or_else(|| reader.error_after(&format!("missing field `{key}`")))
 }
 
 #[cfg(test)]

@@ -67,7 +67,13 @@ fn replace(model: &mut TypedModel, id: usize, max_waste: f64) -> TractResult<()>
         return Ok(());
     };
     let (steps, last, residual) = absorb::absorbed(model, id, params.out_channels, channel_axis)?;
-    let (prologue, data) = absorb::preceding(model, data, params.channels, channel_axis)?;
+    // The input's channel axis: the output's, but for an `EinSum` that adds or drops the image
+    // axis.
+    let input_channel_axis = match &params.form {
+        Form::Pointwise { channel_axis, .. } => *channel_axis,
+        Form::Conv { .. } => model.outlet_fact(data)?.rank().saturating_sub(3),
+    };
+    let (prologue, data) = absorb::preceding(model, data, params.channels, input_channel_axis)?;
     let params = Params {
         steps: [params.steps, steps].concat(),
         prologue,

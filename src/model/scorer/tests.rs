@@ -187,11 +187,11 @@ async fn score_as_collects_inputs_and_answered_outputs_under_the_id_inline_and_b
             .unwrap()
             .with_collection(Some(Arc::new(recording)));
         scorer
-            .score_as("id-1", Bytes::from("4"), PositiveOnly)
+            .score_as(None, "id-1", Bytes::from("4"), PositiveOnly)
             .await
             .unwrap();
         scorer
-            .score_as("id-2", Bytes::from("-2"), PositiveOnly)
+            .score_as(None, "id-2", Bytes::from("-2"), PositiveOnly)
             .await
             .unwrap_err();
         scorer.score(Bytes::from("7"), PositiveOnly).await.unwrap();
@@ -241,4 +241,27 @@ async fn the_occupancy_counts_each_request_until_its_work_ends() {
         tokio::time::sleep(pause * 3).await;
         assert_eq!(occupancy.requests(), 0, "{batching:?}");
     }
+}
+
+/// A request counted from its arrival (before its body is read) is counted once, by that count,
+/// until its work ends.
+#[tokio::test]
+async fn a_request_counted_on_arrival_is_counted_once() {
+    let occupancy = Occupancy::default();
+    let pause = Duration::from_millis(200);
+    let (scorer, _) = counting_scorer(pause, Duration::from_secs(5), None, occupancy.clone());
+    let arrived = scorer.arrived();
+    assert_eq!(occupancy.requests(), 1, "counted before its body");
+    let request = {
+        let scorer = scorer.clone();
+        tokio::spawn(async move {
+            scorer
+                .score_as(Some(arrived), "id", Bytes::from("1"), OneNumber)
+                .await
+        })
+    };
+    tokio::time::sleep(pause / 2).await;
+    assert_eq!(occupancy.requests(), 1, "while it runs, once");
+    request.await.unwrap().unwrap();
+    assert_eq!(occupancy.requests(), 0);
 }

@@ -9,6 +9,8 @@ use serde::Deserialize;
 pub(super) struct Reader<'a> {
     text: &'a [u8],
     at: usize,
+    /// Just past the last key read.
+    key_end: usize,
 }
 
 /// What went wrong, and where: serde_json's wording, `at line L column C` of the whole text.
@@ -16,7 +18,11 @@ pub(super) type Error = String;
 
 impl<'a> Reader<'a> {
     pub(super) fn new(text: &'a [u8]) -> Self {
-        Reader { text, at: 0 }
+        Reader {
+            text,
+            at: 0,
+            key_end: 0,
+        }
     }
 
     /// The next byte that is not whitespace (the reader stops at it).
@@ -38,27 +44,40 @@ impl<'a> Reader<'a> {
                 Ok(value)
             }
             Some(Err(error)) => Err(self.serde_error(start, &error)),
-            None => Err(self.error("EOF while parsing a value")),
+            None => Err(self.error_after("EOF while parsing a value")),
         }
     }
 
     /// An object here: `field` is called with each key, the reader at its value, which `field`
-    /// must read.
+    /// must read. Anything but an object is refused as serde_json refuses it for a map.
     pub(super) fn object(
         &mut self,
         mut field: impl FnMut(&mut Self, String) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        self.expect(b'{', "expected `{`")?;
-        if self.peek() == Some(b'}') {
-            self.at += 1;
-            return Ok(());
+        if self.peek() != Some(b'{') {
+            type Map = std::collections::HashMap<String, serde::de::IgnoredAny>;
+            return self.value::<Map>().map(drop);
         }
+        self.at += 1;
+        let mut first = true;
         loop {
-            if self.peek() != Some(b'"') {
-                return Err(self.error("key must be a string"));
+            match self.peek() {
+                Some(b'}') if first => {
+                    self.at += 1;
+                    return Ok(());
+                }
+                Some(b'"') => {}
+                Some(b'}') => return Err(self.error("trailing comma")),
+                Some(_) => return Err(self.error("key must be a string")),
+                None => return Err(self.error_after("EOF while parsing an object")),
             }
             let key: String = self.value()?;
-            self.expect(b':', "expected `:`")?;
+            self.key_end = self.at;
+            match self.peek() {
+                Some(b':') => self.at += 1,
+                Some(_) => return Err(self.error("expected `:`")),
+                None => return Err(self.error_after("EOF while parsing an object")),
+            }
             field(self, key)?;
             match self.peek() {
                 Some(b',') => self.at += 1,
@@ -66,22 +85,34 @@ impl<'a> Reader<'a> {
                     self.at += 1;
                     return Ok(());
                 }
-                _ => return Err(self.error("expected `,` or `}`")),
+                Some(_) => return Err(self.error("expected `,` or `}`")),
+                None => return Err(self.error_after("EOF while parsing an object")),
             }
+            first = false;
         }
     }
 
     /// An array here: `item` is called with the reader at each item, which `item` must read.
+    /// Anything but an array is refused as serde_json refuses it for a sequence.
     pub(super) fn array(
         &mut self,
         mut item: impl FnMut(&mut Self) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        self.expect(b'[', "expected `[`")?;
-        if self.peek() == Some(b']') {
-            self.at += 1;
-            return Ok(());
+        if self.peek() != Some(b'[') {
+            return self.value::<Vec<serde::de::IgnoredAny>>().map(drop);
         }
+        self.at += 1;
+        let mut first = true;
         loop {
+            match self.peek() {
+                Some(b']') if first => {
+                    self.at += 1;
+                    return Ok(());
+                }
+                Some(b']') => return Err(self.error("trailing comma")),
+                None => return Err(self.error_after("EOF while parsing a list")),
+                Some(_) => {}
+            }
             item(self)?;
             match self.peek() {
                 Some(b',') => self.at += 1,
@@ -89,8 +120,10 @@ impl<'a> Reader<'a> {
                     self.at += 1;
                     return Ok(());
                 }
-                _ => return Err(self.error("expected `,` or `]`")),
+                Some(_) => return Err(self.error("expected `,` or `]`")),
+                None => return Err(self.error_after("EOF while parsing a list")),
             }
+            first = false;
         }
     }
 
@@ -119,7 +152,7 @@ impl<'a> Reader<'a> {
             }
         }
         self.at = self.text.len();
-        Err(self.error("EOF while parsing a list"))
+        Err(self.error_after("EOF while parsing a list"))
     }
 
     /// Past the string whose opening quote is just behind the reader.
@@ -134,7 +167,7 @@ impl<'a> Reader<'a> {
             self.at = (at + 2).min(self.text.len());
         }
         self.at = self.text.len();
-        Err(self.error("EOF while parsing a string"))
+        Err(self.error_after("EOF while parsing a string"))
     }
 
     /// Only whitespace is left.
@@ -145,47 +178,55 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn expect(&mut self, byte: u8, message: &str) -> Result<(), Error> {
-        if self.peek() == Some(byte) {
-            self.at += 1;
-            Ok(())
-        } else if self.at == self.text.len() {
-            Err(self.error("EOF while parsing an object"))
-        } else {
-            Err(self.error(message))
-        }
+    /// Where the reader is (a byte offset).
+    pub(super) fn offset(&self) -> usize {
+        self.at
     }
 
-    /// `message` at the reader's place.
+    /// `message` about byte `at` (not yet read).
+    pub(super) fn error_at(&self, at: usize, message: &str) -> Error {
+        format!("{message} at {}", self.position(at + 1))
+    }
+
+    /// `message` about the byte the reader is at (serde_json's place for a byte it peeked at).
     pub(super) fn error(&self, message: &str) -> Error {
-        format!("{message} at {}", self.place(self.at))
+        self.error_at(self.at, message)
+    }
+
+    /// `message` about what the reader has just read (serde_json's place for what it consumed).
+    pub(super) fn error_after(&self, message: &str) -> Error {
+        format!("{message} at {}", self.position(self.at))
+    }
+
+    /// `message` about the key just read (a duplicate field), placed as serde_json places it.
+    pub(super) fn error_at_key(&self, message: &str) -> Error {
+        format!("{message} at {}", self.position(self.key_end))
     }
 
     /// serde_json's error for the value that starts at `start`: its message, placed in the whole
-    /// text (serde_json counts from the value's start).
+    /// text (serde_json counts lines and columns from the value's start).
     fn serde_error(&self, start: usize, error: &serde_json::Error) -> Error {
-        let message = error.to_string();
-        let suffix = format!(" at line {} column {}", error.line(), error.column());
-        let Some(message) = message.strip_suffix(&suffix) else {
-            return message;
-        };
-        // Line and column (1-based; column 0 before the first byte of a line) within the value.
-        let value = &self.text[start..];
-        let line_start = match error.line() {
-            0 | 1 => 0,
-            line => memchr::memchr_iter(b'\n', value)
-                .nth(line - 2)
-                .map_or(value.len(), |newline| newline + 1),
-        };
-        let at = (start + line_start + error.column().saturating_sub(1)).min(self.text.len());
-        format!("{message} at {}", self.place(at))
-    }
-
-    /// `line L column C` of byte `at` (serde_json's way: both from 1).
-    fn place(&self, at: usize) -> String {
-        let before = &self.text[..at.min(self.text.len())];
+        if error.line() == 0 {
+            return error.to_string();
+        }
+        let message = crate::api::v2::leaves::serde_message(error);
+        let before = &self.text[..start];
         let line = memchr::memchr_iter(b'\n', before).count() + 1;
         let line_start = memchr::memrchr(b'\n', before).map_or(0, |newline| newline + 1);
-        format!("line {line} column {}", at - line_start + 1)
+        let (line, column) = match error.line() {
+            // On the value's first line, its columns continue the line's.
+            1 => (line, start - line_start + error.column()),
+            more => (line + more - 1, error.column()),
+        };
+        format!("{message} at line {line} column {column}")
+    }
+
+    /// `line L column C` as serde_json says where it is after reading `read` bytes: the line's
+    /// number from 1, and the bytes read on it.
+    fn position(&self, read: usize) -> String {
+        let before = &self.text[..read.min(self.text.len())];
+        let line_start = memchr::memrchr(b'\n', before).map_or(0, |newline| newline + 1);
+        let line = memchr::memchr_iter(b'\n', &before[..line_start]).count() + 1;
+        format!("line {line} column {}", before.len() - line_start)
     }
 }

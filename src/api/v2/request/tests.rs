@@ -121,30 +121,42 @@ fn valid_requests_read_as_serdes_derive_reads_them() {
 }
 
 #[test]
-fn invalid_requests_are_refused_as_serdes_derive_refuses_them() {
+fn invalid_requests_are_refused_with_serdes_messages() {
     let input = r#"{"name": "x", "shape": [1], "datatype": "FP32", "data": [1]}"#;
     for body in [
         String::new(),
-        "[]".to_owned(),
-        "null".to_owned(),
         r#"{"inputs": "x"}"#.to_owned(),
         r#"{"inputs": [{"name": "x", "shape": "s"}]}"#.to_owned(),
         "{\"id\": 1,\n  \"inputs\": []}".to_owned(),
         format!(r#"{{"inputs": [{input}], "inputs": []}}"#),
         r#"{"inputs": [{"name": "x", "name": "y"}]}"#.to_owned(),
         r#"{"id": "a"}"#.to_owned(),
+        "{\n\"id\": \"a\"\n}".to_owned(),
         r#"{"inputs": [{"shape": [1], "datatype": "FP32"}]}"#.to_owned(),
         format!(r#"{{"inputs": [{input}]}} x"#),
         format!(r#"{{"inputs": [{input}],}}"#),
+        format!(r#"{{"inputs": [{input},]}}"#),
         format!(r#"{{"inputs": [{input}] "id": "a"}}"#),
         r#"{"inputs": [], "outputs": [{"name": 1}]}"#.to_owned(),
         r#"{inputs: []}"#.to_owned(),
+        r#"{"inputs" []}"#.to_owned(),
         r#"{"inputs": [], "x": [1, }"#.to_owned(),
+        r#"{"inputs": ["#.to_owned(),
+        r#"{"inputs""#.to_owned(),
+        r#"{"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1, 2"#.to_owned(),
+        r#"{"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": ["a"#.to_owned(),
     ] {
-        assert!(serde_json::from_str::<Derived>(&body).is_err(), "{body}");
-        let detail = error(&body);
-        assert!(detail.contains(" at line "), "{body}: {detail}");
+        let want = serde_json::from_str::<Derived>(&body).unwrap_err().to_string();
+        assert_eq!(error(&body), want, "{body}");
     }
+    // An object written as an array, which the derive also took: refused, as anything not an
+    // object is.
+    for body in ["[]", "null", r#"[null, [["x", [1], "FP32", [1], null]]]"#] {
+        assert!(error(body).starts_with("invalid type: "), "{body}");
+    }
+    // A number or literal run into other text: serde_json reads the value alone, and says so.
+    let body = r#"{"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": 1x}]}"#;
+    assert_eq!(error(body), "trailing characters at line 1 column 70");
 }
 
 /// Where serde_json's own message places an error, ours does too: within the whole text, not

@@ -16,8 +16,8 @@ pub(super) struct Read {
     pub refused: Option<(usize, Value)>,
 }
 
-/// `text`'s leaves in `input`'s element type, in one walk (no `Value` made per number); a long
-/// text in two halves at once when the run may take the cores (`threads::both`).
+/// `text`'s leaves in `input`'s element type (no `Value` made per number): in one walk, or a long
+/// text in two halves at once when the request may take the cores (`threads::both`).
 pub(super) fn convert(text: &str, input: &TensorSpec, needed: usize) -> Result<Read, String> {
     fn each<T: Send>(
         text: &str,
@@ -27,7 +27,7 @@ pub(super) fn convert(text: &str, input: &TensorSpec, needed: usize) -> Result<R
     where
         Values: From<Vec<T>>,
     {
-        let halves = threads::splits().then(|| Halves::of(text)).flatten();
+        let halves = threads::both_at_once().then(|| Halves::of(text)).flatten();
         if let Some(read) = halves.and_then(|halves| in_halves(&halves, needed, &convert)) {
             return Ok(read);
         }
@@ -90,7 +90,7 @@ where
 
 /// `halves` walked at once, then joined as one walk would have read them; `None` when either is
 /// not JSON on its own (the whole is then walked again, for its message).
-fn in_halves<T: Send>(
+pub(super) fn in_halves<T: Send>(
     halves: &Halves<'_>,
     needed: usize,
     convert: &(impl Fn(&Leaf) -> Option<T> + Sync),
@@ -99,7 +99,8 @@ where
     Values: From<Vec<T>>,
 {
     let first = || {
-        let mut taken = Taken::new(halves.first(), needed);
+        // Reserved for both halves: the second's values are appended.
+        let mut taken = Taken::new(halves.whole(), needed);
         let count = halves.each_leaf_of_first(|index, leaf| taken.take(index, leaf, convert))?;
         Some((taken, count))
     };
@@ -137,7 +138,7 @@ pub(super) fn refusal(input: &TensorSpec, index: usize, value: &Value) -> ApiErr
 }
 
 /// A number leaf as `T`, when it fits; `None` for any other leaf.
-fn number<T: Element>(leaf: &Leaf) -> Option<T> {
+pub(super) fn number<T: Element>(leaf: &Leaf) -> Option<T> {
     match leaf {
         Leaf::Number(number) => number.element(),
         Leaf::Other(_) => None,

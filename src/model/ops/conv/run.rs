@@ -152,6 +152,7 @@ pub(super) fn run_split(params: &Params, geometry: &Geometry, input: &[f32], par
 pub(super) fn prepare_split(steps: &[Step], channels: usize, image: &[f32], prepared: &mut Vec<f32>) {
     use tract_linalg::multithread::{current_tract_executor, Executor};
     prepared.clear();
+    debug_assert_eq!(image.len() % channels.max(1), 0, "an image is whole planes");
     let plane = image.len().checked_div(channels).unwrap_or(0);
     if plane == 0 {
         return;

@@ -160,8 +160,16 @@ fn absorbs_a_pre_activation_read_by_it_alone() {
     assert_same(&padded, "3x3 after a pre-activation", 1);
     assert_same_over(&padded, "3x3 after a pre-activation over 2 threads", 1, 2);
     assert_same(
+        &Case {
+            batch: Some(2),
+            ..padded.clone()
+        },
+        "3x3 of 2 images after a pre-activation",
+        1,
+    );
+    assert_same(
         &Case { tiny: true, ..padded },
-        "denormal inputs through the pre-activation",
+        "denormal inputs made normal by the pre-activation",
         1,
     );
 }
