@@ -4,96 +4,91 @@ use serde_json::value::RawValue;
 use super::*;
 
 /// The reference: the request as serde's derive reads it, `data` as serde_json's checked text.
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize)]
 struct Derived<'a> {
     id: Option<String>,
     #[serde(borrow)]
     inputs: Vec<DerivedInput<'a>>,
-    outputs: Option<Vec<DerivedOutput>>,
-    parameters: Option<DerivedParameters>,
+    outputs: Option<Vec<RequestedOutput>>,
+    parameters: Option<RequestParameters>,
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize)]
 struct DerivedInput<'a> {
     name: String,
     shape: Vec<i64>,
     datatype: String,
     #[serde(borrow)]
     data: Option<&'a RawValue>,
-    parameters: Option<DerivedTensorParameters>,
+    parameters: Option<TensorParameters>,
 }
 
-#[derive(Deserialize, Debug)]
-struct DerivedOutput {
-    name: String,
-    parameters: Option<DerivedTensorParameters>,
-}
-
-#[derive(Deserialize, Debug)]
-struct DerivedParameters {
-    binary_data_output: Option<bool>,
-}
-
-#[derive(Deserialize, Debug)]
-struct DerivedTensorParameters {
-    binary_data_size: Option<u64>,
-    binary_data: Option<bool>,
-}
-
-/// Everything `read` gives, as text, to compare with the reference.
-fn summary(request: &InferRequest<'_>) -> String {
-    let inputs: Vec<String> = request
-        .inputs
-        .iter()
-        .map(|i| {
-            let parameters = i.parameters.as_ref().map(|p| (p.binary_data_size, p.binary_data));
-            format!(
-                "{} {:?} {} {:?} {parameters:?}",
-                i.name, i.shape, i.datatype, i.data
-            )
-        })
-        .collect();
-    let outputs: Option<Vec<String>> = request.outputs.as_ref().map(|outputs| {
-        outputs
-            .iter()
-            .map(|o| {
-                let parameters = o.parameters.as_ref().map(|p| (p.binary_data_size, p.binary_data));
-                format!("{} {parameters:?}", o.name)
-            })
-            .collect()
+/// Everything a request holds, as text, to compare `read`'s with the reference's.
+fn summary(
+    id: &Option<String>,
+    inputs: Vec<String>,
+    outputs: &Option<Vec<RequestedOutput>>,
+    parameters: &Option<RequestParameters>,
+) -> String {
+    let outputs: Option<Vec<String>> = outputs.as_ref().map(|outputs| {
+        let text = |o: &RequestedOutput| format!("{} {:?}", o.name, tensor_parameters(&o.parameters));
+        outputs.iter().map(text).collect()
     });
-    let binary = request.parameters.as_ref().map(|p| p.binary_data_output);
-    format!("{:?} {inputs:?} {outputs:?} {binary:?}", request.id)
+    let binary = parameters.as_ref().map(|p| p.binary_data_output);
+    format!("{id:?} {inputs:?} {outputs:?} {binary:?}")
+}
+
+fn tensor_parameters(parameters: &Option<TensorParameters>) -> Option<(Option<u64>, Option<bool>)> {
+    parameters.as_ref().map(|p| (p.binary_data_size, p.binary_data))
+}
+
+fn input_text(
+    name: &str,
+    shape: &[i64],
+    datatype: &str,
+    data: Option<&str>,
+    parameters: &Option<TensorParameters>,
+) -> String {
+    format!(
+        "{name} {shape:?} {datatype} {data:?} {:?}",
+        tensor_parameters(parameters)
+    )
+}
+
+fn read_summary(request: &InferRequest<'_>) -> String {
+    let inputs = request.inputs.iter();
+    let inputs = inputs.map(|i| input_text(&i.name, &i.shape, &i.datatype, i.data, &i.parameters));
+    summary(
+        &request.id,
+        inputs.collect(),
+        &request.outputs,
+        &request.parameters,
+    )
 }
 
 fn derived_summary(request: &Derived<'_>) -> String {
-    let inputs: Vec<String> = request
-        .inputs
-        .iter()
-        .map(|i| {
-            let parameters = i.parameters.as_ref().map(|p| (p.binary_data_size, p.binary_data));
-            let data = i.data.map(RawValue::get);
-            format!("{} {:?} {} {data:?} {parameters:?}", i.name, i.shape, i.datatype)
-        })
-        .collect();
-    let outputs: Option<Vec<String>> = request.outputs.as_ref().map(|outputs| {
-        outputs
-            .iter()
-            .map(|o| {
-                let parameters = o.parameters.as_ref().map(|p| (p.binary_data_size, p.binary_data));
-                format!("{} {parameters:?}", o.name)
-            })
-            .collect()
+    let inputs = request.inputs.iter().map(|i| {
+        input_text(
+            &i.name,
+            &i.shape,
+            &i.datatype,
+            i.data.map(RawValue::get),
+            &i.parameters,
+        )
     });
-    let binary = request.parameters.as_ref().map(|p| p.binary_data_output);
-    format!("{:?} {inputs:?} {outputs:?} {binary:?}", request.id)
+    summary(
+        &request.id,
+        inputs.collect(),
+        &request.outputs,
+        &request.parameters,
+    )
 }
 
 fn error(body: &str) -> String {
     match read(body.as_bytes()) {
         Err(InputError::InvalidJson { detail }) => detail,
         Err(other) => panic!("{other}"),
-        Ok(request) => panic!("{body} was read: {}", summary(&request)),
+        Ok(request) => panic!("{body} was read: {}", read_summary(&request)),
     }
 }
 
@@ -116,7 +111,7 @@ fn valid_requests_read_as_serdes_derive_reads_them() {
     ] {
         let derived: Derived = serde_json::from_str(body).expect("the reference reads it");
         let request = read(body.as_bytes()).unwrap_or_else(|e| panic!("{body}: {e}"));
-        assert_eq!(summary(&request), derived_summary(&derived), "{body}");
+        assert_eq!(read_summary(&request), derived_summary(&derived), "{body}");
     }
 }
 
@@ -146,7 +141,10 @@ fn invalid_requests_are_refused_with_serdes_messages() {
         r#"{"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1, 2"#.to_owned(),
         r#"{"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": ["a"#.to_owned(),
     ] {
-        let want = serde_json::from_str::<Derived>(&body).unwrap_err().to_string();
+        let want = serde_json::from_str::<Derived>(&body)
+            .err()
+            .expect("refused")
+            .to_string();
         assert_eq!(error(&body), want, "{body}");
     }
     // An object written as an array, which the derive also took: refused, as anything not an
@@ -168,7 +166,10 @@ fn errors_in_a_fields_value_are_placed_in_the_whole_text() {
         "{\"inputs\": [\n  {\"name\": \"x\",\n   \"shape\": [1, \"2\"], \"datatype\": \"FP32\"}]}",
         "{\"inputs\": [], \"parameters\": {\n\"binary_data_output\":\n 3}}",
     ] {
-        let want = serde_json::from_str::<Derived>(body).unwrap_err().to_string();
+        let want = serde_json::from_str::<Derived>(body)
+            .err()
+            .expect("refused")
+            .to_string();
         assert_eq!(error(body), want, "{body}");
     }
 }
