@@ -21,7 +21,7 @@ pub enum IntraOpThreads {
     /// (waiting, decoding, running) takes one thread. (The
     /// choice is made as a run starts: one that started alone keeps the pool until it ends.)
     /// Measured on 2 cores (BENCHMARKS.md, "Deep-learning models against onnxruntime"): a pool
-    /// of 2 cut ResNet-50's single-image latency by about 30 %, and cost 15-35 % of images per
+    /// of 2 cut ResNet-50's single-image latency by about 30 %, and cost 10-35 % of images per
     /// second at 8 concurrent requests when every run split, where the per-core scoring slots
     /// already fill the cores. Splitting only the run that has the machine to itself takes the first without
     /// the second. (Counting runs in flight instead cost DenseNet-121 7 % at 8 concurrent: a run

@@ -247,11 +247,11 @@ async fn v2_malformed_json_is_a_400_naming_the_place() {
         ),
         (
             body(&format!("[{row}")),
-            "not valid JSON: EOF while parsing a list at line 1 column 109",
+            "not valid JSON: expected `,` or `]` at line 1 column 107",
         ),
         (
             body(&format!("[{row}]"))[..100].to_owned(),
-            "not valid JSON: EOF while parsing a list at line 1 column",
+            "not valid JSON: EOF while parsing a value at line 1 column 100",
         ),
     ];
     for (body, part) in cases {

@@ -49,7 +49,38 @@ pub(super) struct InferInput<'a> {
 pub(super) fn read(text: &[u8]) -> Result<InferRequest<'_>, InputError> {
     let mut reader = Reader::new(text);
     let request = infer_request(&mut reader).and_then(|request| reader.end().map(|()| request));
-    request.map_err(|detail| InputError::InvalidJson { detail })
+    request.map_err(|ours| InputError::InvalidJson {
+        detail: derived_error(text).unwrap_or(ours),
+    })
+}
+
+/// serde_json's own message for a request the reader refused, as its derive gave it before the
+/// reader (the reader's agrees with it on most bodies, not all: it matches `data`'s brackets
+/// only, so an unclosed `data` ends elsewhere). Read only on this error path; `None` for a body
+/// the derive took (an object written as an array), where the reader's message stands.
+fn derived_error(text: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    #[allow(dead_code)] // Read for its errors only.
+    struct InferRequest<'a> {
+        id: Option<String>,
+        #[serde(borrow)]
+        inputs: Vec<InferInput<'a>>,
+        outputs: Option<Vec<RequestedOutput>>,
+        parameters: Option<RequestParameters>,
+    }
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    struct InferInput<'a> {
+        name: String,
+        shape: Vec<i64>,
+        datatype: String,
+        #[serde(borrow)]
+        data: Option<&'a serde_json::value::RawValue>,
+        parameters: Option<TensorParameters>,
+    }
+    serde_json::from_slice::<InferRequest>(text)
+        .err()
+        .map(|e| e.to_string())
 }
 
 fn infer_request<'a>(reader: &mut Reader<'a>) -> Result<InferRequest<'a>, Error> {

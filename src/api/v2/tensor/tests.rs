@@ -151,7 +151,13 @@ fn long_data_read_in_two_halves_at_once_reads_as_one_walk() {
         let one_walk = serde_json::from_str::<serde_json::Value>(&text).is_ok() && !text.contains('"');
         assert_eq!(split_read.is_some(), one_walk, "{needed}");
         let alone = json::convert(&text, input, needed);
-        let split = multithread_tract_scope(Executor::multithread(2), || json::convert(&text, input, needed));
+        let split = multithread_tract_scope(Executor::multithread(2), || {
+            assert!(
+                crate::model::threads::both_at_once(),
+                "the halves run at once here"
+            );
+            json::convert(&text, input, needed)
+        });
         match (alone, split) {
             (Ok(alone), Ok(split)) => {
                 assert_eq!(split.values, alone.values, "{needed}");
