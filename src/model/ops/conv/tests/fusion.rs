@@ -36,17 +36,22 @@ fn absorbs_a_batch_normalisation_a_residual_and_a_relu() {
     );
 }
 
-#[test]
-fn runs_the_einsum_of_a_1x1_convolution() {
-    require_avx512();
-    let pointwise = Case {
+/// The 1x1 convolution the tests of its `EinSum` start from.
+fn pointwise() -> Case {
+    Case {
         kernel: [1, 1],
         padding: PaddingSpec::Valid,
         channels: 20,
         out_channels: 24,
         input: [7, 7],
         ..base()
-    };
+    }
+}
+
+#[test]
+fn runs_the_einsum_of_a_1x1_convolution() {
+    require_avx512();
+    let pointwise = pointwise();
     let all = Case {
         scale_shift: true,
         residual: true,
@@ -125,15 +130,10 @@ fn runs_the_einsum_of_a_1x1_convolution() {
 fn absorbs_a_pre_activation_read_by_it_alone() {
     require_avx512();
     let pointwise = Case {
-        kernel: [1, 1],
-        padding: PaddingSpec::Valid,
-        channels: 20,
-        out_channels: 24,
-        input: [7, 7],
         pre_activation: true,
         scale_shift: true,
         relu: true,
-        ..base()
+        ..pointwise()
     };
     assert_same(&pointwise, "1x1 after a pre-activation", 1);
     let mut model = pointwise.model().unwrap().into_decluttered().unwrap();
