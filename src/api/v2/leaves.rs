@@ -138,7 +138,7 @@ fn walk(text: &str, mut place: Place, mut each: impl FnMut(usize, Leaf)) -> Resu
 }
 
 /// serde_json's message without its place, which counts from where serde_json started reading.
-pub(in crate::api) fn serde_message(error: &serde_json::Error) -> String {
+fn serde_message(error: &serde_json::Error) -> String {
     let message = error.to_string();
     let suffix = format!(" at line {} column {}", error.line(), error.column());
     match message.strip_suffix(&suffix) {

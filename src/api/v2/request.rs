@@ -55,9 +55,8 @@ pub(super) fn read(text: &[u8]) -> Result<InferRequest<'_>, InputError> {
 }
 
 /// serde_json's own message for a request the reader refused, as its derive gave it before the
-/// reader (the reader's agrees with it on most bodies, not all: it matches `data`'s brackets
-/// only, so an unclosed `data` ends elsewhere). Read only on this error path; `None` for a body
-/// the derive took (an object written as an array), where the reader's message stands.
+/// reader (whose errors only say where it stopped). Read only on this error path; `None` for a
+/// body the derive took (an object written as an array), where the reader's message stands.
 fn derived_error(text: &[u8]) -> Option<String> {
     #[derive(Deserialize)]
     #[allow(dead_code)] // Read for its errors only.
@@ -131,11 +130,10 @@ fn data_text<'a>(reader: &mut Reader<'a>) -> Result<Option<&'a str>, Error> {
     if reader.peek() == Some(b'n') {
         return reader.value::<()>().map(|()| None);
     }
-    let start = reader.offset();
     let span = reader.span()?;
     std::str::from_utf8(span)
         .map(Some)
-        .map_err(|e| reader.error_at(start + e.valid_up_to(), "data is not valid UTF-8"))
+        .map_err(|_| reader.error("data is not valid UTF-8"))
 }
 
 /// Reads a field's value into `slot`, refusing a second one (as serde's derive does).
@@ -146,14 +144,14 @@ fn once<'a, T>(
     read: impl FnOnce(&mut Reader<'a>) -> Result<T, Error>,
 ) -> Result<(), Error> {
     if slot.is_some() {
-        return Err(reader.error_at_key(&format!("duplicate field `{key}`")));
+        return Err(reader.error(&format!("duplicate field `{key}`")));
     }
     *slot = Some(read(reader)?);
     Ok(())
 }
 
 fn required<T>(value: Option<T>, reader: &Reader<'_>, key: &str) -> Result<T, Error> {
-    value.ok_or_else(|| reader.error_after(&format!("missing field `{key}`")))
+    value.ok_or_else(|| reader.error(&format!("missing field `{key}`")))
 }
 
 #[cfg(test)]
