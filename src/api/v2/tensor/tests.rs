@@ -151,6 +151,14 @@ fn long_data_read_in_two_halves_at_once_reads_as_one_walk() {
         let one_walk = serde_json::from_str::<serde_json::Value>(&text).is_ok() && !text.contains('"');
         assert_eq!(split_read.is_some(), one_walk, "{needed}");
         let alone = json::convert(&text, input, needed);
+        if let (Some(split_read), Ok(alone)) = (&split_read, &alone) {
+            assert_eq!(split_read.values, alone.values, "{needed}");
+            assert_eq!(
+                (split_read.count, &split_read.refused),
+                (alone.count, &alone.refused),
+                "{needed}"
+            );
+        }
         let split = multithread_tract_scope(Executor::multithread(2), || {
             assert!(
                 crate::model::threads::both_at_once(),

@@ -126,6 +126,14 @@ fn runs_the_einsum_of_a_1x1_convolution() {
     );
 }
 
+/// The steps our convolution took from before it in `case`'s model.
+fn prologue_of(case: &Case) -> Vec<&'static str> {
+    let mut model = case.model().unwrap().into_decluttered().unwrap();
+    conv::substitute(&mut model).unwrap();
+    let ours = model.nodes.iter().find_map(|n| n.op_as::<DirectConv>()).unwrap();
+    ours.params.prologue.iter().map(conv::Step::name).collect()
+}
+
 #[test]
 fn absorbs_a_pre_activation_read_by_it_alone() {
     require_avx512();
@@ -136,11 +144,7 @@ fn absorbs_a_pre_activation_read_by_it_alone() {
         ..pointwise()
     };
     assert_same(&pointwise, "1x1 after a pre-activation", 1);
-    let mut model = pointwise.model().unwrap().into_decluttered().unwrap();
-    conv::substitute(&mut model).unwrap();
-    let ours = model.nodes.iter().find_map(|n| n.op_as::<DirectConv>()).unwrap();
-    let prologue: Vec<&str> = ours.params.prologue.iter().map(conv::Step::name).collect();
-    assert_eq!(prologue, ["mul", "add", "relu"]);
+    assert_eq!(prologue_of(&pointwise), ["mul", "add", "relu"]);
     assert_same(
         &Case {
             batch: Some(1),
@@ -168,10 +172,20 @@ fn absorbs_a_pre_activation_read_by_it_alone() {
         1,
     );
     assert_same(
-        &Case { tiny: true, ..padded },
+        &Case {
+            tiny: true,
+            ..padded.clone()
+        },
         "denormal inputs made normal by the pre-activation",
         1,
     );
+    let with_an_image_axis = Case {
+        batch: Some(1),
+        ..padded.clone()
+    };
+    for case in [padded, with_an_image_axis] {
+        assert_eq!(prologue_of(&case), ["mul", "add", "relu"]);
+    }
 }
 
 /// A pre-activation whose result something else reads too stays tract's (ours would compute it
