@@ -272,8 +272,8 @@ impl Scorer {
     }
 }
 
-/// Decode, run and encode on the current thread; decoding may split over `threads` as the run
-/// would (a request alone on `auto`).
+/// Decode, run and encode on the current thread; decoding may split over `threads` when its
+/// request is alone on `auto`.
 fn whole<C: Codec>(
     predictor: &dyn Predictor,
     metrics: &Metrics,
@@ -281,7 +281,7 @@ fn whole<C: Codec>(
     mut codec: C,
     threads: &RunThreads,
 ) -> Result<(C::Answer, usize), C::Error> {
-    let batch = threads.scope(|| codec.decode(body, predictor))?;
+    let batch = threads.scope_when_alone(|| codec.decode(body, predictor))?;
     let rows = batch.rows;
     let started = Instant::now();
     metrics.observe_model_call(rows);

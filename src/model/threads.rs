@@ -17,7 +17,7 @@ use tract_linalg::multithread::{multithread_tract_scope, Executor};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IntraOpThreads {
     /// `0`: the run of a request alone in the scorer splits over every core (and so does the
-    /// reading of its large JSON tensors); a run that starts while other requests are there
+    /// reading of its large JSON tensors, when the model is not batched); a run that starts while other requests are there
     /// (waiting, decoding, running) takes one thread. (The
     /// choice is made as a run starts: one that started alone keeps the pool until it ends.)
     /// Measured on 2 cores (BENCHMARKS.md, "Deep-learning models against onnxruntime"): a pool
@@ -105,6 +105,16 @@ impl RunThreads {
     /// The count the scorer keeps for `auto` (`None` for a fixed count).
     pub fn occupancy(&self) -> Option<&Occupancy> {
         self.occupancy.as_ref()
+    }
+
+    /// Runs `work` (a request's decoding) split over the pool only on `auto`, when its request is
+    /// alone: a fixed pool is left to the runs, so that the decoding of concurrent requests stays
+    /// on their own threads rather than queueing for a pool smaller than the machine.
+    pub fn scope_when_alone<T>(&self, work: impl FnOnce() -> T) -> T {
+        match &self.occupancy {
+            Some(_) => self.scope(work),
+            None => work(),
+        }
     }
 
     /// Runs `run` with tract's kernels split over the pool, if there is one and this run may
