@@ -161,7 +161,19 @@ impl Geometry {
                     };
                     let row = &pixels[y * self.in_w + from..(y + 1) * self.in_w];
                     zeros(laid_out, first);
-                    laid_out.extend(row.iter().step_by(stride_w).take(count));
+                    // Not `extend` over a `step_by`: it pushed float by float (its length is not
+                    // trusted), and was most of the layout's time.
+                    if stride_w == 1 {
+                        laid_out.extend_from_slice(&row[..count]);
+                    } else {
+                        let start = laid_out.len();
+                        laid_out.resize(start + count, 0.0);
+                        let strided = row.iter().step_by(stride_w);
+                        laid_out[start..]
+                            .iter_mut()
+                            .zip(strided)
+                            .for_each(|(to, &from)| *to = from);
+                    }
                     zeros(laid_out, self.plane_w - first - count);
                 }
             }

@@ -85,6 +85,7 @@ pub fn params(model: &TypedModel, node: &TypedNode, einsum: &EinSum) -> TractRes
             channels,
             out_channels,
             weights: layout::pack_weights(weights, out_channels, channels, 1),
+            across: false,
             steps: Vec::new(),
             prologue: Vec::new(),
         },

@@ -4,19 +4,67 @@
 
 use std::mem::MaybeUninit;
 
+use super::across;
 use super::epilogue::{self, Step};
-use super::kernel::{Tile, ROWS};
+use super::kernel::{Finish, Tile, ROWS};
 use super::layout::Geometry;
 use super::Params;
 
 impl Params {
+    /// One image's blocks of output channels from `first_block` on, into `part`.
+    fn run_share(&self, geometry: &Geometry, input: &[f32], first_block: usize, part: Part) {
+        // As tract's kernels do, and per thread: a denormal operand read as zero (answers as
+        // tract's, and no 90x microcode assist per multiply-add on a request of tiny floats).
+        let _daz = DenormalsAreZero::set();
+        if self.across {
+            self.run_across(geometry, input, first_block, part)
+        } else {
+            self.run_blocks(geometry, input, first_block, part)
+        }
+    }
+
+    /// [`run_share`](Self::run_share) on `across.rs`'s tiles: each block's positions in tiles of
+    /// nearly equal size, written in place, then the block's answers through the epilogue (a
+    /// small image's: they are still in cache).
+    fn run_across(&self, geometry: &Geometry, input: &[f32], first_block: usize, part: Part) {
+        let plane_out = (geometry.out_h * geometry.out_w).max(1);
+        let block_weights = geometry.channels * across::CHANNELS;
+        let tiles = plane_out.div_ceil(across::POSITIONS);
+        let Part { output, residual } = part;
+        for (block, block_output) in output.chunks_mut(across::CHANNELS * plane_out).enumerate() {
+            let weights = &self.weights[(first_block + block) * block_weights..][..block_weights];
+            let rows = block_output.len() / plane_out;
+            let next_weights = self
+                .weights
+                .get((first_block + block + 1) * block_weights..)
+                .unwrap_or(&[]);
+            let next_weights = &next_weights[..block_weights.min(next_weights.len())];
+            for tile in 0..tiles {
+                let (start, end) = (tile * plane_out / tiles, (tile + 1) * plane_out / tiles);
+                let share = |tile: usize| tile * next_weights.len() / tiles;
+                let tile = across::Tile {
+                    input: &input[start..],
+                    channel_stride: geometry.channel_stride(),
+                    channels: geometry.channels,
+                    weights,
+                    positions: end - start,
+                    next_weights: &next_weights[share(tile)..share(tile + 1)],
+                };
+                tile.run(&mut block_output[start..], plane_out, rows);
+            }
+            let first_channel = (first_block + block) * across::CHANNELS;
+            for (index, answers) in block_output.chunks_mut(plane_out).enumerate() {
+                let at = (block * across::CHANNELS + index) * plane_out;
+                let residual = residual.get(at..at + plane_out).unwrap_or(&[]);
+                epilogue::apply(&self.steps, first_channel + index, answers, residual);
+            }
+        }
+    }
+
     /// One image's output channels `first_block * ROWS..`, into `output` (`[channel, out_h,
     /// out_w]`, as many channels as it holds); `residual` is the second input from the same place
     /// on, or empty.
     fn run_blocks(&self, geometry: &Geometry, input: &[f32], first_block: usize, part: Part) {
-        // As tract's kernels do, and per thread: a denormal operand read as zero (answers as
-        // tract's, and no 90x microcode assist per multiply-add on a request of tiny floats).
-        let _daz = DenormalsAreZero::set();
         let plane_out = (geometry.out_h * geometry.out_w).max(1);
         let block_weights = geometry.channels * geometry.offsets.len() * ROWS;
         let width = geometry.tile_width;
@@ -25,26 +73,60 @@ impl Params {
         // A 1x1 convolution reads the image itself, whose last tile may read past its end.
         let tail = geometry.tail_tile(input);
         let group_width = tiles_per_group * width;
-        let mut sums = vec![0.0f32; ROWS * group_width];
+        // Without extra columns a tile's positions are its answers': it writes them in place,
+        // and takes every step (reading the residual where it writes). Else it writes its sums
+        // here, for `finish` to copy, and takes the steps before a residual.
+        let in_place = geometry.plane_w == geometry.out_w;
+        let mut sums = if in_place {
+            Vec::new()
+        } else {
+            vec![0.0f32; ROWS * group_width]
+        };
         let Part { output, residual } = part;
+        let in_tiles = if in_place {
+            self.steps.len()
+        } else {
+            self.steps
+                .iter()
+                .position(|step| *step == Step::AddInput)
+                .unwrap_or(self.steps.len())
+        };
+        let (in_tiles, after) = self.steps.split_at(in_tiles);
         for group in (0..tiles).step_by(tiles_per_group) {
             for (block, block_output) in output.chunks_mut(ROWS * plane_out).enumerate() {
                 let weights = &self.weights[(first_block + block) * block_weights..][..block_weights];
+                let rows = block_output.len() / plane_out;
                 for tile in group..tiles.min(group + tiles_per_group) {
-                    let tile_sums = &mut sums[(tile - group) * width..];
-                    let (input, channel_stride) = match &tail {
-                        Some((at, tail)) if tile * width == *at => (&tail[..], width),
-                        _ => (&input[tile * width..], geometry.channel_stride()),
+                    let first = tile * width;
+                    let columns = width.min(plane_out.saturating_sub(first));
+                    let finish = Finish {
+                        steps: in_tiles,
+                        first_channel: (first_block + block) * ROWS,
+                        residual: residual.get(block * ROWS * plane_out + first..).unwrap_or(&[]),
+                        residual_stride: plane_out,
+                        residual_len: columns,
                     };
-                    Tile {
+                    let (input, channel_stride) = match &tail {
+                        Some((at, tail)) if first == *at => (&tail[..], width),
+                        _ => (&input[first..], geometry.channel_stride()),
+                    };
+                    let tile = Tile {
                         input,
                         channel_stride,
                         channels: geometry.channels,
                         offsets: &geometry.offsets,
                         weights,
                         width,
+                    };
+                    if in_place {
+                        tile.run(&mut block_output[first..], plane_out, rows, columns, &finish);
+                    } else {
+                        let tile_sums = &mut sums[(first - group * width)..];
+                        tile.run(tile_sums, group_width, rows, width, &finish);
                     }
-                    .run(tile_sums, group_width, ROWS);
+                }
+                if in_place {
+                    continue;
                 }
                 let first_channel = (first_block + block) * ROWS;
                 let channels = block_output.chunks_mut(plane_out).zip(sums.chunks(group_width));
@@ -56,7 +138,7 @@ impl Params {
                         answers,
                         residual,
                     };
-                    self.finish(geometry, group * width, sums, channel);
+                    finish(geometry, after, group * width, sums, channel);
                 }
             }
         }
@@ -71,32 +153,32 @@ impl Params {
         }
         std::mem::size_of_val(input).div_ceil(INPUT_GROUP_BYTES).max(1)
     }
+}
 
-    /// One output channel's answers at positions `first..` from their `sums`, through the
-    /// epilogue; the extra columns of each row (see `layout.rs`) are dropped. The answers of a
-    /// group of tiles are one contiguous run of the channel's, which the epilogue then takes in
-    /// one pass per step.
-    fn finish(&self, geometry: &Geometry, first: usize, sums: &[f32], channel: Channel) {
-        let (plane_w, out_w) = (geometry.plane_w, geometry.out_w);
-        let end = (first + sums.len()).min(geometry.out_h * plane_w);
-        let mut answered: Option<std::ops::Range<usize>> = None;
-        let mut at = first;
-        while at < end {
-            let (oy, ox) = (at / plane_w, at % plane_w);
-            let row_end = ((oy + 1) * plane_w).min(end);
-            if ox < out_w {
-                let count = (out_w - ox).min(row_end - at);
-                let place = oy * out_w + ox;
-                channel.answers[place..place + count].copy_from_slice(&sums[at - first..][..count]);
-                let start = answered.map_or(place, |run| run.start);
-                answered = Some(start..place + count);
-            }
-            at = row_end;
+/// One output channel's answers at positions `first..` from their `sums`, through the
+/// epilogue's `steps` the tiles left; the extra columns of each row (see `layout.rs`) are dropped. The answers of a
+/// group of tiles are one contiguous run of the channel's, which the epilogue then takes in
+/// one pass per step.
+fn finish(geometry: &Geometry, steps: &[Step], first: usize, sums: &[f32], channel: Channel) {
+    let (plane_w, out_w) = (geometry.plane_w, geometry.out_w);
+    let end = (first + sums.len()).min(geometry.out_h * plane_w);
+    let mut answered: Option<std::ops::Range<usize>> = None;
+    let mut at = first;
+    while at < end {
+        let (oy, ox) = (at / plane_w, at % plane_w);
+        let row_end = ((oy + 1) * plane_w).min(end);
+        if ox < out_w {
+            let count = (out_w - ox).min(row_end - at);
+            let place = oy * out_w + ox;
+            channel.answers[place..place + count].copy_from_slice(&sums[at - first..][..count]);
+            let start = answered.map_or(place, |run| run.start);
+            answered = Some(start..place + count);
         }
-        if let Some(run) = answered {
-            let residual = channel.residual.get(run.clone()).unwrap_or(&[]);
-            epilogue::apply(&self.steps, channel.index, &mut channel.answers[run], residual);
-        }
+        at = row_end;
+    }
+    if let Some(run) = answered {
+        let residual = channel.residual.get(run.clone()).unwrap_or(&[]);
+        epilogue::apply(steps, channel.index, &mut channel.answers[run], residual);
     }
 }
 
@@ -128,8 +210,8 @@ const WEIGHTS_IN_CACHE_BYTES: usize = 1024 * 1024;
 /// One image's blocks of output channels, split over tract's intra-op pool when there is one.
 pub(super) fn run_split(params: &Params, geometry: &Geometry, input: &[f32], part: Part) {
     use tract_linalg::multithread::{current_tract_executor, Executor};
-    let block_len = ROWS * geometry.out_h * geometry.out_w;
-    let blocks = params.out_channels.div_ceil(ROWS);
+    let block_len = params.block_channels() * geometry.out_h * geometry.out_w;
+    let blocks = params.out_channels.div_ceil(params.block_channels());
     match current_tract_executor() {
         Executor::MultiThread(pool) if pool.current_num_threads() > 1 && blocks > 1 => {
             let share = blocks.div_ceil(pool.current_num_threads()) * block_len;
@@ -138,11 +220,11 @@ pub(super) fn run_split(params: &Params, geometry: &Geometry, input: &[f32], par
                     let residual = part.residual.get(index * share..).unwrap_or(&[]);
                     let part = Part { output, residual };
                     let first_block = index * share / block_len.max(1);
-                    scope.spawn(move |_| params.run_blocks(geometry, input, first_block, part));
+                    scope.spawn(move |_| params.run_share(geometry, input, first_block, part));
                 }
             });
         }
-        _ => params.run_blocks(geometry, input, 0, part),
+        _ => params.run_share(geometry, input, 0, part),
     }
 }
 

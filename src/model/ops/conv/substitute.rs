@@ -159,6 +159,7 @@ fn conv_params(
             channels,
             out_channels,
             weights: layout::pack_weights(weights, out_channels, channels, taps),
+            across: false,
             steps: vec![Step::Add(bias)],
             prologue: Vec::new(),
         },
@@ -208,6 +209,7 @@ fn computed_per_answer(form: &Form, channels: usize, out_channels: usize, data: 
         channels,
         out_channels,
         weights: Vec::new(),
+        across: false,
         steps: Vec::new(),
         prologue: Vec::new(),
     };

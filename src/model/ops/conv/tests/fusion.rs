@@ -227,6 +227,16 @@ fn splits_its_channels_over_the_intra_op_pool() {
         ..all
     };
     assert_same_over(&pointwise, "1x1 over 2 threads", 1, 2);
+    // The residual read in the tiles (a 1x1 convolution's): a share's last block with 5 rows.
+    assert_same_over(
+        &Case {
+            out_channels: 13,
+            ..pointwise
+        },
+        "1x1 with a partial block over 2 threads",
+        1,
+        2,
+    );
 }
 
 #[test]

@@ -245,5 +245,6 @@ fn require_avx512() {
     );
 }
 
+mod across;
 mod fusion;
 mod geometry;

@@ -1,0 +1,100 @@
+//! `across.rs`'s tiles (a 1x1 convolution of a small image) against tract, and where they run.
+
+use tract_onnx::tract_core::ops::cnn::PaddingSpec;
+use tract_onnx::tract_hir::internal::*;
+
+use super::{assert_same, assert_same_over, base, require_avx512, Case, DirectConv};
+
+/// ResNet-50's last stage: a 1x1 convolution of a 7x7 image, with all it absorbs after it.
+fn seven_by_seven() -> Case {
+    Case {
+        kernel: [1, 1],
+        padding: PaddingSpec::Valid,
+        channels: 20,
+        out_channels: 120,
+        input: [7, 7],
+        scale_shift: true,
+        residual: true,
+        relu: true,
+        ..base()
+    }
+}
+
+/// Whether our convolution in `case`'s plan runs on `across.rs`'s tiles.
+fn runs_across(case: &Case) -> bool {
+    let mut model = case.model().unwrap().into_decluttered().unwrap();
+    super::super::substitute(&mut model).unwrap();
+    let ours = model.nodes.iter().find_map(|n| n.op_as::<DirectConv>());
+    ours.expect("a direct convolution").params.across
+}
+
+#[test]
+fn answers_as_tract_to_the_bit() {
+    require_avx512();
+    let case = seven_by_seven();
+    assert!(runs_across(&case));
+    // 49 positions in 9 tiles of 5 or 6; a block of 64 output channels and one of 56.
+    assert_same(&case, "7x7, two blocks", 1);
+    // Shares of the blocks over threads: 2 blocks over 3 threads, 3 over 2.
+    assert_same_over(&case, "7x7 over 3 threads", 1, 3);
+    let three_blocks = Case {
+        out_channels: 184,
+        ..case.clone()
+    };
+    assert_same_over(&three_blocks, "7x7, three blocks over 2 threads", 1, 2);
+    let odd = Case {
+        input: [5, 7],
+        out_channels: 60,
+        batch: Some(1),
+        ..case.clone()
+    };
+    assert!(runs_across(&odd));
+    assert_same(&odd, "35 positions, 60 output channels, an image axis", 1);
+    let strided = Case {
+        stride: [2, 2],
+        input: [13, 13],
+        batch: Some(1),
+        ..case.clone()
+    };
+    assert!(runs_across(&strided));
+    assert_same(&strided, "strided onto 7x7", 1);
+    let pre_activation = Case {
+        pre_activation: true,
+        residual: false,
+        ..case.clone()
+    };
+    assert!(runs_across(&pre_activation));
+    assert_same(&pre_activation, "with a pre-activation", 1);
+}
+
+#[test]
+fn runs_only_where_the_other_tiles_waste_positions() {
+    require_avx512();
+    let case = seven_by_seven();
+    // 28x28: 816 positions on wide tiles for 784 answers, 120 output channels for 128.
+    assert!(!runs_across(&Case {
+        input: [28, 28],
+        ..case.clone()
+    }));
+    // 14x14: 240 for 196.
+    assert!(runs_across(&Case {
+        input: [14, 14],
+        ..case.clone()
+    }));
+    // Too few output channels to fill the lanes: 24 of 64.
+    assert!(!runs_across(&Case {
+        out_channels: 24,
+        ..case.clone()
+    }));
+    // 12x12: 144 positions for 144 answers, three wide tiles.
+    assert!(!runs_across(&Case {
+        input: [12, 12],
+        ..case.clone()
+    }));
+    // A 3x3 convolution stays on the other tiles.
+    assert!(!runs_across(&Case {
+        kernel: [3, 3],
+        padding: PaddingSpec::Explicit(tvec![1, 1], tvec![1, 1]),
+        ..case
+    }));
+}
