@@ -156,7 +156,7 @@ impl std::fmt::Debug for Params {
 
 /// How much more `kernel.rs`'s tiles compute than `across.rs`'s (positions by output channels,
 /// each rounded up to whole tiles) past which a 1x1 convolution runs on `across.rs`'s. ResNet-50's
-/// 1x1 convolutions on 28x28 images (0.98) ran as fast as onnxruntime's on the first; those on
+/// 1x1 convolutions on 28x28 images (1.04) ran as fast as onnxruntime's on the first; those on
 /// 14x14 (1.22) and 7x7 (1.31) did not.
 const ACROSS_PAST_WASTE: f64 = 1.1;
 
@@ -169,22 +169,29 @@ impl Params {
             Form::Pointwise { .. } => true,
             Form::Conv { kernel, .. } => *kernel == [1, 1],
         };
+        // The image size: a `Pointwise` form knows its own; a `Conv` reads it from `data`.
         let rank = data.rank();
-        let spatial: Option<Vec<usize>> = (rank >= 2)
+        let spatial: Option<Vec<usize>> = (rank >= 3)
             .then(|| data.shape[rank - 2..].iter().map(|d| d.to_usize().ok()).collect())
             .flatten();
+        let spatial = match &self.form {
+            Form::Pointwise { .. } => Some(vec![1, 1]),
+            Form::Conv { .. } => spatial,
+        };
         let Some(spatial) = spatial.filter(|_| one_by_one && !self.across) else {
             return self;
         };
         let (geometry, _) = self.geometry(&[self.channels, spatial[0], spatial[1]]);
-        let rounded = |channels: usize| self.out_channels.div_ceil(channels) * channels;
-        let in_rows = geometry.positions() * rounded(ROWS);
-        let across = geometry.out_h * geometry.out_w * rounded(across::CHANNELS);
-        if (in_rows as f64) <= across as f64 * ACROSS_PAST_WASTE {
+        // In floats: the sizes come from the model file.
+        let rounded = |channels: usize| self.out_channels.div_ceil(channels) as f64 * channels as f64;
+        let in_rows = geometry.positions() as f64 * rounded(ROWS);
+        let across = (geometry.out_h * geometry.out_w) as f64 * rounded(across::CHANNELS);
+        if in_rows <= across * ACROSS_PAST_WASTE {
             return self;
         }
-        let weight = |oc: usize, c: usize| self.weights[((oc / ROWS) * self.channels + c) * ROWS + oc % ROWS];
-        let weights = across::pack_weights(self.out_channels, self.channels, weight);
+        let weights = across::pack_weights(self.out_channels, self.channels, |oc, c| {
+            layout::packed_weight(&self.weights, self.channels, oc, c)
+        });
         Params {
             weights,
             across: true,
@@ -248,8 +255,8 @@ impl EvalOp for DirectConv {
         let params = &*self.params;
         let input = &inputs[0];
         let (geometry, out_shape) = params.geometry(input.shape());
-        // SAFETY: f32 has no invalid bit patterns, and `finish` writes every element (every
-        // channel of every image, every valid position of each).
+        // SAFETY: f32 has no invalid bit patterns, and `run_split` writes every element (every
+        // channel of every image, every valid position of each: the tiles in place, or `finish`).
         let mut output = unsafe { Tensor::uninitialized::<f32>(&out_shape)? };
         let image_out = params.out_channels * geometry.out_h * geometry.out_w;
         let image_in = geometry.channels * geometry.in_h * geometry.in_w;

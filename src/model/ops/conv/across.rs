@@ -118,8 +118,9 @@ impl Tile<'_> {
                         *sum = _mm512_fmadd_ps(x, w, *sum);
                     }
                 }
-                weight = weight.add(CHANNELS);
-                input = input.add(self.channel_stride);
+                // Wrapping: past the last channel they point past the image (never read).
+                weight = weight.wrapping_add(CHANNELS);
+                input = input.wrapping_add(self.channel_stride);
             }
         }
         for (out, sums) in out.iter_mut().zip(&sums) {

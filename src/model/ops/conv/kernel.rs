@@ -129,7 +129,8 @@ impl Tile<'_> {
         let input = self.input.as_ptr();
         // SAFETY: every read and write below is within the bounds `run` asserted: channel
         // `c < channels`, tap offsets at most their maximum, `VECTORS * 16 = width` floats each;
-        // `ROWS` weights per tap of each channel; `rows` output rows of `width` floats.
+        // `ROWS` weights per tap of each channel; `rows` output rows of `columns` floats (masked
+        // stores), and `finish`'s masked reads of the residual (`Finish::assert_bounds`).
         unsafe {
             for channel in 0..self.channels {
                 let channel_input = input.add(channel * self.channel_stride);

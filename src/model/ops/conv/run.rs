@@ -1,5 +1,6 @@
-//! Running the direct convolution on one image: its tiles, in groups that stay in cache, their
-//! sums through the epilogue into the output, and the split of its output channels over tract's
+//! Running the direct convolution on one image: `kernel.rs`'s tiles, in groups that stay in
+//! cache, written in place where their positions are the answers' (else their sums are copied
+//! out), or `across.rs`'s tiles; the epilogue; and the split of the output channels over tract's
 //! intra-op pool.
 
 use std::mem::MaybeUninit;
@@ -99,12 +100,16 @@ impl Params {
                 for tile in group..tiles.min(group + tiles_per_group) {
                     let first = tile * width;
                     let columns = width.min(plane_out.saturating_sub(first));
+                    // The residual only in place, where `first` is also an answer's index.
                     let finish = Finish {
                         steps: in_tiles,
                         first_channel: (first_block + block) * ROWS,
-                        residual: residual.get(block * ROWS * plane_out + first..).unwrap_or(&[]),
+                        residual: match in_place {
+                            true => residual.get(block * ROWS * plane_out + first..).unwrap_or(&[]),
+                            false => &[],
+                        },
                         residual_stride: plane_out,
-                        residual_len: columns,
+                        residual_len: if in_place { columns } else { 0 },
                     };
                     let (input, channel_stride) = match &tail {
                         Some((at, tail)) if first == *at => (&tail[..], width),

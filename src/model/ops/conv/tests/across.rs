@@ -41,7 +41,14 @@ fn answers_as_tract_to_the_bit() {
         out_channels: 184,
         ..case.clone()
     };
+    assert!(runs_across(&three_blocks));
     assert_same_over(&three_blocks, "7x7, three blocks over 2 threads", 1, 2);
+    // Denormal inputs: read as zero, as tract's kernels read them.
+    let tiny = Case {
+        tiny: true,
+        ..case.clone()
+    };
+    assert_same(&tiny, "denormal inputs", 1);
     let odd = Case {
         input: [5, 7],
         out_channels: 60,
