@@ -209,11 +209,15 @@ def report(results, args):
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, m in med.items():
-        ort_ips = 1e3 / m["ort"]
+        r = results[name]
+        # Each round's figure against its own onnxruntime run, then the median of those: the
+        # machine's speed drifts between rounds (onnxruntime's own medians moved by up to 30 %).
+        def per_round(key, ratio):
+            return statistics.median(ratio(x, o) for x, o in zip(r[key], r["ort"]))
         lat = " / ".join(f"{m[f'lat{t}']:.1f} ms" for t in THREADS)
-        lat_ratio = " / ".join(f"{m[f'lat{t}'] / m['ort']:.2f}x" for t in THREADS)
+        lat_ratio = " / ".join(f"{per_round(f'lat{t}', lambda x, o: x / o):.2f}x" for t in THREADS)
         tp = " / ".join(f"{m[f'tp{t}']:.1f}" for t in THREADS)
-        tp_ratio = " / ".join(f"{m[f'tp{t}'] / 2 / ort_ips:.2f}x" for t in THREADS)
+        tp_ratio = " / ".join(f"{per_round(f'tp{t}', lambda x, o: x / 2 * o / 1e3):.2f}x" for t in THREADS)
         lines.append(f"| {name} | {m['ort']:.1f} ms | {lat} | {lat_ratio} | {tp} | {tp_ratio} |")
     rounds = "; ".join(f"{name}: " + ", ".join(f"{k} " + "/".join(f"{x:.1f}" for x in v) for k, v in r.items())
                        for name, r in results.items())
@@ -233,8 +237,9 @@ def report(results, args):
         "image, in process, `intra_op_num_threads=1`, `inter_op_num_threads=1`, CPU provider, default "
         "graph optimisation (answers checked equal within 1e-4 first). "
         f"{args.rounds} rounds, each onnxruntime then auto, 1 thread and 2 threads per model; the table holds "
-        "the medians of the rounds. 2-core shared VM (a CI run may share it; onnxruntime's own figures "
-        "have moved by up to 2x between runs here): read the ratios, within one round.",
+        "the medians of the rounds, and as ratios the median of each round's ratio to that round's "
+        "onnxruntime run. 2-core shared VM (a CI run may share it; onnxruntime's own figures "
+        "have moved by up to 2x between runs here): read the ratios.",
         "",
         *lines,
         "",
