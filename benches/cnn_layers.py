@@ -17,15 +17,14 @@ import pathlib
 import statistics
 import subprocess
 import sys
-import time
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 from onnx import helper, numpy_helper, shape_inference, TensorProto
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import cnn  # noqa: E402
+import cnn_zoo  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FOLDER = ROOT / "target" / "cnn-layers"
@@ -71,18 +70,7 @@ def layer_model(key, path):
 
 
 def onnxruntime_us(path, image):
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    feeds = {"x": image}
-    session.run(None, feeds)
-    times, end = [], time.time() + 1.0
-    while time.time() < end or len(times) < 5:
-        started = time.perf_counter()
-        session.run(None, feeds)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1e6
+    return cnn_zoo.onnxruntime_ms(path, image) * 1e3
 
 
 def engine_us(engine, path, rows, width):

@@ -7,10 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/engine-bench.sh
 
-venv=target/zoo-venv
-if [ ! -x "$venv/bin/python" ] || [ tests/models/requirements.txt -nt "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/models/requirements.txt
-  touch "$venv/bin/python"
-fi
+source scripts/zoo-venv.sh
 "$venv/bin/python" benches/cnn_layers.py --engine "$engine" "$@"

@@ -4,9 +4,4 @@
 # (tests/models/requirements.txt), as $venv.
 source scripts/release-binary.sh
 
-venv=target/zoo-venv
-if [ ! -x "$venv/bin/python" ] || [ tests/models/requirements.txt -nt "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/models/requirements.txt
-  touch "$venv/bin/python"
-fi
+source scripts/zoo-venv.sh
