@@ -9,7 +9,8 @@ random initializer of its shape (scaled as a trained network's would be, so valu
 and writes the model into target/cnn-bench/ (never committed). Each round measures, for each model,
 onnxruntime, then the server on auto, 1 thread, 2 (the machine is shared: alternating keeps a
 neighbour's load on all sides): latency from one keep-alive connection, then images per second
-from 8 concurrent connections. The table holds the medians of the rounds.
+from 8 concurrent connections. The table holds the medians of the rounds, and as ratios the
+median of each round's ratio to that round's onnxruntime run.
 
 Run through scripts/bench-cnn.sh. Prints a Markdown table and writes it into BENCHMARKS.md between
 the `cnn` markers.

@@ -16,12 +16,7 @@ if [ -z "${REQUESTS_ONLY:-}" ]; then
   engine_args=(--engine "$engine")
 fi
 
-venv=target/zoo-venv
-if [ ! -x "$venv/bin/python" ] || [ tests/models/requirements.txt -nt "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/models/requirements.txt
-  touch "$venv/bin/python"
-fi
+source scripts/zoo-venv.sh
 
 "$venv/bin/python" benches/trees.py "${engine_args[@]}" \
   --scorer "$target_dir/$target/release/aml-scorer" "$@"

@@ -43,6 +43,9 @@ pub fn substitute(model: &mut TypedModel) -> TractResult<()> {
 /// Positions computed per answer past which a convolution is left to tract: our kernel runs
 /// about twice as fast as tract's im2col and matrix product, so at twice the work it would gain
 /// nothing. ResNet-50's worst, its 7x7 outputs, computes 64 positions for 49 answers (1.31).
+/// Measured on `kernel.rs`'s tiles, and applied to 1x1 convolutions too, though those may then
+/// run on `across.rs`'s, which compute none for nothing (a 1x1 convolution of an image under
+/// about 16 positions stays tract's).
 const MAX_COMPUTED_PER_ANSWER: f64 = 2.0;
 
 /// [`substitute`] with another bound on the positions computed per answer (the tests take every
@@ -156,8 +159,8 @@ impl std::fmt::Debug for Params {
 
 /// How much more `kernel.rs`'s tiles compute than `across.rs`'s (positions by output channels,
 /// each rounded up to whole tiles) past which a 1x1 convolution runs on `across.rs`'s. ResNet-50's
-/// 1x1 convolutions on 28x28 images (1.04) ran as fast as onnxruntime's on the first; those on
-/// 14x14 (1.22) and 7x7 (1.31) did not.
+/// 1x1 convolutions on 28x28 images (1.04) ran as fast as onnxruntime's on `kernel.rs`'s tiles;
+/// those on 14x14 (1.22) and 7x7 (1.31) did not.
 const ACROSS_PAST_WASTE: f64 = 1.1;
 
 impl Params {

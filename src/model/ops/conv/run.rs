@@ -161,9 +161,9 @@ impl Params {
 }
 
 /// One output channel's answers at positions `first..` from their `sums`, through the
-/// epilogue's `steps` the tiles left; the extra columns of each row (see `layout.rs`) are dropped. The answers of a
-/// group of tiles are one contiguous run of the channel's, which the epilogue then takes in
-/// one pass per step.
+/// epilogue's `steps` the tiles left; the extra columns of each row (see `layout.rs`) are
+/// dropped. The answers of a group of tiles are one contiguous run of the channel's, which the
+/// epilogue then takes in one pass per step.
 fn finish(geometry: &Geometry, steps: &[Step], first: usize, sums: &[f32], channel: Channel) {
     let (plane_w, out_w) = (geometry.plane_w, geometry.out_w);
     let end = (first + sums.len()).min(geometry.out_h * plane_w);
