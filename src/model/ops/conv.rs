@@ -18,18 +18,19 @@
 
 mod absorb;
 mod across;
+mod denormals;
 mod epilogue;
 mod kernel;
 mod layout;
 mod pointwise;
 mod run;
 mod substitute;
+mod tiles;
 
 use tract_onnx::tract_core::ops::cnn::PoolSpec;
 use tract_onnx::tract_hir::internal::*;
 
 use epilogue::Step;
-use kernel::ROWS;
 use layout::{Geometry, Shape};
 use run::{prepare_split, run_split, Part};
 
@@ -157,60 +158,7 @@ impl std::fmt::Debug for Params {
     }
 }
 
-/// How much more `kernel.rs`'s tiles compute than `across.rs`'s (positions by output channels,
-/// each rounded up to whole tiles) past which a 1x1 convolution runs on `across.rs`'s. ResNet-50's
-/// 1x1 convolutions on 28x28 images (1.04) ran as fast as onnxruntime's on `kernel.rs`'s tiles;
-/// those on 14x14 (1.22) and 7x7 (1.31) did not.
-const ACROSS_PAST_WASTE: f64 = 1.1;
-
 impl Params {
-    /// The tiles to run on for an input `data`: `across.rs`'s for a 1x1 convolution of an image
-    /// whose size is known and on which `kernel.rs`'s would compute more than
-    /// [`ACROSS_PAST_WASTE`] times as much.
-    fn tiled_for(self, data: &TypedFact) -> Params {
-        let one_by_one = match &self.form {
-            Form::Pointwise { .. } => true,
-            Form::Conv { kernel, .. } => *kernel == [1, 1],
-        };
-        // The image size: a `Pointwise` form knows its own; a `Conv` reads it from `data`.
-        let rank = data.rank();
-        let spatial: Option<Vec<usize>> = (rank >= 3)
-            .then(|| data.shape[rank - 2..].iter().map(|d| d.to_usize().ok()).collect())
-            .flatten();
-        let spatial = match &self.form {
-            Form::Pointwise { .. } => Some(vec![1, 1]),
-            Form::Conv { .. } => spatial,
-        };
-        let Some(spatial) = spatial.filter(|_| one_by_one && !self.across) else {
-            return self;
-        };
-        let (geometry, _) = self.geometry(&[self.channels, spatial[0], spatial[1]]);
-        // In floats: the sizes come from the model file.
-        let rounded = |channels: usize| self.out_channels.div_ceil(channels) as f64 * channels as f64;
-        let in_rows = geometry.positions() as f64 * rounded(ROWS);
-        let across = (geometry.out_h * geometry.out_w) as f64 * rounded(across::CHANNELS);
-        if in_rows <= across * ACROSS_PAST_WASTE {
-            return self;
-        }
-        let weights = across::pack_weights(self.out_channels, self.channels, |oc, c| {
-            layout::packed_weight(&self.weights, self.channels, oc, c)
-        });
-        Params {
-            weights,
-            across: true,
-            ..self
-        }
-    }
-
-    /// Output channels per block of packed weights.
-    fn block_channels(&self) -> usize {
-        if self.across {
-            across::CHANNELS
-        } else {
-            ROWS
-        }
-    }
-
     /// Where the kernel reads and writes for an input of shape `input`, and the output's shape.
     fn geometry(&self, input: &[usize]) -> (Geometry, TVec<usize>) {
         let (pool_spec, kernel) = match &self.form {

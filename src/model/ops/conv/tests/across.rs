@@ -3,20 +3,16 @@
 use tract_onnx::tract_core::ops::cnn::PaddingSpec;
 use tract_onnx::tract_hir::internal::*;
 
-use super::{assert_same, assert_same_over, base, require_avx512, Case, DirectConv};
+use super::{assert_same, assert_same_over, pointwise, require_avx512, Case, DirectConv};
 
 /// ResNet-50's last stage: a 1x1 convolution of a 7x7 image, with all it absorbs after it.
 fn seven_by_seven() -> Case {
     Case {
-        kernel: [1, 1],
-        padding: PaddingSpec::Valid,
-        channels: 20,
         out_channels: 120,
-        input: [7, 7],
         scale_shift: true,
         residual: true,
         relu: true,
-        ..base()
+        ..pointwise()
     }
 }
 

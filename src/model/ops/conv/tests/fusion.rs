@@ -4,7 +4,7 @@
 use tract_onnx::tract_core::ops::cnn::PaddingSpec;
 
 use super::super as conv;
-use super::{assert_same, assert_same_over, base, require_avx512, Case, DirectConv};
+use super::{assert_same, assert_same_over, base, pointwise, require_avx512, Case, DirectConv};
 use tract_onnx::tract_hir::internal::*;
 
 #[test]
@@ -34,18 +34,6 @@ fn absorbs_a_batch_normalisation_a_residual_and_a_relu() {
         "3x3 without the residual",
         1,
     );
-}
-
-/// The 1x1 convolution the tests of its `EinSum` start from.
-fn pointwise() -> Case {
-    Case {
-        kernel: [1, 1],
-        padding: PaddingSpec::Valid,
-        channels: 20,
-        out_channels: 24,
-        input: [7, 7],
-        ..base()
-    }
 }
 
 #[test]

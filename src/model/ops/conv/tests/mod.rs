@@ -204,6 +204,18 @@ fn base() -> Case {
     }
 }
 
+/// A 1x1 convolution of a 7x7 image, which tract makes an `EinSum`.
+fn pointwise() -> Case {
+    Case {
+        kernel: [1, 1],
+        padding: PaddingSpec::Valid,
+        channels: 20,
+        out_channels: 24,
+        input: [7, 7],
+        ..base()
+    }
+}
+
 fn plain(tensor: &Tensor) -> &[f32] {
     tensor.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap()
 }
