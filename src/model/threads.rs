@@ -131,20 +131,28 @@ impl RunThreads {
     }
 }
 
-/// Whether the caller is in a run scope (`RunThreads::scope`: a request alone on `auto`, or a
-/// fixed pool) of more than one thread, where `both` runs its two parts at once.
-pub fn both_at_once() -> bool {
+/// The pool of the run scope the caller is in (`RunThreads::scope`: a request alone on `auto`,
+/// or a fixed pool), when it has more than one thread: what work within a run splits over.
+pub fn current_pool() -> Option<Arc<rayon::ThreadPool>> {
     use tract_linalg::multithread::current_tract_executor;
-    matches!(current_tract_executor(), Executor::MultiThread(pool) if pool.current_num_threads() > 1)
+    match current_tract_executor() {
+        Executor::MultiThread(pool) if pool.current_num_threads() > 1 => Some(pool),
+        _ => None,
+    }
+}
+
+/// Whether the caller is in a run scope of more than one thread, where `both` runs its two
+/// parts at once.
+pub fn both_at_once() -> bool {
+    current_pool().is_some()
 }
 
 /// Runs `a` and `b` at once on the pool of the run scope the caller is in; one after the other
 /// outside a scope or on one thread.
 pub fn both<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
-    use tract_linalg::multithread::current_tract_executor;
-    match current_tract_executor() {
-        Executor::MultiThread(pool) if pool.current_num_threads() > 1 => pool.join(a, b),
-        _ => (a(), b()),
+    match current_pool() {
+        Some(pool) => pool.join(a, b),
+        None => (a(), b()),
     }
 }
 

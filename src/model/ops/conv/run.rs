@@ -11,6 +11,7 @@ use super::epilogue::{self, Step};
 use super::kernel::{Finish, Tile, ROWS};
 use super::layout::Geometry;
 use super::Params;
+use crate::model::threads::current_pool;
 
 impl Params {
     /// One image's blocks of output channels from `first_block` on, into `part`.
@@ -215,11 +216,10 @@ const WEIGHTS_IN_CACHE_BYTES: usize = 1024 * 1024;
 
 /// One image's blocks of output channels, split over tract's intra-op pool when there is one.
 pub(super) fn run_split(params: &Params, geometry: &Geometry, input: &[f32], part: Part) {
-    use tract_linalg::multithread::{current_tract_executor, Executor};
     let block_len = params.block_channels() * geometry.out_h * geometry.out_w;
     let blocks = params.out_channels.div_ceil(params.block_channels());
-    match current_tract_executor() {
-        Executor::MultiThread(pool) if pool.current_num_threads() > 1 && blocks > 1 => {
+    match current_pool() {
+        Some(pool) if blocks > 1 => {
             let share = blocks.div_ceil(pool.current_num_threads()) * block_len;
             pool.scope(|scope| {
                 for (index, output) in part.output.chunks_mut(share).enumerate() {
@@ -238,7 +238,6 @@ pub(super) fn run_split(params: &Params, geometry: &Geometry, input: &[f32], par
 /// into `prepared`: each channel copied and stepped while it is in cache, the channels split over
 /// tract's intra-op pool when there is one.
 pub(super) fn prepare_split(steps: &[Step], channels: usize, image: &[f32], prepared: &mut Vec<f32>) {
-    use tract_linalg::multithread::{current_tract_executor, Executor};
     prepared.clear();
     debug_assert_eq!(image.len() % channels.max(1), 0, "an image is whole planes");
     let plane = image.len().checked_div(channels).unwrap_or(0);
@@ -247,8 +246,8 @@ pub(super) fn prepare_split(steps: &[Step], channels: usize, image: &[f32], prep
     }
     prepared.reserve(image.len());
     let into = &mut prepared.spare_capacity_mut()[..image.len()];
-    match current_tract_executor() {
-        Executor::MultiThread(pool) if pool.current_num_threads() > 1 && channels > 1 => {
+    match current_pool() {
+        Some(pool) if channels > 1 => {
             let share = channels.div_ceil(pool.current_num_threads()) * plane;
             pool.scope(|scope| {
                 for (index, (image, into)) in image.chunks(share).zip(into.chunks_mut(share)).enumerate() {
