@@ -126,8 +126,21 @@ fn long_data_read_in_two_halves_at_once_reads_as_one_walk() {
         let at = at + text[at..].find(from).unwrap();
         format!("{}{to}{}", &text[..at], &text[at + from.len()..])
     };
+    // The same at the first `from` past `percent` of the text.
+    let at_percent = |percent: usize, from: &str, to: &str, text: &str| {
+        let at = text.len() * percent / 100;
+        let at = at + text[at..].find(from).unwrap();
+        format!("{}{to}{}", &text[..at], &text[at + from.len()..])
+    };
     let cases = [
         (flat.clone(), 120_000),
+        // Refusals in both halves (the first half's is the one reported), and one in the second
+        // half after its first values.
+        (
+            at_percent(25, ",", ", 3e39,", &at_percent(75, ",", ", 4e39,", &flat)),
+            120_002,
+        ),
+        (at_percent(75, ",", ", 3e39,", &flat), 120_001),
         (flat.clone(), 1000),
         (nested.clone(), 120_000),
         // A value float32 cannot hold in the second half, then past the values needed.
@@ -151,8 +164,12 @@ fn long_data_read_in_two_halves_at_once_reads_as_one_walk() {
         let one_walk = serde_json::from_str::<serde_json::Value>(&text).is_ok() && !text.contains('"');
         assert_eq!(split_read.is_some(), one_walk, "{needed}");
         let alone = json::convert(&text, input, needed);
+        // The values matter only without a refusal: `tensor.rs` drops them with one, and the
+        // halves then keep what each walked before it.
         if let (Some(split_read), Ok(alone)) = (&split_read, &alone) {
-            assert_eq!(split_read.values, alone.values, "{needed}");
+            if alone.refused.is_none() {
+                assert_eq!(split_read.values, alone.values, "{needed}");
+            }
             assert_eq!(
                 (split_read.count, &split_read.refused),
                 (alone.count, &alone.refused),
@@ -168,7 +185,9 @@ fn long_data_read_in_two_halves_at_once_reads_as_one_walk() {
         });
         match (alone, split) {
             (Ok(alone), Ok(split)) => {
-                assert_eq!(split.values, alone.values, "{needed}");
+                if alone.refused.is_none() {
+                    assert_eq!(split.values, alone.values, "{needed}");
+                }
                 assert_eq!(
                     (split.count, split.refused),
                     (alone.count, alone.refused),
