@@ -160,6 +160,10 @@ fn invalid_requests_are_refused_with_serdes_messages() {
             .expect("refused")
             .to_string();
         assert_eq!(error(&body), want, "{body}");
+        // Refused by the reader itself: the derive only words the message.
+        let mut reader = Reader::new(body.as_bytes());
+        let ours = infer_request(&mut reader).and_then(|_| reader.end());
+        assert!(ours.is_err(), "the reader took {body}");
     }
     // An object written as an array, which the derive took: refused, as anything not an object
     // is, in the reader's words.
