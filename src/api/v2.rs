@@ -229,7 +229,7 @@ pub async fn infer(
         charge,
         budget: state.budget.clone(),
     };
-    let scored = scorer.score_as(Some(arrived), id.as_str(), bytes, codec).await?;
+    let scored = scorer.score_as(arrived, id.as_str(), bytes, codec).await?;
     let Framed { body, header_length } = scored.answer;
     let content_type = match header_length {
         Some(_) => "application/octet-stream",

@@ -159,7 +159,7 @@ impl GrpcInferenceService for Inference {
             };
             let request_id = request_id.as_ref().map_or("", RequestId::as_str);
             // The message arrived whole before the call (tonic's decoding): counted from here.
-            scorer.score_as(None, request_id, body, codec).await
+            scorer.score_as(scorer.arrived(), request_id, body, codec).await
         };
         let scored = scored.await.map_err(|error: ApiError| outcome.failed(&error))?;
         outcome.scored(scored.rows);

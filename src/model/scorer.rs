@@ -171,23 +171,22 @@ impl Scorer {
         self.collection.is_some()
     }
 
-    /// `score` for a request with an id (every transport's), counted from its arrival when
-    /// `arrived` says so (`arrived`), else from now: when data collection is on and the request
-    /// is sampled, its inputs and answered outputs are collected under `request_id`.
+    /// `score` for a request with an id (every transport's), counted from `arrived` (the guard
+    /// `arrived()` gave when it arrived): when data collection is on and the request is sampled,
+    /// its inputs and answered outputs are collected under `request_id`.
     pub async fn score_as<C: Codec>(
         &self,
-        arrived: Option<Entered>,
+        arrived: Entered,
         request_id: &str,
         body: Bytes,
         codec: C,
     ) -> Result<Scored<C::Answer>, C::Error> {
-        let counted = arrived.unwrap_or_else(|| self.occupancy.enter());
         let Some(sink) = &self.collection else {
-            return self.score_counted(counted, body, codec).await;
+            return self.score_counted(arrived, body, codec).await;
         };
         let draw = sink.draw();
         if draw == Draw::default() {
-            return self.score_counted(counted, body, codec).await;
+            return self.score_counted(arrived, body, codec).await;
         }
         let codec = Collecting {
             codec,
@@ -195,7 +194,7 @@ impl Scorer {
             request_id: Arc::from(request_id),
             draw,
         };
-        self.score_counted(counted, body, codec).await
+        self.score_counted(arrived, body, codec).await
     }
 
     /// `counted` goes with the request's work, so that a run that outlives its request's timeout

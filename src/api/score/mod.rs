@@ -139,7 +139,7 @@ pub async fn score_body(
         charge,
         budget: state.budget.clone(),
     };
-    let answer = scored(scorer.score_as(Some(arrived), id.as_str(), bytes, codec).await?);
+    let answer = scored(scorer.score_as(arrived, id.as_str(), bytes, codec).await?);
     compression::compress_answer(
         compression::accepted(&parts.headers),
         state.attaches_answers(),
@@ -161,7 +161,11 @@ pub async fn score_query(
     let scorer = state.readiness.scorer().ok_or(ApiError::NotReady)?;
     let codec = query.codec(&state)?;
     let body = Bytes::from(format!("{{\"data\": {data}}}"));
-    Ok(scored(scorer.score_as(None, id.as_str(), body, codec).await?))
+    Ok(scored(
+        scorer
+            .score_as(scorer.arrived(), id.as_str(), body, codec)
+            .await?,
+    ))
 }
 
 /// `OPTIONS /score`: 200, with the methods the route takes.

@@ -187,11 +187,11 @@ async fn score_as_collects_inputs_and_answered_outputs_under_the_id_inline_and_b
             .unwrap()
             .with_collection(Some(Arc::new(recording)));
         scorer
-            .score_as(None, "id-1", Bytes::from("4"), PositiveOnly)
+            .score_as(scorer.arrived(), "id-1", Bytes::from("4"), PositiveOnly)
             .await
             .unwrap();
         scorer
-            .score_as(None, "id-2", Bytes::from("-2"), PositiveOnly)
+            .score_as(scorer.arrived(), "id-2", Bytes::from("-2"), PositiveOnly)
             .await
             .unwrap_err();
         scorer.score(Bytes::from("7"), PositiveOnly).await.unwrap();
@@ -254,11 +254,7 @@ async fn a_request_counted_on_arrival_is_counted_once() {
     assert_eq!(occupancy.requests(), 1, "counted before its body");
     let request = {
         let scorer = scorer.clone();
-        tokio::spawn(async move {
-            scorer
-                .score_as(Some(arrived), "id", Bytes::from("1"), OneNumber)
-                .await
-        })
+        tokio::spawn(async move { scorer.score_as(arrived, "id", Bytes::from("1"), OneNumber).await })
     };
     tokio::time::sleep(pause / 2).await;
     assert_eq!(occupancy.requests(), 1, "while it runs, once");
