@@ -26,6 +26,7 @@ mod pointwise;
 mod run;
 mod substitute;
 mod tiles;
+mod transpose;
 
 use tract_onnx::tract_core::ops::cnn::PoolSpec;
 use tract_onnx::tract_hir::internal::*;
@@ -237,7 +238,7 @@ impl EvalOp for DirectConv {
             let input = if geometry.reads_image_as_is() {
                 pixels
             } else {
-                geometry.lay_out(pixels, &mut laid_out);
+                geometry.lay_out(pixels, &mut laid_out, 0.0);
                 &laid_out
             };
             let residual = residual

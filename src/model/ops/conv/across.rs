@@ -41,54 +41,44 @@ pub struct Tile<'a> {
 }
 
 impl Tile<'_> {
-    /// Writes the tile's sums: output channel `r`'s at `output[r * output_stride..][..positions]`,
-    /// for the first `rows` channels of the block.
-    pub fn run(&self, output: &mut [f32], output_stride: usize, rows: usize) {
+    /// Writes the tile's sums position by position: position `p`'s, of every output channel of
+    /// the block, at `sums[p]` (`transpose.rs` turns them into the output's rows).
+    pub fn run(&self, sums: &mut [[f32; CHANNELS]]) {
         let last_read = self
             .channels
             .checked_sub(1)
             .and_then(|c| c.checked_mul(self.channel_stride))
             .and_then(|r| r.checked_add(self.positions));
         let weights = self.channels.checked_mul(CHANNELS);
-        let written = (rows.max(1) - 1)
-            .checked_mul(output_stride)
-            .and_then(|w| w.checked_add(self.positions));
         // The bounds the unchecked loads below rely on.
-        assert!(super::kernel::available() && rows <= CHANNELS);
+        assert!(super::kernel::available());
         assert!((1..=POSITIONS).contains(&self.positions));
         assert!(last_read.is_some_and(|end| self.input.len() >= end));
         assert!(weights.is_some_and(|end| self.weights.len() >= end));
-        assert!(written.is_some_and(|end| output.len() >= end));
-        let mut sums = [[0.0f32; CHANNELS]; POSITIONS];
+        let sums = &mut sums[..self.positions];
         #[cfg(target_arch = "x86_64")]
         // SAFETY: avx512f is present (asserted), and every read is within the bounds asserted.
         unsafe {
             match self.positions {
-                1 => self.run_avx512::<1>(&mut sums),
-                2 => self.run_avx512::<2>(&mut sums),
-                3 => self.run_avx512::<3>(&mut sums),
-                4 => self.run_avx512::<4>(&mut sums),
-                5 => self.run_avx512::<5>(&mut sums),
-                _ => self.run_avx512::<6>(&mut sums),
-            }
-        }
-        // The sums are position by position; the output is channel by channel.
-        for (row, output) in output.chunks_mut(output_stride).take(rows).enumerate() {
-            for (p, sums) in sums.iter().take(self.positions).enumerate() {
-                output[p] = sums[row];
+                1 => self.run_avx512::<1>(sums),
+                2 => self.run_avx512::<2>(sums),
+                3 => self.run_avx512::<3>(sums),
+                4 => self.run_avx512::<4>(sums),
+                5 => self.run_avx512::<5>(sums),
+                _ => self.run_avx512::<6>(sums),
             }
         }
     }
 
     /// # Safety
     ///
-    /// The machine has AVX-512F, `POSITIONS_HERE == positions`, and the bounds `run` asserts
-    /// hold: `positions` floats of `channels` channels within `input`, `CHANNELS` weights per
-    /// channel.
+    /// The machine has AVX-512F, `POSITIONS_HERE == positions == out.len()`, and the bounds
+    /// `run` asserts hold: `positions` floats of `channels` channels within `input`, `CHANNELS`
+    /// weights per channel.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
     // SAFETY: unsafe to call (the contract above); `run` is its only caller and asserts it.
-    unsafe fn run_avx512<const POSITIONS_HERE: usize>(&self, out: &mut [[f32; CHANNELS]; POSITIONS]) {
+    unsafe fn run_avx512<const POSITIONS_HERE: usize>(&self, out: &mut [[f32; CHANNELS]]) {
         const VECTORS: usize = CHANNELS / 16;
         let mut sums = [[_mm512_setzero_ps(); VECTORS]; POSITIONS_HERE];
         let mut weight = self.weights.as_ptr();

@@ -131,13 +131,14 @@ impl Geometry {
         Some((start, tail))
     }
 
-    /// Copies one image (`[channels, in_h, in_w]`) into its zero-padded phase planes, in order,
-    /// with no clearing pass first (it cost a tenth of the copy); a strided row's span is zeroed
-    /// just before its floats are copied in, which ran faster than writing them one by one.
-    pub fn lay_out(&self, image: &[f32], laid_out: &mut Vec<f32>) {
+    /// Copies one image (`[channels, in_h, in_w]`) into its phase planes, in order, `padding`
+    /// (a convolution's zero, a max pool's lowest float) around it, with no clearing pass first
+    /// (it cost a tenth of the copy).
+    pub fn lay_out(&self, image: &[f32], laid_out: &mut Vec<f32>, padding: f32) {
         let [stride_h, stride_w] = self.stride;
         let [pad_h, pad_w] = self.pad_before;
-        let zeros = |laid_out: &mut Vec<f32>, count: usize| laid_out.extend(std::iter::repeat_n(0.0, count));
+        let zeros =
+            |laid_out: &mut Vec<f32>, count: usize| laid_out.extend(std::iter::repeat_n(padding, count));
         laid_out.clear();
         laid_out.reserve(self.laid_out_len());
         let channel_len = self.in_h * self.in_w;
@@ -168,12 +169,8 @@ impl Geometry {
                         laid_out.extend_from_slice(&row[..count]);
                     } else {
                         let start = laid_out.len();
-                        laid_out.resize(start + count, 0.0);
-                        let strided = row.iter().step_by(stride_w);
-                        laid_out[start..]
-                            .iter_mut()
-                            .zip(strided)
-                            .for_each(|(to, &from)| *to = from);
+                        laid_out.resize(start + count, padding);
+                        copy_strided(&mut laid_out[start..], row, stride_w);
                     }
                     zeros(laid_out, self.plane_w - first - count);
                 }
@@ -181,6 +178,52 @@ impl Geometry {
         }
         // What the last tiles read past the planes.
         zeros(laid_out, self.laid_out_len() - laid_out.len());
+    }
+}
+
+/// `to[i] = from[i * stride]` for every `i` of `to`.
+fn copy_strided(to: &mut [f32], from: &[f32], stride: usize) {
+    assert!(
+        to.is_empty()
+            || (to.len() - 1)
+                .checked_mul(stride)
+                .is_some_and(|last| last < from.len())
+    );
+    #[cfg(target_arch = "x86_64")]
+    if stride == 2 && super::kernel::available() {
+        // SAFETY: avx512f is present, and `from` holds every float read (asserted).
+        unsafe { return copy_every_second(to, from) }
+    }
+    to.iter_mut()
+        .zip(from.iter().step_by(stride))
+        .for_each(|(to, &from)| *to = from);
+}
+
+/// [`copy_strided`] for a stride of 2 (every strided convolution and max pool of the common
+/// CNNs), 16 floats picked out of 32 by one permutation: the scalar loop was a tenth of
+/// ResNet-50's 128-channel stride-2 convolution.
+///
+/// # Safety
+///
+/// The machine has AVX-512F, and `from` holds `2 * (to.len() - 1) + 1` floats or more.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn copy_every_second(to: &mut [f32], from: &[f32]) {
+    use std::arch::x86_64::*;
+    let evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    // The lanes of a vector from `first` that are within `len` floats.
+    let within = |len: usize, first: usize| ((1u32 << len.saturating_sub(first).min(16)) - 1) as __mmask16;
+    for (index, to) in to.chunks_mut(16).enumerate() {
+        let at = 32 * index;
+        let from_at = |first: usize| from.as_ptr().wrapping_add(first);
+        // SAFETY: the lanes read are within `from` and those written within `to` (masked-off
+        // lanes are neither read nor written).
+        unsafe {
+            let low = _mm512_maskz_loadu_ps(within(from.len(), at), from_at(at));
+            let high = _mm512_maskz_loadu_ps(within(from.len(), at + 16), from_at(at + 16));
+            let picked = _mm512_permutex2var_ps(low, evens, high);
+            _mm512_mask_storeu_ps(to.as_mut_ptr(), within(to.len(), 0), picked);
+        }
     }
 }
 

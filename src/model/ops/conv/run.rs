@@ -10,6 +10,7 @@ use super::denormals::DenormalsAreZero;
 use super::epilogue::{self, Step};
 use super::kernel::{Finish, Tile, ROWS};
 use super::layout::Geometry;
+use super::transpose;
 use super::Params;
 use crate::model::threads::current_pool;
 
@@ -27,12 +28,13 @@ impl Params {
     }
 
     /// [`run_share`](Self::run_share) on `across.rs`'s tiles: each block's positions in tiles of
-    /// nearly equal size, written in place, then the block's answers through the epilogue (a
-    /// small image's: they are still in cache).
+    /// nearly equal size, their sums position by position, then the block's rows, channel by
+    /// channel, through the epilogue (a small image's: they are still in cache).
     fn run_across(&self, geometry: &Geometry, input: &[f32], first_block: usize, part: Part) {
         let plane_out = (geometry.out_h * geometry.out_w).max(1);
         let block_weights = geometry.channels * across::CHANNELS;
         let tiles = plane_out.div_ceil(across::POSITIONS);
+        let mut sums = vec![[0.0f32; across::CHANNELS]; plane_out];
         let Part { output, residual } = part;
         for (block, block_output) in output.chunks_mut(across::CHANNELS * plane_out).enumerate() {
             let weights = &self.weights[(first_block + block) * block_weights..][..block_weights];
@@ -53,8 +55,9 @@ impl Params {
                     positions: end - start,
                     next_weights: &next_weights[share(tile)..share(tile + 1)],
                 };
-                tile.run(&mut block_output[start..], plane_out, rows);
+                tile.run(&mut sums[start..end]);
             }
+            transpose::to_channels(&sums, block_output, plane_out, rows);
             let first_channel = (first_block + block) * across::CHANNELS;
             for (index, answers) in block_output.chunks_mut(plane_out).enumerate() {
                 let at = (block * across::CHANNELS + index) * plane_out;

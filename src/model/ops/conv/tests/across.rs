@@ -3,6 +3,8 @@
 use tract_onnx::tract_core::ops::cnn::PaddingSpec;
 use tract_onnx::tract_hir::internal::*;
 
+use super::super::across::CHANNELS;
+use super::super::transpose::to_channels;
 use super::{assert_same, assert_same_over, pointwise, require_avx512, Case, DirectConv};
 
 /// ResNet-50's last stage: a 1x1 convolution of a 7x7 image, with all it absorbs after it.
@@ -104,4 +106,39 @@ fn runs_only_where_the_other_tiles_waste_positions() {
         padding: PaddingSpec::Explicit(tvec![1, 1], tvec![1, 1]),
         ..case
     }));
+}
+
+/// Every float distinct, so that a misplaced one shows.
+fn position_sums(positions: usize) -> Vec<[f32; CHANNELS]> {
+    (0..positions)
+        .map(|p| std::array::from_fn(|r| (p * 1000 + r) as f32))
+        .collect()
+}
+
+#[test]
+fn the_sums_are_written_channel_by_channel() {
+    require_avx512();
+    // Partial squares of positions and of channels, rows longer than their positions.
+    for (positions, rows, stride) in [
+        (1, 1, 1),
+        (16, 16, 16),
+        (49, 64, 49),
+        (35, 60, 40),
+        (196, 64, 196),
+        (7, 17, 9),
+    ] {
+        let sums = position_sums(positions);
+        let mut to = vec![-1.0; rows * stride];
+        to_channels(&sums, &mut to, stride, rows);
+        for r in 0..rows {
+            for p in 0..stride {
+                let expected = if p < positions { sums[p][r] } else { -1.0 };
+                assert_eq!(
+                    to[r * stride + p],
+                    expected,
+                    "{positions} positions, channel {r}, position {p}"
+                );
+            }
+        }
+    }
 }

@@ -194,34 +194,40 @@ fn the_wide_tile_where_it_wastes_no_more() {
 
 #[test]
 fn every_tap_reads_the_padded_pixel_it_stands_for() {
-    // 3x3, stride 2, padding 1 on a 5x6 input: output 3x3, two phase planes per axis.
-    let geometry = Geometry::new(&Shape {
-        channels: 1,
-        kernel: [3, 3],
-        stride: [2, 2],
-        dilation: [1, 1],
-        pad_before: [1, 1],
-        input: [5, 6],
-        output: [3, 3],
-    });
-    let image: Vec<f32> = (1..=30).map(|v| v as f32).collect();
-    let mut laid_out = Vec::new();
-    geometry.lay_out(&image, &mut laid_out);
-    let padded = |y: isize, x: isize| -> f32 {
-        let (y, x) = (y - 1, x - 1);
-        if (0..5).contains(&y) && (0..6).contains(&x) {
-            image[(y * 6 + x) as usize]
-        } else {
-            0.0
+    // 3x3, stride 2, padding 1: two phase planes per axis. Rows of 6 and of 45 pixels (the
+    // strided copy in vectors of 16 and a partial one), padded with zeros or a max pool's value.
+    for ([in_h, in_w], padding) in [([5, 6], 0.0), ([4, 45], f32::MIN)] {
+        let output = [(in_h - 1) / 2 + 1, (in_w - 1) / 2 + 1];
+        let geometry = Geometry::new(&Shape {
+            channels: 1,
+            kernel: [3, 3],
+            stride: [2, 2],
+            dilation: [1, 1],
+            pad_before: [1, 1],
+            input: [in_h, in_w],
+            output,
+        });
+        let image: Vec<f32> = (1..=in_h * in_w).map(|v| v as f32).collect();
+        let mut laid_out = Vec::new();
+        geometry.lay_out(&image, &mut laid_out, padding);
+        let padded = |y: usize, x: usize| -> f32 {
+            match (y.checked_sub(1), x.checked_sub(1)) {
+                (Some(y), Some(x)) if y < in_h && x < in_w => image[y * in_w + x],
+                _ => padding,
+            }
+        };
+        for (oy, ox) in (0..output[0]).flat_map(|oy| (0..output[1]).map(move |ox| (oy, ox))) {
+            let q = oy * geometry.plane_w + ox;
+            for (t, &offset) in geometry.offsets.iter().enumerate() {
+                let (ky, kx) = (t / 3, t % 3);
+                let want = padded(oy * 2 + ky, ox * 2 + kx);
+                assert_eq!(
+                    laid_out[q + offset],
+                    want,
+                    "{in_w} wide: output ({oy}, {ox}) tap ({ky}, {kx})"
+                );
+            }
         }
-    };
-    for (oy, ox) in (0..3).flat_map(|oy| (0..3).map(move |ox| (oy, ox))) {
-        let q = oy * geometry.plane_w + ox;
-        for (t, &offset) in geometry.offsets.iter().enumerate() {
-            let (ky, kx) = (t / 3, t % 3);
-            let want = padded((oy * 2 + ky) as isize, (ox * 2 + kx) as isize);
-            assert_eq!(laid_out[q + offset], want, "output ({oy}, {ox}) tap ({ky}, {kx})");
-        }
+        assert_eq!(geometry.phases.len(), 4);
     }
-    assert_eq!(geometry.phases.len(), 4);
 }
