@@ -261,11 +261,12 @@ impl OnnxModel {
     }
 }
 
-/// The model typed, decluttered, with our direct convolutions in place of tract's where they run
-/// (`ops::conv`), and optimised.
+/// The model typed, decluttered, with our direct convolutions and max pools in place of tract's
+/// where they run (`ops::conv`), and optimised.
 fn optimised(model: InferenceModel) -> TractResult<TypedModel> {
     let mut typed = model.into_typed()?.into_decluttered()?;
     super::ops::direct_convolutions(&mut typed)?;
+    super::ops::direct_max_pools(&mut typed)?;
     let mut typed = typed.into_compact()?;
     typed.optimize()?;
     Ok(typed)

@@ -22,6 +22,7 @@ mod denormals;
 mod epilogue;
 mod kernel;
 mod layout;
+mod maxpool;
 mod pointwise;
 mod run;
 mod substitute;
@@ -30,6 +31,8 @@ mod transpose;
 
 use tract_onnx::tract_core::ops::cnn::PoolSpec;
 use tract_onnx::tract_hir::internal::*;
+
+pub use maxpool::substitute as substitute_max_pools;
 
 use epilogue::Step;
 use layout::{Geometry, Shape};

@@ -170,7 +170,7 @@ fn conv_params(
 /// Explicit padding wider than the dilated kernel's reach on some axis: rows and columns of
 /// padding no tap of a real output reads, which the layout would still copy (no CNN pads so, and
 /// a model file could make the copy as large as it likes).
-fn padding_beyond_kernel(spec: &PoolSpec) -> bool {
+pub(super) fn padding_beyond_kernel(spec: &PoolSpec) -> bool {
     let (PaddingSpec::Explicit(before, after) | PaddingSpec::ExplicitOnnxPool(before, after, _)) =
         &spec.padding
     else {

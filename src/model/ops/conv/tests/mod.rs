@@ -260,3 +260,4 @@ fn require_avx512() {
 mod across;
 mod fusion;
 mod geometry;
+mod maxpool;
