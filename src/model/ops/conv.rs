@@ -14,7 +14,7 @@
 //! the `Downsample` of a strided one), and the element-wise operations after either that tract
 //! would fuse (`substitute.rs`, `absorb.rs`, `epilogue.rs`). It sums in tract's order (input channel, then
 //! kernel row, then column, from zero) and applies those operations in the graph's order, so its
-//! answers are tract's to the bit.
+//! answers are tract's to the bit. The same layout runs max pools (`maxpool.rs`).
 
 mod absorb;
 mod across;
@@ -182,18 +182,7 @@ impl Params {
             }
             Form::Conv { pool_spec, kernel } => (pool_spec, *kernel),
         };
-        let spatial = &input[input.len() - 2..];
-        let padding = pool_spec.computed_padding(spatial);
-        let pair = |f: &dyn Fn(usize) -> usize| [f(0), f(1)];
-        let geometry = Geometry::new(&Shape {
-            channels: self.channels,
-            kernel,
-            stride: pair(&|a| pool_spec.stride(a)),
-            dilation: pair(&|a| pool_spec.dilation(a)),
-            pad_before: pair(&|a| padding[a].pad_before),
-            input: [spatial[0], spatial[1]],
-            output: pair(&|a| padding[a].convoluted),
-        });
+        let geometry = pooled_geometry(pool_spec, kernel, self.channels, &input[input.len() - 2..]);
         let mut output: TVec<usize> = input.into();
         let channel_axis = input.len() - 3;
         output[channel_axis] = self.out_channels;
@@ -201,6 +190,22 @@ impl Params {
         output[channel_axis + 2] = geometry.out_w;
         (geometry, output)
     }
+}
+
+/// Where a pool of `kernel` (a convolution's or a max pool's, as `pool_spec` strides, dilates and
+/// pads it) reads and writes on `channels` channels of an image `spatial` in size.
+fn pooled_geometry(pool_spec: &PoolSpec, kernel: [usize; 2], channels: usize, spatial: &[usize]) -> Geometry {
+    let padding = pool_spec.computed_padding(spatial);
+    let pair = |f: &dyn Fn(usize) -> usize| [f(0), f(1)];
+    Geometry::new(&Shape {
+        channels,
+        kernel,
+        stride: pair(&|a| pool_spec.stride(a)),
+        dilation: pair(&|a| pool_spec.dilation(a)),
+        pad_before: pair(&|a| padding[a].pad_before),
+        input: [spatial[0], spatial[1]],
+        output: pair(&|a| padding[a].convoluted),
+    })
 }
 
 impl EvalOp for DirectConv {
@@ -211,7 +216,8 @@ impl EvalOp for DirectConv {
         let input = &inputs[0];
         let (geometry, out_shape) = params.geometry(input.shape());
         // SAFETY: f32 has no invalid bit patterns, and `run_split` writes every element (every
-        // channel of every image, every valid position of each: the tiles in place, or `finish`).
+        // channel of every image, every valid position of each: the tiles in place, `finish`, or
+        // `transpose::to_channels` after the across tiles).
         let mut output = unsafe { Tensor::uninitialized::<f32>(&out_shape)? };
         let image_out = params.out_channels * geometry.out_h * geometry.out_w;
         let image_in = geometry.channels * geometry.in_h * geometry.in_w;
@@ -241,7 +247,7 @@ impl EvalOp for DirectConv {
             let input = if geometry.reads_image_as_is() {
                 pixels
             } else {
-                geometry.lay_out(pixels, &mut laid_out, 0.0);
+                geometry.lay_out(pixels, &mut laid_out);
                 &laid_out
             };
             let residual = residual

@@ -1,7 +1,8 @@
 //! How the direct convolution lays out its operands so that every tap of every output position
 //! is a contiguous read.
 //!
-//! The input of each channel is copied, zero-padded, into `stride_h x stride_w` phase planes:
+//! The input of each channel is copied, zero-padded (a max pool's: padded with the lowest float),
+//! into `stride_h x stride_w` phase planes:
 //! plane `(py, px)` holds the padded pixels `(r * stride_h + py, s * stride_w + px)`. Output
 //! position `(oy, ox)` is numbered `q = oy * plane_w + ox`, and tap `(ky, kx)` of it reads plane
 //! `(ky * dilation_h % stride_h, kx * dilation_w % stride_w)` at `q + (ky * dilation_h /
@@ -131,13 +132,20 @@ impl Geometry {
         Some((start, tail))
     }
 
+    /// Copies one image (`[channels, in_h, in_w]`) into its zero-padded phase planes, and zeros
+    /// past them for what the last tiles read: `laid_out_len` floats.
+    pub fn lay_out(&self, image: &[f32], laid_out: &mut Vec<f32>) {
+        self.lay_out_planes(image, laid_out, 0.0);
+        laid_out.resize(self.laid_out_len(), 0.0);
+    }
+
     /// Copies one image (`[channels, in_h, in_w]`) into its phase planes, in order, `padding`
     /// (a convolution's zero, a max pool's lowest float) around it, with no clearing pass first
-    /// (it cost a tenth of the copy).
-    pub fn lay_out(&self, image: &[f32], laid_out: &mut Vec<f32>, padding: f32) {
+    /// (it cost a tenth of the copy): `channels * channel_stride()` floats.
+    pub fn lay_out_planes(&self, image: &[f32], laid_out: &mut Vec<f32>, padding: f32) {
         let [stride_h, stride_w] = self.stride;
         let [pad_h, pad_w] = self.pad_before;
-        let zeros =
+        let pad =
             |laid_out: &mut Vec<f32>, count: usize| laid_out.extend(std::iter::repeat_n(padding, count));
         laid_out.clear();
         laid_out.reserve(self.laid_out_len());
@@ -158,11 +166,11 @@ impl Geometry {
                 for r in 0..self.plane_h {
                     let y = (r * stride_h + py).checked_sub(pad_h).filter(|&y| y < self.in_h);
                     let Some(y) = y.filter(|_| count > 0) else {
-                        zeros(laid_out, self.plane_w);
+                        pad(laid_out, self.plane_w);
                         continue;
                     };
                     let row = &pixels[y * self.in_w + from..(y + 1) * self.in_w];
-                    zeros(laid_out, first);
+                    pad(laid_out, first);
                     // Not `extend` over a `step_by`: it pushed float by float (its length is not
                     // trusted), and was most of the layout's time.
                     if stride_w == 1 {
@@ -172,12 +180,10 @@ impl Geometry {
                         laid_out.resize(start + count, padding);
                         copy_strided(&mut laid_out[start..], row, stride_w);
                     }
-                    zeros(laid_out, self.plane_w - first - count);
+                    pad(laid_out, self.plane_w - first - count);
                 }
             }
         }
-        // What the last tiles read past the planes.
-        zeros(laid_out, self.laid_out_len() - laid_out.len());
     }
 }
 

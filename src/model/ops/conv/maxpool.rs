@@ -18,41 +18,56 @@ use tract_onnx::tract_core::ops::cnn::{MaxPool, PoolSpec};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 use tract_onnx::tract_hir::internal::*;
 
-use super::layout::{Geometry, Shape};
-use super::{kernel, substitute::padding_beyond_kernel};
+use super::layout::Geometry;
+use super::{kernel, pooled_geometry, substitute::padding_beyond_kernel};
 use crate::model::threads::current_pool;
 
 /// Replaces every max pool this module runs in a decluttered model. Does nothing on a machine
-/// without AVX-512.
+/// without AVX-512. A pool it cannot replace stays tract's: that is logged, never a failed load.
 pub fn substitute(model: &mut TypedModel) -> TractResult<()> {
     if !kernel::available() {
         return Ok(());
     }
     for id in model.eval_order()? {
-        let node = model.node(id);
-        let Some(pool) = node.op_as::<MaxPool>() else {
-            continue;
-        };
-        let spec = &pool.pool_spec;
-        let runs_here = pool.with_index_outputs.is_none()
-            && matches!(spec.data_format, DataFormat::NCHW | DataFormat::CHW)
-            && spec.rank() == 2
-            && spec.kernel_shape[..] != [2, 2]
-            && !padding_beyond_kernel(spec)
-            && model.outlet_fact(node.inputs[0])?.datum_type == f32::datum_type();
-        if !runs_here {
-            continue;
+        if let Err(cause) = replace(model, id) {
+            let name = &model.node(id).name;
+            tracing::debug!("max pool {name} stays tract's: {cause:#}");
         }
-        let op = DirectMaxPool {
-            pool_spec: Arc::new(spec.clone()),
-        };
-        let mut patch = TypedModelPatch::new(format!("direct max pool {}", node.name));
-        let input = patch.tap_model(model, node.inputs[0])?;
-        let output = patch.wire_node(&node.name, op, &[input])?[0];
-        patch.shunt_outside(model, OutletId::new(id, 0), output)?;
-        patch.apply(model)?;
     }
     Ok(())
+}
+
+/// The widest kernel taken, per axis. Its layout then holds about the input, padding included
+/// (a model file could otherwise ask for a kernel, and so a padding, as large as it likes; tract
+/// would walk it without laying it out). CNNs pool over 3x3 kernels, YOLO's SPP up to 13x13.
+const MAX_KERNEL: usize = 16;
+
+/// Replaces node `id` if it is a max pool this module runs.
+fn replace(model: &mut TypedModel, id: usize) -> TractResult<()> {
+    let node = model.node(id);
+    let Some(pool) = node.op_as::<MaxPool>() else {
+        return Ok(());
+    };
+    let spec = &pool.pool_spec;
+    let runs_here = pool.with_index_outputs.is_none()
+        && matches!(spec.data_format, DataFormat::NCHW | DataFormat::CHW)
+        && spec.rank() == 2
+        && spec.kernel_shape[..] != [2, 2]
+        && spec.kernel_shape.iter().all(|&k| k <= MAX_KERNEL)
+        && spec.dilations().iter().all(|&d| d == 1)
+        && !padding_beyond_kernel(spec)
+        && model.outlet_fact(node.inputs[0])?.datum_type == f32::datum_type();
+    if !runs_here {
+        return Ok(());
+    }
+    let op = DirectMaxPool {
+        pool_spec: Arc::new(spec.clone()),
+    };
+    let mut patch = TypedModelPatch::new(format!("direct max pool {}", node.name));
+    let input = patch.tap_model(model, node.inputs[0])?;
+    let output = patch.wire_node(&node.name, op, &[input])?[0];
+    patch.shunt_outside(model, OutletId::new(id, 0), output)?;
+    patch.apply(model)
 }
 
 #[derive(Debug, Clone)]
@@ -65,18 +80,8 @@ op_by_identity!(DirectMaxPool, pool_spec, "DirectMaxPool");
 impl DirectMaxPool {
     /// Where one channel of an image `spatial` in size is read from and written to.
     fn geometry(&self, spatial: &[usize]) -> Geometry {
-        let spec = &self.pool_spec;
-        let padding = spec.computed_padding(spatial);
-        let pair = |f: &dyn Fn(usize) -> usize| [f(0), f(1)];
-        Geometry::new(&Shape {
-            channels: 1,
-            kernel: [spec.kernel_shape[0], spec.kernel_shape[1]],
-            stride: pair(&|a| spec.stride(a)),
-            dilation: pair(&|a| spec.dilation(a)),
-            pad_before: pair(&|a| padding[a].pad_before),
-            input: [spatial[0], spatial[1]],
-            output: pair(&|a| padding[a].convoluted),
-        })
+        let kernel = [self.pool_spec.kernel_shape[0], self.pool_spec.kernel_shape[1]];
+        pooled_geometry(&self.pool_spec, kernel, 1, spatial)
     }
 }
 
@@ -131,17 +136,22 @@ fn pool_planes(geometry: &Geometry, pixels: &[f32], answers: &mut [f32]) {
     for (index, answers) in answers.chunks_mut(geometry.out_h * geometry.out_w).enumerate() {
         // Empty for a plane without pixels: its planes are all padding.
         let plane = &pixels[index * in_plane..(index + 1) * in_plane];
-        geometry.lay_out(plane, &mut laid_out, f32::MIN);
+        geometry.lay_out_planes(plane, &mut laid_out, f32::MIN);
         pool(geometry, &laid_out, answers);
     }
 }
 
 /// One laid-out plane's maxima, row by row of the output.
 fn pool(geometry: &Geometry, laid_out: &[f32], answers: &mut [f32]) {
-    // The bounds the unchecked loads and stores below rely on: the offsets of every tap of
-    // every output are within one channel's planes.
+    // The bounds the unchecked loads and stores below rely on: the last output's furthest tap
+    // within `laid_out` (checked: a wrapped bound would pass), every output within `answers`.
+    let furthest = geometry.offsets.iter().max().copied().unwrap_or(0);
+    let last_read = (geometry.out_h.max(1) - 1)
+        .checked_mul(geometry.plane_w)
+        .and_then(|row| row.checked_add(furthest)?.checked_add(geometry.out_w));
     assert!(kernel::available());
-    assert!(laid_out.len() >= geometry.channel_stride());
+    assert!(last_read.is_some_and(|end| laid_out.len() >= end));
+    assert!(geometry.out_w <= geometry.plane_w);
     assert_eq!(answers.len(), geometry.out_h * geometry.out_w);
     #[cfg(target_arch = "x86_64")]
     // SAFETY: avx512f is present, and every access is within the bounds asserted.
@@ -152,8 +162,8 @@ fn pool(geometry: &Geometry, laid_out: &[f32], answers: &mut [f32]) {
 
 /// # Safety
 ///
-/// The machine has AVX-512F, `laid_out` holds one channel's planes, and `answers` one output
-/// plane.
+/// The machine has AVX-512F, `laid_out` holds every tap of every output (`pool` asserts it),
+/// and `answers` one output plane.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 // SAFETY: unsafe to call (the contract above); `pool` is its only caller and asserts it.
@@ -165,9 +175,9 @@ unsafe fn pool_avx512(geometry: &Geometry, laid_out: &[f32], answers: &mut [f32]
             let at = oy * plane_w + first;
             let mut max = _mm512_set1_ps(f32::MIN);
             for &offset in &geometry.offsets {
-                // SAFETY: output (oy, first + lane) of tap `offset` is within the channel's
-                // planes (`layout.rs`: `oy` and `first + lane` below `out_h` and `out_w`);
-                // masked-off lanes are not read.
+                // SAFETY: output (oy, first + lane) of tap `offset` reads at most the last
+                // output's furthest tap (`oy < out_h`, `first + lane < out_w <= plane_w`),
+                // within `laid_out` (asserted); masked-off lanes are not read.
                 let taps = unsafe { _mm512_maskz_loadu_ps(lanes, laid_out.as_ptr().add(at + offset)) };
                 // `taps` where greater, else `max`: tract's `if max < tap { tap }`.
                 max = _mm512_max_ps(taps, max);

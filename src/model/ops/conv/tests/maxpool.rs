@@ -7,7 +7,7 @@ use tract_onnx::tract_core::ops::nn::DataFormat;
 use tract_onnx::tract_hir::internal::*;
 
 use super::super::maxpool::{substitute, DirectMaxPool};
-use super::{plain, require_avx512, values};
+use super::{assert_same_bits, require_avx512, values};
 
 struct Pool {
     /// The image axis and its size, or none.
@@ -18,6 +18,8 @@ struct Pool {
     stride: [usize; 2],
     dilation: [usize; 2],
     padding: PaddingSpec,
+    /// Inputs of zeros of both signs and negatives only, so that most maxima are a zero.
+    signed_zeros: bool,
 }
 
 /// ResNet's: 3x3, stride 2, padding 1.
@@ -30,6 +32,7 @@ fn resnets() -> Pool {
         stride: [2, 2],
         dilation: [1, 1],
         padding: PaddingSpec::Explicit(tvec![1, 1], tvec![1, 1]),
+        signed_zeros: false,
     }
 }
 
@@ -76,7 +79,9 @@ impl Pool {
         ];
         let mut floats = values(len, 11);
         for (index, float) in floats.iter_mut().enumerate() {
-            if index % 3 == 0 {
+            if self.signed_zeros {
+                *float = [-0.0, 0.0, -1.0, 0.0, -0.0][index % 5];
+            } else if index % 3 == 0 {
                 *float = specials[(index / 3) % specials.len()];
             }
         }
@@ -109,15 +114,7 @@ impl Pool {
 fn assert_same(pool: &Pool, what: &str, threads: usize) {
     let (tracts, ours, ours_ran) = pool.run_both(threads).unwrap();
     assert!(ours_ran, "{what}: left to tract");
-    assert_eq!(tracts.shape(), ours.shape(), "{what}");
-    let (want, got) = (plain(&tracts), plain(&ours));
-    let differ = want.iter().zip(got).position(|(a, b)| a.to_bits() != b.to_bits());
-    assert!(
-        differ.is_none(),
-        "{what}: element {differ:?}: tract {:?}, ours {:?}",
-        differ.map(|i| want[i]),
-        differ.map(|i| got[i])
-    );
+    assert_same_bits(&tracts, &ours, what);
 }
 
 #[test]
@@ -133,6 +130,13 @@ fn answers_as_tract_to_the_bit() {
         2,
     );
     let one = |pool: Pool, what: &str| assert_same(&pool, what, 1);
+    one(
+        Pool {
+            signed_zeros: true,
+            ..resnets()
+        },
+        "zeros of both signs: the first of a window stays",
+    );
     one(
         Pool {
             batch: None,
@@ -152,6 +156,15 @@ fn answers_as_tract_to_the_bit() {
     );
     one(
         Pool {
+            kernel: [1, 3],
+            stride: [3, 4],
+            padding: PaddingSpec::Valid,
+            ..resnets()
+        },
+        "strides past the kernel: some phase planes unread, a stride of 4",
+    );
+    one(
+        Pool {
             padding: PaddingSpec::ExplicitOnnxPool(tvec![0, 1], tvec![1, 0], true),
             input: [20, 37],
             ..resnets()
@@ -160,11 +173,12 @@ fn answers_as_tract_to_the_bit() {
     );
     one(
         Pool {
-            dilation: [2, 2],
             padding: PaddingSpec::SameUpper,
+            kernel: [13, 13],
+            stride: [1, 1],
             ..resnets()
         },
-        "dilated, padded to the same size",
+        "YOLO's 13x13, padded to the same size",
     );
     one(
         Pool {
@@ -179,12 +193,33 @@ fn answers_as_tract_to_the_bit() {
 }
 
 #[test]
-fn leaves_a_2x2_pool_to_tract() {
+fn leaves_to_tract_what_it_does_not_run() {
     require_avx512();
-    let two_by_two = Pool {
-        kernel: [2, 2],
-        ..resnets()
+    let left = |pool: Pool, what: &str| {
+        let (tracts, ours, ours_ran) = pool.run_both(1).unwrap();
+        assert!(!ours_ran, "{what}");
+        assert_same_bits(&tracts, &ours, what);
     };
-    let (_, _, ours_ran) = two_by_two.run_both(1).unwrap();
-    assert!(!ours_ran, "a 2x2 pool");
+    left(
+        Pool {
+            kernel: [2, 2],
+            ..resnets()
+        },
+        "a 2x2 pool",
+    );
+    left(
+        Pool {
+            dilation: [2, 2],
+            ..resnets()
+        },
+        "a dilated pool",
+    );
+    left(
+        Pool {
+            kernel: [17, 3],
+            padding: PaddingSpec::Valid,
+            ..resnets()
+        },
+        "a kernel past 16",
+    );
 }

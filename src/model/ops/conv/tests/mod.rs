@@ -228,15 +228,7 @@ fn assert_same(case: &Case, what: &str, replaced: usize) {
 
 fn assert_same_over(case: &Case, what: &str, replaced: usize, threads: usize) {
     let (tracts, ours, model) = case.run_both(threads).unwrap();
-    assert_eq!(tracts.shape(), ours.shape(), "{what}");
-    let (want, got) = (plain(&tracts), plain(&ours));
-    let differ = want.iter().zip(got).position(|(a, b)| a.to_bits() != b.to_bits());
-    assert!(
-        differ.is_none(),
-        "{what}: element {differ:?}: tract {:?}, ours {:?}",
-        differ.map(|i| want[i]),
-        differ.map(|i| got[i])
-    );
+    assert_same_bits(&tracts, &ours, what);
     let count = |f: &dyn Fn(&TypedNode) -> bool| model.nodes.iter().filter(|n| f(n)).count();
     assert_eq!(count(&|n| n.op_is::<DirectConv>()), replaced, "{what}: {model}");
     if replaced > 0 {
@@ -248,6 +240,19 @@ fn assert_same_over(case: &Case, what: &str, replaced: usize, threads: usize) {
         let strides = count(&|n| n.op_is::<Downsample>());
         assert_eq!(strides, 0, "{what}: a stride left to tract: {model}");
     }
+}
+
+/// `ours` is `tracts`: the same shape, and every float the same bits.
+fn assert_same_bits(tracts: &Tensor, ours: &Tensor, what: &str) {
+    assert_eq!(tracts.shape(), ours.shape(), "{what}");
+    let (want, got) = (plain(tracts), plain(ours));
+    let differ = want.iter().zip(got).position(|(a, b)| a.to_bits() != b.to_bits());
+    assert!(
+        differ.is_none(),
+        "{what}: element {differ:?}: tract {:?}, ours {:?}",
+        differ.map(|i| want[i]),
+        differ.map(|i| got[i])
+    );
 }
 
 fn require_avx512() {
