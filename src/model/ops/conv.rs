@@ -60,23 +60,29 @@ fn substitute_within(model: &mut TypedModel, max_waste: f64) -> TractResult<()> 
         return Ok(());
     }
     for id in model.eval_order()? {
-        if let Err(cause) = replace(model, id, max_waste) {
-            let name = &model.node(id).name;
-            tracing::debug!("convolution {name} stays tract's: {cause:#}");
+        match replacement(model, id, max_waste) {
+            Ok(Some(patch)) => patch.apply(model)?,
+            Ok(None) => {}
+            Err(cause) => {
+                let name = &model.node(id).name;
+                tracing::debug!("convolution {name} stays tract's: {cause:#}");
+            }
         }
     }
     Ok(())
 }
 
-/// Replaces node `id` if it is a convolution the direct kernel runs.
-fn replace(model: &mut TypedModel, id: usize, max_waste: f64) -> TractResult<()> {
+/// The patch replacing node `id` if it is a convolution the direct kernel runs. (Made whole before
+/// it is applied: a patch failing halfway through `apply` would leave the model half patched,
+/// which is an error, not a convolution left to tract.)
+fn replacement(model: &TypedModel, id: usize, max_waste: f64) -> TractResult<Option<TypedModelPatch>> {
     let Some(substitute::Found {
         params,
         channel_axis,
         data,
     }) = substitute::find(model, id, max_waste)?
     else {
-        return Ok(());
+        return Ok(None);
     };
     let (steps, last, residual) = absorb::absorbed(model, id, params.out_channels, channel_axis)?;
     // The input's channel axis: the output's, but for an `EinSum` that adds or drops the image
@@ -103,7 +109,7 @@ fn replace(model: &mut TypedModel, id: usize, max_waste: f64) -> TractResult<()>
     // The name of the last node replaced: an unlabelled model output is named after it.
     let output = patch.wire_node(&model.node(last).name, op, &inputs)?[0];
     patch.shunt_outside(model, OutletId::new(last, 0), output)?;
-    patch.apply(model)
+    Ok(Some(patch))
 }
 
 #[derive(Debug, Clone)]

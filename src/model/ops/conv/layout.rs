@@ -8,11 +8,12 @@
 //! `(ky * dilation_h % stride_h, kx * dilation_w % stride_w)` at `q + (ky * dilation_h /
 //! stride_h) * plane_w + kx * dilation_w / stride_w`: the same offset for every `q`. So 32
 //! consecutive outputs read 32 consecutive floats per tap, whatever the stride, padding or
-//! dilation. The price is `plane_w - out_w` extra columns per output row, computed and dropped.
+//! dilation. The price is `plane_w - out_w` extra columns per output row, computed and dropped
+//! (a max pool's are masked off).
 
 use super::kernel::{NARROW, ROWS, WIDE};
 
-/// Where one convolution reads and writes for one input size.
+/// Where one convolution (or max pool) reads and writes for one input size.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Geometry {
     pub channels: usize,
@@ -135,6 +136,8 @@ impl Geometry {
     /// Copies one image (`[channels, in_h, in_w]`) into its zero-padded phase planes, and zeros
     /// past them for what the last tiles read: `laid_out_len` floats.
     pub fn lay_out(&self, image: &[f32], laid_out: &mut Vec<f32>) {
+        laid_out.clear();
+        laid_out.reserve(self.laid_out_len());
         self.lay_out_planes(image, laid_out, 0.0);
         laid_out.resize(self.laid_out_len(), 0.0);
     }
@@ -148,7 +151,7 @@ impl Geometry {
         let pad =
             |laid_out: &mut Vec<f32>, count: usize| laid_out.extend(std::iter::repeat_n(padding, count));
         laid_out.clear();
-        laid_out.reserve(self.laid_out_len());
+        laid_out.reserve(self.channels * self.channel_stride());
         let channel_len = self.in_h * self.in_w;
         for channel in 0..self.channels {
             // Empty for an image without pixels: its planes are all padding.

@@ -29,36 +29,43 @@ pub fn substitute(model: &mut TypedModel) -> TractResult<()> {
         return Ok(());
     }
     for id in model.eval_order()? {
-        if let Err(cause) = replace(model, id) {
-            let name = &model.node(id).name;
-            tracing::debug!("max pool {name} stays tract's: {cause:#}");
+        match replacement(model, id) {
+            Ok(Some(patch)) => patch.apply(model)?,
+            Ok(None) => {}
+            Err(cause) => {
+                let name = &model.node(id).name;
+                tracing::debug!("max pool {name} stays tract's: {cause:#}");
+            }
         }
     }
     Ok(())
 }
 
-/// The widest kernel taken, per axis. Its layout then holds about the input, padding included
-/// (a model file could otherwise ask for a kernel, and so a padding, as large as it likes; tract
-/// would walk it without laying it out). CNNs pool over 3x3 kernels, YOLO's SPP up to 13x13.
+/// The widest kernel taken, per axis. With padding within the kernel's reach, the layout then
+/// holds at most the input and three kernels' width per axis (a model file could otherwise ask
+/// for a kernel, and so a padding, as large as it likes; tract walks it without laying it out).
+/// CNNs pool over 3x3 kernels, YOLO's SPP up to 13x13.
 const MAX_KERNEL: usize = 16;
 
-/// Replaces node `id` if it is a max pool this module runs.
-fn replace(model: &mut TypedModel, id: usize) -> TractResult<()> {
+/// The patch replacing node `id` if it is a max pool this module runs (whole before it is
+/// applied, as `conv.rs`'s).
+fn replacement(model: &TypedModel, id: usize) -> TractResult<Option<TypedModelPatch>> {
     let node = model.node(id);
     let Some(pool) = node.op_as::<MaxPool>() else {
-        return Ok(());
+        return Ok(None);
     };
     let spec = &pool.pool_spec;
     let runs_here = pool.with_index_outputs.is_none()
         && matches!(spec.data_format, DataFormat::NCHW | DataFormat::CHW)
         && spec.rank() == 2
         && spec.kernel_shape[..] != [2, 2]
-        && spec.kernel_shape.iter().all(|&k| k <= MAX_KERNEL)
+        && spec.kernel_shape.iter().all(|k| (1..=MAX_KERNEL).contains(k))
+        && spec.strides().iter().all(|&s| s >= 1)
         && spec.dilations().iter().all(|&d| d == 1)
         && !padding_beyond_kernel(spec)
         && model.outlet_fact(node.inputs[0])?.datum_type == f32::datum_type();
     if !runs_here {
-        return Ok(());
+        return Ok(None);
     }
     let op = DirectMaxPool {
         pool_spec: Arc::new(spec.clone()),
@@ -67,7 +74,7 @@ fn replace(model: &mut TypedModel, id: usize) -> TractResult<()> {
     let input = patch.tap_model(model, node.inputs[0])?;
     let output = patch.wire_node(&node.name, op, &[input])?[0];
     patch.shunt_outside(model, OutletId::new(id, 0), output)?;
-    patch.apply(model)
+    Ok(Some(patch))
 }
 
 #[derive(Debug, Clone)]
@@ -151,8 +158,7 @@ fn pool(geometry: &Geometry, laid_out: &[f32], answers: &mut [f32]) {
         .and_then(|row| row.checked_add(furthest)?.checked_add(geometry.out_w));
     assert!(kernel::available());
     assert!(last_read.is_some_and(|end| laid_out.len() >= end));
-    assert!(geometry.out_w <= geometry.plane_w);
-    assert_eq!(answers.len(), geometry.out_h * geometry.out_w);
+    assert_eq!(Some(answers.len()), geometry.out_h.checked_mul(geometry.out_w));
     #[cfg(target_arch = "x86_64")]
     // SAFETY: avx512f is present, and every access is within the bounds asserted.
     unsafe {
@@ -175,9 +181,9 @@ unsafe fn pool_avx512(geometry: &Geometry, laid_out: &[f32], answers: &mut [f32]
             let at = oy * plane_w + first;
             let mut max = _mm512_set1_ps(f32::MIN);
             for &offset in &geometry.offsets {
-                // SAFETY: output (oy, first + lane) of tap `offset` reads at most the last
-                // output's furthest tap (`oy < out_h`, `first + lane < out_w <= plane_w`),
-                // within `laid_out` (asserted); masked-off lanes are not read.
+                // SAFETY: output (oy, first + lane) of tap `offset` (`oy < out_h`, `first +
+                // lane < out_w`) reads at most the last output's furthest tap, within
+                // `laid_out` (asserted); masked-off lanes are not read.
                 let taps = unsafe { _mm512_maskz_loadu_ps(lanes, laid_out.as_ptr().add(at + offset)) };
                 // `taps` where greater, else `max`: tract's `if max < tap { tap }`.
                 max = _mm512_max_ps(taps, max);

@@ -210,6 +210,7 @@ fn every_tap_reads_the_padded_pixel_it_stands_for() {
         let image: Vec<f32> = (1..=in_h * in_w).map(|v| v as f32).collect();
         let mut laid_out = Vec::new();
         geometry.lay_out_planes(&image, &mut laid_out, padding);
+        assert_eq!(laid_out.len(), geometry.channel_stride(), "the planes, no more");
         let padded = |y: usize, x: usize| -> f32 {
             match (y.checked_sub(1), x.checked_sub(1)) {
                 (Some(y), Some(x)) if y < in_h && x < in_w => image[y * in_w + x],

@@ -182,6 +182,15 @@ fn answers_as_tract_to_the_bit() {
     );
     one(
         Pool {
+            kernel: [16, 16],
+            stride: [5, 1_000_000_000],
+            padding: PaddingSpec::Explicit(tvec![15, 3], tvec![15, 3]),
+            ..resnets()
+        },
+        "the widest kernel, strides past it and past the image",
+    );
+    one(
+        Pool {
             kernel: [5, 5],
             input: [3, 4],
             padding: PaddingSpec::Explicit(tvec![2, 2], tvec![2, 2]),
@@ -196,9 +205,8 @@ fn answers_as_tract_to_the_bit() {
 fn leaves_to_tract_what_it_does_not_run() {
     require_avx512();
     let left = |pool: Pool, what: &str| {
-        let (tracts, ours, ours_ran) = pool.run_both(1).unwrap();
+        let (_, _, ours_ran) = pool.run_both(1).unwrap();
         assert!(!ours_ran, "{what}");
-        assert_same_bits(&tracts, &ours, what);
     };
     left(
         Pool {
