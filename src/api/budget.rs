@@ -3,14 +3,20 @@
 //! as Azure ML's front end answers an overloaded deployment, and retries) instead of growing the
 //! process past its container's memory limit, where an OOM kill would drop every request.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Notify;
 
 use super::ApiError;
 use crate::model::{Answered, Batch, Codec, Predictions, Predictor, Values};
 
-/// The budget is counted in KiB so that one charge of up to 4 TiB fits a semaphore's `u32`.
+/// The budget is counted in KiB, as the charges' rounding has always been.
 const UNIT: u64 = 1024;
 
 /// How long a request waits for room before it is answered 429: short, because the client (or
@@ -18,17 +24,48 @@ const UNIT: u64 = 1024;
 pub const INFLIGHT_WAIT: Duration = Duration::from_secs(1);
 
 /// The bytes of request bodies and decoded tensors held at once, at most.
+///
+/// Room is not handed out in arrival order: a request that fits the room left takes it, even
+/// while a larger one waits. In a queue (a fair semaphore), every byte given back would go to a
+/// large request at its head, and small requests arriving meanwhile would queue behind it and be
+/// answered 429 when it did not get its room in time. A large request can wait out its time
+/// while small ones come and go; it is then answered 429 and retried, as it would be anyway.
 pub struct InflightBudget {
-    permits: Arc<Semaphore>,
+    room: Arc<Room>,
     bytes: u64,
     /// The body limit, named in the 413 for a request larger than the whole budget.
     max_body_bytes: usize,
     wait: Duration,
 }
 
+/// The units not charged to any request, and a signal to the waiting ones when some come back.
+struct Room {
+    free: AtomicU64,
+    given_back: Notify,
+}
+
+impl Room {
+    fn try_take(&self, units: u64) -> bool {
+        self.free
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |free| {
+                free.checked_sub(units)
+            })
+            .is_ok()
+    }
+
+    fn give_back(&self, units: u64) {
+        if units > 0 {
+            self.free.fetch_add(units, Ordering::AcqRel);
+            // Every waiter looks again: any of them may fit now.
+            self.given_back.notify_waiters();
+        }
+    }
+}
+
 /// A request's share of the budget, given back when dropped.
 pub struct Charge {
-    permit: Option<OwnedSemaphorePermit>,
+    room: Option<Arc<Room>>,
+    units: u64,
 }
 
 fn units(bytes: u64) -> u64 {
@@ -37,9 +74,12 @@ fn units(bytes: u64) -> u64 {
 
 impl InflightBudget {
     pub fn new(bytes: u64, max_body_bytes: usize, wait: Duration) -> Self {
-        let units = units(bytes).clamp(1, u64::from(u32::MAX));
+        let room = Room {
+            free: AtomicU64::new(units(bytes).max(1)),
+            given_back: Notify::new(),
+        };
         InflightBudget {
-            permits: Arc::new(Semaphore::new(units as usize)),
+            room: Arc::new(room),
             bytes,
             max_body_bytes,
             wait,
@@ -53,7 +93,7 @@ impl InflightBudget {
 
     /// Bytes not charged to any request right now.
     pub fn available(&self) -> u64 {
-        self.permits.available_permits() as u64 * UNIT
+        self.room.free.load(Ordering::Acquire) * UNIT
     }
 
     /// Adds `bytes` to `charge`, waiting for room up to the budget's wait: 413 when the charge
@@ -63,18 +103,19 @@ impl InflightBudget {
         if wanted == 0 {
             return Ok(());
         }
-        // The usual case, room at once, without setting up the wait.
-        if let Ok(permit) = self.permits.clone().try_acquire_many_owned(wanted) {
-            charge.merge(permit);
-            return Ok(());
-        }
-        let acquire = self.permits.clone().acquire_many_owned(wanted);
-        match tokio::time::timeout(self.wait, acquire).await {
-            Ok(Ok(permit)) => {
-                charge.merge(permit);
-                Ok(())
+        let deadline = tokio::time::Instant::now() + self.wait;
+        loop {
+            // Listening before looking: room given back between the two still wakes this one.
+            let given_back = self.room.given_back.notified();
+            tokio::pin!(given_back);
+            given_back.as_mut().enable();
+            if self.room.try_take(wanted) {
+                charge.add(&self.room, wanted);
+                return Ok(());
             }
-            _ => Err(self.busy()),
+            if tokio::time::timeout_at(deadline, given_back).await.is_err() {
+                return Err(self.busy());
+            }
         }
     }
 
@@ -85,27 +126,24 @@ impl InflightBudget {
         if wanted == 0 {
             return Ok(());
         }
-        let permit = self
-            .permits
-            .clone()
-            .try_acquire_many_owned(wanted)
-            .map_err(|_| self.busy())?;
-        charge.merge(permit);
+        if !self.room.try_take(wanted) {
+            return Err(self.busy());
+        }
+        charge.add(&self.room, wanted);
         Ok(())
     }
 
     /// The units to add for `bytes` more, or 413 when the total could never fit.
-    fn wanted(&self, charge: &Charge, bytes: u64) -> Result<u32, ApiError> {
-        let held = charge.units();
-        let total = u64::from(held) + units(bytes);
-        if total * UNIT > self.bytes.max(UNIT) {
+    fn wanted(&self, charge: &Charge, bytes: u64) -> Result<u64, ApiError> {
+        let total = charge.units.saturating_add(units(bytes));
+        if total.saturating_mul(UNIT) > self.bytes.max(UNIT) {
             return Err(ApiError::OverBudget {
-                needed: total * UNIT,
+                needed: total.saturating_mul(UNIT),
                 budget: self.bytes,
                 max_body_bytes: self.max_body_bytes,
             });
         }
-        Ok((total - u64::from(held)) as u32)
+        Ok(total - charge.units)
     }
 
     fn busy(&self) -> ApiError {
@@ -119,27 +157,28 @@ impl InflightBudget {
 impl Charge {
     /// Nothing charged yet.
     pub fn none() -> Self {
-        Charge { permit: None }
+        Charge { room: None, units: 0 }
     }
 
-    fn units(&self) -> u32 {
-        self.permit.as_ref().map_or(0, |p| p.num_permits() as u32)
-    }
-
-    fn merge(&mut self, permit: OwnedSemaphorePermit) {
-        match &mut self.permit {
-            Some(held) => held.merge(permit),
-            None => self.permit = Some(permit),
-        }
+    fn add(&mut self, room: &Arc<Room>, units: u64) {
+        let held = self.room.get_or_insert_with(|| room.clone());
+        debug_assert!(Arc::ptr_eq(held, room), "one charge, one budget");
+        self.units += units;
     }
 
     /// Gives back all but `bytes`, so that waiting requests get the room sooner.
     pub fn shrink_to(&mut self, bytes: u64) {
-        let keep = units(bytes).min(u64::from(self.units())) as usize;
-        if let Some(held) = &mut self.permit {
-            let surplus = held.num_permits() - keep;
-            drop(held.split(surplus));
+        let keep = units(bytes).min(self.units);
+        if let Some(room) = &self.room {
+            room.give_back(self.units - keep);
+            self.units = keep;
         }
+    }
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        self.shrink_to(0);
     }
 }
 
@@ -201,6 +240,41 @@ mod tests {
         budget.try_grow(&mut second, 6 * UNIT).unwrap();
         drop(first);
         drop(second);
+        assert_eq!(budget.available(), 10 * UNIT);
+    }
+
+    #[tokio::test]
+    async fn a_small_charge_takes_the_room_left_while_a_large_one_waits() {
+        let budget = Arc::new(InflightBudget::new(10 * UNIT, 100, Duration::from_secs(5)));
+        let mut held = Charge::none();
+        budget.grow(&mut held, 9 * UNIT).await.unwrap();
+        let waiting = {
+            let budget = budget.clone();
+            tokio::spawn(async move {
+                let mut large = Charge::none();
+                budget.grow(&mut large, 8 * UNIT).await.map(|()| large)
+            })
+        };
+        tokio::task::yield_now().await;
+        // Room for the small one, not yet for the large one: in a queue, the large one would
+        // take these 5 KiB and the small one would wait behind it.
+        held.shrink_to(4 * UNIT);
+        let mut small = Charge::none();
+        let small_wait = Duration::from_millis(50);
+        let granted = tokio::time::timeout(small_wait, budget.grow(&mut small, 2 * UNIT)).await;
+        assert!(
+            matches!(granted, Ok(Ok(()))),
+            "the small charge waited behind the large one"
+        );
+        assert_eq!(budget.available(), 4 * UNIT);
+        assert!(!waiting.is_finished());
+        // Room for the large one once the rest comes back: it is woken, not left to its timeout.
+        drop(held);
+        drop(small);
+        let large = tokio::time::timeout(Duration::from_secs(1), waiting).await;
+        let large = large.expect("the large charge was not woken").unwrap().unwrap();
+        assert_eq!(budget.available(), 2 * UNIT);
+        drop(large);
         assert_eq!(budget.available(), 10 * UNIT);
     }
 

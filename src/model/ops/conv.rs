@@ -56,16 +56,29 @@ const MAX_COMPUTED_PER_ANSWER: f64 = 2.0;
 /// [`substitute`] with another bound on the positions computed per answer (the tests take every
 /// geometry).
 fn substitute_within(model: &mut TypedModel, max_waste: f64) -> TractResult<()> {
+    patch_each(model, "convolution", |model, id| {
+        replacement(model, id, max_waste)
+    })
+}
+
+/// Applies `replacement`'s patch to every node it makes one for, in evaluation order, on a machine
+/// with AVX-512 (on others, nothing). A patch that cannot be built leaves its node to tract, which
+/// is logged; one that fails while it is applied fails the load (the model would be half patched).
+fn patch_each(
+    model: &mut TypedModel,
+    what: &str,
+    replacement: impl Fn(&TypedModel, usize) -> TractResult<Option<TypedModelPatch>>,
+) -> TractResult<()> {
     if !kernel::available() {
         return Ok(());
     }
     for id in model.eval_order()? {
-        match replacement(model, id, max_waste) {
+        match replacement(model, id) {
             Ok(Some(patch)) => patch.apply(model)?,
             Ok(None) => {}
             Err(cause) => {
                 let name = &model.node(id).name;
-                tracing::debug!("convolution {name} stays tract's: {cause:#}");
+                tracing::debug!("{what} {name} stays tract's: {cause:#}");
             }
         }
     }

@@ -25,20 +25,7 @@ use crate::model::threads::current_pool;
 /// Replaces every max pool this module runs in a decluttered model. Does nothing on a machine
 /// without AVX-512. A pool it cannot replace stays tract's: that is logged, never a failed load.
 pub fn substitute(model: &mut TypedModel) -> TractResult<()> {
-    if !kernel::available() {
-        return Ok(());
-    }
-    for id in model.eval_order()? {
-        match replacement(model, id) {
-            Ok(Some(patch)) => patch.apply(model)?,
-            Ok(None) => {}
-            Err(cause) => {
-                let name = &model.node(id).name;
-                tracing::debug!("max pool {name} stays tract's: {cause:#}");
-            }
-        }
-    }
-    Ok(())
+    super::patch_each(model, "max pool", replacement)
 }
 
 /// The widest kernel taken, per axis. With padding within the kernel's reach, the layout then
