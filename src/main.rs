@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use aml_scorer::{
     api,
     config::{Cli, Config, Host},
-    probe, shutdown,
+    memory, probe, shutdown,
     startup::{Application, InitFailed},
     telemetry,
 };
@@ -21,6 +21,7 @@ const EXIT_INIT_FAILED: u8 = 3;
 const EXIT_BAD_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
+    memory::keep_freed_pages();
     let cli = Cli::parse();
     if cli.probe {
         return if probe::is_ready(cli.port) {
