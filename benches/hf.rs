@@ -9,7 +9,7 @@
 //!   `tokenizer.json` (truncated to its model_max_length, 16) into its three padded int64 inputs,
 //!   as `TextModel` runs it per request.
 //!
-//! Both run with the server's allocator (mimalloc, as `src/main.rs` sets it): the system's
+//! Both run with the server's allocator (mimalloc, set up as `src/main.rs` sets it): the system's
 //! allocator spent a third of the tokenizing time in malloc and free (perf), which is not what
 //! the server runs.
 //!
@@ -47,6 +47,7 @@ fn clip_224() -> ImageConfig {
 }
 
 fn image(c: &mut Criterion) {
+    aml_scorer::memory::keep_freed_pages();
     let jpeg = std::fs::read(repo("tests/fixtures/hf_image/images/photo640x480.jpg")).unwrap();
     let config = clip_224();
     let size = config.output_size().expect("CLIP crops to a fixed size");
@@ -62,6 +63,7 @@ fn image(c: &mut Criterion) {
 }
 
 fn tokenize(c: &mut Criterion) {
+    aml_scorer::memory::keep_freed_pages();
     let folder = repo("tests/fixtures/hf_text/classifier");
     let inner = OnnxModel::load(&folder.join("model.onnx")).expect("the classifier loads");
     let Ok(Ok(model)) = TextModel::load(&folder, inner) else {

@@ -1,29 +1,45 @@
 //! Giving memory back to the system after large requests. mimalloc keeps freed pages in the heap
 //! of the thread that used them (fast for the next request of that size), and a blocking thread
-//! that goes idle after a burst of large bodies keeps them until it exits, 10 s later: hundreds of
-//! megabytes resident for nothing (BENCHMARKS.md, "Memory that comes back"). A collect on that
-//! thread, right after the large request, returns them at once.
+//! that goes idle after a burst of large bodies keeps them until it exits, 10 s later (or until
+//! the next purge after that): hundreds of megabytes resident for nothing (BENCHMARKS.md, "Memory
+//! that comes back"). A collect on that thread, right after the large request, returns them at
+//! once.
 
 /// How long mimalloc keeps freed pages before it gives them back to the system (its
-/// `purge_delay`). Once per delay, mimalloc purges every free page it holds, pages about to be
-/// reused included, and each is then faulted in afresh (the kernel zeroes it). At its default of
-/// 1 s, ResNet-50 at 8 concurrent requests faulted about 1,500 pages (6 MB) per image; at 10 s
-/// about 85, for 3-10 % more images per second (BENCHMARKS.md, "Stop 31"). Large bodies still
-/// give theirs back at once (`give_back` forces the purge).
+/// `purge_delay`). Once per delay, mimalloc purges every free range its arenas hold, ranges about
+/// to be reused by the requests in flight included, and each page is then faulted in afresh (the
+/// kernel zeroes it): at its default of 1 s, that was a few percent of a busy server's time on
+/// image models (BENCHMARKS.md, "Measured choices in the code"). Freed memory now stays resident
+/// up to this long after the traffic that used it; large bodies still give theirs back at once
+/// (`give_back` forces the purge).
 const PURGE_DELAY_MS: std::ffi::c_long = 10_000;
 
 /// mimalloc's option number for `purge_delay` (`mi_option_purge_delay` in the `mimalloc.h` of
-/// libmimalloc-sys's default build, mimalloc 3; the crate does not name it).
+/// libmimalloc-sys's default build, mimalloc 3; the crate does not name it, and Cargo.toml pins
+/// the crate's version so that the number cannot move under it).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Sets the allocator's purge delay, unless the environment sets mimalloc's own
-/// (`MIMALLOC_PURGE_DELAY`), which mimalloc has read by now.
+/// The environment variables through which mimalloc reads `purge_delay` (it compares names
+/// without case).
+const PURGE_DELAY_VARIABLES: [&str; 2] = ["MIMALLOC_PURGE_DELAY", "MIMALLOC_RESET_DELAY"];
+
+/// Sets the allocator's purge delay, unless the environment sets mimalloc's own, which mimalloc
+/// has read by now and which then wins.
 pub fn keep_freed_pages() {
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+    if !purge_delay_in_environment() {
         // SAFETY: mi_option_set stores a value for an option number in range, which this one is
         // (the test below reads purge_delay's default through it).
         unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) }
     }
+}
+
+fn purge_delay_in_environment() -> bool {
+    std::env::vars_os().any(|(name, _)| {
+        let name = name.to_string_lossy();
+        PURGE_DELAY_VARIABLES
+            .iter()
+            .any(|known| name.eq_ignore_ascii_case(known))
+    })
 }
 
 /// Bodies from this size on are followed by a collect. Smaller ones reuse their pages: at 5 MB
@@ -32,6 +48,8 @@ pub fn keep_freed_pages() {
 pub const LARGE_BODY_BYTES: usize = 8 << 20;
 
 /// Frees the calling thread's empty pages and returns every purgeable page to the system now.
+/// (mimalloc lets one thread purge at a time: if another is purging, what it leaves waits for the
+/// next purge, up to [`PURGE_DELAY_MS`] later.)
 pub fn give_back() {
     // SAFETY: mi_collect has no preconditions; with mimalloc as the global allocator it acts on
     // this thread's heap and the shared arenas, and with another allocator it finds nothing.
@@ -44,12 +62,19 @@ mod tests {
 
     #[test]
     fn the_purge_delay_is_the_option_set() {
-        // SAFETY: mi_option_get reads an option number in range.
+        // SAFETY: mi_option_get and mi_option_set take an option number in range.
         let read = || unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
-        assert!(std::env::var_os("MIMALLOC_PURGE_DELAY").is_none());
+        assert!(
+            !purge_delay_in_environment(),
+            "unset MIMALLOC_PURGE_DELAY to run this test: it reads mimalloc's default"
+        );
         // mimalloc 3's default for purge_delay (its `options.c`): the number names that option.
-        assert_eq!(read(), 1000);
+        let default = read();
+        assert_eq!(default, 1000);
         keep_freed_pages();
-        assert_eq!(read(), PURGE_DELAY_MS);
+        let set = read();
+        // SAFETY: as above. The option is the process's: put back for any test after this one.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, default) };
+        assert_eq!(set, PURGE_DELAY_MS);
     }
 }
