@@ -10,8 +10,10 @@
 /// to be reused by the requests in flight included, and each page is then faulted in afresh (the
 /// kernel zeroes it): at its default of 1 s, that was a few percent of a busy server's time on
 /// image models (BENCHMARKS.md, "Measured choices in the code"). Freed memory now stays resident
-/// up to this long after the traffic that used it; large bodies still give theirs back at once
-/// (`give_back` forces the purge).
+/// about this long after the traffic that used it (mimalloc purges on its next page release past
+/// the delay, so an idle server may hold it longer); large bodies still give theirs back at once
+/// (`give_back` forces the purge, of every thread's ranges: a steady stream of bodies of 8 MiB or
+/// more purges as often as they come).
 const PURGE_DELAY_MS: std::ffi::c_long = 10_000;
 
 /// mimalloc's option number for `purge_delay` (`mi_option_purge_delay` in the `mimalloc.h` of
@@ -24,7 +26,7 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 const PURGE_DELAY_VARIABLES: [&str; 2] = ["MIMALLOC_PURGE_DELAY", "MIMALLOC_RESET_DELAY"];
 
 /// Sets the allocator's purge delay, unless the environment sets mimalloc's own, which mimalloc
-/// has read by now and which then wins.
+/// has read by now and which then wins (a value mimalloc cannot read leaves its default, 1 s).
 pub fn keep_freed_pages() {
     if !purge_delay_in_environment() {
         // SAFETY: mi_option_set stores a value for an option number in range, which this one is
@@ -66,7 +68,8 @@ mod tests {
         let read = || unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
         assert!(
             !purge_delay_in_environment(),
-            "unset MIMALLOC_PURGE_DELAY to run this test: it reads mimalloc's default"
+            "unset MIMALLOC_PURGE_DELAY and MIMALLOC_RESET_DELAY (any case) to run this test: it \
+             reads mimalloc's default"
         );
         // mimalloc 3's default for purge_delay (its `options.c`): the number names that option.
         let default = read();

@@ -5,7 +5,7 @@
 
 use std::{
     sync::{
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
         Arc,
     },
     time::Duration,
@@ -42,26 +42,48 @@ pub struct InflightBudget {
 }
 
 /// The units not charged to any request, and a signal to the waiting ones when some come back.
+/// (Sequentially consistent throughout: a waiter counts itself in `waiting` and then looks at
+/// `free`, a give-back adds to `free` and then looks at `waiting`, so at least one of the two
+/// sees the other's write, and no waiter misses room given back while it was looking.)
 struct Room {
     free: AtomicU64,
+    /// Requests waiting for room, so that a give-back with none waiting skips the signal (and its
+    /// lock): the usual case, every request's charge dropped with nothing queued.
+    waiting: AtomicUsize,
     given_back: Notify,
 }
 
 impl Room {
     fn try_take(&self, units: u64) -> bool {
         self.free
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |free| {
-                free.checked_sub(units)
-            })
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |free| free.checked_sub(units))
             .is_ok()
     }
 
     fn give_back(&self, units: u64) {
         if units > 0 {
-            self.free.fetch_add(units, Ordering::AcqRel);
-            // Every waiter looks again: any of them may fit now.
-            self.given_back.notify_waiters();
+            self.free.fetch_add(units, Ordering::SeqCst);
+            if self.waiting.load(Ordering::SeqCst) > 0 {
+                // Every waiter looks again: any of them may fit now.
+                self.given_back.notify_waiters();
+            }
         }
+    }
+}
+
+/// One request counted in `Room::waiting` until dropped (a wait given up or cancelled too).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn count(waiting: &'a AtomicUsize) -> Self {
+        waiting.fetch_add(1, Ordering::SeqCst);
+        Waiting(waiting)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -79,6 +101,7 @@ impl InflightBudget {
     pub fn new(bytes: u64, max_body_bytes: usize, wait: Duration) -> Self {
         let room = Room {
             free: AtomicU64::new(units(bytes).max(1)),
+            waiting: AtomicUsize::new(0),
             given_back: Notify::new(),
         };
         InflightBudget {
@@ -96,7 +119,7 @@ impl InflightBudget {
 
     /// Bytes not charged to any request right now.
     pub fn available(&self) -> u64 {
-        self.room.free.load(Ordering::Acquire).saturating_mul(UNIT)
+        self.room.free.load(Ordering::SeqCst).saturating_mul(UNIT)
     }
 
     /// Adds `bytes` to `charge`, waiting for room up to the budget's wait: 413 when the charge
@@ -106,7 +129,13 @@ impl InflightBudget {
         if wanted == 0 {
             return Ok(());
         }
+        // The usual case, room at once, without setting up the wait.
+        if self.room.try_take(wanted) {
+            charge.add(&self.room, wanted);
+            return Ok(());
+        }
         let deadline = tokio::time::Instant::now() + self.wait;
+        let _waiting = Waiting::count(&self.room.waiting);
         loop {
             // Listening before looking: room given back between the two still wakes this one.
             let given_back = self.room.given_back.notified();
@@ -138,6 +167,10 @@ impl InflightBudget {
 
     /// The units to add for `bytes` more, or 413 when the total could never fit.
     fn wanted(&self, charge: &Charge, bytes: u64) -> Result<u64, ApiError> {
+        // Before anything is taken: units taken from this budget and then refused would be lost.
+        if let Some(room) = &charge.room {
+            assert!(Arc::ptr_eq(room, &self.room), "one charge, one budget");
+        }
         let total = charge.units.saturating_add(units(bytes));
         if total.saturating_mul(UNIT) > self.bytes.max(UNIT) {
             return Err(ApiError::OverBudget {
@@ -164,8 +197,8 @@ impl Charge {
     }
 
     fn add(&mut self, room: &Arc<Room>, units: u64) {
-        let held = self.room.get_or_insert_with(|| room.clone());
-        assert!(Arc::ptr_eq(held, room), "one charge, one budget");
+        // `wanted` has checked that a charge already held is this budget's.
+        self.room.get_or_insert_with(|| room.clone());
         self.units += units;
     }
 
@@ -291,30 +324,56 @@ mod tests {
             .map(|task| {
                 let budget = budget.clone();
                 tokio::spawn(async move {
-                    let mut granted = 0;
                     for step in 0..200u64 {
                         let mut charge = Charge::none();
                         // Sizes from 1 to 40 KiB, in two steps, some shrunk before they are dropped.
                         let size = (task * 7 + step * 13) % 40 + 1;
                         // A 429 (no room within the wait) is an answer too.
-                        if budget.grow(&mut charge, size.div_ceil(2) * UNIT).await.is_ok() {
-                            granted += 1;
-                        }
+                        let _ = budget.grow(&mut charge, size.div_ceil(2) * UNIT).await;
                         if budget.try_grow(&mut charge, size / 2 * UNIT).is_ok() && step % 3 == 0 {
                             charge.shrink_to(UNIT);
                         }
                         tokio::task::yield_now().await;
                     }
-                    granted
                 })
             })
             .collect();
-        let mut granted = 0;
         for task in tasks {
-            granted += task.await.unwrap();
+            task.await.unwrap();
         }
-        assert!(granted > 0);
         assert_eq!(budget.available(), 64 * UNIT, "units were lost or made");
+        assert_eq!(budget.room.waiting.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn room_given_back_wakes_every_waiter_and_the_one_it_fits_takes_it() {
+        let budget = Arc::new(InflightBudget::new(10 * UNIT, 100, Duration::from_secs(5)));
+        let mut held = Charge::none();
+        budget.grow(&mut held, 9 * UNIT).await.unwrap();
+        let wait_for = |units: u64| {
+            let budget = budget.clone();
+            tokio::spawn(async move {
+                let mut charge = Charge::none();
+                budget.grow(&mut charge, units * UNIT).await.map(|()| charge)
+            })
+        };
+        // The large one first: woken alone (a queue, or a signal to one waiter), it would not fit
+        // and the small one would sleep on.
+        let large = wait_for(8);
+        tokio::task::yield_now().await;
+        let small = wait_for(3);
+        tokio::task::yield_now().await;
+        assert_eq!(budget.room.waiting.load(Ordering::SeqCst), 2);
+        held.shrink_to(6 * UNIT);
+        let small = tokio::time::timeout(Duration::from_secs(1), small).await;
+        let small = small.expect("the small waiter was not woken").unwrap().unwrap();
+        assert_eq!(budget.available(), UNIT);
+        assert!(!large.is_finished());
+        drop((held, small));
+        let large = tokio::time::timeout(Duration::from_secs(1), large).await;
+        drop(large.expect("the large waiter was not woken").unwrap().unwrap());
+        assert_eq!(budget.available(), 10 * UNIT);
+        assert_eq!(budget.room.waiting.load(Ordering::SeqCst), 0);
     }
 
     #[tokio::test]
