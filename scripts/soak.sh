@@ -38,5 +38,6 @@ if ! kill -0 "$pid" 2>/dev/null; then
   status=1
 fi
 errors="$(grep -c '"level":"ERROR"' "$log" || true)"
-echo "server log: $(wc -l <"$log") lines, $errors at ERROR"
+# To stderr: stdout is the JSON report (CI saves it as target/soak-ci.json).
+echo "server log: $(wc -l <"$log") lines, $errors at ERROR" >&2
 exit "$status"
