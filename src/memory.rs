@@ -21,27 +21,13 @@ const PURGE_DELAY_MS: std::ffi::c_long = 10_000;
 /// the crate's version so that the number cannot move under it).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// The environment variables through which mimalloc reads `purge_delay` (it compares names
-/// without case).
-const PURGE_DELAY_VARIABLES: [&str; 2] = ["MIMALLOC_PURGE_DELAY", "MIMALLOC_RESET_DELAY"];
-
-/// Sets the allocator's purge delay, unless the environment sets mimalloc's own, which mimalloc
-/// has read by now and which then wins (a value mimalloc cannot read leaves its default, 1 s).
+/// Sets the allocator's purge delay, unless the environment set mimalloc's own
+/// (`MIMALLOC_PURGE_DELAY`, read by mimalloc at start), which then wins.
 pub fn keep_freed_pages() {
-    if !purge_delay_in_environment() {
-        // SAFETY: mi_option_set stores a value for an option number in range, which this one is
-        // (the test below reads purge_delay's default through it).
-        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) }
-    }
-}
-
-fn purge_delay_in_environment() -> bool {
-    std::env::vars_os().any(|(name, _)| {
-        let name = name.to_string_lossy();
-        PURGE_DELAY_VARIABLES
-            .iter()
-            .any(|known| name.eq_ignore_ascii_case(known))
-    })
+    // SAFETY: mi_option_set_default stores a value for an option number in range, which this one
+    // is (the test below reads purge_delay's default through it). It leaves an option the
+    // environment set as it is.
+    unsafe { libmimalloc_sys::mi_option_set_default(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) }
 }
 
 /// Bodies from this size on are followed by a collect. Smaller ones reuse their pages: at 5 MB
@@ -67,9 +53,8 @@ mod tests {
         // SAFETY: mi_option_get and mi_option_set take an option number in range.
         let read = || unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
         assert!(
-            !purge_delay_in_environment(),
-            "unset MIMALLOC_PURGE_DELAY and MIMALLOC_RESET_DELAY (any case) to run this test: it \
-             reads mimalloc's default"
+            std::env::var_os("MIMALLOC_PURGE_DELAY").is_none(),
+            "unset MIMALLOC_PURGE_DELAY to run this test: it reads mimalloc's default"
         );
         // mimalloc 3's default for purge_delay (its `options.c`): the number names that option.
         let default = read();
