@@ -16,10 +16,6 @@ use tokio::sync::Notify;
 use super::ApiError;
 use crate::model::{Answered, Batch, Codec, Predictions, Predictor, Values};
 
-/// Charges are rounded up to whole KiB (the gRPC body's per-frame trimming and its tests count in
-/// these steps).
-const UNIT: u64 = 1024;
-
 /// How long a request waits for room before it is answered 429: short, because the client (or
 /// Azure ML's front end) retries, and a waiting request holds its connection.
 pub const INFLIGHT_WAIT: Duration = Duration::from_secs(1);
@@ -41,7 +37,7 @@ pub struct InflightBudget {
     wait: Duration,
 }
 
-/// The units not charged to any request, and a signal to the waiting ones when some come back.
+/// The bytes not charged to any request, and a signal to the waiting ones when some come back.
 /// (Sequentially consistent throughout: a waiter counts itself in `waiting` and then looks at
 /// `free`, a give-back adds to `free` and then looks at `waiting`, so at least one of the two
 /// sees the other's write, and no waiter misses room given back while it was looking.)
@@ -54,15 +50,15 @@ struct Room {
 }
 
 impl Room {
-    fn try_take(&self, units: u64) -> bool {
+    fn try_take(&self, bytes: u64) -> bool {
         self.free
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |free| free.checked_sub(units))
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |free| free.checked_sub(bytes))
             .is_ok()
     }
 
-    fn give_back(&self, units: u64) {
-        if units > 0 {
-            self.free.fetch_add(units, Ordering::SeqCst);
+    fn give_back(&self, bytes: u64) {
+        if bytes > 0 {
+            self.free.fetch_add(bytes, Ordering::SeqCst);
             if self.waiting.load(Ordering::SeqCst) > 0 {
                 // Every waiter looks again: any of them may fit now.
                 self.given_back.notify_waiters();
@@ -90,17 +86,13 @@ impl Drop for Waiting<'_> {
 /// A request's share of the budget, given back when dropped.
 pub struct Charge {
     room: Option<Arc<Room>>,
-    units: u64,
-}
-
-fn units(bytes: u64) -> u64 {
-    bytes.div_ceil(UNIT)
+    bytes: u64,
 }
 
 impl InflightBudget {
     pub fn new(bytes: u64, max_body_bytes: usize, wait: Duration) -> Self {
         let room = Room {
-            free: AtomicU64::new(units(bytes).max(1)),
+            free: AtomicU64::new(bytes.max(1)),
             waiting: AtomicUsize::new(0),
             given_back: Notify::new(),
         };
@@ -119,7 +111,7 @@ impl InflightBudget {
 
     /// Bytes not charged to any request right now.
     pub fn available(&self) -> u64 {
-        self.room.free.load(Ordering::SeqCst).saturating_mul(UNIT)
+        self.room.free.load(Ordering::SeqCst)
     }
 
     /// Adds `bytes` to `charge`, waiting for room up to the budget's wait: 413 when the charge
@@ -165,21 +157,21 @@ impl InflightBudget {
         Ok(())
     }
 
-    /// The units to add for `bytes` more, or 413 when the total could never fit.
+    /// The bytes to add for `bytes` more (none when they are 0), or 413 when the total could never fit.
     fn wanted(&self, charge: &Charge, bytes: u64) -> Result<u64, ApiError> {
-        // Before anything is taken: units taken from this budget and then refused would be lost.
+        // Before anything is taken: bytes taken from this budget and then refused would be lost.
         if let Some(room) = &charge.room {
             assert!(Arc::ptr_eq(room, &self.room), "one charge, one budget");
         }
-        let total = charge.units.saturating_add(units(bytes));
-        if total.saturating_mul(UNIT) > self.bytes.max(UNIT) {
+        let total = charge.bytes.saturating_add(bytes);
+        if total > self.bytes.max(1) {
             return Err(ApiError::OverBudget {
-                needed: total.saturating_mul(UNIT),
+                needed: total,
                 budget: self.bytes,
                 max_body_bytes: self.max_body_bytes,
             });
         }
-        Ok(total - charge.units)
+        Ok(total - charge.bytes)
     }
 
     fn busy(&self) -> ApiError {
@@ -193,21 +185,21 @@ impl InflightBudget {
 impl Charge {
     /// Nothing charged yet.
     pub fn none() -> Self {
-        Charge { room: None, units: 0 }
+        Charge { room: None, bytes: 0 }
     }
 
-    fn add(&mut self, room: &Arc<Room>, units: u64) {
+    fn add(&mut self, room: &Arc<Room>, bytes: u64) {
         // `wanted` has checked that a charge already held is this budget's.
         self.room.get_or_insert_with(|| room.clone());
-        self.units += units;
+        self.bytes += bytes;
     }
 
     /// Gives back all but `bytes`, so that waiting requests get the room sooner.
     pub fn shrink_to(&mut self, bytes: u64) {
-        let keep = units(bytes).min(self.units);
+        let keep = bytes.min(self.bytes);
         if let Some(room) = &self.room {
-            room.give_back(self.units - keep);
-            self.units = keep;
+            room.give_back(self.bytes - keep);
+            self.bytes = keep;
         }
     }
 }

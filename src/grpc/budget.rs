@@ -80,9 +80,8 @@ impl<B> ChargedBody<B> {
         self.add_charged(bytes);
     }
 
-    /// Counts `bytes` more as charged and trims the charge to the count: each growth is rounded
-    /// up to the budget's unit, so a message in many tiny frames (or many tiny messages) would
-    /// otherwise hold a unit per frame, far more than it sent.
+    /// Counts `bytes` more as charged and trims the charge to the count: what was charged ahead
+    /// (an inflating step before it is inflated) beyond what arrived goes back.
     fn add_charged(&mut self, bytes: u64) {
         self.charged += bytes;
         if let Some(charge) = &mut self.charge {

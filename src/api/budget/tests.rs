@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// The tests' sizes, in KiB.
+const UNIT: u64 = 1024;
+
 #[tokio::test]
 async fn charges_wait_for_room_then_answer_429_and_give_room_back_when_dropped() {
     let budget = InflightBudget::new(10 * UNIT, 100, Duration::from_millis(50));
@@ -33,6 +36,11 @@ async fn a_small_charge_takes_the_room_left_while_a_large_one_waits() {
         })
     };
     tokio::task::yield_now().await;
+    assert_eq!(
+        budget.room.waiting.load(Ordering::SeqCst),
+        1,
+        "the large one waits"
+    );
     // Room for the small one, not yet for the large one: in a queue, the large one would
     // take these 5 KiB and the small one would wait behind it.
     held.shrink_to(4 * UNIT);

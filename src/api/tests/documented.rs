@@ -119,13 +119,14 @@ fn stalled_body() -> Request<Body> {
     Request::post(SCORING_PATH).body(Body::new(Stalled)).unwrap()
 }
 
-/// Ready, with all but 1 KiB of the in-flight budget held by requests that never finish.
+/// Ready, with all but 8 bytes of the in-flight budget held by requests that never finish (less
+/// than any request's body).
 fn full_budget() -> AppState {
     let state = state(true);
     let mut held = crate::api::budget::Charge::none();
     state
         .budget
-        .try_grow(&mut held, state.budget.bytes() - 1024)
+        .try_grow(&mut held, state.budget.bytes() - 8)
         .unwrap();
     std::mem::forget(held);
     state

@@ -119,7 +119,7 @@ proptest! {
         // One charge: the body as sent, and the messages inflated from it.
         prop_assert_eq!(charged, (sent.len() + inflated) as u64 * CHARGE_PER_BODY_BYTE);
         let held = budget.bytes() - budget.available();
-        // Held: what was charged, rounded up to the budget's 1 KiB unit (not a step more).
+        // Held: what was charged (the budget counts bytes; not a step more).
         prop_assert!(held >= charged && held < charged + 1024, "{} held for {}", held, charged);
         drop(charge);
         prop_assert_eq!(budget.available(), budget.bytes());
