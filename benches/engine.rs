@@ -3,11 +3,13 @@
 //! beside onnxruntime on the same models and rows.
 //!
 //! `cargo bench --bench engine -- MODEL ROWS.f32 WIDTH COUNT[,COUNT...]` where ROWS.f32 holds
-//! float32 rows, little-endian, row-major. Prints one JSON object.
+//! float32 rows, little-endian, row-major. Prints one JSON object. `AML_SCORER_DIRECT_KERNELS`
+//! chooses the convolution kernels as it does for the server (`auto`, `avx2`, `off`).
 
 use std::time::{Duration, Instant};
 
-use aml_scorer::model::{Batch, OnnxModel, Predictor, Values};
+use aml_scorer::model::{choose_kernels, Batch, DirectKernels, OnnxModel, Predictor, Values};
+use clap::ValueEnum;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
@@ -22,6 +24,10 @@ fn main() {
         .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
         .collect();
 
+    if let Ok(kernels) = std::env::var("AML_SCORER_DIRECT_KERNELS") {
+        let kernels = DirectKernels::from_str(&kernels, true).expect("auto, avx2 or off");
+        choose_kernels(kernels);
+    }
     let started = Instant::now();
     let model = OnnxModel::load(std::path::Path::new(model)).expect("the model loads");
     let load = started.elapsed();

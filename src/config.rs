@@ -149,6 +149,7 @@ impl Cli {
                     wait: Duration::from_micros(self.batch_wait_us),
                 }),
                 intra_op_threads: IntraOpThreads::from_count(self.intra_op_threads.into()),
+                direct_kernels: self.direct_kernels,
             },
             api: ApiSettings {
                 body: BodyLimits {

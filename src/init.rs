@@ -67,6 +67,13 @@ pub async fn run(
     ready: impl FnOnce(Scorer),
 ) -> Result<(), InitFailed> {
     let started = Instant::now();
+    // Before the model loads: its plan is made for the kernels chosen.
+    let kernels = crate::model::choose_kernels(scoring.direct_kernels);
+    tracing::info!(
+        kernels = kernels.map_or("tract's", |isa| isa.name()),
+        setting = ?scoring.direct_kernels,
+        "convolution and max-pool kernels"
+    );
     // The identity comes first when the model itself is a blob; otherwise after the model, as
     // the walkthrough orders its steps.
     let (loaded, target, model_ms, mut session) = load_model(&model.source, &metrics).await?;

@@ -11,7 +11,7 @@ use clap::Parser;
 use url::Url;
 
 use super::AccessLogMode;
-use crate::{api::ScoreMethod, telemetry::LogFormat};
+use crate::{api::ScoreMethod, model::DirectKernels, telemetry::LogFormat};
 
 /// Command line and environment of `aml-scorer`. Secrets are read into `Secret`s straight away,
 /// so not even this struct's `Debug` shows them.
@@ -121,6 +121,12 @@ pub struct Cli {
         value_parser = clap::value_parser!(u16).range(0..=256)
     )]
     pub intra_op_threads: u16,
+
+    /// The server's own convolution and max-pool kernels: `auto` (AVX-512, else AVX2 with FMA,
+    /// else tract's), `avx2` (AVX2 even where the machine has AVX-512), `off` (tract's kernels
+    /// throughout).
+    #[arg(long, env = "AML_SCORER_DIRECT_KERNELS", value_enum, default_value = "auto")]
+    pub direct_kernels: DirectKernels,
 
     /// What `/score` answers when the request does not say (`?method=`, AutoML's
     /// `GlobalParameters.method`): `predict` or a classifier's `predict_proba`.

@@ -278,3 +278,22 @@ fn intra_op_threads_default_to_auto_and_reach_the_scorer_settings() {
         Some("AML_SCORER_INTRA_OP_THREADS")
     );
 }
+
+#[test]
+fn direct_kernels_default_to_auto_and_reach_the_scorer_settings() {
+    use crate::model::DirectKernels;
+    let kernels = |args: &[&str]| cli(args).validate(&HOST).unwrap().scoring.direct_kernels;
+    assert_eq!(kernels(&[]), DirectKernels::Auto);
+    assert_eq!(kernels(&["--direct-kernels", "avx2"]), DirectKernels::Avx2);
+    assert_eq!(kernels(&["--direct-kernels", "off"]), DirectKernels::Off);
+    assert!(parse(["aml-scorer", "--direct-kernels", "avx512"]).is_err());
+    let command = Cli::command();
+    let arg = command
+        .get_arguments()
+        .find(|arg| arg.get_long() == Some("direct-kernels"))
+        .expect("the flag exists");
+    assert_eq!(
+        arg.get_env().and_then(|env| env.to_str()),
+        Some("AML_SCORER_DIRECT_KERNELS")
+    );
+}

@@ -22,6 +22,7 @@ use std::sync::Arc;
 pub use element::{Element, ElementType, Values};
 pub use input::{parse_request, parse_scoring_request, Envelope, InputError, ScoringRequest};
 pub use onnx::{ModelLoadError, OnnxModel};
+pub use ops::{choose_kernels, DirectKernels, Isa};
 pub use output::{write_labels, write_output, write_predictions, OutputError};
 pub use raw::{bytes_values, raw_len, raw_width, values_from_raw, write_raw, RawError};
 pub use scorer::{

@@ -32,6 +32,8 @@ pub struct ScorerSettings {
     pub batching: Option<Batching>,
     /// Threads one model run may use (`--intra-op-threads`).
     pub intra_op_threads: super::IntraOpThreads,
+    /// Which kernels the server's own convolution and max pool run on (`--direct-kernels`).
+    pub direct_kernels: super::DirectKernels,
 }
 
 /// How a protocol turns its body into a batch and predictions into its answer. Both run on

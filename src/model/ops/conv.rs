@@ -1,23 +1,26 @@
 //! A direct convolution for float32 2-D convolutions, replacing tract's where the machine has
-//! AVX-512. tract runs a convolution as a matrix product: it gathers every patch of the input
-//! (im2col: 9 copies of the activation for a 3x3 kernel), packs it into panels, and multiplies
-//! with a kernel whose operands stream from L2 because it does not block the summed dimension.
-//! Profiled per node on ResNet-50 (one image, one thread), its 3x3 convolutions ran at 40-115
-//! GFLOP/s where onnxruntime's ran at 75-170 (BENCHMARKS.md).
+//! AVX-512, or AVX2 with FMA (`avx2/`: smaller tiles, the same sums). tract runs a convolution as a
+//! matrix product: it gathers every patch of the input (im2col: 9 copies of the activation for a
+//! 3x3 kernel), packs it into panels, and multiplies with a kernel whose operands stream from L2
+//! because it does not block the summed dimension. Profiled per node on ResNet-50 (one image, one
+//! thread), its 3x3 convolutions ran at 40-115 GFLOP/s where onnxruntime's ran at 75-170
+//! (BENCHMARKS.md).
 //!
 //! This one copies the input once into zero-padded phase planes (`layout.rs`; a 1x1 convolution
 //! reads its input where it is), after which every tap of consecutive outputs is consecutive
 //! floats, and sums 8 output channels by 32 or 48 outputs per tile straight from them
 //! (`kernel.rs`); a 1x1 convolution of a small image, where those tiles would compute many
 //! positions for nothing, sums 64 output channels by up to 6 outputs instead (`across.rs`). It
-//! takes tract's `Conv`, the `EinSum` tract makes of a 1x1 convolution (with
-//! the `Downsample` of a strided one), and the element-wise operations after either that tract
-//! would fuse (`substitute.rs`, `absorb.rs`, `epilogue.rs`). It sums in tract's order (input channel, then
+//! takes tract's `Conv`, the `EinSum` tract makes of a 1x1 convolution (with the `Downsample` of a
+//! strided one), and the element-wise operations after either that tract would fuse
+//! (`substitute.rs`, `absorb.rs`, `epilogue.rs`). It sums in tract's order (input channel, then
 //! kernel row, then column, from zero) and applies those operations in the graph's order, so its
 //! answers are tract's to the bit. The same layout runs max pools (`maxpool.rs`).
 
 mod absorb;
 mod across;
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 mod denormals;
 mod epilogue;
 mod kernel;
@@ -32,14 +35,27 @@ mod transpose;
 use tract_onnx::tract_core::ops::cnn::PoolSpec;
 use tract_onnx::tract_hir::internal::*;
 
+pub use kernel::{choose as choose_kernels, Isa};
 pub use maxpool::substitute as substitute_max_pools;
 
 use epilogue::Step;
 use layout::{Geometry, Shape};
 use run::{prepare_split, run_split, Part};
 
+/// Which kernels the direct convolution and max pool run on (`--direct-kernels`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DirectKernels {
+    /// AVX-512 where the machine has it, else AVX2 with FMA, else tract's kernels.
+    Auto,
+    /// AVX2 with FMA even where the machine has AVX-512 (to compare them; tract's kernels where
+    /// it has neither).
+    Avx2,
+    /// tract's kernels throughout: the server's own convolution and max pool are not used.
+    Off,
+}
+
 /// Replaces every convolution the direct kernel runs, with the element-wise operations after it
-/// that it absorbs, in a decluttered model. Does nothing on a machine without AVX-512. A
+/// that it absorbs, in a decluttered model. Does nothing on a machine without AVX-512 or AVX2. A
 /// convolution it cannot replace stays tract's: that is logged, never a failed load.
 pub fn substitute(model: &mut TypedModel) -> TractResult<()> {
     substitute_within(model, MAX_COMPUTED_PER_ANSWER)
@@ -62,8 +78,9 @@ fn substitute_within(model: &mut TypedModel, max_waste: f64) -> TractResult<()> 
 }
 
 /// Applies `replacement`'s patch to every node it makes one for, in evaluation order, on a machine
-/// with AVX-512 (on others, nothing). A patch that cannot be built leaves its node to tract, which
-/// is logged; one that fails while it is applied fails the load (the model would be half patched).
+/// with AVX-512 or AVX2 (on others, nothing). A patch that cannot be built leaves its node to
+/// tract, which is logged; one that fails while it is applied fails the load (the model would be
+/// half patched).
 fn patch_each(
     model: &mut TypedModel,
     what: &str,

@@ -48,6 +48,7 @@ mod zipmap;
 
 pub use conv::substitute as direct_convolutions;
 pub use conv::substitute_max_pools as direct_max_pools;
+pub use conv::{choose_kernels, DirectKernels, Isa};
 pub use labels::class_labels;
 pub use limit::RequestLimit;
 pub use zipmap::unwrap as unwrap_zipmap;

@@ -1,6 +1,6 @@
-//! The AVX-512 tile of a 1x1 convolution of a small image: 64 output channels across the vector
-//! lanes (4 vectors) by up to 6 output positions, each input float broadcast. The tile of
-//! `kernel.rs` puts positions across the lanes, 32 or 48 at a time: on a 7x7 image (49 positions)
+//! The tile of a 1x1 convolution of a small image: 64 output channels across the vector lanes
+//! (4 vectors of 16 here, 8 of 8 in `avx2/across.rs`) by up to 6 output positions, each input
+//! float broadcast. The tile of `kernel.rs` puts positions across the lanes, 32 or 48 at a time: on a 7x7 image (49 positions)
 //! it computes 64 positions for 49 answers, and ResNet-50's 1x1 convolutions there ran at half
 //! onnxruntime's speed. Here every position computed is an answer. Each channel step is 4 weight
 //! loads and up to 6 broadcasts for up to 24 multiply-adds, summed in the same order (input
@@ -8,6 +8,12 @@
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
+
+#[cfg(target_arch = "x86_64")]
+use super::avx2;
+use super::kernel;
+#[cfg(target_arch = "x86_64")]
+use super::kernel::Isa;
 
 /// Output channels per tile: 4 vectors. Every channel count of ResNet's 1x1 convolutions is a
 /// multiple of 64.
@@ -21,7 +27,7 @@ pub const POSITIONS: usize = 6;
 /// weights come from L3 once per image (its first tile), then from L2; ResNet-50's 1x1
 /// convolutions on 7x7 and 14x14 images ran at 90-110 GFLOP/s 8 steps ahead, 130-170 at 32, and
 /// lower again at 64 and 128.
-const WEIGHTS_AHEAD: usize = 32 * CHANNELS;
+pub(super) const WEIGHTS_AHEAD: usize = 32 * CHANNELS;
 
 /// One tile's operands.
 pub struct Tile<'a> {
@@ -51,21 +57,33 @@ impl Tile<'_> {
             .and_then(|r| r.checked_add(self.positions));
         let weights = self.channels.checked_mul(CHANNELS);
         // The bounds the unchecked loads below rely on.
-        assert!(super::kernel::available());
+        assert!(kernel::available());
         assert!((1..=POSITIONS).contains(&self.positions));
         assert!(last_read.is_some_and(|end| self.input.len() >= end));
         assert!(weights.is_some_and(|end| self.weights.len() >= end));
         let sums = &mut sums[..self.positions];
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: avx512f is present (asserted), and every read is within the bounds asserted.
+        // SAFETY: the machine has the instructions run (asserted available, and `isa` names
+        // them), and every read is within the bounds asserted.
         unsafe {
-            match self.positions {
-                1 => self.run_avx512::<1>(sums),
-                2 => self.run_avx512::<2>(sums),
-                3 => self.run_avx512::<3>(sums),
-                4 => self.run_avx512::<4>(sums),
-                5 => self.run_avx512::<5>(sums),
-                _ => self.run_avx512::<6>(sums),
+            match kernel::isa() {
+                Some(Isa::Avx512) => match self.positions {
+                    1 => self.run_avx512::<1>(sums),
+                    2 => self.run_avx512::<2>(sums),
+                    3 => self.run_avx512::<3>(sums),
+                    4 => self.run_avx512::<4>(sums),
+                    5 => self.run_avx512::<5>(sums),
+                    _ => self.run_avx512::<6>(sums),
+                },
+                Some(Isa::Avx2) => match self.positions {
+                    1 => avx2::run_across_tile::<1>(self, sums),
+                    2 => avx2::run_across_tile::<2>(self, sums),
+                    3 => avx2::run_across_tile::<3>(self, sums),
+                    4 => avx2::run_across_tile::<4>(self, sums),
+                    5 => avx2::run_across_tile::<5>(self, sums),
+                    _ => avx2::run_across_tile::<6>(self, sums),
+                },
+                None => unreachable!("asserted available"),
             }
         }
     }

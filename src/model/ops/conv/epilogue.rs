@@ -31,10 +31,24 @@ impl Step {
 /// at the same places.
 pub fn apply(steps: &[Step], channel: usize, answers: &mut [f32], residual: &[f32]) {
     #[cfg(target_arch = "x86_64")]
-    if super::kernel::available() {
-        // SAFETY: the machine has AVX-512 (checked just above).
-        return unsafe { apply_avx512(steps, channel, answers, residual) };
+    {
+        use super::kernel::{isa, Isa};
+        match isa() {
+            // SAFETY: the machine has AVX-512 (`isa` names it).
+            Some(Isa::Avx512) => return unsafe { apply_avx512(steps, channel, answers, residual) },
+            // SAFETY: the machine has AVX2 (`isa` names it).
+            Some(Isa::Avx2) => return unsafe { apply_avx2(steps, channel, answers, residual) },
+            None => {}
+        }
     }
+    apply_any(steps, channel, answers, residual)
+}
+
+/// The same loops compiled for AVX2, where the machine has no AVX-512: 8 floats a step where the
+/// crate's baseline (SSE2) takes 4.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn apply_avx2(steps: &[Step], channel: usize, answers: &mut [f32], residual: &[f32]) {
     apply_any(steps, channel, answers, residual)
 }
 

@@ -1,6 +1,6 @@
-//! The AVX-512 tile of the direct convolution: `ROWS` output channels by 32 or 48 output
-//! positions (2 or 3 vectors), summed over every input channel and tap. The positions are
-//! consecutive floats of the laid-out input (see `layout.rs`), so each tap is 2 or 3 unaligned
+//! The tile of the direct convolution: `ROWS` output channels by 32 or 48 output positions (2 or
+//! 3 vectors of 16 here; `avx2/tile.rs` runs the same tile as sub-tiles of 8-float vectors),
+//! summed over every input channel and tap. The positions are consecutive floats of the laid-out input (see `layout.rs`), so each tap is 2 or 3 unaligned
 //! vector loads and each weight one broadcast: `vectors x ROWS` multiply-adds for `vectors +
 //! ROWS` loads, which keeps both FMA ports busy without any patch gathering (im2col) or packing
 //! of the activation.
@@ -8,7 +8,12 @@
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
+use std::sync::OnceLock;
+
+#[cfg(target_arch = "x86_64")]
+use super::avx2;
 use super::epilogue::Step;
+use super::DirectKernels;
 
 /// Output positions per tile: 2 or 3 vectors of 16 floats (`layout::Geometry` chooses).
 pub const NARROW: usize = 32;
@@ -21,18 +26,72 @@ pub const ROWS: usize = 8;
 
 /// How far ahead (floats) the weights are prefetched: ResNet-50's 512-channel 3x3 convolutions
 /// took 2.6 ms without, 2.1 with 4 KiB and 2.0-2.1 with 8 KiB.
-const WEIGHTS_AHEAD: usize = 2048;
+pub(super) const WEIGHTS_AHEAD: usize = 2048;
 
-/// Whether this machine runs the kernel.
-pub fn available() -> bool {
+/// The vector instructions the direct convolution and max pool run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    /// 32 registers of 16 floats, and masked loads and stores.
+    Avx512,
+    /// AVX2 with FMA (for example AMD's cores before Zen 4): 16 registers of 8 floats, so
+    /// smaller tiles (`avx2/`).
+    Avx2,
+}
+
+impl Isa {
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Avx512 => "avx512",
+            Isa::Avx2 => "avx2",
+        }
+    }
+}
+
+/// The instructions the kernels run on, if any: [`choose`]'s choice, else the widest this
+/// machine has.
+pub fn isa() -> Option<Isa> {
+    *CHOSEN.get_or_init(widest)
+}
+
+static CHOSEN: OnceLock<Option<Isa>> = OnceLock::new();
+
+/// Chooses, once for the process and before a model loads, which instructions the kernels run
+/// on: the widest this machine has (`Auto`), AVX2 even where it has AVX-512, or none (tract's
+/// kernels throughout). The first choice stays (a plan made for the kernels must find them when
+/// it runs); a later call, or one after [`isa`], returns it unchanged.
+pub fn choose(kernels: DirectKernels) -> Option<Isa> {
+    let wanted = match kernels {
+        DirectKernels::Auto => widest(),
+        DirectKernels::Avx2 => has_avx2().then_some(Isa::Avx2),
+        DirectKernels::Off => None,
+    };
+    *CHOSEN.get_or_init(|| wanted)
+}
+
+/// The widest vector instructions this machine has that the kernels are written for, if any.
+fn widest() -> Option<Isa> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        return Some(Isa::Avx512);
+    }
+    has_avx2().then_some(Isa::Avx2)
+}
+
+/// Whether this machine has AVX2 and FMA.
+fn has_avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        std::arch::is_x86_feature_detected!("avx512f")
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
         false
     }
+}
+
+/// Whether this machine runs the kernels.
+pub fn available() -> bool {
+    isa().is_some()
 }
 
 /// One tile's operands.
@@ -97,12 +156,23 @@ impl Tile<'_> {
         assert!(written.is_some_and(|end| output.len() >= end));
         finish.assert_bounds(rows, self.width);
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: avx512f is present (asserted), and every access is within the bounds asserted.
+        // SAFETY: the machine has the instructions run (asserted available, and `isa` names
+        // them), and every access is within the bounds asserted.
         unsafe {
-            if self.width == WIDE {
-                self.run_avx512::<{ WIDE / 16 }>(output, output_stride, rows, columns, finish)
-            } else {
-                self.run_avx512::<{ NARROW / 16 }>(output, output_stride, rows, columns, finish)
+            match (isa(), self.width == WIDE) {
+                (Some(Isa::Avx512), true) => {
+                    self.run_avx512::<{ WIDE / 16 }>(output, output_stride, rows, columns, finish)
+                }
+                (Some(Isa::Avx512), false) => {
+                    self.run_avx512::<{ NARROW / 16 }>(output, output_stride, rows, columns, finish)
+                }
+                (Some(Isa::Avx2), true) => {
+                    avx2::run_tile::<{ WIDE / 2 / 8 }>(self, output, output_stride, rows, columns, finish)
+                }
+                (Some(Isa::Avx2), false) => {
+                    avx2::run_tile::<{ NARROW / 2 / 8 }>(self, output, output_stride, rows, columns, finish)
+                }
+                (None, _) => unreachable!("asserted available"),
             }
         }
     }
@@ -111,8 +181,8 @@ impl Tile<'_> {
     ///
     /// The machine has AVX-512F, and the bounds `run` asserts hold: `channels` channels of every
     /// tap offset plus `VECTORS * 16` floats within `input`, `ROWS` weights per tap and channel,
-    /// `rows` output rows of `columns <= VECTORS * 16` floats `output_stride` apart within `output`;
-    /// `finish`'s bounds (`Finish::assert_bounds`).
+    /// `rows` output rows of `columns <= VECTORS * 16` floats `output_stride` apart within
+    /// `output`; `finish`'s bounds (`Finish::assert_bounds`).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
     // SAFETY: unsafe to call (the contract above); `run` is its only caller and asserts it.
@@ -174,7 +244,8 @@ impl Tile<'_> {
 }
 
 impl Finish<'_> {
-    /// The bounds `apply` relies on for `rows` rows of a tile `width` positions wide.
+    /// The bounds `apply` (and `avx2::finish`) rely on for `rows` rows of a tile `width` positions
+    /// wide.
     fn assert_bounds(&self, rows: usize, width: usize) {
         let channels = self.first_channel.checked_add(rows);
         for step in self.steps {

@@ -199,9 +199,16 @@ fn copy_strided(to: &mut [f32], from: &[f32], stride: usize) {
                 .is_some_and(|last| last < from.len())
     );
     #[cfg(target_arch = "x86_64")]
-    if stride == 2 && super::kernel::available() {
-        // SAFETY: avx512f is present, and `from` holds every float read (asserted).
-        unsafe { return copy_every_second(to, from) }
+    if stride == 2 {
+        use super::kernel::{isa, Isa};
+        // `from` holds every float read (asserted).
+        match isa() {
+            // SAFETY: the machine has AVX-512 (`isa` names it).
+            Some(Isa::Avx512) => unsafe { return copy_every_second(to, from) },
+            // SAFETY: the machine has AVX2 (`isa` names it).
+            Some(Isa::Avx2) => unsafe { return super::avx2::copy_every_second(to, from) },
+            None => {}
+        }
     }
     to.iter_mut()
         .zip(from.iter().step_by(stride))

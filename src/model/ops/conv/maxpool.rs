@@ -1,9 +1,9 @@
 //! A max pool for float32 2-D pools of channels-first images, replacing tract's where the machine
-//! has AVX-512: ResNet's 3x3 stride-2 pool after its first convolution, which tract walks float
-//! by float along each strided row (2 % of ResNet-50's CPU time at 8 concurrent requests). This
-//! one lays each channel out in the convolution's phase planes (`layout.rs`), padded with the
+//! has AVX-512 or AVX2: ResNet's 3x3 stride-2 pool after its first convolution, which tract walks
+//! float by float along each strided row (2 % of ResNet-50's CPU time at 8 concurrent requests).
+//! This one lays each channel out in the convolution's phase planes (`layout.rs`), padded with the
 //! lowest float, after which every tap of consecutive outputs is consecutive floats, and takes the
-//! maximum of 16 outputs at a time.
+//! maximum of 16 outputs at a time (8 on AVX2).
 //!
 //! Its answers are tract's to the bit: it folds the taps in tract's order (kernel row, then
 //! column) from tract's start (`f32::MIN`, which a padding tap never replaces) with tract's
@@ -23,7 +23,8 @@ use super::{kernel, pooled_geometry, substitute::padding_beyond_kernel};
 use crate::model::threads::current_pool;
 
 /// Replaces every max pool this module runs in a decluttered model. Does nothing on a machine
-/// without AVX-512. A pool it cannot replace stays tract's: that is logged, never a failed load.
+/// without AVX-512 or AVX2. A pool it cannot replace stays tract's: that is logged, never a failed
+/// load.
 pub fn substitute(model: &mut TypedModel) -> TractResult<()> {
     super::patch_each(model, "max pool", replacement)
 }
@@ -147,9 +148,14 @@ fn pool(geometry: &Geometry, laid_out: &[f32], answers: &mut [f32]) {
     assert!(last_read.is_some_and(|end| laid_out.len() >= end));
     assert_eq!(Some(answers.len()), geometry.out_h.checked_mul(geometry.out_w));
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: avx512f is present, and every access is within the bounds asserted.
+    // SAFETY: the machine has the instructions run (asserted available, and `isa` names them),
+    // and every access is within the bounds asserted.
     unsafe {
-        pool_avx512(geometry, laid_out, answers)
+        match kernel::isa() {
+            Some(kernel::Isa::Avx512) => pool_avx512(geometry, laid_out, answers),
+            Some(kernel::Isa::Avx2) => super::avx2::pool(geometry, laid_out, answers),
+            None => unreachable!("asserted available"),
+        }
     }
 }
 

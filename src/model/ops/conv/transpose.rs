@@ -1,12 +1,14 @@
 //! `across.rs`'s sums, position by position (64 output channels each), written as the output's
-//! rows, channel by channel: 16 x 16 floats at a time, transposed in registers. Written float by
-//! float (a strided store each), this was a sixth of the time of ResNet-50's 1x1 convolutions on
-//! 7x7 and 14x14 images.
+//! rows, channel by channel: 16 x 16 floats at a time (8 x 8 in `avx2/transpose.rs`), transposed in
+//! registers. Written float by float (a strided store each), this was a sixth of the time of
+//! ResNet-50's 1x1 convolutions on 7x7 and 14x14 images.
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
 use super::across::CHANNELS;
+#[cfg(target_arch = "x86_64")]
+use super::kernel::Isa;
 
 /// Writes output channel `r`'s sums (`sums[p][r]` for every position `p`) at
 /// `to[r * to_stride..][..sums.len()]`, for the first `rows` channels.
@@ -18,9 +20,14 @@ pub fn to_channels(sums: &[[f32; CHANNELS]], to: &mut [f32], to_stride: usize, r
     assert!(super::kernel::available() && rows <= CHANNELS);
     assert!(written.is_some_and(|end| to.len() >= end));
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: avx512f is present (asserted), and every store is within the bounds asserted.
+    // SAFETY: the machine has the instructions run (asserted available, and `isa` names them),
+    // and every store is within the bounds asserted.
     unsafe {
-        to_channels_avx512(sums, to, to_stride, rows)
+        match super::kernel::isa() {
+            Some(Isa::Avx512) => to_channels_avx512(sums, to, to_stride, rows),
+            Some(Isa::Avx2) => super::avx2::to_channels(sums, to, to_stride, rows),
+            None => unreachable!("asserted available"),
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use tract_onnx::tract_hir::internal::*;
 
 use super::super::across::CHANNELS;
 use super::super::transpose::to_channels;
-use super::{assert_same, assert_same_over, pointwise, require_avx512, Case, DirectConv};
+use super::{assert_same, assert_same_over, pointwise, require_kernel, Case, DirectConv};
 
 /// ResNet-50's last stage: a 1x1 convolution of a 7x7 image, with all it absorbs after it.
 fn seven_by_seven() -> Case {
@@ -28,7 +28,7 @@ fn runs_across(case: &Case) -> bool {
 
 #[test]
 fn answers_as_tract_to_the_bit() {
-    require_avx512();
+    require_kernel();
     let case = seven_by_seven();
     assert!(runs_across(&case));
     // 49 positions in 9 tiles of 5 or 6; a block of 64 output channels and one of 56.
@@ -78,7 +78,7 @@ fn answers_as_tract_to_the_bit() {
 
 #[test]
 fn runs_only_where_the_other_tiles_waste_positions() {
-    require_avx512();
+    require_kernel();
     let case = seven_by_seven();
     // 28x28: 816 positions on wide tiles for 784 answers, 120 output channels for 128.
     assert!(!runs_across(&Case {
@@ -117,7 +117,7 @@ fn position_sums(positions: usize) -> Vec<[f32; CHANNELS]> {
 
 #[test]
 fn the_sums_are_written_channel_by_channel() {
-    require_avx512();
+    require_kernel();
     // Partial squares of positions and of channels, rows longer than their positions.
     for (positions, rows, stride) in [
         (1, 1, 1),

@@ -4,12 +4,12 @@
 use tract_onnx::tract_core::ops::cnn::PaddingSpec;
 
 use super::super as conv;
-use super::{assert_same, assert_same_over, base, pointwise, require_avx512, Case, DirectConv};
+use super::{assert_same, assert_same_over, base, pointwise, require_kernel, Case, DirectConv};
 use tract_onnx::tract_hir::internal::*;
 
 #[test]
 fn absorbs_a_batch_normalisation_a_residual_and_a_relu() {
-    require_avx512();
+    require_kernel();
     let all = Case {
         scale_shift: true,
         residual: true,
@@ -38,7 +38,7 @@ fn absorbs_a_batch_normalisation_a_residual_and_a_relu() {
 
 #[test]
 fn runs_the_einsum_of_a_1x1_convolution() {
-    require_avx512();
+    require_kernel();
     let pointwise = pointwise();
     let all = Case {
         scale_shift: true,
@@ -124,7 +124,7 @@ fn prologue_of(case: &Case) -> Vec<&'static str> {
 
 #[test]
 fn absorbs_a_pre_activation_read_by_it_alone() {
-    require_avx512();
+    require_kernel();
     let pointwise = Case {
         pre_activation: true,
         scale_shift: true,
@@ -180,7 +180,7 @@ fn absorbs_a_pre_activation_read_by_it_alone() {
 /// again); the convolution is still ours.
 #[test]
 fn leaves_to_tract_a_pre_activation_read_elsewhere() {
-    require_avx512();
+    require_kernel();
     let case = Case {
         pre_activation: true,
         ..base()
@@ -198,7 +198,7 @@ fn leaves_to_tract_a_pre_activation_read_elsewhere() {
 
 #[test]
 fn splits_its_channels_over_the_intra_op_pool() {
-    require_avx512();
+    require_kernel();
     // 4 blocks over 3 threads (shares of 2, 2 and 0 blocks), 3 blocks over 2 threads (2 and 1).
     let all = Case {
         scale_shift: true,
@@ -229,7 +229,7 @@ fn splits_its_channels_over_the_intra_op_pool() {
 
 #[test]
 fn leaves_to_tract_a_convolution_computing_twice_its_answers() {
-    require_avx512();
+    require_kernel();
     // A fully connected layer written as a 7x7 convolution of a 7x7 input: 32 positions for one.
     let dense = Case {
         kernel: [7, 7],

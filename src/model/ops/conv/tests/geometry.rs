@@ -3,11 +3,11 @@
 use tract_onnx::tract_core::ops::cnn::PaddingSpec;
 
 use super::super::layout::{Geometry, Shape};
-use super::{assert_same, base, kernel, require_avx512, Case};
+use super::{assert_same, base, kernel, require_kernel, Case};
 
 #[test]
 fn answers_as_tract_to_the_bit() {
-    require_avx512();
+    require_kernel();
     let explicit =
         |b: [usize; 2], a: [usize; 2]| PaddingSpec::Explicit(b.as_slice().into(), a.as_slice().into());
     let cases = [

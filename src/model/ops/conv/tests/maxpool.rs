@@ -7,7 +7,7 @@ use tract_onnx::tract_core::ops::nn::DataFormat;
 use tract_onnx::tract_hir::internal::*;
 
 use super::super::maxpool::{substitute, DirectMaxPool};
-use super::{assert_same_bits, require_avx512, values};
+use super::{assert_same_bits, require_kernel, values};
 
 struct Pool {
     /// The image axis and its size, or none.
@@ -119,7 +119,7 @@ fn assert_same(pool: &Pool, what: &str, threads: usize) {
 
 #[test]
 fn answers_as_tract_to_the_bit() {
-    require_avx512();
+    require_kernel();
     assert_same(&resnets(), "3x3, stride 2, padding 1", 1);
     assert_same(
         &Pool {
@@ -203,7 +203,7 @@ fn answers_as_tract_to_the_bit() {
 
 #[test]
 fn leaves_to_tract_what_it_does_not_run() {
-    require_avx512();
+    require_kernel();
     let left = |pool: Pool, what: &str| {
         let (_, _, ours_ran) = pool.run_both(1).unwrap();
         assert!(!ours_ran, "{what}");
