@@ -13,7 +13,7 @@ use tract_onnx::tract_core::ops::math::{add, max, mul};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 use tract_onnx::tract_hir::internal::*;
 
-use super::{kernel, DirectConv};
+use super::{kernel, DirectConv, DirectKernels};
 
 #[derive(Clone)]
 struct Case {
@@ -255,11 +255,33 @@ fn assert_same_bits(tracts: &Tensor, ours: &Tensor, what: &str) {
     );
 }
 
+/// Chooses the kernels these tests run, as the server's setting does: the widest this machine
+/// has, or those `AML_SCORER_DIRECT_KERNELS` names. `scripts/test.sh` runs these tests a second
+/// time with `avx2`, so that a host with AVX-512 tests the AVX2 kernels too.
 fn require_kernel() {
+    use clap::ValueEnum;
+    let wanted = match std::env::var("AML_SCORER_DIRECT_KERNELS") {
+        Ok(name) => DirectKernels::from_str(&name, true).expect("AML_SCORER_DIRECT_KERNELS: auto or avx2"),
+        Err(_) => DirectKernels::Auto,
+    };
+    assert_ne!(
+        wanted,
+        DirectKernels::Off,
+        "these tests are of the direct kernels"
+    );
+    let chosen = kernel::choose(wanted);
     assert!(
-        kernel::available(),
+        chosen.is_some(),
         "these tests need AVX-512, or AVX2 with FMA (every x86-64 host CI runs on has one)"
     );
+    if wanted == DirectKernels::Avx2 {
+        // A test that ran the kernels before any called `choose` would have fixed the widest.
+        assert_eq!(
+            chosen,
+            Some(kernel::Isa::Avx2),
+            "the kernels were chosen before this test"
+        );
+    }
 }
 
 mod across;
