@@ -45,9 +45,10 @@ use run::{prepare_split, run_split, Part};
 /// Which kernels the direct convolution and max pool run on (`--direct-kernels`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum DirectKernels {
-    /// AVX-512 where the machine has it, else AVX2 with FMA, else tract's kernels.
+    /// AVX-512 where the machine has it, else tract's kernels (which ran faster than the AVX2
+    /// ones: BENCHMARKS.md, stop 40).
     Auto,
-    /// AVX2 with FMA even where the machine has AVX-512 (to compare them; tract's kernels where
+    /// AVX2 with FMA, even where the machine has AVX-512 (to compare them; tract's kernels where
     /// it has neither).
     Avx2,
     /// tract's kernels throughout: the server's own convolution and max pool are not used.
@@ -55,7 +56,7 @@ pub enum DirectKernels {
 }
 
 /// Replaces every convolution the direct kernel runs, with the element-wise operations after it
-/// that it absorbs, in a decluttered model. Does nothing on a machine without AVX-512 or AVX2. A
+/// that it absorbs, in a decluttered model. Does nothing where no kernels were chosen (`kernel::choose`). A
 /// convolution it cannot replace stays tract's: that is logged, never a failed load.
 pub fn substitute(model: &mut TypedModel) -> TractResult<()> {
     substitute_within(model, MAX_COMPUTED_PER_ANSWER)

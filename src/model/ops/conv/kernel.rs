@@ -47,29 +47,33 @@ impl Isa {
     }
 }
 
-/// The instructions the kernels run on, if any: [`choose`]'s choice, else the widest this
-/// machine has.
+/// The instructions the kernels run on, if any: [`choose`]'s choice, else `Auto`'s.
 pub fn isa() -> Option<Isa> {
-    *CHOSEN.get_or_init(widest)
+    *CHOSEN.get_or_init(|| wanted(DirectKernels::Auto))
 }
 
 static CHOSEN: OnceLock<Option<Isa>> = OnceLock::new();
 
 /// Chooses, once for the process and before a model loads, which instructions the kernels run
-/// on: the widest this machine has (`Auto`), AVX2 even where it has AVX-512, or none (tract's
+/// on: AVX-512 where the machine has it (`Auto`), AVX2 where it has that, or none (tract's
 /// kernels throughout). The first choice stays (a plan made for the kernels must find them when
 /// it runs); a later call, or one after [`isa`], returns it unchanged.
 pub fn choose(kernels: DirectKernels) -> Option<Isa> {
-    let wanted = match kernels {
-        DirectKernels::Auto => widest(),
+    *CHOSEN.get_or_init(|| wanted(kernels))
+}
+
+fn wanted(kernels: DirectKernels) -> Option<Isa> {
+    match kernels {
+        // Not AVX2 where the machine has no AVX-512: there the AVX2 kernels ran ResNet-50 and
+        // DenseNet-121 in 1.4x and 1.3x the time of tract's own (BENCHMARKS.md, stop 40).
+        DirectKernels::Auto => widest().filter(|isa| *isa == Isa::Avx512),
         DirectKernels::Avx2 => has_avx2().then_some(Isa::Avx2),
         DirectKernels::Off => None,
-    };
-    *CHOSEN.get_or_init(|| wanted)
+    }
 }
 
 /// The widest vector instructions this machine has that the kernels are written for, if any.
-fn widest() -> Option<Isa> {
+pub(super) fn widest() -> Option<Isa> {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
         return Some(Isa::Avx512);

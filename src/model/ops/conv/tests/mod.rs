@@ -255,14 +255,18 @@ fn assert_same_bits(tracts: &Tensor, ours: &Tensor, what: &str) {
     );
 }
 
-/// Chooses the kernels these tests run, as the server's setting does: the widest this machine
-/// has, or those `AML_SCORER_DIRECT_KERNELS` names. `scripts/test.sh` runs these tests a second
-/// time with `avx2`, so that a host with AVX-512 tests the AVX2 kernels too.
+/// Chooses the kernels these tests run, as the server's setting does: those
+/// `AML_SCORER_DIRECT_KERNELS` names, else the widest this machine has (AVX2 too, which the
+/// server's `auto` leaves to tract). `scripts/test.sh` runs these tests a second time with
+/// `avx2`, so that a host with AVX-512 tests both kernels.
 fn require_kernel() {
     use clap::ValueEnum;
     let wanted = match std::env::var("AML_SCORER_DIRECT_KERNELS") {
         Ok(name) => DirectKernels::from_str(&name, true).expect("AML_SCORER_DIRECT_KERNELS: auto or avx2"),
-        Err(_) => DirectKernels::Auto,
+        Err(_) => match kernel::widest() {
+            Some(kernel::Isa::Avx2) => DirectKernels::Avx2,
+            _ => DirectKernels::Auto,
+        },
     };
     assert_ne!(
         wanted,
@@ -275,7 +279,7 @@ fn require_kernel() {
         "these tests need AVX-512, or AVX2 with FMA (every x86-64 host CI runs on has one)"
     );
     if wanted == DirectKernels::Avx2 {
-        // A test that ran the kernels before any called `choose` would have fixed the widest.
+        // A test that ran the kernels before any called `choose` would have fixed `auto`'s.
         assert_eq!(
             chosen,
             Some(kernel::Isa::Avx2),
