@@ -122,9 +122,9 @@ pub struct Cli {
     )]
     pub intra_op_threads: u16,
 
-    /// The server's own convolution and max-pool kernels: `auto` (AVX-512, else AVX2 with FMA,
-    /// else tract's), `avx2` (AVX2 even where the machine has AVX-512), `off` (tract's kernels
-    /// throughout).
+    /// The server's own convolution and max-pool kernels: `auto` (AVX-512 where the machine has
+    /// it, else tract's), `avx2` (AVX2 with FMA, even where the machine has AVX-512), `off`
+    /// (tract's kernels throughout).
     #[arg(long, env = "AML_SCORER_DIRECT_KERNELS", value_enum, default_value = "auto")]
     pub direct_kernels: DirectKernels,
 

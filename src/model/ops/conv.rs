@@ -1,5 +1,6 @@
 //! A direct convolution for float32 2-D convolutions, replacing tract's where the machine has
-//! AVX-512, or AVX2 with FMA (`avx2/`: smaller tiles, the same sums). tract runs a convolution as a
+//! AVX-512 (or, when `--direct-kernels avx2` asks, AVX2 with FMA: `avx2/`, smaller tiles, the
+//! same sums). tract runs a convolution as a
 //! matrix product: it gathers every patch of the input (im2col: 9 copies of the activation for a
 //! 3x3 kernel), packs it into panels, and multiplies with a kernel whose operands stream from L2
 //! because it does not block the summed dimension. Profiled per node on ResNet-50 (one image, one
@@ -46,18 +47,19 @@ use run::{prepare_split, run_split, Part};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum DirectKernels {
     /// AVX-512 where the machine has it, else tract's kernels (which ran faster than the AVX2
-    /// ones: BENCHMARKS.md, stop 40).
+    /// ones: BENCHMARKS.md, stop 33).
     Auto,
-    /// AVX2 with FMA, even where the machine has AVX-512 (to compare them; tract's kernels where
-    /// it has neither).
+    /// AVX2 with FMA, even where the machine has AVX-512 (to compare them); tract's kernels on a
+    /// machine without AVX2 and FMA.
     Avx2,
     /// tract's kernels throughout: the server's own convolution and max pool are not used.
     Off,
 }
 
 /// Replaces every convolution the direct kernel runs, with the element-wise operations after it
-/// that it absorbs, in a decluttered model. Does nothing where no kernels were chosen (`kernel::choose`). A
-/// convolution it cannot replace stays tract's: that is logged, never a failed load.
+/// that it absorbs, in a decluttered model. Does nothing where no kernels were chosen
+/// (`kernel::choose`). A convolution it cannot replace stays tract's: that is logged, never a
+/// failed load.
 pub fn substitute(model: &mut TypedModel) -> TractResult<()> {
     substitute_within(model, MAX_COMPUTED_PER_ANSWER)
 }
@@ -78,8 +80,8 @@ fn substitute_within(model: &mut TypedModel, max_waste: f64) -> TractResult<()> 
     })
 }
 
-/// Applies `replacement`'s patch to every node it makes one for, in evaluation order, on a machine
-/// with AVX-512 or AVX2 (on others, nothing). A patch that cannot be built leaves its node to
+/// Applies `replacement`'s patch to every node it makes one for, in evaluation order, where
+/// kernels were chosen (elsewhere, nothing). A patch that cannot be built leaves its node to
 /// tract, which is logged; one that fails while it is applied fails the load (the model would be
 /// half patched).
 fn patch_each(

@@ -1,6 +1,7 @@
-//! A max pool for float32 2-D pools of channels-first images, replacing tract's where the machine
-//! has AVX-512 or AVX2: ResNet's 3x3 stride-2 pool after its first convolution, which tract walks
-//! float by float along each strided row (2 % of ResNet-50's CPU time at 8 concurrent requests).
+//! A max pool for float32 2-D pools of channels-first images, replacing tract's where the
+//! convolution's kernels run (`kernel::choose`): ResNet's 3x3 stride-2 pool after its first
+//! convolution, which tract walks float by float along each strided row (2 % of ResNet-50's CPU
+//! time at 8 concurrent requests).
 //! This one lays each channel out in the convolution's phase planes (`layout.rs`), padded with the
 //! lowest float, after which every tap of consecutive outputs is consecutive floats, and takes the
 //! maximum of 16 outputs at a time (8 on AVX2).
@@ -22,9 +23,8 @@ use super::layout::Geometry;
 use super::{kernel, pooled_geometry, substitute::padding_beyond_kernel};
 use crate::model::threads::current_pool;
 
-/// Replaces every max pool this module runs in a decluttered model. Does nothing on a machine
-/// without AVX-512 or AVX2. A pool it cannot replace stays tract's: that is logged, never a failed
-/// load.
+/// Replaces every max pool this module runs in a decluttered model. Does nothing where no kernels
+/// were chosen. A pool it cannot replace stays tract's: that is logged, never a failed load.
 pub fn substitute(model: &mut TypedModel) -> TractResult<()> {
     super::patch_each(model, "max pool", replacement)
 }

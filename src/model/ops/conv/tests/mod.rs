@@ -13,7 +13,7 @@ use tract_onnx::tract_core::ops::math::{add, max, mul};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 use tract_onnx::tract_hir::internal::*;
 
-use super::{kernel, DirectConv, DirectKernels};
+use super::{kernel, DirectConv};
 
 #[derive(Clone)]
 struct Case {
@@ -255,36 +255,17 @@ fn assert_same_bits(tracts: &Tensor, ours: &Tensor, what: &str) {
     );
 }
 
-/// Chooses the kernels these tests run, as the server's setting does: those
-/// `AML_SCORER_DIRECT_KERNELS` names, else the widest this machine has (AVX2 too, which the
-/// server's `auto` leaves to tract). `scripts/test.sh` runs these tests a second time with
-/// `avx2`, so that a host with AVX-512 tests both kernels.
+/// These tests run the kernels `kernel::isa` names: in unit tests, those
+/// `AML_SCORER_DIRECT_KERNELS` names, else the widest the machine has (see `kernel::auto`).
 fn require_kernel() {
-    use clap::ValueEnum;
-    let wanted = match std::env::var("AML_SCORER_DIRECT_KERNELS") {
-        Ok(name) => DirectKernels::from_str(&name, true).expect("AML_SCORER_DIRECT_KERNELS: auto or avx2"),
-        Err(_) => match kernel::widest() {
-            Some(kernel::Isa::Avx2) => DirectKernels::Avx2,
-            _ => DirectKernels::Auto,
-        },
-    };
-    assert_ne!(
-        wanted,
-        DirectKernels::Off,
-        "these tests are of the direct kernels"
-    );
-    let chosen = kernel::choose(wanted);
+    let chosen = kernel::isa();
     assert!(
         chosen.is_some(),
         "these tests need AVX-512, or AVX2 with FMA (every x86-64 host CI runs on has one)"
     );
-    if wanted == DirectKernels::Avx2 {
-        // A test that ran the kernels before any called `choose` would have fixed `auto`'s.
-        assert_eq!(
-            chosen,
-            Some(kernel::Isa::Avx2),
-            "the kernels were chosen before this test"
-        );
+    // The second run of `scripts/test.sh` must not pass on the widest kernels.
+    if std::env::var("AML_SCORER_DIRECT_KERNELS").as_deref() == Ok("avx2") {
+        assert_eq!(chosen, Some(kernel::Isa::Avx2), "AML_SCORER_DIRECT_KERNELS=avx2");
     }
 }
 
