@@ -72,6 +72,7 @@ pub async fn run(
     tracing::info!(
         kernels = kernels.map_or("tract's", |isa| isa.name()),
         setting = ?scoring.direct_kernels,
+        reason = kernels_reason(scoring.direct_kernels, kernels),
         "convolution and max-pool kernels"
     );
     // The identity comes first when the model itself is a blob; otherwise after the model, as
@@ -238,4 +239,17 @@ fn fail(step: &str, target: &str, cause: &(dyn std::error::Error + 'static)) -> 
         "init failed at step {step} ({target}): {cause}"
     );
     InitFailed::Step
+}
+
+/// Why the start log's kernels are what they are, for the operator who expected others.
+fn kernels_reason(setting: crate::model::DirectKernels, chosen: Option<crate::model::Isa>) -> &'static str {
+    use crate::model::DirectKernels;
+    match (setting, chosen) {
+        (_, Some(_)) => "the machine has them",
+        (DirectKernels::Auto, None) => {
+            "no AVX-512 here (on AVX2 ours ran slower than tract's; --direct-kernels avx2 runs them)"
+        }
+        (DirectKernels::Avx2, None) => "no AVX2 with FMA here",
+        (DirectKernels::Off, None) => "--direct-kernels off",
+    }
 }
