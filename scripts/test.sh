@@ -109,7 +109,7 @@ run_image_tests() {
 
 # The unit tests again with the direct kernels on AVX2: a host with AVX-512 runs them there by
 # default, and CI's hosts may have either (the kernels' own tests, and every model the unit tests
-# load, then run on AVX2; `kernel::auto` reads the variable in unit tests).
+# load, then run on AVX2; `instructions::auto` reads the variable in unit tests).
 run_avx2_kernel_tests() {
   AML_SCORER_DIRECT_KERNELS=avx2 cargo test --locked --lib
 }

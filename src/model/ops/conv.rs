@@ -1,11 +1,10 @@
 //! A direct convolution for float32 2-D convolutions, replacing tract's where the machine has
-//! AVX-512 (or, when `--direct-kernels avx2` asks, AVX2 with FMA: `avx2/`, smaller tiles, the
-//! same sums). tract runs a convolution as a
-//! matrix product: it gathers every patch of the input (im2col: 9 copies of the activation for a
-//! 3x3 kernel), packs it into panels, and multiplies with a kernel whose operands stream from L2
-//! because it does not block the summed dimension. Profiled per node on ResNet-50 (one image, one
-//! thread), its 3x3 convolutions ran at 40-115 GFLOP/s where onnxruntime's ran at 75-170
-//! (BENCHMARKS.md).
+//! AVX-512 (or, when `--direct-kernels avx2` asks, AVX2 with FMA: `avx2/`, smaller tiles, the same
+//! sums). tract runs a convolution as a matrix product: it gathers every patch of the input
+//! (im2col: 9 copies of the activation for a 3x3 kernel), packs it into panels, and multiplies with
+//! a kernel whose operands stream from L2 because it does not block the summed dimension. Profiled
+//! per node on ResNet-50 (one image, one thread), its 3x3 convolutions ran at 40-115 GFLOP/s where
+//! onnxruntime's ran at 75-170 (BENCHMARKS.md).
 //!
 //! This one copies the input once into zero-padded phase planes (`layout.rs`; a 1x1 convolution
 //! reads its input where it is), after which every tap of consecutive outputs is consecutive
@@ -24,6 +23,7 @@ mod across;
 mod avx2;
 mod denormals;
 mod epilogue;
+mod instructions;
 mod kernel;
 mod layout;
 mod maxpool;
@@ -36,7 +36,7 @@ mod transpose;
 use tract_onnx::tract_core::ops::cnn::PoolSpec;
 use tract_onnx::tract_hir::internal::*;
 
-pub use kernel::{choose as choose_kernels, Isa};
+pub use instructions::{choose as choose_kernels, Isa};
 pub use maxpool::substitute as substitute_max_pools;
 
 use epilogue::Step;
@@ -58,7 +58,7 @@ pub enum DirectKernels {
 
 /// Replaces every convolution the direct kernel runs, with the element-wise operations after it
 /// that it absorbs, in a decluttered model. Does nothing where no kernels were chosen
-/// (`kernel::choose`). A convolution it cannot replace stays tract's: that is logged, never a
+/// (`instructions::choose`). A convolution it cannot replace stays tract's: that is logged, never a
 /// failed load.
 pub fn substitute(model: &mut TypedModel) -> TractResult<()> {
     substitute_within(model, MAX_COMPUTED_PER_ANSWER)
@@ -89,7 +89,7 @@ fn patch_each(
     what: &str,
     replacement: impl Fn(&TypedModel, usize) -> TractResult<Option<TypedModelPatch>>,
 ) -> TractResult<()> {
-    if !kernel::available() {
+    if !instructions::available() {
         return Ok(());
     }
     for id in model.eval_order()? {

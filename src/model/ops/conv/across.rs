@@ -1,19 +1,20 @@
-//! The tile of a 1x1 convolution of a small image: 64 output channels across the vector lanes
-//! (4 vectors of 16 here, 8 of 8 in `avx2/across.rs`) by up to 6 output positions, each input
-//! float broadcast. The tile of `kernel.rs` puts positions across the lanes, 32 or 48 at a time: on a 7x7 image (49 positions)
-//! it computes 64 positions for 49 answers, and ResNet-50's 1x1 convolutions there ran at half
-//! onnxruntime's speed. Here every position computed is an answer. Each channel step is 4 weight
-//! loads and up to 6 broadcasts for up to 24 multiply-adds, summed in the same order (input
-//! channel by input channel, from zero) as the other tile, so the answers are the same bits.
+//! The tile of a 1x1 convolution of a small image: 64 output channels across the vector lanes (4
+//! vectors of 16 here, 8 of 8 in `avx2/across.rs`) by up to 6 output positions, each input float
+//! broadcast. The tile of `kernel.rs` puts positions across the lanes, 32 or 48 at a time: on a 7x7
+//! image (49 positions) it computes 64 positions for 49 answers, and ResNet-50's 1x1 convolutions
+//! there ran at half onnxruntime's speed. Here every position computed is an answer. Each channel
+//! step is 4 weight loads and up to 6 broadcasts for up to 24 multiply-adds, summed in the same
+//! order (input channel by input channel, from zero) as the other tile, so the answers are the same
+//! bits.
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
 #[cfg(target_arch = "x86_64")]
 use super::avx2;
-use super::kernel;
+use super::instructions;
 #[cfg(target_arch = "x86_64")]
-use super::kernel::Isa;
+use super::instructions::Isa;
 
 /// Output channels per tile: 4 vectors. Every channel count of ResNet's 1x1 convolutions is a
 /// multiple of 64.
@@ -57,7 +58,7 @@ impl Tile<'_> {
             .and_then(|r| r.checked_add(self.positions));
         let weights = self.channels.checked_mul(CHANNELS);
         // The bounds the unchecked loads below rely on.
-        assert!(kernel::available());
+        assert!(instructions::available());
         assert!((1..=POSITIONS).contains(&self.positions));
         assert!(last_read.is_some_and(|end| self.input.len() >= end));
         assert!(weights.is_some_and(|end| self.weights.len() >= end));
@@ -66,7 +67,7 @@ impl Tile<'_> {
         // SAFETY: the machine has the instructions run (asserted available, and `isa` names
         // them), and every read is within the bounds asserted.
         unsafe {
-            match kernel::isa() {
+            match instructions::isa() {
                 Some(Isa::Avx512) => match self.positions {
                     1 => self.run_avx512::<1>(sums),
                     2 => self.run_avx512::<2>(sums),

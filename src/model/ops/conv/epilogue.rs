@@ -32,7 +32,7 @@ impl Step {
 pub fn apply(steps: &[Step], channel: usize, answers: &mut [f32], residual: &[f32]) {
     #[cfg(target_arch = "x86_64")]
     {
-        use super::kernel::{isa, Isa};
+        use super::instructions::{isa, Isa};
         match isa() {
             // SAFETY: the machine has AVX-512 (`isa` names it).
             Some(Isa::Avx512) => return unsafe { apply_avx512(steps, channel, answers, residual) },

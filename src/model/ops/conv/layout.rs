@@ -200,7 +200,7 @@ fn copy_strided(to: &mut [f32], from: &[f32], stride: usize) {
     );
     #[cfg(target_arch = "x86_64")]
     if stride == 2 {
-        use super::kernel::{isa, Isa};
+        use super::instructions::{isa, Isa};
         // `from` holds every float read (asserted).
         match isa() {
             // SAFETY: the machine has AVX-512 (`isa` names it).

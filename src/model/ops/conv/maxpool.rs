@@ -1,5 +1,5 @@
 //! A max pool for float32 2-D pools of channels-first images, replacing tract's where the
-//! convolution's kernels run (`kernel::choose`): ResNet's 3x3 stride-2 pool after its first
+//! convolution's kernels run (`instructions::choose`): ResNet's 3x3 stride-2 pool after its first
 //! convolution, which tract walks float by float along each strided row (2 % of ResNet-50's CPU
 //! time at 8 concurrent requests).
 //! This one lays each channel out in the convolution's phase planes (`layout.rs`), padded with the
@@ -20,7 +20,7 @@ use tract_onnx::tract_core::ops::nn::DataFormat;
 use tract_onnx::tract_hir::internal::*;
 
 use super::layout::Geometry;
-use super::{kernel, pooled_geometry, substitute::padding_beyond_kernel};
+use super::{instructions, pooled_geometry, substitute::padding_beyond_kernel};
 use crate::model::threads::current_pool;
 
 /// Replaces every max pool this module runs in a decluttered model. Does nothing where no kernels
@@ -144,16 +144,16 @@ fn pool(geometry: &Geometry, laid_out: &[f32], answers: &mut [f32]) {
     let last_read = (geometry.out_h.max(1) - 1)
         .checked_mul(geometry.plane_w)
         .and_then(|row| row.checked_add(furthest)?.checked_add(geometry.out_w));
-    assert!(kernel::available());
+    assert!(instructions::available());
     assert!(last_read.is_some_and(|end| laid_out.len() >= end));
     assert_eq!(Some(answers.len()), geometry.out_h.checked_mul(geometry.out_w));
     #[cfg(target_arch = "x86_64")]
     // SAFETY: the machine has the instructions run (asserted available, and `isa` names them),
     // and every access is within the bounds asserted.
     unsafe {
-        match kernel::isa() {
-            Some(kernel::Isa::Avx512) => pool_avx512(geometry, laid_out, answers),
-            Some(kernel::Isa::Avx2) => super::avx2::pool(geometry, laid_out, answers),
+        match instructions::isa() {
+            Some(instructions::Isa::Avx512) => pool_avx512(geometry, laid_out, answers),
+            Some(instructions::Isa::Avx2) => super::avx2::pool(geometry, laid_out, answers),
             None => unreachable!("asserted available"),
         }
     }

@@ -8,7 +8,7 @@ use std::arch::x86_64::*;
 
 use super::across::CHANNELS;
 #[cfg(target_arch = "x86_64")]
-use super::kernel::Isa;
+use super::instructions::Isa;
 
 /// Writes output channel `r`'s sums (`sums[p][r]` for every position `p`) at
 /// `to[r * to_stride..][..sums.len()]`, for the first `rows` channels.
@@ -17,13 +17,13 @@ pub fn to_channels(sums: &[[f32; CHANNELS]], to: &mut [f32], to_stride: usize, r
         .checked_mul(to_stride)
         .and_then(|w| w.checked_add(sums.len()));
     // The bounds the unchecked stores below rely on.
-    assert!(super::kernel::available() && rows <= CHANNELS);
+    assert!(super::instructions::available() && rows <= CHANNELS);
     assert!(written.is_some_and(|end| to.len() >= end));
     #[cfg(target_arch = "x86_64")]
     // SAFETY: the machine has the instructions run (asserted available, and `isa` names them),
     // and every store is within the bounds asserted.
     unsafe {
-        match super::kernel::isa() {
+        match super::instructions::isa() {
             Some(Isa::Avx512) => to_channels_avx512(sums, to, to_stride, rows),
             Some(Isa::Avx2) => super::avx2::to_channels(sums, to, to_stride, rows),
             None => unreachable!("asserted available"),

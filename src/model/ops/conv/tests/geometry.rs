@@ -194,7 +194,7 @@ fn the_wide_tile_where_it_wastes_no_more() {
 
 #[test]
 fn every_tap_reads_the_padded_pixel_it_stands_for() {
-    // The kernels' strided copy where the machine has one (and chosen before `isa` fixes it).
+    // The kernels' strided copy, on the instructions under test.
     require_kernel();
     // 3x3, stride 2, padding 1: two phase planes per axis. Rows of 6 and of 45 pixels (the
     // strided copy in vectors of 16 and a partial one), padded with zeros or a max pool's value.

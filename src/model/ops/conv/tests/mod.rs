@@ -13,7 +13,7 @@ use tract_onnx::tract_core::ops::math::{add, max, mul};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 use tract_onnx::tract_hir::internal::*;
 
-use super::{kernel, DirectConv};
+use super::{instructions, kernel, DirectConv};
 
 #[derive(Clone)]
 struct Case {
@@ -255,17 +255,21 @@ fn assert_same_bits(tracts: &Tensor, ours: &Tensor, what: &str) {
     );
 }
 
-/// These tests run the kernels `kernel::isa` names: in unit tests, those
-/// `AML_SCORER_DIRECT_KERNELS` names, else the widest the machine has (see `kernel::auto`).
+/// These tests run the kernels `instructions::isa` names: in unit tests, those
+/// `AML_SCORER_DIRECT_KERNELS` names, else the widest the machine has (see `instructions::auto`).
 fn require_kernel() {
-    let chosen = kernel::isa();
+    let chosen = instructions::isa();
     assert!(
         chosen.is_some(),
         "these tests need AVX-512, or AVX2 with FMA (every x86-64 host CI runs on has one)"
     );
     // The second run of `scripts/test.sh` must not pass on the widest kernels.
     if std::env::var("AML_SCORER_DIRECT_KERNELS").as_deref() == Ok("avx2") {
-        assert_eq!(chosen, Some(kernel::Isa::Avx2), "AML_SCORER_DIRECT_KERNELS=avx2");
+        assert_eq!(
+            chosen,
+            Some(instructions::Isa::Avx2),
+            "AML_SCORER_DIRECT_KERNELS=avx2"
+        );
     }
 }
 
