@@ -9,8 +9,9 @@
 //! This one copies the input once into zero-padded phase planes (`layout.rs`; a 1x1 convolution
 //! reads its input where it is), after which every tap of consecutive outputs is consecutive
 //! floats, and sums 8 output channels by 32 or 48 outputs per tile straight from them
-//! (`kernel.rs`); a 1x1 convolution of a small image, where those tiles would compute many
-//! positions for nothing, sums 64 output channels by up to 6 outputs instead (`across.rs`). It
+//! (`kernel.rs`); a convolution of a small image, where those tiles would compute many positions
+//! for nothing (the layout's extra columns among them), sums 64 output channels by up to 6
+//! outputs instead (`across.rs`). It
 //! takes tract's `Conv`, the `EinSum` tract makes of a 1x1 convolution (with the `Downsample` of a
 //! strided one), and the element-wise operations after either that tract would fuse
 //! (`substitute.rs`, `absorb.rs`, `epilogue.rs`). It sums in tract's order (input channel, then
@@ -67,9 +68,9 @@ pub fn substitute(model: &mut TypedModel) -> TractResult<()> {
 /// Positions computed per answer past which a convolution is left to tract: our kernel runs
 /// about twice as fast as tract's im2col and matrix product, so at twice the work it would gain
 /// nothing. ResNet-50's worst, its 7x7 outputs, computes 64 positions for 49 answers (1.31).
-/// Measured on `kernel.rs`'s tiles, and applied to 1x1 convolutions too, though those may then
-/// run on `across.rs`'s, which compute none for nothing (a 1x1 convolution of an image under
-/// about 16 positions stays tract's).
+/// Measured on `kernel.rs`'s tiles, and applied to every convolution, though it may then run on
+/// `across.rs`'s, which compute none for nothing (a 1x1 convolution of an image under about 16
+/// positions stays tract's).
 const MAX_COMPUTED_PER_ANSWER: f64 = 2.0;
 
 /// [`substitute`] with another bound on the positions computed per answer (the tests take every
@@ -156,7 +157,7 @@ struct Params {
     out_channels: usize,
     /// `layout::pack_weights`'s blocks, or `across::pack_weights`'s when `across`.
     weights: Vec<f32>,
-    /// Whether `across.rs`'s tile runs it (a 1x1 convolution of a small image), not `kernel.rs`'s.
+    /// Whether `across.rs`'s tile runs it (a convolution of a small image), not `kernel.rs`'s.
     across: bool,
     /// What follows the sums, in the graph's order (a `Conv`'s bias first).
     steps: Vec<Step>,

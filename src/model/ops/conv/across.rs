@@ -1,11 +1,13 @@
-//! The tile of a 1x1 convolution of a small image: 64 output channels across the vector lanes (4
+//! The tile of a convolution of a small image: 64 output channels across the vector lanes (4
 //! vectors of 16 here, 8 of 8 in `avx2/across.rs`) by up to 6 output positions, each input float
-//! broadcast. The tile of `kernel.rs` puts positions across the lanes, 32 or 48 at a time: on a 7x7
-//! image (49 positions) it computes 64 positions for 49 answers, and ResNet-50's 1x1 convolutions
-//! there ran at half onnxruntime's speed. Here every position computed is an answer. Each channel
-//! step is 4 weight loads and up to 6 broadcasts for up to 24 multiply-adds, summed in the same
-//! order (input channel by input channel, from zero) as the other tile, so the answers are the same
-//! bits.
+//! broadcast. The tile of `kernel.rs` puts positions across the lanes, 32 or 48 at a time, and
+//! computes the extra columns of the laid-out rows (`layout.rs`) with them: on a 7x7 image (49
+//! positions) it computes 64 positions for 49 answers, and ResNet-50's convolutions there ran at
+//! half onnxruntime's speed (1x1) or 1.12 times its time (3x3). Here every position computed is an
+//! answer: each position reads its taps where the layout put it. Each step (an input channel's
+//! tap) is 4 weight loads and up to 6 broadcasts for up to 24 multiply-adds, summed in the same
+//! order (input channel by input channel, tap by tap, from zero) as the other tile, so the answers
+//! are the same bits.
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
@@ -16,34 +18,71 @@ use super::instructions;
 #[cfg(target_arch = "x86_64")]
 use super::instructions::Isa;
 
-/// Output channels per tile: 4 vectors. Every channel count of ResNet's 1x1 convolutions is a
-/// multiple of 64.
+/// Output channels per tile: 4 vectors. Every channel count of ResNet's convolutions past its
+/// first is a multiple of 64.
 pub const CHANNELS: usize = 64;
 
 /// Output positions per tile, at most: 6 x 4 accumulators and the 4 weight vectors fill 28 of
 /// the 32 vector registers.
 pub const POSITIONS: usize = 6;
 
-/// How far ahead (floats) the weights are prefetched: 32 channel steps (8 KiB). A block's
+/// How far ahead (floats) the weights are prefetched: 32 steps (8 KiB). A block's
 /// weights come from L3 once per image (its first tile), then from L2; ResNet-50's 1x1
 /// convolutions on 7x7 and 14x14 images ran at 90-110 GFLOP/s 8 steps ahead, 130-170 at 32, and
 /// lower again at 64 and 128.
 pub(super) const WEIGHTS_AHEAD: usize = 32 * CHANNELS;
 
+/// The steps of a tile, each an input channel's tap, in the order they are summed: where each
+/// reads, from a position's first tap (`c * channel_stride + offsets[t]`). One list for every
+/// tile of a convolution: a tile's loop over it is a single loop, which keeps its sums in
+/// registers (a loop over the taps within a loop over the channels spilled them, and ran 2.5
+/// times slower).
+pub struct Steps {
+    offsets: Vec<usize>,
+    /// The largest of `offsets`.
+    furthest: usize,
+    /// Floats from one input channel to the next (for prefetches only).
+    channel_stride: usize,
+}
+
+impl Steps {
+    /// `channels` channels `channel_stride` floats apart, each read at the taps' `offsets`.
+    pub fn new(channels: usize, channel_stride: usize, offsets: &[usize]) -> Steps {
+        let offsets: Vec<usize> = (0..channels)
+            .flat_map(|c| offsets.iter().map(move |&offset| c * channel_stride + offset))
+            .collect();
+        Steps {
+            furthest: offsets.iter().max().copied().unwrap_or(0),
+            offsets,
+            channel_stride,
+        }
+    }
+
+    /// Where each step reads, from a position's first tap.
+    pub fn offsets(&self) -> &[usize] {
+        &self.offsets
+    }
+
+    /// Floats from one input channel to the next.
+    pub fn channel_stride(&self) -> usize {
+        self.channel_stride
+    }
+}
+
 /// One tile's operands.
 pub struct Tile<'a> {
-    /// The image from the tile's first position: channel `c`'s position `p` is at
-    /// `c * channel_stride + p`.
+    /// The laid-out input (or the image itself, which a 1x1 convolution reads as is): step `s`
+    /// of position `p` reads the float at `steps.offsets[s] + at[p]`.
     pub input: &'a [f32],
-    pub channel_stride: usize,
-    pub channels: usize,
-    /// This tile's block of packed weights: `[channel][CHANNELS]`.
+    pub steps: &'a Steps,
+    /// Where each position's first tap is, 1 to [`POSITIONS`] of them: consecutive output
+    /// positions, which skip the extra columns of the laid-out rows.
+    pub at: &'a [usize],
+    /// This tile's block of packed weights: `[channel][tap][CHANNELS]`, `CHANNELS` per step.
     pub weights: &'a [f32],
-    /// 1 to [`POSITIONS`].
-    pub positions: usize,
     /// Weights to bring into L2 while the tile runs (its share of the next block's), a cache
-    /// line per channel step: the first tile of a block reads its weights from memory, where at
-    /// its pace (256 bytes per 24 multiply-adds) it would wait for them.
+    /// line per step: the first tile of a block reads its weights from memory, where at its pace
+    /// (256 bytes per 24 multiply-adds) it would wait for them.
     pub next_weights: &'a [f32],
 }
 
@@ -51,24 +90,23 @@ impl Tile<'_> {
     /// Writes the tile's sums position by position: position `p`'s, of every output channel of
     /// the block, at `sums[p]` (`transpose.rs` turns them into the output's rows).
     pub fn run(&self, sums: &mut [[f32; CHANNELS]]) {
-        let last_read = self
-            .channels
-            .checked_sub(1)
-            .and_then(|c| c.checked_mul(self.channel_stride))
-            .and_then(|r| r.checked_add(self.positions));
-        let weights = self.channels.checked_mul(CHANNELS);
+        let furthest = self.at.iter().max().copied().unwrap_or(0);
+        // Checked: a wrapped bound would pass the asserts the unchecked loads rely on.
+        let last_read = self.steps.furthest.checked_add(furthest);
+        let weights = self.steps.offsets.len().checked_mul(CHANNELS);
         // The bounds the unchecked loads below rely on.
         assert!(instructions::available());
-        assert!((1..=POSITIONS).contains(&self.positions));
-        assert!(last_read.is_some_and(|end| self.input.len() >= end));
+        assert!((1..=POSITIONS).contains(&self.at.len()));
+        assert!(last_read.is_some_and(|last| self.input.len() > last));
         assert!(weights.is_some_and(|end| self.weights.len() >= end));
-        let sums = &mut sums[..self.positions];
+        assert!(sums.len() >= self.at.len());
+        let sums = &mut sums[..self.at.len()];
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the machine has the instructions run (asserted available, and `isa` names
         // them), and every read is within the bounds asserted.
         unsafe {
             match instructions::isa() {
-                Some(Isa::Avx512) => match self.positions {
+                Some(Isa::Avx512) => match self.at.len() {
                     1 => self.run_avx512::<1>(sums),
                     2 => self.run_avx512::<2>(sums),
                     3 => self.run_avx512::<3>(sums),
@@ -76,7 +114,7 @@ impl Tile<'_> {
                     5 => self.run_avx512::<5>(sums),
                     _ => self.run_avx512::<6>(sums),
                 },
-                Some(Isa::Avx2) => match self.positions {
+                Some(Isa::Avx2) => match self.at.len() {
                     1 => avx2::run_across_tile::<1>(self, sums),
                     2 => avx2::run_across_tile::<2>(self, sums),
                     3 => avx2::run_across_tile::<3>(self, sums),
@@ -91,9 +129,8 @@ impl Tile<'_> {
 
     /// # Safety
     ///
-    /// The machine has AVX-512F, `POSITIONS_HERE == positions == out.len()`, and the bounds
-    /// `run` asserts hold: `positions` floats of `channels` channels within `input`, `CHANNELS`
-    /// weights per channel.
+    /// The machine has AVX-512F, `POSITIONS_HERE == at.len() == out.len()`, and the bounds `run`
+    /// asserts hold: every step of every position within `input`, `CHANNELS` weights per step.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
     // SAFETY: unsafe to call (the contract above); `run` is its only caller and asserts it.
@@ -101,13 +138,15 @@ impl Tile<'_> {
         const VECTORS: usize = CHANNELS / 16;
         let mut sums = [[_mm512_setzero_ps(); VECTORS]; POSITIONS_HERE];
         let mut weight = self.weights.as_ptr();
-        let mut input = self.input.as_ptr();
+        let at: [*const f32; POSITIONS_HERE] =
+            std::array::from_fn(|p| self.input.as_ptr().wrapping_add(self.at[p]));
         let (next_weights, next_lines) = (self.next_weights.as_ptr(), self.next_weights.len().div_ceil(16));
         let mut line = 0;
-        // SAFETY: every read is within the bounds `run` asserted: `POSITIONS_HERE` floats of
-        // each channel `c < channels`, `CHANNELS` weights per channel.
+        let ahead = 4 * self.steps.channel_stride;
+        // SAFETY: every read is within the bounds `run` asserted: each step of each position,
+        // `CHANNELS` weights per step.
         unsafe {
-            for _ in 0..self.channels {
+            for &step in &self.steps.offsets {
                 let mut w = [_mm512_setzero_ps(); VECTORS];
                 for (v, w) in w.iter_mut().enumerate() {
                     *w = _mm512_loadu_ps(weight.add(16 * v));
@@ -119,17 +158,19 @@ impl Tile<'_> {
                     _mm_prefetch::<_MM_HINT_T1>(next_weights.wrapping_add(16 * line) as *const i8);
                     line += 1;
                 }
-                // The next channels' floats are a plane on, which the prefetchers do not follow.
-                _mm_prefetch::<_MM_HINT_T0>(input.wrapping_add(4 * self.channel_stride) as *const i8);
+                // The same tap 4 channels on, a plane away, which the prefetchers do not follow
+                // (the first and last positions: they may be rows apart). Past the last channel
+                // the addresses are past the input: a prefetch never faults.
+                _mm_prefetch::<_MM_HINT_T0>(at[0].wrapping_add(step + ahead) as *const i8);
+                _mm_prefetch::<_MM_HINT_T0>(at[POSITIONS_HERE - 1].wrapping_add(step + ahead) as *const i8);
                 for (p, sums) in sums.iter_mut().enumerate() {
-                    let x = _mm512_set1_ps(*input.add(p));
+                    let x = _mm512_set1_ps(*at[p].add(step));
                     for (sum, &w) in sums.iter_mut().zip(&w) {
                         *sum = _mm512_fmadd_ps(x, w, *sum);
                     }
                 }
-                // Wrapping: past the last channel they point past the image (never read).
+                // Wrapping: past the last step it points past the weights (never read).
                 weight = weight.wrapping_add(CHANNELS);
-                input = input.wrapping_add(self.channel_stride);
             }
         }
         for (out, sums) in out.iter_mut().zip(&sums) {
@@ -141,16 +182,23 @@ impl Tile<'_> {
     }
 }
 
-/// The weights of a 1x1 convolution, `weight(output channel, channel)`, as the tile reads them:
-/// per block of [`CHANNELS`] output channels, `[channel][output channel]`, zero past the last
+/// The weights of a convolution, `weight(output channel, channel, tap)`, as the tile reads them:
+/// per block of [`CHANNELS`] output channels, `[channel][tap][output channel]`, zero past the last
 /// output channel.
-pub fn pack_weights(out_channels: usize, channels: usize, weight: impl Fn(usize, usize) -> f32) -> Vec<f32> {
+pub fn pack_weights(
+    out_channels: usize,
+    channels: usize,
+    taps: usize,
+    weight: impl Fn(usize, usize, usize) -> f32,
+) -> Vec<f32> {
     let blocks = out_channels.div_ceil(CHANNELS);
-    let mut packed = vec![0.0; blocks * channels * CHANNELS];
+    let mut packed = vec![0.0; blocks * channels * taps * CHANNELS];
     for oc in 0..out_channels {
         let (block, row) = (oc / CHANNELS, oc % CHANNELS);
         for c in 0..channels {
-            packed[(block * channels + c) * CHANNELS + row] = weight(oc, c);
+            for t in 0..taps {
+                packed[((block * channels + c) * taps + t) * CHANNELS + row] = weight(oc, c, t);
+            }
         }
     }
     packed

@@ -256,10 +256,10 @@ pub fn tile_width(positions: usize, taps: usize) -> usize {
     }
 }
 
-/// The weight of output channel `oc` for input channel `c` in weights of a 1x1 kernel (one tap)
+/// The weight of output channel `oc` for input channel `c` at tap `t` in weights of `taps` taps
 /// packed by [`pack_weights`].
-pub fn packed_weight(packed: &[f32], channels: usize, oc: usize, c: usize) -> f32 {
-    packed[((oc / ROWS) * channels + c) * ROWS + oc % ROWS]
+pub fn packed_weight(packed: &[f32], channels: usize, taps: usize, [oc, c, t]: [usize; 3]) -> f32 {
+    packed[(((oc / ROWS) * channels + c) * taps + t) * ROWS + oc % ROWS]
 }
 
 /// Weights `[out_channels, channels, kh, kw]` as the kernel reads them: per block of [`ROWS`]

@@ -27,13 +27,18 @@ impl Params {
         }
     }
 
-    /// [`run_share`](Self::run_share) on `across.rs`'s tiles: each block's positions in tiles of
+    /// [`run_share`](Self::run_share) on `across.rs`'s tiles: each block's answers in tiles of
     /// nearly equal size, their sums position by position, then the block's rows, channel by
     /// channel, through the epilogue (a small image's: they are still in cache).
     fn run_across(&self, geometry: &Geometry, input: &[f32], first_block: usize, part: Part) {
         let plane_out = (geometry.out_h * geometry.out_w).max(1);
-        let block_weights = geometry.channels * across::CHANNELS;
+        let block_weights = geometry.channels * geometry.offsets.len() * across::CHANNELS;
         let tiles = plane_out.div_ceil(across::POSITIONS);
+        // Answer `a`'s place in the laid-out input: its row's, past the extra columns of the rows
+        // before it.
+        let out_w = geometry.out_w.max(1);
+        let place = |a: usize| a / out_w * geometry.plane_w + a % out_w;
+        let steps = across::Steps::new(geometry.channels, geometry.channel_stride(), &geometry.offsets);
         let mut sums = vec![[0.0f32; across::CHANNELS]; plane_out];
         let Part { output, residual } = part;
         for (block, block_output) in output.chunks_mut(across::CHANNELS * plane_out).enumerate() {
@@ -46,13 +51,14 @@ impl Params {
             let next_weights = &next_weights[..block_weights.min(next_weights.len())];
             for tile in 0..tiles {
                 let (start, end) = (tile * plane_out / tiles, (tile + 1) * plane_out / tiles);
+                let mut at = [0; across::POSITIONS];
+                at.iter_mut().zip(start..end).for_each(|(at, a)| *at = place(a));
                 let share = |tile: usize| tile * next_weights.len() / tiles;
                 let tile = across::Tile {
-                    input: &input[start..],
-                    channel_stride: geometry.channel_stride(),
-                    channels: geometry.channels,
+                    input,
+                    steps: &steps,
+                    at: &at[..end - start],
                     weights,
-                    positions: end - start,
                     next_weights: &next_weights[share(tile)..share(tile + 1)],
                 };
                 tile.run(&mut sums[start..end]);

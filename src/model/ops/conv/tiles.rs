@@ -1,5 +1,5 @@
 //! Which tiles run a convolution: `kernel.rs`'s (8 output channels by 32 or 48 positions), or
-//! `across.rs`'s for a 1x1 convolution of a small image, and how its weights are packed for them.
+//! `across.rs`'s for a convolution of a small image, and how its weights are packed for them.
 
 use tract_onnx::tract_hir::internal::*;
 
@@ -7,20 +7,16 @@ use super::kernel::ROWS;
 use super::{across, layout, Form, Params};
 
 /// How much more `kernel.rs`'s tiles compute than `across.rs`'s (positions by output channels,
-/// each rounded up to whole tiles) past which a 1x1 convolution runs on `across.rs`'s. ResNet-50's
-/// 1x1 convolutions on 28x28 images (1.04) ran as fast as onnxruntime's on `kernel.rs`'s tiles;
-/// those on 14x14 (1.22) and 7x7 (1.31) did not.
+/// each rounded up to whole tiles; the extra columns of a padded layout included) past which a
+/// convolution runs on `across.rs`'s. ResNet-50's 1x1 convolutions on 28x28 images (1.04) ran as
+/// fast as onnxruntime's on `kernel.rs`'s tiles; those on 14x14 (1.22) and 7x7 (1.31) did not.
 const ACROSS_PAST_WASTE: f64 = 1.1;
 
 impl Params {
-    /// The tiles to run on for an input `data`: `across.rs`'s for a 1x1 convolution of an image
+    /// The tiles to run on for an input `data`: `across.rs`'s for a convolution of an image
     /// whose size is known and on which `kernel.rs`'s would compute more than
     /// [`ACROSS_PAST_WASTE`] times as much.
     pub(super) fn tiled_for(self, data: &TypedFact) -> Params {
-        let one_by_one = match &self.form {
-            Form::Pointwise { .. } => true,
-            Form::Conv { kernel, .. } => *kernel == [1, 1],
-        };
         // The image size: a `Pointwise` form knows its own; a `Conv` reads it from `data`.
         let rank = data.rank();
         let spatial: Option<Vec<usize>> = (rank >= 3)
@@ -30,7 +26,7 @@ impl Params {
             Form::Pointwise { .. } => Some(vec![1, 1]),
             Form::Conv { .. } => spatial,
         };
-        let Some(spatial) = spatial.filter(|_| one_by_one && !self.across) else {
+        let Some(spatial) = spatial.filter(|_| !self.across) else {
             return self;
         };
         let (geometry, _) = self.geometry(&[self.channels, spatial[0], spatial[1]]);
@@ -41,8 +37,9 @@ impl Params {
         if in_rows <= across * ACROSS_PAST_WASTE {
             return self;
         }
-        let weights = across::pack_weights(self.out_channels, self.channels, |oc, c| {
-            layout::packed_weight(&self.weights, self.channels, oc, c)
+        let taps = geometry.offsets.len();
+        let weights = across::pack_weights(self.out_channels, self.channels, taps, |oc, c, t| {
+            layout::packed_weight(&self.weights, self.channels, taps, [oc, c, t])
         });
         Params {
             weights,

@@ -1,6 +1,7 @@
 //! `across.rs`'s tile on AVX2: 64 output channels by up to 6 positions, run as 4 sub-tiles of 16
 //! channels (2 vectors of 8): 12 accumulators, 2 weight vectors and a broadcast fit the 16
-//! registers. Each channel step is 2 loads and up to 6 broadcasts for up to 12 multiply-adds.
+//! registers. Each step (a channel's tap) is 2 loads and up to 6 broadcasts for up to 12
+//! multiply-adds.
 
 use std::arch::x86_64::*;
 
@@ -13,20 +14,22 @@ const SUB_CHANNELS: usize = 16;
 ///
 /// # Safety
 ///
-/// The machine has AVX2 and FMA, `POSITIONS_HERE == tile.positions == out.len()`, and the bounds
+/// The machine has AVX2 and FMA, `POSITIONS_HERE == tile.at.len() == out.len()`, and the bounds
 /// `across::Tile::run` asserts hold.
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn run_tile<const POSITIONS_HERE: usize>(tile: &Tile, out: &mut [[f32; CHANNELS]]) {
     let (next_weights, next_lines) = (tile.next_weights.as_ptr(), tile.next_weights.len().div_ceil(16));
+    let at: [*const f32; POSITIONS_HERE] =
+        std::array::from_fn(|p| tile.input.as_ptr().wrapping_add(tile.at[p]));
+    let ahead = 4 * tile.steps.channel_stride();
     let mut line = 0;
     for first in (0..CHANNELS).step_by(SUB_CHANNELS) {
         let mut sums = [[_mm256_setzero_ps(); 2]; POSITIONS_HERE];
-        // SAFETY: every read is within the bounds `run` asserted: `POSITIONS_HERE` floats of each
-        // channel `c < channels`, `CHANNELS` weights per channel (16 of them from `first`).
+        // SAFETY: every read is within the bounds `run` asserted: each step of each position,
+        // `CHANNELS` weights per step (16 of them from `first`).
         unsafe {
             let mut weight = tile.weights.as_ptr().add(first);
-            let mut input = tile.input.as_ptr();
-            for _ in 0..tile.channels {
+            for &step in tile.steps.offsets() {
                 let w = [_mm256_loadu_ps(weight), _mm256_loadu_ps(weight.add(8))];
                 _mm_prefetch::<_MM_HINT_T0>(weight.wrapping_add(WEIGHTS_AHEAD) as *const i8);
                 if line < next_lines {
@@ -34,19 +37,21 @@ pub unsafe fn run_tile<const POSITIONS_HERE: usize>(tile: &Tile, out: &mut [[f32
                     line += 1;
                 }
                 if first == 0 {
-                    // The next channels' floats are a plane on, which the prefetchers do not
+                    // The same tap 4 channels on, a plane away, which the prefetchers do not
                     // follow (the later sub-tiles find them in cache).
-                    _mm_prefetch::<_MM_HINT_T0>(input.wrapping_add(4 * tile.channel_stride) as *const i8);
+                    _mm_prefetch::<_MM_HINT_T0>(at[0].wrapping_add(step + ahead) as *const i8);
+                    _mm_prefetch::<_MM_HINT_T0>(
+                        at[POSITIONS_HERE - 1].wrapping_add(step + ahead) as *const i8
+                    );
                 }
                 for (p, sums) in sums.iter_mut().enumerate() {
-                    let x = _mm256_broadcast_ss(&*input.add(p));
+                    let x = _mm256_broadcast_ss(&*at[p].add(step));
                     for (sum, &w) in sums.iter_mut().zip(&w) {
                         *sum = _mm256_fmadd_ps(x, w, *sum);
                     }
                 }
-                // Wrapping: past the last channel they point past the image (never read).
+                // Wrapping: past the last step it points past the weights (never read).
                 weight = weight.wrapping_add(CHANNELS);
-                input = input.wrapping_add(tile.channel_stride);
             }
         }
         for (out, sums) in out.iter_mut().zip(&sums) {

@@ -1,4 +1,4 @@
-//! `across.rs`'s tiles (a 1x1 convolution of a small image) against tract, and where they run.
+//! `across.rs`'s tiles (a convolution of a small image) against tract, and where they run.
 
 use tract_onnx::tract_core::ops::cnn::PaddingSpec;
 use tract_onnx::tract_hir::internal::*;
@@ -100,12 +100,82 @@ fn runs_only_where_the_other_tiles_waste_positions() {
         input: [12, 12],
         ..case.clone()
     }));
-    // A 3x3 convolution stays on the other tiles.
-    assert!(!runs_across(&Case {
+    // A 3x3 convolution of a 7x7 image: 64 positions (9 by 7 laid out) for 49 answers.
+    let three_by_three = Case {
         kernel: [3, 3],
         padding: PaddingSpec::Explicit(tvec![1, 1], tvec![1, 1]),
         ..case
+    };
+    assert!(runs_across(&three_by_three));
+    // On 56x56: 3,264 positions (58 by 56, in wide tiles) for 3,136 answers.
+    assert!(!runs_across(&Case {
+        input: [56, 56],
+        ..three_by_three.clone()
     }));
+    // Too few output channels to fill the lanes: 24 of 64.
+    assert!(!runs_across(&Case {
+        out_channels: 24,
+        ..three_by_three
+    }));
+}
+
+/// A 3x3 convolution of a 7x7 image (ResNet-50's last stage), with all it absorbs after it.
+fn three_by_three() -> Case {
+    Case {
+        kernel: [3, 3],
+        padding: PaddingSpec::Explicit(tvec![1, 1], tvec![1, 1]),
+        ..seven_by_seven()
+    }
+}
+
+#[test]
+fn taps_answer_as_tract_to_the_bit() {
+    require_kernel();
+    let case = three_by_three();
+    assert!(runs_across(&case));
+    // Tiles of 5 or 6 answers, most of them over a row's end (its 2 extra columns skipped).
+    assert_same(&case, "3x3 on 7x7, two blocks", 1);
+    assert_same_over(&case, "3x3 on 7x7 over 3 threads", 1, 3);
+    // Rows of 4 answers: a tile of 5 or 6 spans parts of two or three rows.
+    let narrow = Case {
+        input: [8, 4],
+        batch: Some(1),
+        ..case.clone()
+    };
+    assert!(runs_across(&narrow));
+    assert_same(&narrow, "3x3 on 8x4", 1);
+    // Stride 2: the taps in four phase planes.
+    let strided = Case {
+        stride: [2, 2],
+        input: [14, 14],
+        ..case.clone()
+    };
+    assert!(runs_across(&strided));
+    assert_same(&strided, "3x3, stride 2, onto 7x7", 1);
+    let dilated = Case {
+        dilation: [2, 2],
+        padding: PaddingSpec::Explicit(tvec![2, 2], tvec![2, 2]),
+        input: [9, 9],
+        out_channels: 64,
+        ..case.clone()
+    };
+    assert!(runs_across(&dilated));
+    assert_same(&dilated, "3x3 dilated by 2 on 9x9", 1);
+    let tiny = Case {
+        tiny: true,
+        scale_shift: false,
+        residual: false,
+        relu: false,
+        ..case.clone()
+    };
+    assert_same(&tiny, "3x3, denormal inputs", 1);
+    let pre_activation = Case {
+        pre_activation: true,
+        residual: false,
+        ..case
+    };
+    assert!(runs_across(&pre_activation));
+    assert_same(&pre_activation, "3x3 with a pre-activation", 1);
 }
 
 /// Every float distinct, so that a misplaced one shows.
