@@ -11,9 +11,9 @@
 //! floats, and sums 8 output channels by 32 or 48 outputs per tile straight from them
 //! (`kernel.rs`); a convolution of a small image, where those tiles would compute many positions
 //! for nothing (the layout's extra columns among them), sums 64 output channels by up to 6
-//! outputs instead (`across.rs`). It
-//! takes tract's `Conv`, the `EinSum` tract makes of a 1x1 convolution (with the `Downsample` of a
-//! strided one), and the element-wise operations after either that tract would fuse
+//! outputs instead (`across.rs`). It takes tract's `Conv`, the `EinSum` tract makes of a 1x1
+//! convolution (with the `Downsample` of a strided one), and the element-wise operations after
+//! either that tract would fuse
 //! (`substitute.rs`, `absorb.rs`, `epilogue.rs`). It sums in tract's order (input channel, then
 //! kernel row, then column, from zero) and applies those operations in the graph's order, so its
 //! answers are tract's to the bit. The same layout runs max pools (`maxpool.rs`).

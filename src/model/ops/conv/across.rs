@@ -26,18 +26,18 @@ pub const CHANNELS: usize = 64;
 /// the 32 vector registers.
 pub const POSITIONS: usize = 6;
 
-/// How far ahead (floats) the weights are prefetched: 32 steps (8 KiB). A block's
-/// weights come from L3 once per image (its first tile), then from L2; ResNet-50's 1x1
-/// convolutions on 7x7 and 14x14 images ran at 90-110 GFLOP/s 8 steps ahead, 130-170 at 32, and
-/// lower again at 64 and 128.
+/// How far ahead (floats) the weights are prefetched: 32 steps (8 KiB). A block's weights come
+/// from memory or L3 once per image (its first tile), then from L2 while they fit (a 3x3 block of
+/// 512 channels, 1.2 MB, does not); ResNet-50's 1x1 convolutions on 7x7 and 14x14 images ran at
+/// 90-110 GFLOP/s 8 steps ahead, 130-170 at 32, and lower again at 64 and 128.
 pub(super) const WEIGHTS_AHEAD: usize = 32 * CHANNELS;
 
-/// The steps of a tile, each an input channel's tap, in the order they are summed: where each
-/// reads, from a position's first tap (`c * channel_stride + offsets[t]`). One list for every
+/// Where a tile reads at each step (an input channel's tap), in the order the steps are summed,
+/// from a position's first tap: `c * channel_stride + offsets[t]`. One list for every
 /// tile of a convolution: a tile's loop over it is a single loop, which keeps its sums in
 /// registers (a loop over the taps within a loop over the channels spilled them, and ran 2.5
 /// times slower).
-pub struct Steps {
+pub struct Reads {
     offsets: Vec<usize>,
     /// The largest of `offsets`.
     furthest: usize,
@@ -45,13 +45,13 @@ pub struct Steps {
     channel_stride: usize,
 }
 
-impl Steps {
+impl Reads {
     /// `channels` channels `channel_stride` floats apart, each read at the taps' `offsets`.
-    pub fn new(channels: usize, channel_stride: usize, offsets: &[usize]) -> Steps {
+    pub fn new(channels: usize, channel_stride: usize, offsets: &[usize]) -> Reads {
         let offsets: Vec<usize> = (0..channels)
             .flat_map(|c| offsets.iter().map(move |&offset| c * channel_stride + offset))
             .collect();
-        Steps {
+        Reads {
             furthest: offsets.iter().max().copied().unwrap_or(0),
             offsets,
             channel_stride,
@@ -72,9 +72,9 @@ impl Steps {
 /// One tile's operands.
 pub struct Tile<'a> {
     /// The laid-out input (or the image itself, which a 1x1 convolution reads as is): step `s`
-    /// of position `p` reads the float at `steps.offsets[s] + at[p]`.
+    /// of position `p` reads the float at `reads.offsets[s] + at[p]`.
     pub input: &'a [f32],
-    pub steps: &'a Steps,
+    pub reads: &'a Reads,
     /// Where each position's first tap is, 1 to [`POSITIONS`] of them: consecutive output
     /// positions, which skip the extra columns of the laid-out rows.
     pub at: &'a [usize],
@@ -90,13 +90,13 @@ impl Tile<'_> {
     /// Writes the tile's sums position by position: position `p`'s, of every output channel of
     /// the block, at `sums[p]` (`transpose.rs` turns them into the output's rows).
     pub fn run(&self, sums: &mut [[f32; CHANNELS]]) {
-        let furthest = self.at.iter().max().copied().unwrap_or(0);
+        let furthest_position = self.at.iter().max().copied().unwrap_or(0);
         // Checked: a wrapped bound would pass the asserts the unchecked loads rely on.
-        let last_read = self.steps.furthest.checked_add(furthest);
-        let weights = self.steps.offsets.len().checked_mul(CHANNELS);
+        let last_read = self.reads.furthest.checked_add(furthest_position);
+        let weights = self.reads.offsets.len().checked_mul(CHANNELS);
         // The bounds the unchecked loads below rely on.
         assert!(instructions::available());
-        assert!((1..=POSITIONS).contains(&self.at.len()));
+        assert!(!self.reads.offsets.is_empty() && (1..=POSITIONS).contains(&self.at.len()));
         assert!(last_read.is_some_and(|last| self.input.len() > last));
         assert!(weights.is_some_and(|end| self.weights.len() >= end));
         assert!(sums.len() >= self.at.len());
@@ -142,11 +142,12 @@ impl Tile<'_> {
             std::array::from_fn(|p| self.input.as_ptr().wrapping_add(self.at[p]));
         let (next_weights, next_lines) = (self.next_weights.as_ptr(), self.next_weights.len().div_ceil(16));
         let mut line = 0;
-        let ahead = 4 * self.steps.channel_stride;
+        // Wrapping: these feed prefetches alone, which never fault.
+        let ahead = self.reads.channel_stride.wrapping_mul(4);
         // SAFETY: every read is within the bounds `run` asserted: each step of each position,
         // `CHANNELS` weights per step.
         unsafe {
-            for &step in &self.steps.offsets {
+            for &step in &self.reads.offsets {
                 let mut w = [_mm512_setzero_ps(); VECTORS];
                 for (v, w) in w.iter_mut().enumerate() {
                     *w = _mm512_loadu_ps(weight.add(16 * v));
@@ -161,8 +162,10 @@ impl Tile<'_> {
                 // The same tap 4 channels on, a plane away, which the prefetchers do not follow
                 // (the first and last positions: they may be rows apart). Past the last channel
                 // the addresses are past the input: a prefetch never faults.
-                _mm_prefetch::<_MM_HINT_T0>(at[0].wrapping_add(step + ahead) as *const i8);
-                _mm_prefetch::<_MM_HINT_T0>(at[POSITIONS_HERE - 1].wrapping_add(step + ahead) as *const i8);
+                _mm_prefetch::<_MM_HINT_T0>(at[0].wrapping_add(step.wrapping_add(ahead)) as *const i8);
+                _mm_prefetch::<_MM_HINT_T0>(
+                    at[POSITIONS_HERE - 1].wrapping_add(step.wrapping_add(ahead)) as *const i8
+                );
                 for (p, sums) in sums.iter_mut().enumerate() {
                     let x = _mm512_set1_ps(*at[p].add(step));
                     for (sum, &w) in sums.iter_mut().zip(&w) {

@@ -8,8 +8,8 @@
 //! `(ky * dilation_h % stride_h, kx * dilation_w % stride_w)` at `q + (ky * dilation_h /
 //! stride_h) * plane_w + kx * dilation_w / stride_w`: the same offset for every `q`. So 32
 //! consecutive outputs read 32 consecutive floats per tap, whatever the stride, padding or
-//! dilation. The price is `plane_w - out_w` extra columns per output row, computed and dropped
-//! (a max pool's are masked off).
+//! dilation. The price is `plane_w - out_w` extra columns per output row, computed and dropped by
+//! `kernel.rs`'s tiles (a max pool's are masked off; `across.rs`'s tiles skip them).
 
 use super::kernel::{NARROW, ROWS, WIDE};
 

@@ -38,7 +38,7 @@ impl Params {
         // before it.
         let out_w = geometry.out_w.max(1);
         let place = |a: usize| a / out_w * geometry.plane_w + a % out_w;
-        let steps = across::Steps::new(geometry.channels, geometry.channel_stride(), &geometry.offsets);
+        let reads = across::Reads::new(geometry.channels, geometry.channel_stride(), &geometry.offsets);
         let mut sums = vec![[0.0f32; across::CHANNELS]; plane_out];
         let Part { output, residual } = part;
         for (block, block_output) in output.chunks_mut(across::CHANNELS * plane_out).enumerate() {
@@ -56,7 +56,7 @@ impl Params {
                 let share = |tile: usize| tile * next_weights.len() / tiles;
                 let tile = across::Tile {
                     input,
-                    steps: &steps,
+                    reads: &reads,
                     at: &at[..end - start],
                     weights,
                     next_weights: &next_weights[share(tile)..share(tile + 1)],
@@ -66,8 +66,8 @@ impl Params {
             transpose::to_channels(&sums, block_output, plane_out, rows);
             let first_channel = (first_block + block) * across::CHANNELS;
             for (index, answers) in block_output.chunks_mut(plane_out).enumerate() {
-                let at = (block * across::CHANNELS + index) * plane_out;
-                let residual = residual.get(at..at + plane_out).unwrap_or(&[]);
+                let first = (block * across::CHANNELS + index) * plane_out;
+                let residual = residual.get(first..first + plane_out).unwrap_or(&[]);
                 epilogue::apply(&self.steps, first_channel + index, answers, residual);
             }
         }

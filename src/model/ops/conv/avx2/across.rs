@@ -21,7 +21,8 @@ pub unsafe fn run_tile<const POSITIONS_HERE: usize>(tile: &Tile, out: &mut [[f32
     let (next_weights, next_lines) = (tile.next_weights.as_ptr(), tile.next_weights.len().div_ceil(16));
     let at: [*const f32; POSITIONS_HERE] =
         std::array::from_fn(|p| tile.input.as_ptr().wrapping_add(tile.at[p]));
-    let ahead = 4 * tile.steps.channel_stride();
+    // Wrapping: these feed prefetches alone, which never fault.
+    let ahead = tile.reads.channel_stride().wrapping_mul(4);
     let mut line = 0;
     for first in (0..CHANNELS).step_by(SUB_CHANNELS) {
         let mut sums = [[_mm256_setzero_ps(); 2]; POSITIONS_HERE];
@@ -29,7 +30,7 @@ pub unsafe fn run_tile<const POSITIONS_HERE: usize>(tile: &Tile, out: &mut [[f32
         // `CHANNELS` weights per step (16 of them from `first`).
         unsafe {
             let mut weight = tile.weights.as_ptr().add(first);
-            for &step in tile.steps.offsets() {
+            for &step in tile.reads.offsets() {
                 let w = [_mm256_loadu_ps(weight), _mm256_loadu_ps(weight.add(8))];
                 _mm_prefetch::<_MM_HINT_T0>(weight.wrapping_add(WEIGHTS_AHEAD) as *const i8);
                 if line < next_lines {
@@ -39,9 +40,9 @@ pub unsafe fn run_tile<const POSITIONS_HERE: usize>(tile: &Tile, out: &mut [[f32
                 if first == 0 {
                     // The same tap 4 channels on, a plane away, which the prefetchers do not
                     // follow (the later sub-tiles find them in cache).
-                    _mm_prefetch::<_MM_HINT_T0>(at[0].wrapping_add(step + ahead) as *const i8);
+                    _mm_prefetch::<_MM_HINT_T0>(at[0].wrapping_add(step.wrapping_add(ahead)) as *const i8);
                     _mm_prefetch::<_MM_HINT_T0>(
-                        at[POSITIONS_HERE - 1].wrapping_add(step + ahead) as *const i8
+                        at[POSITIONS_HERE - 1].wrapping_add(step.wrapping_add(ahead)) as *const i8,
                     );
                 }
                 for (p, sums) in sums.iter_mut().enumerate() {

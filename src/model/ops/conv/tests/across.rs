@@ -152,6 +152,24 @@ fn taps_answer_as_tract_to_the_bit() {
     };
     assert!(runs_across(&strided));
     assert_same(&strided, "3x3, stride 2, onto 7x7", 1);
+    // Stride 2 down the rows only, and padding wider at the end than at the start.
+    let uneven = Case {
+        stride: [2, 1],
+        input: [14, 7],
+        padding: PaddingSpec::Explicit(tvec![1, 0], tvec![1, 2]),
+        ..case.clone()
+    };
+    assert!(runs_across(&uneven));
+    assert_same(&uneven, "3x3, stride 2x1, uneven padding", 1);
+    // Images of 9, 3 and 2 answers: tiles of 4 and 5, of 3, of 2 (past the bound on wasted
+    // positions that keeps such convolutions tract's in the server, which these tests lift).
+    for input in [[3, 3], [1, 3], [2, 1]] {
+        let small = Case {
+            input,
+            ..case.clone()
+        };
+        assert_same(&small, &format!("3x3 on {input:?}"), 1);
+    }
     let dilated = Case {
         dilation: [2, 2],
         padding: PaddingSpec::Explicit(tvec![2, 2], tvec![2, 2]),
