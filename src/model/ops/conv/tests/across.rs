@@ -136,6 +136,16 @@ fn taps_answer_as_tract_to_the_bit() {
     // Tiles of 5 or 6 answers, most of them over a row's end (its 2 extra columns skipped).
     assert_same(&case, "3x3 on 7x7, two blocks", 1);
     assert_same_over(&case, "3x3 on 7x7 over 3 threads", 1, 3);
+    // Three images on the server's main plan (the image axis a symbol): each laid out alone.
+    // (The tests' residual input has a concrete shape: none here.)
+    let images = Case {
+        batch: Some(3),
+        symbolic_batch: true,
+        residual: false,
+        ..case.clone()
+    };
+    assert!(runs_across(&images));
+    assert_same(&images, "3x3 on 7x7, three images, a symbolic batch", 1);
     // Rows of 4 answers: a tile of 5 or 6 spans parts of two or three rows.
     let narrow = Case {
         input: [8, 4],
