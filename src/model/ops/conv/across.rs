@@ -35,7 +35,7 @@ pub(super) const WEIGHTS_AHEAD: usize = 32 * CHANNELS;
 /// Where a tile reads at each step (an input channel's tap), in the order the steps are summed,
 /// from a position's first tap: `c * channel_stride + offsets[t]`. One list for every
 /// tile of a convolution: a tile's loop over it is a single loop, which keeps its sums in
-/// registers (a loop over the taps within a loop over the channels spilled them, and ran 2.5
+/// registers (a loop over the taps within a loop over the channels spilled them, and ran 2.3-2.6
 /// times slower).
 pub struct Reads {
     offsets: Vec<usize>,
@@ -94,7 +94,8 @@ impl Tile<'_> {
         // Checked: a wrapped bound would pass the asserts the unchecked loads rely on.
         let last_read = self.reads.furthest.checked_add(furthest_position);
         let weights = self.reads.offsets.len().checked_mul(CHANNELS);
-        // The bounds the unchecked loads below rely on.
+        // The bounds the unchecked loads below rely on (one read at least: the AVX2 tile offsets
+        // its weight pointer before its first).
         assert!(instructions::available());
         assert!(!self.reads.offsets.is_empty() && (1..=POSITIONS).contains(&self.at.len()));
         assert!(last_read.is_some_and(|last| self.input.len() > last));

@@ -10,8 +10,8 @@ use super::{across, layout, Form, Params};
 /// each rounded up to whole tiles; the extra columns of a padded layout included) past which a
 /// convolution runs on `across.rs`'s. ResNet-50's 1x1 convolutions on 28x28 images (1.04) ran as
 /// fast as onnxruntime's on `kernel.rs`'s tiles; those on 14x14 (1.22) and 7x7 (1.31) did not.
-/// Its 3x3 ones ran in 0.84-0.93 of the time on `across.rs`'s: on 28x28 (1.10, just past the
-/// bound: 0.93), 14x14 (1.14) and 7x7 (1.31); those on 56x56 (1.04) stay (BENCHMARKS.md, stop 34).
+/// Its 3x3 ones gained on `across.rs`'s: unstrided on 28x28 (1.10, just past the bound), onto
+/// 14x14 and 7x7 (BENCHMARKS.md, stop 34); those on 56x56 (1.04) stay.
 const ACROSS_PAST_WASTE: f64 = 1.1;
 
 impl Params {

@@ -162,7 +162,7 @@ fn taps_answer_as_tract_to_the_bit() {
     };
     assert!(runs_across(&strided));
     assert_same(&strided, "3x3, stride 2, onto 7x7", 1);
-    // Stride 2 down the rows only, and padding wider at the end than at the start.
+    // Stride 2 down the rows only, and the columns padded wider at the end than at the start.
     let uneven = Case {
         stride: [2, 1],
         input: [14, 7],
@@ -172,13 +172,18 @@ fn taps_answer_as_tract_to_the_bit() {
     assert!(runs_across(&uneven));
     assert_same(&uneven, "3x3, stride 2x1, uneven padding", 1);
     // Images of 9, 3 and 2 answers: tiles of 4 and 5, of 3, of 2 (past the bound on wasted
-    // positions that keeps such convolutions tract's in the server, which these tests lift).
+    // positions that keeps such convolutions tract's in the server, which these tests lift; a 1x1
+    // image is no convolution once tract has decluttered it).
     for input in [[3, 3], [1, 3], [2, 1]] {
         let small = Case {
             input,
             ..case.clone()
         };
-        assert_same(&small, &format!("3x3 on {input:?}"), 1);
+        let what = format!("3x3 on {input:?}");
+        assert_same(&small, &what, 1);
+        let (_, _, model) = small.run_both(1).unwrap();
+        let ours = model.nodes.iter().find_map(|n| n.op_as::<DirectConv>());
+        assert!(ours.expect("a direct convolution").params.across, "{what}");
     }
     let dilated = Case {
         dilation: [2, 2],
