@@ -222,7 +222,7 @@ impl Params {
             }
             Form::Conv { pool_spec, kernel } => (pool_spec, *kernel),
         };
-        let geometry = pooled_geometry(pool_spec, kernel, self.channels, &input[input.len() - 2..]);
+        let geometry = Geometry::pooled(pool_spec, kernel, self.channels, &input[input.len() - 2..]);
         let mut output: TVec<usize> = input.into();
         let channel_axis = input.len() - 3;
         output[channel_axis] = self.out_channels;
@@ -230,22 +230,6 @@ impl Params {
         output[channel_axis + 2] = geometry.out_w;
         (geometry, output)
     }
-}
-
-/// Where a pool of `kernel` (a convolution's or a max pool's, as `pool_spec` strides, dilates and
-/// pads it) reads and writes on `channels` channels of an image `spatial` in size.
-fn pooled_geometry(pool_spec: &PoolSpec, kernel: [usize; 2], channels: usize, spatial: &[usize]) -> Geometry {
-    let padding = pool_spec.computed_padding(spatial);
-    let pair = |f: &dyn Fn(usize) -> usize| [f(0), f(1)];
-    Geometry::new(&Shape {
-        channels,
-        kernel,
-        stride: pair(&|a| pool_spec.stride(a)),
-        dilation: pair(&|a| pool_spec.dilation(a)),
-        pad_before: pair(&|a| padding[a].pad_before),
-        input: [spatial[0], spatial[1]],
-        output: pair(&|a| padding[a].convoluted),
-    })
 }
 
 impl EvalOp for DirectConv {

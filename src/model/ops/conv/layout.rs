@@ -11,6 +11,8 @@
 //! dilation. The price is `plane_w - out_w` extra columns per output row, computed and dropped by
 //! `kernel.rs`'s tiles (a max pool's are masked off; `across.rs`'s tiles skip them).
 
+use tract_onnx::tract_core::ops::cnn::PoolSpec;
+
 use super::kernel::{NARROW, ROWS, WIDE};
 
 /// Where one convolution (or max pool) reads and writes for one input size.
@@ -87,6 +89,22 @@ impl Geometry {
             phases,
             offsets,
         }
+    }
+
+    /// Where a pool of `kernel` (a convolution's or a max pool's, as `pool_spec` strides, dilates
+    /// and pads it) reads and writes on `channels` channels of an image `spatial` in size.
+    pub fn pooled(pool_spec: &PoolSpec, kernel: [usize; 2], channels: usize, spatial: &[usize]) -> Geometry {
+        let padding = pool_spec.computed_padding(spatial);
+        let pair = |f: &dyn Fn(usize) -> usize| [f(0), f(1)];
+        Geometry::new(&Shape {
+            channels,
+            kernel,
+            stride: pair(&|a| pool_spec.stride(a)),
+            dilation: pair(&|a| pool_spec.dilation(a)),
+            pad_before: pair(&|a| padding[a].pad_before),
+            input: [spatial[0], spatial[1]],
+            output: pair(&|a| padding[a].convoluted),
+        })
     }
 
     /// Floats from one channel's planes to the next.

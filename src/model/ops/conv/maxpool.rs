@@ -20,7 +20,7 @@ use tract_onnx::tract_core::ops::nn::DataFormat;
 use tract_onnx::tract_hir::internal::*;
 
 use super::layout::Geometry;
-use super::{instructions, pooled_geometry, substitute::padding_beyond_kernel};
+use super::{instructions, substitute::padding_beyond_kernel};
 use crate::model::threads::current_pool;
 
 /// Replaces every max pool this module runs in a decluttered model. Does nothing where no kernels
@@ -76,7 +76,7 @@ impl DirectMaxPool {
     /// Where one channel of an image `spatial` in size is read from and written to.
     fn geometry(&self, spatial: &[usize]) -> Geometry {
         let kernel = [self.pool_spec.kernel_shape[0], self.pool_spec.kernel_shape[1]];
-        pooled_geometry(&self.pool_spec, kernel, 1, spatial)
+        Geometry::pooled(&self.pool_spec, kernel, 1, spatial)
     }
 }
 

@@ -41,39 +41,21 @@ fn answers_as_tract_to_the_bit() {
     };
     assert!(runs_across(&three_blocks));
     assert_same_over(&three_blocks, "7x7, three blocks over 2 threads", 1, 2);
-    // Denormal inputs: read as zero, as tract's kernels read them. The sums alone reach the
-    // output (no bias, shift or residual to hide them).
-    let tiny = Case {
-        tiny: true,
-        scale_shift: false,
-        residual: false,
-        relu: false,
-        ..case.clone()
-    };
-    assert_same(&tiny, "denormal inputs", 1);
     let odd = Case {
         input: [5, 7],
         out_channels: 60,
         batch: Some(1),
         ..case.clone()
     };
-    assert!(runs_across(&odd));
-    assert_same(&odd, "35 positions, 60 output channels, an image axis", 1);
+    assert_across(&odd, "35 positions, 60 output channels, an image axis");
     let strided = Case {
         stride: [2, 2],
         input: [13, 13],
         batch: Some(1),
         ..case.clone()
     };
-    assert!(runs_across(&strided));
-    assert_same(&strided, "strided onto 7x7", 1);
-    let pre_activation = Case {
-        pre_activation: true,
-        residual: false,
-        ..case.clone()
-    };
-    assert!(runs_across(&pre_activation));
-    assert_same(&pre_activation, "with a pre-activation", 1);
+    assert_across(&strided, "strided onto 7x7");
+    assert_variants(&case, "1x1");
 }
 
 #[test]
@@ -144,24 +126,21 @@ fn taps_answer_as_tract_to_the_bit() {
         residual: false,
         ..case.clone()
     };
-    assert!(runs_across(&images));
-    assert_same(&images, "3x3 on 7x7, three images, a symbolic batch", 1);
+    assert_across(&images, "3x3 on 7x7, three images, a symbolic batch");
     // Rows of 4 answers: a tile of 5 or 6 spans parts of two or three rows.
     let narrow = Case {
         input: [8, 4],
         batch: Some(1),
         ..case.clone()
     };
-    assert!(runs_across(&narrow));
-    assert_same(&narrow, "3x3 on 8x4", 1);
+    assert_across(&narrow, "3x3 on 8x4");
     // Stride 2: the taps in four phase planes.
     let strided = Case {
         stride: [2, 2],
         input: [14, 14],
         ..case.clone()
     };
-    assert!(runs_across(&strided));
-    assert_same(&strided, "3x3, stride 2, onto 7x7", 1);
+    assert_across(&strided, "3x3, stride 2, onto 7x7");
     // Stride 2 down the rows only, and the columns padded wider at the end than at the start.
     let uneven = Case {
         stride: [2, 1],
@@ -169,8 +148,7 @@ fn taps_answer_as_tract_to_the_bit() {
         padding: PaddingSpec::Explicit(tvec![1, 0], tvec![1, 2]),
         ..case.clone()
     };
-    assert!(runs_across(&uneven));
-    assert_same(&uneven, "3x3, stride 2x1, uneven padding", 1);
+    assert_across(&uneven, "3x3, stride 2x1, uneven padding");
     // Images of 9, 3 and 2 answers: tiles of 4 and 5, of 3, of 2 (past the bound on wasted
     // positions that keeps such convolutions tract's in the server, which these tests lift; a 1x1
     // image is no convolution once tract has decluttered it).
@@ -192,8 +170,20 @@ fn taps_answer_as_tract_to_the_bit() {
         out_channels: 64,
         ..case.clone()
     };
-    assert!(runs_across(&dilated));
-    assert_same(&dilated, "3x3 dilated by 2 on 9x9", 1);
+    assert_across(&dilated, "3x3 dilated by 2 on 9x9");
+    assert_variants(&case, "3x3");
+}
+
+/// Asserts `case` runs on the across tiles and answers as tract's to the bit.
+fn assert_across(case: &Case, what: &str) {
+    assert!(runs_across(case), "{what}");
+    assert_same(case, what, 1);
+}
+
+/// `case` with denormal inputs and with a pre-activation, on the across tiles.
+fn assert_variants(case: &Case, what: &str) {
+    // Denormal inputs: read as zero, as tract's kernels read them. The sums alone reach the
+    // output (no bias, shift or residual to hide them).
     let tiny = Case {
         tiny: true,
         scale_shift: false,
@@ -201,14 +191,13 @@ fn taps_answer_as_tract_to_the_bit() {
         relu: false,
         ..case.clone()
     };
-    assert_same(&tiny, "3x3, denormal inputs", 1);
+    assert_across(&tiny, &format!("{what}, denormal inputs"));
     let pre_activation = Case {
         pre_activation: true,
         residual: false,
-        ..case
+        ..case.clone()
     };
-    assert!(runs_across(&pre_activation));
-    assert_same(&pre_activation, "3x3 with a pre-activation", 1);
+    assert_across(&pre_activation, &format!("{what} with a pre-activation"));
 }
 
 /// Every float distinct, so that a misplaced one shows.
